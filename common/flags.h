@@ -1,0 +1,69 @@
+// A small command-line flag parser with exact, one-line errors, so every
+// binary can exit 2 on bad usage with a message naming the bad value.
+//
+//   FlagParser flags("goalkeeper-worker scan");
+//   std::vector<std::string> targets;
+//   uint64_t timeout_ms = 500;
+//   flags.AddList("targets", &targets, "SPEC[,SPEC...]", "what to scan");
+//   flags.AddUint("timeout-ms", &timeout_ms, 1, 600000, "per-probe deadline");
+//   absl::Status s = flags.Parse(argc - 2, argv + 2);
+//
+// Accepts "--name value" and "--name=value"; boolean flags take no value
+// ("--name") or "--name=true|false". Positional arguments are collected.
+//
+// Thread-safety: not thread-safe; use from main() only.
+#ifndef GOALKEEPER_COMMON_FLAGS_H_
+#define GOALKEEPER_COMMON_FLAGS_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace goalkeeper {
+
+class FlagParser {
+ public:
+  explicit FlagParser(std::string command) : command_(std::move(command)) {}
+  FlagParser(const FlagParser&) = delete;
+  FlagParser& operator=(const FlagParser&) = delete;
+
+  void AddString(std::string name, std::string* out, std::string value_name,
+                 std::string help);
+  // Repeatable; each occurrence is appended.
+  void AddList(std::string name, std::vector<std::string>* out,
+               std::string value_name, std::string help);
+  void AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t max,
+               std::string help);
+  void AddDouble(std::string name, double* out, double min, double max,
+                 std::string help);
+  void AddBool(std::string name, bool* out, std::string help);
+
+  // Errors are InvalidArgument: "--timeout-ms: 'abc' is not a whole number".
+  absl::Status Parse(int argc, const char* const* argv);
+
+  bool WasSet(absl::string_view name) const { return seen_.count(std::string(name)) > 0; }
+  const std::vector<std::string>& positional() const { return positional_; }
+  std::string Usage() const;
+
+ private:
+  struct Flag {
+    std::string value_name;  // empty for booleans
+    std::string help;
+    std::function<absl::Status(absl::string_view)> set;
+  };
+  std::string command_;
+  std::map<std::string, Flag, std::less<>> flags_;
+  std::vector<std::string> order_;
+  std::set<std::string> seen_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COMMON_FLAGS_H_

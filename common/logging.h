@@ -1,0 +1,25 @@
+// Logging setup: one named spdlog logger per component, writing key=value
+// lines to stderr.
+//
+//   std::shared_ptr<spdlog::logger> log = goalkeeper::MakeLogger("worker");
+//   log->info("scan done probes={} open={}", n, open);
+//
+// Thread-safety: the returned logger is thread-safe.
+#ifndef GOALKEEPER_COMMON_LOGGING_H_
+#define GOALKEEPER_COMMON_LOGGING_H_
+
+#include <memory>
+#include <string>
+
+#include "spdlog/spdlog.h"
+
+namespace goalkeeper {
+
+// Returns the logger named `component`, creating it on first use. The level
+// comes from GOALKEEPER_LOG_LEVEL (trace, debug, info, warn, error), default
+// info.
+std::shared_ptr<spdlog::logger> MakeLogger(const std::string& component);
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COMMON_LOGGING_H_

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything Goalkeeper needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are left alone; apt-get update runs only
+# when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libabsl-dev libboost-dev libboost-system-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libyaml-cpp-dev prometheus-cpp-dev
+  clang-14 libclang-rt-14-dev
+  iproute2 iptables python3 time
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

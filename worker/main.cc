@@ -1,0 +1,27 @@
+// goalkeeper-worker: the scanning node. Subcommands:
+//   scan   one-shot scan from the command line (see scan_command.h)
+#include <cstdio>
+#include <cstring>
+
+#include "worker/scan_command.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: goalkeeper-worker <command> [flags]\n"
+    "commands:\n"
+    "  scan    scan targets now and print open ports (--help for flags)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? goalkeeper::kExitUsage : goalkeeper::kExitOk;
+  }
+  if (std::strcmp(argv[1], "scan") == 0) {
+    return goalkeeper::RunScanCommand(argc - 2, argv + 2, stdout, stderr);
+  }
+  std::fprintf(stderr, "error: unknown command '%s'\n%s", argv[1], kUsage);
+  return goalkeeper::kExitUsage;
+}

@@ -1,0 +1,28 @@
+#include "worker/probe_space.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace goalkeeper {
+
+absl::uint128 ProbeSpace::CountPairs(const TargetSet& targets, const PortSet& ports) {
+  absl::uint128 n = targets.size();
+  absl::uint128 p = ports.size();
+  if (n == 0 || p == 0) return 0;
+  if (n > absl::Uint128Max() / p) return absl::Uint128Max();
+  return n * p;
+}
+
+absl::StatusOr<ProbeSpace> ProbeSpace::Create(TargetSet targets, PortSet ports,
+                                              uint64_t seed) {
+  absl::uint128 pairs = CountPairs(targets, ports);
+  if (pairs == 0) return absl::InvalidArgumentError("the scan has no probes");
+  if (pairs > Permutation::kMaxSize) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "the scan has ", pairs == absl::Uint128Max() ? "over 2^128" : ToDecimal(pairs),
+        " probes; at most 2^63 are supported"));
+  }
+  uint64_t size = static_cast<uint64_t>(pairs);
+  return ProbeSpace(std::move(targets), std::move(ports), seed, size);
+}
+
+}  // namespace goalkeeper

@@ -1,0 +1,56 @@
+// Writes probe results as JSONL or text lines to a FILE*, buffered and
+// thread-safe, for `goalkeeper-worker scan`.
+//
+//   ResultWriter out(stdout, OutputFormat::kJsonl, /*all_states=*/false);
+//   engine.Run(space, 0, space.size(), out);
+//   out.Flush();
+//
+// JSONL: {"ip":"127.0.0.5","port":80,"state":"open","rtt_us":123}
+// text:  127.0.0.5:80 open 0.123ms
+//
+// Thread-safety: OnResult and Flush may be called from any thread.
+#ifndef GOALKEEPER_WORKER_RESULT_WRITER_H_
+#define GOALKEEPER_WORKER_RESULT_WRITER_H_
+
+#include <cstdio>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "worker/scan_engine.h"
+
+namespace goalkeeper {
+
+enum class OutputFormat { kJsonl, kText };
+
+// Appends one formatted line (with '\n') to `out`.
+void FormatResult(const ProbeResult& r, OutputFormat format, std::string& out);
+
+class ResultWriter : public ResultSink {
+ public:
+  ResultWriter(std::FILE* out, OutputFormat format, bool all_states)
+      : out_(out), format_(format), all_states_(all_states) {}
+  ~ResultWriter() override { Flush(); }
+  ResultWriter(const ResultWriter&) = delete;
+  ResultWriter& operator=(const ResultWriter&) = delete;
+
+  void OnResult(const ProbeResult& r) override;
+  void Flush();
+  // False once a write to the stream failed (e.g. a closed pipe).
+  bool ok() const;
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 16;
+  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  std::FILE* const out_;
+  const OutputFormat format_;
+  const bool all_states_;
+  mutable absl::Mutex mu_;
+  std::string buffer_ ABSL_GUARDED_BY(mu_);
+  bool ok_ ABSL_GUARDED_BY(mu_) = true;
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_WORKER_RESULT_WRITER_H_

@@ -1,0 +1,446 @@
+#include "worker/scan_engine.h"
+
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/logging.h"
+#include "worker/rate_limiter.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint32_t kMaxLocalErrors = 1000;
+
+tcp::endpoint MakeEndpoint(const ProbeTarget& t) {
+  if (t.address.family == Family::kIPv4) {
+    return {asio::ip::address_v4(static_cast<uint32_t>(t.address.value)), t.port};
+  }
+  asio::ip::address_v6::bytes_type bytes;
+  uint64_t hi = absl::Uint128High64(t.address.value);
+  uint64_t lo = absl::Uint128Low64(t.address.value);
+  for (int i = 7; i >= 0; --i, hi >>= 8) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(hi);
+  for (int i = 15; i >= 8; --i, lo >>= 8) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(lo);
+  return {asio::ip::address_v6(bytes), t.port};
+}
+
+uint32_t Micros(Clock::duration d) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return us < 0 ? 0 : static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX));
+}
+
+enum class ErrorKind { kClosed, kUnreachable, kLocal, kNoAnswer };
+
+ErrorKind Classify(const boost::system::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return ErrorKind::kUnreachable;
+  switch (ec.value()) {
+    case ECONNREFUSED:
+      return ErrorKind::kClosed;
+    case ETIMEDOUT:
+      return ErrorKind::kNoAnswer;
+    case EADDRNOTAVAIL:  // ephemeral ports exhausted for now
+    case EAGAIN:
+    case ENOBUFS:
+    case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case EINTR:
+      return ErrorKind::kLocal;
+    default:  // ENETUNREACH, EHOSTUNREACH, EACCES, EPERM, ENETDOWN, ...
+      return ErrorKind::kUnreachable;
+  }
+}
+
+}  // namespace
+
+absl::string_view ProbeStateName(ProbeState s) {
+  switch (s) {
+    case ProbeState::kOpen:
+      return "open";
+    case ProbeState::kClosed:
+      return "closed";
+    case ProbeState::kFiltered:
+      return "filtered";
+    case ProbeState::kUnreachable:
+      return "unreachable";
+  }
+  return "unknown";
+}
+
+// One event loop (an io_context) on one thread, running `slots` probes at a
+// time. Each slot takes the next index from the shared cursor when its probe
+// ends, so in-flight work is bounded by construction.
+//
+// Connects use non-blocking sockets registered in a per-thread epoll set that
+// is itself a descriptor on the io_context: one epoll_ctl per probe and
+// batched completions. (Asio's tcp::socket::async_connect costs three more
+// system calls per probe: FIONBIO, EPOLL_CTL_MOD and a poll; see
+// docs/benchmarks.md.) Timers, pacing and scheduling are the io_context's.
+// A periodic sweep closes sockets whose deadline has passed.
+class ScanEngine::ThreadScanner {
+ public:
+  ThreadScanner(ScanEngine& engine, const ProbeSpace& space,
+                std::atomic<uint64_t>& cursor, uint64_t end, ResultSink& sink,
+                size_t slots, double rate)
+      : engine_(engine),
+        space_(space),
+        cursor_(cursor),
+        end_(end),
+        sink_(sink),
+        timeout_(engine.options_.timeout),
+        retries_(engine.options_.retries),
+        limiter_(rate),
+        io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
+        events_(io_),
+        sweep_timer_(io_) {
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) {
+      throw boost::system::system_error(
+          boost::system::error_code(errno, boost::system::system_category()), "epoll_create1");
+    }
+    events_.assign(epfd);
+    slots_.reserve(slots);
+    for (size_t i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>(io_, static_cast<uint32_t>(i)));
+    tick_ = std::clamp<Clock::duration>(timeout_ / 8, std::chrono::milliseconds(1),
+                                        std::chrono::milliseconds(25));
+  }
+  ThreadScanner(const ThreadScanner&) = delete;
+  ThreadScanner& operator=(const ThreadScanner&) = delete;
+  ~ThreadScanner() {
+    for (auto& slot : slots_) CloseSocket(*slot);
+  }
+
+  void Run() {
+    live_slots_ = slots_.size();
+    for (auto& slot : slots_) Drive(*slot);
+    if (live_slots_ > 0) {
+      WaitForEvents();
+      ArmSweep();
+    }
+    io_.run();
+  }
+
+ private:
+  struct Slot {
+    Slot(asio::io_context& io, uint32_t slot_id) : wait_timer(io), id(slot_id) {}
+    asio::steady_timer wait_timer;  // rate pacing and local-error backoff
+    const uint32_t id;        // index in slots_, carried in epoll events
+    int fd = -1;
+    uint32_t generation = 0;  // guards against events of an earlier socket
+    bool has_target = false;
+    bool paced = false;       // a rate-cap slot is reserved for the next attempt
+    ProbeTarget target;
+    uint64_t index = 0;
+    uint32_t attempt = 0;
+    uint32_t local_errors = 0;
+    Clock::time_point started;
+    Clock::time_point deadline;
+  };
+
+  enum class Step { kInFlight, kWaiting, kDone };
+
+  // Moves the slot forward until it has a connect in flight, waits on a
+  // timer, or retires. Synchronous outcomes loop here instead of recursing.
+  void Drive(Slot& slot) {
+    for (;;) {
+      if (!slot.has_target && !TakeNext(slot)) return Retire();
+      if (!slot.paced && !limiter_.unlimited()) {
+        Clock::time_point now = Clock::now();
+        Clock::time_point at = limiter_.Reserve(now);
+        slot.paced = true;
+        if (at > now) {
+          slot.wait_timer.expires_at(at);
+          slot.wait_timer.async_wait(
+              [this, &slot](const boost::system::error_code&) { Drive(slot); });
+          return;
+        }
+      }
+      if (Attempt(slot) != Step::kDone) return;
+    }
+  }
+
+  bool TakeNext(Slot& slot) {
+    if (engine_.cancelled()) return false;
+    uint64_t i = cursor_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= end_) return false;
+    slot.index = i;
+    slot.target = space_.At(i);
+    slot.attempt = 0;
+    slot.local_errors = 0;
+    slot.has_target = true;
+    return true;
+  }
+
+  void Retire() {
+    if (--live_slots_ == 0) {
+      sweep_timer_.cancel();
+      boost::system::error_code ignored;
+      events_.cancel(ignored);
+    }
+  }
+
+  // Starts one connect. kDone: the outcome was known at once and handled.
+  Step Attempt(Slot& slot) {
+    slot.paced = false;
+    const bool v4 = slot.target.address.family == Family::kIPv4;
+    int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return LocalError(slot, errno);
+    engine_.counters_.attempts.fetch_add(1, std::memory_order_relaxed);
+    slot.fd = fd;
+    ++slot.generation;
+    slot.started = Clock::now();
+    slot.deadline = slot.started + timeout_;
+
+    tcp::endpoint ep = MakeEndpoint(slot.target);
+    if (connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) {
+      return Outcome(slot, 0);
+    }
+    if (errno != EINPROGRESS) return Outcome(slot, errno);
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    ev.data.u64 = (uint64_t{slot.generation} << 32) | slot.id;
+    if (epoll_ctl(events_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      int err = errno;
+      CloseSocket(slot);
+      return LocalError(slot, err);
+    }
+    return Step::kInFlight;
+  }
+
+  // The connect ended with `err` (0 = connected). Reports or retries.
+  Step Outcome(Slot& slot, int err) {
+    const uint32_t rtt = Micros(Clock::now() - slot.started);
+    if (err == 0) {
+      linger lg{1, 0};  // close with RST so no TIME_WAIT piles up
+      setsockopt(slot.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      CloseSocket(slot);
+      Finish(slot, ProbeState::kOpen, rtt);
+      return Step::kDone;
+    }
+    CloseSocket(slot);
+    switch (Classify(boost::system::error_code(err, boost::system::system_category()))) {
+      case ErrorKind::kClosed:
+        Finish(slot, ProbeState::kClosed, rtt);
+        return Step::kDone;
+      case ErrorKind::kUnreachable:
+        Finish(slot, ProbeState::kUnreachable, 0);
+        return Step::kDone;
+      case ErrorKind::kLocal:
+        return LocalError(slot, err);
+      case ErrorKind::kNoAnswer:
+        return NoAnswer(slot);
+    }
+    return Step::kDone;
+  }
+
+  Step NoAnswer(Slot& slot) {
+    if (slot.attempt < retries_) {
+      ++slot.attempt;  // has_target stays set: Drive starts the retry
+    } else {
+      Finish(slot, ProbeState::kFiltered, 0);
+    }
+    return Step::kDone;
+  }
+
+  // A failure of this host (no descriptors, no ephemeral ports): nothing was
+  // learned about the target, so try again after a short backoff.
+  Step LocalError(Slot& slot, int err) {
+    engine_.counters_.local_errors.fetch_add(1, std::memory_order_relaxed);
+    if (++slot.local_errors > kMaxLocalErrors) {
+      MakeLogger("worker")->warn("probe gave up after local errors ip={} port={} error={}",
+                                 slot.target.address.ToString(), slot.target.port,
+                                 std::strerror(err));
+      Finish(slot, ProbeState::kUnreachable, 0);
+      return Step::kDone;
+    }
+    auto backoff = std::chrono::milliseconds(
+        std::min<uint32_t>(100, 1u << std::min<uint32_t>(slot.local_errors, 7)));
+    slot.wait_timer.expires_after(backoff);
+    slot.wait_timer.async_wait(
+        [this, &slot](const boost::system::error_code&) { Drive(slot); });
+    return Step::kWaiting;
+  }
+
+  void Finish(Slot& slot, ProbeState state, uint32_t rtt) {
+    ScanCounters& c = engine_.counters_;
+    switch (state) {
+      case ProbeState::kOpen:
+        c.open.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case ProbeState::kClosed:
+        c.closed.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case ProbeState::kFiltered:
+        c.filtered.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case ProbeState::kUnreachable:
+        c.unreachable.fetch_add(1, std::memory_order_relaxed);
+        break;
+    }
+    slot.has_target = false;
+    sink_.OnResult({slot.target.address, slot.target.port, state, rtt, slot.index});
+    c.done.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void CloseSocket(Slot& slot) {
+    if (slot.fd >= 0) {
+      close(slot.fd);  // also removes it from the epoll set
+      slot.fd = -1;
+    }
+  }
+
+  void WaitForEvents() {
+    events_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this](const boost::system::error_code& ec) {
+                         if (ec || live_slots_ == 0) return;
+                         Harvest();
+                         if (live_slots_ > 0) WaitForEvents();
+                       });
+  }
+
+  // Drains the epoll set completely (the io_context watches it edge-triggered).
+  void Harvest() {
+    epoll_event batch[256];
+    for (;;) {
+      int n = epoll_wait(events_.native_handle(), batch, 256, 0);
+      if (n <= 0) return;
+      for (int i = 0; i < n; ++i) {
+        const uint32_t id = static_cast<uint32_t>(batch[i].data.u64);
+        const uint32_t generation = static_cast<uint32_t>(batch[i].data.u64 >> 32);
+        Slot& slot = *slots_[id];
+        if (slot.fd < 0 || slot.generation != generation) continue;  // stale
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (Outcome(slot, err) == Step::kDone) Drive(slot);
+      }
+      if (n < 256) return;
+    }
+  }
+
+  void ArmSweep() {
+    sweep_timer_.expires_after(tick_);
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || live_slots_ == 0) return;
+      Harvest();  // a safety net; completions normally arrive via WaitForEvents
+      Sweep();
+      if (live_slots_ > 0) ArmSweep();
+    });
+  }
+
+  // Gives up on every connect whose deadline has passed.
+  void Sweep() {
+    const Clock::time_point now = Clock::now();
+    for (auto& slot : slots_) {
+      if (slot->fd >= 0 && slot->deadline <= now) {
+        CloseSocket(*slot);
+        if (NoAnswer(*slot) == Step::kDone) Drive(*slot);
+      }
+    }
+  }
+
+  ScanEngine& engine_;
+  const ProbeSpace& space_;
+  std::atomic<uint64_t>& cursor_;
+  const uint64_t end_;
+  ResultSink& sink_;
+  const Clock::duration timeout_;
+  const uint32_t retries_;
+  RateLimiter limiter_;
+  asio::io_context io_;
+  asio::posix::stream_descriptor events_;  // the epoll set of in-flight connects
+  asio::steady_timer sweep_timer_;
+  Clock::duration tick_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  size_t live_slots_ = 0;
+};
+
+ScanEngine::ScanEngine(EngineOptions options) : options_(options) {}
+ScanEngine::~ScanEngine() = default;
+
+absl::Status ScanEngine::Run(const ProbeSpace& space, uint64_t begin, uint64_t end,
+                             ResultSink& sink) {
+  if (begin > end || end > space.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("slice [", begin, ", ", end,
+                                                   ") is outside the probe space of ",
+                                                   space.size()));
+  }
+  const uint64_t total = end - begin;
+  if (total == 0) return absl::OkStatus();
+  if (options_.concurrency == 0) {
+    return absl::InvalidArgumentError("concurrency must be at least 1");
+  }
+  uint64_t threads = options_.threads != 0 ? options_.threads
+                                           : std::max(1u, std::thread::hardware_concurrency());
+  const uint64_t concurrency = std::min(options_.concurrency, total);
+  threads = std::min(threads, concurrency);
+
+  std::atomic<uint64_t> cursor{begin};
+  std::vector<std::unique_ptr<ThreadScanner>> scanners;
+  try {
+    for (uint64_t t = 0; t < threads; ++t) {
+      uint64_t slots = concurrency / threads + (t < concurrency % threads ? 1 : 0);
+      scanners.push_back(std::make_unique<ThreadScanner>(
+          *this, space, cursor, end, sink, static_cast<size_t>(slots),
+          options_.rate / static_cast<double>(threads)));
+    }
+  } catch (const std::exception& e) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot start scan threads: ", e.what()));
+  }
+
+  absl::Mutex mu;
+  absl::Status failure;
+  auto run = [&](ThreadScanner& s) {
+    try {
+      s.Run();
+    } catch (const std::exception& e) {
+      Cancel();
+      absl::MutexLock lock(&mu);
+      failure = absl::InternalError(absl::StrCat("scan thread failed: ", e.what()));
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < scanners.size(); ++t) pool.emplace_back(run, std::ref(*scanners[t]));
+  run(*scanners[0]);
+  for (std::thread& th : pool) th.join();
+  absl::MutexLock lock(&mu);
+  return failure;
+}
+
+uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve,
+                                  uint64_t* fd_limit_out) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    if (lim.rlim_cur < lim.rlim_max) {
+      rlimit raised = lim;
+      raised.rlim_cur = lim.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+    }
+  }
+  uint64_t limit = lim.rlim_cur == RLIM_INFINITY ? UINT64_MAX : lim.rlim_cur;
+  if (fd_limit_out != nullptr) *fd_limit_out = limit;
+  uint64_t budget = limit > reserve ? limit - reserve : 1;
+  return std::min(requested, budget);
+}
+
+}  // namespace goalkeeper
