@@ -171,13 +171,16 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
   const uint64_t total = space->size();
   absl::Notification finished;
   std::thread progress([&] {
-    const auto interval = tty ? absl::Milliseconds(250) : absl::Seconds(10);
-    while (!finished.WaitForNotificationWithTimeout(interval)) {
+    const auto interval = tty ? std::chrono::milliseconds(250) : std::chrono::milliseconds(10000);
+    Clock::time_point last_print = start;
+    while (!finished.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
       if (g_signal.load() != 0 && !engine.cancelled()) {
         log->warn("signal {} received; finishing probes in flight", g_signal.load());
         engine.Cancel();
       }
       writer.Flush();
+      if (Clock::now() - last_print < interval) continue;
+      last_print = Clock::now();
       const ScanCounters& c = engine.counters();
       double secs = std::chrono::duration<double>(Clock::now() - start).count();
       uint64_t done = c.done.load();

@@ -1,5 +1,7 @@
 #include "worker/scan_engine.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -163,6 +165,9 @@ class ScanEngine::ThreadScanner {
   // timer, or retires. Synchronous outcomes loop here instead of recursing.
   void Drive(Slot& slot) {
     for (;;) {
+      // After Cancel(), a target not yet tried is dropped unreported; one
+      // whose first attempt went out still finishes its retries.
+      if (slot.has_target && slot.attempt == 0 && engine_.cancelled()) slot.has_target = false;
       if (!slot.has_target && !TakeNext(slot)) return Retire();
       if (!slot.paced && !limiter_.unlimited()) {
         Clock::time_point now = Clock::now();
@@ -229,8 +234,16 @@ class ScanEngine::ThreadScanner {
 
   // The connect ended with `err` (0 = connected). Reports or retries.
   Step Outcome(Slot& slot, int err) {
-    const uint32_t rtt = Micros(Clock::now() - slot.started);
+    uint32_t rtt = Micros(Clock::now() - slot.started);
     if (err == 0) {
+      // The kernel timed the handshake itself; our clock also counts the time
+      // the completion waited in the event loop.
+      tcp_info info{};
+      socklen_t info_len = sizeof(info);
+      if (getsockopt(slot.fd, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0 &&
+          info.tcpi_rtt > 0) {
+        rtt = std::min(rtt, info.tcpi_rtt);
+      }
       linger lg{1, 0};  // close with RST so no TIME_WAIT piles up
       setsockopt(slot.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
       CloseSocket(slot);
@@ -344,6 +357,10 @@ class ScanEngine::ThreadScanner {
       if (ec || live_slots_ == 0) return;
       Harvest();  // a safety net; completions normally arrive via WaitForEvents
       Sweep();
+      if (engine_.cancelled()) {
+        // Wake slots that wait for a rate-cap slot or a backoff.
+        for (auto& slot : slots_) slot->wait_timer.cancel();
+      }
       if (live_slots_ > 0) ArmSweep();
     });
   }

@@ -1,0 +1,52 @@
+#include "worker/probe_space.h"
+
+#include <set>
+
+#include "gtest/gtest.h"
+
+namespace goalkeeper {
+namespace {
+
+TEST(ProbeSpaceTest, CoversEveryAddressPortPairOnce) {
+  auto targets = TargetSet::Parse({"127.0.0.0/30", "::1"}, {});
+  auto ports = PortSet::Parse("22,80,443");
+  ASSERT_TRUE(targets.ok() && ports.ok());
+  auto space = ProbeSpace::Create(*targets, *ports, 5);
+  ASSERT_TRUE(space.ok());
+  ASSERT_EQ(space->size(), 15u);
+  std::set<std::string> seen;
+  for (uint64_t i = 0; i < space->size(); ++i) {
+    ProbeTarget t = space->At(i);
+    seen.insert(t.address.ToString() + "/" + std::to_string(t.port));
+  }
+  EXPECT_EQ(seen.size(), 15u);
+  EXPECT_TRUE(seen.count("::1/443"));
+  EXPECT_TRUE(seen.count("127.0.0.3/22"));
+}
+
+TEST(ProbeSpaceTest, SameSeedSameOrder) {
+  auto targets = TargetSet::Parse({"10.0.0.0/16"}, {});
+  auto ports = PortSet::Parse("admin");
+  auto a = ProbeSpace::Create(*targets, *ports, 11);
+  auto b = ProbeSpace::Create(*targets, *ports, 11);
+  auto c = ProbeSpace::Create(*targets, *ports, 12);
+  int differ = 0;
+  for (uint64_t i = 0; i < 100; ++i) {
+    EXPECT_EQ(a->At(i).address, b->At(i).address);
+    EXPECT_EQ(a->At(i).port, b->At(i).port);
+    if (!(a->At(i).address == c->At(i).address) || a->At(i).port != c->At(i).port) ++differ;
+  }
+  EXPECT_GT(differ, 90);
+}
+
+TEST(ProbeSpaceTest, RefusesMoreThanTwoToTheSixtyThreePairs) {
+  auto targets = TargetSet::Parse({"2001:db8::/64"}, {});
+  auto ports = PortSet::Parse("1-2");
+  ASSERT_TRUE(targets.ok() && ports.ok());
+  EXPECT_EQ(ProbeSpace::CountPairs(*targets, *ports), absl::uint128(1) << 65);
+  auto space = ProbeSpace::Create(*targets, *ports, 1);
+  EXPECT_EQ(space.status().code(), absl::StatusCode::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace goalkeeper

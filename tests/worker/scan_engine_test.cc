@@ -1,0 +1,342 @@
+// The engine against real sockets on loopback (127.0.0.0/8, ::1), and, when
+// the test runs as root, inside a network namespace it creates itself.
+#include "worker/scan_engine.h"
+
+#include <dirent.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/loopback.h"
+
+namespace goalkeeper {
+namespace {
+
+using ::goalkeeper::testing::ClosedPort;
+using ::goalkeeper::testing::FilteredPort;
+using ::goalkeeper::testing::OpenPort;
+using ::testing::UnorderedElementsAreArray;
+
+class CollectingSink : public ResultSink {
+ public:
+  void OnResult(const ProbeResult& r) override {
+    absl::MutexLock lock(&mu_);
+    results_.push_back(r);
+  }
+  std::vector<ProbeResult> results() const {
+    absl::MutexLock lock(&mu_);
+    return results_;
+  }
+  // "ip:port" -> state name.
+  std::map<std::string, std::string> States() const {
+    std::map<std::string, std::string> out;
+    for (const ProbeResult& r : results()) {
+      out[r.address.ToString() + ":" + std::to_string(r.port)] = std::string(ProbeStateName(r.state));
+    }
+    return out;
+  }
+  std::set<std::string> WithState(ProbeState s) const {
+    std::set<std::string> out;
+    for (const ProbeResult& r : results()) {
+      if (r.state == s) out.insert(r.address.ToString() + ":" + std::to_string(r.port));
+    }
+    return out;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<ProbeResult> results_ ABSL_GUARDED_BY(mu_);
+};
+
+ProbeSpace MakeSpace(const std::vector<std::string>& targets, const std::string& ports,
+                     uint64_t seed = 7) {
+  auto t = TargetSet::Parse(targets, {});
+  EXPECT_TRUE(t.ok()) << t.status();
+  auto p = PortSet::Parse(ports);
+  EXPECT_TRUE(p.ok()) << p.status();
+  auto s = ProbeSpace::Create(*t, *p, seed);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *std::move(s);
+}
+
+EngineOptions FastOptions() {
+  EngineOptions o;
+  o.concurrency = 256;
+  o.timeout = std::chrono::milliseconds(300);
+  o.retries = 1;
+  o.threads = 2;
+  return o;
+}
+
+TEST(ScanEngineTest, FindsExactlyTheOpenPortsAndReportsEveryPairOnce) {
+  // Listeners on a few addresses of 127.31.0.0/26; everything else is closed.
+  std::vector<std::unique_ptr<OpenPort>> open;
+  std::vector<std::unique_ptr<ClosedPort>> closed;
+  std::set<std::string> expected_open;
+  std::set<uint16_t> ports;
+  for (int host : {1, 17, 42, 63}) {
+    auto l = OpenPort::Start("127.31.0." + std::to_string(host));
+    expected_open.insert(l->ip() + ":" + std::to_string(l->port()));
+    ports.insert(l->port());
+    open.push_back(std::move(l));
+  }
+  closed.push_back(std::make_unique<ClosedPort>("127.31.0.2"));
+  ports.insert(closed.back()->port());
+  std::string port_spec;
+  for (uint16_t p : ports) port_spec += (port_spec.empty() ? "" : ",") + std::to_string(p);
+
+  ProbeSpace space = MakeSpace({"127.31.0.0/26"}, port_spec);
+  CollectingSink sink;
+  ScanEngine engine(FastOptions());
+  ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
+
+  EXPECT_EQ(sink.results().size(), space.size());
+  EXPECT_EQ(sink.States().size(), space.size()) << "a pair was reported twice";
+  EXPECT_EQ(sink.WithState(ProbeState::kOpen), expected_open);
+  EXPECT_EQ(sink.WithState(ProbeState::kClosed).size(), space.size() - expected_open.size());
+  EXPECT_EQ(engine.counters().done.load(), space.size());
+  EXPECT_EQ(engine.counters().open.load(), expected_open.size());
+  for (const ProbeResult& r : sink.results()) {
+    if (r.state == ProbeState::kOpen) {
+      EXPECT_GT(r.rtt_us, 0u);
+    }
+  }
+}
+
+TEST(ScanEngineTest, AcceptedConnectionsAreResetNotLeftInTimeWait) {
+  auto l = OpenPort::Start("127.31.1.1");
+  ProbeSpace space = MakeSpace({"127.31.1.1"}, std::to_string(l->port()));
+  CollectingSink sink;
+  ScanEngine engine(FastOptions());
+  ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
+  ASSERT_EQ(sink.WithState(ProbeState::kOpen).size(), 1u);
+  // The engine closed with SO_LINGER 0: an RST, so no TIME_WAIT entry for
+  // this 4-tuple on the scanner side. /proc/net/tcp lists TIME_WAIT as 06.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  FILE* f = std::fopen("/proc/net/tcp", "r");
+  ASSERT_NE(f, nullptr);
+  char line[512];
+  char want[32];
+  std::snprintf(want, sizeof(want), "01011F7F:%04X", l->port());  // 127.31.1.1
+  int time_wait = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    std::string s(line);
+    if (s.find(want) != std::string::npos && s.find(" 06 ") != std::string::npos) ++time_wait;
+  }
+  std::fclose(f);
+  EXPECT_EQ(time_wait, 0);
+}
+
+TEST(ScanEngineTest, ProbesIPv6Loopback) {
+  auto l = OpenPort::Start("::1");
+  ClosedPort c("::1");
+  ProbeSpace space =
+      MakeSpace({"::1"}, std::to_string(l->port()) + "," + std::to_string(c.port()));
+  CollectingSink sink;
+  ScanEngine engine(FastOptions());
+  ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
+  auto states = sink.States();
+  EXPECT_EQ(states["::1:" + std::to_string(l->port())], "open");
+  EXPECT_EQ(states["::1:" + std::to_string(c.port())], "closed");
+}
+
+TEST(ScanEngineTest, MarksFilteredWhenDeadlinePassesAfterEveryRetry) {
+  FilteredPort filtered("127.31.2.1");
+  ProbeSpace space = MakeSpace({"127.31.2.1"}, std::to_string(filtered.port()));
+  EngineOptions o = FastOptions();
+  o.timeout = std::chrono::milliseconds(150);
+  o.retries = 2;
+  CollectingSink sink;
+  ScanEngine engine(o);
+  ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
+  ASSERT_EQ(sink.results().size(), 1u);
+  EXPECT_EQ(sink.results()[0].state, ProbeState::kFiltered);
+  EXPECT_EQ(engine.counters().attempts.load(), 3u) << "one try plus two retries";
+}
+
+TEST(ScanEngineTest, SlicesOfThePermutationPartitionTheScan) {
+  ProbeSpace space = MakeSpace({"127.31.3.0/27"}, "1-5", /*seed=*/99);
+  ASSERT_EQ(space.size(), 160u);
+  std::multiset<uint64_t> indices;
+  std::set<std::string> pairs;
+  const uint64_t cuts[] = {0, 1, 37, 38, 100, 160};
+  for (size_t i = 0; i + 1 < std::size(cuts); ++i) {
+    CollectingSink sink;
+    ScanEngine engine(FastOptions());
+    ASSERT_TRUE(engine.Run(space, cuts[i], cuts[i + 1], sink).ok());
+    for (const ProbeResult& r : sink.results()) {
+      EXPECT_GE(r.index, cuts[i]);
+      EXPECT_LT(r.index, cuts[i + 1]);
+      indices.insert(r.index);
+      pairs.insert(r.address.ToString() + ":" + std::to_string(r.port));
+      ProbeTarget t = space.At(r.index);
+      EXPECT_EQ(t.address, r.address);
+      EXPECT_EQ(t.port, r.port);
+    }
+  }
+  EXPECT_EQ(indices.size(), 160u);
+  EXPECT_EQ(std::set<uint64_t>(indices.begin(), indices.end()).size(), 160u);
+  EXPECT_EQ(pairs.size(), 160u);
+}
+
+TEST(ScanEngineTest, RejectsASliceOutsideTheSpace) {
+  ProbeSpace space = MakeSpace({"127.31.4.1"}, "80");
+  CollectingSink sink;
+  ScanEngine engine(FastOptions());
+  EXPECT_EQ(engine.Run(space, 0, 2, sink).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine.Run(space, 1, 0, sink).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ScanEngineTest, RateCapSpacesProbesOut) {
+  // 60 closed probes at 200/s cannot finish before ~0.3 s; without a cap
+  // they finish in a few milliseconds. (A lower bound: it cannot flake on a
+  // slow machine.)
+  ClosedPort c("127.31.5.1");
+  ProbeSpace space = MakeSpace({"127.31.5.0/26"}, std::to_string(c.port()));
+  ASSERT_EQ(space.size(), 64u);
+  EngineOptions o = FastOptions();
+  o.rate = 200;
+  CollectingSink sink;
+  ScanEngine engine(o);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(sink.results().size(), 64u);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+}
+
+TEST(ScanEngineTest, CancelStopsTakingNewProbes) {
+  ProbeSpace space = MakeSpace({"127.31.6.0/24"}, "1-40");
+  EngineOptions o = FastOptions();
+  o.concurrency = 4;
+  o.rate = 2000;
+  ScanEngine engine(o);
+  struct CancellingSink : ResultSink {
+    ScanEngine* engine = nullptr;
+    std::atomic<int> n{0};
+    void OnResult(const ProbeResult&) override {
+      if (++n == 20) engine->Cancel();
+    }
+  } sink;
+  sink.engine = &engine;
+  ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
+  EXPECT_GE(sink.n.load(), 20);
+  EXPECT_LT(static_cast<uint64_t>(sink.n.load()), space.size());
+  EXPECT_TRUE(engine.cancelled());
+}
+
+TEST(ScanEngineTest, ConcurrencyFitsTheDescriptorBudget) {
+  uint64_t limit = 0;
+  uint64_t fitted = FitConcurrencyToFdBudget(10'000'000, 128, &limit);
+  ASSERT_GT(limit, 128u);
+  EXPECT_EQ(fitted, limit - 128);
+  EXPECT_EQ(FitConcurrencyToFdBudget(100, 128, nullptr), 100u);
+  rlimit lim{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+  EXPECT_EQ(lim.rlim_cur, lim.rlim_max) << "the soft limit is raised to the hard limit";
+}
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (readdir(d) != nullptr) ++n;
+  closedir(d);
+  return n - 3;  // ".", ".." and the DIR's own descriptor
+}
+
+// Runs `body` in a child process inside a fresh network namespace with lo
+// up; returns the child's exit code (0 = its expectations held). The child
+// prints what went wrong to stderr.
+int InFreshNetns(const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(90);
+    if (std::system("ip link set lo up") != 0) _exit(91);
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(ScanEngineNetnsTest, DroppedRangeIsFilteredRejectedIsUnreachableAndInFlightIsBounded) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to create a network namespace and iptables rules; the "
+                    "accept-queue test above covers 'filtered' without root";
+  }
+  int rc = InFreshNetns([]() -> int {
+    // 127.66.0.0/24: SYNs dropped (filtered). 127.66.1.0/24: answered
+    // (closed, one open). 127.66.2.0/24: rejected with host-unreachable.
+    if (std::system("iptables -A INPUT -d 127.66.0.0/24 -p tcp --syn -j DROP") != 0 ||
+        std::system("iptables -A OUTPUT -d 127.66.2.0/24 -p tcp -j REJECT "
+                    "--reject-with icmp-host-unreachable") != 0) {
+      std::fprintf(stderr, "iptables failed\n");
+      return 92;
+    }
+    auto open = OpenPort::Start("127.66.1.9", 8080);
+    ProbeSpace space = MakeSpace({"127.66.0.0/23", "127.66.2.0/28"}, "8080,5432");
+    EngineOptions o = FastOptions();
+    o.concurrency = 16;
+    o.timeout = std::chrono::milliseconds(100);
+    o.retries = 1;
+    CollectingSink sink;
+    ScanEngine engine(o);
+    const int base_fds = CountOpenFds();
+    std::atomic<bool> done{false};
+    std::atomic<int> max_fds{0};
+    std::thread watcher([&] {
+      while (!done.load()) {
+        int n = CountOpenFds();
+        if (n > max_fds.load()) max_fds.store(n);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+    absl::Status s = engine.Run(space, 0, space.size(), sink);
+    done.store(true);
+    watcher.join();
+    if (!s.ok()) return 93;
+    int failures = 0;
+    for (const ProbeResult& r : sink.results()) {
+      uint32_t v = static_cast<uint32_t>(r.address.value);
+      uint32_t third = (v >> 8) & 0xff;
+      ProbeState want = third == 0   ? ProbeState::kFiltered
+                        : third == 2 ? ProbeState::kUnreachable
+                        : (v & 0xff) == 9 && r.port == 8080 ? ProbeState::kOpen
+                                                            : ProbeState::kClosed;
+      if (r.state != want) {
+        if (++failures < 5) {
+          std::fprintf(stderr, "%s:%u is %s, want %s\n", r.address.ToString().c_str(), r.port,
+                       std::string(ProbeStateName(r.state)).c_str(),
+                       std::string(ProbeStateName(want)).c_str());
+        }
+      }
+    }
+    if (sink.results().size() != space.size()) {
+      std::fprintf(stderr, "%zu results for %lu probes\n", sink.results().size(),
+                   static_cast<unsigned long>(space.size()));
+      return 94;
+    }
+    // Descriptors in use never exceed the concurrency plus, per thread, the
+    // io_context's epoll, timerfd and eventfd and the connect epoll set, plus
+    // the watcher's own DIR.
+    if (max_fds.load() - base_fds > 16 + 2 * 4 + 1) {
+      std::fprintf(stderr, "fds peaked at %d over a base of %d\n", max_fds.load(), base_fds);
+      return 95;
+    }
+    return failures == 0 ? 0 : 96;
+  });
+  EXPECT_EQ(rc, 0) << "see the child's stderr above";
+}
+
+}  // namespace
+}  // namespace goalkeeper
