@@ -9,7 +9,10 @@ namespace goalkeeper {
 std::optional<IpAddress> IpAddress::Parse(absl::string_view text) {
   // inet_pton needs a NUL-terminated string; longest IPv6 text is 45 chars.
   char buf[64];
-  if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+  if (text.empty() || text.size() >= sizeof(buf) ||
+      text.find('\0') != absl::string_view::npos) {
+    return std::nullopt;  // inet_pton would stop at an embedded NUL
+  }
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
   if (text.find(':') == absl::string_view::npos) {

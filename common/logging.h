@@ -11,7 +11,17 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "spdlog/spdlog.h"
+
+// Lets spdlog/fmt format absl::string_view (a distinct type in Debian's Abseil).
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
+  template <typename FormatContext>
+  auto format(absl::string_view v, FormatContext& ctx) const {
+    return fmt::formatter<fmt::string_view>::format(fmt::string_view(v.data(), v.size()), ctx);
+  }
+};
 
 namespace goalkeeper {
 

@@ -56,7 +56,9 @@ absl::StatusOr<PortSet> PortSet::Parse(absl::string_view spec) {
   for (absl::string_view raw : absl::StrSplit(spec, ',')) {
     absl::string_view token = absl::StripAsciiWhitespace(raw);
     if (token.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("empty port in '", spec, "'"));
+      std::string shown(spec.substr(0, 64));
+      if (spec.size() > 64) shown += "...";
+      return absl::InvalidArgumentError(absl::StrCat("empty port in '", shown, "'"));
     }
     if (token == "all") {
       seen->set();

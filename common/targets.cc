@@ -138,8 +138,9 @@ absl::StatusOr<std::vector<AddressRange>> ParseTargetSpecs(
     for (absl::string_view part : absl::StrSplit(element, ',')) {
       absl::string_view spec = absl::StripAsciiWhitespace(part);
       if (spec.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("empty target spec in '", element, "'"));
+        std::string shown = element.substr(0, kMaxSpecLength);
+        if (element.size() > kMaxSpecLength) shown += "...";
+        return absl::InvalidArgumentError(absl::StrCat("empty target spec in '", shown, "'"));
       }
       if (spec[0] == '@') {
         if (spec.size() == 1) return absl::InvalidArgumentError("'@' names no file");
@@ -238,7 +239,8 @@ IpAddress TargetSet::At(absl::uint128 index) const {
 }
 
 bool TargetSet::Contains(const IpAddress& a) const {
-  AddressRange probe{a.family, a.value, a.value};
+  // The last range whose start is <= a: compare with the largest possible end.
+  AddressRange probe{a.family, a.value, absl::Uint128Max()};
   auto it = std::upper_bound(ranges_.begin(), ranges_.end(), probe, RangeLess);
   if (it == ranges_.begin()) return false;
   --it;

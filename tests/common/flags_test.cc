@@ -1,0 +1,243 @@
+#include "common/flags.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace goalkeeper {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+
+// A parser with one flag of each kind, as a binary would set it up.
+class FlagParserTest : public ::testing::Test {
+ protected:
+  FlagParserTest() {
+    flags_.AddString("output", &output_, "PATH", "where to write results");
+    flags_.AddList("targets", &targets_, "SPEC[,SPEC...]", "what to scan");
+    flags_.AddUint("timeout-ms", &timeout_ms_, 1, 600000, "per-probe deadline");
+    flags_.AddDouble("rate", &rate_, 0.5, 100, "probes per second");
+    flags_.AddBool("verbose", &verbose_, "log every probe");
+  }
+
+  absl::Status Parse(const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    return flags_.Parse(static_cast<int>(argv.size()), argv.data());
+  }
+
+  // The error message of parsing args, or "ok".
+  std::string Error(const std::vector<std::string>& args) {
+    absl::Status s = Parse(args);
+    if (s.ok()) return "ok";
+    EXPECT_EQ(s.code(), kInvalid);
+    return std::string(s.message());
+  }
+
+  FlagParser flags_{"goalkeeper-worker scan"};
+  std::string output_ = "default.jsonl";
+  std::vector<std::string> targets_;
+  uint64_t timeout_ms_ = 500;
+  double rate_ = 10;
+  bool verbose_ = false;
+};
+
+TEST_F(FlagParserTest, AcceptsNoArguments) {
+  EXPECT_TRUE(Parse({}).ok());
+  EXPECT_EQ(output_, "default.jsonl");
+  EXPECT_EQ(timeout_ms_, 500u);
+  EXPECT_FALSE(verbose_);
+  EXPECT_THAT(flags_.positional(), IsEmpty());
+}
+
+TEST_F(FlagParserTest, TakesValueFromNextArgument) {
+  ASSERT_TRUE(Parse({"--output", "out.jsonl", "--timeout-ms", "250", "--rate", "2.5"}).ok());
+  EXPECT_EQ(output_, "out.jsonl");
+  EXPECT_EQ(timeout_ms_, 250u);
+  EXPECT_DOUBLE_EQ(rate_, 2.5);
+}
+
+TEST_F(FlagParserTest, TakesValueAfterEquals) {
+  ASSERT_TRUE(Parse({"--output=out.jsonl", "--timeout-ms=250", "--rate=0.5"}).ok());
+  EXPECT_EQ(output_, "out.jsonl");
+  EXPECT_EQ(timeout_ms_, 250u);
+  EXPECT_DOUBLE_EQ(rate_, 0.5);
+}
+
+TEST_F(FlagParserTest, SplitsOnlyAtTheFirstEquals) {
+  ASSERT_TRUE(Parse({"--output=a=b"}).ok());
+  EXPECT_EQ(output_, "a=b");
+}
+
+TEST_F(FlagParserTest, AcceptsEmptyValueAfterEquals) {
+  ASSERT_TRUE(Parse({"--output="}).ok());
+  EXPECT_EQ(output_, "");
+}
+
+TEST_F(FlagParserTest, LastStringValueWins) {
+  ASSERT_TRUE(Parse({"--output", "a", "--output=b"}).ok());
+  EXPECT_EQ(output_, "b");
+}
+
+TEST_F(FlagParserTest, BoolFlagTakesNoValue) {
+  ASSERT_TRUE(Parse({"--verbose", "scan.txt"}).ok());
+  EXPECT_TRUE(verbose_);
+  // The next argument is not consumed as the bool's value.
+  EXPECT_THAT(flags_.positional(), ElementsAre("scan.txt"));
+}
+
+TEST_F(FlagParserTest, BoolFlagAcceptsTrueAndFalse) {
+  ASSERT_TRUE(Parse({"--verbose=true"}).ok());
+  EXPECT_TRUE(verbose_);
+  ASSERT_TRUE(Parse({"--verbose=false"}).ok());
+  EXPECT_FALSE(verbose_);
+}
+
+TEST_F(FlagParserTest, RejectsOtherBoolValues) {
+  EXPECT_EQ(Error({"--verbose=yes"}), "--verbose: 'yes' is not true or false");
+  EXPECT_EQ(Error({"--verbose=1"}), "--verbose: '1' is not true or false");
+  EXPECT_EQ(Error({"--verbose=TRUE"}), "--verbose: 'TRUE' is not true or false");
+}
+
+TEST_F(FlagParserTest, RejectsUnknownFlagNamingIt) {
+  EXPECT_EQ(Error({"--bogus"}), "unknown flag --bogus");
+  EXPECT_EQ(Error({"--bogus=1"}), "unknown flag --bogus");
+  EXPECT_EQ(Error({"--targets", "10.0.0.1", "--verbos"}), "unknown flag --verbos");
+  // Flag names are exact: no prefixes, no case folding.
+  EXPECT_EQ(Error({"--Verbose"}), "unknown flag --Verbose");
+  EXPECT_EQ(Error({"--timeout"}), "unknown flag --timeout");
+}
+
+TEST_F(FlagParserTest, RejectsSingleDashArguments) {
+  EXPECT_EQ(Error({"-v"}), "unknown flag '-v'");
+  EXPECT_EQ(Error({"-"}), "unknown flag '-'");
+  EXPECT_EQ(Error({"-verbose"}), "unknown flag '-verbose'");
+}
+
+TEST_F(FlagParserTest, RejectsMissingValue) {
+  EXPECT_EQ(Error({"--targets"}), "--targets needs a value");
+  EXPECT_EQ(Error({"--verbose", "--timeout-ms"}), "--timeout-ms needs a value");
+  EXPECT_EQ(Error({"--rate"}), "--rate needs a value");
+}
+
+TEST_F(FlagParserTest, RejectsNonNumericUint) {
+  EXPECT_EQ(Error({"--timeout-ms", "abc"}), "--timeout-ms: 'abc' is not a whole number");
+  EXPECT_EQ(Error({"--timeout-ms=1.5"}), "--timeout-ms: '1.5' is not a whole number");
+  EXPECT_EQ(Error({"--timeout-ms="}), "--timeout-ms: '' is not a whole number");
+  EXPECT_EQ(Error({"--timeout-ms=12ms"}), "--timeout-ms: '12ms' is not a whole number");
+  EXPECT_EQ(Error({"--timeout-ms=0x10"}), "--timeout-ms: '0x10' is not a whole number");
+}
+
+TEST_F(FlagParserTest, RejectsSignedUint) {
+  EXPECT_EQ(Error({"--timeout-ms=-5"}), "--timeout-ms: '-5' is not a whole number");
+  EXPECT_EQ(Error({"--timeout-ms", "-5"}), "--timeout-ms: '-5' is not a whole number");
+  EXPECT_EQ(Error({"--timeout-ms=+5"}), "--timeout-ms: '+5' is not a whole number");
+  EXPECT_EQ(timeout_ms_, 500u);
+}
+
+TEST_F(FlagParserTest, RejectsUintOutOfRange) {
+  EXPECT_EQ(Error({"--timeout-ms=0"}), "--timeout-ms: '0' is out of range [1, 600000]");
+  EXPECT_EQ(Error({"--timeout-ms=600001"}), "--timeout-ms: '600001' is out of range [1, 600000]");
+  // Beyond 64 bits is not a number at all.
+  EXPECT_EQ(Error({"--timeout-ms=18446744073709551616"}),
+            "--timeout-ms: '18446744073709551616' is not a whole number");
+  EXPECT_EQ(timeout_ms_, 500u);
+}
+
+TEST_F(FlagParserTest, AcceptsUintBounds) {
+  ASSERT_TRUE(Parse({"--timeout-ms=1"}).ok());
+  EXPECT_EQ(timeout_ms_, 1u);
+  ASSERT_TRUE(Parse({"--timeout-ms=600000"}).ok());
+  EXPECT_EQ(timeout_ms_, 600000u);
+}
+
+TEST_F(FlagParserTest, RejectsNonNumericDouble) {
+  EXPECT_EQ(Error({"--rate", "fast"}), "--rate: 'fast' is not a number");
+  EXPECT_EQ(Error({"--rate="}), "--rate: '' is not a number");
+  EXPECT_EQ(Error({"--rate=nan"}), "--rate: 'nan' is not a number");
+  EXPECT_EQ(Error({"--rate=inf"}), "--rate: 'inf' is not a number");
+}
+
+TEST_F(FlagParserTest, RejectsDoubleOutOfRange) {
+  EXPECT_EQ(Error({"--rate=1000"}), "--rate: '1000' is out of range [0.5, 100]");
+  EXPECT_EQ(Error({"--rate=0.25"}), "--rate: '0.25' is out of range [0.5, 100]");
+  EXPECT_EQ(Error({"--rate=-1"}), "--rate: '-1' is out of range [0.5, 100]");
+  EXPECT_DOUBLE_EQ(rate_, 10);
+}
+
+TEST_F(FlagParserTest, TruncatesLongValuesInMessages) {
+  const std::string value(100000, 'x');
+  std::string message = Error({"--timeout-ms=" + value});
+  EXPECT_EQ(message, "--timeout-ms: '" + std::string(128, 'x') + "...' is not a whole number");
+}
+
+TEST_F(FlagParserTest, AppendsEveryOccurrenceOfAListFlag) {
+  ASSERT_TRUE(Parse({"--targets", "10.0.0.1", "--targets=10.0.0.2", "--targets", "a,b"}).ok());
+  EXPECT_THAT(targets_, ElementsAre("10.0.0.1", "10.0.0.2", "a,b"));
+}
+
+TEST_F(FlagParserTest, CollectsPositionalArgumentsInOrder) {
+  ASSERT_TRUE(Parse({"scan", "--verbose", "a.txt", "--output", "o", "b.txt", ""}).ok());
+  EXPECT_THAT(flags_.positional(), ElementsAre("scan", "a.txt", "b.txt", ""));
+  EXPECT_EQ(output_, "o");
+}
+
+TEST_F(FlagParserTest, DoubleDashEndsFlags) {
+  ASSERT_TRUE(Parse({"--verbose", "--", "--targets", "-x", "--", "--bogus"}).ok());
+  EXPECT_TRUE(verbose_);
+  EXPECT_THAT(targets_, IsEmpty());
+  EXPECT_THAT(flags_.positional(), ElementsAre("--targets", "-x", "--", "--bogus"));
+}
+
+TEST_F(FlagParserTest, DoubleDashAtTheEndIsAccepted) {
+  ASSERT_TRUE(Parse({"a", "--"}).ok());
+  EXPECT_THAT(flags_.positional(), ElementsAre("a"));
+}
+
+TEST_F(FlagParserTest, WasSetReportsFlagsGiven) {
+  ASSERT_TRUE(Parse({"--timeout-ms=500", "--verbose=false"}).ok());
+  EXPECT_TRUE(flags_.WasSet("timeout-ms"));
+  EXPECT_TRUE(flags_.WasSet("verbose"));
+  EXPECT_FALSE(flags_.WasSet("rate"));
+  EXPECT_FALSE(flags_.WasSet("targets"));
+  EXPECT_FALSE(flags_.WasSet("bogus"));
+}
+
+TEST_F(FlagParserTest, StopsAtTheFirstError) {
+  EXPECT_EQ(Error({"--output=a", "--timeout-ms=abc", "--output=b", "--bogus"}),
+            "--timeout-ms: 'abc' is not a whole number");
+  EXPECT_EQ(output_, "a");
+  EXPECT_FALSE(flags_.WasSet("timeout-ms"));
+}
+
+TEST_F(FlagParserTest, UsageListsFlagsInOrderWithValueNamesAndHelp) {
+  std::string usage = flags_.Usage();
+  EXPECT_THAT(usage, HasSubstr("usage: goalkeeper-worker scan [flags]\n"));
+  EXPECT_THAT(usage, HasSubstr("--output PATH"));
+  EXPECT_THAT(usage, HasSubstr("--targets SPEC[,SPEC...]"));
+  EXPECT_THAT(usage, HasSubstr("--timeout-ms N"));
+  EXPECT_THAT(usage, HasSubstr("per-probe deadline"));
+  EXPECT_THAT(usage, HasSubstr("--verbose "));
+  EXPECT_THAT(usage, Not(HasSubstr("--verbose N")));
+  const size_t output = usage.find("--output");
+  const size_t targets = usage.find("--targets");
+  const size_t timeout = usage.find("--timeout-ms");
+  const size_t rate = usage.find("--rate");
+  const size_t verbose = usage.find("--verbose");
+  EXPECT_LT(output, targets);
+  EXPECT_LT(targets, timeout);
+  EXPECT_LT(timeout, rate);
+  EXPECT_LT(rate, verbose);
+}
+
+}  // namespace
+}  // namespace goalkeeper
