@@ -1,8 +1,10 @@
 // goalkeeper-worker: the scanning node. Subcommands:
 //   scan   one-shot scan from the command line (see scan_command.h)
+//   run    join a coordinator's fleet (see run_command.h)
 #include <cstdio>
 #include <cstring>
 
+#include "worker/run_command.h"
 #include "worker/scan_command.h"
 
 namespace {
@@ -10,7 +12,8 @@ namespace {
 constexpr char kUsage[] =
     "usage: goalkeeper-worker <command> [flags]\n"
     "commands:\n"
-    "  scan    scan targets now and print open ports (--help for flags)\n";
+    "  scan    scan targets now and print open ports (--help for flags)\n"
+    "  run     pull and scan shards from a coordinator (--help for flags)\n";
 
 }  // namespace
 
@@ -21,6 +24,9 @@ int main(int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "scan") == 0) {
     return goalkeeper::RunScanCommand(argc - 2, argv + 2, stdout, stderr);
+  }
+  if (std::strcmp(argv[1], "run") == 0) {
+    return goalkeeper::RunWorkerCommand(argc - 2, argv + 2);
   }
   std::fprintf(stderr, "error: unknown command '%s'\n%s", argv[1], kUsage);
   return goalkeeper::kExitUsage;

@@ -1,0 +1,454 @@
+#include "cli/ctl.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/flags.h"
+#include "goalkeeper/v1/coordinator.grpc.pb.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+
+constexpr int kOk = 0;
+constexpr int kFailure = 1;
+constexpr int kUsage = 2;
+
+constexpr char kUsageText[] =
+    "usage: goalkeeperctl [--coordinator HOST:PORT] <command>\n"
+    "commands:\n"
+    "  scan start (--targets SPEC --ports SPEC | --inventory NAME [--profile NAME])\n"
+    "             [--exclude SPEC] [--seed N] [--wait] [--output table|json]\n"
+    "  scan status ID [--output table|json]\n"
+    "  scan watch ID\n"
+    "  scan list [--limit N] [--inventory NAME] [--output table|json]\n"
+    "  scan cancel ID\n"
+    "  scan diff ID [--base ID] [--output table|json]\n"
+    "  scan findings ID [--output jsonl|csv|table]\n"
+    "  workers list [--output table|json]\n";
+
+std::string ToJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions opt;
+  opt.always_print_primitive_fields = true;
+  opt.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, opt);
+  return out;
+}
+
+std::string FormatMs(int64_t ms) {
+  if (ms == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+std::string Human(double n) {
+  if (n >= 1e9) return absl::StrFormat("%.1fG", n / 1e9);
+  if (n >= 1e6) return absl::StrFormat("%.1fM", n / 1e6);
+  if (n >= 1e4) return absl::StrFormat("%.1fk", n / 1e3);
+  return absl::StrFormat("%.0f", n);
+}
+
+bool IsFinal(v1::ScanState s) {
+  return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
+}
+
+class Ctl {
+ public:
+  Ctl(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
+
+  int Main(int argc, const char* const* argv) {
+    // Global flags come before the command.
+    int i = 0;
+    const char* env = std::getenv("GOALKEEPER_COORDINATOR");
+    address_ = env != nullptr && *env != '\0' ? env : "127.0.0.1:7070";
+    while (i < argc && std::string(argv[i]).rfind("--", 0) == 0) {
+      std::string a = argv[i];
+      if (a == "--help") {
+        std::fputs(kUsageText, out_);
+        return kOk;
+      }
+      if (a == "--coordinator" && i + 1 < argc) {
+        address_ = argv[i + 1];
+        i += 2;
+      } else if (a.rfind("--coordinator=", 0) == 0) {
+        address_ = a.substr(14);
+        ++i;
+      } else {
+        return Usage(absl::StrCat("unknown flag ", a));
+      }
+    }
+    if (address_.empty()) return Usage("--coordinator is empty");
+    if (argc - i < 2) return Usage("missing command");
+    const std::string group = argv[i];
+    const std::string verb = argv[i + 1];
+    argc -= i + 2;
+    argv += i + 2;
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    if (group == "scan") {
+      if (verb == "start") return ScanStart(argc, argv);
+      if (verb == "status") return ScanStatus(argc, argv);
+      if (verb == "watch") return ScanWatch(argc, argv);
+      if (verb == "list") return ScanList(argc, argv);
+      if (verb == "cancel") return ScanCancel(argc, argv);
+      if (verb == "diff") return ScanDiff(argc, argv);
+      if (verb == "findings") return ScanFindings(argc, argv);
+    } else if (group == "workers" && verb == "list") {
+      return WorkersList(argc, argv);
+    }
+    return Usage(absl::StrCat("unknown command '", group, " ", verb, "'"));
+  }
+
+ private:
+  int Usage(absl::string_view message) {
+    std::fprintf(err_, "error: %s\n%s", std::string(message).c_str(), kUsageText);
+    return kUsage;
+  }
+
+  // One line for an RPC failure; the exit code follows the status.
+  int RpcError(const grpc::Status& s) {
+    switch (s.error_code()) {
+      case grpc::StatusCode::UNAVAILABLE:
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        std::fprintf(err_, "error: coordinator %s is unreachable: %s\n", address_.c_str(),
+                     s.error_message().c_str());
+        return kFailure;
+      case grpc::StatusCode::INVALID_ARGUMENT:
+      case grpc::StatusCode::NOT_FOUND:
+      case grpc::StatusCode::FAILED_PRECONDITION:
+        std::fprintf(err_, "error: %s\n", s.error_message().c_str());
+        return kUsage;
+      default:
+        std::fprintf(err_, "error: coordinator %s: %s\n", address_.c_str(),
+                     s.error_message().c_str());
+        return kFailure;
+    }
+  }
+
+  void SetDeadline(grpc::ClientContext& ctx, int seconds = 10) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  }
+
+  // Parses flags and exactly `ids` positional arguments.
+  int ParseArgs(FlagParser& flags, int argc, const char* const* argv, size_t ids) {
+    if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return Usage(s.message());
+    if (flags.positional().size() != ids) {
+      return Usage(ids == 0 ? "unexpected argument" : "expected a scan ID");
+    }
+    return -1;
+  }
+
+  static bool OneOf(const std::string& v, std::initializer_list<const char*> allowed) {
+    for (const char* a : allowed) {
+      if (v == a) return true;
+    }
+    return false;
+  }
+
+  void PrintScan(const v1::Scan& s, const std::string& output) {
+    if (output == "json") {
+      std::fprintf(out_, "%s\n", ToJson(s).c_str());
+      return;
+    }
+    const double pct = s.probes_total() == 0 ? 0
+                       : 100.0 * static_cast<double>(s.probes_done()) /
+                             static_cast<double>(s.probes_total());
+    std::fprintf(out_,
+                 "id:        %s\nstate:     %s\ninventory: %s\ntargets:   %s\nports:     %s\n"
+                 "probes:    %lu / %lu (%.1f%%)\nrate:      %s probes/s\nfindings:  %lu\n"
+                 "shards:    %lu done, %lu leased\ncreated:   %s\nstarted:   %s\nfinished:  %s\n",
+                 s.id().c_str(), v1::ScanState_Name(s.state()).c_str(),
+                 s.inventory().empty() ? "-" : s.inventory().c_str(),
+                 absl::StrJoin(s.targets().include(), ",").c_str(),
+                 s.profile().ports().spec().c_str(), static_cast<unsigned long>(s.probes_done()),
+                 static_cast<unsigned long>(s.probes_total()), pct,
+                 Human(s.probes_per_second()).c_str(), static_cast<unsigned long>(s.findings()),
+                 static_cast<unsigned long>(s.shards_done()),
+                 static_cast<unsigned long>(s.shards_leased()), FormatMs(s.created_unix_ms()).c_str(),
+                 FormatMs(s.started_unix_ms()).c_str(), FormatMs(s.finished_unix_ms()).c_str());
+    if (!s.error().empty()) std::fprintf(out_, "error:     %s\n", s.error().c_str());
+  }
+
+  int ScanStart(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan start");
+    std::vector<std::string> targets, exclude;
+    std::string ports, inventory, profile, output = "table";
+    uint64_t seed = 0;
+    bool wait = false;
+    flags.AddList("targets", &targets, "SPEC[,SPEC...]", "ad-hoc targets");
+    flags.AddList("exclude", &exclude, "SPEC[,SPEC...]", "addresses to skip");
+    flags.AddString("ports", &ports, "SPEC", "ports for ad-hoc targets");
+    flags.AddString("inventory", &inventory, "NAME", "a configured inventory");
+    flags.AddString("profile", &profile, "NAME", "a configured scan profile");
+    flags.AddUint("seed", &seed, 0, UINT64_MAX, "probe order seed");
+    flags.AddBool("wait", &wait, "wait until the scan ends");
+    flags.AddString("output", &output, "table|json", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    if (inventory.empty() == targets.empty()) return Usage("give --targets and --ports, or --inventory");
+    if (!targets.empty() && ports.empty() && profile.empty()) {
+      return Usage("--ports is required with --targets (or name a --profile)");
+    }
+    v1::StartScanRequest req;
+    req.set_inventory(inventory);
+    for (const std::string& t : targets) req.mutable_targets()->add_include(t);
+    for (const std::string& t : exclude) req.mutable_targets()->add_exclude(t);
+    req.mutable_ports()->set_spec(ports);
+    req.set_profile(profile);
+    req.set_seed(seed);
+    v1::Scan scan;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = stub_->StartScan(&ctx, req, &scan); !s.ok()) return RpcError(s);
+    if (!wait) {
+      if (output == "json") {
+        std::fprintf(out_, "%s\n", ToJson(scan).c_str());
+      } else {
+        std::fprintf(out_, "%s\n", scan.id().c_str());
+      }
+      return kOk;
+    }
+    if (output == "table") std::fprintf(err_, "scan %s started\n", scan.id().c_str());
+    return Watch(scan.id(), output == "json" ? "json" : "table", /*progress=*/output == "table");
+  }
+
+  int ScanStatus(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan status");
+    std::string output = "table";
+    flags.AddString("output", &output, "table|json", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 1); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    v1::GetScanRequest req;
+    req.set_id(flags.positional()[0]);
+    v1::Scan scan;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = stub_->GetScan(&ctx, req, &scan); !s.ok()) return RpcError(s);
+    PrintScan(scan, output);
+    return kOk;
+  }
+
+  int ScanWatch(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan watch");
+    if (int rc = ParseArgs(flags, argc, argv, 1); rc >= 0) return rc;
+    return Watch(flags.positional()[0], "table", true);
+  }
+
+  // Streams progress until the scan ends; prints the final scan.
+  int Watch(const std::string& id, const std::string& output, bool progress) {
+    v1::WatchScanRequest req;
+    req.set_id(id);
+    grpc::ClientContext ctx;
+    auto reader = stub_->WatchScan(&ctx, req);
+    v1::Scan scan;
+    bool any = false;
+    const bool tty = isatty(fileno(err_)) != 0;
+    absl::Time last_line = absl::InfinitePast();
+    while (reader->Read(&scan)) {
+      any = true;
+      if (!progress) continue;
+      const double total = static_cast<double>(scan.probes_total());
+      const double done = static_cast<double>(scan.probes_done());
+      const double frac = total > 0 ? done / total : 0;
+      const double eta = scan.probes_per_second() > 0 ? (total - done) / scan.probes_per_second() : -1;
+      std::string bar(30, ' ');
+      for (size_t k = 0; k < static_cast<size_t>(frac * 30); ++k) bar[k] = '#';
+      std::string line = absl::StrFormat(
+          "[%s] %5.1f%% probes %s/%s rate %s/s eta %s open %d %s", bar, frac * 100, Human(done),
+          Human(total), Human(scan.probes_per_second()),
+          eta < 0 ? "--" : absl::FormatDuration(absl::Seconds(static_cast<int64_t>(eta))),
+          scan.findings(), v1::ScanState_Name(scan.state()));
+      if (tty) {
+        std::fprintf(err_, "\r\033[K%s", line.c_str());
+      } else if (absl::Now() - last_line > absl::Seconds(5) || IsFinal(scan.state())) {
+        std::fprintf(err_, "%s\n", line.c_str());
+        last_line = absl::Now();
+      }
+      std::fflush(err_);
+    }
+    if (tty && progress) std::fprintf(err_, "\n");
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) return RpcError(s);
+    if (!any) return kFailure;
+    PrintScan(scan, output);
+    return scan.state() == v1::SUCCEEDED ? kOk : kFailure;
+  }
+
+  int ScanList(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan list");
+    uint64_t limit = 20;
+    std::string inventory, output = "table";
+    flags.AddUint("limit", &limit, 1, 10000, "how many (newest first)");
+    flags.AddString("inventory", &inventory, "NAME", "only this inventory");
+    flags.AddString("output", &output, "table|json", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    v1::ListScansRequest req;
+    req.set_limit(static_cast<uint32_t>(limit));
+    req.set_inventory(inventory);
+    v1::ListScansResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = stub_->ListScans(&ctx, req, &resp); !s.ok()) return RpcError(s);
+    if (output == "json") {
+      std::fprintf(out_, "%s\n", ToJson(resp).c_str());
+      return kOk;
+    }
+    std::fprintf(out_, "%-24s %-10s %-12s %12s %7s %9s  %s\n", "ID", "STATE", "INVENTORY", "PROBES",
+                 "DONE", "FINDINGS", "CREATED");
+    for (const v1::Scan& s : resp.scans()) {
+      const double pct = s.probes_total() == 0 ? 0
+                         : 100.0 * static_cast<double>(s.probes_done()) /
+                               static_cast<double>(s.probes_total());
+      std::fprintf(out_, "%-24s %-10s %-12s %12lu %6.1f%% %9lu  %s\n", s.id().c_str(),
+                   v1::ScanState_Name(s.state()).c_str(),
+                   s.inventory().empty() ? "-" : s.inventory().c_str(),
+                   static_cast<unsigned long>(s.probes_total()), pct,
+                   static_cast<unsigned long>(s.findings()), FormatMs(s.created_unix_ms()).c_str());
+    }
+    return kOk;
+  }
+
+  int ScanCancel(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan cancel");
+    if (int rc = ParseArgs(flags, argc, argv, 1); rc >= 0) return rc;
+    v1::CancelScanRequest req;
+    req.set_id(flags.positional()[0]);
+    v1::Scan scan;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = stub_->CancelScan(&ctx, req, &scan); !s.ok()) return RpcError(s);
+    std::fprintf(out_, "%s %s\n", scan.id().c_str(), v1::ScanState_Name(scan.state()).c_str());
+    return kOk;
+  }
+
+  int ScanDiff(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan diff");
+    std::string base, output = "table";
+    flags.AddString("base", &base, "ID", "compare with this scan (default: the previous one)");
+    flags.AddString("output", &output, "table|json", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 1); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    v1::DiffScanRequest req;
+    req.set_id(flags.positional()[0]);
+    req.set_base_id(base);
+    v1::ScanDiff diff;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = stub_->DiffScan(&ctx, req, &diff); !s.ok()) return RpcError(s);
+    if (output == "json") {
+      std::fprintf(out_, "%s\n", ToJson(diff).c_str());
+      return kOk;
+    }
+    std::fprintf(out_, "scan %s against %s\n", diff.scan_id().c_str(),
+                 diff.base_scan_id().empty() ? "(no earlier scan)" : diff.base_scan_id().c_str());
+    auto print = [&](const char* what, const auto& list) {
+      for (const v1::DiffEntry& e : list) {
+        std::fprintf(out_, "%-10s %s:%u %s\n", what, e.ip().c_str(), e.port(), e.service().c_str());
+      }
+    };
+    print("new", diff.new_open());
+    print("still", diff.still_open());
+    print("closed", diff.closed());
+    std::fprintf(out_, "%d new, %d still open, %d closed\n", diff.new_open_size(),
+                 diff.still_open_size(), diff.closed_size());
+    return kOk;
+  }
+
+  int ScanFindings(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl scan findings");
+    std::string output = "jsonl";
+    flags.AddString("output", &output, "jsonl|csv|table", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 1); rc >= 0) return rc;
+    if (!OneOf(output, {"jsonl", "csv", "table"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not jsonl, csv or table"));
+    }
+    v1::ListFindingsRequest req;
+    req.set_scan_id(flags.positional()[0]);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, 60);
+    auto reader = stub_->ListFindings(&ctx, req);
+    if (output == "csv") std::fprintf(out_, "ip,port,state,service,rtt_us,found\n");
+    if (output == "table") {
+      std::fprintf(out_, "%-40s %6s %-8s %-26s %s\n", "IP", "PORT", "STATE", "SERVICE", "FOUND");
+    }
+    v1::Finding f;
+    while (reader->Read(&f)) {
+      const std::string state = f.state() == v1::PROBE_STATE_OPEN ? "open" : "other";
+      if (output == "jsonl") {
+        std::fprintf(out_,
+                     "{\"ip\":\"%s\",\"port\":%u,\"state\":\"%s\",\"service\":\"%s\","
+                     "\"rtt_us\":%u,\"found_unix_ms\":%ld}\n",
+                     f.ip().c_str(), f.port(), state.c_str(), f.service().c_str(), f.rtt_us(),
+                     static_cast<long>(f.found_unix_ms()));
+      } else if (output == "csv") {
+        std::fprintf(out_, "%s,%u,%s,\"%s\",%u,%s\n", f.ip().c_str(), f.port(), state.c_str(),
+                     f.service().c_str(), f.rtt_us(), FormatMs(f.found_unix_ms()).c_str());
+      } else {
+        std::fprintf(out_, "%-40s %6u %-8s %-26s %s\n", f.ip().c_str(), f.port(), state.c_str(),
+                     f.service().c_str(), FormatMs(f.found_unix_ms()).c_str());
+      }
+    }
+    grpc::Status s = reader->Finish();
+    return s.ok() ? kOk : RpcError(s);
+  }
+
+  int WorkersList(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl workers list");
+    std::string output = "table";
+    flags.AddString("output", &output, "table|json", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    v1::ListWorkersResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = stub_->ListWorkers(&ctx, v1::ListWorkersRequest(), &resp); !s.ok()) {
+      return RpcError(s);
+    }
+    if (output == "json") {
+      std::fprintf(out_, "%s\n", ToJson(resp).c_str());
+      return kOk;
+    }
+    std::fprintf(out_, "%-28s %-20s %6s %12s  %s\n", "ID", "NAME", "LEASES", "PROBES", "LAST SEEN");
+    for (const v1::WorkerInfo& w : resp.workers()) {
+      std::fprintf(out_, "%-28s %-20s %6u %12lu  %s\n", w.id().c_str(), w.name().c_str(), w.leases(),
+                   static_cast<unsigned long>(w.probes_done()), FormatMs(w.last_seen_unix_ms()).c_str());
+    }
+    return kOk;
+  }
+
+  std::FILE* out_;
+  std::FILE* err_;
+  std::string address_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+}  // namespace
+
+int RunCtl(int argc, const char* const* argv, std::FILE* out, std::FILE* err) {
+  return Ctl(out, err).Main(argc, argv);
+}
+
+}  // namespace goalkeeper

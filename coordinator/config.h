@@ -1,0 +1,86 @@
+// The coordinator's configuration file (YAML), parsed strictly: an unknown
+// key, a wrong type or a bad value is an error naming the file, the line, the
+// key path and the value. Flags given on the command line override the file.
+//
+//   listen: 0.0.0.0:7070
+//   db: /var/lib/goalkeeper/coordinator.db
+//   metrics_listen: 0.0.0.0:9464
+//   allowed_ranges: [198.51.100.0/24, 2001:db8::/48]
+//   inventories:
+//     prod: {targets: [198.51.100.0/25], exclude: [198.51.100.1]}
+//   profiles:
+//     default: {ports: "databases,admin", timeout_ms: 500, retries: 1, rate: 20000}
+//   schedules:
+//     - {name: prod-daily, cron: "0 3 * * *", timezone: Europe/Bucharest,
+//        inventory: prod, profile: default}
+//   notifier: {address: "127.0.0.1:7071"}
+//   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5}
+//
+//   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
+//
+// Thread-safety: plain data.
+#ifndef GOALKEEPER_COORDINATOR_CONFIG_H_
+#define GOALKEEPER_COORDINATOR_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "coordinator/scheduler.h"
+
+namespace goalkeeper {
+
+struct InventoryConfig {
+  std::vector<std::string> targets;  // target specs (no @file)
+  std::vector<std::string> exclude;
+};
+
+struct ProfileConfig {
+  std::string ports = "dangerous";  // a port spec (common/ports.h)
+  uint32_t timeout_ms = 500;        // 1..600000
+  uint32_t retries = 1;             // 0..10
+  double rate = 0;                  // probes/s for a whole scan, 0 = no cap
+};
+
+struct LeaseConfig {
+  uint32_t ttl_seconds = 30;        // a lease not extended for this long expires
+  uint32_t heartbeat_seconds = 5;   // workers heartbeat this often (< ttl)
+  double shard_seconds = 5;         // shard size aims at this much work
+};
+
+struct CoordinatorConfig {
+  std::string listen = "0.0.0.0:7070";
+  std::string db = "goalkeeper-coordinator.db";
+  std::string metrics_listen = "0.0.0.0:9464";  // "" disables /metrics
+  std::vector<std::string> allowed_ranges;      // every scan must lie inside
+  std::map<std::string, InventoryConfig> inventories;
+  // Always has "default" (the built-in defaults above) unless the file
+  // defines its own "default".
+  std::map<std::string, ProfileConfig> profiles = {{"default", ProfileConfig{}}};
+  std::vector<ScheduleSpec> schedules;
+  std::string notifier_address;                 // "" = reports wait pending
+  LeaseConfig lease;
+};
+
+// Parses YAML text; `source` names it in errors ("coordinator.yaml").
+// Validates everything that can be checked without a network:
+// - allowed_ranges, inventory targets/exclusions, profile ports parse;
+// - every inventory lies inside allowed_ranges ("inventories.prod.targets:
+//   10.9.0.0/16 is outside allowed_ranges");
+// - schedules name existing inventories and profiles, and their cron
+//   expressions and time zones are valid (Scheduler::Create);
+// - lease.heartbeat_seconds < lease.ttl_seconds.
+// Errors are InvalidArgument: "coordinator.yaml:12: profiles.fast.timeout_ms:
+// expected a whole number 1..600000, got 'quick'"; "coordinator.yaml:3:
+// unknown key 'alowed_ranges'".
+absl::StatusOr<CoordinatorConfig> ParseCoordinatorConfig(absl::string_view yaml,
+                                                         absl::string_view source);
+// Reads and parses a file ("cannot read config file 'x': No such file...").
+absl::StatusOr<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path);
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COORDINATOR_CONFIG_H_

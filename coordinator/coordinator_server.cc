@@ -1,0 +1,199 @@
+#include "coordinator/coordinator_server.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/report_deliverer.h"
+#include "coordinator/scan_store.h"
+#include "coordinator/schedule_runner.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+
+// Prometheus gauges refreshed from ManagerStats by the housekeeping loop.
+class CoordinatorMetrics {
+ public:
+  explicit CoordinatorMetrics(prometheus::Registry& registry)
+      : scans_(prometheus::BuildGauge()
+                   .Name("goalkeeper_scans")
+                   .Help("Scans by state")
+                   .Register(registry)),
+        shards_(prometheus::BuildGauge()
+                    .Name("goalkeeper_shards")
+                    .Help("Shards of running scans by state")
+                    .Register(registry)),
+        probes_(prometheus::BuildGauge()
+                    .Name("goalkeeper_probes_done_total")
+                    .Help("Probes completed since the coordinator started")
+                    .Register(registry)
+                    .Add({})),
+        rate_(prometheus::BuildGauge()
+                  .Name("goalkeeper_probes_per_second")
+                  .Help("Probes completed per second, over the last few seconds")
+                  .Register(registry)
+                  .Add({})),
+        workers_(prometheus::BuildGauge()
+                     .Name("goalkeeper_workers_connected")
+                     .Help("Workers that talked to the coordinator recently")
+                     .Register(registry)
+                     .Add({})),
+        findings_(prometheus::BuildGauge()
+                      .Name("goalkeeper_findings_total")
+                      .Help("Open ports recorded since the coordinator started")
+                      .Register(registry)
+                      .Add({})),
+        reports_(prometheus::BuildGauge()
+                     .Name("goalkeeper_reports_pending")
+                     .Help("Scan reports not yet acknowledged by the notifier")
+                     .Register(registry)
+                     .Add({})) {}
+
+  void Update(const ManagerStats& s, absl::Time now) {
+    for (int st = v1::PENDING; st <= v1::CANCELLED; ++st) {
+      auto state = static_cast<v1::ScanState>(st);
+      auto it = s.scans_by_state.find(state);
+      scans_.Add({{"state", v1::ScanState_Name(state)}})
+          .Set(it == s.scans_by_state.end() ? 0.0 : static_cast<double>(it->second));
+    }
+    shards_.Add({{"state", "pending"}}).Set(static_cast<double>(s.shards_pending));
+    shards_.Add({{"state", "leased"}}).Set(static_cast<double>(s.shards_leased));
+    shards_.Add({{"state", "done"}}).Set(static_cast<double>(s.shards_done));
+    probes_.Set(static_cast<double>(s.probes_done_total));
+    if (last_time_ != absl::InfinitePast()) {
+      const double secs = absl::ToDoubleSeconds(now - last_time_);
+      if (secs > 0) rate_.Set(static_cast<double>(s.probes_done_total - last_probes_) / secs);
+    }
+    last_time_ = now;
+    last_probes_ = s.probes_done_total;
+    workers_.Set(static_cast<double>(s.workers));
+    findings_.Set(static_cast<double>(s.findings_total));
+    reports_.Set(static_cast<double>(s.reports_pending));
+  }
+
+ private:
+  prometheus::Family<prometheus::Gauge>& scans_;
+  prometheus::Family<prometheus::Gauge>& shards_;
+  prometheus::Gauge& probes_;
+  prometheus::Gauge& rate_;
+  prometheus::Gauge& workers_;
+  prometheus::Gauge& findings_;
+  prometheus::Gauge& reports_;
+  absl::Time last_time_ = absl::InfinitePast();
+  uint64_t last_probes_ = 0;
+};
+
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+int RunCoordinator(const CoordinatorConfig& config) {
+  auto log = MakeLogger("coordinator");
+  // Signals are taken synchronously by this thread; every thread started
+  // below inherits the blocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto store = ScanStore::Open(config.db);
+  if (!store.ok()) {
+    log->error("{}", store.status().message());
+    return 1;
+  }
+  SystemClock clock;
+  ScanManager manager(config, **store, clock);
+  if (absl::Status s = manager.Recover(); !s.ok()) {
+    log->error("cannot recover state from '{}': {}", config.db, s.message());
+    return 1;
+  }
+  auto scheduler = Scheduler::Create(config.schedules);
+  if (!scheduler.ok()) {
+    log->error("{}", scheduler.status().message());
+    return 1;
+  }
+  ScheduleRunner schedules(*std::move(scheduler), manager, clock);
+  std::unique_ptr<ReportSender> sender;
+  if (!config.notifier_address.empty()) sender = MakeGrpcReportSender(config.notifier_address);
+  ReportDeliverer deliverer(manager, sender.get(), clock);
+
+  CoordinatorService coordinator_service(manager);
+  ShardService shard_service(manager);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&coordinator_service);
+  builder.RegisterService(&shard_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    log->error("cannot listen on '{}'", config.listen);
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  CoordinatorMetrics metrics(*registry);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string metrics_address = "off";
+  if (!config.metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(config.metrics_listen);
+      exposer->RegisterCollectable(registry);
+      auto ports = exposer->GetListeningPorts();
+      metrics_address = absl::StrCat(HostOf(config.metrics_listen), ":",
+                                     ports.empty() ? 0 : ports.front());
+    } catch (const std::exception& e) {
+      log->error("cannot serve metrics on '{}': {}", config.metrics_listen, e.what());
+      return 1;
+    }
+  }
+  log->info("coordinator listening grpc={}:{} metrics={} db={} notifier={}",
+            HostOf(config.listen), port, metrics_address, config.db,
+            config.notifier_address.empty() ? "none" : config.notifier_address);
+
+  std::atomic<bool> stopping{false};
+  std::thread housekeeping([&] {
+    absl::Time last_tick = absl::InfinitePast();
+    while (!stopping.load()) {
+      const absl::Time now = clock.Now();
+      if (now - last_tick >= absl::Seconds(1)) {
+        manager.Tick();
+        schedules.Tick();
+        deliverer.Tick();
+        metrics.Update(manager.Stats(), now);
+        last_tick = now;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log->info("signal {} received; shutting down", sig);
+  stopping.store(true);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  housekeeping.join();
+  log->info("coordinator stopped");
+  return 0;
+}
+
+}  // namespace goalkeeper

@@ -1,0 +1,79 @@
+// gRPC adapters over the ScanManager: goalkeeper.v1.Coordinator (operators)
+// and goalkeeper.v1.ShardService (workers). They translate messages and
+// statuses and hold no logic of their own.
+//
+// Synchronous gRPC services: WatchScan blocks on the manager's change
+// condition variable, which the synchronous API makes straightforward; the
+// lease benchmark (docs/benchmarks.md) shows the throughput is sufficient.
+//
+// Thread-safety: thread-safe (the manager is).
+#ifndef GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_
+#define GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_
+
+#include <atomic>
+
+#include "coordinator/scan_manager.h"
+#include "goalkeeper/v1/coordinator.grpc.pb.h"
+
+namespace goalkeeper {
+
+class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
+ public:
+  explicit CoordinatorService(ScanManager& manager) : manager_(manager) {}
+
+  grpc::Status StartScan(grpc::ServerContext* ctx, const goalkeeper::v1::StartScanRequest* req,
+                         goalkeeper::v1::Scan* resp) override;
+  grpc::Status GetScan(grpc::ServerContext* ctx, const goalkeeper::v1::GetScanRequest* req,
+                       goalkeeper::v1::Scan* resp) override;
+  grpc::Status ListScans(grpc::ServerContext* ctx, const goalkeeper::v1::ListScansRequest* req,
+                         goalkeeper::v1::ListScansResponse* resp) override;
+  grpc::Status CancelScan(grpc::ServerContext* ctx, const goalkeeper::v1::CancelScanRequest* req,
+                          goalkeeper::v1::Scan* resp) override;
+  grpc::Status WatchScan(grpc::ServerContext* ctx, const goalkeeper::v1::WatchScanRequest* req,
+                         grpc::ServerWriter<goalkeeper::v1::Scan>* writer) override;
+  grpc::Status ListFindings(grpc::ServerContext* ctx,
+                            const goalkeeper::v1::ListFindingsRequest* req,
+                            grpc::ServerWriter<goalkeeper::v1::Finding>* writer) override;
+  grpc::Status DiffScan(grpc::ServerContext* ctx, const goalkeeper::v1::DiffScanRequest* req,
+                        goalkeeper::v1::ScanDiff* resp) override;
+  grpc::Status ListWorkers(grpc::ServerContext* ctx,
+                           const goalkeeper::v1::ListWorkersRequest* req,
+                           goalkeeper::v1::ListWorkersResponse* resp) override;
+
+ private:
+  ScanManager& manager_;
+};
+
+class ShardService final : public goalkeeper::v1::ShardService::Service {
+ public:
+  // LeaseShard long-polls: with no work, up to `max_waiters` callers wait up
+  // to `long_poll` for some (a scan starts, a lease expires), so a new scan
+  // starts at once without every idle worker polling fast.
+  explicit ShardService(ScanManager& manager, absl::Duration long_poll = absl::Seconds(2),
+                        int max_waiters = 64)
+      : manager_(manager), long_poll_(long_poll), max_waiters_(max_waiters) {}
+
+  grpc::Status RegisterWorker(grpc::ServerContext* ctx,
+                              const goalkeeper::v1::RegisterWorkerRequest* req,
+                              goalkeeper::v1::RegisterWorkerResponse* resp) override;
+  grpc::Status LeaseShard(grpc::ServerContext* ctx, const goalkeeper::v1::LeaseShardRequest* req,
+                          goalkeeper::v1::LeaseShardResponse* resp) override;
+  grpc::Status Heartbeat(grpc::ServerContext* ctx, const goalkeeper::v1::HeartbeatRequest* req,
+                         goalkeeper::v1::HeartbeatResponse* resp) override;
+  grpc::Status ReportFindings(grpc::ServerContext* ctx,
+                              const goalkeeper::v1::ReportFindingsRequest* req,
+                              goalkeeper::v1::ReportFindingsResponse* resp) override;
+  grpc::Status CompleteShard(grpc::ServerContext* ctx,
+                             const goalkeeper::v1::CompleteShardRequest* req,
+                             goalkeeper::v1::CompleteShardResponse* resp) override;
+
+ private:
+  ScanManager& manager_;
+  const absl::Duration long_poll_;
+  const int max_waiters_;
+  std::atomic<int> waiters_{0};
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_

@@ -1,0 +1,55 @@
+// Delivers finished scans' reports to the notifier: each report is stored
+// (by the ScanManager, in the same transaction that ends its scan) before it
+// is sent, retried with exponential backoff until acknowledged, and marked
+// delivered only then; the notifier deduplicates by scan id, so a crash
+// between its acknowledgement and our mark repeats nothing for the owners.
+//
+//   ReportDeliverer d(manager, sender.get(), clock);
+//   d.Tick();   // from the coordinator's housekeeping loop
+//
+// Thread-safety: Tick is called from one thread.
+#ifndef GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_
+#define GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "coordinator/scan_manager.h"
+#include "goalkeeper/v1/notifier.pb.h"
+
+namespace goalkeeper {
+
+// The seam to the notifier.
+class ReportSender {
+ public:
+  virtual ~ReportSender() = default;
+  virtual absl::Status Send(const goalkeeper::v1::ScanReport& report) = 0;
+};
+
+// Sends over gRPC to goalkeeper.v1.Notifier at `address`.
+std::unique_ptr<ReportSender> MakeGrpcReportSender(const std::string& address);
+
+class ReportDeliverer {
+ public:
+  // `sender` may be null: reports then stay pending (they were logged when
+  // their scan ended) until a notifier is configured.
+  ReportDeliverer(ScanManager& manager, ReportSender* sender, const Clock& clock)
+      : manager_(manager), sender_(sender), clock_(clock) {}
+
+  // Sends every due report once; returns how many were delivered.
+  int Tick();
+
+  // Backoff after `attempts` failures: 1 s, 2 s, 4 s ... capped at 5 minutes.
+  static absl::Duration Backoff(uint32_t attempts);
+
+ private:
+  ScanManager& manager_;
+  ReportSender* sender_;
+  const Clock& clock_;
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_

@@ -1,0 +1,719 @@
+#include "coordinator/scan_manager.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/logging.h"
+#include "common/services.h"
+#include "common/status_macros.h"
+#include "worker/probe_space.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+
+constexpr uint64_t kInitialShard = 8192;
+constexpr uint64_t kMinShard = 256;
+constexpr uint64_t kMaxShard = uint64_t{1} << 22;
+constexpr uint32_t kMaxShardAttempts = 10;
+
+std::string RandomHex(int bytes) {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  absl::MutexLock lock(&mu);
+  std::string out;
+  for (int i = 0; i < bytes; ++i) {
+    absl::StrAppendFormat(&out, "%02x", absl::Uniform<unsigned>(*gen, 0u, 256u));
+  }
+  return out;
+}
+
+using ExposureMap = std::map<std::string, int64_t>;
+
+std::string ExposureKey(absl::string_view ip, uint32_t port) {
+  return absl::StrCat(ip, "|", port);
+}
+
+}  // namespace
+
+ScanManager::ScanManager(const CoordinatorConfig& config, ScanStore& store, const Clock& clock)
+    : config_(config), clock_(clock), store_(store) {
+  auto allowed = ParseTargetSpecs(config.allowed_ranges);
+  if (allowed.ok()) allowed_ = TargetSet::FromRanges(*allowed, {});
+}
+
+int64_t ScanManager::NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
+
+void ScanManager::Changed() {
+  ++version_;
+  changed_.SignalAll();
+}
+
+absl::Status ScanManager::Recover() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(seq_, store_.MaxSeq());
+  const absl::Time deadline = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
+  for (v1::ScanState state : {v1::PENDING, v1::RUNNING}) {
+    ASSIGN_OR_RETURN(std::vector<ScanRow> rows, store_.LoadScansInState(state));
+    for (ScanRow& row : rows) {
+      LiveScan live;
+      auto targets = TargetSet::Parse(
+          {row.scan.targets().include().begin(), row.scan.targets().include().end()},
+          {row.scan.targets().exclude().begin(), row.scan.targets().exclude().end()});
+      auto ports = PortSet::Parse(row.scan.profile().ports().spec());
+      if (!targets.ok() || !ports.ok()) {
+        RETURN_IF_ERROR(store_.SetScanState(row.scan.id(), v1::FAILED, NowMs(),
+                                            "stored targets or ports no longer parse"));
+        continue;
+      }
+      live.targets = *std::move(targets);
+      live.ports = *std::move(ports);
+      live.scope = row.scope;
+      live.seq = row.seq;
+      live.next_index = row.next_index;
+      ASSIGN_OR_RETURN(uint64_t findings, store_.CountFindings(row.scan.id()));
+      row.scan.set_findings(findings);
+      live.scan = row.scan;
+      ASSIGN_OR_RETURN(std::vector<ShardRow> shards, store_.LoadOpenShards(row.scan.id()));
+      for (const ShardRow& s : shards) {
+        if (s.state == ShardState::kLeased && !s.lease_id.empty()) {
+          live.leases[s.lease_id] = {s.scan_id, s.begin, s.end, s.attempts, s.worker_id, deadline,
+                                     clock_.Now()};
+          lease_scan_[s.lease_id] = s.scan_id;
+        } else {
+          live.pending.push_back({s.begin, s.end, s.attempts});
+        }
+      }
+      MakeLogger("coordinator")
+          ->info("recovered scan={} state={} probes_done={}/{} leases={} pending_shards={}",
+                 row.scan.id(), v1::ScanState_Name(row.scan.state()), row.scan.probes_done(),
+                 row.scan.probes_total(), live.leases.size(), live.pending.size());
+      std::string id = row.scan.id();
+      live_.emplace(id, std::move(live));
+      auto it = live_.find(id);
+      RETURN_IF_ERROR(MaybeFinish(it->second));
+    }
+  }
+  Changed();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
+                                                const std::string& schedule) {
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  if (!req.inventory().empty()) {
+    if (req.targets().include_size() > 0) {
+      return absl::InvalidArgumentError("give either an inventory or targets, not both");
+    }
+    auto inv = config_.inventories.find(req.inventory());
+    if (inv == config_.inventories.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inventory '", req.inventory(), "' is not configured"));
+    }
+    include = inv->second.targets;
+    exclude = inv->second.exclude;
+  } else {
+    include.assign(req.targets().include().begin(), req.targets().include().end());
+    exclude.assign(req.targets().exclude().begin(), req.targets().exclude().end());
+    if (include.empty()) return absl::InvalidArgumentError("give an inventory or targets");
+  }
+  for (const auto* list : {&include, &exclude}) {
+    for (const std::string& s : *list) {
+      if (!s.empty() && s.front() == '@') {
+        return absl::InvalidArgumentError(absl::StrCat("targets: '", s, "': files are not accepted"));
+      }
+    }
+  }
+  const std::string profile_name = req.profile().empty() ? "default" : req.profile();
+  auto profile = config_.profiles.find(profile_name);
+  if (profile == config_.profiles.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("profile '", profile_name, "' is not configured"));
+  }
+  const std::string port_spec = req.ports().spec().empty() ? profile->second.ports : req.ports().spec();
+
+  absl::StatusOr<TargetSet> targets = TargetSet::Parse(include, exclude);
+  if (!targets.ok()) return absl::InvalidArgumentError(absl::StrCat("targets: ", targets.status().message()));
+  if (allowed_.empty()) {
+    return absl::InvalidArgumentError("allowed_ranges is empty: every scan is refused");
+  }
+  AddressRange outside;
+  if (!targets->IsSubsetOf(allowed_, &outside)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("targets: ", outside.ToString(), " is outside allowed_ranges"));
+  }
+  absl::StatusOr<PortSet> ports = PortSet::Parse(port_spec);
+  if (!ports.ok()) return absl::InvalidArgumentError(absl::StrCat("ports: ", ports.status().message()));
+  absl::uint128 pairs = ProbeSpace::CountPairs(*targets, *ports);
+  if (pairs > Permutation::kMaxSize) {
+    return absl::InvalidArgumentError(absl::StrCat("the scan has ", ToDecimal(pairs),
+                                                   " probes; at most 2^63 are supported"));
+  }
+
+  v1::Scan scan;
+  const absl::Time now = clock_.Now();
+  scan.set_id(absl::StrCat(absl::FormatTime("%Y%m%d-%H%M%S", now, absl::UTCTimeZone()), "-",
+                           RandomHex(3)));
+  scan.set_state(v1::PENDING);
+  scan.set_inventory(req.inventory());
+  scan.set_schedule(schedule);
+  for (const std::string& s : include) scan.mutable_targets()->add_include(s);
+  for (const std::string& s : exclude) scan.mutable_targets()->add_exclude(s);
+  v1::ScanProfile* p = scan.mutable_profile();
+  p->set_name(profile_name);
+  p->mutable_ports()->set_spec(port_spec);
+  p->set_timeout_ms(profile->second.timeout_ms);
+  p->set_retries(profile->second.retries);
+  p->set_rate(profile->second.rate);
+  uint64_t seed = req.seed();
+  while (seed == 0) seed = std::stoull(RandomHex(8), nullptr, 16);
+  scan.set_seed(seed);
+  scan.set_probes_total(static_cast<uint64_t>(pairs));
+  scan.set_created_unix_ms(absl::ToUnixMillis(now));
+
+  const std::string scope =
+      req.inventory().empty()
+          ? absl::StrCat("adhoc:", absl::StrJoin(include, ","), "!", absl::StrJoin(exclude, ","),
+                         ":", port_spec)
+          : req.inventory();
+
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(store_.InsertScan(scan, scope, ++seq_));
+  LiveScan live;
+  live.scan = scan;
+  live.scope = scope;
+  live.seq = seq_;
+  live.targets = *std::move(targets);
+  live.ports = *std::move(ports);
+  live_.emplace(scan.id(), std::move(live));
+  MakeLogger("coordinator")
+      ->info("scan started id={} inventory={} schedule={} probes={} ports={} seed={}", scan.id(),
+             scan.inventory(), schedule, scan.probes_total(), port_spec, seed);
+  Changed();
+  return scan;
+}
+
+absl::StatusOr<v1::Scan> ScanManager::Snapshot(const std::string& id) {
+  auto it = live_.find(id);
+  if (it != live_.end()) {
+    v1::Scan s = it->second.scan;
+    s.set_shards_leased(it->second.leases.size());
+    return s;
+  }
+  ASSIGN_OR_RETURN(std::optional<ScanRow> row, store_.LoadScan(id));
+  if (!row) return absl::NotFoundError(absl::StrCat("scan '", id, "' does not exist"));
+  ASSIGN_OR_RETURN(uint64_t findings, store_.CountFindings(id));
+  row->scan.set_findings(findings);
+  return row->scan;
+}
+
+absl::StatusOr<v1::Scan> ScanManager::GetScan(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(v1::Scan s, Snapshot(id));
+  const int64_t end = s.finished_unix_ms() != 0 ? s.finished_unix_ms() : NowMs();
+  if (s.started_unix_ms() != 0 && end > s.started_unix_ms()) {
+    s.set_probes_per_second(static_cast<double>(s.probes_done()) * 1000.0 /
+                            static_cast<double>(end - s.started_unix_ms()));
+  }
+  return s;
+}
+
+absl::StatusOr<std::vector<v1::Scan>> ScanManager::ListScans(uint32_t limit,
+                                                              const std::string& inventory) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(std::vector<ScanRow> rows, store_.ListScans(limit == 0 ? 50 : limit, inventory));
+  std::vector<v1::Scan> out;
+  for (ScanRow& row : rows) {
+    ASSIGN_OR_RETURN(v1::Scan s, Snapshot(row.scan.id()));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) {
+    ASSIGN_OR_RETURN(v1::Scan s, Snapshot(id));
+    return absl::FailedPreconditionError(
+        absl::StrCat("scan '", id, "' already ended: ", v1::ScanState_Name(s.state())));
+  }
+  RETURN_IF_ERROR(store_.SetScanState(id, v1::CANCELLED, NowMs(), "cancelled by an operator"));
+  for (const auto& [lease_id, lease] : it->second.leases) lease_scan_.erase(lease_id);
+  live_.erase(it);
+  MakeLogger("coordinator")->info("scan cancelled id={}", id);
+  Changed();
+  return Snapshot(id);
+}
+
+absl::Status ScanManager::ForEachFinding(const std::string& scan_id,
+                                         const std::function<void(const v1::Finding&)>& fn) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(v1::Scan s, Snapshot(scan_id));
+  (void)s;
+  return store_.ForEachFinding(scan_id, fn);
+}
+
+absl::StatusOr<v1::ScanDiff> ScanManager::DiffScan(const std::string& id,
+                                                   const std::string& base_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(std::optional<ScanRow> row, store_.LoadScan(id));
+  if (!row) return absl::NotFoundError(absl::StrCat("scan '", id, "' does not exist"));
+  std::string base = base_id;
+  if (base.empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> prev, store_.PreviousSucceeded(row->scope, row->seq));
+    if (prev) base = *prev;
+  } else {
+    ASSIGN_OR_RETURN(std::optional<ScanRow> b, store_.LoadScan(base));
+    if (!b) return absl::NotFoundError(absl::StrCat("scan '", base, "' does not exist"));
+  }
+  std::map<std::string, v1::DiffEntry> now_open;
+  std::map<std::string, v1::DiffEntry> before;
+  auto collect = [](std::map<std::string, v1::DiffEntry>& into) {
+    return [&into](const v1::Finding& f) {
+      v1::DiffEntry e;
+      e.set_ip(f.ip());
+      e.set_port(f.port());
+      e.set_service(f.service());
+      into[ExposureKey(f.ip(), f.port())] = e;
+    };
+  };
+  RETURN_IF_ERROR(store_.ForEachFinding(id, collect(now_open)));
+  if (!base.empty()) RETURN_IF_ERROR(store_.ForEachFinding(base, collect(before)));
+  v1::ScanDiff diff;
+  diff.set_scan_id(id);
+  diff.set_base_scan_id(base);
+  for (const auto& [key, e] : now_open) {
+    *(before.count(key) ? diff.add_still_open() : diff.add_new_open()) = e;
+  }
+  for (const auto& [key, e] : before) {
+    if (!now_open.count(key)) *diff.add_closed() = e;
+  }
+  return diff;
+}
+
+std::vector<v1::WorkerInfo> ScanManager::ListWorkers() {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, uint32_t> leases;
+  for (const auto& [id, scan] : live_) {
+    for (const auto& [lease_id, lease] : scan.leases) ++leases[lease.worker_id];
+  }
+  std::vector<v1::WorkerInfo> out;
+  for (const auto& [id, w] : workers_) {
+    v1::WorkerInfo info;
+    info.set_id(id);
+    info.set_name(w.name);
+    info.set_connected_unix_ms(absl::ToUnixMillis(w.connected));
+    info.set_last_seen_unix_ms(absl::ToUnixMillis(w.last_seen));
+    info.set_leases(leases[id]);
+    info.set_probes_done(w.probes_done);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+uint64_t ScanManager::WaitForChange(uint64_t version, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + timeout;
+  while (version_ == version) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  return version_;
+}
+
+uint64_t ScanManager::version() {
+  absl::MutexLock lock(&mu_);
+  return version_;
+}
+
+bool ScanManager::ScheduleRunning(const std::string& schedule) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, scan] : live_) {
+    if (scan.scan.schedule() == schedule) return true;
+  }
+  return false;
+}
+
+ScanManager::Worker& ScanManager::TouchWorker(const std::string& id, const std::string& name,
+                                              uint32_t concurrency) {
+  auto [it, inserted] = workers_.try_emplace(id);
+  Worker& w = it->second;
+  const absl::Time now = clock_.Now();
+  if (inserted) {
+    w.name = name.empty() ? id : name;
+    w.connected = now;
+    MakeLogger("coordinator")->info("worker joined id={} name={}", id, w.name);
+  }
+  if (!name.empty()) w.name = name;
+  if (concurrency != 0) w.concurrency = concurrency;
+  w.last_seen = now;
+  return w;
+}
+
+absl::StatusOr<v1::RegisterWorkerResponse> ScanManager::RegisterWorker(
+    const v1::RegisterWorkerRequest& req) {
+  if (req.name().size() > 256 || req.worker_id().size() > 128) {
+    return absl::InvalidArgumentError("worker name or id is longer than 256 characters");
+  }
+  absl::MutexLock lock(&mu_);
+  std::string id = req.worker_id().empty() ? absl::StrCat("w-", RandomHex(6)) : req.worker_id();
+  TouchWorker(id, req.name(), req.concurrency());
+  v1::RegisterWorkerResponse resp;
+  resp.set_worker_id(id);
+  resp.set_heartbeat_interval_ms(config_.lease.heartbeat_seconds * 1000);
+  Changed();
+  return resp;
+}
+
+uint64_t ScanManager::ShardSize(const LiveScan& scan) const {
+  double size = scan.probes_per_lease_second > 0
+                    ? scan.probes_per_lease_second * config_.lease.shard_seconds
+                    : static_cast<double>(kInitialShard);
+  uint64_t n = static_cast<uint64_t>(std::clamp(size, static_cast<double>(kMinShard),
+                                                static_cast<double>(kMaxShard)));
+  // Near the end, smaller shards so the workers finish together.
+  const uint64_t remaining = scan.scan.probes_total() - scan.next_index;
+  const uint64_t workers = std::max<uint64_t>(1, workers_.size());
+  n = std::min(n, std::max(kMinShard, remaining / (2 * workers)));
+  return std::min(n, remaining);
+}
+
+uint32_t ScanManager::ActiveWorkers(const LiveScan& scan, const std::string& asking) const {
+  std::set<std::string> holders{asking};
+  for (const auto& [lease_id, lease] : scan.leases) holders.insert(lease.worker_id);
+  return static_cast<uint32_t>(holders.size());
+}
+
+absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const std::string& worker_id) {
+  if (worker_id.empty()) return absl::InvalidArgumentError("worker_id is empty");
+  absl::MutexLock lock(&mu_);
+  TouchWorker(worker_id, "", 0);
+  v1::LeaseShardResponse resp;
+  // Oldest scan first, so one scan finishes before the next starts.
+  std::vector<LiveScan*> order;
+  for (auto& [id, scan] : live_) order.push_back(&scan);
+  std::sort(order.begin(), order.end(),
+            [](const LiveScan* a, const LiveScan* b) { return a->seq < b->seq; });
+  for (LiveScan* scan : order) {
+    Lease lease;
+    lease.scan_id = scan->scan.id();
+    lease.worker_id = worker_id;
+    lease.leased_at = clock_.Now();
+    lease.deadline = lease.leased_at + absl::Seconds(config_.lease.ttl_seconds);
+    const std::string lease_id = absl::StrCat("l-", RandomHex(8));
+    ShardRow row;
+    row.scan_id = lease.scan_id;
+    row.lease_id = lease_id;
+    row.worker_id = worker_id;
+    if (!scan->pending.empty()) {
+      PendingShard p = scan->pending.front();
+      lease.begin = p.begin;
+      lease.end = p.end;
+      lease.attempts = p.attempts + 1;
+      row.begin = p.begin;
+      row.end = p.end;
+      row.attempts = lease.attempts;
+      RETURN_IF_ERROR(store_.LeaseShardAgain(row));
+      scan->pending.pop_front();
+    } else if (scan->next_index < scan->scan.probes_total()) {
+      lease.begin = scan->next_index;
+      lease.end = scan->next_index + ShardSize(*scan);
+      lease.attempts = 1;
+      row.begin = lease.begin;
+      row.end = lease.end;
+      row.attempts = 1;
+      RETURN_IF_ERROR(store_.LeaseNewShard(row));
+      scan->next_index = lease.end;
+    } else {
+      continue;  // everything is leased; maybe another scan has work
+    }
+    if (scan->scan.state() == v1::PENDING) {
+      RETURN_IF_ERROR(store_.SetScanState(scan->scan.id(), v1::RUNNING, NowMs(), ""));
+      scan->scan.set_state(v1::RUNNING);
+      scan->scan.set_started_unix_ms(NowMs());
+    }
+    v1::Shard* shard = resp.mutable_shard();
+    shard->set_lease_id(lease_id);
+    shard->set_scan_id(lease.scan_id);
+    *shard->mutable_targets() = scan->scan.targets();
+    *shard->mutable_profile() = scan->scan.profile();
+    if (scan->scan.profile().rate() > 0) {
+      shard->mutable_profile()->set_rate(scan->scan.profile().rate() /
+                                         ActiveWorkers(*scan, worker_id));
+    }
+    shard->mutable_slice()->set_seed(scan->scan.seed());
+    shard->mutable_slice()->set_begin(lease.begin);
+    shard->mutable_slice()->set_end(lease.end);
+    shard->set_lease_deadline_unix_ms(absl::ToUnixMillis(lease.deadline));
+    scan->leases[lease_id] = lease;
+    lease_scan_[lease_id] = lease.scan_id;
+    Changed();
+    return resp;
+  }
+  resp.set_retry_after_ms(live_.empty() ? 1000 : 250);
+  return resp;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> ScanManager::Heartbeat(const v1::HeartbeatRequest& req) {
+  if (req.worker_id().empty()) return absl::InvalidArgumentError("worker_id is empty");
+  absl::MutexLock lock(&mu_);
+  Worker& w = TouchWorker(req.worker_id(), "", 0);
+  w.probes_done += req.probes_done();
+  const absl::Time deadline = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
+  v1::HeartbeatResponse resp;
+  for (const std::string& lease_id : req.lease_ids()) {
+    auto ls = lease_scan_.find(lease_id);
+    Lease* lease = nullptr;
+    if (ls != lease_scan_.end()) {
+      auto scan = live_.find(ls->second);
+      if (scan != live_.end()) {
+        auto it = scan->second.leases.find(lease_id);
+        if (it != scan->second.leases.end() && it->second.worker_id == req.worker_id()) {
+          lease = &it->second;
+        }
+      }
+    }
+    if (lease == nullptr) {
+      resp.add_cancelled_lease_ids(lease_id);
+    } else {
+      lease->deadline = deadline;
+    }
+  }
+  resp.set_lease_deadline_unix_ms(absl::ToUnixMillis(deadline));
+  return resp;
+}
+
+absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
+  absl::MutexLock lock(&mu_);
+  auto ls = lease_scan_.find(req.lease_id());
+  if (ls == lease_scan_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lease '", req.lease_id(), "' is not held (expired, or its scan ended)"));
+  }
+  LiveScan& scan = live_.at(ls->second);
+  std::vector<v1::ProbeResult> open;
+  for (const v1::ProbeResult& r : req.results()) {
+    auto ip = IpAddress::Parse(r.ip());
+    if (!ip || r.port() == 0 || r.port() > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("result '", r.ip(), ":", r.port(), "' is not an address and port"));
+    }
+    const auto& ports = scan.ports.ports();
+    if (!scan.targets.Contains(*ip) ||
+        !std::binary_search(ports.begin(), ports.end(), static_cast<uint16_t>(r.port()))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("result ", r.ip(), ":", r.port(), " is not part of scan ", scan.scan.id()));
+    }
+    if (r.state() == v1::PROBE_STATE_OPEN) open.push_back(r);
+  }
+  if (open.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(uint64_t inserted, store_.InsertFindings(scan.scan.id(), open, NowMs()));
+  scan.scan.set_findings(scan.scan.findings() + inserted);
+  findings_total_ += inserted;
+  Changed();
+  return absl::OkStatus();
+}
+
+absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req) {
+  absl::MutexLock lock(&mu_);
+  auto ls = lease_scan_.find(req.lease_id());
+  if (ls == lease_scan_.end()) return absl::OkStatus();  // stale: its shard went elsewhere
+  LiveScan& scan = live_.at(ls->second);
+  auto it = scan.leases.find(req.lease_id());
+  Lease lease = it->second;
+  scan.leases.erase(it);
+  lease_scan_.erase(ls);
+  if (auto w = workers_.find(lease.worker_id); w != workers_.end()) {
+    w->second.last_seen = clock_.Now();
+  }
+  if (req.handed_back()) {
+    RETURN_IF_ERROR(store_.ReleaseShard(scan.scan.id(), lease.begin, lease.attempts - 1));
+    scan.pending.push_front({lease.begin, lease.end, lease.attempts - 1});
+    MakeLogger("coordinator")
+        ->info("shard handed back scan={} begin={} end={} worker={}", scan.scan.id(), lease.begin,
+               lease.end, lease.worker_id);
+    Changed();
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(store_.CompleteShard(scan.scan.id(), lease.begin, lease.end));
+  const uint64_t size = lease.end - lease.begin;
+  scan.scan.set_probes_done(scan.scan.probes_done() + size);
+  scan.scan.set_shards_done(scan.scan.shards_done() + 1);
+  probes_done_total_ += size;
+  if (auto w = workers_.find(lease.worker_id); w != workers_.end()) w->second.probes_done += size;
+  const double secs = absl::ToDoubleSeconds(clock_.Now() - lease.leased_at);
+  if (secs > 0.05) {
+    const double rate = static_cast<double>(size) / secs;
+    scan.probes_per_lease_second = scan.probes_per_lease_second == 0
+                                       ? rate
+                                       : 0.7 * scan.probes_per_lease_second + 0.3 * rate;
+  } else if (scan.probes_per_lease_second == 0 || secs <= 0.05) {
+    // Finished almost at once: grow the next shard.
+    scan.probes_per_lease_second =
+        std::max(scan.probes_per_lease_second, static_cast<double>(size) * 4 /
+                                                   std::max(config_.lease.shard_seconds, 0.1));
+  }
+  Changed();
+  return MaybeFinish(scan);
+}
+
+absl::Status ScanManager::FailScan(LiveScan& scan, const std::string& error) {
+  const std::string id = scan.scan.id();
+  RETURN_IF_ERROR(store_.SetScanState(id, v1::FAILED, NowMs(), error));
+  for (const auto& [lease_id, lease] : scan.leases) lease_scan_.erase(lease_id);
+  MakeLogger("coordinator")->error("scan failed id={} error={}", id, error);
+  live_.erase(id);
+  Changed();
+  return absl::OkStatus();
+}
+
+absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
+  if (scan.next_index < scan.scan.probes_total() || !scan.pending.empty() ||
+      !scan.leases.empty()) {
+    return absl::OkStatus();
+  }
+  const std::string id = scan.scan.id();
+  const int64_t now_ms = NowMs();
+  ASSIGN_OR_RETURN(std::optional<std::string> base, store_.PreviousSucceeded(scan.scope, scan.seq));
+  ASSIGN_OR_RETURN(ExposureMap before, store_.Exposures(scan.scope));
+  v1::ScanReport report;
+  report.set_scan_id(id);
+  report.set_inventory(scan.scan.inventory());
+  report.set_base_scan_id(base.value_or(""));
+  report.set_started_unix_ms(scan.scan.started_unix_ms());
+  report.set_finished_unix_ms(now_ms);
+  report.set_probes(scan.scan.probes_done());
+  std::map<std::string, int64_t> after;
+  uint64_t added = 0;
+  RETURN_IF_ERROR(store_.ForEachFinding(id, [&](const v1::Finding& f) {
+    const std::string key = ExposureKey(f.ip(), f.port());
+    auto prev = before.find(key);
+    v1::Exposure* e = report.add_exposures();
+    e->set_ip(f.ip());
+    e->set_port(f.port());
+    e->set_service(f.service());
+    e->set_status(prev == before.end() ? v1::NEW : v1::STILL_OPEN);
+    e->set_first_seen_unix_ms(prev == before.end() ? f.found_unix_ms() : prev->second);
+    after[key] = e->first_seen_unix_ms();
+    if (prev == before.end()) ++added;
+  }));
+  uint64_t closed = 0;
+  for (const auto& [key, first_seen] : before) {
+    if (after.count(key)) continue;
+    size_t bar = key.rfind('|');
+    v1::Exposure* e = report.add_exposures();
+    e->set_ip(key.substr(0, bar));
+    e->set_port(static_cast<uint32_t>(std::stoul(key.substr(bar + 1))));
+    e->set_service(ServiceName(static_cast<uint16_t>(e->port())));
+    e->set_status(v1::CLOSED);
+    e->set_first_seen_unix_ms(first_seen);
+    ++closed;
+  }
+  RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, after, report));
+  MakeLogger("coordinator")
+      ->info("scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
+             "report={}",
+             id, scan.scan.probes_done(), after.size(), added, after.size() - added, closed,
+             base.value_or("none"),
+             config_.notifier_address.empty() ? "pending (no notifier configured)"
+                                              : "queued for " + config_.notifier_address);
+  live_.erase(id);
+  Changed();
+  return absl::OkStatus();
+}
+
+void ScanManager::Tick() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_.Now();
+  auto log = MakeLogger("coordinator");
+  std::vector<std::string> failed;
+  for (auto& [id, scan] : live_) {
+    for (auto it = scan.leases.begin(); it != scan.leases.end();) {
+      if (it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      const Lease& l = it->second;
+      log->warn("lease expired scan={} begin={} end={} worker={} attempts={}", id, l.begin, l.end,
+                l.worker_id, l.attempts);
+      if (l.attempts >= kMaxShardAttempts) {
+        failed.push_back(id);
+      } else if (absl::Status s = store_.ReleaseShard(id, l.begin, l.attempts); !s.ok()) {
+        log->error("cannot release shard scan={} begin={}: {}", id, l.begin, s.message());
+        ++it;
+        continue;
+      } else {
+        scan.pending.push_back({l.begin, l.end, l.attempts});
+      }
+      lease_scan_.erase(it->first);
+      it = scan.leases.erase(it);
+      Changed();
+    }
+  }
+  for (const std::string& id : failed) {
+    auto it = live_.find(id);
+    if (it == live_.end()) continue;
+    FailScan(it->second, absl::StrCat("a shard's lease expired ", kMaxShardAttempts, " times"))
+        .IgnoreError();
+  }
+  const absl::Duration silent = absl::Seconds(3 * config_.lease.ttl_seconds);
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (now - it->second.last_seen > silent) {
+      log->info("worker left id={} name={}", it->first, it->second.name);
+      it = workers_.erase(it);
+      Changed();
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::StatusOr<std::vector<ReportRow>> ScanManager::DueReports(uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  return store_.DueReports(NowMs(), limit);
+}
+
+absl::Status ScanManager::ReportDelivered(const std::string& scan_id) {
+  absl::MutexLock lock(&mu_);
+  return store_.MarkReportDelivered(scan_id, NowMs());
+}
+
+absl::Status ScanManager::ReportFailed(const std::string& scan_id, uint32_t attempts,
+                                       absl::Time next_attempt, const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  return store_.MarkReportFailed(scan_id, attempts, absl::ToUnixMillis(next_attempt), error);
+}
+
+absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanManager::ScheduleRuns() {
+  absl::MutexLock lock(&mu_);
+  return store_.LoadScheduleRuns();
+}
+
+absl::Status ScanManager::SaveScheduleRun(const std::string& name, absl::Time last_fire,
+                                          absl::Time first_seen) {
+  absl::MutexLock lock(&mu_);
+  return store_.SaveScheduleRun(name, absl::ToUnixMillis(last_fire), absl::ToUnixMillis(first_seen));
+}
+
+ManagerStats ScanManager::Stats() {
+  absl::MutexLock lock(&mu_);
+  ManagerStats s;
+  if (auto counts = store_.CountScansByState(); counts.ok()) s.scans_by_state = *counts;
+  for (const auto& [id, scan] : live_) {
+    s.shards_pending += scan.pending.size();
+    s.shards_leased += scan.leases.size();
+    s.shards_done += scan.scan.shards_done();
+  }
+  s.probes_done_total = probes_done_total_;
+  s.workers = workers_.size();
+  s.findings_total = findings_total_;
+  if (auto n = store_.CountPendingReports(); n.ok()) s.reports_pending = *n;
+  return s;
+}
+
+}  // namespace goalkeeper

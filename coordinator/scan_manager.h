@@ -1,0 +1,169 @@
+// The coordinator's core: scans, their shards and leases, findings, diffs and
+// reports. gRPC-free: the service adapters in coordinator_service.h translate.
+//
+// A scan's probes are the seeded permutation of its (address, port) pairs;
+// a shard is an index range [begin, end) of it, cut when a worker asks for
+// work, sized so one takes about `lease.shard_seconds`. A lease has a
+// deadline that heartbeats extend; an expired lease returns its shard to the
+// queue. Findings are idempotent per (scan, address, port). A shard is done
+// only when its worker completes it, after every finding was acknowledged,
+// so a worker or coordinator killed at any point loses nothing.
+//
+//   ScanManager m(config, *store, clock);
+//   RETURN_IF_ERROR(m.Recover());
+//   ASSIGN_OR_RETURN(v1::Scan s, m.StartScan(request, /*schedule=*/""));
+//
+// Thread-safety: thread-safe; one mutex serializes state and the store.
+#ifndef GOALKEEPER_COORDINATOR_SCAN_MANAGER_H_
+#define GOALKEEPER_COORDINATOR_SCAN_MANAGER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "common/ports.h"
+#include "common/targets.h"
+#include "coordinator/config.h"
+#include "coordinator/scan_store.h"
+#include "goalkeeper/v1/coordinator.pb.h"
+
+namespace goalkeeper {
+
+// Point-in-time numbers for /metrics.
+struct ManagerStats {
+  std::map<goalkeeper::v1::ScanState, uint64_t> scans_by_state;
+  uint64_t shards_pending = 0;
+  uint64_t shards_leased = 0;
+  uint64_t shards_done = 0;       // of running scans
+  uint64_t probes_done_total = 0; // since start, all scans
+  uint64_t workers = 0;
+  uint64_t findings_total = 0;    // since start
+  uint64_t reports_pending = 0;
+};
+
+class ScanManager {
+ public:
+  ScanManager(const CoordinatorConfig& config, ScanStore& store, const Clock& clock);
+  ScanManager(const ScanManager&) = delete;
+  ScanManager& operator=(const ScanManager&) = delete;
+
+  // Loads running scans and their open shards. Leases held before a restart
+  // stay valid and get a fresh deadline, so their workers can finish.
+  absl::Status Recover();
+
+  // ---- Operators ----
+  // InvalidArgument names the problem: "targets: 10.9.0.0-10.9.255.255 is
+  // outside allowed_ranges", "inventory 'qa' is not configured".
+  absl::StatusOr<goalkeeper::v1::Scan> StartScan(const goalkeeper::v1::StartScanRequest& req,
+                                                 const std::string& schedule);
+  absl::StatusOr<goalkeeper::v1::Scan> GetScan(const std::string& id);
+  absl::StatusOr<std::vector<goalkeeper::v1::Scan>> ListScans(uint32_t limit,
+                                                              const std::string& inventory);
+  absl::StatusOr<goalkeeper::v1::Scan> CancelScan(const std::string& id);
+  absl::Status ForEachFinding(const std::string& scan_id,
+                              const std::function<void(const goalkeeper::v1::Finding&)>& fn);
+  absl::StatusOr<goalkeeper::v1::ScanDiff> DiffScan(const std::string& id,
+                                                    const std::string& base_id);
+  std::vector<goalkeeper::v1::WorkerInfo> ListWorkers();
+  // Blocks until something changed after `version` or `timeout` passed;
+  // returns the current version.
+  uint64_t WaitForChange(uint64_t version, absl::Duration timeout);
+  uint64_t version();
+  // True when a scan started by `schedule` is PENDING or RUNNING.
+  bool ScheduleRunning(const std::string& schedule);
+
+  // ---- Workers ----
+  absl::StatusOr<goalkeeper::v1::RegisterWorkerResponse> RegisterWorker(
+      const goalkeeper::v1::RegisterWorkerRequest& req);
+  absl::StatusOr<goalkeeper::v1::LeaseShardResponse> LeaseShard(const std::string& worker_id);
+  absl::StatusOr<goalkeeper::v1::HeartbeatResponse> Heartbeat(
+      const goalkeeper::v1::HeartbeatRequest& req);
+  absl::Status ReportFindings(const goalkeeper::v1::ReportFindingsRequest& req);
+  absl::Status CompleteShard(const goalkeeper::v1::CompleteShardRequest& req);
+
+  // Expires leases and silent workers. Call about once a second.
+  void Tick();
+
+  // ---- Report delivery and schedules (persisted through the store) ----
+  absl::StatusOr<std::vector<ReportRow>> DueReports(uint32_t limit);
+  absl::Status ReportDelivered(const std::string& scan_id);
+  absl::Status ReportFailed(const std::string& scan_id, uint32_t attempts,
+                            absl::Time next_attempt, const std::string& error);
+  absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScheduleRuns();
+  absl::Status SaveScheduleRun(const std::string& name, absl::Time last_fire,
+                               absl::Time first_seen);
+  ManagerStats Stats();
+
+ private:
+  struct Lease {
+    std::string scan_id;
+    uint64_t begin = 0;
+    uint64_t end = 0;
+    uint32_t attempts = 0;
+    std::string worker_id;
+    absl::Time deadline;
+    absl::Time leased_at;
+  };
+  struct PendingShard {
+    uint64_t begin = 0;
+    uint64_t end = 0;
+    uint32_t attempts = 0;
+  };
+  struct LiveScan {
+    goalkeeper::v1::Scan scan;
+    std::string scope;
+    int64_t seq = 0;
+    uint64_t next_index = 0;
+    TargetSet targets;
+    PortSet ports;
+    std::deque<PendingShard> pending;
+    std::map<std::string, Lease> leases;  // by lease id
+    double probes_per_lease_second = 0;   // moving average over completed shards
+  };
+  struct Worker {
+    std::string name;
+    uint32_t concurrency = 0;
+    absl::Time connected;
+    absl::Time last_seen;
+    uint64_t probes_done = 0;
+  };
+
+  Worker& TouchWorker(const std::string& id, const std::string& name, uint32_t concurrency)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t ShardSize(const LiveScan& scan) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t ActiveWorkers(const LiveScan& scan, const std::string& asking) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MaybeFinish(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FailScan(LiveScan& scan, const std::string& error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<goalkeeper::v1::Scan> Snapshot(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t NowMs() const;
+
+  const CoordinatorConfig& config_;
+  const Clock& clock_;
+  TargetSet allowed_;
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  ScanStore& store_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, LiveScan> live_ ABSL_GUARDED_BY(mu_);         // PENDING/RUNNING
+  std::map<std::string, std::string> lease_scan_ ABSL_GUARDED_BY(mu_);  // lease -> scan
+  std::map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);
+  int64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t probes_done_total_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t findings_total_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COORDINATOR_SCAN_MANAGER_H_

@@ -1,0 +1,442 @@
+#include "coordinator/scan_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/services.h"
+#include "common/status_macros.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS scans (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  inventory TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  spec BLOB NOT NULL,
+  probes_total INTEGER NOT NULL,
+  next_index INTEGER NOT NULL DEFAULT 0,
+  probes_done INTEGER NOT NULL DEFAULT 0,
+  shards_done INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS scans_by_scope ON scans (scope, seq);
+CREATE INDEX IF NOT EXISTS scans_by_state ON scans (state);
+CREATE TABLE IF NOT EXISTS shards (
+  scan_id TEXT NOT NULL,
+  begin_index INTEGER NOT NULL,
+  end_index INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  lease_id TEXT NOT NULL DEFAULT '',
+  worker TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (scan_id, begin_index));
+CREATE TABLE IF NOT EXISTS findings (
+  scan_id TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  rtt_us INTEGER NOT NULL,
+  found_ms INTEGER NOT NULL,
+  PRIMARY KEY (scan_id, ip, port));
+CREATE TABLE IF NOT EXISTS exposures (
+  scope TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (scope, ip, port));
+CREATE TABLE IF NOT EXISTS reports (
+  scan_id TEXT PRIMARY KEY,
+  payload BLOB NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  delivered_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS schedule_runs (
+  name TEXT PRIMARY KEY,
+  last_fire_ms INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL);
+)sql";
+
+constexpr char kScanColumns[] =
+    "spec, state, probes_total, next_index, probes_done, shards_done, created_ms, started_ms, "
+    "finished_ms, error, scope, seq";
+
+absl::StatusOr<ScanRow> ReadScan(SqliteStatement& st) {
+  ScanRow row;
+  if (!row.scan.ParseFromString(st.Text(0))) {
+    return absl::DataLossError("scan spec in the database does not parse");
+  }
+  row.scan.set_state(static_cast<v1::ScanState>(st.Int(1)));
+  row.scan.set_probes_total(static_cast<uint64_t>(st.Int(2)));
+  row.next_index = static_cast<uint64_t>(st.Int(3));
+  row.scan.set_probes_done(static_cast<uint64_t>(st.Int(4)));
+  row.scan.set_shards_done(static_cast<uint64_t>(st.Int(5)));
+  row.scan.set_created_unix_ms(st.Int(6));
+  row.scan.set_started_unix_ms(st.Int(7));
+  row.scan.set_finished_unix_ms(st.Int(8));
+  row.scan.set_error(st.Text(9));
+  row.scope = st.Text(10);
+  row.seq = st.Int(11);
+  return row;
+}
+
+int64_t I64(uint64_t v) { return static_cast<int64_t>(v); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ScanStore>> ScanStore::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  RETURN_IF_ERROR(db->Exec(kSchema));
+  return std::unique_ptr<ScanStore>(new ScanStore(std::move(db)));
+}
+
+absl::Status ScanStore::InsertScan(const v1::Scan& scan, const std::string& scope, int64_t seq) {
+  v1::Scan spec = scan;  // progress lives in columns
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT INTO scans (id, seq, state, inventory, scope, spec, "
+                               "probes_total, created_ms, started_ms) VALUES (?,?,?,?,?,?,?,?,?)"));
+  st->Bind(1, scan.id()).Bind(2, seq).Bind(3, int64_t{scan.state()}).Bind(4, scan.inventory());
+  st->Bind(5, scope).BindBlob(6, spec.SerializeAsString()).Bind(7, I64(scan.probes_total()));
+  st->Bind(8, scan.created_unix_ms()).Bind(9, scan.started_unix_ms());
+  return st->Run();
+}
+
+absl::Status ScanStore::SetScanState(const std::string& id, v1::ScanState state, int64_t now_ms,
+                                     const std::string& error) {
+  const bool final_state = state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
+                               "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
+                               "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?4 "
+                               "ELSE started_ms END WHERE id = ?5"));
+  st->Bind(1, int64_t{state}).Bind(2, error).Bind(3, int64_t{final_state}).Bind(4, now_ms);
+  st->Bind(5, id);
+  RETURN_IF_ERROR(st->Run());
+  if (final_state) {
+    // Shards of an ended scan are never leased again.
+    ASSIGN_OR_RETURN(SqliteStatement * del,
+                     db_->Cached("DELETE FROM shards WHERE scan_id = ? AND state != 2"));
+    del->Bind(1, id);
+    RETURN_IF_ERROR(del->Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ScanRow>> ScanStore::QueryScans(
+    const std::string& where_sql, const std::function<void(SqliteStatement&)>& bind) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached(absl::StrCat("SELECT ", kScanColumns, " FROM scans ", where_sql)));
+  bind(*st);
+  std::vector<ScanRow> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(ScanRow scan, ReadScan(*st));
+    out.push_back(std::move(scan));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::StatusOr<std::optional<ScanRow>> ScanStore::LoadScan(const std::string& id) {
+  ASSIGN_OR_RETURN(std::vector<ScanRow> rows,
+                   QueryScans("WHERE id = ?", [&](SqliteStatement& st) { st.Bind(1, id); }));
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+absl::StatusOr<std::vector<ScanRow>> ScanStore::ListScans(uint32_t limit,
+                                                          const std::string& inventory) {
+  return QueryScans("WHERE (? = '' OR inventory = ?) ORDER BY seq DESC LIMIT ?",
+                    [&](SqliteStatement& st) {
+                      st.Bind(1, inventory).Bind(2, inventory).Bind(3, int64_t{limit});
+                    });
+}
+
+absl::StatusOr<std::vector<ScanRow>> ScanStore::LoadScansInState(v1::ScanState state) {
+  return QueryScans("WHERE state = ? ORDER BY seq",
+                    [&](SqliteStatement& st) { st.Bind(1, int64_t{state}); });
+}
+
+absl::StatusOr<int64_t> ScanStore::MaxSeq() {
+  ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("SELECT COALESCE(MAX(seq), 0) FROM scans"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  int64_t v = row ? st->Int(0) : 0;
+  st->Reset();
+  return v;
+}
+
+absl::StatusOr<std::map<v1::ScanState, uint64_t>> ScanStore::CountScansByState() {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT state, COUNT(*) FROM scans GROUP BY state"));
+  std::map<v1::ScanState, uint64_t> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out[static_cast<v1::ScanState>(st->Int(0))] = static_cast<uint64_t>(st->Int(1));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::StatusOr<std::vector<ShardRow>> ScanStore::LoadOpenShards(const std::string& scan_id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT begin_index, end_index, state, lease_id, worker, attempts "
+                               "FROM shards WHERE scan_id = ? AND state != 2 ORDER BY begin_index"));
+  st->Bind(1, scan_id);
+  std::vector<ShardRow> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ShardRow s;
+    s.scan_id = scan_id;
+    s.begin = static_cast<uint64_t>(st->Int(0));
+    s.end = static_cast<uint64_t>(st->Int(1));
+    s.state = static_cast<ShardState>(st->Int(2));
+    s.lease_id = st->Text(3);
+    s.worker_id = st->Text(4);
+    s.attempts = static_cast<uint32_t>(st->Int(5));
+    out.push_back(std::move(s));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status ScanStore::LeaseNewShard(const ShardRow& shard) {
+  SqliteTransaction txn(*db_);
+  RETURN_IF_ERROR(txn.begin_status());
+  ASSIGN_OR_RETURN(SqliteStatement * ins,
+                   db_->Cached("INSERT INTO shards (scan_id, begin_index, end_index, state, "
+                               "lease_id, worker, attempts) VALUES (?,?,?,1,?,?,?)"));
+  ins->Bind(1, shard.scan_id).Bind(2, I64(shard.begin)).Bind(3, I64(shard.end));
+  ins->Bind(4, shard.lease_id).Bind(5, shard.worker_id).Bind(6, int64_t{shard.attempts});
+  RETURN_IF_ERROR(ins->Run());
+  ASSIGN_OR_RETURN(SqliteStatement * upd,
+                   db_->Cached("UPDATE scans SET next_index = ? WHERE id = ?"));
+  upd->Bind(1, I64(shard.end)).Bind(2, shard.scan_id);
+  RETURN_IF_ERROR(upd->Run());
+  return txn.Commit();
+}
+
+absl::Status ScanStore::LeaseShardAgain(const ShardRow& shard) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE shards SET state = 1, lease_id = ?, worker = ?, "
+                               "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
+  st->Bind(1, shard.lease_id).Bind(2, shard.worker_id).Bind(3, int64_t{shard.attempts});
+  st->Bind(4, shard.scan_id).Bind(5, I64(shard.begin));
+  return st->Run();
+}
+
+absl::Status ScanStore::ReleaseShard(const std::string& scan_id, uint64_t begin,
+                                     uint32_t attempts) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE shards SET state = 0, lease_id = '', worker = '', "
+                               "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
+  st->Bind(1, int64_t{attempts}).Bind(2, scan_id).Bind(3, I64(begin));
+  return st->Run();
+}
+
+absl::Status ScanStore::CompleteShard(const std::string& scan_id, uint64_t begin, uint64_t end) {
+  SqliteTransaction txn(*db_);
+  RETURN_IF_ERROR(txn.begin_status());
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE shards SET state = 2 WHERE scan_id = ? AND "
+                               "begin_index = ? AND state != 2"));
+  st->Bind(1, scan_id).Bind(2, I64(begin));
+  RETURN_IF_ERROR(st->Run());
+  if (db_->Changes() == 1) {
+    ASSIGN_OR_RETURN(SqliteStatement * upd,
+                     db_->Cached("UPDATE scans SET probes_done = probes_done + ?, "
+                                 "shards_done = shards_done + 1 WHERE id = ?"));
+    upd->Bind(1, I64(end - begin)).Bind(2, scan_id);
+    RETURN_IF_ERROR(upd->Run());
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<uint64_t> ScanStore::InsertFindings(const std::string& scan_id,
+                                                   const std::vector<v1::ProbeResult>& results,
+                                                   int64_t now_ms) {
+  SqliteTransaction txn(*db_);
+  RETURN_IF_ERROR(txn.begin_status());
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
+                               "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
+  uint64_t inserted = 0;
+  for (const v1::ProbeResult& r : results) {
+    st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()}).Bind(4, int64_t{r.state()});
+    st->Bind(5, int64_t{r.rtt_us()}).Bind(6, now_ms);
+    RETURN_IF_ERROR(st->Run());
+    inserted += static_cast<uint64_t>(db_->Changes());
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return inserted;
+}
+
+absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
+                                       const std::function<void(const v1::Finding&)>& fn) {
+  // Not cached: a caller may run another query from inside `fn`.
+  ASSIGN_OR_RETURN(SqliteStatement st,
+                   db_->Prepare("SELECT ip, port, state, rtt_us, found_ms FROM findings "
+                                "WHERE scan_id = ? ORDER BY ip, port"));
+  st.Bind(1, scan_id);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    v1::Finding f;
+    f.set_scan_id(scan_id);
+    f.set_ip(st.Text(0));
+    f.set_port(static_cast<uint32_t>(st.Int(1)));
+    f.set_state(static_cast<v1::ProbeState>(st.Int(2)));
+    f.set_rtt_us(static_cast<uint32_t>(st.Int(3)));
+    f.set_found_unix_ms(st.Int(4));
+    f.set_service(ServiceName(static_cast<uint16_t>(f.port())));
+    fn(f);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ScanStore::CountFindings(const std::string& scan_id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT COUNT(*) FROM findings WHERE scan_id = ?"));
+  st->Bind(1, scan_id);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  uint64_t n = row ? static_cast<uint64_t>(st->Int(0)) : 0;
+  st->Reset();
+  return n;
+}
+
+absl::StatusOr<std::optional<std::string>> ScanStore::PreviousSucceeded(const std::string& scope,
+                                                                        int64_t seq) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT id FROM scans WHERE scope = ? AND seq < ? AND state = ? "
+                               "ORDER BY seq DESC LIMIT 1"));
+  st->Bind(1, scope).Bind(2, seq).Bind(3, int64_t{v1::SUCCEEDED});
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<std::string> id;
+  if (row) id = st->Text(0);
+  st->Reset();
+  return id;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> ScanStore::Exposures(const std::string& scope) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, first_seen_ms FROM exposures WHERE scope = ?"));
+  st->Bind(1, scope);
+  std::map<std::string, int64_t> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out[absl::StrCat(st->Text(0), "|", st->Int(1))] = st->Int(2);
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_ms,
+                                             const std::string& scope,
+                                             const std::map<std::string, int64_t>& exposures,
+                                             const v1::ScanReport& report) {
+  SqliteTransaction txn(*db_);
+  RETURN_IF_ERROR(txn.begin_status());
+  RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
+  ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
+  del->Bind(1, scope);
+  RETURN_IF_ERROR(del->Run());
+  ASSIGN_OR_RETURN(SqliteStatement * ins,
+                   db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
+                               "VALUES (?,?,?,?)"));
+  for (const auto& [key, first_seen] : exposures) {
+    size_t bar = key.rfind('|');
+    ins->Bind(1, scope).Bind(2, key.substr(0, bar));
+    ins->Bind(3, static_cast<int64_t>(std::stoll(key.substr(bar + 1)))).Bind(4, first_seen);
+    RETURN_IF_ERROR(ins->Run());
+  }
+  ASSIGN_OR_RETURN(SqliteStatement * rep,
+                   db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
+  rep->Bind(1, id).BindBlob(2, report.SerializeAsString());
+  RETURN_IF_ERROR(rep->Run());
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uint32_t limit) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT scan_id, payload, attempts, next_attempt_ms FROM reports "
+                               "WHERE delivered = 0 AND next_attempt_ms <= ? "
+                               "ORDER BY next_attempt_ms LIMIT ?"));
+  st->Bind(1, now_ms).Bind(2, int64_t{limit});
+  std::vector<ReportRow> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    ReportRow r;
+    r.scan_id = st->Text(0);
+    if (!r.report.ParseFromString(st->Text(1))) {
+      st->Reset();
+      return absl::DataLossError(absl::StrCat("report of scan ", r.scan_id, " does not parse"));
+    }
+    r.attempts = static_cast<uint32_t>(st->Int(2));
+    r.next_attempt_ms = st->Int(3);
+    out.push_back(std::move(r));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status ScanStore::MarkReportDelivered(const std::string& scan_id, int64_t now_ms) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE reports SET delivered = 1, delivered_ms = ?, "
+                               "last_error = '' WHERE scan_id = ?"));
+  st->Bind(1, now_ms).Bind(2, scan_id);
+  return st->Run();
+}
+
+absl::Status ScanStore::MarkReportFailed(const std::string& scan_id, uint32_t attempts,
+                                         int64_t next_attempt_ms, const std::string& error) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE reports SET attempts = ?, next_attempt_ms = ?, "
+                               "last_error = ? WHERE scan_id = ?"));
+  st->Bind(1, int64_t{attempts}).Bind(2, next_attempt_ms).Bind(3, error).Bind(4, scan_id);
+  return st->Run();
+}
+
+absl::StatusOr<uint64_t> ScanStore::CountPendingReports() {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT COUNT(*) FROM reports WHERE delivered = 0"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  uint64_t n = row ? static_cast<uint64_t>(st->Int(0)) : 0;
+  st->Reset();
+  return n;
+}
+
+absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanStore::LoadScheduleRuns() {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT name, last_fire_ms, first_seen_ms FROM schedule_runs"));
+  std::map<std::string, std::pair<int64_t, int64_t>> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out[st->Text(0)] = {st->Int(1), st->Int(2)};
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status ScanStore::SaveScheduleRun(const std::string& name, int64_t last_fire_ms,
+                                        int64_t first_seen_ms) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT INTO schedule_runs (name, last_fire_ms, first_seen_ms) "
+                               "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                               "last_fire_ms = excluded.last_fire_ms"));
+  st->Bind(1, name).Bind(2, last_fire_ms).Bind(3, first_seen_ms);
+  return st->Run();
+}
+
+}  // namespace goalkeeper

@@ -1,0 +1,120 @@
+// Durable coordinator state in SQLite (WAL): scans, shards, findings, the
+// exposures seen per inventory, report deliveries and schedule runs. Every
+// method is one transaction, so a coordinator killed at any instant restarts
+// on a consistent database.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<ScanStore> store, ScanStore::Open(path));
+//   RETURN_IF_ERROR(store->InsertScan(scan, scope, seq));
+//
+// Thread-safety: not thread-safe; the ScanManager serializes all calls.
+#ifndef GOALKEEPER_COORDINATOR_SCAN_STORE_H_
+#define GOALKEEPER_COORDINATOR_SCAN_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/sqlite.h"
+#include "goalkeeper/v1/coordinator.pb.h"
+#include "goalkeeper/v1/notifier.pb.h"
+
+namespace goalkeeper {
+
+enum class ShardState : int { kPending = 0, kLeased = 1, kDone = 2 };
+
+struct ShardRow {
+  std::string scan_id;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  ShardState state = ShardState::kPending;
+  std::string lease_id;
+  std::string worker_id;
+  uint32_t attempts = 0;
+};
+
+struct ScanRow {
+  goalkeeper::v1::Scan scan;  // progress fields filled from columns
+  std::string scope;          // diff scope: the inventory, or the ad-hoc spec
+  int64_t seq = 0;            // creation order
+  uint64_t next_index = 0;    // first index not yet cut into a shard
+};
+
+struct ReportRow {
+  std::string scan_id;
+  goalkeeper::v1::ScanReport report;
+  uint32_t attempts = 0;
+  int64_t next_attempt_ms = 0;
+};
+
+class ScanStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<ScanStore>> Open(const std::string& path);
+
+  absl::Status InsertScan(const goalkeeper::v1::Scan& scan, const std::string& scope, int64_t seq);
+  absl::Status SetScanState(const std::string& id, goalkeeper::v1::ScanState state,
+                            int64_t now_ms, const std::string& error);
+  absl::StatusOr<std::optional<ScanRow>> LoadScan(const std::string& id);
+  // Newest first; inventory "" = all.
+  absl::StatusOr<std::vector<ScanRow>> ListScans(uint32_t limit, const std::string& inventory);
+  absl::StatusOr<std::vector<ScanRow>> LoadScansInState(goalkeeper::v1::ScanState state);
+  absl::StatusOr<int64_t> MaxSeq();
+  absl::StatusOr<std::map<goalkeeper::v1::ScanState, uint64_t>> CountScansByState();
+
+  // Shards that are not done, of one scan.
+  absl::StatusOr<std::vector<ShardRow>> LoadOpenShards(const std::string& scan_id);
+  // Cuts [begin, end) off the scan and leases it (one transaction).
+  absl::Status LeaseNewShard(const ShardRow& shard);
+  // Leases an existing pending shard again.
+  absl::Status LeaseShardAgain(const ShardRow& shard);
+  absl::Status ReleaseShard(const std::string& scan_id, uint64_t begin, uint32_t attempts);
+  // Marks the shard done and adds its probes to the scan's progress.
+  absl::Status CompleteShard(const std::string& scan_id, uint64_t begin, uint64_t end);
+
+  // Inserts open findings; a (scan, ip, port) already stored is ignored.
+  // Returns how many were new.
+  absl::StatusOr<uint64_t> InsertFindings(const std::string& scan_id,
+                              const std::vector<goalkeeper::v1::ProbeResult>& results,
+                              int64_t now_ms);
+  absl::Status ForEachFinding(const std::string& scan_id,
+                              const std::function<void(const goalkeeper::v1::Finding&)>& fn);
+  absl::StatusOr<uint64_t> CountFindings(const std::string& scan_id);
+
+  // The latest SUCCEEDED scan of `scope` created before `seq`, if any.
+  absl::StatusOr<std::optional<std::string>> PreviousSucceeded(const std::string& scope,
+                                                               int64_t seq);
+  // "ip|port" -> first seen (ms) for the scope.
+  absl::StatusOr<std::map<std::string, int64_t>> Exposures(const std::string& scope);
+
+  // Ends a scan as SUCCEEDED: sets the exposures of its scope to `open` and
+  // queues `report` for delivery, in one transaction.
+  absl::Status FinishScanWithReport(const std::string& id, int64_t now_ms,
+                                    const std::string& scope,
+                                    const std::map<std::string, int64_t>& exposures,
+                                    const goalkeeper::v1::ScanReport& report);
+
+  absl::StatusOr<std::vector<ReportRow>> DueReports(int64_t now_ms, uint32_t limit);
+  absl::Status MarkReportDelivered(const std::string& scan_id, int64_t now_ms);
+  absl::Status MarkReportFailed(const std::string& scan_id, uint32_t attempts,
+                                int64_t next_attempt_ms, const std::string& error);
+  absl::StatusOr<uint64_t> CountPendingReports();
+
+  // Schedule name -> (last fire ms or -1, first seen ms).
+  absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> LoadScheduleRuns();
+  absl::Status SaveScheduleRun(const std::string& name, int64_t last_fire_ms,
+                               int64_t first_seen_ms);
+
+ private:
+  explicit ScanStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::StatusOr<std::vector<ScanRow>> QueryScans(const std::string& where_sql,
+                                                  const std::function<void(SqliteStatement&)>& bind);
+  std::unique_ptr<SqliteDb> db_;
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COORDINATOR_SCAN_STORE_H_

@@ -1,0 +1,62 @@
+#include "coordinator/schedule_runner.h"
+
+#include "common/logging.h"
+
+namespace goalkeeper {
+
+int ScheduleRunner::Tick() {
+  if (scheduler_.specs().empty()) return 0;
+  auto log = MakeLogger("coordinator");
+  auto runs = manager_.ScheduleRuns();
+  if (!runs.ok()) {
+    log->error("cannot read schedule runs: {}", runs.status().message());
+    return 0;
+  }
+  const absl::Time now = clock_.Now();
+  std::map<std::string, ScheduleState> state;
+  for (const ScheduleSpec& spec : scheduler_.specs()) {
+    ScheduleState& st = state[spec.name];
+    auto it = runs->find(spec.name);
+    if (it == runs->end()) {
+      st.first_seen = now;
+      manager_.SaveScheduleRun(spec.name, absl::FromUnixMillis(-1), now).IgnoreError();
+    } else {
+      st.first_seen = absl::FromUnixMillis(it->second.second);
+      if (it->second.first >= 0) st.last_fire = absl::FromUnixMillis(it->second.first);
+    }
+    st.running = manager_.ScheduleRunning(spec.name);
+  }
+  int started = 0;
+  for (const ScheduleDecision& d : scheduler_.Evaluate(now, state)) {
+    const ScheduleSpec* spec = nullptr;
+    for (const ScheduleSpec& s : scheduler_.specs()) {
+      if (s.name == d.name) spec = &s;
+    }
+    if (spec == nullptr) continue;
+    if (d.start) {
+      goalkeeper::v1::StartScanRequest req;
+      req.set_inventory(spec->inventory);
+      req.set_profile(spec->profile);
+      auto scan = manager_.StartScan(req, spec->name);
+      if (scan.ok()) {
+        ++started;
+        log->info("schedule fired name={} fire_time={} missed={} scan={}", d.name,
+                  absl::FormatTime(d.fire_time), d.missed, scan->id());
+      } else {
+        log->error("schedule fired name={} but the scan was refused: {}", d.name,
+                   scan.status().message());
+      }
+    } else {
+      log->warn("schedule skipped name={} fire_time={}: its previous scan is still running",
+                d.name, absl::FormatTime(d.fire_time));
+    }
+    auto it = runs->find(d.name);
+    absl::Time first_seen = it == runs->end() ? now : absl::FromUnixMillis(it->second.second);
+    if (absl::Status s = manager_.SaveScheduleRun(d.name, d.fire_time, first_seen); !s.ok()) {
+      log->error("cannot save schedule run name={}: {}", d.name, s.message());
+    }
+  }
+  return started;
+}
+
+}  // namespace goalkeeper

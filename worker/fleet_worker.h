@@ -1,0 +1,59 @@
+// `goalkeeper-worker run`: a fleet worker. It dials the coordinator, pulls
+// leased shards (slices of a scan's probe permutation), scans them with the
+// ScanEngine, streams open ports back in acknowledged batches, heartbeats its
+// leases, and completes each shard only after every finding was stored.
+//
+// Flow control: at most one batch of findings is in flight; when the
+// coordinator is slow the engine's result callback blocks, so the worker
+// slows down instead of growing memory.
+// Failures: every RPC is retried with backoff while the coordinator is away
+// (the coordinator keeps leases across restarts). A lease the coordinator
+// says is gone (expired or its scan cancelled) stops the shard at once.
+// Stop (SIGTERM): no new shards; the current one stops taking probes, its
+// findings are flushed and it is handed back; then Run returns.
+//
+//   FleetWorker worker(options);
+//   std::thread t([&] { worker.Run(); });
+//   worker.Stop();
+//
+// Thread-safety: Run on one thread; Stop from any thread.
+#ifndef GOALKEEPER_WORKER_FLEET_WORKER_H_
+#define GOALKEEPER_WORKER_FLEET_WORKER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "worker/scan_engine.h"
+
+namespace goalkeeper {
+
+struct FleetWorkerOptions {
+  std::string coordinator;      // HOST:PORT
+  std::string name;             // shown by `goalkeeperctl workers list`
+  uint64_t concurrency = 4096;  // probes in flight
+  unsigned threads = 0;         // engine threads, 0 = one per core
+  size_t batch_size = 512;      // findings per ReportFindings call
+};
+
+class FleetWorker {
+ public:
+  explicit FleetWorker(FleetWorkerOptions options);
+  ~FleetWorker();
+  FleetWorker(const FleetWorker&) = delete;
+  FleetWorker& operator=(const FleetWorker&) = delete;
+
+  // Runs until Stop(); returns OK after a clean stop.
+  absl::Status Run();
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_WORKER_FLEET_WORKER_H_

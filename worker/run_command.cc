@@ -1,0 +1,79 @@
+#include "worker/run_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "common/flags.h"
+#include "common/logging.h"
+#include "worker/fleet_worker.h"
+#include "worker/scan_command.h"
+
+namespace goalkeeper {
+
+int RunWorkerCommand(int argc, const char* const* argv) {
+  FlagParser flags("goalkeeper-worker run");
+  FleetWorkerOptions opt;
+  const char* env = std::getenv("GOALKEEPER_COORDINATOR");
+  if (env != nullptr) opt.coordinator = env;
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) opt.name = host;
+  uint64_t threads = 0;
+  bool help = false;
+  flags.AddString("coordinator", &opt.coordinator, "HOST:PORT",
+                  "coordinator address (default $GOALKEEPER_COORDINATOR)");
+  flags.AddString("name", &opt.name, "NAME", "worker name (default the host name)");
+  flags.AddUint("concurrency", &opt.concurrency, 1, 1000000, "probes in flight (default 4096)");
+  flags.AddUint("threads", &threads, 0, 256, "event-loop threads, 0 = one per core");
+  flags.AddBool("help", &help, "show this help");
+  if (absl::Status s = flags.Parse(argc, argv); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  if (help) {
+    std::fputs(flags.Usage().c_str(), stdout);
+    return kExitOk;
+  }
+  if (opt.coordinator.empty()) {
+    std::fprintf(stderr, "error: --coordinator is required (or set GOALKEEPER_COORDINATOR)\n");
+    return kExitUsage;
+  }
+  opt.threads = static_cast<unsigned>(threads);
+  uint64_t fd_limit = 0;
+  uint64_t fitted = FitConcurrencyToFdBudget(opt.concurrency, 256, &fd_limit);
+  if (fitted < opt.concurrency) {
+    MakeLogger("worker")->warn("concurrency {} does not fit the open-file limit {}; using {}",
+                               opt.concurrency, fd_limit, fitted);
+    opt.concurrency = fitted;
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  FleetWorker worker(opt);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    MakeLogger("worker")->info("signal {} received; finishing", sig);
+    worker.Stop();
+  });
+  absl::Status s = worker.Run();
+  // Run returned on its own (not through a signal): release the waiter.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace goalkeeper
