@@ -40,15 +40,42 @@ Subprocess Subprocess::Start(const std::vector<std::string>& argv) {
   return p;
 }
 
+Subprocess Subprocess::StartLogged(const std::vector<std::string>& argv,
+                                   const std::string& log_path) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  Subprocess p;
+  int rc = posix_spawn(&p.pid_, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+  return p;
+}
+
+bool Subprocess::Exited() {
+  if (reaped_) return true;
+  if (pid_ <= 0) return true;
+  if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+    reaped_ = true;
+    return true;
+  }
+  return false;
+}
+
 Subprocess::Subprocess(Subprocess&& o) noexcept
-    : pid_(o.pid_), out_fd_(o.out_fd_), err_fd_(o.err_fd_), out_(std::move(o.out_)),
-      err_(std::move(o.err_)) {
+    : pid_(o.pid_), status_(o.status_), reaped_(o.reaped_), out_fd_(o.out_fd_),
+      err_fd_(o.err_fd_), out_(std::move(o.out_)), err_(std::move(o.err_)) {
   o.pid_ = -1;
   o.out_fd_ = o.err_fd_ = -1;
 }
 
 Subprocess::~Subprocess() {
-  if (pid_ > 0) {
+  if (pid_ > 0 && !reaped_) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
@@ -95,20 +122,37 @@ std::string Subprocess::ReadStdoutUntil(const std::string& until,
   return out_;
 }
 
+std::string Subprocess::ReadStderrUntil(const std::string& until,
+                                        std::chrono::milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (!until.empty() && err_.find(until) != std::string::npos) break;
+    if (!Pump(20)) break;
+  }
+  return err_;
+}
+
 RunResult Subprocess::Wait(std::chrono::milliseconds timeout) {
   RunResult r;
   auto end = std::chrono::steady_clock::now() + timeout;
+  // Pipes first (until both are at EOF), then the exit status; either way the
+  // process is killed once the timeout passes.
   while (Pump(50)) {
-    if (std::chrono::steady_clock::now() >= end) {
+    if (std::chrono::steady_clock::now() >= end && !r.timed_out) {
       r.timed_out = true;
       kill(pid_, SIGKILL);
     }
   }
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  while (!Exited()) {
+    if (std::chrono::steady_clock::now() >= end && !r.timed_out) {
+      r.timed_out = true;
+      kill(pid_, SIGKILL);
+    }
+    usleep(10000);
+  }
   pid_ = -1;
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.term_signal = WTERMSIG(status);
+  if (WIFEXITED(status_)) r.exit_code = WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) r.term_signal = WTERMSIG(status_);
   r.out = std::move(out_);
   r.err = std::move(err_);
   return r;

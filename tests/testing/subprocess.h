@@ -27,16 +27,25 @@ struct RunResult {
 class Subprocess {
  public:
   static Subprocess Start(const std::vector<std::string>& argv);
+  // For long-running daemons: stdout and stderr go to `log_path` (appended),
+  // so a full pipe can never block them.
+  static Subprocess StartLogged(const std::vector<std::string>& argv, const std::string& log_path);
   Subprocess(Subprocess&& other) noexcept;
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
   ~Subprocess();
 
   pid_t pid() const { return pid_; }
+  // Whether the process has exited (reaps it; then Wait returns at once).
+  bool Exited();
   void Signal(int sig);
   // Reads stdout (at most until `until` appears in it, if not empty) or
   // until the deadline; returns what stdout held so far.
   std::string ReadStdoutUntil(const std::string& until, std::chrono::milliseconds deadline);
+  // The same for stderr.
+  std::string ReadStderrUntil(const std::string& until, std::chrono::milliseconds deadline);
+  // What was read so far, without waiting.
+  const std::string& err_so_far() const { return err_; }
   // Collects output until exit; kills the process (SIGKILL) on timeout.
   RunResult Wait(std::chrono::milliseconds timeout);
 
@@ -44,6 +53,8 @@ class Subprocess {
   Subprocess() = default;
   bool Pump(int timeout_ms);
   pid_t pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
   int out_fd_ = -1;
   int err_fd_ = -1;
   std::string out_;

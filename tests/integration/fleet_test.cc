@@ -1,0 +1,359 @@
+// The fleet as real processes on loopback: a goalkeeper-coordinator, several
+// goalkeeper-worker runs and goalkeeperctl, with workers and the coordinator
+// killed mid-scan. Each test uses its own 127.x.0.0/16 and its own database.
+// Traffic goes only to 127.0.0.0/8.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/loopback.h"
+#include "tests/testing/subprocess.h"
+
+namespace goalkeeper {
+namespace {
+
+using ::goalkeeper::testing::OpenPort;
+using ::goalkeeper::testing::RunResult;
+using ::goalkeeper::testing::Subprocess;
+using ::testing::HasSubstr;
+
+constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
+constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
+constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Pulls `"key": "value"` or `"key": number` out of one-line JSON (enough for
+// the fields these tests read).
+std::string JsonField(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  size_t at = json.find(needle);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  if (json[at] == '"') {
+    size_t end = json.find('"', at + 1);
+    return json.substr(at + 1, end - at - 1);
+  }
+  size_t end = json.find_first_of(",}", at);
+  return json.substr(at, end - at);
+}
+
+class Fleet {
+ public:
+  // `net` like "127.61": the test's own /16.
+  Fleet(const std::string& name, const std::string& net) : net_(net) {
+    dir_ = ::testing::TempDir() + "/fleet-" + name + "-" + std::to_string(getpid());
+    std::system(("rm -rf " + dir_ + " && mkdir -p " + dir_).c_str());
+  }
+  ~Fleet() {
+    for (auto& w : workers_) w.second.Signal(SIGKILL);
+    if (coordinator_) coordinator_->Signal(SIGKILL);
+  }
+
+  void WriteConfig(const std::string& extra = "") {
+    std::ofstream out(dir_ + "/coordinator.yaml");
+    out << "db: " << dir_ << "/coordinator.db\n"
+        << "metrics_listen: 127.0.0.1:0\n"
+        << "allowed_ranges: [" << net_ << ".0.0/16]\n"
+        << "profiles:\n"
+        << "  lab: {ports: \"22,13306,15432,16379\", timeout_ms: 300, retries: 1, rate: 4000}\n"
+        << "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n"
+        << extra;
+  }
+
+  // Starts the coordinator (port 0 the first time, then the same port) and
+  // waits for its listening line.
+  void StartCoordinator() {
+    const std::string log = dir_ + "/coordinator.log";
+    const size_t before = ReadFile(log).size();
+    coordinator_.emplace(Subprocess::StartLogged(
+        {kCoordinator, "--config", dir_ + "/coordinator.yaml", "--listen",
+         "127.0.0.1:" + std::to_string(port_)},
+        log));
+    for (int i = 0; i < 200; ++i) {
+      std::string text = ReadFile(log).substr(before);
+      size_t at = text.find("coordinator listening grpc=127.0.0.1:");
+      if (at != std::string::npos) {
+        port_ = std::stoi(text.substr(at + 37));
+        size_t m = text.find("metrics=127.0.0.1:", at);
+        metrics_port_ = std::stoi(text.substr(m + 18));
+        return;
+      }
+      ASSERT_FALSE(coordinator_->Exited()) << "coordinator exited:\n" << text;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "coordinator did not start:\n" << ReadFile(log);
+  }
+
+  void KillCoordinator() {
+    coordinator_->Signal(SIGKILL);
+    coordinator_->Wait(std::chrono::seconds(10));
+    coordinator_.reset();
+  }
+
+  void StartWorker(const std::string& name) {
+    workers_.emplace(name, Subprocess::StartLogged(
+                               {kWorker, "run", "--coordinator", address(), "--name", name,
+                                "--concurrency", "256"},
+                               dir_ + "/" + name + ".log"));
+  }
+  Subprocess& worker(const std::string& name) { return workers_.at(name); }
+
+  RunResult Ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {kCtl, "--coordinator", address()});
+    return ::goalkeeper::testing::Run(args, std::chrono::seconds(120));
+  }
+
+  std::string StartScan(const std::string& targets) {
+    RunResult r = Ctl({"scan", "start", "--targets", targets, "--profile", "lab", "--output", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return JsonField(r.out, "id");
+  }
+
+  std::string ScanJson(const std::string& id) { return Ctl({"scan", "status", id, "--output", "json"}).out; }
+
+  // Waits until `pred(status json)` holds; false after `seconds`.
+  template <typename Pred>
+  bool WaitFor(const std::string& id, Pred pred, int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (pred(ScanJson(id))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  // The findings of a scan as "ip:port", asserting none is listed twice.
+  std::multiset<std::string> Findings(const std::string& id) {
+    RunResult r = Ctl({"scan", "findings", id, "--output", "jsonl"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::multiset<std::string> out;
+    for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
+      std::string l(line);
+      out.insert(JsonField(l, "ip") + ":" + JsonField(l, "port"));
+    }
+    return out;
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int metrics_port() const { return metrics_port_; }
+  const std::string& dir() const { return dir_; }
+  std::string Log(const std::string& name) { return ReadFile(dir_ + "/" + name + ".log"); }
+
+ private:
+  std::string net_;
+  std::string dir_;
+  int port_ = 0;
+  int metrics_port_ = 0;
+  std::optional<Subprocess> coordinator_;
+  std::map<std::string, Subprocess> workers_;
+};
+
+// Listeners on a fixed set of (ip, port) pairs inside `net`.0.0/20.
+struct Lab {
+  explicit Lab(const std::string& net) {
+    const std::vector<std::pair<std::string, uint16_t>> pairs = {
+        {".0.7", 15432},  {".0.200", 16379}, {".1.1", 13306},  {".2.99", 15432},
+        {".3.3", 16379},  {".5.250", 13306}, {".7.17", 15432}, {".9.1", 16379},
+        {".11.11", 13306}, {".12.200", 15432}, {".14.14", 16379}, {".15.254", 13306}};
+    for (const auto& [host, port] : pairs) {
+      listeners.push_back(OpenPort::Start(net + host, port));
+      expected.insert(net + host + ":" + std::to_string(port));
+    }
+  }
+  std::vector<std::unique_ptr<OpenPort>> listeners;
+  std::multiset<std::string> expected;
+};
+
+bool Done(const std::string& json) {
+  std::string state = JsonField(json, "state");
+  return state == "SUCCEEDED" || state == "FAILED" || state == "CANCELLED";
+}
+
+TEST(FleetTest, WorkerKilledMidScanLosesNothing) {
+  Lab lab("127.61");
+  Fleet fleet("kill-worker", "127.61");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  for (const char* w : {"w1", "w2", "w3"}) fleet.StartWorker(w);
+  const std::string id = fleet.StartScan("127.61.0.0/20");  // 16384 probes, ~4 s at 4000/s
+  ASSERT_FALSE(id.empty());
+  // Kill w2 once it holds a lease.
+  bool leased = false;
+  for (int i = 0; i < 100 && !leased; ++i) {
+    RunResult w = fleet.Ctl({"workers", "list"});
+    for (absl::string_view line : absl::StrSplit(w.out, '\n')) {
+      std::vector<std::string> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (cols.size() >= 3 && cols[1] == "w2" && cols[2] != "0") leased = true;
+    }
+    if (!leased) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(leased) << "w2 never held a lease";
+  fleet.worker("w2").Signal(SIGKILL);
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 90)) << fleet.Log("coordinator");
+  std::string status = fleet.ScanJson(id);
+  EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
+  EXPECT_EQ(JsonField(status, "probes_done"), "16384") << status;
+  EXPECT_EQ(fleet.Findings(id), lab.expected);
+  EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("lease expired"));
+}
+
+TEST(FleetTest, CoordinatorKilledMidScanResumesOnTheSameDatabase) {
+  Lab lab("127.62");
+  Fleet fleet("kill-coordinator", "127.62");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  fleet.StartWorker("w2");
+  const std::string id = fleet.StartScan("127.62.0.0/20");
+  ASSERT_TRUE(fleet.WaitFor(id, [](const std::string& j) {
+    return JsonField(j, "state") == "RUNNING" && JsonField(j, "probes_done") != "0";
+  }, 30));
+  fleet.KillCoordinator();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // workers keep scanning, retrying
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 90)) << fleet.Log("coordinator");
+  std::string status = fleet.ScanJson(id);
+  EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
+  EXPECT_EQ(JsonField(status, "probes_done"), "16384") << status;
+  EXPECT_EQ(fleet.Findings(id), lab.expected);
+  EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("recovered scan=" + id));
+}
+
+TEST(FleetTest, WorkerSigtermHandsBackItsShardAndTheScanCompletes) {
+  Lab lab("127.63");
+  Fleet fleet("sigterm", "127.63");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  const std::string id = fleet.StartScan("127.63.0.0/20");
+  ASSERT_TRUE(fleet.WaitFor(id, [](const std::string& j) {
+    return JsonField(j, "shards_leased") == "1";
+  }, 30));
+  fleet.worker("w1").Signal(SIGTERM);
+  RunResult r = fleet.worker("w1").Wait(std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(fleet.Log("w1"), HasSubstr("shard handed back"));
+  EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("shard handed back"));
+  fleet.StartWorker("w2");
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 90)) << fleet.Log("coordinator");
+  EXPECT_EQ(JsonField(fleet.ScanJson(id), "state"), "SUCCEEDED");
+  EXPECT_EQ(fleet.Findings(id), lab.expected);
+}
+
+TEST(FleetTest, SecondScanDiffsAgainstTheFirstAndMetricsAreServed) {
+  Lab lab("127.64");
+  Fleet fleet("diff", "127.64");
+  fleet.WriteConfig("inventories:\n  lab: {targets: [127.64.0.0/20]}\n");
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  RunResult first = fleet.Ctl({"scan", "start", "--inventory", "lab", "--profile", "lab", "--wait",
+                               "--output", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  lab.listeners.pop_back();  // 127.64.15.254:13306 closes
+  auto extra = OpenPort::Start("127.64.4.4", 15432);  // a new exposure
+  RunResult second = fleet.Ctl({"scan", "start", "--inventory", "lab", "--profile", "lab", "--wait",
+                                "--output", "json"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const std::string id = JsonField(second.out, "id");
+  RunResult diff = fleet.Ctl({"scan", "diff", id});
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_THAT(diff.out, HasSubstr("new        127.64.4.4:15432 tcp/15432")) << diff.out;
+  EXPECT_THAT(diff.out, HasSubstr("closed     127.64.15.254:13306 tcp/13306"));
+  EXPECT_THAT(diff.out, HasSubstr("1 new, 11 still open, 1 closed"));
+  EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("report=pending (no notifier configured)"));
+
+  // Prometheus text on /metrics (gauges refresh every second).
+  auto scrape = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(fleet.metrics_port()));
+    addr.sin_addr.s_addr = htonl(0x7f000001);
+    std::string body;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+      const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+      if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) {
+          body.append(buf, static_cast<size_t>(n));
+        }
+      }
+    }
+    close(fd);
+    return body;
+  };
+  std::string body;
+  for (int i = 0; i < 50; ++i) {
+    body = scrape();
+    if (body.find("goalkeeper_scans{state=\"SUCCEEDED\"} 2") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(body, HasSubstr("goalkeeper_scans{state=\"SUCCEEDED\"} 2")) << body;
+  EXPECT_THAT(body, HasSubstr("goalkeeper_workers_connected 1"));
+  EXPECT_THAT(body, HasSubstr("goalkeeper_probes_done_total 32768"));
+  EXPECT_THAT(body, HasSubstr("goalkeeper_shards{state=\"leased\"} 0"));
+}
+
+TEST(FleetTest, RefusesTargetsOutsideAllowedRanges) {
+  Fleet fleet("allowed", "127.65");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  RunResult r = fleet.Ctl({"scan", "start", "--targets", "127.64.255.0/24,127.65.0.0/24",
+                           "--ports", "22"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: targets: 127.64.255.0-127.64.255.255 is outside allowed_ranges\n");
+  RunResult list = fleet.Ctl({"scan", "list", "--output", "json"});
+  EXPECT_EQ(list.out, "{\"scans\":[]}\n");
+}
+
+TEST(FleetTest, BadConfigFileExitsTwoNamingTheLine) {
+  Fleet fleet("badconfig", "127.66");
+  {
+    std::ofstream out(fleet.dir() + "/bad.yaml");
+    out << "allowed_ranges: [127.66.0.0/16]\nprofiles:\n  lab: {ports: \"22\", timeout_ms: soon}\n";
+  }
+  RunResult r = ::goalkeeper::testing::Run({kCoordinator, "--config", fleet.dir() + "/bad.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bad.yaml:3: profiles.lab.timeout_ms"));
+  EXPECT_THAT(r.err, HasSubstr("'soon'"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CtlTest, UnreachableCoordinatorIsOneLineAndExitOne) {
+  // Port 1 on 127.0.0.1: nothing listens there.
+  RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", "127.0.0.1:1", "scan", "list"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: coordinator 127.0.0.1:1 is unreachable"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CtlTest, BadFlagsExitTwo) {
+  RunResult r = ::goalkeeper::testing::Run({kCtl, "scan", "status", "x", "--output", "xml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: --output: 'xml' is not table or json\n"));
+  r = ::goalkeeper::testing::Run({kCtl, "scan", "start", "--targets", "127.0.0.1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: --ports is required with --targets"));
+}
+
+}  // namespace
+}  // namespace goalkeeper
