@@ -1,0 +1,351 @@
+// The coordinator's core against a real SQLite file and a fake clock.
+#include "coordinator/scan_manager.h"
+
+#include <unistd.h>
+
+#include <set>
+
+#include "coordinator/report_deliverer.h"
+#include "coordinator/schedule_runner.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+using ::testing::HasSubstr;
+
+class ScanManagerTest : public ::testing::Test {
+ protected:
+  ScanManagerTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {
+    db_ = ::testing::TempDir() + "/manager-" + std::to_string(getpid()) + "-" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
+    unlink(db_.c_str());
+    config_.allowed_ranges = {"127.80.0.0/16"};
+    config_.inventories["lab"] = {{"127.80.0.0/24"}, {}};
+    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 1000};
+    config_.lease = {10, 2, 5};
+    Open();
+  }
+
+  void Open() {
+    manager_.reset();
+    store_.reset();
+    auto s = ScanStore::Open(db_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = *std::move(s);
+    manager_ = std::make_unique<ScanManager>(config_, *store_, clock_);
+    ASSERT_TRUE(manager_->Recover().ok());
+  }
+
+  v1::Scan Start(const std::string& targets, const std::string& ports = "22,80") {
+    v1::StartScanRequest req;
+    req.mutable_targets()->add_include(targets);
+    req.mutable_ports()->set_spec(ports);
+    req.set_profile("lab");
+    auto scan = manager_->StartScan(req, "");
+    EXPECT_TRUE(scan.ok()) << scan.status();
+    return *scan;
+  }
+
+  v1::Shard Lease(const std::string& worker) {
+    auto r = manager_->LeaseShard(worker);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->shard();
+  }
+
+  absl::Status Report(const v1::Shard& shard, const std::string& worker,
+                      const std::vector<std::pair<std::string, uint32_t>>& open) {
+    v1::ReportFindingsRequest req;
+    req.set_worker_id(worker);
+    req.set_lease_id(shard.lease_id());
+    for (const auto& [ip, port] : open) {
+      v1::ProbeResult* r = req.add_results();
+      r->set_ip(ip);
+      r->set_port(port);
+      r->set_state(v1::PROBE_STATE_OPEN);
+    }
+    return manager_->ReportFindings(req);
+  }
+
+  absl::Status Complete(const v1::Shard& shard, const std::string& worker, bool handed_back = false) {
+    v1::CompleteShardRequest req;
+    req.set_worker_id(worker);
+    req.set_lease_id(shard.lease_id());
+    req.set_handed_back(handed_back);
+    return manager_->CompleteShard(req);
+  }
+
+  // Leases and completes every shard as `worker`, reporting `open`.
+  void RunToEnd(const std::string& worker,
+                const std::vector<std::pair<std::string, uint32_t>>& open) {
+    for (int i = 0; i < 1000; ++i) {
+      v1::Shard shard = Lease(worker);
+      if (shard.lease_id().empty()) return;
+      ASSERT_TRUE(Report(shard, worker, open).ok());
+      ASSERT_TRUE(Complete(shard, worker).ok());
+    }
+  }
+
+  std::set<std::string> Findings(const std::string& id) {
+    std::set<std::string> out;
+    EXPECT_TRUE(manager_
+                    ->ForEachFinding(id, [&](const v1::Finding& f) {
+                      out.insert(f.ip() + ":" + std::to_string(f.port()));
+                    })
+                    .ok());
+    return out;
+  }
+
+  FakeClock clock_;
+  CoordinatorConfig config_;
+  std::string db_;
+  std::unique_ptr<ScanStore> store_;
+  std::unique_ptr<ScanManager> manager_;
+};
+
+TEST_F(ScanManagerTest, ShardsCoverThePermutationExactlyOnceAndTheScanSucceeds) {
+  v1::Scan scan = Start("127.80.0.0/24");
+  EXPECT_EQ(scan.state(), v1::PENDING);
+  EXPECT_EQ(scan.probes_total(), 512u);
+  uint64_t next = 0;
+  for (;;) {
+    v1::Shard shard = Lease("w1");
+    if (shard.lease_id().empty()) break;
+    EXPECT_EQ(shard.slice().begin(), next);
+    EXPECT_GT(shard.slice().end(), shard.slice().begin());
+    EXPECT_EQ(shard.slice().seed(), scan.seed());
+    next = shard.slice().end();
+    ASSERT_TRUE(Complete(shard, "w1").ok());
+  }
+  EXPECT_EQ(next, 512u);
+  auto done = manager_->GetScan(scan.id());
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  EXPECT_EQ(done->probes_done(), 512u);
+}
+
+TEST_F(ScanManagerTest, ExpiredLeaseGoesToAnotherWorkerAndFindingsStayUnique) {
+  v1::Scan scan = Start("127.80.0.0/24");
+  v1::Shard lost = Lease("w1");
+  ASSERT_TRUE(Report(lost, "w1", {{"127.80.0.9", 22}}).ok());
+  clock_.Advance(absl::Seconds(11));  // past the 10 s lease
+  manager_->Tick();
+  // The lost worker's late findings are refused: its lease is gone.
+  EXPECT_EQ(Report(lost, "w1", {{"127.80.0.10", 22}}).code(), absl::StatusCode::kFailedPrecondition);
+  v1::Shard again = Lease("w2");
+  EXPECT_EQ(again.slice().begin(), lost.slice().begin());
+  EXPECT_EQ(again.slice().end(), lost.slice().end());
+  ASSERT_TRUE(Report(again, "w2", {{"127.80.0.9", 22}}).ok());  // found again: idempotent
+  ASSERT_TRUE(Complete(again, "w2").ok());
+  ASSERT_TRUE(Complete(lost, "w1").ok());  // stale: ignored
+  RunToEnd("w2", {});
+  auto done = manager_->GetScan(scan.id());
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  EXPECT_EQ(done->probes_done(), 512u);
+  EXPECT_EQ(done->findings(), 1u);
+  EXPECT_EQ(Findings(scan.id()), std::set<std::string>{"127.80.0.9:22"});
+}
+
+TEST_F(ScanManagerTest, HeartbeatsKeepLeasesAndReportLostOnes) {
+  Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Seconds(6));
+    v1::HeartbeatRequest hb;
+    hb.set_worker_id("w1");
+    hb.add_lease_ids(shard.lease_id());
+    hb.add_lease_ids("l-unknown");
+    auto resp = manager_->Heartbeat(hb);
+    ASSERT_TRUE(resp.ok());
+    EXPECT_THAT(std::vector<std::string>(resp->cancelled_lease_ids().begin(),
+                                         resp->cancelled_lease_ids().end()),
+                ::testing::ElementsAre("l-unknown"));
+    manager_->Tick();
+  }
+  EXPECT_TRUE(Report(shard, "w1", {{"127.80.0.1", 80}}).ok()) << "30 s later the lease still holds";
+}
+
+TEST_F(ScanManagerTest, RejectsFindingsOutsideTheScan) {
+  Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  absl::Status s = Report(shard, "w1", {{"127.80.1.1", 22}});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("127.80.1.1:22 is not part of scan"));
+  EXPECT_EQ(Report(shard, "w1", {{"127.80.0.1", 443}}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Report(shard, "w1", {{"not-an-ip", 22}}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ScanManagerTest, HandedBackShardIsLeasedNextWithoutCountingAsAFailure) {
+  Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  ASSERT_TRUE(Complete(shard, "w1", /*handed_back=*/true).ok());
+  v1::Shard next = Lease("w2");
+  EXPECT_EQ(next.slice().begin(), shard.slice().begin());
+  EXPECT_NE(next.lease_id(), shard.lease_id());
+}
+
+TEST_F(ScanManagerTest, RestartKeepsLeasesProgressAndFindings) {
+  v1::Scan scan = Start("127.80.0.0/24");
+  v1::Shard a = Lease("w1");
+  ASSERT_TRUE(Report(a, "w1", {{"127.80.0.5", 80}}).ok());
+  ASSERT_TRUE(Complete(a, "w1").ok());
+  v1::Shard b = Lease("w1");
+  ASSERT_TRUE(Report(b, "w1", {{"127.80.0.6", 80}}).ok());
+  Open();  // a new coordinator process on the same database
+  // The lease held across the restart still works.
+  ASSERT_TRUE(Report(b, "w1", {{"127.80.0.7", 22}}).ok());
+  ASSERT_TRUE(Complete(b, "w1").ok());
+  RunToEnd("w1", {});
+  auto done = manager_->GetScan(scan.id());
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  EXPECT_EQ(done->probes_done(), 512u);
+  EXPECT_EQ(Findings(scan.id()),
+            (std::set<std::string>{"127.80.0.5:80", "127.80.0.6:80", "127.80.0.7:22"}));
+}
+
+TEST_F(ScanManagerTest, CancelEndsTheScanAndItsLeases) {
+  v1::Scan scan = Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  auto cancelled = manager_->CancelScan(scan.id());
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->state(), v1::CANCELLED);
+  v1::HeartbeatRequest hb;
+  hb.set_worker_id("w1");
+  hb.add_lease_ids(shard.lease_id());
+  EXPECT_EQ(manager_->Heartbeat(hb)->cancelled_lease_ids_size(), 1);
+  EXPECT_TRUE(Lease("w1").lease_id().empty());
+  EXPECT_EQ(manager_->CancelScan(scan.id()).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(manager_->CancelScan("nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ScanManagerTest, RefusesTargetsOutsideAllowedRangesAndUnknownNames) {
+  v1::StartScanRequest req;
+  req.mutable_targets()->add_include("127.80.0.0/15");
+  req.mutable_ports()->set_spec("22");
+  auto s = manager_->StartScan(req, "");
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(), "targets: 127.81.0.0-127.81.255.255 is outside allowed_ranges");
+  v1::StartScanRequest inv;
+  inv.set_inventory("qa");
+  EXPECT_EQ(manager_->StartScan(inv, "").status().message(), "inventory 'qa' is not configured");
+  v1::StartScanRequest prof;
+  prof.set_inventory("lab");
+  prof.set_profile("fast");
+  EXPECT_EQ(manager_->StartScan(prof, "").status().message(), "profile 'fast' is not configured");
+}
+
+TEST_F(ScanManagerTest, RateCapIsSplitAcrossWorkersHoldingShards) {
+  Start("127.80.0.0/24");
+  EXPECT_DOUBLE_EQ(Lease("w1").profile().rate(), 1000);
+  EXPECT_DOUBLE_EQ(Lease("w2").profile().rate(), 500);
+}
+
+TEST_F(ScanManagerTest, ReportComparesWithThePreviousScanOfTheInventory) {
+  v1::StartScanRequest req;
+  req.set_inventory("lab");
+  req.set_profile("lab");
+  auto first = manager_->StartScan(req, "");
+  RunToEnd("w1", {{"127.80.0.1", 22}, {"127.80.0.2", 80}});
+  const absl::Time first_seen = clock_.Now();
+  clock_.Advance(absl::Hours(24));
+  auto second = manager_->StartScan(req, "");
+  RunToEnd("w1", {{"127.80.0.2", 80}, {"127.80.0.3", 22}});
+
+  auto due = manager_->DueReports(10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);
+  const v1::ScanReport& report = (*due)[0].scan_id == second->id() ? (*due)[0].report : (*due)[1].report;
+  EXPECT_EQ(report.base_scan_id(), first->id());
+  std::map<std::string, v1::Exposure> by_key;
+  for (const v1::Exposure& e : report.exposures()) by_key[e.ip() + ":" + std::to_string(e.port())] = e;
+  ASSERT_EQ(by_key.size(), 3u);
+  EXPECT_EQ(by_key["127.80.0.3:22"].status(), v1::NEW);
+  EXPECT_EQ(by_key["127.80.0.3:22"].service(), "SSH");
+  EXPECT_EQ(by_key["127.80.0.2:80"].status(), v1::STILL_OPEN);
+  EXPECT_EQ(by_key["127.80.0.2:80"].first_seen_unix_ms(), absl::ToUnixMillis(first_seen));
+  EXPECT_EQ(by_key["127.80.0.1:22"].status(), v1::CLOSED);
+
+  auto diff = manager_->DiffScan(second->id(), "");
+  ASSERT_TRUE(diff.ok());
+  EXPECT_EQ(diff->new_open_size(), 1);
+  EXPECT_EQ(diff->still_open_size(), 1);
+  EXPECT_EQ(diff->closed_size(), 1);
+}
+
+class FakeSender : public ReportSender {
+ public:
+  absl::Status Send(const v1::ScanReport& report) override {
+    ++calls;
+    if (fail) return absl::UnavailableError("notifier down");
+    delivered.push_back(report.scan_id());
+    return absl::OkStatus();
+  }
+  bool fail = true;
+  int calls = 0;
+  std::vector<std::string> delivered;
+};
+
+TEST_F(ScanManagerTest, ReportsAreRetriedWithBackoffAndDeliveredOnceAcrossRestarts) {
+  v1::Scan scan = Start("127.80.0.0/28", "22");
+  RunToEnd("w1", {});
+  FakeSender sender;
+  {
+    ReportDeliverer d(*manager_, &sender, clock_);
+    EXPECT_EQ(d.Tick(), 0);
+    EXPECT_EQ(sender.calls, 1);
+    EXPECT_EQ(d.Tick(), 0);
+    EXPECT_EQ(sender.calls, 1) << "backoff: not due yet";
+    clock_.Advance(absl::Seconds(1));
+    d.Tick();
+    EXPECT_EQ(sender.calls, 2);
+    clock_.Advance(absl::Seconds(1));
+    d.Tick();
+    EXPECT_EQ(sender.calls, 2) << "second backoff is 2 s";
+  }
+  Open();  // restart: the pending report is still there
+  sender.fail = false;
+  clock_.Advance(absl::Seconds(5));
+  ReportDeliverer d(*manager_, &sender, clock_);
+  EXPECT_EQ(d.Tick(), 1);
+  EXPECT_EQ(sender.delivered, std::vector<std::string>{scan.id()});
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(d.Tick(), 0);
+  Open();
+  ReportDeliverer again(*manager_, &sender, clock_);
+  EXPECT_EQ(again.Tick(), 0);
+  EXPECT_EQ(sender.delivered.size(), 1u) << "never repeated";
+  EXPECT_EQ(ReportDeliverer::Backoff(1), absl::Seconds(1));
+  EXPECT_EQ(ReportDeliverer::Backoff(4), absl::Seconds(8));
+  EXPECT_EQ(ReportDeliverer::Backoff(30), absl::Minutes(5));
+}
+
+TEST_F(ScanManagerTest, ScheduleFiresOnceRecordsItAndNeverOverlaps) {
+  config_.schedules = {{"lab-hourly", "0 * * * *", "UTC", "lab", "lab"}};
+  Open();
+  auto scheduler = Scheduler::Create(config_.schedules);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  // 1'800'000'000 is 2027-01-15 08:00:00 UTC; start just after the hour.
+  clock_.Set(absl::FromUnixSeconds(1'800'000'000) + absl::Minutes(1));
+  ScheduleRunner runner(*scheduler, *manager_, clock_);
+  EXPECT_EQ(runner.Tick(), 0) << "first seen now: no retroactive run";
+  clock_.Advance(absl::Minutes(59));  // 09:00
+  EXPECT_EQ(runner.Tick(), 1);
+  EXPECT_EQ(runner.Tick(), 0) << "the same fire time runs once";
+  clock_.Advance(absl::Hours(1));  // 10:00, but the 09:00 scan still runs
+  EXPECT_EQ(runner.Tick(), 0);
+  EXPECT_TRUE(manager_->ScheduleRunning("lab-hourly"));
+  RunToEnd("w1", {});
+  clock_.Advance(absl::Hours(3));  // 13:00; 11:00 and 12:00 were missed (not running)
+  Open();                          // and the coordinator restarted meanwhile
+  ScheduleRunner after(*scheduler, *manager_, clock_);
+  EXPECT_EQ(after.Tick(), 1) << "missed runs run once on start";
+  EXPECT_EQ(after.Tick(), 0);
+  auto scans = manager_->ListScans(10, "lab");
+  ASSERT_TRUE(scans.ok());
+  EXPECT_EQ(scans->size(), 2u);
+  EXPECT_EQ((*scans)[0].schedule(), "lab-hourly");
+}
+
+}  // namespace
+}  // namespace goalkeeper
