@@ -5,8 +5,9 @@
 // is '*', a number, a range 'a-b', a list 'a,b,c', and any of those with a
 // step '/n' ('*/15', '1-30/2'). Macros: @yearly (@annually), @monthly,
 // @weekly, @daily (@midnight), @hourly. As in Vixie cron, when both day of
-// month and day of week are restricted (not '*'), a day matches if either
-// matches.
+// month and day of week are restricted (not starting with '*'), a day
+// matches if either matches; '*/2' in a day field counts as unrestricted.
+// 'a/n' means a to the field's maximum in steps of n.
 //
 // Daylight-saving transitions: a local time that does not exist (skipped by
 // a spring-forward) fires at the first instant after the gap; a local time

