@@ -7,13 +7,13 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/health_service.h"
 #include "common/logging.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/report_deliverer.h"
@@ -137,13 +137,14 @@ int RunCoordinator(const CoordinatorConfig& config) {
 
   CoordinatorService coordinator_service(manager);
   ShardService shard_service(manager);
-  grpc::EnableDefaultHealthCheckService(true);
+  HealthService health({"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&coordinator_service);
   builder.RegisterService(&shard_service);
+  builder.RegisterService(&health);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     log->error("cannot listen on '{}'", config.listen);
@@ -190,6 +191,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
   sigwait(&stop_signals, &sig);
   log->info("signal {} received; shutting down", sig);
   stopping.store(true);
+  health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   housekeeping.join();
   log->info("coordinator stopped");

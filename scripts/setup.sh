@@ -28,3 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Go tools, from the Go module proxy: grpcurl checks the coordinator's health
+# service and reflection in the tests.
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go
+fi
+GO=$(command -v go || echo /usr/local/go/bin/go)
+GOBIN_DIR=$("$GO" env GOPATH)/bin
+if [ ! -x "$GOBIN_DIR/grpcurl" ]; then
+  echo "setup: installing grpcurl" >&2
+  "$GO" install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.1
+fi

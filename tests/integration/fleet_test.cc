@@ -338,6 +338,28 @@ TEST(FleetTest, BadConfigFileExitsTwoNamingTheLine) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
+  Fleet fleet("health", "127.67");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  RunResult list = ::goalkeeper::testing::Run({GRPCURL_BIN, "-plaintext", fleet.address(), "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.Coordinator\n"));
+  EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.ShardService\n"));
+  EXPECT_THAT(list.out, HasSubstr("grpc.health.v1.Health\n"));
+  RunResult health = ::goalkeeper::testing::Run(
+      {GRPCURL_BIN, "-plaintext", fleet.address(), "grpc.health.v1.Health/Check"});
+  ASSERT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_THAT(health.out, HasSubstr("\"status\": \"SERVING\""));
+  // A bad request gets a gRPC status naming the bad value.
+  RunResult bad = ::goalkeeper::testing::Run(
+      {GRPCURL_BIN, "-plaintext", "-d", "{\"targets\":{\"include\":[\"127.67.0.0/33\"]},\"ports\":{\"spec\":\"22\"}}",
+       fleet.address(), "goalkeeper.v1.Coordinator/StartScan"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("InvalidArgument"));
+  EXPECT_THAT(bad.err, HasSubstr("'127.67.0.0/33': prefix length /33 exceeds 32 bits"));
+}
+
 TEST(CtlTest, UnreachableCoordinatorIsOneLineAndExitOne) {
   // Port 1 on 127.0.0.1: nothing listens there.
   RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", "127.0.0.1:1", "scan", "list"});
