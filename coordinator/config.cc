@@ -1,5 +1,6 @@
 #include "coordinator/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -120,8 +121,7 @@ Field Child(const Field& parent, const std::string& key, const YAML::Node& key_n
 bool ValidName(absl::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-           c == '.';
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
   });
 }
 
@@ -133,8 +133,8 @@ bool ValidTimeZoneName(absl::string_view tz) {
   for (absl::string_view part : absl::StrSplit(tz, '/')) {
     if (part.empty() || part == "." || part == "..") return false;
     for (char c : part) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' &&
-          c != '+' && c != '.') {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '+' &&
+          c != '.') {
         return false;
       }
     }
@@ -179,8 +179,7 @@ bool ValidHostPort(absl::string_view s, uint32_t min_port) {
   }
   uint32_t n = 0;
   if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(port, &n)) {
+      !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) || !absl::SimpleAtoi(port, &n)) {
     return false;
   }
   return n >= min_port && n <= 65535;
@@ -257,10 +256,8 @@ class ConfigParser {
   absl::StatusOr<std::string> String(const Field& f) const;
   absl::StatusOr<uint32_t> Uint(const Field& f, uint32_t min, uint32_t max) const;
   // A number in [min, max], or in (min, max] when `min_exclusive`.
-  absl::StatusOr<double> Double(const Field& f, double min, double max,
-                                bool min_exclusive) const;
-  absl::StatusOr<std::string> HostPort(const Field& f, uint32_t min_port,
-                                       bool allow_empty) const;
+  absl::StatusOr<double> Double(const Field& f, double min, double max, bool min_exclusive) const;
+  absl::StatusOr<std::string> HostPort(const Field& f, uint32_t min_port, bool allow_empty) const;
   absl::StatusOr<TargetList> Targets(const Field& f) const;
 
   absl::Status ParseTop(const std::string& key, const Field& f);
@@ -278,7 +275,7 @@ class ConfigParser {
   TargetList allowed_;
   std::map<std::string, TargetList> inventory_targets_;
   std::map<std::string, TargetList> inventory_excludes_;
-  std::map<std::string, int> inventory_lines_;  // of each inventory's name
+  std::map<std::string, int> inventory_lines_;  // of each inventory's entry
   int inventories_line_ = -1;
   std::vector<ScheduleEntry> schedules_;
   int ttl_line_ = -1;
@@ -300,8 +297,7 @@ absl::Status ConfigParser::ForEachEntry(const Field& map,
                    absl::StrCat("expected a name as key", in, ", got ", Describe(key_node)));
     }
     const std::string& key = key_node.Scalar();
-    if (allowed.size() > 0 &&
-        std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+    if (allowed.size() > 0 && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       return Error(LineOf(key_node), "", absl::StrCat("unknown key ", Quote(key), in));
     }
     if (!seen.insert(key).second) {
@@ -323,8 +319,8 @@ absl::StatusOr<uint32_t> ConfigParser::Uint(const Field& f, uint32_t min, uint32
   const std::string& text = f.value.Scalar();
   uint64_t n = 0;
   if (text.empty() || text.size() > 19 ||
-      !std::all_of(text.begin(), text.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(text, &n) || n < min || n > max) {
+      !std::all_of(text.begin(), text.end(), absl::ascii_isdigit) || !absl::SimpleAtoi(text, &n) ||
+      n < min || n > max) {
     return Expected(f, what);
   }
   return static_cast<uint32_t>(n);
@@ -340,7 +336,8 @@ absl::StatusOr<double> ConfigParser::Double(const Field& f, double min, double m
   double d = 0;
   // Plain decimal notation only: no "inf", "nan", hex or YAML's ".5e3" forms
   // that a reader might misjudge.
-  if (text.empty() || text.size() > 32 || !absl::ascii_isdigit(static_cast<unsigned char>(text[0])) ||
+  if (text.empty() || text.size() > 32 ||
+      !absl::ascii_isdigit(static_cast<unsigned char>(text[0])) ||
       !std::all_of(text.begin(), text.end(),
                    [](char c) {
                      return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '.' ||
@@ -432,10 +429,11 @@ absl::Status ConfigParser::ParseTop(const std::string& key, const Field& f) {
   } else if (key == "schedules") {
     return ParseSchedules(f);
   } else if (key == "notifier") {
-    return ForEachEntry(f, {"address"}, [this](const std::string&, const Field& entry) -> absl::Status {
-      ASSIGN_OR_RETURN(config_.notifier_address, HostPort(entry, 1, true));
-      return absl::OkStatus();
-    });
+    return ForEachEntry(f, {"address"},
+                        [this](const std::string&, const Field& entry) -> absl::Status {
+                          ASSIGN_OR_RETURN(config_.notifier_address, HostPort(entry, 1, true));
+                          return absl::OkStatus();
+                        });
   } else if (key == "lease") {
     return ParseLease(f);
   }
@@ -451,47 +449,48 @@ absl::Status ConfigParser::ParseInventory(const std::string& name, const Field& 
   bool has_targets = false;
   InventoryConfig& inventory = config_.inventories[name];
   inventory_lines_[name] = f.line;
-  RETURN_IF_ERROR(ForEachEntry(
-      f, {"targets", "exclude"}, [&](const std::string& key, const Field& entry) -> absl::Status {
-        ASSIGN_OR_RETURN(TargetList list, Targets(entry));
-        if (key == "targets") {
-          if (list.specs.empty()) return Error(entry, "must list at least one target");
-          has_targets = true;
-          inventory.targets = list.specs;
-          inventory_targets_[name] = std::move(list);
-        } else {
-          inventory.exclude = list.specs;
-          inventory_excludes_[name] = std::move(list);
-        }
-        return absl::OkStatus();
-      }));
+  RETURN_IF_ERROR(ForEachEntry(f, {"targets", "exclude"},
+                               [&](const std::string& key, const Field& entry) -> absl::Status {
+                                 ASSIGN_OR_RETURN(TargetList list, Targets(entry));
+                                 if (key == "targets") {
+                                   if (list.specs.empty())
+                                     return Error(entry, "must list at least one target");
+                                   has_targets = true;
+                                   inventory.targets = list.specs;
+                                   inventory_targets_[name] = std::move(list);
+                                 } else {
+                                   inventory.exclude = list.specs;
+                                   inventory_excludes_[name] = std::move(list);
+                                 }
+                                 return absl::OkStatus();
+                               }));
   if (!has_targets) return Error(f, "missing required key 'targets'");
   return absl::OkStatus();
 }
 
 absl::Status ConfigParser::ParseProfile(const std::string& name, const Field& f) {
   if (!ValidName(name)) {
-    return Error(f.line, "",
-                 absl::StrCat("profile name ", Quote(name),
-                              ": use 1-64 letters, digits, '_', '-' or '.'"));
+    return Error(
+        f.line, "",
+        absl::StrCat("profile name ", Quote(name), ": use 1-64 letters, digits, '_', '-' or '.'"));
   }
   ProfileConfig profile;
-  RETURN_IF_ERROR(ForEachEntry(
-      f, {"ports", "timeout_ms", "retries", "rate"},
-      [&](const std::string& key, const Field& entry) -> absl::Status {
-        if (key == "ports") {
-          ASSIGN_OR_RETURN(profile.ports, String(entry));
-          absl::StatusOr<PortSet> ports = PortSet::Parse(profile.ports);
-          if (!ports.ok()) return Error(entry, ports.status().message());
-        } else if (key == "timeout_ms") {
-          ASSIGN_OR_RETURN(profile.timeout_ms, Uint(entry, 1, kMaxTimeoutMs));
-        } else if (key == "retries") {
-          ASSIGN_OR_RETURN(profile.retries, Uint(entry, 0, kMaxRetries));
-        } else {
-          ASSIGN_OR_RETURN(profile.rate, Double(entry, 0, kMaxRate, false));
-        }
-        return absl::OkStatus();
-      }));
+  RETURN_IF_ERROR(
+      ForEachEntry(f, {"ports", "timeout_ms", "retries", "rate"},
+                   [&](const std::string& key, const Field& entry) -> absl::Status {
+                     if (key == "ports") {
+                       ASSIGN_OR_RETURN(profile.ports, String(entry));
+                       absl::StatusOr<PortSet> ports = PortSet::Parse(profile.ports);
+                       if (!ports.ok()) return Error(entry, ports.status().message());
+                     } else if (key == "timeout_ms") {
+                       ASSIGN_OR_RETURN(profile.timeout_ms, Uint(entry, 1, kMaxTimeoutMs));
+                     } else if (key == "retries") {
+                       ASSIGN_OR_RETURN(profile.retries, Uint(entry, 0, kMaxRetries));
+                     } else {
+                       ASSIGN_OR_RETURN(profile.rate, Double(entry, 0, kMaxRate, false));
+                     }
+                     return absl::OkStatus();
+                   }));
   config_.profiles[name] = profile;
   return absl::OkStatus();
 }
@@ -578,21 +577,20 @@ absl::Status ConfigParser::ParseSchedule(const Field& f) {
 absl::Status ConfigParser::ParseLease(const Field& f) {
   lease_line_ = f.line;
   LeaseConfig& lease = config_.lease;
-  return ForEachEntry(f, {"ttl_seconds", "heartbeat_seconds", "shard_seconds"},
-                      [&](const std::string& key, const Field& entry) -> absl::Status {
-                        if (key == "ttl_seconds") {
-                          ttl_line_ = entry.line;
-                          ASSIGN_OR_RETURN(lease.ttl_seconds, Uint(entry, 1, kMaxLeaseSeconds));
-                        } else if (key == "heartbeat_seconds") {
-                          heartbeat_line_ = entry.line;
-                          ASSIGN_OR_RETURN(lease.heartbeat_seconds,
-                                           Uint(entry, 1, kMaxLeaseSeconds));
-                        } else {
-                          ASSIGN_OR_RETURN(lease.shard_seconds,
-                                           Double(entry, 0, kMaxShardSeconds, true));
-                        }
-                        return absl::OkStatus();
-                      });
+  return ForEachEntry(
+      f, {"ttl_seconds", "heartbeat_seconds", "shard_seconds"},
+      [&](const std::string& key, const Field& entry) -> absl::Status {
+        if (key == "ttl_seconds") {
+          ttl_line_ = entry.line;
+          ASSIGN_OR_RETURN(lease.ttl_seconds, Uint(entry, 1, kMaxLeaseSeconds));
+        } else if (key == "heartbeat_seconds") {
+          heartbeat_line_ = entry.line;
+          ASSIGN_OR_RETURN(lease.heartbeat_seconds, Uint(entry, 1, kMaxLeaseSeconds));
+        } else {
+          ASSIGN_OR_RETURN(lease.shard_seconds, Double(entry, 0, kMaxShardSeconds, true));
+        }
+        return absl::OkStatus();
+      });
 }
 
 absl::Status ConfigParser::CheckInventories() const {
@@ -609,8 +607,7 @@ absl::Status ConfigParser::CheckInventories() const {
     }
     const TargetSet set = TargetSet::FromRanges(targets.ranges, exclude);
     if (set.empty()) {
-      return Error(inventory_lines_.at(name), path,
-                   "the exclusions remove every target address");
+      return Error(inventory_lines_.at(name), path, "the exclusions remove every target address");
     }
     AddressRange outside;
     if (!set.IsSubsetOf(allowed, &outside)) {
@@ -676,8 +673,8 @@ absl::Status ConfigParser::CheckLease() const {
                    : ttl_line_ >= 0     ? ttl_line_
                                         : lease_line_;
   return Error(line, "lease.heartbeat_seconds",
-               absl::StrCat("must be less than lease.ttl_seconds (", lease.ttl_seconds,
-                            "), got ", lease.heartbeat_seconds));
+               absl::StrCat("must be less than lease.ttl_seconds (", lease.ttl_seconds, "), got ",
+                            lease.heartbeat_seconds));
 }
 
 absl::Status ConfigParser::SyntaxError(const YAML::Mark& mark, absl::string_view what) const {
@@ -688,11 +685,11 @@ absl::Status ConfigParser::SyntaxError(const YAML::Mark& mark, absl::string_view
 absl::Status ConfigParser::CheckSingleDocument(const std::string& text) const {
   // Not YAML::LoadAll: yaml-cpp 0.7 loops forever there on a stray ',' at
   // the top level (each call "parses" an empty document without consuming
-  // it). A third look tells a stuck parser from a real second document.
+  // it). A few more looks tell a stuck parser from a real second document.
   std::istringstream in(text);
   YAML::Parser parser(in);
   DocumentStarts docs;
-  for (int i = 0; i < 3 && parser.HandleNextDocument(docs); ++i) {
+  for (int i = 0; i < 4 && parser.HandleNextDocument(docs); ++i) {
     if (docs.starts.size() >= 2) {
       const YAML::Mark& a = docs.starts[docs.starts.size() - 2];
       const YAML::Mark& b = docs.starts.back();
@@ -725,16 +722,15 @@ absl::StatusOr<CoordinatorConfig> ConfigParser::Parse(absl::string_view yaml) {
   if (document.IsNull()) return Error(-1, "", "the config is empty: expected a map of settings");
   Field root{"", document, LineOf(document)};
   if (!root.value.IsMap()) {
-    return Error(root.line, "",
-                 absl::StrCat("expected a map of settings at the top level, got ",
-                              Describe(root.value)));
+    return Error(
+        root.line, "",
+        absl::StrCat("expected a map of settings at the top level, got ", Describe(root.value)));
   }
-  RETURN_IF_ERROR(ForEachEntry(root,
-                               {"listen", "db", "metrics_listen", "allowed_ranges",
-                                "inventories", "profiles", "schedules", "notifier", "lease"},
-                               [this](const std::string& key, const Field& f) {
-                                 return ParseTop(key, f);
-                               }));
+  RETURN_IF_ERROR(
+      ForEachEntry(root,
+                   {"listen", "db", "metrics_listen", "allowed_ranges", "inventories", "profiles",
+                    "schedules", "notifier", "lease"},
+                   [this](const std::string& key, const Field& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckInventories());
   RETURN_IF_ERROR(CheckSchedules());
   RETURN_IF_ERROR(CheckLease());
@@ -764,8 +760,8 @@ absl::StatusOr<CoordinatorConfig> ParseCoordinatorConfig(absl::string_view yaml,
 
 absl::StatusOr<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   auto fail = [&path](int err) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read config file '", path, "': ",
-                                                   std::generic_category().message(err)));
+    return absl::InvalidArgumentError(absl::StrCat("cannot read config file '", path,
+                                                   "': ", std::generic_category().message(err)));
   };
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                        &std::fclose);

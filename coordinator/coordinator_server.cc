@@ -140,6 +140,9 @@ int RunCoordinator(const CoordinatorConfig& config) {
   HealthService health({"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService"});
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Without this, gRPC sets SO_REUSEPORT and a second coordinator on the same
+  // port would silently share the traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&coordinator_service);
@@ -183,6 +186,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
         metrics.Update(manager.Stats(), now);
         last_tick = now;
       }
+      manager.Flush();
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -194,6 +198,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
   health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   housekeeping.join();
+  manager.Flush();
   log->info("coordinator stopped");
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "coordinator/scan_manager.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "absl/random/random.h"
@@ -21,6 +22,8 @@ constexpr uint64_t kInitialShard = 8192;
 constexpr uint64_t kMinShard = 256;
 constexpr uint64_t kMaxShard = uint64_t{1} << 22;
 constexpr uint32_t kMaxShardAttempts = 10;
+// Worker-driven writes are committed in groups at most this old.
+constexpr absl::Duration kGroupCommit = absl::Milliseconds(5);
 
 std::string RandomHex(int bytes) {
   static absl::Mutex mu(absl::kConstInit);
@@ -48,6 +51,20 @@ ScanManager::ScanManager(const CoordinatorConfig& config, ScanStore& store, cons
 }
 
 int64_t ScanManager::NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
+
+// A failed commit leaves memory ahead of the database: stop, and let the
+// restart recover from the last committed state (always consistent).
+void ScanManager::Durable(absl::Status s) {
+  if (!s.ok()) {
+    MakeLogger("coordinator")->critical("cannot commit to the database: {}; exiting", s.message());
+    std::abort();
+  }
+}
+
+void ScanManager::Flush() {
+  absl::MutexLock lock(&mu_);
+  Durable(store_.Commit());
+}
 
 void ScanManager::Changed() {
   ++version_;
@@ -99,6 +116,7 @@ absl::Status ScanManager::Recover() {
       RETURN_IF_ERROR(MaybeFinish(it->second));
     }
   }
+  Durable(store_.Commit());
   Changed();
   return absl::OkStatus();
 }
@@ -184,6 +202,7 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
 
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(store_.InsertScan(scan, scope, ++seq_));
+  Durable(store_.Commit());
   LiveScan live;
   live.scan = scan;
   live.scope = scope;
@@ -244,6 +263,7 @@ absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id) {
         absl::StrCat("scan '", id, "' already ended: ", v1::ScanState_Name(s.state())));
   }
   RETURN_IF_ERROR(store_.SetScanState(id, v1::CANCELLED, NowMs(), "cancelled by an operator"));
+  Durable(store_.Commit());
   for (const auto& [lease_id, lease] : it->second.leases) lease_scan_.erase(lease_id);
   live_.erase(it);
   MakeLogger("coordinator")->info("scan cancelled id={}", id);
@@ -452,6 +472,7 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const std::string
     shard->set_lease_deadline_unix_ms(absl::ToUnixMillis(lease.deadline));
     scan->leases[lease_id] = lease;
     lease_scan_[lease_id] = lease.scan_id;
+    Durable(store_.CommitIfOlderThan(kGroupCommit));
     Changed();
     return resp;
   }
@@ -515,6 +536,7 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
   ASSIGN_OR_RETURN(uint64_t inserted, store_.InsertFindings(scan.scan.id(), open, NowMs()));
   scan.scan.set_findings(scan.scan.findings() + inserted);
   findings_total_ += inserted;
+  Durable(store_.CommitIfOlderThan(kGroupCommit));
   Changed();
   return absl::OkStatus();
 }
@@ -559,12 +581,15 @@ absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req) {
                                                    std::max(config_.lease.shard_seconds, 0.1));
   }
   Changed();
-  return MaybeFinish(scan);
+  RETURN_IF_ERROR(MaybeFinish(scan));
+  Durable(store_.CommitIfOlderThan(kGroupCommit));
+  return absl::OkStatus();
 }
 
 absl::Status ScanManager::FailScan(LiveScan& scan, const std::string& error) {
   const std::string id = scan.scan.id();
   RETURN_IF_ERROR(store_.SetScanState(id, v1::FAILED, NowMs(), error));
+  Durable(store_.Commit());
   for (const auto& [lease_id, lease] : scan.leases) lease_scan_.erase(lease_id);
   MakeLogger("coordinator")->error("scan failed id={} error={}", id, error);
   live_.erase(id);
@@ -615,6 +640,7 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     ++closed;
   }
   RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, after, report));
+  Durable(store_.Commit());
   MakeLogger("coordinator")
       ->info("scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
              "report={}",
@@ -675,12 +701,15 @@ void ScanManager::Tick() {
 
 absl::StatusOr<std::vector<ReportRow>> ScanManager::DueReports(uint32_t limit) {
   absl::MutexLock lock(&mu_);
+  Durable(store_.Commit());  // only reports of durably ended scans go out
   return store_.DueReports(NowMs(), limit);
 }
 
 absl::Status ScanManager::ReportDelivered(const std::string& scan_id) {
   absl::MutexLock lock(&mu_);
-  return store_.MarkReportDelivered(scan_id, NowMs());
+  RETURN_IF_ERROR(store_.MarkReportDelivered(scan_id, NowMs()));
+  Durable(store_.Commit());
+  return absl::OkStatus();
 }
 
 absl::Status ScanManager::ReportFailed(const std::string& scan_id, uint32_t attempts,
@@ -697,7 +726,10 @@ absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanManager::
 absl::Status ScanManager::SaveScheduleRun(const std::string& name, absl::Time last_fire,
                                           absl::Time first_seen) {
   absl::MutexLock lock(&mu_);
-  return store_.SaveScheduleRun(name, absl::ToUnixMillis(last_fire), absl::ToUnixMillis(first_seen));
+  RETURN_IF_ERROR(
+      store_.SaveScheduleRun(name, absl::ToUnixMillis(last_fire), absl::ToUnixMillis(first_seen)));
+  Durable(store_.Commit());
+  return absl::OkStatus();
 }
 
 ManagerStats ScanManager::Stats() {

@@ -92,6 +92,8 @@ class ScanManager {
 
   // Expires leases and silent workers. Call about once a second.
   void Tick();
+  // Commits pending writes (see ScanStore: group commit). Call every ~100 ms.
+  void Flush();
 
   // ---- Report delivery and schedules (persisted through the store) ----
   absl::StatusOr<std::vector<ReportRow>> DueReports(uint32_t limit);
@@ -148,6 +150,7 @@ class ScanManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t NowMs() const;
+  static void Durable(absl::Status s);
 
   const CoordinatorConfig& config_;
   const Clock& clock_;

@@ -97,7 +97,27 @@ absl::StatusOr<std::unique_ptr<ScanStore>> ScanStore::Open(const std::string& pa
   return std::unique_ptr<ScanStore>(new ScanStore(std::move(db)));
 }
 
+absl::Status ScanStore::Begin() {
+  if (in_txn_) return absl::OkStatus();
+  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  in_txn_ = true;
+  txn_started_ = absl::Now();
+  return absl::OkStatus();
+}
+
+absl::Status ScanStore::Commit() {
+  if (!in_txn_) return absl::OkStatus();
+  in_txn_ = false;
+  return db_->Exec("COMMIT");
+}
+
+absl::Status ScanStore::CommitIfOlderThan(absl::Duration age) {
+  if (in_txn_ && absl::Now() - txn_started_ >= age) return Commit();
+  return absl::OkStatus();
+}
+
 absl::Status ScanStore::InsertScan(const v1::Scan& scan, const std::string& scope, int64_t seq) {
+  RETURN_IF_ERROR(Begin());
   v1::Scan spec = scan;  // progress lives in columns
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("INSERT INTO scans (id, seq, state, inventory, scope, spec, "
@@ -110,6 +130,7 @@ absl::Status ScanStore::InsertScan(const v1::Scan& scan, const std::string& scop
 
 absl::Status ScanStore::SetScanState(const std::string& id, v1::ScanState state, int64_t now_ms,
                                      const std::string& error) {
+  RETURN_IF_ERROR(Begin());
   const bool final_state = state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
@@ -210,8 +231,7 @@ absl::StatusOr<std::vector<ShardRow>> ScanStore::LoadOpenShards(const std::strin
 }
 
 absl::Status ScanStore::LeaseNewShard(const ShardRow& shard) {
-  SqliteTransaction txn(*db_);
-  RETURN_IF_ERROR(txn.begin_status());
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * ins,
                    db_->Cached("INSERT INTO shards (scan_id, begin_index, end_index, state, "
                                "lease_id, worker, attempts) VALUES (?,?,?,1,?,?,?)"));
@@ -222,10 +242,11 @@ absl::Status ScanStore::LeaseNewShard(const ShardRow& shard) {
                    db_->Cached("UPDATE scans SET next_index = ? WHERE id = ?"));
   upd->Bind(1, I64(shard.end)).Bind(2, shard.scan_id);
   RETURN_IF_ERROR(upd->Run());
-  return txn.Commit();
+  return absl::OkStatus();
 }
 
 absl::Status ScanStore::LeaseShardAgain(const ShardRow& shard) {
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("UPDATE shards SET state = 1, lease_id = ?, worker = ?, "
                                "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
@@ -236,6 +257,7 @@ absl::Status ScanStore::LeaseShardAgain(const ShardRow& shard) {
 
 absl::Status ScanStore::ReleaseShard(const std::string& scan_id, uint64_t begin,
                                      uint32_t attempts) {
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("UPDATE shards SET state = 0, lease_id = '', worker = '', "
                                "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
@@ -244,8 +266,7 @@ absl::Status ScanStore::ReleaseShard(const std::string& scan_id, uint64_t begin,
 }
 
 absl::Status ScanStore::CompleteShard(const std::string& scan_id, uint64_t begin, uint64_t end) {
-  SqliteTransaction txn(*db_);
-  RETURN_IF_ERROR(txn.begin_status());
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("UPDATE shards SET state = 2 WHERE scan_id = ? AND "
                                "begin_index = ? AND state != 2"));
@@ -258,14 +279,13 @@ absl::Status ScanStore::CompleteShard(const std::string& scan_id, uint64_t begin
     upd->Bind(1, I64(end - begin)).Bind(2, scan_id);
     RETURN_IF_ERROR(upd->Run());
   }
-  return txn.Commit();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> ScanStore::InsertFindings(const std::string& scan_id,
                                                    const std::vector<v1::ProbeResult>& results,
                                                    int64_t now_ms) {
-  SqliteTransaction txn(*db_);
-  RETURN_IF_ERROR(txn.begin_status());
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
                                "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
@@ -276,7 +296,6 @@ absl::StatusOr<uint64_t> ScanStore::InsertFindings(const std::string& scan_id,
     RETURN_IF_ERROR(st->Run());
     inserted += static_cast<uint64_t>(db_->Changes());
   }
-  RETURN_IF_ERROR(txn.Commit());
   return inserted;
 }
 
@@ -344,8 +363,7 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
                                              const std::string& scope,
                                              const std::map<std::string, int64_t>& exposures,
                                              const v1::ScanReport& report) {
-  SqliteTransaction txn(*db_);
-  RETURN_IF_ERROR(txn.begin_status());
+  RETURN_IF_ERROR(Begin());
   RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
   ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
   del->Bind(1, scope);
@@ -363,7 +381,7 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
                    db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
   rep->Bind(1, id).BindBlob(2, report.SerializeAsString());
   RETURN_IF_ERROR(rep->Run());
-  return txn.Commit();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uint32_t limit) {
@@ -391,6 +409,7 @@ absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uin
 }
 
 absl::Status ScanStore::MarkReportDelivered(const std::string& scan_id, int64_t now_ms) {
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("UPDATE reports SET delivered = 1, delivered_ms = ?, "
                                "last_error = '' WHERE scan_id = ?"));
@@ -400,6 +419,7 @@ absl::Status ScanStore::MarkReportDelivered(const std::string& scan_id, int64_t 
 
 absl::Status ScanStore::MarkReportFailed(const std::string& scan_id, uint32_t attempts,
                                          int64_t next_attempt_ms, const std::string& error) {
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("UPDATE reports SET attempts = ?, next_attempt_ms = ?, "
                                "last_error = ? WHERE scan_id = ?"));
@@ -431,6 +451,7 @@ absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanStore::Lo
 
 absl::Status ScanStore::SaveScheduleRun(const std::string& name, int64_t last_fire_ms,
                                         int64_t first_seen_ms) {
+  RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("INSERT INTO schedule_runs (name, last_fire_ms, first_seen_ms) "
                                "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "

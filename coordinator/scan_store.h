@@ -1,7 +1,14 @@
 // Durable coordinator state in SQLite (WAL): scans, shards, findings, the
-// exposures seen per inventory, report deliveries and schedule runs. Every
-// method is one transaction, so a coordinator killed at any instant restarts
-// on a consistent database.
+// exposures seen per inventory, report deliveries and schedule runs.
+//
+// Group commit: writes go into one open transaction that Commit() ends; the
+// ScanManager commits at once after operator actions and otherwise every few
+// milliseconds. Writes are applied in order, so a crash loses at most a
+// suffix of recent steps, which is always safe: a lost completion leaves its
+// shard leased (it expires and is redone), lost findings belong to a shard
+// whose completion is lost with them (it is redone), a lost lease is re-cut.
+// Nothing a worker was told is ever contradicted in a way that loses a
+// finding; reports are read only after a commit.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<ScanStore> store, ScanStore::Open(path));
 //   RETURN_IF_ERROR(store->InsertScan(scan, scope, seq));
@@ -19,6 +26,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/sqlite.h"
 #include "goalkeeper/v1/coordinator.pb.h"
 #include "goalkeeper/v1/notifier.pb.h"
@@ -54,6 +63,12 @@ struct ReportRow {
 class ScanStore {
  public:
   static absl::StatusOr<std::unique_ptr<ScanStore>> Open(const std::string& path);
+  ~ScanStore() { Commit().IgnoreError(); }
+
+  // Ends the open write transaction, if any.
+  absl::Status Commit();
+  // Commits when the open transaction is at least `age` old.
+  absl::Status CommitIfOlderThan(absl::Duration age);
 
   absl::Status InsertScan(const goalkeeper::v1::Scan& scan, const std::string& scope, int64_t seq);
   absl::Status SetScanState(const std::string& id, goalkeeper::v1::ScanState state,
@@ -110,9 +125,12 @@ class ScanStore {
 
  private:
   explicit ScanStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Status Begin();
   absl::StatusOr<std::vector<ScanRow>> QueryScans(const std::string& where_sql,
                                                   const std::function<void(SqliteStatement&)>& bind);
   std::unique_ptr<SqliteDb> db_;
+  bool in_txn_ = false;
+  absl::Time txn_started_;
 };
 
 }  // namespace goalkeeper

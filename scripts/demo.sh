@@ -1,45 +1,79 @@
 #!/usr/bin/env bash
 # The main job, locally: builds Goalkeeper, opens a few "exposed services" on
-# loopback addresses (a demo inventory in 127.42.0.0/24), scans the inventory
-# for dangerous ports with goalkeeper-worker and shows what it found.
+# loopback addresses (the demo inventory 127.42.0.0/22), starts the local
+# fleet (a coordinator on SQLite and two workers) and runs a scan of the
+# inventory through goalkeeperctl, twice, to show the diff.
 # Idempotent; installs what it needs (scripts/setup.sh). Traffic stays in
-# 127.0.0.0/8. The fleet issue turns this into coordinator + workers +
-# notifier.
+# 127.0.0.0/8. State and logs go to ./goalkeeper-demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target goalkeeper-worker
+cmake --build build -j "$(nproc)" --target goalkeeper-worker goalkeeper-coordinator goalkeeperctl
 
-work=$(mktemp -d)
-listeners_pid=""
+state=goalkeeper-demo
+rm -rf "$state"
+mkdir -p "$state"
+pids=()
 cleanup() {
-  [ -n "$listeners_pid" ] && kill "$listeners_pid" 2>/dev/null && wait "$listeners_pid" 2>/dev/null
-  rm -rf "$work"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
-# The demo inventory's exposed services (what a customer left open).
-cat >"$work/exposed.txt" <<'PAIRS'
+# The demo inventory's exposed services (what customers left open).
+cat >"$state/exposed.txt" <<'PAIRS'
 127.42.0.10:3306
 127.42.0.23:6379
-127.42.0.77:27017
-127.42.0.200:5432
-127.42.0.201:9200
+127.42.1.77:27017
+127.42.2.200:5432
+127.42.2.201:9200
 PAIRS
-python3 bench/listeners.py serve "$work/exposed.txt" >"$work/listeners.out" 2>/dev/null &
-listeners_pid=$!
-for _ in $(seq 50); do grep -q ready "$work/listeners.out" 2>/dev/null && break; sleep 0.1; done
+python3 bench/listeners.py serve "$state/exposed.txt" >"$state/listeners.log" 2>&1 &
+pids+=($!)
 
-echo "== scanning 127.42.0.0/24 for dangerous ports (databases, admin surfaces)"
-build/worker/goalkeeper-worker scan --targets 127.42.0.0/24 --allowed 127.42.0.0/16 \
-  --ports dangerous --timeout-ms 300 --output text | sort -V | tee "$work/found.txt"
+build/coordinator/goalkeeper-coordinator --config scripts/demo/coordinator.yaml \
+  >"$state/coordinator.log" 2>&1 &
+pids+=($!)
+for w in worker-1 worker-2; do
+  build/worker/goalkeeper-worker run --coordinator 127.0.0.1:7070 --name "$w" \
+    >"$state/$w.log" 2>&1 &
+  pids+=($!)
+done
+for _ in $(seq 100); do
+  grep -q ready "$state/listeners.log" 2>/dev/null && grep -q listening "$state/coordinator.log" && break
+  sleep 0.1
+done
 
-found=$(cut -d' ' -f1 "$work/found.txt" | sort)
-want=$(sort "$work/exposed.txt")
-if [ "$found" = "$want" ]; then
-  echo "== demo: found all $(wc -l <"$work/exposed.txt") exposed services, nothing else"
+export GOALKEEPER_COORDINATOR=127.0.0.1:7070
+ctl=build/cli/goalkeeperctl
+echo "== goalkeeperctl workers list"
+sleep 1
+$ctl workers list
+echo "== goalkeeperctl scan start --inventory demo --wait"
+$ctl scan start --inventory demo --wait
+first=$($ctl scan list --limit 1 --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["scans"][0]["id"])')
+echo "== goalkeeperctl scan findings $first --output table"
+$ctl scan findings "$first" --output table
+
+echo "== a customer closes MySQL and opens Memcached; scanning again"
+grep -v 3306 "$state/exposed.txt" >"$state/exposed2.txt"
+echo "127.42.1.5:11211" >>"$state/exposed2.txt"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+python3 bench/listeners.py serve "$state/exposed2.txt" >"$state/listeners2.log" 2>&1 &
+pids[0]=$!
+for _ in $(seq 50); do grep -q ready "$state/listeners2.log" 2>/dev/null && break; sleep 0.1; done
+$ctl scan start --inventory demo --wait >/dev/null
+second=$($ctl scan list --limit 1 --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["scans"][0]["id"])')
+echo "== goalkeeperctl scan diff $second"
+$ctl scan diff "$second"
+
+found=$($ctl scan findings "$second" --output csv | tail -n +2 | cut -d, -f1,2 | tr , : | sort)
+if [ "$found" = "$(sort "$state/exposed2.txt")" ]; then
+  echo "== demo: the fleet found exactly the $(wc -l <"$state/exposed2.txt") exposed services"
 else
-  echo "== demo: MISMATCH; expected:"; cat "$work/exposed.txt"; exit 1
+  echo "== demo: MISMATCH"; echo "found:"; echo "$found"; echo "expected:"; sort "$state/exposed2.txt"
+  exit 1
 fi
+echo "== logs and the SQLite database are in ./$state/"

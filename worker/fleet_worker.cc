@@ -27,12 +27,14 @@ bool Retryable(grpc::StatusCode code) {
 }
 
 // Calls `rpc(ctx)` until it succeeds, fails permanently, `give_up` passes, or
-// `stop` is notified (when given). Backoff doubles from 100 ms to 5 s.
+// `stop` is notified (when given). Backoff doubles from 50 ms to 1 s, with
+// jitter, so a restarted coordinator gets its workers back within a second.
 template <typename Rpc>
 grpc::Status CallWithRetry(const char* what, Rpc rpc, const absl::Notification* stop,
                            absl::Duration give_up) {
   const absl::Time end = absl::Now() + give_up;
-  absl::Duration backoff = absl::Milliseconds(100);
+  absl::Duration backoff = absl::Milliseconds(50);
+  thread_local absl::BitGen jitter;
   bool warned = false;
   for (;;) {
     grpc::ClientContext ctx;
@@ -47,12 +49,13 @@ grpc::Status CallWithRetry(const char* what, Rpc rpc, const absl::Notification* 
       warned = true;
     }
     if (absl::Now() + backoff > end) return s;
+    const absl::Duration wait = backoff * absl::Uniform(jitter, 0.8, 1.2);
     if (stop != nullptr) {
-      if (stop->WaitForNotificationWithTimeout(backoff)) return s;
+      if (stop->WaitForNotificationWithTimeout(wait)) return s;
     } else {
-      absl::SleepFor(backoff);
+      absl::SleepFor(wait);
     }
-    backoff = std::min(backoff * 2, absl::Seconds(5));
+    backoff = std::min(backoff * 2, absl::Seconds(1));
   }
 }
 
@@ -144,14 +147,24 @@ class FindingUploader : public ResultSink {
   std::thread sender_;  // last: starts after the members it uses
 };
 
+// Reconnect quickly when the coordinator comes back (gRPC's default backoff
+// starts at 1 s and grows to 2 minutes).
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return args;
+}
+
 }  // namespace
 
 class FleetWorker::Impl {
  public:
   explicit Impl(FleetWorkerOptions options)
       : options_(std::move(options)),
-        stub_(v1::ShardService::NewStub(
-            grpc::CreateChannel(options_.coordinator, grpc::InsecureChannelCredentials()))) {
+        stub_(v1::ShardService::NewStub(grpc::CreateCustomChannel(
+            options_.coordinator, grpc::InsecureChannelCredentials(), ChannelArgs()))) {
     absl::BitGen gen;
     worker_id_ = absl::StrFormat("%s-%06x", options_.name.empty() ? "worker" : options_.name,
                                  absl::Uniform<uint32_t>(gen, 0u, 1u << 24));

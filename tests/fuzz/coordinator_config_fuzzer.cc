@@ -1,0 +1,68 @@
+// Fuzzes ParseCoordinatorConfig with the input as YAML text. It must never
+// crash, hang or let an exception escape (libFuzzer reports an uncaught
+// exception as a crash). '@file' target specs are refused by the parser
+// itself, so no file is read.
+//
+// Invariants checked: errors are InvalidArgument naming the source; a parsed
+// config always has a "default" profile, a heartbeat shorter than the lease,
+// inventories with targets, and schedules naming existing inventories and
+// profiles.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "coordinator/config.h"
+
+namespace goalkeeper {
+namespace {
+
+#define FUZZ_CHECK(cond)                                                            \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
+  } while (false)
+
+void Check(absl::string_view input) {
+  absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig(input, "fuzz.yaml");
+  if (!c.ok()) {
+    FUZZ_CHECK(c.status().code() == absl::StatusCode::kInvalidArgument);
+    FUZZ_CHECK(absl::StartsWith(c.status().message(), "fuzz.yaml"));
+    // Quoted values are cut, so messages stay short whatever the input.
+    FUZZ_CHECK(c.status().message().size() < 1024);
+    return;
+  }
+  FUZZ_CHECK(c->profiles.count("default") == 1);
+  FUZZ_CHECK(!c->db.empty());
+  FUZZ_CHECK(!c->listen.empty());
+  FUZZ_CHECK(c->lease.heartbeat_seconds < c->lease.ttl_seconds);
+  FUZZ_CHECK(c->lease.shard_seconds > 0);
+  FUZZ_CHECK(c->inventories.empty() || !c->allowed_ranges.empty());
+  for (const auto& [name, inventory] : c->inventories) {
+    FUZZ_CHECK(!name.empty());
+    FUZZ_CHECK(!inventory.targets.empty());
+    for (const std::string& spec : inventory.targets) FUZZ_CHECK(!absl::StartsWith(spec, "@"));
+  }
+  for (const auto& [name, profile] : c->profiles) {
+    FUZZ_CHECK(profile.timeout_ms >= 1 && profile.timeout_ms <= 600000);
+    FUZZ_CHECK(profile.retries <= 10);
+    FUZZ_CHECK(profile.rate >= 0 && profile.rate <= 1e9);
+  }
+  for (const ScheduleSpec& s : c->schedules) {
+    FUZZ_CHECK(!s.name.empty());
+    FUZZ_CHECK(c->inventories.count(s.inventory) == 1);
+    FUZZ_CHECK(c->profiles.count(s.profile) == 1);
+  }
+}
+
+}  // namespace
+}  // namespace goalkeeper
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  goalkeeper::Check(absl::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
