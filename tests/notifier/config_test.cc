@@ -157,7 +157,7 @@ TEST(NotifierConfigTest, UsesDefaultsForAbsentKeys) {
   EXPECT_EQ(c->smtp_url, "");
   EXPECT_EQ(c->smtp_username, "");
   EXPECT_EQ(c->smtp_password_file, "");
-  EXPECT_EQ(c->email_from, "goalkeeper@localhost");
+  EXPECT_EQ(c->email_from, "goalkeeper@localhost.localdomain");
   EXPECT_EQ(c->email_ca_file, "");
   EXPECT_EQ(c->outbox_dir, "./outbox");
   EXPECT_EQ(c->telegram_api_url, "https://api.telegram.org");
