@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, locally: builds Goalkeeper, opens a few "exposed services" on
 # loopback addresses (the demo inventory 127.42.0.0/22), starts the local
-# fleet (a coordinator on SQLite and two workers) and runs a scan of the
-# inventory through goalkeeperctl, twice, to show the diff.
+# fleet (a coordinator on SQLite, two workers and the notifier) and runs a
+# scan of the inventory through goalkeeperctl, twice, to show the diff. The
+# notifier writes one email per owner into ./goalkeeper-demo/outbox/ and logs
+# the Telegram summary (embedded defaults: no SMTP server, no bot token).
 # Idempotent; installs what it needs (scripts/setup.sh). Traffic stays in
 # 127.0.0.0/8. State and logs go to ./goalkeeper-demo/.
 set -euo pipefail
@@ -10,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target goalkeeper-worker goalkeeper-coordinator goalkeeperctl
+cmake --build build -j "$(nproc)" --target goalkeeper-worker goalkeeper-coordinator goalkeeperctl \
+  goalkeeper-notifier
 
 state=goalkeeper-demo
 rm -rf "$state"
@@ -33,6 +36,9 @@ PAIRS
 python3 bench/listeners.py serve "$state/exposed.txt" >"$state/listeners.log" 2>&1 &
 pids+=($!)
 
+build/notifier/goalkeeper-notifier --config scripts/demo/notifier.yaml \
+  >"$state/notifier.log" 2>&1 &
+pids+=($!)
 build/coordinator/goalkeeper-coordinator --config scripts/demo/coordinator.yaml \
   >"$state/coordinator.log" 2>&1 &
 pids+=($!)
@@ -76,4 +82,15 @@ else
   echo "== demo: MISMATCH"; echo "found:"; echo "$found"; echo "expected:"; sort "$state/exposed2.txt"
   exit 1
 fi
-echo "== logs and the SQLite database are in ./$state/"
+# The coordinator hands each report to the notifier; wait for the emails.
+for _ in $(seq 100); do
+  [ "$(ls "$state/outbox" 2>/dev/null | wc -l)" -ge 4 ] && break
+  sleep 0.1
+done
+echo "== the notifier's emails (./$state/outbox/):"
+for f in "$state"/outbox/*.eml; do
+  printf '   %s  %s\n' "$(grep -m1 '^To:' "$f")" "$(grep -m1 '^Subject:' "$f")"
+done
+echo "== the Telegram summaries (to the log, no bot token configured):"
+grep -h "telegram chat=" "$state/notifier.log" | sed 's/^/   /' | cut -c1-160
+echo "== logs, the SQLite databases and the outbox are in ./$state/"

@@ -1,0 +1,291 @@
+#include "notifier/notification_store.h"
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS reports (
+  scan_id TEXT PRIMARY KEY,
+  payload BLOB NOT NULL,
+  received_ms INTEGER NOT NULL,
+  processed INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS exposures (
+  owner_key TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  first_notified_ms INTEGER NOT NULL,
+  last_notified_ms INTEGER NOT NULL,
+  open INTEGER NOT NULL,
+  PRIMARY KEY (owner_key, ip, port));
+CREATE TABLE IF NOT EXISTS outbox (
+  key TEXT PRIMARY KEY,
+  scan_id TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  recipients TEXT NOT NULL,
+  cc TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  done_ms INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms);
+CREATE TABLE IF NOT EXISTS acknowledgements (
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  until_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (ip, port));
+)sql";
+
+int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
+
+std::vector<std::string> SplitList(const std::string& s) {
+  return absl::StrSplit(s, ',', absl::SkipEmpty());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NotificationStore>> NotificationStore::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  RETURN_IF_ERROR(db->Exec(kSchema));
+  return std::unique_ptr<NotificationStore>(new NotificationStore(std::move(db)));
+}
+
+absl::StatusOr<bool> NotificationStore::InsertReport(const v1::ScanReport& report, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload, received_ms) "
+                               "VALUES (?,?,?)"));
+  st->Bind(1, report.scan_id()).BindBlob(2, report.SerializeAsString()).Bind(3, Ms(now));
+  RETURN_IF_ERROR(st->Run());
+  return db_->Changes() == 1;
+}
+
+absl::StatusOr<std::optional<v1::ScanReport>> NotificationStore::NextReport(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT payload FROM reports WHERE processed = 0 AND "
+                               "next_attempt_ms <= ? ORDER BY received_ms LIMIT 1"));
+  st->Bind(1, Ms(now));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<v1::ScanReport> out;
+  if (row) {
+    v1::ScanReport r;
+    if (!r.ParseFromString(st->Text(0))) {
+      st->Reset();
+      return absl::DataLossError("a stored report does not parse");
+    }
+    out = std::move(r);
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status NotificationStore::ReportFailed(const std::string& scan_id, absl::Time next_attempt,
+                                             const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE reports SET attempts = attempts + 1, next_attempt_ms = ?, "
+                               "last_error = ? WHERE scan_id = ?"));
+  st->Bind(1, Ms(next_attempt)).Bind(2, error).Bind(3, scan_id);
+  return st->Run();
+}
+
+absl::Status NotificationStore::CompleteReport(const std::string& scan_id,
+                                               const std::vector<ExposureUpdate>& updates,
+                                               const std::vector<OutboxItem>& items,
+                                               absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  SqliteTransaction txn(*db_);
+  RETURN_IF_ERROR(txn.begin_status());
+  ASSIGN_OR_RETURN(SqliteStatement * up,
+                   db_->Cached("INSERT INTO exposures (owner_key, ip, port, first_notified_ms, "
+                               "last_notified_ms, open) VALUES (?1,?2,?3,?4,?4,?5) "
+                               "ON CONFLICT(owner_key, ip, port) DO UPDATE SET open = ?5, "
+                               "last_notified_ms = CASE WHEN ?6 THEN ?4 ELSE last_notified_ms END"));
+  for (const ExposureUpdate& u : updates) {
+    up->Bind(1, u.owner_key).Bind(2, u.ip).Bind(3, int64_t{u.port});
+    up->Bind(4, u.notified ? Ms(now) : int64_t{0}).Bind(5, int64_t{u.open});
+    up->Bind(6, int64_t{u.notified});
+    RETURN_IF_ERROR(up->Run());
+  }
+  ASSIGN_OR_RETURN(SqliteStatement * ins,
+                   db_->Cached("INSERT OR IGNORE INTO outbox (key, scan_id, channel, recipients, "
+                               "cc, subject, body, created_ms, next_attempt_ms) "
+                               "VALUES (?,?,?,?,?,?,?,?,?)"));
+  for (const OutboxItem& it : items) {
+    ins->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, it.channel);
+    ins->Bind(4, absl::StrJoin(it.to, ",")).Bind(5, absl::StrJoin(it.cc, ","));
+    ins->Bind(6, it.subject).Bind(7, it.body).Bind(8, Ms(now)).Bind(9, Ms(now));
+    RETURN_IF_ERROR(ins->Run());
+  }
+  ASSIGN_OR_RETURN(SqliteStatement * done,
+                   db_->Cached("UPDATE reports SET processed = 1, last_error = '' WHERE scan_id = ?"));
+  done->Bind(1, scan_id);
+  RETURN_IF_ERROR(done->Run());
+  return txn.Commit();
+}
+
+absl::StatusOr<std::optional<ExposureState>> NotificationStore::GetExposure(
+    const std::string& owner_key, const std::string& ip, uint32_t port) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT first_notified_ms, last_notified_ms, open FROM exposures "
+                               "WHERE owner_key = ? AND ip = ? AND port = ?"));
+  st->Bind(1, owner_key).Bind(2, ip).Bind(3, int64_t{port});
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<ExposureState> out;
+  if (row) out = ExposureState{FromMs(st->Int(0)), FromMs(st->Int(1)), st->Int(2) != 0};
+  st->Reset();
+  return out;
+}
+
+absl::StatusOr<std::vector<OutboxItem>> NotificationStore::DueOutbox(absl::Time now, int limit) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT key, scan_id, channel, recipients, cc, subject, body, "
+                               "attempts, created_ms, next_attempt_ms, last_error FROM outbox "
+                               "WHERE state = 0 AND next_attempt_ms <= ? "
+                               "ORDER BY next_attempt_ms, key LIMIT ?"));
+  st->Bind(1, Ms(now)).Bind(2, int64_t{limit});
+  std::vector<OutboxItem> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    OutboxItem it;
+    it.key = st->Text(0);
+    it.scan_id = st->Text(1);
+    it.channel = st->Text(2);
+    it.to = SplitList(st->Text(3));
+    it.cc = SplitList(st->Text(4));
+    it.subject = st->Text(5);
+    it.body = st->Text(6);
+    it.attempts = static_cast<uint32_t>(st->Int(7));
+    it.created = FromMs(st->Int(8));
+    it.next_attempt = FromMs(st->Int(9));
+    it.last_error = st->Text(10);
+    out.push_back(std::move(it));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status NotificationStore::MarkSent(const std::string& key, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE outbox SET state = 1, done_ms = ?, attempts = attempts + 1, "
+                               "last_error = '' WHERE key = ?"));
+  st->Bind(1, Ms(now)).Bind(2, key);
+  return st->Run();
+}
+
+absl::Status NotificationStore::MarkRetry(const std::string& key, uint32_t attempts,
+                                          absl::Time next_attempt, const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ? "
+                               "WHERE key = ?"));
+  st->Bind(1, int64_t{attempts}).Bind(2, Ms(next_attempt)).Bind(3, error).Bind(4, key);
+  return st->Run();
+}
+
+absl::Status NotificationStore::MarkDead(const std::string& key, const std::string& error,
+                                         absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE outbox SET state = 2, done_ms = ?, last_error = ? "
+                               "WHERE key = ?"));
+  st->Bind(1, Ms(now)).Bind(2, error).Bind(3, key);
+  return st->Run();
+}
+
+absl::StatusOr<bool> NotificationStore::Enqueue(const OutboxItem& it) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * ins,
+                   db_->Cached("INSERT OR IGNORE INTO outbox (key, scan_id, channel, recipients, "
+                               "cc, subject, body, created_ms, next_attempt_ms) "
+                               "VALUES (?,?,?,?,?,?,?,?,?)"));
+  ins->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, it.channel);
+  ins->Bind(4, absl::StrJoin(it.to, ",")).Bind(5, absl::StrJoin(it.cc, ","));
+  ins->Bind(6, it.subject).Bind(7, it.body).Bind(8, Ms(it.created)).Bind(9, Ms(it.next_attempt));
+  RETURN_IF_ERROR(ins->Run());
+  return db_->Changes() == 1;
+}
+
+absl::StatusOr<std::map<std::string, std::map<OutboxState, uint64_t>>>
+NotificationStore::CountOutbox() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state"));
+  std::map<std::string, std::map<OutboxState, uint64_t>> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out[st->Text(0)][static_cast<OutboxState>(st->Int(1))] = static_cast<uint64_t>(st->Int(2));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::StatusOr<std::vector<OutboxItem>> NotificationStore::ListOutbox(OutboxState state) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement st,
+                   db_->Prepare("SELECT key, scan_id, channel, recipients, cc, subject, body, "
+                                "attempts, last_error FROM outbox WHERE state = ? ORDER BY key"));
+  st.Bind(1, int64_t{static_cast<int>(state)});
+  std::vector<OutboxItem> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    OutboxItem it;
+    it.key = st.Text(0);
+    it.scan_id = st.Text(1);
+    it.channel = st.Text(2);
+    it.to = SplitList(st.Text(3));
+    it.cc = SplitList(st.Text(4));
+    it.subject = st.Text(5);
+    it.body = st.Text(6);
+    it.attempts = static_cast<uint32_t>(st.Int(7));
+    it.last_error = st.Text(8);
+    out.push_back(std::move(it));
+  }
+  return out;
+}
+
+absl::Status NotificationStore::Acknowledge(const std::string& ip, uint32_t port, absl::Time until,
+                                            const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT INTO acknowledgements (ip, port, until_ms, reason) "
+                               "VALUES (?,?,?,?) ON CONFLICT(ip, port) DO UPDATE SET "
+                               "until_ms = excluded.until_ms, reason = excluded.reason"));
+  st->Bind(1, ip).Bind(2, int64_t{port}).Bind(3, Ms(until)).Bind(4, reason);
+  return st->Run();
+}
+
+absl::StatusOr<bool> NotificationStore::IsAcknowledged(const std::string& ip, uint32_t port,
+                                                       absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT 1 FROM acknowledgements WHERE ip = ? AND port = ? AND "
+                               "until_ms > ?"));
+  st->Bind(1, ip).Bind(2, int64_t{port}).Bind(3, Ms(now));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  st->Reset();
+  return row;
+}
+
+}  // namespace goalkeeper

@@ -1,0 +1,99 @@
+// The notifier's durable state in SQLite (WAL): received reports, the
+// notification state of each (owner, ip, port), the outbox of notifications
+// (each stored before it is sent, keyed by an idempotency key), dead
+// letters, and acknowledged exposures. Each method is one transaction.
+//
+//   ASSIGN_OR_RETURN(auto store, NotificationStore::Open(path));
+//   ASSIGN_OR_RETURN(bool fresh, store->InsertReport(report, now));
+//
+// Thread-safety: thread-safe (one mutex around the connection).
+#ifndef GOALKEEPER_NOTIFIER_NOTIFICATION_STORE_H_
+#define GOALKEEPER_NOTIFIER_NOTIFICATION_STORE_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/sqlite.h"
+#include "goalkeeper/v1/notifier.pb.h"
+
+namespace goalkeeper {
+
+enum class OutboxState : int { kPending = 0, kSent = 1, kDead = 2 };
+
+struct OutboxItem {
+  std::string key;         // idempotency key, e.g. "email:<scan>:<owner>"
+  std::string scan_id;
+  std::string channel;     // "email" | "telegram"
+  std::vector<std::string> to;   // emails, or one chat id
+  std::vector<std::string> cc;
+  std::string subject;
+  std::string body;
+  uint32_t attempts = 0;
+  absl::Time created;
+  absl::Time next_attempt;
+  std::string last_error;
+};
+
+struct ExposureState {
+  absl::Time first_notified;
+  absl::Time last_notified;
+  bool open = true;
+};
+
+struct ExposureUpdate {
+  std::string owner_key;
+  std::string ip;
+  uint32_t port = 0;
+  bool open = true;
+  bool notified = false;  // sets last_notified (and first_notified if new)
+};
+
+class NotificationStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<NotificationStore>> Open(const std::string& path);
+
+  // Stores the report unless its scan id is already known; returns whether it was new.
+  absl::StatusOr<bool> InsertReport(const goalkeeper::v1::ScanReport& report, absl::Time now);
+  // The oldest unprocessed report due for (another) processing attempt.
+  absl::StatusOr<std::optional<goalkeeper::v1::ScanReport>> NextReport(absl::Time now);
+  absl::Status ReportFailed(const std::string& scan_id, absl::Time next_attempt,
+                            const std::string& error);
+  // Marks the report processed, applies the exposure updates and queues the
+  // notifications, all in one transaction (an item whose key exists is kept).
+  absl::Status CompleteReport(const std::string& scan_id, const std::vector<ExposureUpdate>& updates,
+                              const std::vector<OutboxItem>& items, absl::Time now);
+
+  absl::StatusOr<std::optional<ExposureState>> GetExposure(const std::string& owner_key,
+                                                           const std::string& ip, uint32_t port);
+
+  absl::StatusOr<std::vector<OutboxItem>> DueOutbox(absl::Time now, int limit);
+  absl::Status MarkSent(const std::string& key, absl::Time now);
+  absl::Status MarkRetry(const std::string& key, uint32_t attempts, absl::Time next_attempt,
+                         const std::string& error);
+  absl::Status MarkDead(const std::string& key, const std::string& error, absl::Time now);
+  // Inserts one item (e.g. a dead-letter notice); false if the key exists.
+  absl::StatusOr<bool> Enqueue(const OutboxItem& item);
+  // channel -> state -> count.
+  absl::StatusOr<std::map<std::string, std::map<OutboxState, uint64_t>>> CountOutbox();
+  absl::StatusOr<std::vector<OutboxItem>> ListOutbox(OutboxState state);
+
+  absl::Status Acknowledge(const std::string& ip, uint32_t port, absl::Time until,
+                           const std::string& reason);
+  absl::StatusOr<bool> IsAcknowledged(const std::string& ip, uint32_t port, absl::Time now);
+
+ private:
+  explicit NotificationStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Mutex mu_;
+  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_NOTIFIER_NOTIFICATION_STORE_H_

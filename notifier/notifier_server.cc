@@ -1,0 +1,282 @@
+#include "notifier/notifier_server.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/grpc_status.h"
+#include "common/health_service.h"
+#include "common/http_client.h"
+#include "common/logging.h"
+#include "goalkeeper/v1/notifier.grpc.pb.h"
+#include "notifier/fleio_client.h"
+#include "notifier/mailer.h"
+#include "notifier/notification_store.h"
+#include "notifier/openstack_client.h"
+#include "notifier/outbox_sender.h"
+#include "notifier/owner_resolver.h"
+#include "notifier/report_processor.h"
+#include "notifier/telegram.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+
+class NotifierService final : public v1::Notifier::Service {
+ public:
+  NotifierService(NotificationStore& store, const Clock& clock, absl::Mutex& wake_mu,
+                  absl::CondVar& wake)
+      : store_(store), clock_(clock), wake_mu_(wake_mu), wake_(wake) {}
+
+  grpc::Status DeliverReport(grpc::ServerContext*, const v1::ScanReport* report,
+                             v1::DeliverReportResponse* resp) override {
+    if (report->scan_id().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "scan_id is empty");
+    }
+    for (const v1::Exposure& e : report->exposures()) {
+      if (!IpAddress::Parse(e.ip()) || e.port() == 0 || e.port() > 65535) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("exposure '", e.ip(), ":", e.port(),
+                                         "' is not an address and port"));
+      }
+    }
+    // Acknowledged only once stored (SQLite commit).
+    auto fresh = store_.InsertReport(*report, clock_.Now());
+    if (!fresh.ok()) return ToGrpcStatus(fresh.status());
+    resp->set_duplicate(!*fresh);
+    MakeLogger("notifier")->info("report received scan={} exposures={} duplicate={}",
+                                 report->scan_id(), report->exposures_size(), !*fresh);
+    absl::MutexLock lock(&wake_mu_);
+    wake_.Signal();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
+                           v1::AcknowledgeResponse*) override {
+    if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("'", req->ip(), ":", req->port(), "' is not an address and port"));
+    }
+    if (absl::FromUnixMillis(req->until_unix_ms()) <= clock_.Now()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "until_unix_ms is not in the future");
+    }
+    return ToGrpcStatus(store_.Acknowledge(req->ip(), req->port(),
+                                           absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
+  }
+
+ private:
+  NotificationStore& store_;
+  const Clock& clock_;
+  absl::Mutex& wake_mu_;
+  absl::CondVar& wake_;
+};
+
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+int RunNotifier(const NotifierConfig& config) {
+  auto log = MakeLogger("notifier");
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Secrets: files or environment variables; errors name the file or the
+  // variable, never the value.
+  std::string smtp_password;
+  if (!config.smtp_url.empty() && !config.smtp_username.empty()) {
+    auto s = LoadSecret(config.smtp_password_file, "GOALKEEPER_SMTP_PASSWORD");
+    if (!s.ok()) {
+      log->error("email.password_file: {}", s.status().message());
+      return 1;
+    }
+    smtp_password = *s;
+  }
+  std::string telegram_token;
+  if (!config.telegram_token_file.empty() || std::getenv("GOALKEEPER_TELEGRAM_TOKEN") != nullptr) {
+    auto s = LoadSecret(config.telegram_token_file, "GOALKEEPER_TELEGRAM_TOKEN");
+    if (!s.ok()) {
+      log->error("telegram.token_file: {}", s.status().message());
+      return 1;
+    }
+    telegram_token = *s;
+  }
+  OpenStackConfig os_config;
+  if (config.openstack_enabled) {
+    auto s = LoadSecret(config.openstack_password_file, "GOALKEEPER_OPENSTACK_PASSWORD");
+    if (!s.ok()) {
+      log->error("owners.openstack.password_file: {}", s.status().message());
+      return 1;
+    }
+    os_config = {config.openstack_auth_url, config.openstack_username,
+                 config.openstack_user_domain_name, config.openstack_project_name,
+                 config.openstack_project_domain_name, *s, config.openstack_interface,
+                 config.openstack_region};
+  }
+  FleioConfig fleio_config;
+  if (config.fleio_enabled) {
+    auto s = LoadSecret(config.fleio_token_file, "GOALKEEPER_FLEIO_TOKEN");
+    if (!s.ok()) {
+      log->error("owners.fleio.token_file: {}", s.status().message());
+      return 1;
+    }
+    fleio_config = {config.fleio_url, *s};
+  }
+
+  auto store = NotificationStore::Open(config.db);
+  if (!store.ok()) {
+    log->error("{}", store.status().message());
+    return 1;
+  }
+  SystemClock clock;
+  std::unique_ptr<HttpClient> curl = MakeCurlHttpClient({absl::Seconds(5), config.email_ca_file});
+  RetryingHttpClient http(*curl, RetryPolicy{});
+  std::unique_ptr<Mailer> mailer =
+      config.smtp_url.empty()
+          ? MakeOutboxMailer(config.outbox_dir)
+          : MakeSmtpMailer({config.smtp_url, config.smtp_username, smtp_password,
+                            config.email_ca_file, true, absl::Seconds(60)});
+  std::unique_ptr<TelegramSender> telegram =
+      telegram_token.empty() ? MakeLogTelegramSender()
+                             : MakeTelegramBotSender(config.telegram_api_url, telegram_token, *curl);
+  std::unique_ptr<OpenStackClient> openstack;
+  if (config.openstack_enabled) openstack = std::make_unique<OpenStackClient>(os_config, http, clock);
+
+  ResolveFn resolve = [&](const std::vector<std::string>& ips, ResolutionCounts* counts) {
+    std::unique_ptr<FleioClient> fleio;  // per report: fresh caches
+    if (config.fleio_enabled) fleio = std::make_unique<FleioClient>(fleio_config, http);
+    OwnerResolver resolver(config.static_owners, openstack.get(), fleio.get());
+    return resolver.Resolve(ips, counts);
+  };
+  ReportProcessor processor(config, **store, clock, resolve);
+  OutboxSender sender(config, **store, *mailer, *telegram, clock);
+
+  absl::Mutex wake_mu;
+  absl::CondVar wake;
+  NotifierService service(**store, clock, wake_mu, wake);
+  HealthService health({"goalkeeper.v1.Notifier"});
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.RegisterService(&health);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    log->error("cannot listen on '{}'", config.listen);
+    return 1;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& notifications = prometheus::BuildGauge()
+                            .Name("goalkeeper_notifications")
+                            .Help("Notifications by channel and state (pending, sent, dead)")
+                            .Register(*registry);
+  auto& attempts_failed = prometheus::BuildGauge()
+                              .Name("goalkeeper_notification_failures_total")
+                              .Help("Failed delivery attempts since start, by channel")
+                              .Register(*registry);
+  auto& resolutions = prometheus::BuildGauge()
+                          .Name("goalkeeper_owner_resolutions_total")
+                          .Help("Owner resolutions since start, by source and outcome")
+                          .Register(*registry);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string metrics_address = "off";
+  if (!config.metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(config.metrics_listen);
+      exposer->RegisterCollectable(registry);
+      auto ports = exposer->GetListeningPorts();
+      metrics_address = absl::StrCat(HostOf(config.metrics_listen), ":", ports.empty() ? 0 : ports.front());
+    } catch (const std::exception& e) {
+      log->error("cannot serve metrics on '{}': {}", config.metrics_listen, e.what());
+      return 1;
+    }
+  }
+  log->info("notifier listening grpc={}:{} metrics={} db={} mode={} email={} telegram={} "
+            "openstack={} fleio={}",
+            HostOf(config.listen), port, metrics_address, config.db,
+            config.mode == NotifierMode::kProd ? "prod" : "stage",
+            config.smtp_url.empty() ? "outbox:" + config.outbox_dir : UrlOrigin(config.smtp_url),
+            telegram_token.empty() ? "log" : UrlOrigin(config.telegram_api_url),
+            config.openstack_enabled ? UrlOrigin(config.openstack_auth_url) : "off",
+            config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off");
+
+  std::atomic<bool> stopping{false};
+  std::thread loop([&] {
+    while (!stopping.load()) {
+      // Reports first: one at a time, each in its own transaction.
+      for (;;) {
+        auto next = (*store)->NextReport(clock.Now());
+        if (!next.ok()) {
+          log->error("cannot read reports: {}", next.status().message());
+          break;
+        }
+        if (!*next) break;
+        absl::Status s = processor.Process(**next);
+        if (!s.ok()) {
+          log->warn("report processing failed scan={}: {}; retrying in 30s", (*next)->scan_id(),
+                    s.message());
+          (*store)->ReportFailed((*next)->scan_id(), clock.Now() + absl::Seconds(30),
+                                 std::string(s.message())).IgnoreError();
+          break;
+        }
+      }
+      sender.Tick();
+      if (auto counts = (*store)->CountOutbox(); counts.ok()) {
+        for (const char* channel : {"email", "telegram"}) {
+          auto& by_state = (*counts)[channel];
+          notifications.Add({{"channel", channel}, {"state", "pending"}})
+              .Set(static_cast<double>(by_state[OutboxState::kPending]));
+          notifications.Add({{"channel", channel}, {"state", "sent"}})
+              .Set(static_cast<double>(by_state[OutboxState::kSent]));
+          notifications.Add({{"channel", channel}, {"state", "dead"}})
+              .Set(static_cast<double>(by_state[OutboxState::kDead]));
+          auto f = sender.counts().failed.find(channel);
+          attempts_failed.Add({{"channel", channel}})
+              .Set(f == sender.counts().failed.end() ? 0.0 : static_cast<double>(f->second));
+        }
+      }
+      for (const auto& [key, n] : processor.counts().by_source_outcome) {
+        size_t slash = key.find('/');
+        resolutions.Add({{"source", key.substr(0, slash)}, {"outcome", key.substr(slash + 1)}})
+            .Set(static_cast<double>(n));
+      }
+      absl::MutexLock lock(&wake_mu);
+      wake.WaitWithTimeout(&wake_mu, absl::Seconds(1));
+    }
+  });
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log->info("signal {} received; shutting down", sig);
+  health.Shutdown();
+  stopping.store(true);
+  {
+    absl::MutexLock lock(&wake_mu);
+    wake.Signal();
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  loop.join();
+  log->info("notifier stopped");
+  return 0;
+}
+
+}  // namespace goalkeeper

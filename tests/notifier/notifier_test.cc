@@ -1,0 +1,288 @@
+// The notifier's core: report -> owners -> outbox -> channels, with a real
+// SQLite file, a fake clock, a fake owner lookup and fake channels.
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "notifier/outbox_sender.h"
+#include "notifier/report_processor.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class FakeMailer : public Mailer {
+ public:
+  absl::Status Send(const EmailMessage& m) override {
+    if (down) return absl::UnavailableError("connection refused");
+    sent.push_back(m);
+    return absl::OkStatus();
+  }
+  bool down = false;
+  std::vector<EmailMessage> sent;
+};
+
+class FakeTelegram : public TelegramSender {
+ public:
+  TelegramResult Send(const std::string& chat, const std::string& html) override {
+    if (flood > 0) {
+      --flood;
+      return {absl::UnavailableError("Too Many Requests"), absl::Seconds(35)};
+    }
+    sent.push_back({chat, html});
+    return {absl::OkStatus(), std::nullopt};
+  }
+  int flood = 0;
+  std::vector<std::pair<std::string, std::string>> sent;
+};
+
+class NotifierTest : public ::testing::Test {
+ protected:
+  NotifierTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {
+    db_ = ::testing::TempDir() + "/notifier-" + std::to_string(getpid()) + "-" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
+    unlink(db_.c_str());
+    config_.mode = NotifierMode::kProd;
+    config_.ops_emails = {"noc@ops.example"};
+    config_.ops_telegram_chat_id = "-100123";
+    owners_["198.51.100.1"] = {"fleio:1", "ACME", {"sec@acme.example"}, "", "p1", "fleio", ""};
+    owners_["198.51.100.2"] = {"fleio:1", "ACME", {"sec@acme.example"}, "", "p1", "fleio", ""};
+    owners_["198.51.100.3"] = {"fleio:2", "Globex", {"it@globex.example"}, "", "p2", "fleio", ""};
+    owners_["203.0.113.9"] = {kNotFound, kNotFound, {}, "", "", "none", "no project"};
+    Open();
+  }
+
+  void Open() {
+    store_.reset();
+    auto s = NotificationStore::Open(db_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = *std::move(s);
+  }
+
+  ReportProcessor Processor() {
+    return ReportProcessor(config_, *store_, clock_,
+                           [this](const std::vector<std::string>& ips, ResolutionCounts*)
+                               -> absl::StatusOr<std::map<std::string, Owner>> {
+                             ++resolve_calls_;
+                             if (resolver_down_) return absl::UnavailableError("fleio: HTTP 503");
+                             std::map<std::string, Owner> out;
+                             for (const std::string& ip : ips) out[ip] = owners_.at(ip);
+                             return out;
+                           });
+  }
+
+  v1::ScanReport Report(const std::string& id,
+                        const std::vector<std::tuple<std::string, uint32_t, v1::ExposureStatus>>& ex) {
+    v1::ScanReport r;
+    r.set_scan_id(id);
+    r.set_inventory("prod");
+    r.set_finished_unix_ms(absl::ToUnixMillis(clock_.Now()));
+    for (const auto& [ip, port, status] : ex) {
+      v1::Exposure* e = r.add_exposures();
+      e->set_ip(ip);
+      e->set_port(port);
+      e->set_service(port == 6379 ? "Redis" : port == 5432 ? "PostgreSQL" : "SSH");
+      e->set_status(status);
+      e->set_first_seen_unix_ms(absl::ToUnixMillis(clock_.Now()));
+    }
+    return r;
+  }
+
+  // Stores, processes and sends everything due.
+  void Deliver(const v1::ScanReport& r) {
+    ASSERT_TRUE(store_->InsertReport(r, clock_.Now()).ok());
+    auto next = store_->NextReport(clock_.Now());
+    ASSERT_TRUE(next.ok() && *next);
+    ReportProcessor p = Processor();
+    ASSERT_TRUE(p.Process(**next).ok());
+    OutboxSender sender(config_, *store_, mailer_, telegram_, clock_);
+    sender.Tick();
+  }
+
+  std::map<std::string, EmailMessage> ByFirstRecipient() {
+    std::map<std::string, EmailMessage> out;
+    for (const EmailMessage& m : mailer_.sent) out[m.to.front()] = m;
+    return out;
+  }
+
+  FakeClock clock_;
+  NotifierConfig config_;
+  std::string db_;
+  std::unique_ptr<NotificationStore> store_;
+  std::map<std::string, Owner> owners_;
+  FakeMailer mailer_;
+  FakeTelegram telegram_;
+  int resolve_calls_ = 0;
+  bool resolver_down_ = false;
+};
+
+TEST_F(NotifierTest, EachOwnerGetsOneEmailWithExactlyTheirExposures) {
+  Deliver(Report("s1", {{"198.51.100.1", 6379, v1::NEW},
+                        {"198.51.100.2", 5432, v1::NEW},
+                        {"198.51.100.1", 22, v1::NEW},
+                        {"198.51.100.3", 5432, v1::NEW},
+                        {"203.0.113.9", 6379, v1::NEW}}));
+  ASSERT_EQ(mailer_.sent.size(), 3u);  // ACME, Globex, NOT FOUND to the operators
+  auto mail = ByFirstRecipient();
+  const EmailMessage& acme = mail.at("sec@acme.example");
+  EXPECT_THAT(acme.cc, ::testing::ElementsAre("noc@ops.example"));
+  EXPECT_THAT(acme.subject, HasSubstr("3 services exposed to the Internet (ACME)"));
+  EXPECT_THAT(acme.text_body, HasSubstr("198.51.100.1:6379  Redis  (new"));
+  EXPECT_THAT(acme.text_body, HasSubstr("198.51.100.2:5432  PostgreSQL"));
+  EXPECT_THAT(acme.text_body, HasSubstr("198.51.100.1:22  SSH"));
+  EXPECT_THAT(acme.text_body, HasSubstr("never expose Redis"));
+  EXPECT_THAT(acme.text_body, Not(HasSubstr("198.51.100.3")));
+  const EmailMessage& globex = mail.at("it@globex.example");
+  EXPECT_THAT(globex.text_body, HasSubstr("198.51.100.3:5432"));
+  EXPECT_THAT(globex.text_body, Not(HasSubstr("198.51.100.1")));
+  const EmailMessage& ops = mail.at("noc@ops.example");
+  EXPECT_THAT(ops.subject, HasSubstr("NOT FOUND"));
+  EXPECT_THAT(ops.text_body, HasSubstr("203.0.113.9:6379  Redis  (new) owner NOT FOUND: no project"));
+  ASSERT_EQ(telegram_.sent.size(), 1u);
+  EXPECT_EQ(telegram_.sent[0].first, "-100123");
+  EXPECT_THAT(telegram_.sent[0].second, HasSubstr("5 exposed, 5 new, 0 closed"));
+  EXPECT_THAT(telegram_.sent[0].second, HasSubstr("ACME: 3"));
+  EXPECT_NE(acme.message_id, globex.message_id);
+}
+
+TEST_F(NotifierTest, StageModeSendsNothingToCustomers) {
+  config_.mode = NotifierMode::kStage;
+  Deliver(Report("s1", {{"198.51.100.1", 6379, v1::NEW}, {"198.51.100.3", 5432, v1::NEW}}));
+  ASSERT_EQ(mailer_.sent.size(), 2u);
+  for (const EmailMessage& m : mailer_.sent) {
+    EXPECT_THAT(m.to, ::testing::ElementsAre("noc@ops.example"));
+    EXPECT_TRUE(m.cc.empty());
+    EXPECT_THAT(m.subject, HasSubstr("[stage]"));
+    EXPECT_THAT(m.text_body, HasSubstr("In prod this would go to"));
+  }
+}
+
+TEST_F(NotifierTest, SameExposuresNextDaySendNothingUntilTheRepeatInterval) {
+  Deliver(Report("day1", {{"198.51.100.1", 6379, v1::NEW}}));
+  ASSERT_EQ(mailer_.sent.size(), 1u);
+  clock_.Advance(absl::Hours(24));
+  Deliver(Report("day2", {{"198.51.100.1", 6379, v1::STILL_OPEN}}));
+  EXPECT_EQ(mailer_.sent.size(), 1u) << "no new email the next day";
+  EXPECT_EQ(telegram_.sent.size(), 2u) << "the operators still get the daily summary";
+  clock_.Advance(absl::Hours(24 * 6));  // 7 days after the first email
+  Deliver(Report("day8", {{"198.51.100.1", 6379, v1::STILL_OPEN}}));
+  ASSERT_EQ(mailer_.sent.size(), 2u) << "a reminder after repeat_interval";
+  EXPECT_THAT(mailer_.sent[1].text_body, HasSubstr("(still open"));
+}
+
+TEST_F(NotifierTest, ClosedIsToldOnlyWhenConfiguredAndReopenedIsNew) {
+  config_.notify_closed = true;
+  Deliver(Report("s1", {{"198.51.100.1", 6379, v1::NEW}}));
+  clock_.Advance(absl::Hours(24));
+  Deliver(Report("s2", {{"198.51.100.1", 6379, v1::CLOSED}}));
+  ASSERT_EQ(mailer_.sent.size(), 2u);
+  EXPECT_THAT(mailer_.sent[1].text_body, HasSubstr("(closed"));
+  clock_.Advance(absl::Hours(24));
+  Deliver(Report("s3", {{"198.51.100.1", 6379, v1::NEW}}));
+  ASSERT_EQ(mailer_.sent.size(), 3u);
+  EXPECT_THAT(mailer_.sent[2].text_body, HasSubstr("(new"));
+}
+
+TEST_F(NotifierTest, AcknowledgedExposuresAreNotNotifiedUntilTheyExpire) {
+  ASSERT_TRUE(store_->Acknowledge("198.51.100.1", 22, clock_.Now() + absl::Hours(48), "bastion").ok());
+  config_.acknowledged.push_back({"198.51.100.3", 5432, clock_.Now() + absl::Hours(1), "migration"});
+  Deliver(Report("s1", {{"198.51.100.1", 22, v1::NEW}, {"198.51.100.3", 5432, v1::NEW}}));
+  EXPECT_TRUE(mailer_.sent.empty());
+  EXPECT_THAT(telegram_.sent.back().second, HasSubstr("0 notified, 2 acknowledged"));
+  clock_.Advance(absl::Hours(72));
+  Deliver(Report("s2", {{"198.51.100.1", 22, v1::STILL_OPEN}, {"198.51.100.3", 5432, v1::STILL_OPEN}}));
+  EXPECT_EQ(mailer_.sent.size(), 2u) << "expired acknowledgements notify again";
+}
+
+TEST_F(NotifierTest, ADuplicateReportIsStoredOnceAndNotifiesOnce) {
+  v1::ScanReport r = Report("s1", {{"198.51.100.1", 6379, v1::NEW}});
+  Deliver(r);
+  auto again = store_->InsertReport(r, clock_.Now());
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto next = store_->NextReport(clock_.Now());
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+  EXPECT_EQ(mailer_.sent.size(), 1u);
+}
+
+TEST_F(NotifierTest, ResolverOutageLeavesTheReportForLater) {
+  resolver_down_ = true;
+  v1::ScanReport r = Report("s1", {{"198.51.100.1", 6379, v1::NEW}});
+  ASSERT_TRUE(store_->InsertReport(r, clock_.Now()).ok());
+  ReportProcessor p = Processor();
+  EXPECT_EQ(p.Process(r).code(), absl::StatusCode::kUnavailable);
+  auto next = store_->NextReport(clock_.Now());
+  ASSERT_TRUE(next.ok() && next->has_value()) << "still unprocessed";
+  resolver_down_ = false;
+  ASSERT_TRUE(p.Process(**next).ok());
+  OutboxSender(config_, *store_, mailer_, telegram_, clock_).Tick();
+  EXPECT_EQ(mailer_.sent.size(), 1u);
+}
+
+TEST_F(NotifierTest, SmtpOutageAcrossARestartDeliversEveryEmailExactlyOnce) {
+  mailer_.down = true;
+  Deliver(Report("s1", {{"198.51.100.1", 6379, v1::NEW}, {"198.51.100.3", 5432, v1::NEW}}));
+  EXPECT_TRUE(mailer_.sent.empty());
+  Open();  // the notifier restarts while the SMTP server is down
+  for (int minute = 0; minute < 60; ++minute) {  // an hour of outage
+    clock_.Advance(absl::Minutes(1));
+    OutboxSender(config_, *store_, mailer_, telegram_, clock_).Tick();
+  }
+  EXPECT_TRUE(mailer_.sent.empty());
+  mailer_.down = false;
+  clock_.Advance(absl::Minutes(10));  // the longest backoff
+  OutboxSender sender(config_, *store_, mailer_, telegram_, clock_);
+  sender.Tick();
+  sender.Tick();
+  EXPECT_EQ(mailer_.sent.size(), 2u);
+  std::set<std::string> to;
+  for (const EmailMessage& m : mailer_.sent) to.insert(m.to.front());
+  EXPECT_EQ(to, (std::set<std::string>{"sec@acme.example", "it@globex.example"}));
+  clock_.Advance(absl::Hours(1));
+  sender.Tick();
+  EXPECT_EQ(mailer_.sent.size(), 2u) << "never repeated";
+}
+
+TEST_F(NotifierTest, TelegramFloodControlWaitsRetryAfter) {
+  telegram_.flood = 1;
+  Deliver(Report("s1", {{"198.51.100.1", 6379, v1::NEW}}));
+  EXPECT_TRUE(telegram_.sent.empty());
+  OutboxSender sender(config_, *store_, mailer_, telegram_, clock_);
+  clock_.Advance(absl::Seconds(30));
+  sender.Tick();
+  EXPECT_TRUE(telegram_.sent.empty()) << "35 s not yet passed";
+  clock_.Advance(absl::Seconds(6));
+  sender.Tick();
+  EXPECT_EQ(telegram_.sent.size(), 1u);
+}
+
+TEST_F(NotifierTest, GivesUpAfterTheConfiguredTimeAndTellsTheOperators) {
+  config_.give_up_after = absl::Hours(72);
+  mailer_.down = true;
+  Deliver(Report("s1", {{"198.51.100.3", 5432, v1::NEW}}));
+  for (int i = 0; i < 80; ++i) {
+    clock_.Advance(absl::Hours(1));
+    OutboxSender(config_, *store_, mailer_, telegram_, clock_).Tick();
+  }
+  auto dead = store_->ListOutbox(OutboxState::kDead);
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].to, std::vector<std::string>{"it@globex.example"});
+  EXPECT_THAT(telegram_.sent.back().second, HasSubstr("was given up"));
+  mailer_.down = false;
+  clock_.Advance(absl::Minutes(10));  // the notice's own backoff
+  OutboxSender(config_, *store_, mailer_, telegram_, clock_).Tick();
+  ASSERT_EQ(mailer_.sent.size(), 1u);
+  EXPECT_EQ(mailer_.sent[0].to, std::vector<std::string>{"noc@ops.example"});
+  EXPECT_THAT(mailer_.sent[0].text_body, HasSubstr("it@globex.example"));
+}
+
+}  // namespace
+}  // namespace goalkeeper
