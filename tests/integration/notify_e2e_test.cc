@@ -1,0 +1,308 @@
+// End to end: coordinator + worker + notifier scan a loopback lab whose
+// addresses the local OpenStack/Fleio fakes assign to owners; emails go to a
+// real SMTP server (aiosmtpd, STARTTLS + AUTH) and the summary to a fake
+// Telegram Bot API. Everything listens on 127.0.0.1; the lab is 127.68.0.0/16.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/loopback.h"
+#include "tests/testing/subprocess.h"
+
+namespace goalkeeper {
+namespace {
+
+using ::goalkeeper::testing::OpenPort;
+using ::goalkeeper::testing::RunResult;
+using ::goalkeeper::testing::Subprocess;
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+constexpr char kSource[] = GOALKEEPER_SOURCE_DIR;
+constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
+constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
+constexpr char kNotifier[] = GOALKEEPER_NOTIFIER_BIN;
+constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// A fake started with `python3 FAKE args`, waiting for "listening PORT".
+struct Fake {
+  Fake(const std::string& script, std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/python3", std::string(kSource) + "/tests/fakes/" + script});
+    process.emplace(Subprocess::Start(args));
+    std::string out = process->ReadStdoutUntil("\n", std::chrono::seconds(20));
+    size_t at = out.find("listening ");
+    if (at == std::string::npos) throw std::runtime_error(script + " did not start: " + out);
+    port = std::stoi(out.substr(at + 10));
+  }
+  ~Fake() {
+    if (process) process->Signal(SIGKILL);
+  }
+  std::optional<Subprocess> process;
+  int port = 0;
+};
+
+// A daemon of ours, logging to a file; waits for "<what> listening grpc=".
+struct Daemon {
+  Daemon(std::vector<std::string> argv, const std::string& log, const std::string& what) : log_(log) {
+    process.emplace(Subprocess::StartLogged(argv, log));
+    const std::string needle = what + " listening grpc=127.0.0.1:";
+    for (int i = 0; i < 200; ++i) {
+      std::string text = ReadFile(log);
+      if (size_t at = text.rfind(needle); at != std::string::npos) {
+        port = std::stoi(text.substr(at + needle.size()));
+        return;
+      }
+      if (process->Exited()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error(what + " did not start:\n" + ReadFile(log));
+  }
+  ~Daemon() {
+    if (process) process->Signal(SIGKILL);
+  }
+  std::string log_;
+  std::optional<Subprocess> process;
+  int port = 0;
+};
+
+class NotifyE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/e2e-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::system(("rm -rf " + dir_ + " && mkdir -p " + dir_ + "/fixtures " + dir_ + "/mail").c_str());
+    // The owner-API fixtures, moved from documentation ranges into the lab.
+    for (const char* f : {"credentials.json", "fleio_clients.json", "fleio_floatingips.json",
+                          "fleio_projects.json", "keystone_projects.json", "neutron_floatingips.json",
+                          "neutron_networks.json", "neutron_ports.json", "neutron_routers.json"}) {
+      std::string text = ReadFile(std::string(kSource) + "/tests/fixtures/owner_apis/" + f);
+      text = absl::StrReplaceAll(text, {{"203.0.113.", "127.68.0."}, {"198.51.100.", "127.68.1."}});
+      WriteFile(dir_ + "/fixtures/" + f, text);
+    }
+    // A self-signed certificate for the SMTP server's STARTTLS.
+    ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                           "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " +
+                           dir_ + "/cert.pem 2>/dev/null").c_str()),
+              0);
+    WriteFile(dir_ + "/smtp.pw", "smtp-secret-pw\n");
+    WriteFile(dir_ + "/tg.token", "123456:TEST-TOKEN\n");
+    WriteFile(dir_ + "/os.pw", "keystone-fixture-pw\n");
+    WriteFile(dir_ + "/fleio.token", "0123456789abcdef0123456789abcdef01234567\n");
+    apis_.emplace("owner_apis.py", std::vector<std::string>{"--fixtures", dir_ + "/fixtures"});
+    telegram_.emplace("telegram_api.py", std::vector<std::string>{"--token", "123456:TEST-TOKEN",
+                                                                 "--messages", dir_ + "/tg.jsonl"});
+    // The lab: what is open, on port 15432.
+    for (const char* ip : {"127.68.0.10", "127.68.0.2",  // Acme (floating IP, router gateway)
+                           "127.68.0.20",                // Jane Doe
+                           "127.68.1.200",               // Static Corp (owners.static)
+                           "127.68.0.30",                // Cobalt: a client without email
+                           "127.68.0.50",                // a project Fleio does not know
+                           "127.68.0.99"}) {             // nobody's
+      listeners_.push_back(OpenPort::Start(ip, 15432));
+    }
+  }
+
+  void StartSmtp(int port = 0) {
+    std::vector<std::string> args = {"--maildir", dir_ + "/mail", "--starttls", "--cert",
+                                     dir_ + "/cert.pem", "--key", dir_ + "/key.pem",
+                                     "--require-starttls", "--auth", "goalkeeper:smtp-secret-pw"};
+    if (port != 0) {
+      args.push_back("--port");
+      args.push_back(std::to_string(port));
+    }
+    smtp_.emplace("smtp_server.py", args);
+  }
+
+  void StartNotifier(const std::string& mode, int smtp_port) {
+    WriteFile(dir_ + "/notifier.yaml", absl::StrCat(
+        "listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_, "/notifier.db\nmetrics_listen: \"\"\n",
+        "mode: ", mode, "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
+        "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port, "\n  username: goalkeeper\n",
+        "  password_file: ", dir_, "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ", dir_,
+        "/cert.pem\n",
+        "telegram: {api_url: \"http://127.0.0.1:", telegram_->port, "\", token_file: ", dir_, "/tg.token}\n",
+        "owners:\n  static:\n    - {cidr: 127.68.1.128/25, name: Static Corp, emails: [static@corp.example]}\n",
+        "  openstack:\n    auth_url: http://127.0.0.1:", apis_->port, "\n    username: goalkeeper\n",
+        "    project_name: admin\n    password_file: ", dir_, "/os.pw\n    region: RegionOne\n",
+        "  fleio: {url: \"http://127.0.0.1:", apis_->port, "\", token_file: ", dir_, "/fleio.token}\n"));
+    notifier_.reset();
+    notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
+                      dir_ + "/notifier.log", "notifier");
+    notifier_port_ = notifier_->port;
+  }
+
+  void StartFleet() {
+    WriteFile(dir_ + "/coordinator.yaml", absl::StrCat(
+        "listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
+        "allowed_ranges: [127.68.0.0/16]\ninventories:\n  lab: {targets: [127.68.0.0/23]}\n",
+        "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n",
+        "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
+    coordinator_.emplace(std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
+                         dir_ + "/coordinator.log", "coordinator");
+    worker_.emplace(Subprocess::StartLogged(
+        {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
+         "--concurrency", "256"},
+        dir_ + "/worker.log"));
+  }
+
+  void Scan() {
+    RunResult r = ::goalkeeper::testing::Run(
+        {kCtl, "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "scan", "start",
+         "--inventory", "lab", "--profile", "lab", "--wait"},
+        std::chrono::seconds(120));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  // Messages the SMTP server stored, once `count` are there (or the deadline).
+  std::vector<json> Mail(size_t count, int seconds = 60) {
+    std::vector<json> out;
+    for (int i = 0; i <= seconds * 10; ++i) {
+      out.clear();
+      for (int n = 0; n < 1000; ++n) {
+        char name[32];
+        std::snprintf(name, sizeof(name), "/%04d.json", n);
+        std::string text = ReadFile(dir_ + "/mail" + name);
+        if (text.empty()) continue;
+        out.push_back(json::parse(text));
+      }
+      if (out.size() >= count || i == seconds * 10) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return out;
+  }
+
+  std::vector<json> TelegramMessages(size_t count, int seconds = 30) {
+    std::vector<json> out;
+    for (int i = 0; i < seconds * 10; ++i) {
+      out.clear();
+      for (absl::string_view line : absl::StrSplit(ReadFile(dir_ + "/tg.jsonl"), '\n', absl::SkipEmpty())) {
+        out.push_back(json::parse(line));
+      }
+      if (out.size() >= count) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return out;
+  }
+
+  std::string dir_;
+  std::optional<Fake> apis_, telegram_, smtp_;
+  std::optional<Daemon> notifier_, coordinator_;
+  std::optional<Subprocess> worker_;
+  std::vector<std::unique_ptr<OpenPort>> listeners_;
+  int notifier_port_ = 0;
+};
+
+std::string Rcpts(const json& m) {
+  std::set<std::string> r(m["rcpt_tos"].begin(), m["rcpt_tos"].end());
+  std::string out;
+  for (const std::string& s : r) out += s + ";";
+  return out;
+}
+
+TEST_F(NotifyE2eTest, EachOwnerGetsExactlyTheirExposuresUnknownGoToOperators) {
+  StartSmtp();
+  StartNotifier("prod", smtp_->port);
+  StartFleet();
+  ASSERT_NO_FATAL_FAILURE(Scan());
+  std::vector<json> mail = Mail(4);
+  ASSERT_EQ(mail.size(), 4u) << ReadFile(dir_ + "/notifier.log");
+  std::map<std::string, json> by_rcpts;
+  for (const json& m : mail) {
+    EXPECT_TRUE(m["tls"].get<bool>());
+    EXPECT_EQ(m["auth_user"], "goalkeeper");
+    EXPECT_EQ(m["mail_from"], "goalkeeper@ops.example");
+    EXPECT_EQ(m["defects"].size(), 0u) << m.dump();
+    by_rcpts[Rcpts(m)] = m;
+  }
+  ASSERT_EQ(by_rcpts.count("abuse@acme.example;noc@ops.example;"), 1u);
+  const std::string acme = by_rcpts["abuse@acme.example;noc@ops.example;"]["text"];
+  EXPECT_THAT(acme, HasSubstr("127.68.0.10:15432"));
+  EXPECT_THAT(acme, HasSubstr("127.68.0.2:15432"));
+  EXPECT_THAT(acme, ::testing::Not(HasSubstr("127.68.0.20")));
+  const std::string jane = by_rcpts["jane@doe.example;noc@ops.example;"]["text"];
+  EXPECT_THAT(jane, HasSubstr("127.68.0.20:15432"));
+  EXPECT_THAT(jane, ::testing::Not(HasSubstr("127.68.0.10")));
+  const std::string corp = by_rcpts["noc@ops.example;static@corp.example;"]["text"];
+  EXPECT_THAT(corp, HasSubstr("127.68.1.200:15432"));
+  const json& nf = by_rcpts["noc@ops.example;"];
+  EXPECT_THAT(nf["subject"].get<std::string>(), HasSubstr("NOT FOUND"));
+  const std::string nf_text = nf["text"];
+  EXPECT_THAT(nf_text, HasSubstr("127.68.0.30:15432"));
+  EXPECT_THAT(nf_text, HasSubstr("no email"));
+  EXPECT_THAT(nf_text, HasSubstr("127.68.0.50:15432"));
+  EXPECT_THAT(nf_text, HasSubstr("no client"));
+  EXPECT_THAT(nf_text, HasSubstr("127.68.0.99:15432"));
+  EXPECT_THAT(nf_text, HasSubstr("no project"));
+  std::vector<json> tg = TelegramMessages(1);
+  ASSERT_EQ(tg.size(), 1u);
+  EXPECT_EQ(tg[0]["chat_id"].dump(), "-100123");
+  EXPECT_EQ(tg[0]["parse_mode"], "HTML");
+  EXPECT_THAT(tg[0]["text"].get<std::string>(), HasSubstr("7 exposed, 7 new, 0 closed"));
+  // Secrets never reach a log.
+  for (const char* log : {"/notifier.log", "/coordinator.log", "/worker.log"}) {
+    const std::string text = ReadFile(dir_ + log);
+    for (const char* secret : {"smtp-secret-pw", "TEST-TOKEN", "keystone-fixture-pw",
+                               "0123456789abcdef0123456789abcdef01234567"}) {
+      EXPECT_THAT(text, ::testing::Not(HasSubstr(secret))) << log;
+    }
+  }
+}
+
+TEST_F(NotifyE2eTest, StageModeMailsOnlyTheOperators) {
+  StartSmtp();
+  StartNotifier("stage", smtp_->port);
+  StartFleet();
+  ASSERT_NO_FATAL_FAILURE(Scan());
+  std::vector<json> mail = Mail(4);
+  ASSERT_EQ(mail.size(), 4u) << ReadFile(dir_ + "/notifier.log");
+  for (const json& m : mail) EXPECT_EQ(Rcpts(m), "noc@ops.example;") << m.dump();
+}
+
+TEST_F(NotifyE2eTest, SmtpDownAndNotifierRestartedStillDeliversEveryEmailOnce) {
+  Fake down("smtp_server.py", {"--down"});  // a port where nothing listens
+  const int smtp_port = down.port;
+  StartNotifier("prod", smtp_port);
+  StartFleet();
+  ASSERT_NO_FATAL_FAILURE(Scan());
+  // The report is stored and the emails failed at least once.
+  for (int i = 0; i < 200; ++i) {
+    if (ReadFile(dir_ + "/notifier.log").find("notification failed") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_THAT(ReadFile(dir_ + "/notifier.log"), HasSubstr("notification failed"));
+  notifier_->process->Signal(SIGKILL);  // restarted while the server is down
+  notifier_->process->Wait(std::chrono::seconds(10));
+  StartNotifier("prod", smtp_port);
+  StartSmtp(smtp_port);  // the server comes back
+  std::vector<json> mail = Mail(4, 90);
+  ASSERT_EQ(mail.size(), 4u) << ReadFile(dir_ + "/notifier.log");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  std::multiset<std::string> rcpts;
+  for (const json& m : Mail(4, 0)) rcpts.insert(Rcpts(m));
+  EXPECT_EQ(rcpts.size(), 4u) << "exactly once";
+  EXPECT_EQ(std::set<std::string>(rcpts.begin(), rcpts.end()).size(), 4u);
+}
+
+}  // namespace
+}  // namespace goalkeeper
