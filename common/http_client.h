@@ -4,8 +4,9 @@
 // and exponential backoff on transport errors, 5xx and 429 (honouring
 // Retry-After). Tests use local HTTP fakes or a fake HttpClient.
 //
-//   std::unique_ptr<HttpClient> http = MakeCurlHttpClient({.ca_file = ""});
-//   HttpRequest req{.method = "GET", .url = "https://neutron:9696/v2.0/floatingips"};
+//   std::unique_ptr<HttpClient> http = MakeCurlHttpClient(CurlOptions());
+//   HttpRequest req;
+//   req.url = "https://neutron:9696/v2.0/floatingips";
 //   req.headers.push_back({"X-Auth-Token", token});
 //   absl::StatusOr<HttpResponse> resp = http->Send(req);
 //
@@ -49,7 +50,9 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Any HTTP status is a response. Transport failures are errors:
-  // DeadlineExceeded (timeout), Unavailable (connect/TLS/reset).
+  // DeadlineExceeded (timeout), Unavailable (connect/TLS/reset); a response
+  // over 64 MiB is ResourceExhausted, a malformed request InvalidArgument
+  // (neither is retried).
   virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& req) = 0;
 };
 

@@ -43,7 +43,9 @@ build/coordinator/goalkeeper-coordinator --config scripts/demo/coordinator.yaml 
   >"$state/coordinator.log" 2>&1 &
 pids+=($!)
 for w in worker-1 worker-2; do
-  build/worker/goalkeeper-worker run --coordinator 127.0.0.1:7070 --name "$w" \
+  # --max-rate: the default 2000/s protects a real node's conntrack table;
+  # loopback needs no such care.
+  build/worker/goalkeeper-worker run --coordinator 127.0.0.1:7070 --name "$w" --max-rate 50000 \
     >"$state/$w.log" 2>&1 &
   pids+=($!)
 done

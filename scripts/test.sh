@@ -6,14 +6,14 @@
 #      network-namespace tests need root);
 #   3. builds and runs the same suite again under ASan + UBSan;
 #   4. builds the libFuzzer targets with clang and runs each for a bounded
-#      time (GOALKEEPER_FUZZ_SECONDS, default 60).
+#      time (GOALKEEPER_FUZZ_SECONDS per target, default 30).
 # Ends with one line "N passed, N failed" counting tests and fuzz runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
-FUZZ_SECONDS=${GOALKEEPER_FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${GOALKEEPER_FUZZ_SECONDS:-30}
 JOBS=$(nproc)
 passed=0
 failed=0

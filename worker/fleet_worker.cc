@@ -242,6 +242,9 @@ class FleetWorker::Impl {
     eo.timeout = std::chrono::milliseconds(shard.profile().timeout_ms() > 0 ? shard.profile().timeout_ms() : 500);
     eo.retries = shard.profile().retries();
     eo.rate = shard.profile().rate();
+    if (options_.max_rate > 0 && (eo.rate <= 0 || eo.rate > options_.max_rate)) {
+      eo.rate = options_.max_rate;
+    }
     ScanEngine engine(eo);
     log->info("shard start scan={} lease={} slice=[{}, {}) probes={}", shard.scan_id(),
               shard.lease_id(), begin, end, end - begin);

@@ -36,6 +36,11 @@ struct FleetWorkerOptions {
   uint64_t concurrency = 4096;  // probes in flight
   unsigned threads = 0;         // engine threads, 0 = one per core
   size_t batch_size = 512;      // findings per ReportFindings call
+  // This node's own cap in probes/s, whatever the scan's profile allows
+  // (0 = none). The default keeps unanswered connects under what a node's
+  // connection-tracking table absorbs: 262,144 entries / 120 s SYN_SENT
+  // timeout is ~2,200 per second (docs/scaling.md).
+  double max_rate = 2000;
 };
 
 class FleetWorker {

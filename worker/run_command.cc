@@ -29,6 +29,8 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   flags.AddString("name", &opt.name, "NAME", "worker name (default the host name)");
   flags.AddUint("concurrency", &opt.concurrency, 1, 1000000, "probes in flight (default 4096)");
   flags.AddUint("threads", &threads, 0, 256, "event-loop threads, 0 = one per core");
+  flags.AddDouble("max-rate", &opt.max_rate, 0, 1e9,
+                  "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
   flags.AddBool("help", &help, "show this help");
   if (absl::Status s = flags.Parse(argc, argv); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
