@@ -11,7 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev libgtest-dev libgmock-dev libsqlite3-dev
   libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
-  iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time
+  iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
 )
 
 missing=()
