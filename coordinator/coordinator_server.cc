@@ -5,7 +5,6 @@
 #include <atomic>
 #include <thread>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -14,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/health_service.h"
+#include "common/server_util.h"
 #include "common/logging.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/report_deliverer.h"
@@ -97,22 +97,13 @@ class CoordinatorMetrics {
   uint64_t last_probes_ = 0;
 };
 
-std::string HostOf(const std::string& address) {
-  size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
 }  // namespace
 
 int RunCoordinator(const CoordinatorConfig& config) {
   auto log = MakeLogger("coordinator");
   // Signals are taken synchronously by this thread; every thread started
   // below inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = BlockStopSignals();
 
   auto store = ScanStore::Open(config.db);
   if (!store.ok()) {
@@ -138,37 +129,21 @@ int RunCoordinator(const CoordinatorConfig& config) {
   CoordinatorService coordinator_service(manager);
   ShardService shard_service(manager);
   HealthService health({"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService"});
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  // Without this, gRPC sets SO_REUSEPORT and a second coordinator on the same
-  // port would silently share the traffic.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&coordinator_service);
-  builder.RegisterService(&shard_service);
-  builder.RegisterService(&health);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(config.listen, {&coordinator_service, &shard_service, &health}, &port);
+  if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
   CoordinatorMetrics metrics(*registry);
-  std::unique_ptr<prometheus::Exposer> exposer;
-  std::string metrics_address = "off";
-  if (!config.metrics_listen.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(config.metrics_listen);
-      exposer->RegisterCollectable(registry);
-      auto ports = exposer->GetListeningPorts();
-      metrics_address = absl::StrCat(HostOf(config.metrics_listen), ":",
-                                     ports.empty() ? 0 : ports.front());
-    } catch (const std::exception& e) {
-      log->error("cannot serve metrics on '{}': {}", config.metrics_listen, e.what());
-      return 1;
-    }
+  std::string metrics_address;
+  auto exposer = StartMetrics(config.metrics_listen, registry, &metrics_address);
+  if (!exposer.ok()) {
+    log->error("{}", exposer.status().message());
+    return 1;
   }
   log->info("coordinator listening grpc={}:{} metrics={} db={} notifier={}",
             HostOf(config.listen), port, metrics_address, config.db,
@@ -191,8 +166,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
     }
   });
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  const int sig = WaitForStopSignal(stop_signals);
   log->info("signal {} received; shutting down", sig);
   stopping.store(true);
   health.Shutdown();

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <thread>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -16,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
 #include "common/health_service.h"
+#include "common/server_util.h"
 #include "common/http_client.h"
 #include "common/logging.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
@@ -82,20 +82,11 @@ class NotifierService final : public v1::Notifier::Service {
   absl::CondVar& wake_;
 };
 
-std::string HostOf(const std::string& address) {
-  size_t colon = address.rfind(':');
-  return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
 }  // namespace
 
 int RunNotifier(const NotifierConfig& config) {
   auto log = MakeLogger("notifier");
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = BlockStopSignals();
 
   // Secrets: files or environment variables; errors name the file or the
   // variable, never the value.
@@ -171,15 +162,9 @@ int RunNotifier(const NotifierConfig& config) {
   absl::CondVar wake;
   NotifierService service(**store, clock, wake_mu, wake);
   HealthService health({"goalkeeper.v1.Notifier"});
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  builder.RegisterService(&health);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  std::unique_ptr<grpc::Server> server = StartGrpcServer(config.listen, {&service, &health}, &port);
+  if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;
   }
@@ -197,18 +182,11 @@ int RunNotifier(const NotifierConfig& config) {
                           .Name("goalkeeper_owner_resolutions_total")
                           .Help("Owner resolutions since start, by source and outcome")
                           .Register(*registry);
-  std::unique_ptr<prometheus::Exposer> exposer;
-  std::string metrics_address = "off";
-  if (!config.metrics_listen.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(config.metrics_listen);
-      exposer->RegisterCollectable(registry);
-      auto ports = exposer->GetListeningPorts();
-      metrics_address = absl::StrCat(HostOf(config.metrics_listen), ":", ports.empty() ? 0 : ports.front());
-    } catch (const std::exception& e) {
-      log->error("cannot serve metrics on '{}': {}", config.metrics_listen, e.what());
-      return 1;
-    }
+  std::string metrics_address;
+  auto exposer = StartMetrics(config.metrics_listen, registry, &metrics_address);
+  if (!exposer.ok()) {
+    log->error("{}", exposer.status().message());
+    return 1;
   }
   log->info("notifier listening grpc={}:{} metrics={} db={} mode={} email={} telegram={} "
             "openstack={} fleio={}",
@@ -264,8 +242,7 @@ int RunNotifier(const NotifierConfig& config) {
     }
   });
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  const int sig = WaitForStopSignal(stop_signals);
   log->info("signal {} received; shutting down", sig);
   health.Shutdown();
   stopping.store(true);

@@ -1,0 +1,64 @@
+#include "common/server_util.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace goalkeeper {
+
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int WaitForStopSignal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
+}
+
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port) {
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Without this, gRPC sets SO_REUSEPORT and a second process on the same
+  // port would silently share the traffic.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  *port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), port);
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *port == 0) {
+    *port = 0;
+    return nullptr;
+  }
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
+    const std::string& listen, const std::shared_ptr<prometheus::Registry>& registry,
+    std::string* address) {
+  *address = "off";
+  if (listen.empty()) return nullptr;
+  try {
+    auto exposer = std::make_unique<prometheus::Exposer>(listen);
+    exposer->RegisterCollectable(registry);
+    auto ports = exposer->GetListeningPorts();
+    *address = absl::StrCat(HostOf(listen), ":", ports.empty() ? 0 : ports.front());
+    return exposer;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on '", listen, "': ", e.what()));
+  }
+}
+
+}  // namespace goalkeeper

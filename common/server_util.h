@@ -1,0 +1,54 @@
+// What every Goalkeeper server process does the same way: take SIGTERM and
+// SIGINT synchronously, start a gRPC server (with reflection, and without
+// SO_REUSEPORT so a second process on the same port fails loudly), and serve
+// Prometheus /metrics.
+//
+//   sigset_t stop = BlockStopSignals();   // before starting any thread
+//   int port = 0;
+//   auto server = StartGrpcServer(config.listen, {&service, &health}, &port);
+//   std::string metrics_at;
+//   auto exposer = StartMetrics(config.metrics_listen, registry, &metrics_at);
+//   int sig = WaitForStopSignal(stop);
+//
+// Thread-safety: call from main's thread.
+#ifndef GOALKEEPER_COMMON_SERVER_UTIL_H_
+#define GOALKEEPER_COMMON_SERVER_UTIL_H_
+
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+
+#include "absl/status/statusor.h"
+
+namespace goalkeeper {
+
+// Blocks SIGTERM and SIGINT in the calling thread; threads started later
+// inherit the mask, so only WaitForStopSignal sees them.
+sigset_t BlockStopSignals();
+// Waits for one of them; returns its number.
+int WaitForStopSignal(const sigset_t& signals);
+
+// "host" of "host:port" (for log lines).
+std::string HostOf(const std::string& address);
+
+// Starts a gRPC server on `listen` with the services and server reflection.
+// Returns null (and *port 0) when the address cannot be bound.
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port);
+
+// Serves `registry` on `listen` ("" = off: returns null and "off").
+// *address is "host:port" as bound. Errors name the address.
+absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
+    const std::string& listen, const std::shared_ptr<prometheus::Registry>& registry,
+    std::string* address);
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COMMON_SERVER_UTIL_H_
