@@ -38,7 +38,7 @@ oneshot() {
   t0=$(now)
   in_ns timeout 300 "$B/worker/goalkeeper-worker" scan --targets "$LAB_NET" --ports "$LAB_PORTS" \
     --timeout-ms 300 --retries 1 --concurrency 4096 --output jsonl 2>/dev/null \
-    | python3 -c 'import json,sys; [print(f"{o[\"ip\"]}:{o[\"port\"]}") for o in map(json.loads, sys.stdin)]' \
+    | python3 -c 'import json,sys; [print("%s:%s" % (o["ip"], o["port"])) for o in map(json.loads, sys.stdin)]' \
     | sort >"$work/oneshot.found"
   t1=$(now)
   [[ "$(cat "$work/oneshot.found")" == "$truth" ]] || { echo "one-shot recall/FP mismatch" >&2; exit 1; }
@@ -54,7 +54,7 @@ metrics_listen: ""
 allowed_ranges: [$LAB_NET]
 profiles:
   default: {ports: "$LAB_PORTS", timeout_ms: 300, retries: 1}
-lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 2}
+lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: ${SHARD_SECONDS:-5}}
 YAML
   : >"$work/coordinator.log"
   in_ns "$B/coordinator/goalkeeper-coordinator" --config "$work/coordinator.yaml" >"$work/coordinator.log" 2>&1 &

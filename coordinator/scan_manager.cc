@@ -396,10 +396,12 @@ uint64_t ScanManager::ShardSize(const LiveScan& scan) const {
                     : static_cast<double>(kInitialShard);
   uint64_t n = static_cast<uint64_t>(std::clamp(size, static_cast<double>(kMinShard),
                                                 static_cast<double>(kMaxShard)));
-  // Near the end, smaller shards so the workers finish together.
+  // Near the end, an even split of what is left, so the workers finish
+  // together (every shard also ends with a tail of unanswered probes, so
+  // splitting further would cost more than it balances).
   const uint64_t remaining = scan.scan.probes_total() - scan.next_index;
   const uint64_t workers = std::max<uint64_t>(1, workers_.size());
-  n = std::min(n, std::max(kMinShard, remaining / (2 * workers)));
+  n = std::min(n, std::max(kMinShard, (remaining + workers - 1) / workers));
   return std::min(n, remaining);
 }
 

@@ -186,7 +186,7 @@ TEST_F(ScanManagerTest, HandedBackShardIsLeasedNextWithoutCountingAsAFailure) {
 }
 
 TEST_F(ScanManagerTest, RestartKeepsLeasesProgressAndFindings) {
-  v1::Scan scan = Start("127.80.0.0/24");
+  v1::Scan scan = Start("127.80.0.0/18");  // 32,768 probes: several shards
   v1::Shard a = Lease("w1");
   ASSERT_TRUE(Report(a, "w1", {{"127.80.0.5", 80}}).ok());
   ASSERT_TRUE(Complete(a, "w1").ok());
@@ -199,7 +199,7 @@ TEST_F(ScanManagerTest, RestartKeepsLeasesProgressAndFindings) {
   RunToEnd("w1", {});
   auto done = manager_->GetScan(scan.id());
   EXPECT_EQ(done->state(), v1::SUCCEEDED);
-  EXPECT_EQ(done->probes_done(), 512u);
+  EXPECT_EQ(done->probes_done(), 32768u);
   EXPECT_EQ(Findings(scan.id()),
             (std::set<std::string>{"127.80.0.5:80", "127.80.0.6:80", "127.80.0.7:22"}));
 }
@@ -236,7 +236,7 @@ TEST_F(ScanManagerTest, RefusesTargetsOutsideAllowedRangesAndUnknownNames) {
 }
 
 TEST_F(ScanManagerTest, RateCapIsSplitAcrossWorkersHoldingShards) {
-  Start("127.80.0.0/24");
+  Start("127.80.0.0/18");  // several shards
   EXPECT_DOUBLE_EQ(Lease("w1").profile().rate(), 1000);
   EXPECT_DOUBLE_EQ(Lease("w2").profile().rate(), 500);
 }
