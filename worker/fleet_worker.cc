@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
+#include <list>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -63,13 +65,15 @@ grpc::Status CallWithRetry(const char* what, Rpc rpc, const absl::Notification* 
 // when a batch is already waiting (flow control).
 class FindingUploader : public ResultSink {
  public:
+  // `on_failure` runs (on the sender thread) when the coordinator refuses the
+  // findings for good: the shard should stop.
   FindingUploader(v1::ShardService::Stub& stub, std::string worker_id, std::string lease_id,
-                  size_t batch_size, ScanEngine& engine)
+                  size_t batch_size, std::function<void()> on_failure)
       : stub_(stub),
         worker_id_(std::move(worker_id)),
         lease_id_(std::move(lease_id)),
         batch_size_(batch_size),
-        engine_(engine),
+        on_failure_(std::move(on_failure)),
         sender_([this] { SendLoop(); }) {}
   ~FindingUploader() override { Finish().IgnoreError(); }
 
@@ -123,13 +127,16 @@ class FindingUploader : public ResultSink {
           "ReportFindings",
           [&](grpc::ClientContext& ctx) { return stub_.ReportFindings(&ctx, req, &resp); },
           nullptr, absl::Minutes(10));
-      absl::MutexLock lock(&mu_);
       if (!s.ok()) {
-        status_ = FromGrpcStatus(s);
-        queue_.clear();
-        engine_.Cancel();
+        {
+          absl::MutexLock lock(&mu_);
+          status_ = FromGrpcStatus(s);
+          queue_.clear();
+        }
+        on_failure_();
         return;
       }
+      absl::MutexLock lock(&mu_);
       sent_ += static_cast<uint64_t>(req.results_size());
     }
   }
@@ -138,7 +145,7 @@ class FindingUploader : public ResultSink {
   const std::string worker_id_;
   const std::string lease_id_;
   const size_t batch_size_;
-  ScanEngine& engine_;
+  const std::function<void()> on_failure_;
   absl::Mutex mu_;
   std::deque<v1::ProbeResult> queue_ ABSL_GUARDED_BY(mu_);
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
@@ -159,6 +166,12 @@ grpc::ChannelArguments ChannelArgs() {
 
 }  // namespace
 
+// A shard is pipelined: while one shard's last probes wait for their
+// deadlines, the next one is leased and its probes already run in the same
+// engine (ScanSlice), so a worker never idles between shards. Each shard has
+// a finisher thread that waits for its slice, flushes its findings and
+// completes (or hands back) its lease; one heartbeat thread extends every
+// lease the worker holds.
 class FleetWorker::Impl {
  public:
   explicit Impl(FleetWorkerOptions options)
@@ -174,13 +187,24 @@ class FleetWorker::Impl {
     auto log = MakeLogger("worker");
     if (!Register()) return absl::OkStatus();  // stopped before registering
     log->info("worker registered id={} coordinator={}", worker_id_, options_.coordinator);
+    absl::Notification run_done;
+    std::thread heartbeat([&] { HeartbeatLoop(run_done); });
     while (!stop_.HasBeenNotified()) {
+      ReapFinished();
+      if (!WantsWork()) {
+        stop_.WaitForNotificationWithTimeout(absl::Milliseconds(10));
+        continue;
+      }
       v1::LeaseShardRequest req;
       req.set_worker_id(worker_id_);
       v1::LeaseShardResponse resp;
       grpc::Status s = CallWithRetry(
           "LeaseShard", [&](grpc::ClientContext& ctx) { return stub_->LeaseShard(&ctx, req, &resp); },
           &stop_, absl::InfiniteDuration());
+      if (s.ok() && resp.has_shard() && stop_.HasBeenNotified()) {
+        Complete(resp.shard(), 0, /*handed_back=*/true);  // leased while stopping
+        break;
+      }
       if (stop_.HasBeenNotified()) break;
       if (!s.ok()) {
         log->error("LeaseShard failed: {}", s.error_message());
@@ -192,8 +216,20 @@ class FleetWorker::Impl {
             absl::Milliseconds(std::max<uint32_t>(resp.retry_after_ms(), 50)));
         continue;
       }
-      RunShard(resp.shard());
+      StartShard(resp.shard());
     }
+    // Stopping: no new probes; what is in flight ends, findings are flushed
+    // and every lease is completed or handed back by its finisher.
+    CancelAll();
+    if (engine_ != nullptr) StopEngine();
+    std::list<std::unique_ptr<ActiveShard>> left;
+    {
+      absl::MutexLock lock(&mu_);
+      left.swap(active_);
+    }
+    for (auto& a : left) a->finisher.join();
+    run_done.Notify();
+    heartbeat.join();
     log->info("worker stopped id={}", worker_id_);
     return absl::OkStatus();
   }
@@ -201,6 +237,20 @@ class FleetWorker::Impl {
   void Stop() { if (!stop_.HasBeenNotified()) stop_.Notify(); }
 
  private:
+  // Shards leased ahead of time, at most; they only wait while the engine
+  // still has probes to start.
+  static constexpr size_t kMaxShards = 3;
+
+  struct ActiveShard {
+    v1::Shard shard;
+    std::unique_ptr<FindingUploader> uploader;
+    std::shared_ptr<ScanSlice> slice;
+    std::atomic<bool> lease_lost{false};
+    uint64_t heartbeat_reported = 0;  // probes told to the coordinator (heartbeat thread)
+    absl::Notification finished;      // the lease was completed, handed back or lost
+    std::thread finisher;
+  };
+
   bool Register() {
     v1::RegisterWorkerRequest req;
     req.set_name(options_.name);
@@ -224,7 +274,66 @@ class FleetWorker::Impl {
     return false;
   }
 
-  void RunShard(const v1::Shard& shard) {
+  // True when the worker should lease: it holds no shard, or the engine is
+  // about to run out of probes to start (every slot busy with the tail of the
+  // current shards) and the prefetch bound allows one more.
+  bool WantsWork() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (active_.empty()) return true;
+      if (active_.size() >= kMaxShards) return false;
+    }
+    return engine_ != nullptr && engine_->remaining() < options_.concurrency;
+  }
+
+  // Joins the finishers of shards whose lease is settled.
+  void ReapFinished() {
+    std::list<std::unique_ptr<ActiveShard>> done;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto it = active_.begin(); it != active_.end();) {
+        if ((*it)->finished.HasBeenNotified()) {
+          done.splice(done.end(), active_, it++);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& a : done) a->finisher.join();
+  }
+
+  void CancelAll() {
+    absl::MutexLock lock(&mu_);
+    for (auto& a : active_) a->slice->Cancel();
+  }
+
+  EngineOptions OptionsFor(const v1::Shard& shard) const {
+    EngineOptions eo;
+    eo.concurrency = options_.concurrency;
+    eo.threads = options_.threads;
+    eo.timeout = std::chrono::milliseconds(shard.profile().timeout_ms() > 0 ? shard.profile().timeout_ms() : 500);
+    eo.retries = shard.profile().retries();
+    eo.rate = shard.profile().rate();
+    if (options_.max_rate > 0 && (eo.rate <= 0 || eo.rate > options_.max_rate)) {
+      eo.rate = options_.max_rate;
+    }
+    return eo;
+  }
+
+  static bool SameOptions(const EngineOptions& a, const EngineOptions& b) {
+    return a.concurrency == b.concurrency && a.threads == b.threads && a.timeout == b.timeout &&
+           a.retries == b.retries && a.rate == b.rate;
+  }
+
+  // Lets the running engine finish its slices and joins its threads.
+  void StopEngine() {
+    engine_->CloseInput();
+    absl::Status s = engine_->Wait();
+    if (!s.ok()) MakeLogger("worker")->error("scan engine failed: {}", s.message());
+    engine_.reset();
+  }
+
+  void StartShard(const v1::Shard& shard) {
     auto log = MakeLogger("worker");
     auto space = ProbeSpaceFromProto(shard.targets(), shard.profile().ports(), shard.slice().seed());
     const uint64_t begin = shard.slice().begin();
@@ -236,80 +345,111 @@ class FleetWorker::Impl {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(5));
       return;
     }
-    EngineOptions eo;
-    eo.concurrency = options_.concurrency;
-    eo.threads = options_.threads;
-    eo.timeout = std::chrono::milliseconds(shard.profile().timeout_ms() > 0 ? shard.profile().timeout_ms() : 500);
-    eo.retries = shard.profile().retries();
-    eo.rate = shard.profile().rate();
-    if (options_.max_rate > 0 && (eo.rate <= 0 || eo.rate > options_.max_rate)) {
-      eo.rate = options_.max_rate;
+    // One engine runs shards of one profile; another profile (or an engine
+    // that failed) waits for the current shards to end.
+    const EngineOptions eo = OptionsFor(shard);
+    if (engine_ != nullptr && (!SameOptions(eo, engine_options_) || engine_->cancelled())) {
+      StopEngine();
     }
-    ScanEngine engine(eo);
+    if (engine_ == nullptr) {
+      auto engine = std::make_unique<ScanEngine>(eo);
+      if (absl::Status s = engine->Start(); !s.ok()) {
+        log->error("cannot start the scan engine lease={}: {}", shard.lease_id(), s.message());
+        Complete(shard, 0, /*handed_back=*/true);
+        stop_.WaitForNotificationWithTimeout(absl::Seconds(5));
+        return;
+      }
+      engine_ = std::move(engine);
+      engine_options_ = eo;
+    }
+    auto a = std::make_unique<ActiveShard>();
+    ActiveShard* raw = a.get();
+    a->shard = shard;
+    // The callback runs only after results arrived, so after `slice` is set.
+    a->uploader = std::make_unique<FindingUploader>(*stub_, worker_id_, shard.lease_id(),
+                                                    options_.batch_size,
+                                                    [raw] { raw->slice->Cancel(); });
+    a->slice = std::make_shared<ScanSlice>(
+        std::make_shared<const ProbeSpace>(*std::move(space)), begin, end, *a->uploader);
     log->info("shard start scan={} lease={} slice=[{}, {}) probes={}", shard.scan_id(),
               shard.lease_id(), begin, end, end - begin);
-
-    std::atomic<bool> lease_lost{false};
-    absl::Notification shard_done;
-    std::thread heartbeat([&] {
-      uint64_t reported = 0;
-      absl::Time next = absl::Now() + heartbeat_;
-      while (!shard_done.HasBeenNotified()) {
-        if (stop_.HasBeenNotified() && !engine.cancelled()) {
-          log->info("stopping: handing back lease={}", shard.lease_id());
-          engine.Cancel();
-        }
-        if (absl::Now() < next) {
-          shard_done.WaitForNotificationWithTimeout(absl::Milliseconds(100));
-          continue;
-        }
-        next = absl::Now() + heartbeat_;
-        v1::HeartbeatRequest req;
-        req.set_worker_id(worker_id_);
-        req.add_lease_ids(shard.lease_id());
-        const uint64_t done = engine.counters().done.load();
-        req.set_probes_done(done - reported);
-        v1::HeartbeatResponse resp;
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-        grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
-        if (!s.ok()) {
-          log->warn("heartbeat failed: {}", s.error_message());  // the lease outlives a blip
-          continue;
-        }
-        reported = done;
-        for (const std::string& id : resp.cancelled_lease_ids()) {
-          if (id == shard.lease_id()) {
-            log->warn("lease lost lease={} scan={}: stopping the shard", id, shard.scan_id());
-            lease_lost.store(true);
-            engine.Cancel();
-          }
-        }
-      }
-    });
-
-    absl::Status run;
-    absl::Status upload;
     {
-      FindingUploader uploader(*stub_, worker_id_, shard.lease_id(), options_.batch_size, engine);
-      run = engine.Run(*space, begin, end, uploader);
-      upload = uploader.Finish();
+      absl::MutexLock lock(&mu_);
+      active_.push_back(std::move(a));
     }
-    shard_done.Notify();
-    heartbeat.join();
+    engine_->Submit(raw->slice);
+    raw->finisher = std::thread([this, raw] { FinishShard(*raw); });
+  }
 
+  // Waits for the shard's probes, flushes its findings, then completes the
+  // lease (every probe reported) or hands it back (cancelled or stopping).
+  void FinishShard(ActiveShard& a) {
+    auto log = MakeLogger("worker");
+    a.slice->WaitDone();
+    const absl::Status upload = a.uploader->Finish();
+    const v1::Shard& shard = a.shard;
     if (!upload.ok()) {
       log->warn("findings not accepted lease={}: {}; the shard will be redone elsewhere",
                 shard.lease_id(), upload.message());
-      return;
+    } else if (!a.lease_lost.load()) {
+      const bool finished = a.slice->reported() == a.slice->size();
+      Complete(shard, finished ? a.slice->size() : 0, /*handed_back=*/!finished);
+      log->info("shard {} scan={} lease={} probes={} open={}", finished ? "done" : "handed back",
+                shard.scan_id(), shard.lease_id(), a.slice->reported(), a.slice->open());
     }
-    if (lease_lost.load()) return;
-    const bool finished = run.ok() && !engine.cancelled();
-    if (!run.ok()) log->error("scan engine failed lease={}: {}", shard.lease_id(), run.message());
-    Complete(shard, finished ? end - begin : 0, /*handed_back=*/!finished);
-    log->info("shard {} scan={} lease={} probes={} open={}", finished ? "done" : "handed back",
-              shard.scan_id(), shard.lease_id(), engine.counters().done.load(),
-              engine.counters().open.load());
+    a.finished.Notify();
+  }
+
+  // Extends every lease held, every heartbeat interval, and reports probes
+  // done since the previous beat. A lease the coordinator says is gone stops
+  // its shard. On Stop, cancels the shards so they are handed back.
+  void HeartbeatLoop(absl::Notification& run_done) {
+    auto log = MakeLogger("worker");
+    absl::Time next = absl::Now() + heartbeat_;
+    bool stopping = false;
+    while (!run_done.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+      if (stop_.HasBeenNotified() && !stopping) {
+        stopping = true;
+        log->info("stopping: handing back the shards in progress");
+        CancelAll();
+      }
+      if (absl::Now() < next) continue;
+      next = absl::Now() + heartbeat_;
+      v1::HeartbeatRequest req;
+      req.set_worker_id(worker_id_);
+      std::vector<std::pair<ActiveShard*, uint64_t>> beats;
+      uint64_t delta = 0;
+      {
+        absl::MutexLock lock(&mu_);
+        for (auto& a : active_) {
+          if (a->finished.HasBeenNotified()) continue;
+          const uint64_t reported = a->slice->reported();
+          delta += reported - a->heartbeat_reported;
+          beats.emplace_back(a.get(), reported);
+          req.add_lease_ids(a->shard.lease_id());
+        }
+      }
+      if (beats.empty()) continue;
+      req.set_probes_done(delta);
+      v1::HeartbeatResponse resp;
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
+      if (!s.ok()) {
+        log->warn("heartbeat failed: {}", s.error_message());  // the lease outlives a blip
+        continue;
+      }
+      absl::MutexLock lock(&mu_);
+      for (auto& [a, reported] : beats) a->heartbeat_reported = reported;
+      for (const std::string& id : resp.cancelled_lease_ids()) {
+        for (auto& a : active_) {
+          if (a->shard.lease_id() != id || a->finished.HasBeenNotified()) continue;
+          log->warn("lease lost lease={} scan={}: stopping the shard", id, a->shard.scan_id());
+          a->lease_lost.store(true);
+          a->slice->Cancel();
+        }
+      }
+    }
   }
 
   void Complete(const v1::Shard& shard, uint64_t probes, bool handed_back) {
@@ -336,6 +476,11 @@ class FleetWorker::Impl {
   std::string worker_id_;
   absl::Duration heartbeat_ = absl::Seconds(5);
   absl::Notification stop_;
+  // Used by the Run thread only.
+  std::unique_ptr<ScanEngine> engine_;
+  EngineOptions engine_options_;
+  absl::Mutex mu_;
+  std::list<std::unique_ptr<ActiveShard>> active_ ABSL_GUARDED_BY(mu_);
 };
 
 FleetWorker::FleetWorker(FleetWorkerOptions options)

@@ -2,6 +2,9 @@
 // leased shards (slices of a scan's probe permutation), scans them with the
 // ScanEngine, streams open ports back in acknowledged batches, heartbeats its
 // leases, and completes each shard only after every finding was stored.
+// Pipelining: when the engine is about to run out of probes to start, the
+// next shard is leased and its probes run while the current shard's last
+// probes wait for their deadlines (at most 3 shards held at once).
 //
 // Flow control: at most one batch of findings is in flight; when the
 // coordinator is slow the engine's result callback blocks, so the worker
@@ -9,8 +12,8 @@
 // Failures: every RPC is retried with backoff while the coordinator is away
 // (the coordinator keeps leases across restarts). A lease the coordinator
 // says is gone (expired or its scan cancelled) stops the shard at once.
-// Stop (SIGTERM): no new shards; the current one stops taking probes, its
-// findings are flushed and it is handed back; then Run returns.
+// Stop (SIGTERM): no new shards; the current ones stop taking probes, their
+// findings are flushed and they are handed back; then Run returns.
 //
 //   FleetWorker worker(options);
 //   std::thread t([&] { worker.Run(); });

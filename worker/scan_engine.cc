@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/status_macros.h"
 #include "worker/rate_limiter.h"
 
 namespace goalkeeper {
@@ -89,9 +91,38 @@ absl::string_view ProbeStateName(ProbeState s) {
   return "unknown";
 }
 
+ScanSlice::ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end,
+                     ResultSink& sink)
+    : space_(std::move(space)), begin_(begin), end_(end), sink_(sink), cursor_(begin) {
+  if (begin_ >= end_) done_.Notify();
+}
+
+void ScanSlice::Cancel() {
+  cancelled_.store(true, std::memory_order_relaxed);
+  const uint64_t old = cursor_.exchange(end_, std::memory_order_relaxed);
+  if (old < end_) {
+    dropped_.fetch_add(end_ - old, std::memory_order_relaxed);
+    Settle(end_ - old);
+  }
+}
+
+uint64_t ScanSlice::remaining() const {
+  const uint64_t c = cursor_.load(std::memory_order_relaxed);
+  return c < end_ ? end_ - c : 0;
+}
+
+uint64_t ScanSlice::reported() const {
+  return settled_.load(std::memory_order_acquire) - dropped_.load(std::memory_order_relaxed);
+}
+
+void ScanSlice::Settle(uint64_t n) {
+  if (settled_.fetch_add(n, std::memory_order_acq_rel) + n == size()) done_.Notify();
+}
+
 // One event loop (an io_context) on one thread, running `slots` probes at a
-// time. Each slot takes the next index from the shared cursor when its probe
-// ends, so in-flight work is bounded by construction.
+// time. Each slot takes the next index of the current slice when its probe
+// ends, so in-flight work is bounded by construction. A slot that finds no
+// work waits idle until Submit, CloseInput or Cancel wakes the thread.
 //
 // Connects use non-blocking sockets registered in a per-thread epoll set that
 // is itself a descriptor on the io_context: one epoll_ctl per probe and
@@ -101,14 +132,8 @@ absl::string_view ProbeStateName(ProbeState s) {
 // A periodic sweep closes sockets whose deadline has passed.
 class ScanEngine::ThreadScanner {
  public:
-  ThreadScanner(ScanEngine& engine, const ProbeSpace& space,
-                std::atomic<uint64_t>& cursor, uint64_t end, ResultSink& sink,
-                size_t slots, double rate)
+  ThreadScanner(ScanEngine& engine, size_t slots, double rate)
       : engine_(engine),
-        space_(space),
-        cursor_(cursor),
-        end_(end),
-        sink_(sink),
         timeout_(engine.options_.timeout),
         retries_(engine.options_.retries),
         limiter_(rate),
@@ -142,6 +167,21 @@ class ScanEngine::ThreadScanner {
     io_.run();
   }
 
+  // From any thread: idle slots look for work again (new slice, closed
+  // input, cancellation).
+  void Wake() {
+    asio::post(io_, [this] { WakeIdle(); });
+  }
+
+  // After Run() threw: settles the probes this thread had taken, unreported,
+  // so their slices still end.
+  void Abandon() {
+    for (auto& slot : slots_) {
+      CloseSocket(*slot);
+      if (slot->has_target) Drop(*slot);
+    }
+  }
+
  private:
   struct Slot {
     Slot(asio::io_context& io, uint32_t slot_id) : wait_timer(io), id(slot_id) {}
@@ -151,6 +191,7 @@ class ScanEngine::ThreadScanner {
     uint32_t generation = 0;  // guards against events of an earlier socket
     bool has_target = false;
     bool paced = false;       // a rate-cap slot is reserved for the next attempt
+    std::shared_ptr<ScanSlice> slice;  // of the current target
     ProbeTarget target;
     uint64_t index = 0;
     uint32_t attempt = 0;
@@ -162,13 +203,27 @@ class ScanEngine::ThreadScanner {
   enum class Step { kInFlight, kWaiting, kDone };
 
   // Moves the slot forward until it has a connect in flight, waits on a
-  // timer, or retires. Synchronous outcomes loop here instead of recursing.
+  // timer, idles, or retires. Synchronous outcomes loop here instead of
+  // recursing.
   void Drive(Slot& slot) {
     for (;;) {
-      // After Cancel(), a target not yet tried is dropped unreported; one
-      // whose first attempt went out still finishes its retries.
-      if (slot.has_target && slot.attempt == 0 && engine_.cancelled()) slot.has_target = false;
-      if (!slot.has_target && !TakeNext(slot)) return Retire();
+      // After a cancellation, a target not yet tried is dropped unreported;
+      // one whose first attempt went out still finishes its retries.
+      if (slot.has_target && slot.attempt == 0 &&
+          (engine_.cancelled() || slot.slice->cancelled())) {
+        Drop(slot);
+      }
+      if (!slot.has_target) {
+        switch (TakeNext(slot)) {
+          case Next::kSlice:
+            break;
+          case Next::kWait:
+            idle_.push_back(&slot);
+            return;
+          case Next::kEnd:
+            return Retire();
+        }
+      }
       if (!slot.paced && !limiter_.unlimited()) {
         Clock::time_point now = Clock::now();
         Clock::time_point at = limiter_.Reserve(now);
@@ -184,16 +239,32 @@ class ScanEngine::ThreadScanner {
     }
   }
 
-  bool TakeNext(Slot& slot) {
-    if (engine_.cancelled()) return false;
-    uint64_t i = cursor_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= end_) return false;
-    slot.index = i;
-    slot.target = space_.At(i);
-    slot.attempt = 0;
-    slot.local_errors = 0;
-    slot.has_target = true;
-    return true;
+  Next TakeNext(Slot& slot) {
+    if (engine_.cancelled()) return Next::kEnd;
+    for (;;) {
+      uint64_t i = 0;
+      if (current_ != nullptr && current_->Take(&i)) {
+        if (slot.slice != current_) slot.slice = current_;
+        slot.index = i;
+        slot.target = current_->space_->At(i);
+        slot.attempt = 0;
+        slot.local_errors = 0;
+        slot.has_target = true;
+        return Next::kSlice;
+      }
+      Next next = engine_.NextSlice(&current_);
+      if (next != Next::kSlice) return next;
+    }
+  }
+
+  void WakeIdle() {
+    if (engine_.cancelled()) {
+      // Wake slots that wait for a rate-cap slot or a backoff.
+      for (auto& slot : slots_) slot->wait_timer.cancel();
+    }
+    std::vector<Slot*> idle;
+    idle.swap(idle_);
+    for (Slot* slot : idle) Drive(*slot);
   }
 
   void Retire() {
@@ -296,9 +367,11 @@ class ScanEngine::ThreadScanner {
 
   void Finish(Slot& slot, ProbeState state, uint32_t rtt) {
     ScanCounters& c = engine_.counters_;
+    ScanSlice& slice = *slot.slice;
     switch (state) {
       case ProbeState::kOpen:
         c.open.fetch_add(1, std::memory_order_relaxed);
+        slice.open_.fetch_add(1, std::memory_order_relaxed);
         break;
       case ProbeState::kClosed:
         c.closed.fetch_add(1, std::memory_order_relaxed);
@@ -311,8 +384,16 @@ class ScanEngine::ThreadScanner {
         break;
     }
     slot.has_target = false;
-    sink_.OnResult({slot.target.address, slot.target.port, state, rtt, slot.index});
+    slice.sink_.OnResult({slot.target.address, slot.target.port, state, rtt, slot.index});
     c.done.fetch_add(1, std::memory_order_relaxed);
+    slice.Settle(1);  // last: the slice may end here
+  }
+
+  // The target is given up unreported (cancellation).
+  void Drop(Slot& slot) {
+    slot.has_target = false;
+    slot.slice->dropped_.fetch_add(1, std::memory_order_relaxed);
+    slot.slice->Settle(1);
   }
 
   void CloseSocket(Slot& slot) {
@@ -357,10 +438,7 @@ class ScanEngine::ThreadScanner {
       if (ec || live_slots_ == 0) return;
       Harvest();  // a safety net; completions normally arrive via WaitForEvents
       Sweep();
-      if (engine_.cancelled()) {
-        // Wake slots that wait for a rate-cap slot or a backoff.
-        for (auto& slot : slots_) slot->wait_timer.cancel();
-      }
+      if (engine_.cancelled()) WakeIdle();
       if (live_slots_ > 0) ArmSweep();
     });
   }
@@ -377,10 +455,6 @@ class ScanEngine::ThreadScanner {
   }
 
   ScanEngine& engine_;
-  const ProbeSpace& space_;
-  std::atomic<uint64_t>& cursor_;
-  const uint64_t end_;
-  ResultSink& sink_;
   const Clock::duration timeout_;
   const uint32_t retries_;
   RateLimiter limiter_;
@@ -390,10 +464,19 @@ class ScanEngine::ThreadScanner {
   Clock::duration tick_;
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t live_slots_ = 0;
+  std::shared_ptr<ScanSlice> current_;  // the slice new targets come from
+  std::vector<Slot*> idle_;             // slots waiting for a slice
 };
 
 ScanEngine::ScanEngine(EngineOptions options) : options_(options) {}
-ScanEngine::~ScanEngine() = default;
+
+ScanEngine::~ScanEngine() {
+  if (!threads_.empty()) {
+    Cancel();
+    CloseInput();
+    Wait().IgnoreError();
+  }
+}
 
 absl::Status ScanEngine::Run(const ProbeSpace& space, uint64_t begin, uint64_t end,
                              ResultSink& sink) {
@@ -404,44 +487,121 @@ absl::Status ScanEngine::Run(const ProbeSpace& space, uint64_t begin, uint64_t e
   }
   const uint64_t total = end - begin;
   if (total == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(Start(total));
+  // The caller owns `space` for the whole call: share it without ownership.
+  Submit(std::make_shared<ScanSlice>(std::shared_ptr<const ProbeSpace>(std::shared_ptr<const ProbeSpace>(), &space), begin,
+                                     end, sink));
+  CloseInput();
+  return Wait();
+}
+
+absl::Status ScanEngine::Start(uint64_t expected_probes) {
   if (options_.concurrency == 0) {
     return absl::InvalidArgumentError("concurrency must be at least 1");
   }
+  if (!threads_.empty()) return absl::FailedPreconditionError("the engine is already running");
   uint64_t threads = options_.threads != 0 ? options_.threads
                                            : std::max(1u, std::thread::hardware_concurrency());
-  const uint64_t concurrency = std::min(options_.concurrency, total);
+  const uint64_t concurrency = std::max<uint64_t>(1, std::min(options_.concurrency, expected_probes));
   threads = std::min(threads, concurrency);
-
-  std::atomic<uint64_t> cursor{begin};
-  std::vector<std::unique_ptr<ThreadScanner>> scanners;
   try {
     for (uint64_t t = 0; t < threads; ++t) {
       uint64_t slots = concurrency / threads + (t < concurrency % threads ? 1 : 0);
-      scanners.push_back(std::make_unique<ThreadScanner>(
-          *this, space, cursor, end, sink, static_cast<size_t>(slots),
-          options_.rate / static_cast<double>(threads)));
+      scanners_.push_back(std::make_unique<ThreadScanner>(
+          *this, static_cast<size_t>(slots), options_.rate / static_cast<double>(threads)));
     }
   } catch (const std::exception& e) {
+    scanners_.clear();
     return absl::ResourceExhaustedError(absl::StrCat("cannot start scan threads: ", e.what()));
   }
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = false;
+    closed_ = false;
+    running_threads_ = scanners_.size();
+  }
+  for (auto& scanner : scanners_) {
+    threads_.emplace_back([this, s = scanner.get()] {
+      try {
+        s->Run();
+      } catch (const std::exception& e) {
+        Cancel();
+        s->Abandon();
+        absl::MutexLock lock(&mu_);
+        failure_ = absl::InternalError(absl::StrCat("scan thread failed: ", e.what()));
+      }
+      ThreadExited();
+    });
+  }
+  return absl::OkStatus();
+}
 
-  absl::Mutex mu;
-  absl::Status failure;
-  auto run = [&](ThreadScanner& s) {
-    try {
-      s.Run();
-    } catch (const std::exception& e) {
-      Cancel();
-      absl::MutexLock lock(&mu);
-      failure = absl::InternalError(absl::StrCat("scan thread failed: ", e.what()));
+void ScanEngine::Submit(std::shared_ptr<ScanSlice> slice) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_ && !closed_ && !cancelled()) {
+      queue_.push_back(slice);
+      for (auto& scanner : scanners_) scanner->Wake();
+      return;
     }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < scanners.size(); ++t) pool.emplace_back(run, std::ref(*scanners[t]));
-  run(*scanners[0]);
-  for (std::thread& th : pool) th.join();
-  absl::MutexLock lock(&mu);
-  return failure;
+  }
+  slice->Cancel();
+}
+
+void ScanEngine::CloseInput() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  if (!stopped_) {
+    for (auto& scanner : scanners_) scanner->Wake();
+  }
+}
+
+void ScanEngine::Cancel() {
+  cancelled_.store(true, std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  if (!stopped_) {
+    for (auto& scanner : scanners_) scanner->Wake();
+  }
+}
+
+absl::Status ScanEngine::Wait() {
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  scanners_.clear();
+  absl::MutexLock lock(&mu_);
+  return failure_;
+}
+
+uint64_t ScanEngine::remaining() const {
+  absl::MutexLock lock(&mu_);
+  uint64_t n = 0;
+  for (const auto& slice : queue_) n += slice->remaining();
+  return n;
+}
+
+ScanEngine::Next ScanEngine::NextSlice(std::shared_ptr<ScanSlice>* out) {
+  absl::MutexLock lock(&mu_);
+  while (!queue_.empty()) {
+    if (queue_.front()->remaining() > 0) {
+      *out = queue_.front();
+      return Next::kSlice;
+    }
+    queue_.pop_front();
+  }
+  out->reset();
+  return closed_ || cancelled() ? Next::kEnd : Next::kWait;
+}
+
+void ScanEngine::ThreadExited() {
+  std::deque<std::shared_ptr<ScanSlice>> left;
+  {
+    absl::MutexLock lock(&mu_);
+    if (--running_threads_ > 0) return;
+    stopped_ = true;
+    left.swap(queue_);
+  }
+  // No probe is in flight any more: what was never started ends unreported.
+  for (auto& slice : left) slice->Cancel();
 }
 
 uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve,

@@ -1,23 +1,42 @@
-// The TCP connect scan engine: probes a slice of a ProbeSpace with bounded
+// The TCP connect scan engine: probes slices of ProbeSpaces with bounded
 // in-flight connects, a per-probe deadline, retries for unanswered probes and
 // an optional global rate cap, on one io_context per thread.
 //
+// One-shot:
 //   EngineOptions opt;  opt.concurrency = 4096;  opt.timeout = 300ms;
 //   ScanEngine engine(opt);
 //   absl::Status s = engine.Run(space, 0, space.size(), sink);
 //
-// Thread-safety: Run() is called once, from one thread. Cancel() and
-// counters() may be called from any thread while Run() is in progress.
-// ResultSink::OnResult is called concurrently from the engine's threads.
+// Streaming (a fleet worker feeding shard after shard, so the next shard's
+// probes start while the previous one's last probes wait for their deadline):
+//   RETURN_IF_ERROR(engine.Start());
+//   auto slice = std::make_shared<ScanSlice>(space, begin, end, sink);
+//   engine.Submit(slice);          // any number, from any thread
+//   slice->WaitDone();             // every probe of it has its result
+//   engine.CloseInput();
+//   RETURN_IF_ERROR(engine.Wait());
+//
+// Thread-safety: Run() or Start()/Wait() are called once, from one thread.
+// Submit, CloseInput, Cancel, remaining() and counters() may be called from
+// any thread. ResultSink::OnResult is called concurrently from the engine's
+// threads. ScanSlice is thread-safe.
 #ifndef GOALKEEPER_WORKER_SCAN_ENGINE_H_
 #define GOALKEEPER_WORKER_SCAN_ENGINE_H_
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include "absl/strings/string_view.h"
+#include <deque>
+#include <memory>
+#include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "worker/probe_space.h"
 
 namespace goalkeeper {
@@ -64,11 +83,63 @@ struct ScanCounters {
   std::atomic<uint64_t> local_errors{0};  // EMFILE/EADDRNOTAVAIL..., retried
 };
 
+// Indices [begin, end) of a probe space, with their own result sink: the unit
+// of work a streaming engine takes. The engine settles every index exactly
+// once: reported to the sink, or dropped unreported after Cancel(). done()
+// turns true when all are settled, after the last OnResult call returned.
+class ScanSlice {
+ public:
+  // Requires begin <= end <= space->size(); `sink` must outlive the slice's
+  // work (until done()).
+  ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end,
+            ResultSink& sink);
+  ScanSlice(const ScanSlice&) = delete;
+  ScanSlice& operator=(const ScanSlice&) = delete;
+
+  // Starts no new probe of this slice; probes already sent finish (with their
+  // retries) and are reported. Idempotent.
+  void Cancel();
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+  uint64_t size() const { return end_ - begin_; }
+  // Probes not started yet.
+  uint64_t remaining() const;
+  // Probes reported to the sink so far; == size() when the slice completed.
+  uint64_t reported() const;
+  uint64_t open() const { return open_.load(std::memory_order_relaxed); }
+  bool done() const { return done_.HasBeenNotified(); }
+  void WaitDone() { done_.WaitForNotification(); }
+  bool WaitDoneFor(absl::Duration d) { return done_.WaitForNotificationWithTimeout(d); }
+
+ private:
+  friend class ScanEngine;
+  // Hands out the next index; false when none is left (or cancelled).
+  bool Take(uint64_t* index) {
+    const uint64_t i = cursor_.fetch_add(1, std::memory_order_relaxed);
+    if (i >= end_) return false;
+    *index = i;
+    return true;
+  }
+  void Settle(uint64_t n);
+
+  const std::shared_ptr<const ProbeSpace> space_;
+  const uint64_t begin_;
+  const uint64_t end_;
+  ResultSink& sink_;
+  std::atomic<uint64_t> cursor_;
+  std::atomic<uint64_t> settled_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> open_{0};
+  std::atomic<bool> cancelled_{false};
+  absl::Notification done_;
+};
+
 class ScanEngine {
  public:
   explicit ScanEngine(EngineOptions options);
   ScanEngine(const ScanEngine&) = delete;
   ScanEngine& operator=(const ScanEngine&) = delete;
+  // Cancels and waits when still running.
   ~ScanEngine();
 
   // Probes indices [begin, end) of `space` and blocks until every probe has a
@@ -76,7 +147,24 @@ class ScanEngine {
   // ones start). Fails only when the engine cannot run at all.
   absl::Status Run(const ProbeSpace& space, uint64_t begin, uint64_t end,
                    ResultSink& sink);
-  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+
+  // Streaming: starts the threads, which wait for slices. `expected_probes`
+  // bounds the slots created (a small one-shot scan needs few).
+  absl::Status Start(uint64_t expected_probes = UINT64_MAX);
+  // Queues a slice; its probes start as slots free up, after the slices
+  // queued before it. After the engine stopped (CloseInput drained, Cancel, a
+  // failure) the slice is cancelled at once.
+  void Submit(std::shared_ptr<ScanSlice> slice);
+  // No more slices: the threads end when the queued ones are done.
+  void CloseInput();
+  // Joins the threads; a failure of a thread, else OK. Every submitted slice
+  // is done when it returns.
+  absl::Status Wait();
+  // Probes of queued slices not started yet.
+  uint64_t remaining() const;
+
+  // Stops the whole engine: no new probe of any slice starts.
+  void Cancel();
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   const ScanCounters& counters() const { return counters_; }
   const EngineOptions& options() const { return options_; }
@@ -84,9 +172,26 @@ class ScanEngine {
  private:
   class ThreadScanner;
 
+  enum class Next { kSlice, kWait, kEnd };
+  // For a thread whose slice ran out: the first queued slice with work left
+  // (kSlice, in *out), none yet (kWait: the thread is woken by Submit or
+  // CloseInput), or none ever (kEnd).
+  Next NextSlice(std::shared_ptr<ScanSlice>* out);
+  // Called by each thread as it ends; the last one cancels what is left.
+  void ThreadExited();
+
   EngineOptions options_;
   ScanCounters counters_;
   std::atomic<bool> cancelled_{false};
+
+  mutable absl::Mutex mu_;
+  std::deque<std::shared_ptr<ScanSlice>> queue_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = true;  // no thread runs (before Start, after the end)
+  size_t running_threads_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<ThreadScanner>> scanners_;
+  std::vector<std::thread> threads_;
 };
 
 // Raises RLIMIT_NOFILE's soft limit to the hard limit and returns the largest

@@ -235,6 +235,136 @@ TEST(ScanEngineTest, CancelStopsTakingNewProbes) {
   EXPECT_TRUE(engine.cancelled());
 }
 
+std::shared_ptr<const ProbeSpace> SharedSpace(const std::vector<std::string>& targets,
+                                              const std::string& ports, uint64_t seed = 7) {
+  return std::make_shared<const ProbeSpace>(MakeSpace(targets, ports, seed));
+}
+
+TEST(ScanEngineStreamTest, SlicesOfDifferentSpacesEachGetExactlyTheirOwnResults) {
+  auto open_a = OpenPort::Start("127.31.8.1");
+  auto open_b = OpenPort::Start("127.31.9.1");
+  auto a = SharedSpace({"127.31.8.0/28"}, std::to_string(open_a->port()) + ",1-3");
+  auto b = SharedSpace({"127.31.9.0/29"}, std::to_string(open_b->port()) + ",1-5", 11);
+  ScanEngine engine(FastOptions());
+  ASSERT_TRUE(engine.Start().ok());
+  CollectingSink sink_a1, sink_a2, sink_b;
+  auto a1 = std::make_shared<ScanSlice>(a, 0, 30, sink_a1);
+  auto a2 = std::make_shared<ScanSlice>(a, 30, a->size(), sink_a2);
+  auto bs = std::make_shared<ScanSlice>(b, 0, b->size(), sink_b);
+  engine.Submit(a1);
+  ASSERT_TRUE(a1->WaitDoneFor(absl::Seconds(30)));
+  // The engine idles between slices and picks the next ones up.
+  engine.Submit(a2);
+  engine.Submit(bs);
+  engine.CloseInput();
+  ASSERT_TRUE(engine.Wait().ok());
+  ASSERT_TRUE(a2->done() && bs->done());
+  EXPECT_EQ(a1->reported(), 30u);
+  EXPECT_EQ(a2->reported(), a->size() - 30);
+  EXPECT_EQ(bs->reported(), b->size());
+  std::set<uint64_t> seen_a;
+  for (const ProbeResult& r : sink_a1.results()) {
+    EXPECT_LT(r.index, 30u);
+    seen_a.insert(r.index);
+  }
+  for (const ProbeResult& r : sink_a2.results()) {
+    EXPECT_GE(r.index, 30u);
+    seen_a.insert(r.index);
+  }
+  EXPECT_EQ(seen_a.size(), a->size());
+  EXPECT_EQ(sink_a1.results().size() + sink_a2.results().size(), a->size()) << "no duplicates";
+  std::set<std::string> open_in_a = sink_a1.WithState(ProbeState::kOpen);
+  for (const std::string& x : sink_a2.WithState(ProbeState::kOpen)) open_in_a.insert(x);
+  EXPECT_EQ(open_in_a, std::set<std::string>{"127.31.8.1:" + std::to_string(open_a->port())});
+  EXPECT_EQ(sink_b.WithState(ProbeState::kOpen),
+            std::set<std::string>{"127.31.9.1:" + std::to_string(open_b->port())});
+  EXPECT_EQ(sink_b.results().size(), b->size());
+  EXPECT_EQ(a1->open() + a2->open(), 1u);
+}
+
+TEST(ScanEngineStreamTest, TheNextSliceRunsWhileThePreviousWaitsForItsDeadlines) {
+  // Slice 1 is one filtered port (it ends only after 2 x 400 ms of silence);
+  // slice 2, submitted right after, is all closed ports and must end first.
+  FilteredPort filtered("127.31.10.1");
+  ClosedPort closed("127.31.11.1");
+  auto slow = SharedSpace({"127.31.10.1"}, std::to_string(filtered.port()));
+  auto fast = SharedSpace({"127.31.11.1"}, std::to_string(closed.port()));
+  EngineOptions o = FastOptions();
+  o.timeout = std::chrono::milliseconds(400);
+  ScanEngine engine(o);
+  ASSERT_TRUE(engine.Start().ok());
+  CollectingSink sink_slow, sink_fast;
+  auto s1 = std::make_shared<ScanSlice>(slow, 0, 1, sink_slow);
+  auto s2 = std::make_shared<ScanSlice>(fast, 0, 1, sink_fast);
+  engine.Submit(s1);
+  engine.Submit(s2);
+  ASSERT_TRUE(s2->WaitDoneFor(absl::Seconds(30)));
+  EXPECT_FALSE(s1->done()) << "the filtered probe still waits for its deadline";
+  engine.CloseInput();
+  ASSERT_TRUE(engine.Wait().ok());
+  EXPECT_EQ(sink_slow.WithState(ProbeState::kFiltered).size(), 1u);
+  EXPECT_EQ(sink_fast.WithState(ProbeState::kClosed).size(), 1u);
+}
+
+TEST(ScanEngineStreamTest, CancellingOneSliceLeavesTheOthersWhole) {
+  auto space = SharedSpace({"127.31.12.0/24"}, "1-20");
+  EngineOptions o = FastOptions();
+  o.concurrency = 8;
+  o.rate = 4000;
+  ScanEngine engine(o);
+  ASSERT_TRUE(engine.Start().ok());
+  struct CancelAt : ResultSink {
+    std::shared_ptr<ScanSlice> slice;
+    std::atomic<uint64_t> n{0};
+    void OnResult(const ProbeResult&) override {
+      if (++n == 50) slice->Cancel();
+    }
+  } cancelling;
+  CollectingSink whole;
+  auto first = std::make_shared<ScanSlice>(space, 0, 2000, cancelling);
+  cancelling.slice = first;
+  auto second = std::make_shared<ScanSlice>(space, 2000, 2400, whole);
+  engine.Submit(first);
+  engine.Submit(second);
+  engine.CloseInput();
+  ASSERT_TRUE(engine.Wait().ok());
+  ASSERT_TRUE(first->done());
+  EXPECT_TRUE(first->cancelled());
+  EXPECT_GE(first->reported(), 50u);
+  EXPECT_LT(first->reported(), 2000u);
+  EXPECT_EQ(first->reported(), cancelling.n.load()) << "reported() counts what the sink got";
+  EXPECT_EQ(second->reported(), 400u);
+  EXPECT_EQ(whole.results().size(), 400u);
+}
+
+TEST(ScanEngineStreamTest, StoppedEngineCancelsWhatIsLeftAndRefusesNewSlices) {
+  auto space = SharedSpace({"127.31.13.0/24"}, "1-20");
+  EngineOptions o = FastOptions();
+  o.concurrency = 4;
+  o.rate = 1000;
+  ScanEngine engine(o);
+  ASSERT_TRUE(engine.Start().ok());
+  CollectingSink sink1, sink2, sink3;
+  auto s1 = std::make_shared<ScanSlice>(space, 0, 2000, sink1);
+  auto s2 = std::make_shared<ScanSlice>(space, 2000, 4000, sink2);
+  engine.Submit(s1);
+  engine.Submit(s2);
+  while (s1->reported() < 10) absl::SleepFor(absl::Milliseconds(5));
+  engine.Cancel();
+  ASSERT_TRUE(engine.Wait().ok());
+  EXPECT_TRUE(s1->done());
+  EXPECT_TRUE(s2->done());
+  EXPECT_LT(s1->reported(), 2000u);
+  EXPECT_EQ(s1->reported(), sink1.results().size());
+  EXPECT_EQ(s2->reported(), sink2.results().size());
+  EXPECT_EQ(engine.remaining(), 0u);
+  auto late = std::make_shared<ScanSlice>(space, 4000, 4010, sink3);
+  engine.Submit(late);
+  EXPECT_TRUE(late->done());
+  EXPECT_TRUE(late->cancelled());
+  EXPECT_EQ(late->reported(), 0u);
+}
+
 TEST(ScanEngineTest, ConcurrencyFitsTheDescriptorBudget) {
   uint64_t limit = 0;
   uint64_t fitted = FitConcurrencyToFdBudget(10'000'000, 128, &limit);
