@@ -25,6 +25,8 @@ namespace v1 = goalkeeper::v1;
 constexpr int kOk = 0;
 constexpr int kFailure = 1;
 constexpr int kUsage = 2;
+// StartScan may wait for an inventory's OpenStack API.
+constexpr int kStartScanSeconds = 120;
 
 constexpr char kUsageText[] =
     "usage: goalkeeperctl [--coordinator HOST:PORT] <command>\n"
@@ -95,8 +97,8 @@ class Ctl {
     const std::string verb = argv[i + 1];
     argc -= i + 2;
     argv += i + 2;
-    stub_ = v1::Coordinator::NewStub(
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    stub_ = v1::Coordinator::NewStub(channel_);
     if (group == "scan") {
       if (verb == "start") return ScanStart(argc, argv);
       if (verb == "status") return ScanStatus(argc, argv);
@@ -121,6 +123,13 @@ class Ctl {
   int RpcError(const grpc::Status& s) {
     switch (s.error_code()) {
       case grpc::StatusCode::UNAVAILABLE:
+        // The coordinator answered it (the connection is up): something it
+        // depends on is down, e.g. an inventory's OpenStack API.
+        if (channel_ != nullptr && channel_->GetState(false) == GRPC_CHANNEL_READY) {
+          std::fprintf(err_, "error: %s\n", s.error_message().c_str());
+          return kFailure;
+        }
+        [[fallthrough]];
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         std::fprintf(err_, "error: coordinator %s is unreachable: %s\n", address_.c_str(),
                      s.error_message().c_str());
@@ -212,7 +221,8 @@ class Ctl {
     req.set_seed(seed);
     v1::Scan scan;
     grpc::ClientContext ctx;
-    SetDeadline(ctx);
+    // An inventory with an `openstack` block is fetched first (with retries).
+    SetDeadline(ctx, kStartScanSeconds);
     if (grpc::Status s = stub_->StartScan(&ctx, req, &scan); !s.ok()) return RpcError(s);
     if (!wait) {
       if (output == "json") {
@@ -442,6 +452,7 @@ class Ctl {
   std::FILE* out_;
   std::FILE* err_;
   std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
 };
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -86,6 +87,34 @@ class DocumentStarts : public YAML::EventHandler {
 
   std::vector<YAML::Mark> starts;
 };
+
+enum class UrlCheck { kOk, kBad, kHasCredentials };
+
+// scheme://host[:port][/path...] with one of `schemes` (any case), a valid
+// host (see IsValidHost), no user:password@ and no spaces or control
+// characters anywhere. Credentials are looked for first, whatever the
+// scheme, so that no error quotes them.
+UrlCheck CheckUrl(absl::string_view url, std::initializer_list<absl::string_view> schemes) {
+  const size_t sep = url.find("://");
+  absl::string_view authority = sep == absl::string_view::npos ? url : url.substr(sep + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (absl::StrContains(authority, "@")) return UrlCheck::kHasCredentials;
+  if (sep == absl::string_view::npos) return UrlCheck::kBad;
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return UrlCheck::kBad;
+  }
+  const absl::string_view scheme = url.substr(0, sep);
+  if (std::none_of(schemes.begin(), schemes.end(),
+                   [&](absl::string_view s) { return absl::EqualsIgnoreCase(s, scheme); })) {
+    return UrlCheck::kBad;
+  }
+  // A port follows the last ':' unless that ':' is inside [IPv6].
+  const size_t colon = authority.rfind(':');
+  const bool has_port =
+      colon != absl::string_view::npos && (authority.front() != '[' || authority[colon - 1] == ']');
+  const bool ok = has_port ? IsValidHostPort(authority, 1) : IsValidHost(authority);
+  return ok ? UrlCheck::kOk : UrlCheck::kBad;
+}
 
 }  // namespace
 
@@ -314,6 +343,24 @@ absl::StatusOr<std::string> StrictYamlParser::HostPort(const YamlField& f, uint3
   if (text.empty() && allow_empty) return text;
   if (!IsValidHostPort(text, min_port)) return Expected(f, what);
   return text;
+}
+
+absl::StatusOr<std::string> StrictYamlParser::Url(const YamlField& f,
+                                                  std::initializer_list<absl::string_view> schemes,
+                                                  absl::string_view what,
+                                                  absl::string_view secrets) const {
+  ASSIGN_OR_RETURN(std::string url, String(f));
+  switch (CheckUrl(url, schemes)) {
+    case UrlCheck::kOk:
+      return url;
+    case UrlCheck::kHasCredentials:
+      // Not quoted: the value holds a secret.
+      return Error(
+          f, absl::StrCat("credentials (user:password@) do not belong in the URL; ", secrets));
+    case UrlCheck::kBad:
+      break;
+  }
+  return Error(f, absl::StrCat(QuoteValue(url), " is not ", what));
 }
 
 absl::Status StrictYamlParser::SyntaxError(const YAML::Mark& mark, absl::string_view what) const {

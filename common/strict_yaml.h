@@ -126,6 +126,14 @@ class StrictYamlParser {
   // 65535] (see IsValidHostPort); "" too when `allow_empty`.
   absl::StatusOr<std::string> HostPort(const YamlField& f, uint32_t min_port,
                                        bool allow_empty) const;
+  // A URL scheme://host[:port][/path...] with one of `schemes` (any case),
+  // a valid host (IsValidHost), and no spaces or control characters; `what`
+  // names the schemes in errors ("an http:// or https:// URL"). A URL with
+  // user:password@ is refused without being quoted, `secrets` saying where
+  // credentials go instead ("use owners.fleio.token_file").
+  absl::StatusOr<std::string> Url(const YamlField& f,
+                                  std::initializer_list<absl::string_view> schemes,
+                                  absl::string_view what, absl::string_view secrets) const;
 
  private:
   absl::Status SyntaxError(const YAML::Mark& mark, absl::string_view what) const;

@@ -83,6 +83,9 @@ class ConfigParser {
 
   absl::Status ParseTop(const std::string& key, const YamlField& f);
   absl::Status ParseInventory(const std::string& name, const YamlField& f);
+  absl::Status ParseOpenStack(const YamlField& f, InventoryConfig& inventory);
+  // A string that must not be "".
+  absl::StatusOr<std::string> NonEmpty(const YamlField& f) const;
   absl::Status ParseProfile(const std::string& name, const YamlField& f);
   absl::Status ParseSchedule(const YamlField& f);
   absl::Status ParseLease(const YamlField& f);
@@ -123,14 +126,19 @@ absl::StatusOr<TargetList> ConfigParser::Targets(const YamlField& f) const {
   return out;
 }
 
+absl::StatusOr<std::string> ConfigParser::NonEmpty(const YamlField& f) const {
+  ASSIGN_OR_RETURN(std::string value, yaml_.String(f));
+  if (value.empty()) return yaml_.Error(f, "must not be empty");
+  return value;
+}
+
 absl::Status ConfigParser::ParseTop(const std::string& key, const YamlField& f) {
   if (key == "listen") {
     ASSIGN_OR_RETURN(config_.listen, yaml_.HostPort(f, 0, false));
   } else if (key == "metrics_listen") {
     ASSIGN_OR_RETURN(config_.metrics_listen, yaml_.HostPort(f, 0, true));
   } else if (key == "db") {
-    ASSIGN_OR_RETURN(config_.db, yaml_.String(f));
-    if (config_.db.empty()) return yaml_.Error(f, "must not be empty");
+    ASSIGN_OR_RETURN(config_.db, NonEmpty(f));
   } else if (key == "allowed_ranges") {
     ASSIGN_OR_RETURN(allowed_, Targets(f));
     config_.allowed_ranges = allowed_.specs;
@@ -169,8 +177,9 @@ absl::Status ConfigParser::ParseInventory(const std::string& name, const YamlFie
   InventoryConfig& inventory = config_.inventories[name];
   inventory_lines_[name] = f.line;
   RETURN_IF_ERROR(
-      yaml_.ForEachEntry(f, {"targets", "exclude"},
+      yaml_.ForEachEntry(f, {"targets", "exclude", "openstack"},
                          [&](const std::string& key, const YamlField& entry) -> absl::Status {
+                           if (key == "openstack") return ParseOpenStack(entry, inventory);
                            ASSIGN_OR_RETURN(TargetList list, Targets(entry));
                            if (key == "targets") {
                              if (list.specs.empty())
@@ -184,7 +193,56 @@ absl::Status ConfigParser::ParseInventory(const std::string& name, const YamlFie
                            }
                            return absl::OkStatus();
                          }));
-  if (!has_targets) return yaml_.Error(f, "missing required key 'targets'");
+  if (!has_targets && !inventory.openstack.has_value()) {
+    return yaml_.Error(f, "missing required key 'targets' or 'openstack'");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfigParser::ParseOpenStack(const YamlField& f, InventoryConfig& inventory) {
+  OpenStackInventoryConfig os;
+  bool has_auth_url = false;
+  bool has_username = false;
+  bool has_project_name = false;
+  RETURN_IF_ERROR(yaml_.ForEachEntry(
+      f,
+      {"auth_url", "username", "user_domain_name", "project_name", "project_domain_name",
+       "password_file", "interface", "region"},
+      [&](const std::string& key, const YamlField& entry) -> absl::Status {
+        if (key == "auth_url") {
+          ASSIGN_OR_RETURN(os.auth_url,
+                           yaml_.Url(entry, {"http", "https"}, "an http:// or https:// URL",
+                                     absl::StrCat("use ", f.path, ".password_file")));
+          has_auth_url = true;
+        } else if (key == "username") {
+          ASSIGN_OR_RETURN(os.username, NonEmpty(entry));
+          has_username = true;
+        } else if (key == "user_domain_name") {
+          ASSIGN_OR_RETURN(os.user_domain_name, NonEmpty(entry));
+        } else if (key == "project_name") {
+          ASSIGN_OR_RETURN(os.project_name, NonEmpty(entry));
+          has_project_name = true;
+        } else if (key == "project_domain_name") {
+          ASSIGN_OR_RETURN(os.project_domain_name, NonEmpty(entry));
+        } else if (key == "password_file") {
+          ASSIGN_OR_RETURN(os.password_file, NonEmpty(entry));
+        } else if (key == "interface") {
+          if (!entry.value.IsScalar() ||
+              (entry.value.Scalar() != "public" && entry.value.Scalar() != "internal" &&
+               entry.value.Scalar() != "admin")) {
+            return yaml_.Expected(entry, "public, internal or admin");
+          }
+          os.interface = entry.value.Scalar();
+        } else {
+          // "" = the first endpoint of any region.
+          ASSIGN_OR_RETURN(os.region, yaml_.String(entry));
+        }
+        return absl::OkStatus();
+      }));
+  if (!has_auth_url) return yaml_.Error(f, "missing required key 'auth_url'");
+  if (!has_username) return yaml_.Error(f, "missing required key 'username'");
+  if (!has_project_name) return yaml_.Error(f, "missing required key 'project_name'");
+  inventory.openstack = std::move(os);
   return absl::OkStatus();
 }
 

@@ -8,6 +8,17 @@
 //   allowed_ranges: [198.51.100.0/24, 2001:db8::/48]
 //   inventories:
 //     prod: {targets: [198.51.100.0/25], exclude: [198.51.100.1]}
+//     cloud:                       # the public addresses of an OpenStack, fetched at scan start
+//       openstack:
+//         auth_url: https://keystone.example.net:5000
+//         username: goalkeeper
+//         user_domain_name: Default
+//         project_name: admin
+//         project_domain_name: Default
+//         password_file: /run/secrets/openstack  # or $GOALKEEPER_OPENSTACK_PASSWORD
+//         interface: public
+//         region: RegionOne
+//       exclude: [198.51.100.77]   # applies to fetched addresses too
 //   profiles:
 //     default: {ports: "databases,admin", timeout_ms: 500, retries: 1, rate: 20000}
 //   schedules:
@@ -18,12 +29,20 @@
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
+// An inventory has `targets`, `openstack` or both. The `openstack` keys are
+// the notifier's `owners.openstack` keys; the password is never in the file
+// (password_file, else the environment variable GOALKEEPER_OPENSTACK_PASSWORD;
+// read at start by coordinator/inventory_source.h, not here). Every floating
+// IP and every address of a port on an external network becomes a target
+// when a scan of the inventory starts (ScanManager::StartScan).
+//
 // Thread-safety: plain data.
 #ifndef GOALKEEPER_COORDINATOR_CONFIG_H_
 #define GOALKEEPER_COORDINATOR_CONFIG_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,9 +52,22 @@
 
 namespace goalkeeper {
 
+// Where an inventory's OpenStack addresses come from (see the header).
+struct OpenStackInventoryConfig {
+  std::string auth_url;  // http(s)://keystone:5000 (with or without /v3)
+  std::string username;
+  std::string user_domain_name = "Default";
+  std::string project_name;
+  std::string project_domain_name = "Default";
+  std::string password_file;         // or env GOALKEEPER_OPENSTACK_PASSWORD
+  std::string interface = "public";  // public | internal | admin
+  std::string region;                // "" = any region
+};
+
 struct InventoryConfig {
-  std::vector<std::string> targets;  // target specs (no @file)
-  std::vector<std::string> exclude;
+  std::vector<std::string> targets;  // target specs (no @file); may be empty with openstack
+  std::vector<std::string> exclude;  // applies to targets and fetched addresses
+  std::optional<OpenStackInventoryConfig> openstack;
 };
 
 struct ProfileConfig {
@@ -68,6 +100,8 @@ struct CoordinatorConfig {
 // Parses YAML text; `source` names it in errors ("coordinator.yaml").
 // Validates everything that can be checked without a network:
 // - allowed_ranges, inventory targets/exclusions, profile ports parse;
+// - an inventory has targets, openstack or both; openstack has auth_url
+//   (http/https, no credentials), username and project_name;
 // - every inventory lies inside allowed_ranges ("inventories.prod.targets:
 //   10.9.0.0/16 is outside allowed_ranges");
 // - schedules name existing inventories and profiles, and their cron

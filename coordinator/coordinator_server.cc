@@ -13,9 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/health_service.h"
+#include "common/http_client.h"
 #include "common/server_util.h"
 #include "common/logging.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/scan_store.h"
 #include "coordinator/schedule_runner.h"
@@ -111,7 +113,15 @@ int RunCoordinator(const CoordinatorConfig& config) {
     return 1;
   }
   SystemClock clock;
-  ScanManager manager(config, **store, clock);
+  // Inventories with an `openstack` block: their passwords are read now.
+  std::unique_ptr<HttpClient> curl = MakeCurlHttpClient(CurlOptions());
+  RetryingHttpClient http(*curl, RetryPolicy{});
+  auto inventories = MakeOpenStackInventorySource(config, http, clock);
+  if (!inventories.ok()) {
+    log->error("{}", inventories.status().message());
+    return 1;
+  }
+  ScanManager manager(config, **store, clock, inventories->get());
   if (absl::Status s = manager.Recover(); !s.ok()) {
     log->error("cannot recover state from '{}': {}", config.db, s.message());
     return 1;
@@ -156,7 +166,6 @@ int RunCoordinator(const CoordinatorConfig& config) {
       const absl::Time now = clock.Now();
       if (now - last_tick >= absl::Seconds(1)) {
         manager.Tick();
-        schedules.Tick();
         deliverer.Tick();
         metrics.Update(manager.Stats(), now);
         last_tick = now;
@@ -166,11 +175,21 @@ int RunCoordinator(const CoordinatorConfig& config) {
     }
   });
 
+  // Schedules on their own thread: starting an `openstack` inventory's scan
+  // waits for its API, which must not hold up lease expiry.
+  std::thread scheduling([&] {
+    while (!stopping.load()) {
+      schedules.Tick();
+      for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
   const int sig = WaitForStopSignal(stop_signals);
   log->info("signal {} received; shutting down", sig);
   stopping.store(true);
   health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  scheduling.join();
   housekeeping.join();
   manager.Flush();
   log->info("coordinator stopped");

@@ -47,14 +47,21 @@ grpc::Status CoordinatorService::CancelScan(grpc::ServerContext*, const v1::Canc
 grpc::Status CoordinatorService::WatchScan(grpc::ServerContext* ctx,
                                            const v1::WatchScanRequest* req,
                                            grpc::ServerWriter<v1::Scan>* writer) {
+  // Progress at most every 250 ms per watcher and at least once a second;
+  // the final state as soon as the scan ends (`scan start --wait` returns
+  // then).
   uint64_t version = manager_.version();
+  absl::Time last_write = absl::InfinitePast();
   for (;;) {
     auto scan = manager_.GetScan(req->id());
     if (!scan.ok()) return ToGrpcStatus(scan.status());
-    if (!writer->Write(*scan)) return grpc::Status::OK;  // the client went away
-    if (IsFinal(scan->state())) return grpc::Status::OK;
-    // At most one update every 250 ms per watcher, and at least one a second.
-    absl::SleepFor(absl::Milliseconds(250));
+    const bool final = IsFinal(scan->state());
+    const absl::Time now = absl::Now();
+    if (final || now - last_write >= absl::Milliseconds(250)) {
+      if (!writer->Write(*scan)) return grpc::Status::OK;  // the client went away
+      if (final) return grpc::Status::OK;
+      last_write = now;
+    }
     version = manager_.WaitForChange(version, absl::Seconds(1));
     if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
   }

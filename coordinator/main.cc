@@ -2,14 +2,20 @@
 //   goalkeeper-coordinator --listen HOST:PORT --db PATH [--config FILE]
 // Flags override the config file. Exit codes: 0 clean shutdown, 1 runtime
 // failure, 2 bad usage or configuration (one line naming the bad value).
+#include <curl/curl.h>
+
 #include <cstdio>
 
+#include "absl/synchronization/mutex.h"
 #include "common/flags.h"
 #include "common/targets.h"
 #include "coordinator/config.h"
 #include "coordinator/coordinator_server.h"
 
 int main(int argc, char** argv) {
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles
+  // (its debug default): a few percent of the lease path. Tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   goalkeeper::FlagParser flags("goalkeeper-coordinator");
   std::string config_path, listen, db, metrics_listen, notifier;
   std::vector<std::string> allowed;
@@ -53,5 +59,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const std::string& a : allowed) config->allowed_ranges.push_back(a);
-  return goalkeeper::RunCoordinator(*config);
+  // Before any thread: the `openstack` inventories' HTTP client.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const int rc = goalkeeper::RunCoordinator(*config);
+  curl_global_cleanup();
+  return rc;
 }

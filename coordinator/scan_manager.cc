@@ -5,9 +5,11 @@
 #include <set>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/ip_address.h"
 #include "common/logging.h"
 #include "common/services.h"
 #include "common/status_macros.h"
@@ -44,8 +46,9 @@ std::string ExposureKey(absl::string_view ip, uint32_t port) {
 
 }  // namespace
 
-ScanManager::ScanManager(const CoordinatorConfig& config, ScanStore& store, const Clock& clock)
-    : config_(config), clock_(clock), store_(store) {
+ScanManager::ScanManager(const CoordinatorConfig& config, ScanStore& store, const Clock& clock,
+                         InventorySource* inventories)
+    : config_(config), clock_(clock), inventories_(inventories), store_(store) {
   auto allowed = ParseTargetSpecs(config.allowed_ranges);
   if (allowed.ok()) allowed_ = TargetSet::FromRanges(*allowed, {});
 }
@@ -121,10 +124,49 @@ absl::Status ScanManager::Recover() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> ScanManager::FetchInventory(
+    const std::string& name, const InventoryConfig& inventory) {
+  if (inventories_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("inventory '", name, "' has an openstack block but no source is configured"));
+  }
+  // The network call: never under mu_.
+  absl::StatusOr<std::vector<std::string>> fetched = inventories_->Fetch(name);
+  if (!fetched.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("inventory '", name, "': openstack: ", fetched.status().message()));
+  }
+  absl::StatusOr<std::vector<AddressRange>> excluded = ParseTargetSpecs(inventory.exclude);
+  if (!excluded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("inventories.", name, ".exclude: ", excluded.status().message()));
+  }
+  const TargetSet exclude = TargetSet::FromRanges(*std::move(excluded), {});
+  std::vector<std::string> out;
+  out.reserve(fetched->size());
+  for (const std::string& text : *fetched) {
+    const std::optional<IpAddress> ip = IpAddress::Parse(text);
+    if (!ip) {
+      return absl::UnavailableError(absl::StrCat("inventory '", name, "': openstack returned '",
+                                                 absl::CHexEscape(text.substr(0, 64)),
+                                                 "', which is not an IP address"));
+    }
+    if (exclude.Contains(*ip)) continue;
+    if (!allowed_.Contains(*ip)) {
+      return absl::InvalidArgumentError(absl::StrCat("inventories.", name, ": openstack address ",
+                                                     ip->ToString(), " is outside allowed_ranges"));
+    }
+    out.push_back(ip->ToString());
+  }
+  return out;
+}
+
 absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
                                                 const std::string& schedule) {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
+  bool from_openstack = false;
+  size_t fetched = 0;  // addresses from the inventory's openstack block, not excluded
   if (!req.inventory().empty()) {
     if (req.targets().include_size() > 0) {
       return absl::InvalidArgumentError("give either an inventory or targets, not both");
@@ -136,6 +178,20 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
     }
     include = inv->second.targets;
     exclude = inv->second.exclude;
+    if (inv->second.openstack.has_value()) {
+      from_openstack = true;
+      if (allowed_.empty()) {
+        return absl::InvalidArgumentError("allowed_ranges is empty: every scan is refused");
+      }
+      ASSIGN_OR_RETURN(std::vector<std::string> ips, FetchInventory(req.inventory(), inv->second));
+      fetched = ips.size();
+      if (ips.empty() && include.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "inventory '", req.inventory(), "' has no addresses: openstack returned none",
+            exclude.empty() ? "" : " outside the exclusions"));
+      }
+      include.insert(include.end(), ips.begin(), ips.end());
+    }
   } else {
     include.assign(req.targets().include().begin(), req.targets().include().end());
     exclude.assign(req.targets().exclude().begin(), req.targets().exclude().end());
@@ -211,8 +267,9 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   live.ports = *std::move(ports);
   live_.emplace(scan.id(), std::move(live));
   MakeLogger("coordinator")
-      ->info("scan started id={} inventory={} schedule={} probes={} ports={} seed={}", scan.id(),
-             scan.inventory(), schedule, scan.probes_total(), port_spec, seed);
+      ->info("scan started id={} inventory={} schedule={} probes={} ports={} seed={}{}", scan.id(),
+             scan.inventory(), schedule, scan.probes_total(), port_spec, seed,
+             from_openstack ? absl::StrCat(" openstack_addresses=", fetched) : "");
   Changed();
   return scan;
 }
@@ -485,8 +542,9 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const std::string
 absl::StatusOr<v1::HeartbeatResponse> ScanManager::Heartbeat(const v1::HeartbeatRequest& req) {
   if (req.worker_id().empty()) return absl::InvalidArgumentError("worker_id is empty");
   absl::MutexLock lock(&mu_);
-  Worker& w = TouchWorker(req.worker_id(), "", 0);
-  w.probes_done += req.probes_done();
+  // Probes are counted when their shard completes (CompleteShard), exactly
+  // once; a heartbeat's probes_done would count them twice.
+  TouchWorker(req.worker_id(), "", 0);
   const absl::Time deadline = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
   v1::HeartbeatResponse resp;
   for (const std::string& lease_id : req.lease_ids()) {
@@ -538,7 +596,12 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
   ASSIGN_OR_RETURN(uint64_t inserted, store_.InsertFindings(scan.scan.id(), open, NowMs()));
   scan.scan.set_findings(scan.scan.findings() + inserted);
   findings_total_ += inserted;
-  Durable(store_.CommitIfOlderThan(kGroupCommit));
+  // Committed before the worker hears "stored": it completes the shard only
+  // after that, and a completion may reach a restarted coordinator, so
+  // acknowledged findings must never be lost with a crash. (Findings are
+  // rare, one batch per shard at most in practice; leases and completions
+  // stay group-committed.)
+  Durable(store_.Commit());
   Changed();
   return absl::OkStatus();
 }

@@ -9,7 +9,12 @@
 // only when its worker completes it, after every finding was acknowledged,
 // so a worker or coordinator killed at any point loses nothing.
 //
-//   ScanManager m(config, *store, clock);
+// The addresses of an inventory with an `openstack` block are fetched through
+// an InventorySource when its scan starts, and stored with the scan as plain
+// targets: a restart resumes the scan over the same addresses, never fetching
+// again.
+//
+//   ScanManager m(config, *store, clock, inventory_source.get());
 //   RETURN_IF_ERROR(m.Recover());
 //   ASSIGN_OR_RETURN(v1::Scan s, m.StartScan(request, /*schedule=*/""));
 //
@@ -33,6 +38,7 @@
 #include "common/ports.h"
 #include "common/targets.h"
 #include "coordinator/config.h"
+#include "coordinator/inventory_source.h"
 #include "coordinator/scan_store.h"
 #include "goalkeeper/v1/coordinator.pb.h"
 
@@ -52,7 +58,10 @@ struct ManagerStats {
 
 class ScanManager {
  public:
-  ScanManager(const CoordinatorConfig& config, ScanStore& store, const Clock& clock);
+  // `inventories` (may be null when no inventory has an `openstack` block)
+  // must outlive the manager.
+  ScanManager(const CoordinatorConfig& config, ScanStore& store, const Clock& clock,
+              InventorySource* inventories = nullptr);
   ScanManager(const ScanManager&) = delete;
   ScanManager& operator=(const ScanManager&) = delete;
 
@@ -63,6 +72,14 @@ class ScanManager {
   // ---- Operators ----
   // InvalidArgument names the problem: "targets: 10.9.0.0-10.9.255.255 is
   // outside allowed_ranges", "inventory 'qa' is not configured".
+  // For an inventory with `openstack`, its addresses are fetched first
+  // (without holding the mutex) and merged with its static targets; the
+  // exclusions apply to both. Errors: Unavailable when the API fails
+  // ("inventory 'cloud': openstack: neutron ports: HTTP 503"),
+  // InvalidArgument for an address outside allowed_ranges that is not
+  // excluded ("inventories.cloud: openstack address 203.0.113.9 is outside
+  // allowed_ranges"), FailedPrecondition when nothing is left to scan
+  // ("inventory 'cloud' has no addresses: openstack returned none").
   absl::StatusOr<goalkeeper::v1::Scan> StartScan(const goalkeeper::v1::StartScanRequest& req,
                                                  const std::string& schedule);
   absl::StatusOr<goalkeeper::v1::Scan> GetScan(const std::string& id);
@@ -152,8 +169,15 @@ class ScanManager {
   int64_t NowMs() const;
   static void Durable(absl::Status s);
 
+  // The addresses of an `openstack` inventory, checked: Unavailable on an
+  // API failure, InvalidArgument naming an address outside allowed_ranges
+  // (excluded ones are left out, unchecked).
+  absl::StatusOr<std::vector<std::string>> FetchInventory(const std::string& name,
+                                                          const InventoryConfig& inventory);
+
   const CoordinatorConfig& config_;
   const Clock& clock_;
+  InventorySource* const inventories_;
   TargetSet allowed_;
   absl::Mutex mu_;
   absl::CondVar changed_;

@@ -2,13 +2,14 @@
 // exposures seen per inventory, report deliveries and schedule runs.
 //
 // Group commit: writes go into one open transaction that Commit() ends; the
-// ScanManager commits at once after operator actions and otherwise every few
-// milliseconds. Writes are applied in order, so a crash loses at most a
-// suffix of recent steps, which is always safe: a lost completion leaves its
-// shard leased (it expires and is redone), lost findings belong to a shard
-// whose completion is lost with them (it is redone), a lost lease is re-cut.
-// Nothing a worker was told is ever contradicted in a way that loses a
-// finding; reports are read only after a commit.
+// ScanManager commits at once after operator actions and findings, and
+// otherwise (leases, completions) every few milliseconds. Writes are applied
+// in order, so a crash loses at most a suffix of recent leases and
+// completions, which is always safe: a lost completion leaves its shard
+// leased (it expires and is redone), a lost lease is re-cut. Findings are
+// committed before they are acknowledged, because a worker that was told
+// "stored" completes its shard, possibly with the restarted coordinator.
+// Reports are read only after a commit.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<ScanStore> store, ScanStore::Open(path));
 //   RETURN_IF_ERROR(store->InsertScan(scan, scope, seq));

@@ -1,5 +1,10 @@
 #include "coordinator/schedule_runner.h"
 
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
 #include "common/logging.h"
 
 namespace goalkeeper {
@@ -33,6 +38,8 @@ int ScheduleRunner::Tick() {
       if (s.name == d.name) spec = &s;
     }
     if (spec == nullptr) continue;
+    auto retry = retry_.find(d.name);
+    if (retry != retry_.end() && now < retry->second.at) continue;  // backing off
     if (d.start) {
       goalkeeper::v1::StartScanRequest req;
       req.set_inventory(spec->inventory);
@@ -42,6 +49,17 @@ int ScheduleRunner::Tick() {
         ++started;
         log->info("schedule fired name={} fire_time={} missed={} scan={}", d.name,
                   absl::FormatTime(d.fire_time), d.missed, scan->id());
+      } else if (absl::IsUnavailable(scan.status())) {
+        // Passing (the inventory's API): not recorded, tried again later.
+        const absl::Duration backoff =
+            retry == retry_.end() ? kFirstRetry : std::min(retry->second.backoff * 2, kMaxRetry);
+        retry_[d.name] = {now + backoff, backoff};
+        log->error(
+            "schedule fired name={} fire_time={} but the scan could not start: {}; "
+            "retrying in {}",
+            d.name, absl::FormatTime(d.fire_time), scan.status().message(),
+            absl::FormatDuration(backoff));
+        continue;
       } else {
         log->error("schedule fired name={} but the scan was refused: {}", d.name,
                    scan.status().message());
@@ -50,6 +68,7 @@ int ScheduleRunner::Tick() {
       log->warn("schedule skipped name={} fire_time={}: its previous scan is still running",
                 d.name, absl::FormatTime(d.fire_time));
     }
+    retry_.erase(d.name);
     auto it = runs->find(d.name);
     absl::Time first_seen = it == runs->end() ? now : absl::FromUnixMillis(it->second.second);
     if (absl::Status s = manager_.SaveScheduleRun(d.name, d.fire_time, first_seen); !s.ok()) {

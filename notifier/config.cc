@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <utility>
@@ -86,34 +85,6 @@ std::optional<absl::Duration> ParseConfigDuration(absl::string_view text) {
   return d;
 }
 
-enum class UrlCheck { kOk, kBad, kHasCredentials };
-
-// scheme://host[:port][/path...] with one of `schemes` (any case), a valid
-// host (see IsValidHost), no user:password@ and no spaces or control
-// characters anywhere. Credentials are looked for first, whatever the
-// scheme, so that no error quotes them.
-UrlCheck CheckUrl(absl::string_view url, std::initializer_list<absl::string_view> schemes) {
-  const size_t sep = url.find("://");
-  absl::string_view authority = sep == absl::string_view::npos ? url : url.substr(sep + 3);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
-  if (absl::StrContains(authority, "@")) return UrlCheck::kHasCredentials;
-  if (sep == absl::string_view::npos) return UrlCheck::kBad;
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return UrlCheck::kBad;
-  }
-  const absl::string_view scheme = url.substr(0, sep);
-  if (std::none_of(schemes.begin(), schemes.end(),
-                   [&](absl::string_view s) { return absl::EqualsIgnoreCase(s, scheme); })) {
-    return UrlCheck::kBad;
-  }
-  // A port follows the last ':' unless that ':' is inside [IPv6].
-  const size_t colon = authority.rfind(':');
-  const bool has_port =
-      colon != absl::string_view::npos && (authority.front() != '[' || authority[colon - 1] == ']');
-  const bool ok = has_port ? IsValidHostPort(authority, 1) : IsValidHost(authority);
-  return ok ? UrlCheck::kOk : UrlCheck::kBad;
-}
-
 class NotifierParser {
  public:
   explicit NotifierParser(absl::string_view source) : yaml_(source) {}
@@ -123,13 +94,8 @@ class NotifierParser {
  private:
   // A string that must not be "".
   absl::StatusOr<std::string> NonEmpty(const YamlField& f) const;
-  // A URL with one of `schemes`; `what` names them ("an http:// or https://
-  // URL"), `secrets` says where credentials go instead.
-  absl::StatusOr<std::string> Url(const YamlField& f,
-                                  std::initializer_list<absl::string_view> schemes,
-                                  absl::string_view what, absl::string_view secrets) const;
   absl::StatusOr<std::string> HttpUrl(const YamlField& f, absl::string_view secrets) const {
-    return Url(f, {"http", "https"}, "an http:// or https:// URL", secrets);
+    return yaml_.Url(f, {"http", "https"}, "an http:// or https:// URL", secrets);
   }
   absl::StatusOr<std::vector<std::string>> Emails(const YamlField& f) const;
   absl::StatusOr<std::string> Email(const YamlField& f) const;
@@ -160,24 +126,6 @@ absl::StatusOr<std::string> NotifierParser::NonEmpty(const YamlField& f) const {
   ASSIGN_OR_RETURN(std::string value, yaml_.String(f));
   if (value.empty()) return yaml_.Error(f, "must not be empty");
   return value;
-}
-
-absl::StatusOr<std::string> NotifierParser::Url(const YamlField& f,
-                                                std::initializer_list<absl::string_view> schemes,
-                                                absl::string_view what,
-                                                absl::string_view secrets) const {
-  ASSIGN_OR_RETURN(std::string url, yaml_.String(f));
-  switch (CheckUrl(url, schemes)) {
-    case UrlCheck::kOk:
-      return url;
-    case UrlCheck::kHasCredentials:
-      // Not quoted: the value holds a secret.
-      return yaml_.Error(
-          f, absl::StrCat("credentials (user:password@) do not belong in the URL; ", secrets));
-    case UrlCheck::kBad:
-      break;
-  }
-  return yaml_.Error(f, absl::StrCat(QuoteValue(url), " is not ", what));
 }
 
 absl::StatusOr<std::vector<std::string>> NotifierParser::Emails(const YamlField& f) const {
@@ -269,8 +217,8 @@ absl::Status NotifierParser::ParseEmail(const YamlField& f) {
           // "" is the documented way to say "write .eml files".
           if (!config_.smtp_url.empty()) {
             ASSIGN_OR_RETURN(config_.smtp_url,
-                             Url(entry, {"smtp", "smtps"}, "an smtp:// or smtps:// URL",
-                                 "use email.username and email.password_file"));
+                             yaml_.Url(entry, {"smtp", "smtps"}, "an smtp:// or smtps:// URL",
+                                       "use email.username and email.password_file"));
           }
         } else if (key == "username") {
           ASSIGN_OR_RETURN(config_.smtp_username, NonEmpty(entry));

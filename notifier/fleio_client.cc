@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "notifier/json_util.h"
 
 namespace goalkeeper {
 namespace {
@@ -29,35 +30,10 @@ constexpr int kPageSize = 1000;
 // Defence against a server that never runs out of pages.
 constexpr int kMaxPages = 100000;
 
-absl::Status Malformed(const std::string& what, absl::string_view detail) {
-  return absl::InternalError(absl::StrCat(what, ": malformed JSON: ", detail));
-}
-
-absl::StatusOr<Json> ParseJson(const std::string& what, const std::string& body) {
-  try {
-    return Json::parse(body);
-  } catch (const Json::parse_error& e) {
-    return Malformed(what, absl::StrCat("syntax error at byte ", e.byte));
-  } catch (const std::exception&) {
-    return Malformed(what, "cannot parse");
-  }
-}
-
-const Json* Field(const Json& obj, const std::string& key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-std::string StringField(const Json& obj, const std::string& key) {
-  const Json* v = Field(obj, key);
-  return v != nullptr && v->is_string() ? v->get_ref<const std::string&>() : std::string();
-}
-
 // A client id given as 101, "101" or {"id": 101, ...}; "" otherwise.
 std::string ClientId(const Json* v) {
   if (v == nullptr) return "";
-  if (v->is_object()) v = Field(*v, "id");
+  if (v->is_object()) v = JsonField(*v, "id");
   if (v == nullptr) return "";
   if (v->is_number_unsigned()) return std::to_string(v->get<uint64_t>());
   if (v->is_number_integer()) return std::to_string(v->get<int64_t>());
@@ -140,19 +116,19 @@ absl::StatusOr<std::vector<std::string>> FleioClient::ListAll(const std::string&
       return body.status();
     }
     if (page > 1 && *body == previous)
-      return Malformed(what, "page " + std::to_string(page) + " repeats the previous page");
-    ASSIGN_OR_RETURN(Json doc, ParseJson(what, *body));
-    const Json* items = Field(doc, "objects");
-    if (items == nullptr || !items->is_array()) return Malformed(what, "no \"objects\" array");
+      return MalformedJson(what, "page " + std::to_string(page) + " repeats the previous page");
+    ASSIGN_OR_RETURN(Json doc, ParseApiJson(what, *body));
+    const Json* items = JsonField(doc, "objects");
+    if (items == nullptr || !items->is_array()) return MalformedJson(what, "no \"objects\" array");
     for (const Json& item : *items) {
-      if (!item.is_object()) return Malformed(what, "objects holds a non-object");
+      if (!item.is_object()) return MalformedJson(what, "objects holds a non-object");
       objects.push_back(item.dump(-1, ' ', false, Json::error_handler_t::replace));
     }
-    const Json* next = Field(doc, "next");
+    const Json* next = JsonField(doc, "next");
     if (next == nullptr || next->is_null() || items->empty()) return objects;
     previous = std::move(*body);
   }
-  return Malformed(what, "too many pages");
+  return MalformedJson(what, "too many pages");
 }
 
 absl::StatusOr<std::map<std::string, std::string>> FleioClient::FloatingIpClients() {
@@ -162,9 +138,9 @@ absl::StatusOr<std::map<std::string, std::string>> FleioClient::FloatingIpClient
     std::map<std::string, std::string> by_ip;
     for (const std::string& text : fips) {
       const Json fip = Json::parse(text, nullptr, false);
-      const std::string ip = StringField(fip, "floating_ip_address");
-      if (ip.empty()) return Malformed(what, "a floating IP has no floating_ip_address");
-      std::string client = ClientId(Field(fip, "client"));
+      const std::string ip = JsonStringField(fip, "floating_ip_address");
+      if (ip.empty()) return MalformedJson(what, "a floating IP has no floating_ip_address");
+      std::string client = ClientId(JsonField(fip, "client"));
       if (!client.empty()) by_ip[ip] = std::move(client);
     }
     return by_ip;
@@ -184,14 +160,14 @@ absl::StatusOr<std::optional<std::string>> FleioClient::ClientForProject(
     for (const std::string& text : projects) {
       const Json project = Json::parse(text, nullptr, false);
       // search= matches substrings of several fields: only an exact project id counts.
-      if (StringField(project, "project_id") != project_id) continue;
-      std::string id = ClientId(Field(project, "client"));
+      if (JsonStringField(project, "project_id") != project_id) continue;
+      std::string id = ClientId(JsonField(project, "client"));
       if (id.empty()) {
-        if (const Json* service = Field(project, "service"); service != nullptr) {
-          id = ClientId(Field(*service, "client"));
+        if (const Json* service = JsonField(project, "service"); service != nullptr) {
+          id = ClientId(JsonField(*service, "client"));
         }
       }
-      if (id.empty()) id = ClientIdFromName(StringField(project, "name"));
+      if (id.empty()) id = ClientIdFromName(JsonStringField(project, "name"));
       if (!id.empty()) client = std::move(id);
       break;
     }
@@ -207,22 +183,22 @@ absl::StatusOr<FleioCustomer> FleioClient::Client(const std::string& id) {
   try {
     const std::string what = "fleio client " + id;
     ASSIGN_OR_RETURN(std::string body, Get(what, "clients/" + UrlEncode(id)));
-    ASSIGN_OR_RETURN(Json doc, ParseJson(what, body));
-    if (!doc.is_object()) return Malformed(what, "expected an object");
+    ASSIGN_OR_RETURN(Json doc, ParseApiJson(what, body));
+    if (!doc.is_object()) return MalformedJson(what, "expected an object");
     FleioCustomer customer;
-    customer.id = ClientId(Field(doc, "id"));
+    customer.id = ClientId(JsonField(doc, "id"));
     if (customer.id.empty()) customer.id = id;
-    const std::string company(absl::StripAsciiWhitespace(StringField(doc, "company")));
+    const std::string company(absl::StripAsciiWhitespace(JsonStringField(doc, "company")));
     const std::string person(absl::StripAsciiWhitespace(
-        absl::StrCat(StringField(doc, "first_name"), " ", StringField(doc, "last_name"))));
+        absl::StrCat(JsonStringField(doc, "first_name"), " ", JsonStringField(doc, "last_name"))));
     if (!company.empty()) {
       customer.name = company;
     } else if (!person.empty()) {
       customer.name = person;
     } else {
-      customer.name = std::string(absl::StripAsciiWhitespace(StringField(doc, "name")));
+      customer.name = std::string(absl::StripAsciiWhitespace(JsonStringField(doc, "name")));
     }
-    customer.email = std::string(absl::StripAsciiWhitespace(StringField(doc, "email")));
+    customer.email = std::string(absl::StripAsciiWhitespace(JsonStringField(doc, "email")));
     client_cache_[id] = customer;
     return customer;
   } catch (const std::exception& e) {

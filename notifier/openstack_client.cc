@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "notifier/json_util.h"
 
 namespace goalkeeper {
 namespace {
@@ -31,10 +32,6 @@ absl::Status Prefixed(const std::string& what, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
 }
 
-absl::Status Malformed(const std::string& what, absl::string_view detail) {
-  return absl::InternalError(absl::StrCat(what, ": malformed JSON: ", detail));
-}
-
 absl::Status HttpError(const std::string& what, int status) {
   const std::string msg = absl::StrCat(what, ": HTTP ", status);
   if (status == 401) return absl::UnauthenticatedError(msg);
@@ -44,32 +41,10 @@ absl::Status HttpError(const std::string& what, int status) {
   return absl::FailedPreconditionError(msg);
 }
 
-absl::StatusOr<Json> ParseJson(const std::string& what, const std::string& body) {
-  try {
-    return Json::parse(body);
-  } catch (const Json::parse_error& e) {
-    return Malformed(what, absl::StrCat("syntax error at byte ", e.byte));
-  } catch (const std::exception&) {
-    return Malformed(what, "cannot parse");
-  }
-}
-
-const Json* Field(const Json& obj, const std::string& key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-// The string value of obj[key]; "" when absent, null or not a string.
-std::string StringField(const Json& obj, const std::string& key) {
-  const Json* v = Field(obj, key);
-  return v != nullptr && v->is_string() ? v->get_ref<const std::string&>() : std::string();
-}
-
 // project_id, else the older tenant_id.
 std::string ProjectOf(const Json& obj) {
-  std::string id = StringField(obj, "project_id");
-  return id.empty() ? StringField(obj, "tenant_id") : id;
+  std::string id = JsonStringField(obj, "project_id");
+  return id.empty() ? JsonStringField(obj, "tenant_id") : id;
 }
 
 std::string TrimSlashes(std::string url) {
@@ -115,7 +90,7 @@ absl::StatusOr<std::string> ResolveLink(const std::string& what, const std::stri
   if (absl::StartsWith(href, "/") && !absl::StartsWith(href, "//")) {
     return UrlOrigin(current) + href;
   }
-  return Malformed(what, "next link is neither an http(s) URL nor an absolute path");
+  return MalformedJson(what, "next link is neither an http(s) URL nor an absolute path");
 }
 
 absl::StatusOr<absl::Time> ParseExpiry(const std::string& s) {
@@ -124,7 +99,7 @@ absl::StatusOr<absl::Time> ParseExpiry(const std::string& s) {
   if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return t;
   // Some deployments omit the offset; Keystone's times are UTC.
   if (absl::ParseTime("%Y-%m-%d%ET%H:%M:%E*S", s, &t, &err)) return t;
-  return Malformed("keystone", "token.expires_at is not an RFC 3339 time");
+  return MalformedJson("keystone", "token.expires_at is not an RFC 3339 time");
 }
 
 }  // namespace
@@ -171,36 +146,37 @@ absl::Status OpenStackClient::Authenticate() {
   if (token.value.empty()) {
     return absl::InternalError("keystone: the response has no X-Subject-Token header");
   }
-  ASSIGN_OR_RETURN(Json doc, ParseJson(what, resp->body));
-  const Json* tok = Field(doc, "token");
-  if (tok == nullptr || !tok->is_object()) return Malformed(what, "no \"token\" object");
-  const std::string expires = StringField(*tok, "expires_at");
-  if (expires.empty()) return Malformed(what, "no token.expires_at");
+  ASSIGN_OR_RETURN(Json doc, ParseApiJson(what, resp->body));
+  const Json* tok = JsonField(doc, "token");
+  if (tok == nullptr || !tok->is_object()) return MalformedJson(what, "no \"token\" object");
+  const std::string expires = JsonStringField(*tok, "expires_at");
+  if (expires.empty()) return MalformedJson(what, "no token.expires_at");
   ASSIGN_OR_RETURN(const absl::Time expires_at, ParseExpiry(expires));
   // Keep the expiry on our clock: Keystone's lifetime (expires_at -
   // issued_at) from now, so a skewed clock neither renews every call nor
   // keeps a dead token. Without a usable issued_at, expires_at as given.
   token.expires_at = expires_at;
-  if (const std::string issued = StringField(*tok, "issued_at"); !issued.empty()) {
+  if (const std::string issued = JsonStringField(*tok, "issued_at"); !issued.empty()) {
     absl::StatusOr<absl::Time> issued_at = ParseExpiry(issued);
     if (issued_at.ok() && *issued_at <= expires_at) {
       token.expires_at = clock_.Now() + (expires_at - *issued_at);
     }
   }
-  const Json* catalog = Field(*tok, "catalog");
-  if (catalog == nullptr || !catalog->is_array()) return Malformed(what, "no token.catalog array");
+  const Json* catalog = JsonField(*tok, "catalog");
+  if (catalog == nullptr || !catalog->is_array())
+    return MalformedJson(what, "no token.catalog array");
   for (const Json& service : *catalog) {
-    const std::string type = StringField(service, "type");
-    const Json* endpoints = Field(service, "endpoints");
+    const std::string type = JsonStringField(service, "type");
+    const Json* endpoints = JsonField(service, "endpoints");
     if (type.empty() || endpoints == nullptr || !endpoints->is_array()) continue;
     if (token.endpoints.count(type) != 0) continue;
     for (const Json& ep : *endpoints) {
-      if (StringField(ep, "interface") != config_.interface) continue;
-      if (!config_.region.empty() && StringField(ep, "region_id") != config_.region &&
-          StringField(ep, "region") != config_.region) {
+      if (JsonStringField(ep, "interface") != config_.interface) continue;
+      if (!config_.region.empty() && JsonStringField(ep, "region_id") != config_.region &&
+          JsonStringField(ep, "region") != config_.region) {
         continue;
       }
-      const std::string url = StringField(ep, "url");
+      const std::string url = JsonStringField(ep, "url");
       if (url.empty()) continue;
       token.endpoints[type] = url;
       break;
@@ -251,23 +227,24 @@ absl::StatusOr<std::vector<std::string>> OpenStackClient::ListAll(const std::str
   std::set<std::string> seen;
   std::string next = AddQuery(url, absl::StrCat("limit=", kPageSize));
   for (int page = 0; !next.empty(); ++page) {
-    if (page >= kMaxPages) return Malformed(what, "too many pages");
-    if (!seen.insert(next).second) return Malformed(what, "the next link repeats a page");
+    if (page >= kMaxPages) return MalformedJson(what, "too many pages");
+    if (!seen.insert(next).second) return MalformedJson(what, "the next link repeats a page");
     ASSIGN_OR_RETURN(std::string body, Get(what, next));
-    ASSIGN_OR_RETURN(Json doc, ParseJson(what, body));
-    const Json* items = Field(doc, resource);
+    ASSIGN_OR_RETURN(Json doc, ParseApiJson(what, body));
+    const Json* items = JsonField(doc, resource);
     if (items == nullptr || !items->is_array()) {
-      return Malformed(what, absl::StrCat("no \"", resource, "\" array"));
+      return MalformedJson(what, absl::StrCat("no \"", resource, "\" array"));
     }
     for (const Json& item : *items) {
-      if (!item.is_object()) return Malformed(what, absl::StrCat(resource, " holds a non-object"));
+      if (!item.is_object())
+        return MalformedJson(what, absl::StrCat(resource, " holds a non-object"));
       objects.push_back(item.dump(-1, ' ', false, Json::error_handler_t::replace));
     }
     std::string href;
-    if (const Json* links = Field(doc, resource + "_links");
+    if (const Json* links = JsonField(doc, resource + "_links");
         links != nullptr && links->is_array()) {
       for (const Json& link : *links) {
-        if (StringField(link, "rel") == "next") href = StringField(link, "href");
+        if (JsonStringField(link, "rel") == "next") href = JsonStringField(link, "href");
       }
     }
     if (href.empty() || items->empty()) break;
@@ -288,8 +265,8 @@ absl::StatusOr<std::vector<OpenStackClient::PublicAddress>> OpenStackClient::Lis
                      ListAll(what, VersionedUrl(network, "/v2.0", "/floatingips"), "floatingips"));
     for (const std::string& text : fips) {
       const Json fip = Json::parse(text, nullptr, false);
-      const std::string ip = StringField(fip, "floating_ip_address");
-      if (ip.empty()) return Malformed(what, "a floating IP has no floating_ip_address");
+      const std::string ip = JsonStringField(fip, "floating_ip_address");
+      if (ip.empty()) return MalformedJson(what, "a floating IP has no floating_ip_address");
       out.push_back({ip, ProjectOf(fip), OpenStackSource::kFloatingIp});
     }
   }
@@ -303,10 +280,10 @@ absl::StatusOr<std::vector<OpenStackClient::PublicAddress>> OpenStackClient::Lis
                              "networks"));
     for (const std::string& text : nets) {
       const Json net = Json::parse(text, nullptr, false);
-      const std::string id = StringField(net, "id");
-      if (id.empty()) return Malformed(what, "a network has no id");
+      const std::string id = JsonStringField(net, "id");
+      if (id.empty()) return MalformedJson(what, "a network has no id");
       // The filter is the server's; check it too.
-      const Json* ext = Field(net, "router:external");
+      const Json* ext = JsonField(net, "router:external");
       if (ext != nullptr && ext->is_boolean() && !ext->get<bool>()) continue;
       external.push_back(id);
     }
@@ -326,21 +303,21 @@ absl::StatusOr<std::vector<OpenStackClient::PublicAddress>> OpenStackClient::Lis
     const std::set<std::string> external_set(external.begin(), external.end());
     for (const std::string& text : ports) {
       const Json port = Json::parse(text, nullptr, false);
-      if (external_set.count(StringField(port, "network_id")) == 0 &&
-          Field(port, "network_id") != nullptr) {
+      if (external_set.count(JsonStringField(port, "network_id")) == 0 &&
+          JsonField(port, "network_id") != nullptr) {
         continue;  // a server that ignored the filter
       }
-      const std::string owner = StringField(port, "device_owner");
+      const std::string owner = JsonStringField(port, "device_owner");
       if (owner == "network:floatingip") continue;  // the floating IP listing has it
-      const Json* fixed = Field(port, "fixed_ips");
+      const Json* fixed = JsonField(port, "fixed_ips");
       if (fixed == nullptr || !fixed->is_array()) {
-        return Malformed(what, "a port has no fixed_ips array");
+        return MalformedJson(what, "a port has no fixed_ips array");
       }
       for (const Json& f : *fixed) {
-        const std::string ip = StringField(f, "ip_address");
-        if (ip.empty()) return Malformed(what, "a fixed IP has no ip_address");
+        const std::string ip = JsonStringField(f, "ip_address");
+        if (ip.empty()) return MalformedJson(what, "a fixed IP has no ip_address");
         if (owner == "network:router_gateway") {
-          gateways.push_back({ip, StringField(port, "device_id")});
+          gateways.push_back({ip, JsonStringField(port, "device_id")});
         } else {
           out.push_back({ip, ProjectOf(port), OpenStackSource::kPort});
         }
@@ -357,8 +334,8 @@ absl::StatusOr<std::vector<OpenStackClient::PublicAddress>> OpenStackClient::Lis
                      ListAll(what, VersionedUrl(network, "/v2.0", "/routers"), "routers"));
     for (const std::string& text : routers) {
       const Json router = Json::parse(text, nullptr, false);
-      const std::string id = StringField(router, "id");
-      if (id.empty()) return Malformed(what, "a router has no id");
+      const std::string id = JsonStringField(router, "id");
+      if (id.empty()) return MalformedJson(what, "a router has no id");
       router_project[id] = ProjectOf(router);
     }
   }
@@ -378,21 +355,21 @@ absl::StatusOr<std::map<std::string, std::string>> OpenStackClient::ProjectNames
   // Keystone does not page by default; follow links.next should it.
   std::string next = VersionedUrl(identity, "/v3", "/projects");
   for (int page = 0; !next.empty(); ++page) {
-    if (page >= kMaxPages) return Malformed(what, "too many pages");
-    if (!seen.insert(next).second) return Malformed(what, "the next link repeats a page");
+    if (page >= kMaxPages) return MalformedJson(what, "too many pages");
+    if (!seen.insert(next).second) return MalformedJson(what, "the next link repeats a page");
     ASSIGN_OR_RETURN(std::string body, Get(what, next));
-    ASSIGN_OR_RETURN(Json doc, ParseJson(what, body));
-    const Json* projects = Field(doc, "projects");
+    ASSIGN_OR_RETURN(Json doc, ParseApiJson(what, body));
+    const Json* projects = JsonField(doc, "projects");
     if (projects == nullptr || !projects->is_array())
-      return Malformed(what, "no \"projects\" array");
+      return MalformedJson(what, "no \"projects\" array");
     for (const Json& p : *projects) {
-      const std::string id = StringField(p, "id");
-      if (id.empty()) return Malformed(what, "a project has no id");
-      names[id] = StringField(p, "name");
+      const std::string id = JsonStringField(p, "id");
+      if (id.empty()) return MalformedJson(what, "a project has no id");
+      names[id] = JsonStringField(p, "name");
     }
     std::string href;
-    if (const Json* links = Field(doc, "links"); links != nullptr)
-      href = StringField(*links, "next");
+    if (const Json* links = JsonField(doc, "links"); links != nullptr)
+      href = JsonStringField(*links, "next");
     if (href.empty() || projects->empty()) break;
     ASSIGN_OR_RETURN(std::string resolved, ResolveLink(what, next, href));
     next = std::move(resolved);

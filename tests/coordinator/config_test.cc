@@ -52,10 +52,23 @@ TEST(CoordinatorConfigTest, ParsesTheHeaderExample) {
   EXPECT_EQ(c->db, "/var/lib/goalkeeper/coordinator.db");
   EXPECT_EQ(c->metrics_listen, "0.0.0.0:9464");
   EXPECT_THAT(c->allowed_ranges, ElementsAre("198.51.100.0/24", "2001:db8::/48"));
-  ASSERT_EQ(c->inventories.size(), 1u);
+  ASSERT_EQ(c->inventories.size(), 2u);
   const InventoryConfig& prod = c->inventories.at("prod");
   EXPECT_THAT(prod.targets, ElementsAre("198.51.100.0/25"));
   EXPECT_THAT(prod.exclude, ElementsAre("198.51.100.1"));
+  EXPECT_FALSE(prod.openstack.has_value());
+  const InventoryConfig& cloud = c->inventories.at("cloud");
+  EXPECT_TRUE(cloud.targets.empty());
+  EXPECT_THAT(cloud.exclude, ElementsAre("198.51.100.77"));
+  ASSERT_TRUE(cloud.openstack.has_value());
+  EXPECT_EQ(cloud.openstack->auth_url, "https://keystone.example.net:5000");
+  EXPECT_EQ(cloud.openstack->username, "goalkeeper");
+  EXPECT_EQ(cloud.openstack->user_domain_name, "Default");
+  EXPECT_EQ(cloud.openstack->project_name, "admin");
+  EXPECT_EQ(cloud.openstack->project_domain_name, "Default");
+  EXPECT_EQ(cloud.openstack->password_file, "/run/secrets/openstack");
+  EXPECT_EQ(cloud.openstack->interface, "public");
+  EXPECT_EQ(cloud.openstack->region, "RegionOne");
   ASSERT_EQ(c->profiles.size(), 1u);
   const ProfileConfig& def = c->profiles.at("default");
   EXPECT_EQ(def.ports, "databases,admin");
@@ -391,9 +404,9 @@ TEST(CoordinatorConfigTest, RejectsInventoriesWhenNothingIsAllowed) {
 
 TEST(CoordinatorConfigTest, RejectsBadInventories) {
   EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  prod: {exclude: 10.0.0.1}\n"),
-            "coordinator.yaml:3: inventories.prod: missing required key 'targets'");
+            "coordinator.yaml:3: inventories.prod: missing required key 'targets' or 'openstack'");
   EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  prod:\n"),
-            "coordinator.yaml:3: inventories.prod: missing required key 'targets'");
+            "coordinator.yaml:3: inventories.prod: missing required key 'targets' or 'openstack'");
   EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  prod: {targets: []}\n"),
             "coordinator.yaml:3: inventories.prod.targets: must list at least one target");
   EXPECT_EQ(ErrorOf(R"yaml(allowed_ranges: [10.0.0.0/8]
@@ -414,6 +427,81 @@ inventories:
   prod: {targets: 10.0.0.0/30, exclude: 10.0.0.0-3}
 )yaml"),
             "coordinator.yaml:3: inventories.prod: the exclusions remove every target address");
+}
+
+// --- OpenStack inventories -------------------------------------------------
+
+TEST(CoordinatorConfigTest, ParsesAnOpenStackInventoryWithDefaultsAndStaticTargets) {
+  absl::StatusOr<CoordinatorConfig> c = Parse(R"yaml(allowed_ranges: [10.0.0.0/8]
+inventories:
+  cloud:
+    targets: [10.1.0.0/24]
+    exclude: [10.2.0.9]
+    openstack: {auth_url: "http://127.0.0.1:5000/v3", username: gk, project_name: ops}
+schedules:
+  - {name: nightly, cron: "0 3 * * *", inventory: cloud}
+)yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const InventoryConfig& cloud = c->inventories.at("cloud");
+  EXPECT_THAT(cloud.targets, ElementsAre("10.1.0.0/24"));
+  EXPECT_THAT(cloud.exclude, ElementsAre("10.2.0.9"));
+  ASSERT_TRUE(cloud.openstack.has_value());
+  EXPECT_EQ(cloud.openstack->auth_url, "http://127.0.0.1:5000/v3");
+  EXPECT_EQ(cloud.openstack->username, "gk");
+  EXPECT_EQ(cloud.openstack->project_name, "ops");
+  EXPECT_EQ(cloud.openstack->user_domain_name, "Default");
+  EXPECT_EQ(cloud.openstack->project_domain_name, "Default");
+  EXPECT_EQ(cloud.openstack->password_file, "");  // then $GOALKEEPER_OPENSTACK_PASSWORD
+  EXPECT_EQ(cloud.openstack->interface, "public");
+  EXPECT_EQ(cloud.openstack->region, "");
+}
+
+TEST(CoordinatorConfigTest, RejectsBadOpenStackBlocksNamingKeyAndLine) {
+  const std::string head = "allowed_ranges: [10.0.0.0/8]\ninventories:\n  cloud:\n    openstack:\n";
+  const std::string good =
+      "      auth_url: https://keystone:5000\n      username: gk\n      project_name: ops\n";
+  EXPECT_EQ(ErrorOf(head + good + "      passwd_file: /run/pw\n"),
+            "coordinator.yaml:8: unknown key 'passwd_file' in inventories.cloud.openstack");
+  EXPECT_EQ(ErrorOf(head + good + "      region: [a, b]\n"),
+            "coordinator.yaml:8: inventories.cloud.openstack.region: expected a string, got a "
+            "list");
+  EXPECT_EQ(ErrorOf(head + good + "      interface: private\n"),
+            "coordinator.yaml:8: inventories.cloud.openstack.interface: expected public, internal "
+            "or admin, got 'private'");
+  EXPECT_EQ(ErrorOf(head + good + "      password_file: ''\n"),
+            "coordinator.yaml:8: inventories.cloud.openstack.password_file: must not be empty");
+  EXPECT_EQ(ErrorOf(head + "      auth_url: keystone:5000\n      username: gk\n"
+                           "      project_name: ops\n"),
+            "coordinator.yaml:5: inventories.cloud.openstack.auth_url: 'keystone:5000' is not an "
+            "http:// or https:// URL");
+  EXPECT_EQ(ErrorOf(head + "      username: gk\n      project_name: ops\n"),
+            "coordinator.yaml:5: inventories.cloud.openstack: missing required key 'auth_url'");
+  EXPECT_EQ(ErrorOf(head + "      auth_url: https://k:5000\n      project_name: ops\n"),
+            "coordinator.yaml:5: inventories.cloud.openstack: missing required key 'username'");
+  EXPECT_EQ(ErrorOf(head + "      auth_url: https://k:5000\n      username: gk\n"),
+            "coordinator.yaml:5: inventories.cloud.openstack: missing required key "
+            "'project_name'");
+  EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  cloud: {openstack: yes}\n"),
+            "coordinator.yaml:3: inventories.cloud.openstack: expected a map, got 'yes'");
+  EXPECT_EQ(ErrorOf("inventories:\n  cloud:\n    openstack: {auth_url: 'https://k', username: gk, "
+                    "project_name: ops}\n"),
+            "coordinator.yaml:2: allowed_ranges is empty: no inventory can be scanned");
+}
+
+TEST(CoordinatorConfigTest, NeverQuotesCredentialsInTheAuthUrl) {
+  const std::string e = ErrorOf(R"yaml(allowed_ranges: [10.0.0.0/8]
+inventories:
+  cloud:
+    openstack:
+      auth_url: https://gk:s3cret-pw@keystone:5000
+      username: gk
+      project_name: ops
+)yaml");
+  EXPECT_EQ(e,
+            "coordinator.yaml:5: inventories.cloud.openstack.auth_url: credentials "
+            "(user:password@) do not belong in the URL; use "
+            "inventories.cloud.openstack.password_file");
+  EXPECT_THAT(e, ::testing::Not(HasSubstr("s3cret")));
 }
 
 TEST(CoordinatorConfigTest, RefusesTargetFiles) {

@@ -3,8 +3,13 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/schedule_runner.h"
 #include "gmock/gmock.h"
@@ -14,7 +19,33 @@ namespace goalkeeper {
 namespace {
 
 namespace v1 = goalkeeper::v1;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+
+// Answers Fetch from a map the test sets, and counts the calls.
+class FakeInventorySource : public InventorySource {
+ public:
+  absl::StatusOr<std::vector<std::string>> Fetch(const std::string& inventory) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_[inventory];
+    auto it = answers_.find(inventory);
+    if (it == answers_.end()) return absl::NotFoundError("no answer set");
+    return it->second;
+  }
+  void Set(const std::string& inventory, absl::StatusOr<std::vector<std::string>> answer) {
+    absl::MutexLock lock(&mu_);
+    answers_.insert_or_assign(inventory, std::move(answer));
+  }
+  int calls(const std::string& inventory) {
+    absl::MutexLock lock(&mu_);
+    return calls_[inventory];
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, absl::StatusOr<std::vector<std::string>>> answers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
+};
 
 class ScanManagerTest : public ::testing::Test {
  protected:
@@ -23,7 +54,7 @@ class ScanManagerTest : public ::testing::Test {
           ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
     unlink(db_.c_str());
     config_.allowed_ranges = {"127.80.0.0/16"};
-    config_.inventories["lab"] = {{"127.80.0.0/24"}, {}};
+    config_.inventories["lab"].targets = {"127.80.0.0/24"};
     config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 1000};
     config_.lease = {10, 2, 5};
     Open();
@@ -35,7 +66,7 @@ class ScanManagerTest : public ::testing::Test {
     auto s = ScanStore::Open(db_);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
-    manager_ = std::make_unique<ScanManager>(config_, *store_, clock_);
+    manager_ = std::make_unique<ScanManager>(config_, *store_, clock_, &source_);
     ASSERT_TRUE(manager_->Recover().ok());
   }
 
@@ -98,7 +129,24 @@ class ScanManagerTest : public ::testing::Test {
     return out;
   }
 
+  // An inventory "cloud" whose addresses come from OpenStack (the fake).
+  void AddCloud(std::vector<std::string> targets, std::vector<std::string> exclude) {
+    InventoryConfig& cloud = config_.inventories["cloud"];
+    cloud.targets = std::move(targets);
+    cloud.exclude = std::move(exclude);
+    cloud.openstack = OpenStackInventoryConfig{};
+    Open();
+  }
+
+  absl::StatusOr<v1::Scan> StartInventory(const std::string& inventory) {
+    v1::StartScanRequest req;
+    req.set_inventory(inventory);
+    req.set_profile("lab");
+    return manager_->StartScan(req, "");
+  }
+
   FakeClock clock_;
+  FakeInventorySource source_;
   CoordinatorConfig config_;
   std::string db_;
   std::unique_ptr<ScanStore> store_;
@@ -147,6 +195,20 @@ TEST_F(ScanManagerTest, ExpiredLeaseGoesToAnotherWorkerAndFindingsStayUnique) {
   EXPECT_EQ(Findings(scan.id()), std::set<std::string>{"127.80.0.9:22"});
 }
 
+TEST_F(ScanManagerTest, AcknowledgedFindingsAreCommittedBeforeTheAnswer) {
+  // A worker told "stored" completes its shard, maybe with a restarted
+  // coordinator: what a crash right after the answer would leave on disk
+  // (what a second connection reads) must already hold the findings.
+  v1::Scan scan = Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  ASSERT_TRUE(Report(shard, "w1", {{"127.80.0.9", 22}, {"127.80.0.10", 80}}).ok());
+  auto reader = ScanStore::Open(db_);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto count = (*reader)->CountFindings(scan.id());
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 2u);
+}
+
 TEST_F(ScanManagerTest, HeartbeatsKeepLeasesAndReportLostOnes) {
   Start("127.80.0.0/24");
   v1::Shard shard = Lease("w1");
@@ -164,6 +226,20 @@ TEST_F(ScanManagerTest, HeartbeatsKeepLeasesAndReportLostOnes) {
     manager_->Tick();
   }
   EXPECT_TRUE(Report(shard, "w1", {{"127.80.0.1", 80}}).ok()) << "30 s later the lease still holds";
+}
+
+TEST_F(ScanManagerTest, WorkerProbesCountEachCompletedProbeOnceWhateverTheHeartbeatsSaid) {
+  Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  v1::HeartbeatRequest hb;
+  hb.set_worker_id("w1");
+  hb.add_lease_ids(shard.lease_id());
+  hb.set_probes_done(7);
+  ASSERT_TRUE(manager_->Heartbeat(hb).ok());
+  ASSERT_TRUE(Complete(shard, "w1").ok());
+  std::vector<v1::WorkerInfo> workers = manager_->ListWorkers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].probes_done(), shard.slice().end() - shard.slice().begin());
 }
 
 TEST_F(ScanManagerTest, RejectsFindingsOutsideTheScan) {
@@ -345,6 +421,153 @@ TEST_F(ScanManagerTest, ScheduleFiresOnceRecordsItAndNeverOverlaps) {
   ASSERT_TRUE(scans.ok());
   EXPECT_EQ(scans->size(), 2u);
   EXPECT_EQ((*scans)[0].schedule(), "lab-hourly");
+}
+
+// --- Inventories with an `openstack` block ---------------------------------
+
+TEST_F(ScanManagerTest, OpenStackAddressesAreMergedWithStaticTargetsAndExclusions) {
+  AddCloud({"127.80.1.0/30"}, {"127.80.0.9"});
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7", "127.80.0.9", "127.80.1.1"});
+  absl::StatusOr<v1::Scan> scan = StartInventory("cloud");
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_EQ(source_.calls("cloud"), 1);
+  // 127.80.1.0-3 and 127.80.0.7 (127.80.1.1 twice counts once, .0.9 is
+  // excluded), on ports 22 and 80.
+  EXPECT_EQ(scan->probes_total(), 10u);
+  EXPECT_EQ(scan->inventory(), "cloud");
+  EXPECT_THAT(scan->targets().include(), ElementsAre("127.80.1.0/30", "127.80.0.7", "127.80.1.1"));
+  EXPECT_THAT(scan->targets().exclude(), ElementsAre("127.80.0.9"));
+  // The static-only inventory never asks the source.
+  ASSERT_TRUE(StartInventory("lab").ok());
+  EXPECT_EQ(source_.calls("lab"), 0);
+}
+
+TEST_F(ScanManagerTest, OpenStackAddressOutsideAllowedRangesIsRefusedByName) {
+  AddCloud({}, {"10.0.0.0/8"});
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7", "10.1.2.3", "203.0.113.9"});
+  absl::StatusOr<v1::Scan> scan = StartInventory("cloud");
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scan.status().message(),
+            "inventories.cloud: openstack address 203.0.113.9 is outside allowed_ranges");
+  // 10.1.2.3 is outside too, but excluded: not scanned, so not refused.
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7", "10.1.2.3"});
+  scan = StartInventory("cloud");
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_EQ(scan->probes_total(), 2u);
+  auto scans = manager_->ListScans(10, "cloud");
+  ASSERT_TRUE(scans.ok());
+  EXPECT_EQ(scans->size(), 1u) << "the refused scan is not stored";
+}
+
+TEST_F(ScanManagerTest, OpenStackFailureIsUnavailableAndNamesTheApi) {
+  AddCloud({}, {});
+  source_.Set("cloud", absl::UnavailableError("neutron ports: HTTP 503"));
+  absl::StatusOr<v1::Scan> scan = StartInventory("cloud");
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(scan.status().message(), "inventory 'cloud': openstack: neutron ports: HTTP 503");
+  source_.Set("cloud", absl::UnauthenticatedError(
+                           "keystone: 401 Unauthorized (check the username and password)"));
+  scan = StartInventory("cloud");
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(scan.status().message(), HasSubstr("keystone: 401 Unauthorized"));
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7", "127.80.0.0/24"});
+  scan = StartInventory("cloud");
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(scan.status().message(),
+            "inventory 'cloud': openstack returned '127.80.0.0/24', which is not an IP address");
+  auto scans = manager_->ListScans(10, "cloud");
+  ASSERT_TRUE(scans.ok());
+  EXPECT_TRUE(scans->empty());
+}
+
+TEST_F(ScanManagerTest, OpenStackInventoryWithNoAddressesIsAClearError) {
+  AddCloud({}, {"127.80.0.7"});
+  source_.Set("cloud", std::vector<std::string>{});
+  absl::StatusOr<v1::Scan> scan = StartInventory("cloud");
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(scan.status().message(),
+            "inventory 'cloud' has no addresses: openstack returned none outside the exclusions");
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7"});  // excluded
+  EXPECT_EQ(StartInventory("cloud").status().code(), absl::StatusCode::kFailedPrecondition);
+  // With static targets, no OpenStack addresses is fine.
+  AddCloud({"127.80.2.1"}, {});
+  source_.Set("cloud", std::vector<std::string>{});
+  scan = StartInventory("cloud");
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_EQ(scan->probes_total(), 2u);
+}
+
+TEST_F(ScanManagerTest, RestartResumesTheFetchedAddressesWithoutFetchingAgain) {
+  AddCloud({}, {});
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7", "127.80.3.3"});
+  absl::StatusOr<v1::Scan> scan = StartInventory("cloud");
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  v1::Shard shard = Lease("w1");
+  // OpenStack changes meanwhile, and the coordinator restarts.
+  source_.Set("cloud", std::vector<std::string>{"127.80.9.9"});
+  Open();
+  EXPECT_EQ(source_.calls("cloud"), 1) << "recovery must not fetch again";
+  auto recovered = manager_->GetScan(scan->id());
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_EQ(recovered->probes_total(), 4u);
+  EXPECT_THAT(recovered->targets().include(), ElementsAre("127.80.0.7", "127.80.3.3"));
+  // The same target set: the old addresses are still part of the scan, the new one is not.
+  EXPECT_EQ(Report(shard, "w1", {{"127.80.9.9", 22}}).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(Report(shard, "w1", {{"127.80.3.3", 80}}).ok());
+  ASSERT_TRUE(Complete(shard, "w1").ok());
+  RunToEnd("w1", {});
+  EXPECT_EQ(manager_->GetScan(scan->id())->state(), v1::SUCCEEDED);
+  EXPECT_EQ(Findings(scan->id()), (std::set<std::string>{"127.80.3.3:80"}));
+  EXPECT_EQ(source_.calls("cloud"), 1);
+}
+
+TEST_F(ScanManagerTest, ScheduledRunRetriesAFailedFetchWithBackoff) {
+  config_.schedules = {{"cloud-hourly", "0 * * * *", "UTC", "cloud", "lab"}};
+  AddCloud({}, {});
+  auto scheduler = Scheduler::Create(config_.schedules);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  clock_.Set(absl::FromUnixSeconds(1'800'000'000) + absl::Minutes(1));  // 08:01
+  ScheduleRunner runner(*scheduler, *manager_, clock_);
+  EXPECT_EQ(runner.Tick(), 0);
+  source_.Set("cloud", absl::UnavailableError("keystone: HTTP 503"));
+  clock_.Advance(absl::Minutes(59));  // 09:00: fires, the fetch fails
+  EXPECT_EQ(runner.Tick(), 0);
+  EXPECT_EQ(source_.calls("cloud"), 1);
+  EXPECT_EQ(runner.Tick(), 0);
+  EXPECT_EQ(source_.calls("cloud"), 1) << "waits out the backoff";
+  clock_.Advance(ScheduleRunner::kFirstRetry);
+  EXPECT_EQ(runner.Tick(), 0);
+  EXPECT_EQ(source_.calls("cloud"), 2) << "tried again after the first backoff";
+  clock_.Advance(ScheduleRunner::kFirstRetry);
+  EXPECT_EQ(runner.Tick(), 0);
+  EXPECT_EQ(source_.calls("cloud"), 2) << "the backoff doubled";
+  // A restart meanwhile: the run was never recorded, so it is still due.
+  Open();
+  ScheduleRunner after(*scheduler, *manager_, clock_);
+  source_.Set("cloud", std::vector<std::string>{"127.80.0.7"});
+  EXPECT_EQ(after.Tick(), 1);
+  EXPECT_EQ(source_.calls("cloud"), 3);
+  EXPECT_EQ(after.Tick(), 0) << "the 09:00 run is recorded once it started";
+  auto scans = manager_->ListScans(10, "cloud");
+  ASSERT_TRUE(scans.ok());
+  ASSERT_EQ(scans->size(), 1u);
+  EXPECT_EQ((*scans)[0].schedule(), "cloud-hourly");
+}
+
+TEST_F(ScanManagerTest, ScheduledRunRefusedForGoodIsNotRetried) {
+  config_.schedules = {{"cloud-hourly", "0 * * * *", "UTC", "cloud", "lab"}};
+  AddCloud({}, {});
+  auto scheduler = Scheduler::Create(config_.schedules);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  clock_.Set(absl::FromUnixSeconds(1'800'000'000) + absl::Minutes(1));
+  ScheduleRunner runner(*scheduler, *manager_, clock_);
+  EXPECT_EQ(runner.Tick(), 0);
+  source_.Set("cloud", std::vector<std::string>{"203.0.113.9"});  // outside allowed_ranges
+  clock_.Advance(absl::Minutes(59));
+  EXPECT_EQ(runner.Tick(), 0);
+  clock_.Advance(absl::Minutes(30));
+  EXPECT_EQ(runner.Tick(), 0);
+  EXPECT_EQ(source_.calls("cloud"), 1) << "refused: counts as the 09:00 run";
 }
 
 }  // namespace
