@@ -5,8 +5,8 @@
 //
 // Invariants checked: errors are InvalidArgument naming the source; a parsed
 // config always has a "default" profile, a heartbeat shorter than the lease,
-// inventories with targets, and schedules naming existing inventories and
-// profiles.
+// inventories with targets or a complete openstack block, and schedules
+// naming existing inventories and profiles.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,17 +15,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "coordinator/config.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (false)
 
 void Check(absl::string_view input) {
   absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig(input, "fuzz.yaml");
@@ -44,7 +37,12 @@ void Check(absl::string_view input) {
   FUZZ_CHECK(c->inventories.empty() || !c->allowed_ranges.empty());
   for (const auto& [name, inventory] : c->inventories) {
     FUZZ_CHECK(!name.empty());
-    FUZZ_CHECK(!inventory.targets.empty());
+    FUZZ_CHECK(!inventory.targets.empty() || inventory.openstack.has_value());
+    if (inventory.openstack.has_value()) {
+      FUZZ_CHECK(!inventory.openstack->auth_url.empty());
+      FUZZ_CHECK(!inventory.openstack->username.empty());
+      FUZZ_CHECK(!inventory.openstack->project_name.empty());
+    }
     for (const std::string& spec : inventory.targets) FUZZ_CHECK(!absl::StartsWith(spec, "@"));
   }
   for (const auto& [name, profile] : c->profiles) {
@@ -63,6 +61,6 @@ void Check(absl::string_view input) {
 }  // namespace goalkeeper
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  goalkeeper::Check(absl::string_view(reinterpret_cast<const char*>(data), size));
+  goalkeeper::Check(goalkeeper::FuzzText(data, size));
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "coordinator/cron.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 
@@ -115,7 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Utc(2099, 12, 31, 23, 59, 0),  // before a non-leap century year
   };
 
-  const absl::string_view expr(reinterpret_cast<const char*>(data), size);
+  const absl::string_view expr = goalkeeper::FuzzText(data, size);
   absl::StatusOr<CronSchedule> cron = CronSchedule::Parse(expr);
   if (!cron.ok()) {
     if (cron.status().code() != absl::StatusCode::kInvalidArgument ||

@@ -12,18 +12,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/flags.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                      \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                    \
-      std::abort();                                                           \
-    }                                                                         \
-  } while (false)
 
 void CheckFlags(absl::string_view input) {
   std::vector<std::string> args =
@@ -70,6 +62,6 @@ void CheckFlags(absl::string_view input) {
 }  // namespace goalkeeper
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  goalkeeper::CheckFlags(absl::string_view(reinterpret_cast<const char*>(data), size));
+  goalkeeper::CheckFlags(goalkeeper::FuzzText(data, size));
   return 0;
 }

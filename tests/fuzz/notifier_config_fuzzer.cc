@@ -17,17 +17,10 @@
 #include "absl/time/time.h"
 #include "common/ip_address.h"
 #include "notifier/config.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (false)
 
 bool IsPositiveFinite(absl::Duration d) {
   return d > absl::ZeroDuration() && d != absl::InfiniteDuration();
@@ -78,6 +71,6 @@ void Check(absl::string_view input) {
 }  // namespace goalkeeper
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  goalkeeper::Check(absl::string_view(reinterpret_cast<const char*>(data), size));
+  goalkeeper::Check(goalkeeper::FuzzText(data, size));
   return 0;
 }

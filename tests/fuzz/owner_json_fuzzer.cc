@@ -22,17 +22,10 @@
 #include "common/http_client.h"
 #include "notifier/fleio_client.h"
 #include "notifier/openstack_client.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (false)
 
 constexpr char kPassword[] = "fuzz-password-0b5e";
 constexpr char kToken[] = "fuzz-subject-token-77c1";

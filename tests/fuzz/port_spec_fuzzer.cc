@@ -8,18 +8,10 @@
 
 #include "absl/strings/str_join.h"
 #include "common/ports.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                      \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                    \
-      std::abort();                                                           \
-    }                                                                         \
-  } while (false)
 
 void CheckPorts(absl::string_view input) {
   absl::StatusOr<PortSet> set = PortSet::Parse(input);
@@ -48,6 +40,6 @@ void CheckPorts(absl::string_view input) {
 }  // namespace goalkeeper
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  goalkeeper::CheckPorts(absl::string_view(reinterpret_cast<const char*>(data), size));
+  goalkeeper::CheckPorts(goalkeeper::FuzzText(data, size));
   return 0;
 }

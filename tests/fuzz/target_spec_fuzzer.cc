@@ -13,18 +13,10 @@
 
 #include "absl/strings/str_split.h"
 #include "common/targets.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
 namespace {
-
-#define FUZZ_CHECK(cond)                                                      \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                    \
-      std::abort();                                                           \
-    }                                                                         \
-  } while (false)
 
 bool RangeValid(const AddressRange& r) {
   return r.first <= r.last && r.last <= MaxValue(r.family) &&
@@ -136,7 +128,7 @@ void CheckParse(absl::string_view input) {
 }  // namespace goalkeeper
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  const absl::string_view input = goalkeeper::FuzzText(data, size);
   goalkeeper::CheckSpec(input);
   goalkeeper::CheckParse(input);
   return 0;
