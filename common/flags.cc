@@ -141,4 +141,32 @@ std::string FlagParser::Usage() const {
   return out;
 }
 
+std::optional<int> FlagParser::ParseForMain(int argc, const char* const* argv, std::FILE* out,
+                                            std::FILE* err) {
+  bool help = false;
+  AddBool("help", &help, "show this help");
+  if (absl::Status s = Parse(argc, argv); !s.ok()) {
+    std::fprintf(err, "error: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (help) {
+    std::fputs(Usage().c_str(), out);
+    return 0;
+  }
+  if (!positional_.empty()) {
+    std::fprintf(err, "error: unexpected argument '%s'\n", positional_[0].c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+void DaemonFlags::Add(FlagParser& flags, absl::string_view default_listen) {
+  flags.AddString("config", &config, "FILE", "YAML configuration; flags override it");
+  flags.AddString("listen", &listen, "HOST:PORT",
+                  absl::StrCat("gRPC address (default ", default_listen, ")"));
+  flags.AddString("db", &db, "PATH", "SQLite database file");
+  flags.AddString("metrics-listen", &metrics_listen, "HOST:PORT",
+                  "Prometheus /metrics address; empty disables");
+}
+
 }  // namespace goalkeeper

@@ -16,14 +16,16 @@
 #define GOALKEEPER_COMMON_FLAGS_H_
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace goalkeeper {
 
@@ -47,6 +49,13 @@ class FlagParser {
   // Errors are InvalidArgument: "--timeout-ms: 'abc' is not a whole number".
   absl::Status Parse(int argc, const char* const* argv);
 
+  // For a main() that takes no positional arguments: adds --help, parses,
+  // and settles what ends the program. --help prints the usage on `out` (0);
+  // a bad flag or a positional argument prints one "error: ..." line on
+  // `err` (2). nullopt: go on.
+  std::optional<int> ParseForMain(int argc, const char* const* argv, std::FILE* out,
+                                  std::FILE* err);
+
   bool WasSet(absl::string_view name) const { return seen_.count(std::string(name)) > 0; }
   const std::vector<std::string>& positional() const { return positional_; }
   std::string Usage() const;
@@ -62,6 +71,29 @@ class FlagParser {
   std::vector<std::string> order_;
   std::set<std::string> seen_;
   std::vector<std::string> positional_;
+};
+
+// The flags the daemons (coordinator, notifier) share; given flags override
+// the config file's values.
+//
+//   DaemonFlags daemon;
+//   daemon.Add(flags, "0.0.0.0:7070");
+//   ... parse, load daemon.config ...
+//   daemon.ApplyTo(flags, *config);
+struct DaemonFlags {
+  std::string config;  // --config FILE; "" = built-in defaults
+  std::string listen;
+  std::string db;
+  std::string metrics_listen;
+
+  void Add(FlagParser& flags, absl::string_view default_listen);
+  // Config has `listen`, `db` and `metrics_listen` string members.
+  template <typename Config>
+  void ApplyTo(const FlagParser& flags, Config& c) const {
+    if (flags.WasSet("listen")) c.listen = listen;
+    if (flags.WasSet("db")) c.db = db;
+    if (flags.WasSet("metrics-listen")) c.metrics_listen = metrics_listen;
+  }
 };
 
 }  // namespace goalkeeper

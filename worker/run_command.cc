@@ -23,7 +23,6 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) == 0) opt.name = host;
   uint64_t threads = 0;
-  bool help = false;
   flags.AddString("coordinator", &opt.coordinator, "HOST:PORT",
                   "coordinator address (default $GOALKEEPER_COORDINATOR)");
   flags.AddString("name", &opt.name, "NAME", "worker name (default the host name)");
@@ -31,15 +30,7 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   flags.AddUint("threads", &threads, 0, 256, "event-loop threads, 0 = one per core");
   flags.AddDouble("max-rate", &opt.max_rate, 0, 1e9,
                   "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
-  flags.AddBool("help", &help, "show this help");
-  if (absl::Status s = flags.Parse(argc, argv); !s.ok()) {
-    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
-    return kExitUsage;
-  }
-  if (help) {
-    std::fputs(flags.Usage().c_str(), stdout);
-    return kExitOk;
-  }
+  if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
   if (opt.coordinator.empty()) {
     std::fprintf(stderr, "error: --coordinator is required (or set GOALKEEPER_COORDINATOR)\n");
     return kExitUsage;

@@ -1,6 +1,10 @@
 #include "common/flags.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -237,6 +241,77 @@ TEST_F(FlagParserTest, UsageListsFlagsInOrderWithValueNamesAndHelp) {
   EXPECT_LT(targets, timeout);
   EXPECT_LT(timeout, rate);
   EXPECT_LT(rate, verbose);
+}
+
+// Runs ParseForMain on args; returns its result and what it printed.
+struct MainRun {
+  std::optional<int> rc;
+  std::string out;
+  std::string err;
+};
+MainRun ParseMain(FlagParser& flags, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  char* out_buf = nullptr;
+  char* err_buf = nullptr;
+  size_t out_len = 0;
+  size_t err_len = 0;
+  std::FILE* out = open_memstream(&out_buf, &out_len);
+  std::FILE* err = open_memstream(&err_buf, &err_len);
+  MainRun r;
+  r.rc = flags.ParseForMain(static_cast<int>(argv.size()), argv.data(), out, err);
+  std::fclose(out);
+  std::fclose(err);
+  r.out.assign(out_buf, out_len);
+  r.err.assign(err_buf, err_len);
+  std::free(out_buf);
+  std::free(err_buf);
+  return r;
+}
+
+TEST(ParseForMainTest, GoesOnWithGoodFlags) {
+  FlagParser flags("goalkeeper-notifier");
+  DaemonFlags daemon;
+  daemon.Add(flags, "0.0.0.0:7071");
+  MainRun r = ParseMain(flags, {"--listen", "127.0.0.1:9", "--db=x.db"});
+  EXPECT_FALSE(r.rc.has_value());
+  EXPECT_EQ(r.out + r.err, "");
+  struct {
+    std::string listen = "file-listen";
+    std::string db = "file.db";
+    std::string metrics_listen = "file-metrics";
+  } config;
+  daemon.ApplyTo(flags, config);
+  EXPECT_EQ(config.listen, "127.0.0.1:9");
+  EXPECT_EQ(config.db, "x.db");
+  EXPECT_EQ(config.metrics_listen, "file-metrics") << "not given: the file's value stays";
+}
+
+TEST(ParseForMainTest, HelpPrintsUsageAndExitsZero) {
+  FlagParser flags("goalkeeper-coordinator");
+  DaemonFlags daemon;
+  daemon.Add(flags, "0.0.0.0:7070");
+  MainRun r = ParseMain(flags, {"--help"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr("usage: goalkeeper-coordinator"));
+  EXPECT_THAT(r.out, HasSubstr("default 0.0.0.0:7070"));
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(ParseForMainTest, BadFlagOrStrayArgumentIsOneLineAndExitTwo) {
+  FlagParser flags("goalkeeper-notifier");
+  DaemonFlags daemon;
+  daemon.Add(flags, "0.0.0.0:7071");
+  MainRun bad = ParseMain(flags, {"--lisen", "x"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--lisen"));
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1);
+  FlagParser flags2("goalkeeper-notifier");
+  DaemonFlags daemon2;
+  daemon2.Add(flags2, "0.0.0.0:7071");
+  MainRun stray = ParseMain(flags2, {"--db", "a.db", "extra"});
+  EXPECT_EQ(stray.rc, 2);
+  EXPECT_EQ(stray.err, "error: unexpected argument 'extra'\n");
 }
 
 }  // namespace
