@@ -237,9 +237,12 @@ class FleetWorker::Impl {
   void Stop() { if (!stop_.HasBeenNotified()) stop_.Notify(); }
 
  private:
-  // Shards leased ahead of time, at most; they only wait while the engine
-  // still has probes to start.
-  static constexpr size_t kMaxShards = 3;
+  // Leases held at once, at most. The worker leases only when its engine is
+  // about to run out of probes to start, so it never hoards; but each shard
+  // ends with a tail of up to timeout x (retries + 1) in which it still holds
+  // its lease, so with small shards (8192 probes at first) several tails
+  // overlap. A low cap (3 was tried) starves the engine during them.
+  static constexpr size_t kMaxShards = 16;
 
   struct ActiveShard {
     v1::Shard shard;

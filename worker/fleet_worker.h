@@ -4,7 +4,7 @@
 // leases, and completes each shard only after every finding was stored.
 // Pipelining: when the engine is about to run out of probes to start, the
 // next shard is leased and its probes run while the current shard's last
-// probes wait for their deadlines (at most 3 shards held at once).
+// probes wait for their deadlines (at most 16 shards held at once).
 //
 // Flow control: at most one batch of findings is in flight; when the
 // coordinator is slow the engine's result callback blocks, so the worker

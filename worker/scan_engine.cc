@@ -428,6 +428,11 @@ class ScanEngine::ThreadScanner {
         if (getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
         if (Outcome(slot, err) == Step::kDone) Drive(slot);
       }
+      // Under load this loop can run for long stretches without returning
+      // to the io_context, whose sweep timer would then fire late (measured:
+      // up to 250 ms), leaving unanswered probes in their slots far past
+      // their deadlines. So deadlines are also enforced from here.
+      if (Clock::now() >= next_sweep_) Sweep();
       if (n < 256) return;
     }
   }
@@ -446,6 +451,7 @@ class ScanEngine::ThreadScanner {
   // Gives up on every connect whose deadline has passed.
   void Sweep() {
     const Clock::time_point now = Clock::now();
+    next_sweep_ = now + tick_;
     for (auto& slot : slots_) {
       if (slot->fd >= 0 && slot->deadline <= now) {
         CloseSocket(*slot);
@@ -462,6 +468,7 @@ class ScanEngine::ThreadScanner {
   asio::posix::stream_descriptor events_;  // the epoll set of in-flight connects
   asio::steady_timer sweep_timer_;
   Clock::duration tick_;
+  Clock::time_point next_sweep_{};  // when Harvest sweeps if the timer has not
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t live_slots_ = 0;
   std::shared_ptr<ScanSlice> current_;  // the slice new targets come from
