@@ -71,8 +71,15 @@ int main(int argc, char** argv) {
         lreq.set_worker_id(id);
         v1::LeaseShardResponse lresp;
         grpc::ClientContext lctx;
-        if (!stub->LeaseShard(&lctx, lreq, &lresp).ok() || !lresp.has_shard()) {
-          ++errors;
+        grpc::Status ls = stub->LeaseShard(&lctx, lreq, &lresp);
+        if (!ls.ok() || !lresp.has_shard()) {
+          if (errors++ == 0) {
+            std::fprintf(stderr, "lease_bench: first error: LeaseShard: %s\n",
+                         ls.ok() ? "no shard offered" : ls.error_message().c_str());
+          }
+          // Back off as a real worker does, instead of spinning on the CPU
+          // the coordinator needs.
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
           continue;
         }
         v1::CompleteShardRequest creq;
@@ -81,8 +88,13 @@ int main(int argc, char** argv) {
         creq.set_probes_done(lresp.shard().slice().end() - lresp.shard().slice().begin());
         v1::CompleteShardResponse cresp;
         grpc::ClientContext cctx;
-        if (!stub->CompleteShard(&cctx, creq, &cresp).ok()) {
-          ++errors;
+        grpc::Status cs = stub->CompleteShard(&cctx, creq, &cresp);
+        if (!cs.ok()) {
+          if (errors++ == 0) {
+            std::fprintf(stderr, "lease_bench: first error: CompleteShard: %s\n",
+                         cs.error_message().c_str());
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
           continue;
         }
         if (measuring.load()) ++completed;
