@@ -48,21 +48,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/openstack_auth.h"
 #include "coordinator/scheduler.h"
 
 namespace goalkeeper {
 
 // Where an inventory's OpenStack addresses come from (see the header).
-struct OpenStackInventoryConfig {
-  std::string auth_url;  // http(s)://keystone:5000 (with or without /v3)
-  std::string username;
-  std::string user_domain_name = "Default";
-  std::string project_name;
-  std::string project_domain_name = "Default";
-  std::string password_file;         // or env GOALKEEPER_OPENSTACK_PASSWORD
-  std::string interface = "public";  // public | internal | admin
-  std::string region;                // "" = any region
-};
+// An inventory's `openstack:` block (common/openstack_auth.h).
+using OpenStackInventoryConfig = OpenStackAuthConfig;
 
 struct InventoryConfig {
   std::vector<std::string> targets;  // target specs (no @file); may be empty with openstack

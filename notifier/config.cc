@@ -298,46 +298,7 @@ absl::Status NotifierParser::ParseStaticOwner(const YamlField& f) {
 
 absl::Status NotifierParser::ParseOpenStack(const YamlField& f) {
   config_.openstack_enabled = true;
-  bool has_auth_url = false;
-  bool has_username = false;
-  bool has_project_name = false;
-  RETURN_IF_ERROR(yaml_.ForEachEntry(
-      f,
-      {"auth_url", "username", "user_domain_name", "project_name", "project_domain_name",
-       "password_file", "interface", "region"},
-      [&](const std::string& key, const YamlField& entry) -> absl::Status {
-        if (key == "auth_url") {
-          ASSIGN_OR_RETURN(config_.openstack_auth_url,
-                           HttpUrl(entry, "use owners.openstack.password_file"));
-          has_auth_url = true;
-        } else if (key == "username") {
-          ASSIGN_OR_RETURN(config_.openstack_username, NonEmpty(entry));
-          has_username = true;
-        } else if (key == "user_domain_name") {
-          ASSIGN_OR_RETURN(config_.openstack_user_domain_name, NonEmpty(entry));
-        } else if (key == "project_name") {
-          ASSIGN_OR_RETURN(config_.openstack_project_name, NonEmpty(entry));
-          has_project_name = true;
-        } else if (key == "project_domain_name") {
-          ASSIGN_OR_RETURN(config_.openstack_project_domain_name, NonEmpty(entry));
-        } else if (key == "password_file") {
-          ASSIGN_OR_RETURN(config_.openstack_password_file, NonEmpty(entry));
-        } else if (key == "interface") {
-          if (!entry.value.IsScalar() ||
-              (entry.value.Scalar() != "public" && entry.value.Scalar() != "internal" &&
-               entry.value.Scalar() != "admin")) {
-            return yaml_.Expected(entry, "public, internal or admin");
-          }
-          config_.openstack_interface = entry.value.Scalar();
-        } else {
-          // "" = the first endpoint of any region.
-          ASSIGN_OR_RETURN(config_.openstack_region, yaml_.String(entry));
-        }
-        return absl::OkStatus();
-      }));
-  if (!has_auth_url) return yaml_.Error(f, "missing required key 'auth_url'");
-  if (!has_username) return yaml_.Error(f, "missing required key 'username'");
-  if (!has_project_name) return yaml_.Error(f, "missing required key 'project_name'");
+  ASSIGN_OR_RETURN(config_.openstack, ParseOpenStackAuth(yaml_, f));
   return absl::OkStatus();
 }
 

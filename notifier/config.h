@@ -52,6 +52,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/openstack_auth.h"
 #include "common/targets.h"
 
 namespace goalkeeper {
@@ -95,14 +96,7 @@ struct NotifierConfig {
   std::vector<StaticOwner> static_owners;
 
   bool openstack_enabled = false;
-  std::string openstack_auth_url;
-  std::string openstack_username;
-  std::string openstack_user_domain_name = "Default";
-  std::string openstack_project_name;
-  std::string openstack_project_domain_name = "Default";
-  std::string openstack_password_file;  // or env GOALKEEPER_OPENSTACK_PASSWORD
-  std::string openstack_interface = "public";  // public | internal | admin
-  std::string openstack_region;
+  OpenStackAuthConfig openstack;  // when openstack_enabled
 
   bool fleio_enabled = false;
   std::string fleio_url;

@@ -110,15 +110,15 @@ int RunNotifier(const NotifierConfig& config) {
   }
   OpenStackConfig os_config;
   if (config.openstack_enabled) {
-    auto s = LoadSecret(config.openstack_password_file, "GOALKEEPER_OPENSTACK_PASSWORD");
+    auto s = LoadSecret(config.openstack.password_file, "GOALKEEPER_OPENSTACK_PASSWORD");
     if (!s.ok()) {
       log->error("owners.openstack.password_file: {}", s.status().message());
       return 1;
     }
-    os_config = {config.openstack_auth_url, config.openstack_username,
-                 config.openstack_user_domain_name, config.openstack_project_name,
-                 config.openstack_project_domain_name, *s, config.openstack_interface,
-                 config.openstack_region};
+    os_config = {config.openstack.auth_url, config.openstack.username,
+                 config.openstack.user_domain_name, config.openstack.project_name,
+                 config.openstack.project_domain_name, *s, config.openstack.interface,
+                 config.openstack.region};
   }
   FleioConfig fleio_config;
   if (config.fleio_enabled) {
@@ -194,7 +194,7 @@ int RunNotifier(const NotifierConfig& config) {
             config.mode == NotifierMode::kProd ? "prod" : "stage",
             config.smtp_url.empty() ? "outbox:" + config.outbox_dir : UrlOrigin(config.smtp_url),
             telegram_token.empty() ? "log" : UrlOrigin(config.telegram_api_url),
-            config.openstack_enabled ? UrlOrigin(config.openstack_auth_url) : "off",
+            config.openstack_enabled ? UrlOrigin(config.openstack.auth_url) : "off",
             config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off");
 
   std::atomic<bool> stopping{false};

@@ -49,13 +49,13 @@ void Check(absl::string_view input) {
     FUZZ_CHECK(o.range.first <= o.range.last);
   }
   if (c->openstack_enabled) {
-    FUZZ_CHECK(!c->openstack_auth_url.empty());
-    FUZZ_CHECK(!c->openstack_username.empty());
-    FUZZ_CHECK(!c->openstack_project_name.empty());
-    FUZZ_CHECK(c->openstack_interface == "public" || c->openstack_interface == "internal" ||
-               c->openstack_interface == "admin");
+    FUZZ_CHECK(!c->openstack.auth_url.empty());
+    FUZZ_CHECK(!c->openstack.username.empty());
+    FUZZ_CHECK(!c->openstack.project_name.empty());
+    FUZZ_CHECK(c->openstack.interface == "public" || c->openstack.interface == "internal" ||
+               c->openstack.interface == "admin");
   } else {
-    FUZZ_CHECK(c->openstack_auth_url.empty());
+    FUZZ_CHECK(c->openstack.auth_url.empty());
   }
   FUZZ_CHECK(c->fleio_enabled ? !c->fleio_url.empty() : c->fleio_url.empty());
   FUZZ_CHECK(IsPositiveFinite(c->repeat_interval));

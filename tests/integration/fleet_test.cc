@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
 
@@ -35,12 +36,7 @@ constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
 constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::goalkeeper::testing::ReadFile;
 
 // Pulls `"key": "value"` or `"key": number` out of one-line JSON (enough for
 // the fields these tests read).

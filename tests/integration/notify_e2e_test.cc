@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
 
@@ -37,13 +38,8 @@ constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
 constexpr char kNotifier[] = GOALKEEPER_NOTIFIER_BIN;
 constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+using ::goalkeeper::testing::ReadFile;
+using ::goalkeeper::testing::WriteFile;
 
 // A fake started with `python3 FAKE args`, waiting for "listening PORT".
 struct Fake {

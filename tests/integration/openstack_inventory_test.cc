@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
 
@@ -42,13 +43,8 @@ constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
 constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
 constexpr char kPassword[] = "keystone-fixture-pw";  // tests/fixtures/owner_apis/credentials.json
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+using ::goalkeeper::testing::ReadFile;
+using ::goalkeeper::testing::WriteFile;
 
 // What the fake's PublicAddresses come to after the move into 127.69/16:
 // floating IPs, router gateways, the compute and the DHCP port on external

@@ -79,14 +79,14 @@ TEST(NotifierConfigTest, ParsesTheHeaderExample) {
   EXPECT_EQ(acme.telegram_chat_id, "-100456");
 
   EXPECT_TRUE(c->openstack_enabled);
-  EXPECT_EQ(c->openstack_auth_url, "https://keystone.example.net:5000");
-  EXPECT_EQ(c->openstack_username, "goalkeeper");
-  EXPECT_EQ(c->openstack_user_domain_name, "Default");
-  EXPECT_EQ(c->openstack_project_name, "admin");
-  EXPECT_EQ(c->openstack_project_domain_name, "Default");
-  EXPECT_EQ(c->openstack_password_file, "/run/secrets/openstack");
-  EXPECT_EQ(c->openstack_interface, "public");
-  EXPECT_EQ(c->openstack_region, "RegionOne");
+  EXPECT_EQ(c->openstack.auth_url, "https://keystone.example.net:5000");
+  EXPECT_EQ(c->openstack.username, "goalkeeper");
+  EXPECT_EQ(c->openstack.user_domain_name, "Default");
+  EXPECT_EQ(c->openstack.project_name, "admin");
+  EXPECT_EQ(c->openstack.project_domain_name, "Default");
+  EXPECT_EQ(c->openstack.password_file, "/run/secrets/openstack");
+  EXPECT_EQ(c->openstack.interface, "public");
+  EXPECT_EQ(c->openstack.region, "RegionOne");
 
   EXPECT_TRUE(c->fleio_enabled);
   EXPECT_EQ(c->fleio_url, "https://fleio.example.net");
@@ -164,9 +164,9 @@ TEST(NotifierConfigTest, UsesDefaultsForAbsentKeys) {
   EXPECT_EQ(c->telegram_token_file, "");
   EXPECT_TRUE(c->static_owners.empty());
   EXPECT_FALSE(c->openstack_enabled);
-  EXPECT_EQ(c->openstack_user_domain_name, "Default");
-  EXPECT_EQ(c->openstack_project_domain_name, "Default");
-  EXPECT_EQ(c->openstack_interface, "public");
+  EXPECT_EQ(c->openstack.user_domain_name, "Default");
+  EXPECT_EQ(c->openstack.project_domain_name, "Default");
+  EXPECT_EQ(c->openstack.interface, "public");
   EXPECT_FALSE(c->fleio_enabled);
   EXPECT_EQ(c->repeat_interval, absl::Hours(24 * 7));
   EXPECT_EQ(c->give_up_after, absl::Hours(24 * 3));
@@ -196,12 +196,12 @@ TEST(NotifierConfigTest, OpenStackKeepsDefaultsForOptionalKeys) {
 )yaml"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->openstack_enabled);
-  EXPECT_EQ(c->openstack_auth_url, "http://[2001:db8::5]:5000/v3");
-  EXPECT_EQ(c->openstack_user_domain_name, "Default");
-  EXPECT_EQ(c->openstack_project_domain_name, "Default");
-  EXPECT_EQ(c->openstack_interface, "internal");
-  EXPECT_EQ(c->openstack_region, "");
-  EXPECT_EQ(c->openstack_password_file, "");
+  EXPECT_EQ(c->openstack.auth_url, "http://[2001:db8::5]:5000/v3");
+  EXPECT_EQ(c->openstack.user_domain_name, "Default");
+  EXPECT_EQ(c->openstack.project_domain_name, "Default");
+  EXPECT_EQ(c->openstack.interface, "internal");
+  EXPECT_EQ(c->openstack.region, "");
+  EXPECT_EQ(c->openstack.password_file, "");
   EXPECT_FALSE(c->fleio_enabled);
 }
 

@@ -28,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
 
@@ -47,12 +48,7 @@ std::string FakePath(absl::string_view name) {
   return absl::StrCat(GOALKEEPER_SOURCE_DIR, "/tests/fakes/", name);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::goalkeeper::testing::ReadFile;
 
 class TempDir {
  public:

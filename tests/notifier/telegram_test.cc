@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
 
@@ -323,12 +324,7 @@ TEST(TelegramLogSenderTest, AlwaysSucceeds) {
 
 // --- Bot sender against the fake Bot API over real HTTP -------------------------------
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::goalkeeper::testing::ReadFile;
 
 class TelegramApiTest : public ::testing::Test {
  protected:

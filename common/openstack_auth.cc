@@ -1,0 +1,60 @@
+#include "common/openstack_auth.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace goalkeeper {
+
+absl::StatusOr<OpenStackAuthConfig> ParseOpenStackAuth(const StrictYamlParser& yaml,
+                                                       const YamlField& f) {
+  auto non_empty = [&](const YamlField& entry) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(std::string value, yaml.String(entry));
+    if (value.empty()) return yaml.Error(entry, "must not be empty");
+    return value;
+  };
+  OpenStackAuthConfig os;
+  bool has_auth_url = false;
+  bool has_username = false;
+  bool has_project_name = false;
+  RETURN_IF_ERROR(yaml.ForEachEntry(
+      f,
+      {"auth_url", "username", "user_domain_name", "project_name", "project_domain_name",
+       "password_file", "interface", "region"},
+      [&](const std::string& key, const YamlField& entry) -> absl::Status {
+        if (key == "auth_url") {
+          ASSIGN_OR_RETURN(os.auth_url,
+                           yaml.Url(entry, {"http", "https"}, "an http:// or https:// URL",
+                                    absl::StrCat("use ", f.path, ".password_file")));
+          has_auth_url = true;
+        } else if (key == "username") {
+          ASSIGN_OR_RETURN(os.username, non_empty(entry));
+          has_username = true;
+        } else if (key == "user_domain_name") {
+          ASSIGN_OR_RETURN(os.user_domain_name, non_empty(entry));
+        } else if (key == "project_name") {
+          ASSIGN_OR_RETURN(os.project_name, non_empty(entry));
+          has_project_name = true;
+        } else if (key == "project_domain_name") {
+          ASSIGN_OR_RETURN(os.project_domain_name, non_empty(entry));
+        } else if (key == "password_file") {
+          ASSIGN_OR_RETURN(os.password_file, non_empty(entry));
+        } else if (key == "interface") {
+          if (!entry.value.IsScalar() ||
+              (entry.value.Scalar() != "public" && entry.value.Scalar() != "internal" &&
+               entry.value.Scalar() != "admin")) {
+            return yaml.Expected(entry, "public, internal or admin");
+          }
+          os.interface = entry.value.Scalar();
+        } else {
+          // "" = the first endpoint of any region.
+          ASSIGN_OR_RETURN(os.region, yaml.String(entry));
+        }
+        return absl::OkStatus();
+      }));
+  if (!has_auth_url) return yaml.Error(f, "missing required key 'auth_url'");
+  if (!has_username) return yaml.Error(f, "missing required key 'username'");
+  if (!has_project_name) return yaml.Error(f, "missing required key 'project_name'");
+  return os;
+}
+
+}  // namespace goalkeeper

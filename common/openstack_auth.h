@@ -1,0 +1,49 @@
+// The `openstack:` block shared by the coordinator's inventories and the
+// notifier's owner sources: Keystone v3 password authentication and the
+// catalog endpoint choice. The password itself is never in the file: it
+// comes from `password_file` or the environment (GOALKEEPER_OPENSTACK_PASSWORD).
+//
+//   openstack:
+//     auth_url: https://keystone.example:5000   # required; no user:pw@
+//     username: goalkeeper                      # required
+//     project_name: admin                       # required
+//     user_domain_name: Default
+//     project_domain_name: Default
+//     password_file: /run/secrets/openstack
+//     interface: public                         # public | internal | admin
+//     region: RegionOne                         # "" = any region
+//
+//   ASSIGN_OR_RETURN(OpenStackAuthConfig os, ParseOpenStackAuth(yaml, field));
+//
+// Thread-safety: plain data and a pure function.
+#ifndef GOALKEEPER_COMMON_OPENSTACK_AUTH_H_
+#define GOALKEEPER_COMMON_OPENSTACK_AUTH_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/strict_yaml.h"
+
+namespace goalkeeper {
+
+struct OpenStackAuthConfig {
+  std::string auth_url;  // http(s)://keystone:5000 (with or without /v3)
+  std::string username;
+  std::string user_domain_name = "Default";
+  std::string project_name;
+  std::string project_domain_name = "Default";
+  std::string password_file;         // or env GOALKEEPER_OPENSTACK_PASSWORD
+  std::string interface = "public";  // public | internal | admin
+  std::string region;                // "" = any region
+};
+
+// Parses the block strictly: unknown keys, wrong types, empty names, a URL
+// that is not http(s) or carries credentials (refused without quoting it),
+// and a missing auth_url, username or project_name are errors naming the
+// line and the key path (f.path, e.g. "owners.openstack").
+absl::StatusOr<OpenStackAuthConfig> ParseOpenStackAuth(const StrictYamlParser& yaml,
+                                                       const YamlField& f);
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COMMON_OPENSTACK_AUTH_H_
