@@ -247,6 +247,23 @@ std::unique_ptr<HttpClient> MakeCurlHttpClient(CurlOptions options) {
   return std::make_unique<CurlHttpClient>(std::move(options));
 }
 
+std::string UrlEncode(absl::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 std::string UrlOrigin(absl::string_view url) {
   const size_t sep = url.find("://");
   if (sep == absl::string_view::npos || sep == 0) return "(invalid URL)";

@@ -65,6 +65,10 @@ std::unique_ptr<HttpClient> MakeCurlHttpClient(CurlOptions options);
 // "scheme://host:port" of a URL, for error messages and logs.
 std::string UrlOrigin(absl::string_view url);
 
+// Percent-encodes everything but RFC 3986's unreserved characters
+// (A-Z a-z 0-9 - _ . ~), for a path segment or a query value.
+std::string UrlEncode(absl::string_view s);
+
 struct RetryPolicy {
   int max_attempts = 4;
   absl::Duration initial_backoff = absl::Milliseconds(500);

@@ -58,26 +58,16 @@ absl::StatusOr<std::unique_ptr<InventorySource>> MakeOpenStackInventorySource(
   for (const auto& [name, inventory] : config.inventories) {
     if (!inventory.openstack.has_value()) continue;
     const OpenStackInventoryConfig& os = *inventory.openstack;
-    absl::StatusOr<std::string> password =
-        LoadSecret(os.password_file, "GOALKEEPER_OPENSTACK_PASSWORD");
-    if (!password.ok()) {
+    absl::StatusOr<OpenStackConfig> client_config = LoadOpenStackConfig(os);
+    if (!client_config.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "inventories.", name, ".openstack.password_file: ", password.status().message()));
+          "inventories.", name, ".openstack.password_file: ", client_config.status().message()));
     }
-    OpenStackConfig client_config;
-    client_config.auth_url = os.auth_url;
-    client_config.username = os.username;
-    client_config.user_domain_name = os.user_domain_name;
-    client_config.project_name = os.project_name;
-    client_config.project_domain_name = os.project_domain_name;
-    client_config.password = *std::move(password);
-    client_config.interface = os.interface;
-    client_config.region = os.region;
     auto entry = std::make_unique<OpenStackInventorySource::Entry>();
     entry->origin = UrlOrigin(os.auth_url);
     {
       absl::MutexLock lock(&entry->mu);
-      entry->client = std::make_unique<OpenStackClient>(std::move(client_config), http, clock);
+      entry->client = std::make_unique<OpenStackClient>(*std::move(client_config), http, clock);
     }
     entries.emplace(name, std::move(entry));
   }

@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
+#include "common/utf8.h"
 
 namespace goalkeeper {
 namespace {
@@ -74,19 +75,6 @@ bool IsPrintableAscii(absl::string_view s) {
     unsigned char u = static_cast<unsigned char>(c);
     return u >= 0x20 && u < 0x7f;
   });
-}
-
-// Length in octets of the UTF-8 sequence starting at s[i] (1 for a byte that
-// does not start a valid sequence, so any input is consumed).
-size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-                          : (c >= 0xf0 && c <= 0xf4) ? 4 : 1;
-  if (i + n > s.size()) return 1;
-  for (size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 1;
-  }
-  return n;
 }
 
 // RFC 2047 "B" encoded words, each holding whole UTF-8 characters and at

@@ -110,15 +110,12 @@ int RunNotifier(const NotifierConfig& config) {
   }
   OpenStackConfig os_config;
   if (config.openstack_enabled) {
-    auto s = LoadSecret(config.openstack.password_file, "GOALKEEPER_OPENSTACK_PASSWORD");
+    auto s = LoadOpenStackConfig(config.openstack);
     if (!s.ok()) {
       log->error("owners.openstack.password_file: {}", s.status().message());
       return 1;
     }
-    os_config = {config.openstack.auth_url, config.openstack.username,
-                 config.openstack.user_domain_name, config.openstack.project_name,
-                 config.openstack.project_domain_name, *s, config.openstack.interface,
-                 config.openstack.region};
+    os_config = *std::move(s);
   }
   FleioConfig fleio_config;
   if (config.fleio_enabled) {

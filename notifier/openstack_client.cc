@@ -66,23 +66,6 @@ std::string AddQuery(const std::string& url, absl::string_view param) {
   return absl::StrCat(url, absl::StrContains(url, "?") ? "&" : "?", param);
 }
 
-std::string UrlEncode(absl::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 // A next link as given (absolute), or a path resolved against `current`'s origin.
 absl::StatusOr<std::string> ResolveLink(const std::string& what, const std::string& current,
                                         const std::string& href) {
@@ -103,6 +86,14 @@ absl::StatusOr<absl::Time> ParseExpiry(const std::string& s) {
 }
 
 }  // namespace
+
+absl::StatusOr<OpenStackConfig> LoadOpenStackConfig(const OpenStackAuthConfig& auth) {
+  ASSIGN_OR_RETURN(std::string password,
+                   LoadSecret(auth.password_file, "GOALKEEPER_OPENSTACK_PASSWORD"));
+  return OpenStackConfig{auth.auth_url,    auth.username,           auth.user_domain_name,
+                         auth.project_name, auth.project_domain_name, std::move(password),
+                         auth.interface,   auth.region};
+}
 
 OpenStackClient::OpenStackClient(OpenStackConfig config, HttpClient& http, const Clock& clock)
     : config_(std::move(config)), http_(http), clock_(clock) {}

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/http_client.h"
+#include "common/openstack_auth.h"
 
 namespace goalkeeper {
 
@@ -36,6 +37,11 @@ struct OpenStackConfig {
   std::string interface = "public";  // catalog endpoint interface
   std::string region;                // "" = any region
 };
+
+// The settings for a config file's `openstack:` block, with the password
+// read from its password_file or $GOALKEEPER_OPENSTACK_PASSWORD. An error
+// names the file or variable, never the password.
+absl::StatusOr<OpenStackConfig> LoadOpenStackConfig(const OpenStackAuthConfig& auth);
 
 // How an address was attributed to a project.
 enum class OpenStackSource { kFloatingIp, kPort, kRouterGateway };

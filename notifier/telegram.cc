@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/logging.h"
+#include "common/utf8.h"
 #include "nlohmann/json.hpp"
 
 namespace goalkeeper {
@@ -32,19 +33,6 @@ constexpr size_t kMaxDescription = 300;
 std::shared_ptr<spdlog::logger> Log() {
   static const std::shared_ptr<spdlog::logger> log = MakeLogger("notifier");
   return log;
-}
-
-// Octets of the UTF-8 sequence at s[i]; a byte that starts no valid sequence
-// counts as one character on its own, so any input is consumed.
-size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-                          : (c >= 0xf0 && c <= 0xf4) ? 4 : 1;
-  if (i + n > s.size()) return 1;
-  for (size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 1;
-  }
-  return n;
 }
 
 size_t CodePoints(absl::string_view s) {

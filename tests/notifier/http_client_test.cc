@@ -202,6 +202,13 @@ TEST(CurlHttpClientTest, RejectsHeaderInjection) {
   EXPECT_THAT(std::string(resp.status().message()), Not(HasSubstr("Injected")));
 }
 
+TEST(UrlEncodeTest, KeepsUnreservedAndPercentEncodesTheRest) {
+  EXPECT_EQ(UrlEncode("aZ09-_.~"), "aZ09-_.~");
+  EXPECT_EQ(UrlEncode("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
+  EXPECT_EQ(UrlEncode("\xc3\xa9\n"), "%C3%A9%0A");
+  EXPECT_EQ(UrlEncode(""), "");
+}
+
 TEST(UrlOriginTest, KeepsSchemeHostAndPortOnly) {
   EXPECT_EQ(UrlOrigin("https://api.telegram.org/bot123:ABC/sendMessage"),
             "https://api.telegram.org:443");
