@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/grpc_channel.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
@@ -97,7 +98,7 @@ class Ctl {
     const std::string verb = argv[i + 1];
     argc -= i + 2;
     argv += i + 2;
-    channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    channel_ = MakeChannel(address_, ChannelOptions{});
     stub_ = v1::Coordinator::NewStub(channel_);
     if (group == "scan") {
       if (verb == "start") return ScanStart(argc, argv);

@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
@@ -15,7 +16,7 @@ class GrpcReportSender : public ReportSender {
  public:
   explicit GrpcReportSender(const std::string& address)
       : stub_(goalkeeper::v1::Notifier::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+            MakeChannel(address, ChannelOptions{}))) {}
 
   absl::Status Send(const goalkeeper::v1::ScanReport& report) override {
     grpc::ClientContext ctx;

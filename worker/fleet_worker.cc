@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
@@ -154,16 +155,6 @@ class FindingUploader : public ResultSink {
   std::thread sender_;  // last: starts after the members it uses
 };
 
-// Reconnect quickly when the coordinator comes back (gRPC's default backoff
-// starts at 1 s and grows to 2 minutes).
-grpc::ChannelArguments ChannelArgs() {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return args;
-}
-
 }  // namespace
 
 // A shard is pipelined: while one shard's last probes wait for their
@@ -176,8 +167,8 @@ class FleetWorker::Impl {
  public:
   explicit Impl(FleetWorkerOptions options)
       : options_(std::move(options)),
-        stub_(v1::ShardService::NewStub(grpc::CreateCustomChannel(
-            options_.coordinator, grpc::InsecureChannelCredentials(), ChannelArgs()))) {
+        stub_(v1::ShardService::NewStub(MakeChannel(
+            options_.coordinator, ChannelOptions{.fast_reconnect = true}))) {
     absl::BitGen gen;
     worker_id_ = absl::StrFormat("%s-%06x", options_.name.empty() ? "worker" : options_.name,
                                  absl::Uniform<uint32_t>(gen, 0u, 1u << 24));
