@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of Goalkeeper on a Debian 12 machine:
 #   1. installs what the build needs (scripts/setup.sh, idempotent);
-#   2. builds with warnings as errors and runs the whole suite under ctest
-#      (unit tests, and multi-process integration tests on loopback; the
-#      network-namespace tests need root);
-#   3. builds and runs the same suite again under ASan + UBSan;
-#   4. builds the libFuzzer targets with clang and runs each for a bounded
+#   2. checks the layering: a component (coordinator, notifier, worker, cli)
+#      never includes another component's headers, and common/ none;
+#   3. builds Release (what users and images build) with warnings as errors
+#      and runs the whole suite under ctest (unit tests, and multi-process
+#      integration tests on loopback; the network-namespace tests need root);
+#   4. builds and runs the same suite again under ASan + UBSan;
+#   5. builds the libFuzzer targets with clang and runs each for a bounded
 #      time (GOALKEEPER_FUZZ_SECONDS per target, default 30).
 # Ends with one line "N passed, N failed" counting tests and fuzz runs.
 set -euo pipefail
@@ -41,12 +43,19 @@ run_suite() {  # $1 = build dir, $2... = extra cmake args
   count_ctest "$log"
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DGOALKEEPER_SANITIZE=ON
+echo "== layering"
+if scripts/check_layering.sh; then
+  echo "layering: ok"; passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+run_suite build -DCMAKE_BUILD_TYPE=Release -DGOALKEEPER_WERROR=ON
+run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DGOALKEEPER_SANITIZE=ON -DGOALKEEPER_WERROR=ON
 
 echo "== fuzz (${FUZZ_SECONDS}s per target)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DGOALKEEPER_FUZZ=ON \
-  -DGOALKEEPER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DGOALKEEPER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOALKEEPER_WERROR=ON >/dev/null
 cmake --build build-fuzz -j "$JOBS"
 for fuzzer in build-fuzz/tests/fuzz/*_fuzzer; do
   name=$(basename "$fuzzer")
