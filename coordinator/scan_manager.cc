@@ -13,7 +13,7 @@
 #include "common/logging.h"
 #include "common/services.h"
 #include "common/status_macros.h"
-#include "worker/probe_space.h"
+#include "common/probe_space.h"
 
 namespace goalkeeper {
 namespace {

@@ -29,7 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
-#include "worker/scan_engine.h"
+#include "engine/scan_engine.h"
 
 namespace goalkeeper {
 

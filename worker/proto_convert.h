@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "goalkeeper/v1/scan.pb.h"
-#include "worker/probe_space.h"
-#include "worker/scan_engine.h"
+#include "common/probe_space.h"
+#include "engine/scan_engine.h"
 
 namespace goalkeeper {
 

@@ -15,9 +15,9 @@
 #include "common/logging.h"
 #include "common/ports.h"
 #include "common/targets.h"
-#include "worker/probe_space.h"
-#include "worker/result_writer.h"
-#include "worker/scan_engine.h"
+#include "common/probe_space.h"
+#include "engine/result_writer.h"
+#include "engine/scan_engine.h"
 
 namespace goalkeeper {
 namespace {

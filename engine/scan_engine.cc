@@ -1,4 +1,4 @@
-#include "worker/scan_engine.h"
+#include "engine/scan_engine.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,7 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "worker/rate_limiter.h"
+#include "engine/rate_limiter.h"
 
 namespace goalkeeper {
 namespace {

@@ -20,8 +20,8 @@
 // Submit, CloseInput, Cancel, remaining() and counters() may be called from
 // any thread. ResultSink::OnResult is called concurrently from the engine's
 // threads. ScanSlice is thread-safe.
-#ifndef GOALKEEPER_WORKER_SCAN_ENGINE_H_
-#define GOALKEEPER_WORKER_SCAN_ENGINE_H_
+#ifndef GOALKEEPER_ENGINE_SCAN_ENGINE_H_
+#define GOALKEEPER_ENGINE_SCAN_ENGINE_H_
 
 #include <atomic>
 #include <chrono>
@@ -37,7 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "worker/probe_space.h"
+#include "common/probe_space.h"
 
 namespace goalkeeper {
 
@@ -202,4 +202,4 @@ uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve,
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_WORKER_SCAN_ENGINE_H_
+#endif  // GOALKEEPER_ENGINE_SCAN_ENGINE_H_

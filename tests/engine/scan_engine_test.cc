@@ -1,6 +1,6 @@
 // The engine against real sockets on loopback (127.0.0.0/8, ::1), and, when
 // the test runs as root, inside a network namespace it creates itself.
-#include "worker/scan_engine.h"
+#include "engine/scan_engine.h"
 
 #include <dirent.h>
 #include <sched.h>

@@ -5,8 +5,8 @@
 //   auto start = limiter.Reserve(Clock::now());   // wait until `start`
 //
 // Thread-safety: not thread-safe; each engine thread owns one.
-#ifndef GOALKEEPER_WORKER_RATE_LIMITER_H_
-#define GOALKEEPER_WORKER_RATE_LIMITER_H_
+#ifndef GOALKEEPER_ENGINE_RATE_LIMITER_H_
+#define GOALKEEPER_ENGINE_RATE_LIMITER_H_
 
 #include <chrono>
 
@@ -42,4 +42,4 @@ class RateLimiter {
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_WORKER_RATE_LIMITER_H_
+#endif  // GOALKEEPER_ENGINE_RATE_LIMITER_H_

@@ -1,4 +1,4 @@
-#include "worker/probe_space.h"
+#include "common/probe_space.h"
 
 #include <set>
 

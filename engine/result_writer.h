@@ -9,15 +9,15 @@
 // text:  127.0.0.5:80 open 0.123ms
 //
 // Thread-safety: OnResult and Flush may be called from any thread.
-#ifndef GOALKEEPER_WORKER_RESULT_WRITER_H_
-#define GOALKEEPER_WORKER_RESULT_WRITER_H_
+#ifndef GOALKEEPER_ENGINE_RESULT_WRITER_H_
+#define GOALKEEPER_ENGINE_RESULT_WRITER_H_
 
 #include <cstdio>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "worker/scan_engine.h"
+#include "engine/scan_engine.h"
 
 namespace goalkeeper {
 
@@ -53,4 +53,4 @@ class ResultWriter : public ResultSink {
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_WORKER_RESULT_WRITER_H_
+#endif  // GOALKEEPER_ENGINE_RESULT_WRITER_H_

@@ -1,4 +1,4 @@
-#include "worker/result_writer.h"
+#include "engine/result_writer.h"
 
 #include <cstdio>
 

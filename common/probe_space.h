@@ -6,8 +6,8 @@
 //   ProbeTarget t = space.At(17);   // {127.0.3.9, 5432}
 //
 // Thread-safety: immutable after Create; safe to share.
-#ifndef GOALKEEPER_WORKER_PROBE_SPACE_H_
-#define GOALKEEPER_WORKER_PROBE_SPACE_H_
+#ifndef GOALKEEPER_COMMON_PROBE_SPACE_H_
+#define GOALKEEPER_COMMON_PROBE_SPACE_H_
 
 #include <cstdint>
 
@@ -59,4 +59,4 @@ class ProbeSpace {
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_WORKER_PROBE_SPACE_H_
+#endif  // GOALKEEPER_COMMON_PROBE_SPACE_H_

@@ -1,4 +1,4 @@
-#include "worker/result_writer.h"
+#include "engine/result_writer.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"

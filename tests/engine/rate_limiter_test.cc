@@ -1,4 +1,4 @@
-#include "worker/rate_limiter.h"
+#include "engine/rate_limiter.h"
 
 #include "gtest/gtest.h"
 

@@ -1,4 +1,4 @@
-#include "worker/probe_space.h"
+#include "common/probe_space.h"
 
 #include "absl/strings/str_cat.h"
 
