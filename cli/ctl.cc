@@ -76,11 +76,17 @@ class Ctl {
     int i = 0;
     const char* env = std::getenv("GOALKEEPER_COORDINATOR");
     address_ = env != nullptr && *env != '\0' ? env : "127.0.0.1:7070";
+    // The same rule as FlagParser's: a scalar flag given twice is an error.
+    bool coordinator_seen = false;
     while (i < argc && std::string(argv[i]).rfind("--", 0) == 0) {
       std::string a = argv[i];
       if (a == "--help") {
         std::fputs(kUsageText, out_);
         return kOk;
+      }
+      if (a == "--coordinator" || a.rfind("--coordinator=", 0) == 0) {
+        if (coordinator_seen) return Usage("--coordinator given twice");
+        coordinator_seen = true;
       }
       if (a == "--coordinator" && i + 1 < argc) {
         address_ = argv[i + 1];
@@ -199,7 +205,7 @@ class Ctl {
     bool wait = false;
     flags.AddList("targets", &targets, "SPEC[,SPEC...]", "ad-hoc targets");
     flags.AddList("exclude", &exclude, "SPEC[,SPEC...]", "addresses to skip");
-    flags.AddString("ports", &ports, "SPEC", "ports for ad-hoc targets");
+    flags.AddJoinedList("ports", &ports, "SPEC", "ports for ad-hoc targets (repeatable)");
     flags.AddString("inventory", &inventory, "NAME", "a configured inventory");
     flags.AddString("profile", &profile, "NAME", "a configured scan profile");
     flags.AddUint("seed", &seed, 0, UINT64_MAX, "probe order seed");

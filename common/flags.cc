@@ -1,6 +1,7 @@
 #include "common/flags.h"
 
 #include <cmath>
+#include <memory>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,7 +20,7 @@ std::string Quote(absl::string_view v) {
 void FlagParser::AddString(std::string name, std::string* out, std::string value_name,
                            std::string help) {
   order_.push_back(name);
-  flags_[name] = {std::move(value_name), std::move(help),
+  flags_[name] = {std::move(value_name), std::move(help), /*repeatable=*/false,
                   [out](absl::string_view v) {
                     *out = std::string(v);
                     return absl::OkStatus();
@@ -29,9 +30,26 @@ void FlagParser::AddString(std::string name, std::string* out, std::string value
 void FlagParser::AddList(std::string name, std::vector<std::string>* out,
                          std::string value_name, std::string help) {
   order_.push_back(name);
-  flags_[name] = {std::move(value_name), std::move(help),
+  flags_[name] = {std::move(value_name), std::move(help), /*repeatable=*/true,
                   [out](absl::string_view v) {
                     out->emplace_back(v);
+                    return absl::OkStatus();
+                  }};
+}
+
+void FlagParser::AddJoinedList(std::string name, std::string* out, std::string value_name,
+                               std::string help) {
+  order_.push_back(name);
+  // The first occurrence replaces the default; later ones are appended.
+  flags_[name] = {std::move(value_name), std::move(help), /*repeatable=*/true,
+                  [out, first = std::make_shared<bool>(true)](absl::string_view v) {
+                    if (*first) {
+                      out->clear();
+                      *first = false;
+                    } else {
+                      out->push_back(',');
+                    }
+                    out->append(v.data(), v.size());
                     return absl::OkStatus();
                   }};
 }
@@ -39,7 +57,8 @@ void FlagParser::AddList(std::string name, std::vector<std::string>* out,
 void FlagParser::AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t max,
                          std::string help) {
   order_.push_back(name);
-  flags_[name] = {"N", std::move(help), [out, min, max](absl::string_view v) {
+  flags_[name] = {"N", std::move(help), /*repeatable=*/false,
+                  [out, min, max](absl::string_view v) {
                     uint64_t n = 0;
                     if (v.empty() || v[0] == '-' || v[0] == '+' || !absl::SimpleAtoi(v, &n)) {
                       return absl::InvalidArgumentError(
@@ -57,7 +76,8 @@ void FlagParser::AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t
 void FlagParser::AddDouble(std::string name, double* out, double min, double max,
                            std::string help) {
   order_.push_back(name);
-  flags_[name] = {"N", std::move(help), [out, min, max](absl::string_view v) {
+  flags_[name] = {"N", std::move(help), /*repeatable=*/false,
+                  [out, min, max](absl::string_view v) {
                     double d = 0;
                     if (!absl::SimpleAtod(v, &d) || !std::isfinite(d)) {
                       return absl::InvalidArgumentError(
@@ -74,7 +94,8 @@ void FlagParser::AddDouble(std::string name, double* out, double min, double max
 
 void FlagParser::AddBool(std::string name, bool* out, std::string help) {
   order_.push_back(name);
-  flags_[name] = {"", std::move(help), [out](absl::string_view v) {
+  flags_[name] = {"", std::move(help), /*repeatable=*/false,
+                  [out](absl::string_view v) {
                     if (v.empty() || v == "true") {
                       *out = true;
                     } else if (v == "false") {
@@ -88,6 +109,7 @@ void FlagParser::AddBool(std::string name, bool* out, std::string help) {
 }
 
 absl::Status FlagParser::Parse(int argc, const char* const* argv) {
+  std::set<std::string> given;  // scalar flags of this command line
   for (int i = 0; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "--") {
@@ -115,6 +137,9 @@ absl::Status FlagParser::Parse(int argc, const char* const* argv) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     }
     const Flag& flag = it->second;
+    if (!flag.repeatable && !given.insert(it->first).second) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " given twice"));
+    }
     if (!flag.value_name.empty() && !has_value) {
       if (i + 1 >= argc) {
         return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));

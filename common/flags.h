@@ -10,6 +10,9 @@
 //
 // Accepts "--name value" and "--name=value"; boolean flags take no value
 // ("--name") or "--name=true|false". Positional arguments are collected.
+// One rule for repeated flags, in every binary: list flags (AddList,
+// AddJoinedList) accumulate every occurrence; a scalar flag given twice is a
+// usage error ("--timeout-ms given twice"), never "the last one wins".
 //
 // Thread-safety: not thread-safe; use from main() only.
 #ifndef GOALKEEPER_COMMON_FLAGS_H_
@@ -40,6 +43,10 @@ class FlagParser {
   // Repeatable; each occurrence is appended.
   void AddList(std::string name, std::vector<std::string>* out,
                std::string value_name, std::string help);
+  // Repeatable; the occurrences are joined with commas into one spec, so
+  // "--ports 80 --ports databases" means "80,databases" (their union).
+  void AddJoinedList(std::string name, std::string* out, std::string value_name,
+                     std::string help);
   void AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t max,
                std::string help);
   void AddDouble(std::string name, double* out, double min, double max,
@@ -64,6 +71,7 @@ class FlagParser {
   struct Flag {
     std::string value_name;  // empty for booleans
     std::string help;
+    bool repeatable = false;  // a list: every occurrence counts
     std::function<absl::Status(absl::string_view)> set;
   };
   std::string command_;

@@ -1,7 +1,8 @@
 #include "common/targets.h"
 
 #include <algorithm>
-#include <fstream>
+#include <cstdio>
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -96,36 +97,68 @@ absl::StatusOr<AddressRange> ParseTargetSpec(absl::string_view raw) {
 
 namespace {
 
+absl::Status ParseLine(const std::string& path, size_t line_no, absl::string_view text,
+                       std::vector<AddressRange>& out) {
+  if (size_t hash = text.find('#'); hash != absl::string_view::npos) {
+    text = text.substr(0, hash);
+  }
+  for (absl::string_view part :
+       absl::StrSplit(text, absl::ByAnyChar(", \t\r"), absl::SkipWhitespace())) {
+    if (!part.empty() && part[0] == '@') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ":", line_no, ": '", part, "': target files cannot include files"));
+    }
+    auto r = ParseTargetSpec(part);
+    if (!r.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_no, ": ", r.status().message()));
+    }
+    out.push_back(*r);
+  }
+  return absl::OkStatus();
+}
+
+// Reads the file as a stream, a line at a time, so that neither a huge file
+// nor one without line ends (/dev/zero) grows memory: both caps end the read
+// with an error naming the file and the limit.
 absl::Status ParseFile(const std::string& path, std::vector<AddressRange>& out) {
-  std::ifstream in(path);
-  if (!in) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (file == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("cannot read target file '", path, "'"));
   }
   std::string line;
   size_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    absl::string_view text = line;
-    if (size_t hash = text.find('#'); hash != absl::string_view::npos) {
-      text = text.substr(0, hash);
+  uint64_t total = 0;
+  char buf[65536];
+  for (;;) {
+    const size_t n = std::fread(buf, 1, sizeof buf, file.get());
+    total += n;
+    if (total > kMaxTargetFileBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("target file '", path, "' is larger than ",
+                                                     kMaxTargetFileBytes >> 20, " MiB"));
     }
-    for (absl::string_view part : absl::StrSplit(text, absl::ByAnyChar(", \t\r"),
-                                                absl::SkipWhitespace())) {
-      if (!part.empty() && part[0] == '@') {
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ":", line_no, ": '", part, "': target files cannot include files"));
-      }
-      auto r = ParseTargetSpec(part);
-      if (!r.ok()) {
+    absl::string_view chunk(buf, n);
+    while (!chunk.empty()) {
+      const size_t nl = chunk.find('\n');
+      const absl::string_view piece = chunk.substr(0, nl);
+      if (line.size() + piece.size() > kMaxTargetLineBytes) {
         return absl::InvalidArgumentError(
-            absl::StrCat(path, ":", line_no, ": ", r.status().message()));
+            absl::StrCat("target file '", path, "': line ", line_no + 1, " is longer than ",
+                         kMaxTargetLineBytes, " bytes"));
       }
-      out.push_back(*r);
+      line.append(piece.data(), piece.size());
+      if (nl == absl::string_view::npos) break;
+      RETURN_IF_ERROR(ParseLine(path, ++line_no, line, out));
+      line.clear();
+      chunk.remove_prefix(nl + 1);
     }
+    if (n < sizeof buf) break;
   }
-  if (in.bad()) {
+  if (std::ferror(file.get())) {
     return absl::InvalidArgumentError(absl::StrCat("error reading target file '", path, "'"));
   }
+  if (!line.empty()) RETURN_IF_ERROR(ParseLine(path, ++line_no, line, out));
   return absl::OkStatus();
 }
 

@@ -14,12 +14,13 @@
 #ifndef GOALKEEPER_COMMON_TARGETS_H_
 #define GOALKEEPER_COMMON_TARGETS_H_
 
+#include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/ip_address.h"
 
 namespace goalkeeper {
@@ -40,6 +41,11 @@ struct AddressRange {
   std::string ToString() const;
   friend bool operator==(const AddressRange&, const AddressRange&) = default;
 };
+
+// Limits of a "@path" target file, read as a stream: its size and the length
+// of one line. Beyond them the parse fails naming the file and the limit.
+inline constexpr uint64_t kMaxTargetFileBytes = uint64_t{64} << 20;
+inline constexpr size_t kMaxTargetLineBytes = 64 << 10;
 
 // Parses one spec (not "@file"). Errors are InvalidArgument and quote the
 // spec: "'10.0.0.300/24' is not an IPv4/IPv6 address, range or CIDR".

@@ -63,8 +63,8 @@ void DefineFlags(FlagParser& p, ScanFlags& f) {
   p.AddList("exclude", &f.exclude, "SPEC[,SPEC...]", "addresses never to probe, same forms");
   p.AddList("allowed", &f.allowed, "SPEC[,SPEC...]",
             "refuse any target outside these ranges");
-  p.AddString("ports", &f.ports, "SPEC",
-              "ports and ranges, or sets: databases, admin, dangerous, all");
+  p.AddJoinedList("ports", &f.ports, "SPEC",
+                  "ports and ranges, or sets: databases, admin, dangerous, all (repeatable)");
   p.AddUint("concurrency", &f.concurrency, 1, 1000000, "probes in flight (default 4096)");
   p.AddUint("timeout-ms", &f.timeout_ms, 1, 600000, "per-probe deadline (default 500)");
   p.AddUint("retries", &f.retries, 0, 10, "extra tries for unanswered probes (default 1)");

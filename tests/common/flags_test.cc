@@ -87,9 +87,27 @@ TEST_F(FlagParserTest, AcceptsEmptyValueAfterEquals) {
   EXPECT_EQ(output_, "");
 }
 
-TEST_F(FlagParserTest, LastStringValueWins) {
-  ASSERT_TRUE(Parse({"--output", "a", "--output=b"}).ok());
-  EXPECT_EQ(output_, "b");
+// One rule for every flag: a scalar given twice is a usage error naming it
+// (it used to keep the last value silently); lists accumulate.
+TEST_F(FlagParserTest, RejectsARepeatedScalarFlagNamingIt) {
+  EXPECT_EQ(Error({"--output", "a", "--output=b"}), "--output given twice");
+  EXPECT_EQ(Error({"--timeout-ms=5", "--timeout-ms", "5"}), "--timeout-ms given twice");
+  EXPECT_EQ(Error({"--rate", "1", "--rate", "2"}), "--rate given twice");
+  EXPECT_EQ(Error({"--verbose", "--verbose=false"}), "--verbose given twice");
+}
+
+TEST_F(FlagParserTest, JoinedListAccumulatesEveryOccurrenceWithCommas) {
+  std::string ports = "default";
+  flags_.AddJoinedList("ports", &ports, "SPEC", "ports");
+  ASSERT_TRUE(Parse({"--ports", "80", "--ports=databases", "--ports", "8000-8010"}).ok());
+  EXPECT_EQ(ports, "80,databases,8000-8010");
+}
+
+TEST_F(FlagParserTest, JoinedListGivenOnceReplacesTheDefault) {
+  std::string ports = "default";
+  flags_.AddJoinedList("ports", &ports, "SPEC", "ports");
+  ASSERT_TRUE(Parse({"--ports", "443"}).ok());
+  EXPECT_EQ(ports, "443");
 }
 
 TEST_F(FlagParserTest, BoolFlagTakesNoValue) {

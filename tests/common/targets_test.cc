@@ -394,6 +394,43 @@ TEST(TargetSpecsTest, ReportsMissingFileByPath) {
   EXPECT_EQ(r.status().message(), absl::StrCat("cannot read target file '", path, "'"));
 }
 
+TEST(TargetSpecsTest, RefusesAFileWithoutLineEndsAtTheLineCap) {
+  // /dev/zero never ends and has no line end: the read stops at the line cap
+  // instead of growing memory without bound.
+  absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({"@/dev/zero"});
+  EXPECT_EQ(r.status().code(), kInvalid);
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("target file '/dev/zero': line 1 is longer than ", kMaxTargetLineBytes,
+                         " bytes"));
+}
+
+TEST(TargetSpecsTest, RefusesAFileLargerThanTheSizeCap) {
+  // Short comment lines: every line is fine, the total is not.
+  const std::string line = std::string(1023, '#') + "\n";
+  std::string contents;
+  contents.reserve(kMaxTargetFileBytes + line.size());
+  while (contents.size() <= kMaxTargetFileBytes) contents += line;
+  TempFile file(contents);
+  contents.clear();
+  contents.shrink_to_fit();
+  absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
+  EXPECT_EQ(r.status().code(), kInvalid);
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("target file '", file.path(), "' is larger than 64 MiB"));
+}
+
+TEST(TargetSpecsTest, ReadsAFileJustUnderTheSizeCapAndALastLineWithoutLineEnd) {
+  const std::string line = std::string(1023, '#') + "\n";
+  std::string contents;
+  while (contents.size() + 2 * line.size() < kMaxTargetFileBytes) contents += line;
+  contents += "10.0.0.1\n10.0.0.7";  // no final line end
+  TempFile file(contents);
+  absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[1].ToString(), "10.0.0.7");
+}
+
 TEST(TargetSpecsTest, ReportsBadLineWithPathAndLineNumber) {
   TempFile file("10.0.0.1\n# fine\n10.0.0.2 10.0.0.300/24\n10.0.0.4\n");
   absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
@@ -444,11 +481,19 @@ TEST(TargetSpecsTest, ParsesHugeFile) {
 }
 
 TEST(TargetSpecsTest, RejectsVeryLongLineInFileWithTruncatedMessage) {
-  TempFile file("10.0.0.1\n" + std::string(1 << 20, '1') + "\n");
+  TempFile file("10.0.0.1\n" + std::string(kMaxTargetLineBytes - 1, '1') + "\n");
   absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
   EXPECT_EQ(r.status().code(), kInvalid);
   EXPECT_THAT(std::string(r.status().message()), StartsWith(file.path() + ":2: '111"));
   EXPECT_LT(r.status().message().size(), file.path().size() + 400);
+}
+
+TEST(TargetSpecsTest, RejectsALineLongerThanTheLineCapNamingFileLineAndLimit) {
+  TempFile file("10.0.0.1\n" + std::string(1 << 20, '1') + "\n");
+  absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
+  EXPECT_EQ(r.status().code(), kInvalid);
+  EXPECT_EQ(r.status().message(), absl::StrCat("target file '", file.path(),
+                                               "': line 2 is longer than 65536 bytes"));
 }
 
 TEST(TargetSpecsTest, RejectsVeryLongElementWithTruncatedMessage) {

@@ -75,7 +75,35 @@ INSTANTIATE_TEST_SUITE_P(
                      "the scan has 285212672 probes (16777216 addresses x 17 ports), more "
                      "than --max-probes 268435456; raise --max-probes to run it"},
         BadUsageCase{{"--targets", "127.1.0.0/16", "--allowed", "127.1.0.0/17", "--ports", "80"},
-                     "--targets: 127.1.128.0-127.1.255.255 is outside the --allowed ranges"}));
+                     "--targets: 127.1.128.0-127.1.255.255 is outside the --allowed ranges"},
+        // A scalar flag given twice is an error (it used to keep the last one).
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--timeout-ms", "100",
+                      "--timeout-ms", "200"},
+                     "--timeout-ms given twice"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--output", "text", "--output",
+                      "jsonl"},
+                     "--output given twice"},
+        // --exclude and --allowed accumulate: the second --allowed range counts.
+        BadUsageCase{{"--targets", "127.1.0.0/16", "--allowed", "127.1.0.0/17", "--allowed",
+                      "127.1.128.0/18", "--ports", "80"},
+                     "--targets: 127.1.192.0-127.1.255.255 is outside the --allowed ranges"},
+        // A target file that never ends stops at the line cap.
+        BadUsageCase{{"--targets", "@/dev/zero", "--ports", "80"},
+                     "--targets: target file '/dev/zero': line 1 is longer than 65536 bytes"}));
+
+// Repeated --ports are a union (they used to keep the last one only), and
+// repeated --exclude accumulate.
+TEST(ScanCliTest, RepeatedPortsAndExcludesAccumulate) {
+  auto a = OpenPort::Start("127.32.3.1");
+  auto b = OpenPort::Start("127.32.3.1");
+  RunResult r = Scan({"--targets", "127.32.3.0/30", "--exclude", "127.32.3.0", "--exclude",
+                      "127.32.3.3", "--ports", std::to_string(a->port()), "--ports",
+                      std::to_string(b->port()), "--timeout-ms", "300"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("scan done probes=4 open=2"));
+  EXPECT_THAT(r.out, HasSubstr("\"port\":" + std::to_string(a->port()) + ","));
+  EXPECT_THAT(r.out, HasSubstr("\"port\":" + std::to_string(b->port()) + ","));
+}
 
 TEST(ScanCliTest, PrintsOneJsonLinePerOpenPortAndASummary) {
   auto a = OpenPort::Start("127.32.0.5");
