@@ -25,7 +25,6 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "engine/rate_limiter.h"
 
 namespace goalkeeper {
 namespace {
@@ -92,8 +91,13 @@ absl::string_view ProbeStateName(ProbeState s) {
 }
 
 ScanSlice::ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end,
-                     ResultSink& sink)
-    : space_(std::move(space)), begin_(begin), end_(end), sink_(sink), cursor_(begin) {
+                     ResultSink& sink, std::shared_ptr<Pacer> pacer)
+    : space_(std::move(space)),
+      begin_(begin),
+      end_(end),
+      sink_(sink),
+      pacer_(std::move(pacer)),
+      cursor_(begin) {
   if (begin_ >= end_) done_.Notify();
 }
 
@@ -132,11 +136,10 @@ void ScanSlice::Settle(uint64_t n) {
 // A periodic sweep closes sockets whose deadline has passed.
 class ScanEngine::ThreadScanner {
  public:
-  ThreadScanner(ScanEngine& engine, size_t slots, double rate)
+  ThreadScanner(ScanEngine& engine, size_t slots)
       : engine_(engine),
         timeout_(engine.options_.timeout),
         retries_(engine.options_.retries),
-        limiter_(rate),
         io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
         events_(io_),
         sweep_timer_(io_) {
@@ -190,7 +193,8 @@ class ScanEngine::ThreadScanner {
     int fd = -1;
     uint32_t generation = 0;  // guards against events of an earlier socket
     bool has_target = false;
-    bool paced = false;       // a rate-cap slot is reserved for the next attempt
+    bool ticketed = false;    // the scan pacer's turn has come (Pacer::Ticket)
+    bool paced = false;       // a start time is reserved for the next attempt
     std::shared_ptr<ScanSlice> slice;  // of the current target
     ProbeTarget target;
     uint64_t index = 0;
@@ -224,19 +228,37 @@ class ScanEngine::ThreadScanner {
             return Retire();
         }
       }
-      if (!slot.paced && !limiter_.unlimited()) {
-        Clock::time_point now = Clock::now();
-        Clock::time_point at = limiter_.Reserve(now);
-        slot.paced = true;
-        if (at > now) {
-          slot.wait_timer.expires_at(at);
-          slot.wait_timer.async_wait(
-              [this, &slot](const boost::system::error_code&) { Drive(slot); });
-          return;
-        }
-      }
+      if (!slot.paced && Pace(slot)) return;
       if (Attempt(slot) != Step::kDone) return;
     }
+  }
+
+  // Waits for the slice's scan pacer (a turn) and then for a start time
+  // that both it and the node's pacer allow. True: a timer waits.
+  bool Pace(Slot& slot) {
+    Pacer* scan = slot.slice->pacer_.get();
+    Pacer* node = engine_.node_pacer_.get();
+    if ((scan == nullptr || scan->unlimited()) && (node == nullptr || node->unlimited())) {
+      return false;
+    }
+    Clock::time_point now = Clock::now();
+    if (!slot.ticketed) {
+      slot.ticketed = true;
+      if (scan != nullptr) {
+        const Clock::time_point turn = scan->Ticket(now);
+        if (turn > now) return Wait(slot, turn);
+      }
+    }
+    slot.ticketed = false;
+    slot.paced = true;
+    const Clock::time_point at = Pacer::Start(scan, node, now);
+    return at > now && Wait(slot, at);
+  }
+
+  bool Wait(Slot& slot, Clock::time_point until) {
+    slot.wait_timer.expires_at(until);
+    slot.wait_timer.async_wait([this, &slot](const boost::system::error_code&) { Drive(slot); });
+    return true;
   }
 
   Next TakeNext(Slot& slot) {
@@ -392,6 +414,8 @@ class ScanEngine::ThreadScanner {
   // The target is given up unreported (cancellation).
   void Drop(Slot& slot) {
     slot.has_target = false;
+    slot.ticketed = false;  // a turn of this slice's scan is not the next one's
+    slot.paced = false;
     slot.slice->dropped_.fetch_add(1, std::memory_order_relaxed);
     slot.slice->Settle(1);
   }
@@ -456,6 +480,11 @@ class ScanEngine::ThreadScanner {
       if (slot->fd >= 0 && slot->deadline <= now) {
         CloseSocket(*slot);
         if (NoAnswer(*slot) == Step::kDone) Drive(*slot);
+      } else if (slot->fd < 0 && slot->has_target && slot->attempt == 0 &&
+                 slot->slice->cancelled()) {
+        // Waiting for a pacer's turn (maybe far ahead at a low rate): the
+        // cancelled slice's target is dropped now, so the slice ends now.
+        slot->wait_timer.cancel();
       }
     }
   }
@@ -463,7 +492,6 @@ class ScanEngine::ThreadScanner {
   ScanEngine& engine_;
   const Clock::duration timeout_;
   const uint32_t retries_;
-  RateLimiter limiter_;
   asio::io_context io_;
   asio::posix::stream_descriptor events_;  // the epoll set of in-flight connects
   asio::steady_timer sweep_timer_;
@@ -475,7 +503,11 @@ class ScanEngine::ThreadScanner {
   std::vector<Slot*> idle_;             // slots waiting for a slice
 };
 
-ScanEngine::ScanEngine(EngineOptions options) : options_(options) {}
+ScanEngine::ScanEngine(EngineOptions options)
+    : options_(std::move(options)),
+      node_pacer_(options_.pacer != nullptr ? options_.pacer
+                  : options_.rate > 0       ? std::make_shared<Pacer>(options_.rate)
+                                            : nullptr) {}
 
 ScanEngine::~ScanEngine() {
   if (!threads_.empty()) {
@@ -514,8 +546,7 @@ absl::Status ScanEngine::Start(uint64_t expected_probes) {
   try {
     for (uint64_t t = 0; t < threads; ++t) {
       uint64_t slots = concurrency / threads + (t < concurrency % threads ? 1 : 0);
-      scanners_.push_back(std::make_unique<ThreadScanner>(
-          *this, static_cast<size_t>(slots), options_.rate / static_cast<double>(threads)));
+      scanners_.push_back(std::make_unique<ThreadScanner>(*this, static_cast<size_t>(slots)));
     }
   } catch (const std::exception& e) {
     scanners_.clear();

@@ -1,6 +1,7 @@
 // The TCP connect scan engine: probes slices of ProbeSpaces with bounded
 // in-flight connects, a per-probe deadline, retries for unanswered probes and
-// an optional global rate cap, on one io_context per thread.
+// optional rate caps (Pacer: one for the node, one per slice's scan, shared
+// by any number of slices and engines), on one io_context per thread.
 //
 // One-shot:
 //   EngineOptions opt;  opt.concurrency = 4096;  opt.timeout = 300ms;
@@ -10,7 +11,7 @@
 // Streaming (a fleet worker feeding shard after shard, so the next shard's
 // probes start while the previous one's last probes wait for their deadline):
 //   RETURN_IF_ERROR(engine.Start());
-//   auto slice = std::make_shared<ScanSlice>(space, begin, end, sink);
+//   auto slice = std::make_shared<ScanSlice>(space, begin, end, sink, scan_pacer);
 //   engine.Submit(slice);          // any number, from any thread
 //   slice->WaitDone();             // every probe of it has its result
 //   engine.CloseInput();
@@ -38,6 +39,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/probe_space.h"
+#include "engine/pacer.h"
 
 namespace goalkeeper {
 
@@ -70,6 +72,9 @@ struct EngineOptions {
   uint32_t retries = 1;         // extra attempts for unanswered probes
   double rate = 0;              // probes (attempts) per second; 0 = no cap
   unsigned threads = 0;         // 0 = one per core
+  // The node's cap, shared with other engines (a fleet worker's --max-rate);
+  // when set, `rate` is ignored. Its rate may change while the engine runs.
+  std::shared_ptr<Pacer> pacer;
 };
 
 // Live counters, readable from any thread while the engine runs.
@@ -90,9 +95,10 @@ struct ScanCounters {
 class ScanSlice {
  public:
   // Requires begin <= end <= space->size(); `sink` must outlive the slice's
-  // work (until done()).
+  // work (until done()). `pacer` (may be null): the cap of this slice's scan,
+  // shared by every slice of it; each probe also waits for the engine's.
   ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end,
-            ResultSink& sink);
+            ResultSink& sink, std::shared_ptr<Pacer> pacer = nullptr);
   ScanSlice(const ScanSlice&) = delete;
   ScanSlice& operator=(const ScanSlice&) = delete;
 
@@ -126,6 +132,7 @@ class ScanSlice {
   const uint64_t begin_;
   const uint64_t end_;
   ResultSink& sink_;
+  const std::shared_ptr<Pacer> pacer_;
   std::atomic<uint64_t> cursor_;
   std::atomic<uint64_t> settled_{0};
   std::atomic<uint64_t> dropped_{0};
@@ -181,6 +188,7 @@ class ScanEngine {
   void ThreadExited();
 
   EngineOptions options_;
+  std::shared_ptr<Pacer> node_pacer_;  // null: no cap
   ScanCounters counters_;
   std::atomic<bool> cancelled_{false};
 
