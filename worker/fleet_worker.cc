@@ -1,21 +1,21 @@
 #include "worker/fleet_worker.h"
 
-#include <chrono>
+#include <algorithm>
 #include <deque>
-#include <functional>
 #include <list>
+#include <map>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
+#include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "common/grpc_channel.h"
-#include "common/grpc_status.h"
+#include "absl/synchronization/notification.h"
 #include "common/logging.h"
-#include "goalkeeper/v1/coordinator.grpc.pb.h"
+#include "engine/pacer.h"
+#include "engine/scan_engine.h"
+#include "goalkeeper/v1/coordinator.pb.h"
 #include "worker/proto_convert.h"
 
 namespace goalkeeper {
@@ -23,152 +23,38 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-bool Retryable(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::ABORTED ||
-         code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNKNOWN;
+bool Retryable(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded ||
+         code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kAborted ||
+         code == absl::StatusCode::kInternal || code == absl::StatusCode::kUnknown;
 }
 
-// Calls `rpc(ctx)` until it succeeds, fails permanently, `give_up` passes, or
-// `stop` is notified (when given). Backoff doubles from 50 ms to 1 s, with
-// jitter, so a restarted coordinator gets its workers back within a second.
-template <typename Rpc>
-grpc::Status CallWithRetry(const char* what, Rpc rpc, const absl::Notification* stop,
-                           absl::Duration give_up) {
-  const absl::Time end = absl::Now() + give_up;
-  absl::Duration backoff = absl::Milliseconds(50);
-  thread_local absl::BitGen jitter;
-  bool warned = false;
-  for (;;) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    grpc::Status s = rpc(ctx);
-    if (s.ok() || !Retryable(s.error_code())) {
-      if (warned && s.ok()) MakeLogger("worker")->info("coordinator reachable again");
-      return s;
-    }
-    if (!warned) {
-      MakeLogger("worker")->warn("{} failed, retrying: {}", what, s.error_message());
-      warned = true;
-    }
-    if (absl::Now() + backoff > end) return s;
-    const absl::Duration wait = backoff * absl::Uniform(jitter, 0.8, 1.2);
-    if (stop != nullptr) {
-      if (stop->WaitForNotificationWithTimeout(wait)) return s;
-    } else {
-      absl::SleepFor(wait);
-    }
-    backoff = std::min(backoff * 2, absl::Seconds(1));
-  }
+// The coordinator does not know this worker (it restarted without it, or
+// the token is not the one it holds): register again, then retry.
+bool UnknownWorker(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kNotFound ||
+         s.code() == absl::StatusCode::kUnauthenticated;
 }
 
-// Sends open ports of one lease in acknowledged batches; blocks the engine
-// when a batch is already waiting (flow control).
-class FindingUploader : public ResultSink {
- public:
-  // `on_failure` runs (on the sender thread) when the coordinator refuses the
-  // findings for good: the shard should stop.
-  FindingUploader(v1::ShardService::Stub& stub, std::string worker_id, std::string lease_id,
-                  size_t batch_size, std::function<void()> on_failure)
-      : stub_(stub),
-        worker_id_(std::move(worker_id)),
-        lease_id_(std::move(lease_id)),
-        batch_size_(batch_size),
-        on_failure_(std::move(on_failure)),
-        sender_([this] { SendLoop(); }) {}
-  ~FindingUploader() override { Finish().IgnoreError(); }
-
-  void OnResult(const ProbeResult& r) override {
-    if (r.state != ProbeState::kOpen) return;
-    absl::MutexLock lock(&mu_);
-    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return queue_.size() < 2 * batch_size_ || !status_.ok();
-    };
-    mu_.Await(absl::Condition(&room));
-    if (!status_.ok()) return;
-    queue_.push_back(ToProto(r));
-  }
-
-  // Flushes what is queued and stops the sender; the first permanent error.
-  absl::Status Finish() {
-    {
-      absl::MutexLock lock(&mu_);
-      finishing_ = true;
-    }
-    if (sender_.joinable()) sender_.join();
-    absl::MutexLock lock(&mu_);
-    return status_;
-  }
-
-  uint64_t sent() {
-    absl::MutexLock lock(&mu_);
-    return sent_;
-  }
-
- private:
-  void SendLoop() {
-    for (;;) {
-      v1::ReportFindingsRequest req;
-      {
-        absl::MutexLock lock(&mu_);
-        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !queue_.empty() || finishing_;
-        };
-        mu_.Await(absl::Condition(&ready));
-        if (queue_.empty()) return;  // finishing and flushed
-        while (!queue_.empty() && static_cast<size_t>(req.results_size()) < batch_size_) {
-          *req.add_results() = std::move(queue_.front());
-          queue_.pop_front();
-        }
-      }
-      req.set_worker_id(worker_id_);
-      req.set_lease_id(lease_id_);
-      v1::ReportFindingsResponse resp;
-      grpc::Status s = CallWithRetry(
-          "ReportFindings",
-          [&](grpc::ClientContext& ctx) { return stub_.ReportFindings(&ctx, req, &resp); },
-          nullptr, absl::Minutes(10));
-      if (!s.ok()) {
-        {
-          absl::MutexLock lock(&mu_);
-          status_ = FromGrpcStatus(s);
-          queue_.clear();
-        }
-        on_failure_();
-        return;
-      }
-      absl::MutexLock lock(&mu_);
-      sent_ += static_cast<uint64_t>(req.results_size());
-    }
-  }
-
-  v1::ShardService::Stub& stub_;
-  const std::string worker_id_;
-  const std::string lease_id_;
-  const size_t batch_size_;
-  const std::function<void()> on_failure_;
-  absl::Mutex mu_;
-  std::deque<v1::ProbeResult> queue_ ABSL_GUARDED_BY(mu_);
-  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
-  uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread sender_;  // last: starts after the members it uses
-};
+const absl::Status& StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
 
 }  // namespace
 
 // A shard is pipelined: while one shard's last probes wait for their
 // deadlines, the next one is leased and its probes already run in the same
-// engine (ScanSlice), so a worker never idles between shards. Each shard has
-// a finisher thread that waits for its slice, flushes its findings and
-// completes (or hands back) its lease; one heartbeat thread extends every
-// lease the worker holds.
+// engine (ScanSlice), so a worker never idles between shards.
 class FleetWorker::Impl {
  public:
-  explicit Impl(FleetWorkerOptions options)
+  Impl(FleetWorkerOptions options, std::unique_ptr<CoordinatorClient> client)
       : options_(std::move(options)),
-        stub_(v1::ShardService::NewStub(MakeChannel(
-            options_.coordinator, ChannelOptions{.fast_reconnect = true}))) {
+        client_(client != nullptr ? std::move(client)
+                                  : NewGrpcCoordinatorClient(options_.coordinator)),
+        clock_(options_.clock != nullptr ? options_.clock : &system_clock_),
+        node_pacer_(std::make_shared<Pacer>(options_.max_rate)) {
     absl::BitGen gen;
     worker_id_ = absl::StrFormat("%s-%06x", options_.name.empty() ? "worker" : options_.name,
                                  absl::Uniform<uint32_t>(gen, 0u, 1u << 24));
@@ -178,54 +64,57 @@ class FleetWorker::Impl {
     auto log = MakeLogger("worker");
     if (!Register()) return absl::OkStatus();  // stopped before registering
     log->info("worker registered id={} coordinator={}", worker_id_, options_.coordinator);
-    absl::Notification run_done;
-    std::thread heartbeat([&] { HeartbeatLoop(run_done); });
+    std::thread heartbeat([this] { HeartbeatLoop(); });
+    std::thread reporter([this] { ReportLoop(); });
     while (!stop_.HasBeenNotified()) {
-      ReapFinished();
       if (!WantsWork()) {
         stop_.WaitForNotificationWithTimeout(absl::Milliseconds(10));
         continue;
       }
       v1::LeaseShardRequest req;
       req.set_worker_id(worker_id_);
-      v1::LeaseShardResponse resp;
-      grpc::Status s = CallWithRetry(
-          "LeaseShard", [&](grpc::ClientContext& ctx) { return stub_->LeaseShard(&ctx, req, &resp); },
+      absl::StatusOr<v1::LeaseShardResponse> resp = Call(
+          "LeaseShard",
+          [&] {
+            req.set_worker_token(Token());
+            return client_->Lease(req);
+          },
           &stop_, absl::InfiniteDuration());
-      if (s.ok() && resp.has_shard() && stop_.HasBeenNotified()) {
-        Complete(resp.shard(), 0, /*handed_back=*/true);  // leased while stopping
+      if (resp.ok() && resp->has_shard() && stop_.HasBeenNotified()) {
+        Complete(resp->shard().lease_id(), 0, /*handed_back=*/true);  // leased while stopping
         break;
       }
       if (stop_.HasBeenNotified()) break;
-      if (!s.ok()) {
-        log->error("LeaseShard failed: {}", s.error_message());
+      if (!resp.ok()) {
+        log->error("LeaseShard failed: {}", resp.status().message());
         stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
         continue;
       }
-      if (!resp.has_shard()) {
+      if (!resp->has_shard()) {
         stop_.WaitForNotificationWithTimeout(
-            absl::Milliseconds(std::max<uint32_t>(resp.retry_after_ms(), 50)));
+            absl::Milliseconds(std::max<uint32_t>(resp->retry_after_ms(), 50)));
         continue;
       }
-      StartShard(resp.shard());
+      StartShard(resp->shard());
     }
-    // Stopping: no new probes; what is in flight ends, findings are flushed
-    // and every lease is completed or handed back by its finisher.
+    // Stopping: no new probes; what is in flight ends, the findings are
+    // flushed and every lease is completed or handed back by the reporter.
     CancelAll();
     if (engine_ != nullptr) StopEngine();
-    std::list<std::unique_ptr<ActiveShard>> left;
     {
       absl::MutexLock lock(&mu_);
-      left.swap(active_);
+      reporter_exit_ = true;
     }
-    for (auto& a : left) a->finisher.join();
-    run_done.Notify();
+    reporter.join();
+    run_done_.Notify();
     heartbeat.join();
     log->info("worker stopped id={}", worker_id_);
     return absl::OkStatus();
   }
 
-  void Stop() { if (!stop_.HasBeenNotified()) stop_.Notify(); }
+  void Stop() {
+    if (!stop_.HasBeenNotified()) stop_.Notify();
+  }
 
  private:
   // Leases held at once, at most. The worker leases only when its engine is
@@ -235,33 +124,99 @@ class FleetWorker::Impl {
   // overlap. A low cap (3 was tried) starves the engine during them.
   static constexpr size_t kMaxShards = 16;
 
-  struct ActiveShard {
-    v1::Shard shard;
-    std::unique_ptr<FindingUploader> uploader;
-    std::shared_ptr<ScanSlice> slice;
-    std::atomic<bool> lease_lost{false};
-    uint64_t heartbeat_reported = 0;  // probes told to the coordinator (heartbeat thread)
-    absl::Notification finished;      // the lease was completed, handed back or lost
-    std::thread finisher;
+  // One lease from LeaseShard to its settlement. It is the result sink of
+  // its slice. The fields below `shard` are guarded by Impl::mu_.
+  struct ActiveShard : public ResultSink {
+    ActiveShard(Impl& w, v1::Shard s) : worker(w), shard(std::move(s)) {}
+    void OnResult(const ProbeResult& r) override { worker.Enqueue(*this, r); }
+
+    Impl& worker;
+    const v1::Shard shard;
+    std::shared_ptr<ScanSlice> slice;  // null until started
+    bool unstartable = false;          // no slice will come: hand it back
+    bool lease_lost = false;           // the coordinator says it is gone
+    bool upload_failed = false;        // findings refused for good
+    bool settling = false;             // the reporter is completing it
+    std::deque<v1::ProbeResult> queue;  // open ports not sent yet
+    size_t in_flight = 0;               // findings of the batch being sent
+    uint64_t heartbeat_reported = 0;    // probes told to the coordinator
   };
 
+  // Calls `fn` until it succeeds, fails permanently, `give_up` passes, or
+  // `stop` is notified (when given). Backoff doubles from 50 ms to 1 s, with
+  // jitter, so a restarted coordinator gets its workers back within a
+  // second. A coordinator that does not know the worker gets it registered
+  // again (once per call) when `reregister`.
+  template <typename Fn>
+  auto Call(const char* what, Fn fn, const absl::Notification* stop, absl::Duration give_up,
+            bool reregister = true) -> decltype(fn()) {
+    const absl::Time end = clock_->Now() + give_up;
+    absl::Duration backoff = absl::Milliseconds(50);
+    thread_local absl::BitGen jitter;
+    bool warned = false;
+    bool registered_again = false;
+    for (;;) {
+      auto result = fn();
+      const absl::Status& s = StatusOf(result);
+      if (s.ok()) {
+        if (warned) MakeLogger("worker")->info("coordinator reachable again");
+        return result;
+      }
+      if (reregister && !registered_again && UnknownWorker(s)) {
+        MakeLogger("worker")->warn("{}: the coordinator does not know this worker ({}); "
+                                   "registering again",
+                                   what, s.message());
+        registered_again = true;
+        if (Register()) continue;
+        return result;
+      }
+      if (!Retryable(s.code())) return result;
+      if (!warned) {
+        MakeLogger("worker")->warn("{} failed, retrying: {}", what, s.message());
+        warned = true;
+      }
+      if (clock_->Now() + backoff > end) return result;
+      const absl::Duration wait = backoff * absl::Uniform(jitter, 0.8, 1.2);
+      if (stop != nullptr) {
+        if (stop->WaitForNotificationWithTimeout(wait)) return result;
+      } else {
+        absl::SleepFor(wait);
+      }
+      backoff = std::min(backoff * 2, absl::Seconds(1));
+    }
+  }
+
+  std::string Token() {
+    absl::MutexLock lock(&mu_);
+    return token_;
+  }
+
+  // Registers (again, after a coordinator restart: with the id and token of
+  // the first registration). False when stopped first.
   bool Register() {
+    absl::MutexLock one_at_a_time(&register_mu_);
     v1::RegisterWorkerRequest req;
     req.set_name(options_.name);
     req.set_worker_id(worker_id_);
     req.set_concurrency(static_cast<uint32_t>(options_.concurrency));
-    v1::RegisterWorkerResponse resp;
     while (!stop_.HasBeenNotified()) {
-      grpc::Status s = CallWithRetry(
+      absl::StatusOr<v1::RegisterWorkerResponse> resp = Call(
           "RegisterWorker",
-          [&](grpc::ClientContext& ctx) { return stub_->RegisterWorker(&ctx, req, &resp); },
-          &stop_, absl::InfiniteDuration());
-      if (s.ok()) {
-        if (resp.heartbeat_interval_ms() > 0) heartbeat_ = absl::Milliseconds(resp.heartbeat_interval_ms());
+          [&] {
+            req.set_worker_token(Token());
+            return client_->Register(req);
+          },
+          &stop_, absl::InfiniteDuration(), /*reregister=*/false);
+      if (resp.ok()) {
+        absl::MutexLock lock(&mu_);
+        if (!resp->worker_token().empty()) token_ = resp->worker_token();
+        if (resp->heartbeat_interval_ms() > 0) {
+          heartbeat_ = absl::Milliseconds(resp->heartbeat_interval_ms());
+        }
         return true;
       }
       if (!stop_.HasBeenNotified()) {
-        MakeLogger("worker")->error("RegisterWorker refused: {}", s.error_message());
+        MakeLogger("worker")->error("RegisterWorker refused: {}", resp.status().message());
         stop_.WaitForNotificationWithTimeout(absl::Seconds(5));
       }
     }
@@ -280,43 +235,30 @@ class FleetWorker::Impl {
     return engine_ != nullptr && engine_->remaining() < options_.concurrency;
   }
 
-  // Joins the finishers of shards whose lease is settled.
-  void ReapFinished() {
-    std::list<std::unique_ptr<ActiveShard>> done;
-    {
-      absl::MutexLock lock(&mu_);
-      for (auto it = active_.begin(); it != active_.end();) {
-        if ((*it)->finished.HasBeenNotified()) {
-          done.splice(done.end(), active_, it++);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (auto& a : done) a->finisher.join();
-  }
-
   void CancelAll() {
     absl::MutexLock lock(&mu_);
-    for (auto& a : active_) a->slice->Cancel();
+    cancel_all_ = true;
+    for (auto& a : active_) {
+      if (a->slice != nullptr) a->slice->Cancel();
+    }
   }
 
+  // Engines differ only in what the probes of a slice need (deadline,
+  // retries); rates are pacers, which change without a new engine.
   EngineOptions OptionsFor(const v1::Shard& shard) const {
     EngineOptions eo;
     eo.concurrency = options_.concurrency;
     eo.threads = options_.threads;
-    eo.timeout = std::chrono::milliseconds(shard.profile().timeout_ms() > 0 ? shard.profile().timeout_ms() : 500);
+    eo.timeout = std::chrono::milliseconds(
+        shard.profile().timeout_ms() > 0 ? shard.profile().timeout_ms() : 500);
     eo.retries = shard.profile().retries();
-    eo.rate = shard.profile().rate();
-    if (options_.max_rate > 0 && (eo.rate <= 0 || eo.rate > options_.max_rate)) {
-      eo.rate = options_.max_rate;
-    }
+    eo.pacer = node_pacer_;
     return eo;
   }
 
   static bool SameOptions(const EngineOptions& a, const EngineOptions& b) {
     return a.concurrency == b.concurrency && a.threads == b.threads && a.timeout == b.timeout &&
-           a.retries == b.retries && a.rate == b.rate;
+           a.retries == b.retries;
   }
 
   // Lets the running engine finish its slices and joins its threads.
@@ -329,156 +271,324 @@ class FleetWorker::Impl {
 
   void StartShard(const v1::Shard& shard) {
     auto log = MakeLogger("worker");
+    auto owned = std::make_unique<ActiveShard>(*this, shard);
+    ActiveShard* a = owned.get();
+    std::shared_ptr<Pacer> pacer;
+    {
+      // Heartbeated from now on, before anything that may block.
+      absl::MutexLock lock(&mu_);
+      active_.push_back(std::move(owned));
+      std::shared_ptr<Pacer>& p = scan_pacers_[shard.scan_id()];
+      if (p == nullptr) {
+        p = std::make_shared<Pacer>(shard.profile().rate());
+      } else if (p->rate() != shard.profile().rate()) {
+        p->SetRate(shard.profile().rate());  // the coordinator's latest word
+      }
+      pacer = p;
+    }
     auto space = ProbeSpaceFromProto(shard.targets(), shard.profile().ports(), shard.slice().seed());
     const uint64_t begin = shard.slice().begin();
     const uint64_t end = shard.slice().end();
     if (!space.ok() || end > space->size() || begin > end) {
       log->error("shard is not scannable lease={} scan={}: {}", shard.lease_id(), shard.scan_id(),
                  space.ok() ? "slice outside the probe space" : space.status().message());
-      Complete(shard, 0, /*handed_back=*/true);
+      MarkUnstartable(*a);
       stop_.WaitForNotificationWithTimeout(absl::Seconds(5));
       return;
     }
-    // One engine runs shards of one profile; another profile (or an engine
-    // that failed) waits for the current shards to end.
+    // Another deadline or retry count (or an engine that failed) waits for
+    // the current shards to end; the new lease is heartbeated meanwhile.
     const EngineOptions eo = OptionsFor(shard);
-    if (engine_ != nullptr && (!SameOptions(eo, engine_options_) || engine_->cancelled())) {
+    if (engine_ != nullptr && (!SameOptions(eo, engine_->options()) || engine_->cancelled())) {
       StopEngine();
     }
     if (engine_ == nullptr) {
       auto engine = std::make_unique<ScanEngine>(eo);
       if (absl::Status s = engine->Start(); !s.ok()) {
         log->error("cannot start the scan engine lease={}: {}", shard.lease_id(), s.message());
-        Complete(shard, 0, /*handed_back=*/true);
+        MarkUnstartable(*a);
         stop_.WaitForNotificationWithTimeout(absl::Seconds(5));
         return;
       }
       engine_ = std::move(engine);
-      engine_options_ = eo;
     }
-    auto a = std::make_unique<ActiveShard>();
-    ActiveShard* raw = a.get();
-    a->shard = shard;
-    // The callback runs only after results arrived, so after `slice` is set.
-    a->uploader = std::make_unique<FindingUploader>(*stub_, worker_id_, shard.lease_id(),
-                                                    options_.batch_size,
-                                                    [raw] { raw->slice->Cancel(); });
-    a->slice = std::make_shared<ScanSlice>(
-        std::make_shared<const ProbeSpace>(*std::move(space)), begin, end, *a->uploader);
-    log->info("shard start scan={} lease={} slice=[{}, {}) probes={}", shard.scan_id(),
-              shard.lease_id(), begin, end, end - begin);
+    auto slice = std::make_shared<ScanSlice>(std::make_shared<const ProbeSpace>(*std::move(space)),
+                                             begin, end, *a, pacer);
+    log->info("shard start scan={} lease={} slice=[{}, {}) probes={} rate={}", shard.scan_id(),
+              shard.lease_id(), begin, end, end - begin, pacer->rate());
     {
       absl::MutexLock lock(&mu_);
-      active_.push_back(std::move(a));
+      a->slice = slice;
+      if (a->lease_lost || cancel_all_) slice->Cancel();
     }
-    engine_->Submit(raw->slice);
-    raw->finisher = std::thread([this, raw] { FinishShard(*raw); });
+    engine_->Submit(slice);
   }
 
-  // Waits for the shard's probes, flushes its findings, then completes the
-  // lease (every probe reported) or hands it back (cancelled or stopping).
-  void FinishShard(ActiveShard& a) {
-    auto log = MakeLogger("worker");
-    a.slice->WaitDone();
-    const absl::Status upload = a.uploader->Finish();
-    const v1::Shard& shard = a.shard;
-    if (!upload.ok()) {
-      log->warn("findings not accepted lease={}: {}; the shard will be redone elsewhere",
-                shard.lease_id(), upload.message());
-    } else if (!a.lease_lost.load()) {
-      const bool finished = a.slice->reported() == a.slice->size();
-      Complete(shard, finished ? a.slice->size() : 0, /*handed_back=*/!finished);
-      log->info("shard {} scan={} lease={} probes={} open={}", finished ? "done" : "handed back",
-                shard.scan_id(), shard.lease_id(), a.slice->reported(), a.slice->open());
-    }
-    a.finished.Notify();
+  void MarkUnstartable(ActiveShard& a) {
+    absl::MutexLock lock(&mu_);
+    a.unstartable = true;
   }
 
-  // Extends every lease held, every heartbeat interval, and reports probes
-  // done since the previous beat. A lease the coordinator says is gone stops
-  // its shard. On Stop, cancels the shards so they are handed back.
-  void HeartbeatLoop(absl::Notification& run_done) {
-    auto log = MakeLogger("worker");
-    absl::Time next = absl::Now() + heartbeat_;
-    bool stopping = false;
-    while (!run_done.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
-      if (stop_.HasBeenNotified() && !stopping) {
-        stopping = true;
-        log->info("stopping: handing back the shards in progress");
-        CancelAll();
-      }
-      if (absl::Now() < next) continue;
-      next = absl::Now() + heartbeat_;
-      v1::HeartbeatRequest req;
-      req.set_worker_id(worker_id_);
-      std::vector<std::pair<ActiveShard*, uint64_t>> beats;
-      uint64_t delta = 0;
+  // The engine's result callback: queues open ports for the reporter and
+  // blocks while too many wait (flow control).
+  void Enqueue(ActiveShard& a, const ProbeResult& r) {
+    if (r.state != ProbeState::kOpen) return;
+    v1::ProbeResult m = ToProto(r);
+    absl::MutexLock lock(&mu_);
+    auto room = [this, &a]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return queued_ < 2 * options_.batch_size || a.upload_failed || a.lease_lost;
+    };
+    mu_.Await(absl::Condition(&room));
+    if (a.upload_failed || a.lease_lost) return;
+    a.queue.push_back(std::move(m));
+    ++queued_;
+  }
+
+  // True when nothing more will happen to the shard but its settlement.
+  static bool Settleable(const ActiveShard& a) {
+    if (a.settling || !a.queue.empty() || a.in_flight > 0) return false;
+    return a.unstartable || (a.slice != nullptr && a.slice->done());
+  }
+
+  // The reporter: sends the findings of every shard, oldest shard first, and
+  // settles the shards whose probes are all done, so a shard is completed
+  // only after all of its findings were acknowledged.
+  void ReportLoop() {
+    for (;;) {
+      ActiveShard* send = nullptr;
+      ActiveShard* settle = nullptr;
+      v1::ReportFindingsRequest req;
       {
         absl::MutexLock lock(&mu_);
         for (auto& a : active_) {
-          if (a->finished.HasBeenNotified()) continue;
-          const uint64_t reported = a->slice->reported();
-          delta += reported - a->heartbeat_reported;
-          beats.emplace_back(a.get(), reported);
-          req.add_lease_ids(a->shard.lease_id());
+          if (!a->queue.empty() && a->in_flight == 0) {
+            send = a.get();
+            break;
+          }
+        }
+        if (send == nullptr) {
+          for (auto& a : active_) {
+            if (Settleable(*a)) {
+              settle = a.get();
+              settle->settling = true;
+              break;
+            }
+          }
+        }
+        if (send == nullptr && settle == nullptr) {
+          if (reporter_exit_ && active_.empty()) return;
+          // Slices end on engine threads without a signal: poll for them.
+          auto queued = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queued_ > 0; };
+          mu_.AwaitWithTimeout(absl::Condition(&queued), absl::Milliseconds(20));
+          continue;
+        }
+        if (send != nullptr) {
+          while (!send->queue.empty() &&
+                 static_cast<size_t>(req.results_size()) < options_.batch_size) {
+            *req.add_results() = std::move(send->queue.front());
+            send->queue.pop_front();
+          }
+          send->in_flight = static_cast<size_t>(req.results_size());
+          queued_ -= send->in_flight;
+          req.set_worker_id(worker_id_);
+          req.set_lease_id(send->shard.lease_id());
         }
       }
-      if (beats.empty()) continue;
-      req.set_probes_done(delta);
-      v1::HeartbeatResponse resp;
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
-      if (!s.ok()) {
-        log->warn("heartbeat failed: {}", s.error_message());  // the lease outlives a blip
-        continue;
-      }
-      absl::MutexLock lock(&mu_);
-      for (auto& [a, reported] : beats) a->heartbeat_reported = reported;
-      for (const std::string& id : resp.cancelled_lease_ids()) {
-        for (auto& a : active_) {
-          if (a->shard.lease_id() != id || a->finished.HasBeenNotified()) continue;
-          log->warn("lease lost lease={} scan={}: stopping the shard", id, a->shard.scan_id());
-          a->lease_lost.store(true);
-          a->slice->Cancel();
-        }
+      if (send != nullptr) {
+        SendBatch(*send, req);
+      } else {
+        Settle(*settle);
       }
     }
   }
 
-  void Complete(const v1::Shard& shard, uint64_t probes, bool handed_back) {
+  void SendBatch(ActiveShard& a, v1::ReportFindingsRequest& req) {
+    absl::Status s = Call(
+        "ReportFindings",
+        [&] {
+          req.set_worker_token(Token());
+          return client_->ReportFindings(req);
+        },
+        nullptr, absl::Minutes(10));
+    absl::MutexLock lock(&mu_);
+    a.in_flight = 0;
+    if (!s.ok() && !a.upload_failed) {
+      MakeLogger("worker")->warn("findings not accepted lease={}: {}; the shard will be redone "
+                                 "elsewhere",
+                                 a.shard.lease_id(), s.message());
+      a.upload_failed = true;
+      queued_ -= a.queue.size();
+      a.queue.clear();
+      if (a.slice != nullptr) a.slice->Cancel();
+    }
+  }
+
+  // Completes the lease (every probe reported and every finding stored) or
+  // hands it back (cancelled, stopping, unstartable), then forgets it.
+  void Settle(ActiveShard& a) {
+    auto log = MakeLogger("worker");
+    bool lost, failed;
+    {
+      absl::MutexLock lock(&mu_);
+      lost = a.lease_lost;
+      failed = a.upload_failed;
+    }
+    const v1::Shard& shard = a.shard;
+    if (lost) {
+      log->info("shard dropped scan={} lease={}: the lease was lost", shard.scan_id(),
+                shard.lease_id());
+    } else if (!failed) {
+      const bool finished = a.slice != nullptr && a.slice->reported() == a.slice->size();
+      Complete(shard.lease_id(), finished ? a.slice->size() : 0, /*handed_back=*/!finished);
+      log->info("shard {} scan={} lease={} probes={} open={}", finished ? "done" : "handed back",
+                shard.scan_id(), shard.lease_id(), a.slice != nullptr ? a.slice->reported() : 0,
+                a.slice != nullptr ? a.slice->open() : 0);
+    }
+    const std::string scan_id = shard.scan_id();  // `a` is deleted below
+    absl::MutexLock lock(&mu_);
+    bool scan_held = false;
+    for (auto it = active_.begin(); it != active_.end();) {
+      if (it->get() == &a) {
+        it = active_.erase(it);
+      } else {
+        scan_held = scan_held || (*it)->shard.scan_id() == scan_id;
+        ++it;
+      }
+    }
+    if (!scan_held) scan_pacers_.erase(scan_id);
+  }
+
+  // Extends every lease held, every heartbeat interval. On Stop, cancels the
+  // shards so they are handed back.
+  void HeartbeatLoop() {
+    absl::Time next = clock_->Now() + HeartbeatInterval();
+    bool stopping = false;
+    while (!run_done_.WaitForNotificationWithTimeout(absl::Milliseconds(10))) {
+      if (stop_.HasBeenNotified() && !stopping) {
+        stopping = true;
+        MakeLogger("worker")->info("stopping: handing back the shards in progress");
+        CancelAll();
+      }
+      if (clock_->Now() < next) continue;
+      next = clock_->Now() + HeartbeatInterval();
+      Beat();
+    }
+  }
+
+  absl::Duration HeartbeatInterval() {
+    absl::MutexLock lock(&mu_);
+    return heartbeat_;
+  }
+
+  // One heartbeat: every lease held (from the moment LeaseShard returned
+  // it), the probes done since the last beat and the rates applied. The
+  // answer stops lost leases and sets the scans' rates.
+  void Beat() {
+    auto log = MakeLogger("worker");
+    v1::HeartbeatRequest req;
+    req.set_worker_id(worker_id_);
+    std::map<std::string, uint64_t> reported;  // lease id -> probes reported
+    uint64_t delta = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      req.set_worker_token(token_);
+      for (auto& a : active_) {
+        if (a->lease_lost) continue;
+        const uint64_t r = a->slice != nullptr ? a->slice->reported() : 0;
+        delta += r - std::min(r, a->heartbeat_reported);
+        reported[a->shard.lease_id()] = r;
+        req.add_lease_ids(a->shard.lease_id());
+      }
+      for (const auto& [scan_id, pacer] : scan_pacers_) {
+        if (pacer->rate() <= 0) continue;
+        v1::ScanRate* applied = req.add_applied_rates();
+        applied->set_scan_id(scan_id);
+        applied->set_rate(pacer->rate());
+      }
+    }
+    if (reported.empty()) return;
+    req.set_probes_done(delta);
+    absl::StatusOr<v1::HeartbeatResponse> resp = client_->Heartbeat(req);
+    if (!resp.ok()) {
+      if (UnknownWorker(resp.status())) {
+        log->warn("heartbeat: the coordinator does not know this worker ({}); registering again",
+                  resp.status().message());
+        Register();
+      } else {
+        log->warn("heartbeat failed: {}", resp.status().message());  // the lease outlives a blip
+      }
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    for (auto& a : active_) {
+      auto it = reported.find(a->shard.lease_id());
+      if (it != reported.end()) a->heartbeat_reported = it->second;
+    }
+    for (const std::string& id : resp->cancelled_lease_ids()) {
+      for (auto& a : active_) {
+        if (a->shard.lease_id() != id || a->lease_lost) continue;
+        log->warn("lease lost lease={} scan={}: stopping the shard", id, a->shard.scan_id());
+        a->lease_lost = true;
+        queued_ -= a->queue.size();
+        a->queue.clear();
+        if (a->slice != nullptr) a->slice->Cancel();
+      }
+    }
+    for (const v1::ScanRate& r : resp->scan_rates()) {
+      auto it = scan_pacers_.find(r.scan_id());
+      if (it == scan_pacers_.end() || it->second->rate() == r.rate()) continue;
+      log->info("rate applied scan={} rate={} was={}", r.scan_id(), r.rate(),
+                it->second->rate());
+      it->second->SetRate(r.rate());
+    }
+  }
+
+  void Complete(const std::string& lease_id, uint64_t probes, bool handed_back) {
     v1::CompleteShardRequest req;
     req.set_worker_id(worker_id_);
-    req.set_lease_id(shard.lease_id());
+    req.set_lease_id(lease_id);
     req.set_probes_done(probes);
     req.set_handed_back(handed_back);
-    v1::CompleteShardResponse resp;
     // While stopping, give the coordinator a bounded time: if it is away, the
     // lease simply expires and the shard is redone elsewhere.
-    grpc::Status s = CallWithRetry(
+    absl::Status s = Call(
         "CompleteShard",
-        [&](grpc::ClientContext& ctx) { return stub_->CompleteShard(&ctx, req, &resp); }, nullptr,
-        stop_.HasBeenNotified() ? absl::Seconds(20) : absl::Minutes(10));
+        [&] {
+          req.set_worker_token(Token());
+          return client_->Complete(req);
+        },
+        nullptr, stop_.HasBeenNotified() ? absl::Seconds(20) : absl::Minutes(10));
     if (!s.ok()) {
-      MakeLogger("worker")->warn("CompleteShard failed lease={}: {}", shard.lease_id(),
-                                 s.error_message());
+      MakeLogger("worker")->warn("CompleteShard failed lease={}: {}", lease_id, s.message());
     }
   }
 
-  FleetWorkerOptions options_;
-  std::unique_ptr<v1::ShardService::Stub> stub_;
+  const FleetWorkerOptions options_;
+  const std::unique_ptr<CoordinatorClient> client_;
+  SystemClock system_clock_;
+  const Clock* const clock_;
+  const std::shared_ptr<Pacer> node_pacer_;  // --max-rate, across every scan
   std::string worker_id_;
-  absl::Duration heartbeat_ = absl::Seconds(5);
   absl::Notification stop_;
+  absl::Notification run_done_;  // the reporter is done: the heartbeat may end
+  absl::Mutex register_mu_;      // one registration at a time
   // Used by the Run thread only.
   std::unique_ptr<ScanEngine> engine_;
-  EngineOptions engine_options_;
+
   absl::Mutex mu_;
+  std::string token_ ABSL_GUARDED_BY(mu_);
+  absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::Seconds(5);
   std::list<std::unique_ptr<ActiveShard>> active_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<Pacer>> scan_pacers_ ABSL_GUARDED_BY(mu_);
+  size_t queued_ ABSL_GUARDED_BY(mu_) = 0;  // findings waiting in every shard's queue
+  bool cancel_all_ ABSL_GUARDED_BY(mu_) = false;
+  bool reporter_exit_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 FleetWorker::FleetWorker(FleetWorkerOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), nullptr)) {}
+FleetWorker::FleetWorker(FleetWorkerOptions options, std::unique_ptr<CoordinatorClient> client)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(client))) {}
 FleetWorker::~FleetWorker() = default;
 absl::Status FleetWorker::Run() { return impl_->Run(); }
 void FleetWorker::Stop() { impl_->Stop(); }

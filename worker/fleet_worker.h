@@ -1,17 +1,30 @@
-// `goalkeeper-worker run`: a fleet worker. It dials the coordinator, pulls
-// leased shards (slices of a scan's probe permutation), scans them with the
-// ScanEngine, streams open ports back in acknowledged batches, heartbeats its
-// leases, and completes each shard only after every finding was stored.
+// `goalkeeper-worker run`: a fleet worker. It registers with the
+// coordinator, pulls leased shards (slices of a scan's probe permutation),
+// scans them with the ScanEngine, streams open ports back in acknowledged
+// batches, heartbeats its leases, and completes each shard only after every
+// finding of it was acknowledged. It talks to the coordinator only through
+// CoordinatorClient (gRPC in production, a fake in tests).
+//
 // Pipelining: when the engine is about to run out of probes to start, the
 // next shard is leased and its probes run while the current shard's last
 // probes wait for their deadlines (at most 16 shards held at once).
+// Rates: one pacer per scan, at this worker's share of the scan's rate
+// (Shard.profile.rate, changed at once by HeartbeatResponse.scan_rates and
+// reported back in HeartbeatRequest.applied_rates), shared by all of its
+// slices of that scan; and one node pacer at max_rate across every scan. A
+// probe waits for both; a rate change never restarts the engine.
+// Leases: a lease is heartbeated from the moment LeaseShard returned it
+// until it is completed or handed back; one the coordinator reports lost
+// stops only its shard.
 //
-// Flow control: at most one batch of findings is in flight; when the
-// coordinator is slow the engine's result callback blocks, so the worker
-// slows down instead of growing memory.
-// Failures: every RPC is retried with backoff while the coordinator is away
-// (the coordinator keeps leases across restarts). A lease the coordinator
-// says is gone (expired or its scan cancelled) stops the shard at once.
+// Threads: Run's thread leases and starts shards; one heartbeat thread; one
+// reporter thread sends the findings of every shard (flow control: at most
+// 2 x batch_size findings wait, then the engine's result callback blocks, so
+// a slow coordinator slows the worker instead of growing memory) and
+// settles the shards whose probes are all done (complete, hand back).
+// Failures: every call is retried with backoff while the coordinator is
+// away; a coordinator that no longer knows the worker (NOT_FOUND or
+// UNAUTHENTICATED) gets it registered again with its id and token.
 // Stop (SIGTERM): no new shards; the current ones stop taking probes, their
 // findings are flushed and they are handed back; then Run returns.
 //
@@ -23,13 +36,12 @@
 #ifndef GOALKEEPER_WORKER_FLEET_WORKER_H_
 #define GOALKEEPER_WORKER_FLEET_WORKER_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
-#include "engine/scan_engine.h"
+#include "common/clock.h"
+#include "common/coordinator_client.h"
 
 namespace goalkeeper {
 
@@ -44,11 +56,16 @@ struct FleetWorkerOptions {
   // connection-tracking table absorbs: 262,144 entries / 120 s SYN_SENT
   // timeout is ~2,200 per second (docs/scaling.md).
   double max_rate = 2000;
+  // Heartbeat schedule and retry deadlines; null = the system clock.
+  const Clock* clock = nullptr;
 };
 
 class FleetWorker {
  public:
+  // Dials options.coordinator over gRPC.
   explicit FleetWorker(FleetWorkerOptions options);
+  // Talks to the coordinator through `client` (tests: a fake).
+  FleetWorker(FleetWorkerOptions options, std::unique_ptr<CoordinatorClient> client);
   ~FleetWorker();
   FleetWorker(const FleetWorker&) = delete;
   FleetWorker& operator=(const FleetWorker&) = delete;

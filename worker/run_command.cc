@@ -10,6 +10,7 @@
 
 #include "common/flags.h"
 #include "common/logging.h"
+#include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
 #include "worker/scan_command.h"
 

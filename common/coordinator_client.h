@@ -1,0 +1,48 @@
+// The worker side of ShardService as a small seam: register, lease,
+// heartbeat, report findings, complete. The fleet worker (and the node agent
+// after it) talks to the coordinator only through it, so tests drive them
+// with an in-memory fake (tests/testing/fake_coordinator_client.h) and the
+// transport lives in one place.
+//
+//   std::unique_ptr<CoordinatorClient> c = NewGrpcCoordinatorClient("coord:7070");
+//   absl::StatusOr<v1::LeaseShardResponse> r = c->Lease(req);
+//
+// Each call is one attempt with a deadline: retries, backoff and
+// re-registration are the caller's. Errors are the server's status (or
+// UNAVAILABLE / DEADLINE_EXCEEDED from the transport).
+//
+// Thread-safety: implementations are thread-safe.
+#ifndef GOALKEEPER_COMMON_COORDINATOR_CLIENT_H_
+#define GOALKEEPER_COMMON_COORDINATOR_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "goalkeeper/v1/coordinator.pb.h"
+
+namespace goalkeeper {
+
+class CoordinatorClient {
+ public:
+  virtual ~CoordinatorClient() = default;
+  virtual absl::StatusOr<goalkeeper::v1::RegisterWorkerResponse> Register(
+      const goalkeeper::v1::RegisterWorkerRequest& req) = 0;
+  virtual absl::StatusOr<goalkeeper::v1::LeaseShardResponse> Lease(
+      const goalkeeper::v1::LeaseShardRequest& req) = 0;
+  virtual absl::StatusOr<goalkeeper::v1::HeartbeatResponse> Heartbeat(
+      const goalkeeper::v1::HeartbeatRequest& req) = 0;
+  virtual absl::Status ReportFindings(const goalkeeper::v1::ReportFindingsRequest& req) = 0;
+  virtual absl::Status Complete(const goalkeeper::v1::CompleteShardRequest& req) = 0;
+};
+
+// A ShardService client over one channel (MakeChannel, fast reconnect).
+// `deadline` bounds each call; heartbeats get half of it.
+std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(
+    const std::string& address, absl::Duration deadline = absl::Seconds(10));
+
+}  // namespace goalkeeper
+
+#endif  // GOALKEEPER_COMMON_COORDINATOR_CLIENT_H_

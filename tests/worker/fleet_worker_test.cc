@@ -1,0 +1,243 @@
+// The fleet worker against an in-memory coordinator (FakeCoordinatorClient)
+// and a fake clock for its heartbeats; probes go to real loopback sockets.
+#include "worker/fleet_worker.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/fake_coordinator_client.h"
+#include "tests/testing/loopback.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+using ::goalkeeper::testing::ClosedPort;
+using ::goalkeeper::testing::FakeCoordinatorClient;
+using ::goalkeeper::testing::OpenPort;
+using ::testing::UnorderedElementsAre;
+
+v1::Shard MakeShard(const std::string& lease, const std::string& scan, const std::string& cidr,
+                    uint16_t port, uint64_t probes, double rate, uint32_t timeout_ms = 300) {
+  v1::Shard s;
+  s.set_lease_id(lease);
+  s.set_scan_id(scan);
+  s.mutable_targets()->add_include(cidr);
+  s.mutable_profile()->mutable_ports()->set_spec(std::to_string(port));
+  s.mutable_profile()->set_timeout_ms(timeout_ms);
+  s.mutable_profile()->set_retries(0);
+  s.mutable_profile()->set_rate(rate);
+  s.mutable_slice()->set_seed(1);
+  s.mutable_slice()->set_begin(0);
+  s.mutable_slice()->set_end(probes);
+  return s;
+}
+
+std::vector<std::string> Leases(const v1::HeartbeatRequest& hb) {
+  return {hb.lease_ids().begin(), hb.lease_ids().end()};
+}
+
+// Runs a FleetWorker on its own thread; stops and joins it at the end.
+class WorkerRunner {
+ public:
+  WorkerRunner(FleetWorkerOptions options, std::unique_ptr<FakeCoordinatorClient> fake)
+      : worker_(std::move(options), std::move(fake)),
+        thread_([this] { status_ = worker_.Run(); }) {}
+  ~WorkerRunner() { Stop().IgnoreError(); }
+  absl::Status Stop() {
+    worker_.Stop();
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  FleetWorker worker_;
+  absl::Status status_;
+  std::thread thread_;
+};
+
+class FleetWorkerTest : public ::testing::Test {
+ protected:
+  FleetWorkerOptions Options(uint64_t concurrency) {
+    FleetWorkerOptions o;
+    o.name = "test";
+    o.concurrency = concurrency;
+    o.threads = 2;
+    o.batch_size = 4;
+    o.max_rate = 0;
+    o.clock = &clock_;
+    return o;
+  }
+
+  // Moves the fake clock past the heartbeat interval and waits for the beat.
+  v1::HeartbeatRequest NextHeartbeat(FakeCoordinatorClient& fake) {
+    const size_t before = fake.heartbeats().size();
+    clock_.Advance(absl::Milliseconds(1001));
+    EXPECT_TRUE(FakeCoordinatorClient::Eventually(
+        [&] { return fake.heartbeats().size() > before; }));
+    std::vector<v1::HeartbeatRequest> all = fake.heartbeats();
+    return all.empty() ? v1::HeartbeatRequest() : all.back();
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1700000000)};
+};
+
+// A shard of another scan at another rate used to wait, outside the
+// heartbeat set, until the engine had been restarted (the earlier shard
+// finished), and its lease expired meanwhile. Now it is heartbeated at once
+// and both shards run side by side.
+TEST_F(FleetWorkerTest, ALeaseIsInTheNextHeartbeatWhileAnEarlierShardRunsAtAnotherRate) {
+  ClosedPort closed("127.31.40.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.AddShard(MakeShard("l-slow", "s-slow", "127.31.40.0/26", closed.port(), 64, 20));
+  fake.AddShard(MakeShard("l-fast", "s-fast", "127.31.41.0/26", closed.port(), 64, 40));
+  WorkerRunner worker(Options(/*concurrency=*/64), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() == 2; }));
+  absl::SleepFor(absl::Milliseconds(50));
+  v1::HeartbeatRequest hb = NextHeartbeat(fake);
+  EXPECT_THAT(Leases(hb), UnorderedElementsAre("l-slow", "l-fast"));
+  EXPECT_EQ(hb.worker_token(), FakeCoordinatorClient::kToken);
+  // The fast shard (64 probes at 40/s) does not wait for the slow one (64
+  // at 20/s).
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return !fake.completed().empty(); }));
+  EXPECT_EQ(fake.completed().front().lease_id(), "l-fast");
+  EXPECT_EQ(fake.completed().front().probes_done(), 64u);
+  EXPECT_FALSE(fake.completed().front().handed_back());
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 2; }));
+  EXPECT_EQ(fake.completed()[1].lease_id(), "l-slow");
+  EXPECT_EQ(fake.completed()[1].probes_done(), 64u);
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(fake.bad_tokens(), 0);
+}
+
+// A shard whose probes need another engine (another deadline) waits for the
+// current one to drain, but its lease is heartbeated while it waits.
+TEST_F(FleetWorkerTest, ALeaseWaitingForAnotherEngineIsHeartbeated) {
+  ClosedPort closed("127.31.42.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.AddShard(MakeShard("l-first", "s-1", "127.31.42.0/26", closed.port(), 64, 20, 300));
+  fake.AddShard(MakeShard("l-next", "s-2", "127.31.43.0/28", closed.port(), 16, 0, 200));
+  WorkerRunner worker(Options(/*concurrency=*/64), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() == 2; }));
+  absl::SleepFor(absl::Milliseconds(50));
+  v1::HeartbeatRequest hb = NextHeartbeat(fake);
+  EXPECT_THAT(Leases(hb), UnorderedElementsAre("l-first", "l-next"));
+  EXPECT_TRUE(fake.completed().empty()) << "the first shard still runs (64 probes at 20/s)";
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 2; }));
+  EXPECT_EQ(fake.completed()[0].lease_id(), "l-first");
+  EXPECT_EQ(fake.completed()[1].lease_id(), "l-next");
+  EXPECT_EQ(fake.completed()[1].probes_done(), 16u);
+}
+
+// scan_rates in a heartbeat answer apply at once to the running shard, and
+// the next heartbeat reports the rate applied.
+TEST_F(FleetWorkerTest, AScanRateFromAHeartbeatLowersThePaceAndIsReportedBack) {
+  ClosedPort closed("127.31.44.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.AddShard(MakeShard("l-1", "s-1", "127.31.44.0/22", closed.port(), 1024, 400));
+  WorkerRunner worker(Options(/*concurrency=*/16), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() == 1; }));
+  v1::HeartbeatRequest first = NextHeartbeat(fake);
+  ASSERT_EQ(first.applied_rates_size(), 1);
+  EXPECT_EQ(first.applied_rates(0).scan_id(), "s-1");
+  EXPECT_EQ(first.applied_rates(0).rate(), 400);
+  fake.SetScanRate("s-1", 20);
+  NextHeartbeat(fake);  // its answer carries the new rate
+  const absl::Time lowered = absl::Now();
+  uint64_t after = 0;
+  v1::HeartbeatRequest hb;
+  // Heartbeats every 100 ms of real time for a second; sum the probes done.
+  while (absl::Now() - lowered < absl::Seconds(1)) {
+    absl::SleepFor(absl::Milliseconds(100));
+    hb = NextHeartbeat(fake);
+    after += hb.probes_done();
+  }
+  ASSERT_EQ(hb.applied_rates_size(), 1);
+  EXPECT_EQ(hb.applied_rates(0).rate(), 20);
+  // At 400/s the ~1000 probes left would be done within the second (and
+  // before the fix, scan_rates was ignored); at 20/s: 20, +1 for the edge,
+  // plus what the 16 slots had been granted before.
+  EXPECT_LE(after, 20u + 1 + 16 + 20);
+  EXPECT_TRUE(fake.completed().empty());
+}
+
+// A lease the coordinator reports lost stops its own shard only.
+TEST_F(FleetWorkerTest, ALostLeaseStopsOnlyItsShard) {
+  ClosedPort closed("127.31.46.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.AddShard(MakeShard("l-lost", "s-1", "127.31.46.0/24", closed.port(), 96, 50));
+  fake.AddShard(MakeShard("l-kept", "s-1", "127.31.47.0/27", closed.port(), 32, 50));
+  WorkerRunner worker(Options(/*concurrency=*/64), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() == 2; }));
+  fake.LoseLease("l-lost");
+  NextHeartbeat(fake);
+  NextHeartbeat(fake);  // while l-kept runs (32 probes at 50/s)
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return !fake.completed().empty(); }));
+  absl::SleepFor(absl::Milliseconds(300));
+  std::vector<v1::CompleteShardRequest> done = fake.completed();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].lease_id(), "l-kept");
+  EXPECT_EQ(done[0].probes_done(), 32u);
+  EXPECT_FALSE(done[0].handed_back());
+  // The lost lease was never heartbeated again after the answer that lost it.
+  std::vector<v1::HeartbeatRequest> beats = fake.heartbeats();
+  ASSERT_FALSE(beats.empty());
+  for (size_t i = 1; i < beats.size(); ++i) {
+    EXPECT_THAT(Leases(beats[i]), ::testing::Not(::testing::Contains("l-lost")));
+  }
+}
+
+// Findings go out in acknowledged batches, every call carries the token,
+// and the shard is completed only after its last batch.
+TEST_F(FleetWorkerTest, CompletesAShardOnlyAfterItsFindingsWereAcknowledged) {
+  std::vector<std::unique_ptr<OpenPort>> open;
+  open.push_back(OpenPort::Start("127.31.48.1"));
+  const uint16_t port = open[0]->port();
+  for (int i = 2; i <= 9; ++i) {
+    open.push_back(OpenPort::Start("127.31.48." + std::to_string(i), port));
+  }
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.AddShard(MakeShard("l-1", "s-1", "127.31.48.0/28", port, 16, 0));
+  WorkerRunner worker(Options(/*concurrency=*/8), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 1; }));
+  size_t findings = 0;
+  for (const auto& r : fake.reports()) {
+    EXPECT_LE(r.results_size(), 4);
+    findings += static_cast<size_t>(r.results_size());
+  }
+  EXPECT_EQ(findings, 9u);
+  std::vector<std::string> events = fake.events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "complete l-1");
+  EXPECT_EQ(std::count(events.begin(), events.end(), "complete l-1"), 1);
+  EXPECT_EQ(fake.completed()[0].worker_token(), FakeCoordinatorClient::kToken);
+  EXPECT_EQ(fake.bad_tokens(), 0);
+}
+
+// Stop hands back a shard in progress after flushing its findings.
+TEST_F(FleetWorkerTest, StopHandsBackTheShardsInProgress) {
+  ClosedPort closed("127.31.49.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.AddShard(MakeShard("l-1", "s-1", "127.31.49.0/24", closed.port(), 256, 20));
+  WorkerRunner worker(Options(/*concurrency=*/16), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() == 1; }));
+  EXPECT_TRUE(worker.Stop().ok());
+  std::vector<v1::CompleteShardRequest> done = fake.completed();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].handed_back());
+}
+
+}  // namespace
+}  // namespace goalkeeper
