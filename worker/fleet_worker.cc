@@ -286,7 +286,8 @@ class FleetWorker::Impl {
       }
       pacer = p;
     }
-    auto space = ProbeSpaceFromProto(shard.targets(), shard.profile().ports(), shard.slice().seed());
+    auto space =
+        ProbeSpaceFromProto(shard.targets(), shard.profile().ports(), shard.slice().seed());
     const uint64_t begin = shard.slice().begin();
     const uint64_t end = shard.slice().end();
     if (!space.ok() || end > space->size() || begin > end) {

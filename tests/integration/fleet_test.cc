@@ -3,10 +3,17 @@
 // killed mid-scan. Each test uses its own 127.x.0.0/16 and its own database.
 // Traffic goes only to 127.0.0.0/8.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 
 #include <chrono>
 #include <fstream>
@@ -65,13 +72,16 @@ class Fleet {
     if (coordinator_) coordinator_->Signal(SIGKILL);
   }
 
-  void WriteConfig(const std::string& extra = "") {
+  void WriteConfig(const std::string& extra = "",
+                   const std::string& lab_profile =
+                       "{ports: \"22,13306,15432,16379\", timeout_ms: 300, retries: 1, "
+                       "rate: 4000}") {
     std::ofstream out(dir_ + "/coordinator.yaml");
     out << "db: " << dir_ << "/coordinator.db\n"
         << "metrics_listen: 127.0.0.1:0\n"
         << "allowed_ranges: [" << net_ << ".0.0/16]\n"
         << "profiles:\n"
-        << "  lab: {ports: \"22,13306,15432,16379\", timeout_ms: 300, retries: 1, rate: 4000}\n"
+        << "  lab: " << lab_profile << "\n"
         << "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n"
         << extra;
   }
@@ -354,6 +364,129 @@ TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("InvalidArgument"));
   EXPECT_THAT(bad.err, HasSubstr("'127.67.0.0/33': prefix length /33 exceeds 32 bits"));
+}
+
+// Listening sockets on every (address, port) of a block, served by one
+// epoll thread that accepts, timestamps and closes: every probe of a scan
+// of the block is a connect counted here.
+class CountingListeners {
+ public:
+  CountingListeners(const std::vector<std::string>& ips, const std::vector<uint16_t>& ports) {
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    for (const std::string& ip : ips) {
+      for (uint16_t port : ports) {
+        int fd = ::goalkeeper::testing::BindTcp(ip, port);
+        EXPECT_GE(fd, 0) << ip << ":" << port;
+        if (fd < 0) continue;
+        EXPECT_EQ(listen(fd, 64), 0);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = static_cast<uint32_t>(fds_.size());
+        epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+        fds_.push_back(fd);
+        accepts_.push_back(0);
+      }
+    }
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~CountingListeners() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) close(fd);
+    close(epoll_);
+  }
+  // The most connects in any window of `window`.
+  size_t MaxPerWindow(std::chrono::milliseconds window) {
+    std::vector<std::chrono::steady_clock::time_point> t = Times();
+    std::sort(t.begin(), t.end());
+    size_t best = 0;
+    for (size_t lo = 0, hi = 0; hi < t.size(); ++hi) {
+      while (t[hi] - t[lo] >= window) ++lo;
+      best = std::max(best, hi - lo + 1);
+    }
+    return best;
+  }
+  size_t total() { return Times().size(); }
+  // Listeners connected more than once (a slice probed twice).
+  size_t repeated() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<size_t>(std::count_if(accepts_.begin(), accepts_.end(),
+                                             [](int n) { return n > 1; }));
+  }
+
+ private:
+  std::vector<std::chrono::steady_clock::time_point> Times() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return times_;
+  }
+  void Serve() {
+    epoll_event events[64];
+    while (!stop_) {
+      int n = epoll_wait(epoll_, events, 64, 20);
+      for (int i = 0; i < n; ++i) {
+        const uint32_t at = events[i].data.u32;
+        for (;;) {
+          int c = accept4(fds_[at], nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (c < 0) break;
+          const auto now = std::chrono::steady_clock::now();
+          close(c);
+          std::lock_guard<std::mutex> lock(mu_);
+          times_.push_back(now);
+          ++accepts_[at];
+        }
+      }
+    }
+  }
+
+  int epoll_ = -1;
+  std::vector<int> fds_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::chrono::steady_clock::time_point> times_;
+  std::vector<int> accepts_;
+  std::thread thread_;
+};
+
+// A profile's rate is a ceiling for the whole scan, across workers and
+// their overlapping shards: two workers scanning a rate: 300 scan never
+// make more than 300 connects in any second together (each used to pace
+// each of its shards alone: 450/s was seen). A heartbeating worker's lease
+// never expires and no slice runs twice.
+// Needs the coordinator's side of the rate budget too (the shares of a
+// scan's workers sum to at most its rate).
+TEST(FleetRateTest, TwoWorkersStayUnderTheScansRateAndNoLeaseExpires) {
+  std::vector<std::string> ips;
+  for (int i = 1; i <= 300; ++i) ips.push_back(absl::StrCat("127.70.", i / 256, ".", i % 256));
+  CountingListeners lab(ips, {21001, 21002, 21003, 21004});  // 1200 probes
+  Fleet fleet("rate", "127.70");
+  fleet.WriteConfig("", "{ports: \"21001-21004\", timeout_ms: 300, retries: 0, rate: 300}");
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  fleet.StartWorker("w2");
+  const auto start = std::chrono::steady_clock::now();
+  const std::string id = fleet.StartScan("127.70.0.1-127.70.1.44");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 120)) << fleet.Log("coordinator");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  std::string status = fleet.ScanJson(id);
+  EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
+  EXPECT_EQ(JsonField(status, "probes_done"), "1200") << status;
+  EXPECT_EQ(lab.total(), 1200u);
+  EXPECT_EQ(lab.repeated(), 0u) << "a slice ran twice";
+  // 1200 connects at most 300/s take at least 4 s (a lower bound only).
+  EXPECT_GE(elapsed, std::chrono::milliseconds(3990));
+  // Any second holds at most 300 connects (+1 for the window's edge, +2 for
+  // accepts that waited in the listener's event loop).
+  EXPECT_LE(lab.MaxPerWindow(std::chrono::milliseconds(1000)), 303u);
+  EXPECT_THAT(fleet.Log("coordinator"), ::testing::Not(HasSubstr("lease expired")));
+  for (const char* w : {"w1", "w2"}) {
+    EXPECT_THAT(fleet.Log(w), ::testing::Not(HasSubstr("lease lost"))) << w;
+  }
 }
 
 TEST(CtlTest, UnreachableCoordinatorIsOneLineAndExitOne) {
