@@ -14,6 +14,7 @@
 #ifndef GOALKEEPER_COMMON_TARGETS_H_
 #define GOALKEEPER_COMMON_TARGETS_H_
 
+#include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -68,6 +69,8 @@ class TargetSet {
   // The index-th address in order (IPv4 before IPv6). Requires index < size().
   IpAddress At(absl::uint128 index) const;
   bool Contains(const IpAddress& a) const;
+  // The inverse of At: the index of `a`, or nullopt when it is not in the set.
+  std::optional<absl::uint128> IndexOf(const IpAddress& a) const;
   // True when every address here is in `outer`; otherwise `*outside` is set
   // to the first range (or part of it) that is not.
   bool IsSubsetOf(const TargetSet& outer, AddressRange* outside) const;

@@ -335,6 +335,28 @@ TEST(CoordinatorConfigTest, RejectsNumbersOutOfRange) {
             "coordinator.yaml:1: lease.ttl_seconds: expected a whole number 1..86400, got '0'");
 }
 
+TEST(CoordinatorConfigTest, LimitsCapTheProbesOfAScan) {
+  absl::StatusOr<CoordinatorConfig> c = Parse("db: gk.db\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.max_probes_per_scan, uint64_t{1} << 32);
+  c = Parse("limits: {max_probes_per_scan: 9223372036854775808}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.max_probes_per_scan, uint64_t{1} << 63);
+  c = Parse("limits:\n  max_probes_per_scan: 1000\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.max_probes_per_scan, 1000u);
+  EXPECT_EQ(ErrorOf("limits: {max_probes_per_scan: 0}\n"),
+            "coordinator.yaml:1: limits.max_probes_per_scan: expected a whole number "
+            "1..9223372036854775808, got '0'");
+  for (const char* bad : {"9223372036854775809", "1e9", "-1", "many", "[1]"}) {
+    EXPECT_THAT(ErrorOf(absl::StrCat("limits: {max_probes_per_scan: ", bad, "}\n")),
+                HasSubstr("limits.max_probes_per_scan: expected a whole number"))
+        << bad;
+  }
+  EXPECT_EQ(ErrorOf("limits: {max_probes: 5}\n"),
+            "coordinator.yaml:1: unknown key 'max_probes' in limits");
+}
+
 TEST(CoordinatorConfigTest, RejectsBadPortSpecs) {
   EXPECT_EQ(ErrorOf("profiles:\n  p:\n    ports: 22,70000\n"),
             "coordinator.yaml:3: profiles.p.ports: '70000' is not a port (1-65535), range or "
