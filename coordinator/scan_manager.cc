@@ -578,8 +578,9 @@ std::optional<double> ScanManager::Reserve(LiveScan& scan, const std::string& wo
 }
 
 void ScanManager::LeaseEnded(LiveScan& scan, const std::string& worker_id) {
-  if (scan.shares.count(worker_id) == 0 || HoldsLease(scan, worker_id)) return;
-  scan.shares.erase(worker_id);
+  if (scan.shares.count(worker_id) == 0) return;
+  if (!HoldsLease(scan, worker_id)) scan.shares.erase(worker_id);
+  // Its rate no longer counts, nor maybe the worker's whole share.
   if (Rebalance(scan)) Changed();
 }
 
