@@ -68,10 +68,11 @@ class FindingUploader : public ResultSink {
  public:
   // `on_failure` runs (on the sender thread) when the coordinator refuses the
   // findings for good: the shard should stop.
-  FindingUploader(v1::ShardService::Stub& stub, std::string worker_id, std::string lease_id,
-                  size_t batch_size, std::function<void()> on_failure)
+  FindingUploader(v1::ShardService::Stub& stub, std::string worker_id, std::string worker_token,
+                  std::string lease_id, size_t batch_size, std::function<void()> on_failure)
       : stub_(stub),
         worker_id_(std::move(worker_id)),
+        worker_token_(std::move(worker_token)),
         lease_id_(std::move(lease_id)),
         batch_size_(batch_size),
         on_failure_(std::move(on_failure)),
@@ -122,6 +123,7 @@ class FindingUploader : public ResultSink {
         }
       }
       req.set_worker_id(worker_id_);
+      req.set_worker_token(worker_token_);
       req.set_lease_id(lease_id_);
       v1::ReportFindingsResponse resp;
       grpc::Status s = CallWithRetry(
@@ -144,6 +146,7 @@ class FindingUploader : public ResultSink {
 
   v1::ShardService::Stub& stub_;
   const std::string worker_id_;
+  const std::string worker_token_;
   const std::string lease_id_;
   const size_t batch_size_;
   const std::function<void()> on_failure_;
@@ -188,6 +191,7 @@ class FleetWorker::Impl {
       }
       v1::LeaseShardRequest req;
       req.set_worker_id(worker_id_);
+      req.set_worker_token(worker_token_);
       v1::LeaseShardResponse resp;
       grpc::Status s = CallWithRetry(
           "LeaseShard", [&](grpc::ClientContext& ctx) { return stub_->LeaseShard(&ctx, req, &resp); },
@@ -250,6 +254,7 @@ class FleetWorker::Impl {
     req.set_name(options_.name);
     req.set_worker_id(worker_id_);
     req.set_concurrency(static_cast<uint32_t>(options_.concurrency));
+    req.set_worker_token(worker_token_);
     v1::RegisterWorkerResponse resp;
     while (!stop_.HasBeenNotified()) {
       grpc::Status s = CallWithRetry(
@@ -257,6 +262,7 @@ class FleetWorker::Impl {
           [&](grpc::ClientContext& ctx) { return stub_->RegisterWorker(&ctx, req, &resp); },
           &stop_, absl::InfiniteDuration());
       if (s.ok()) {
+        worker_token_ = resp.worker_token();
         if (resp.heartbeat_interval_ms() > 0) heartbeat_ = absl::Milliseconds(resp.heartbeat_interval_ms());
         return true;
       }
@@ -360,7 +366,8 @@ class FleetWorker::Impl {
     ActiveShard* raw = a.get();
     a->shard = shard;
     // The callback runs only after results arrived, so after `slice` is set.
-    a->uploader = std::make_unique<FindingUploader>(*stub_, worker_id_, shard.lease_id(),
+    a->uploader = std::make_unique<FindingUploader>(*stub_, worker_id_, worker_token_,
+                                                    shard.lease_id(),
                                                     options_.batch_size,
                                                     [raw] { raw->slice->Cancel(); });
     a->slice = std::make_shared<ScanSlice>(
@@ -411,6 +418,7 @@ class FleetWorker::Impl {
       next = absl::Now() + heartbeat_;
       v1::HeartbeatRequest req;
       req.set_worker_id(worker_id_);
+      req.set_worker_token(worker_token_);
       std::vector<std::pair<ActiveShard*, uint64_t>> beats;
       uint64_t delta = 0;
       {
@@ -449,6 +457,7 @@ class FleetWorker::Impl {
   void Complete(const v1::Shard& shard, uint64_t probes, bool handed_back) {
     v1::CompleteShardRequest req;
     req.set_worker_id(worker_id_);
+    req.set_worker_token(worker_token_);
     req.set_lease_id(shard.lease_id());
     req.set_probes_done(probes);
     req.set_handed_back(handed_back);
@@ -468,6 +477,7 @@ class FleetWorker::Impl {
   FleetWorkerOptions options_;
   std::unique_ptr<v1::ShardService::Stub> stub_;
   std::string worker_id_;
+  std::string worker_token_;  // from RegisterWorker; set before any other call
   absl::Duration heartbeat_ = absl::Seconds(5);
   absl::Notification stop_;
   // Used by the Run thread only.
