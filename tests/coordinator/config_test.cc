@@ -86,6 +86,7 @@ TEST(CoordinatorConfigTest, ParsesTheHeaderExample) {
   EXPECT_EQ(c->lease.ttl_seconds, 30u);
   EXPECT_EQ(c->lease.heartbeat_seconds, 5u);
   EXPECT_EQ(c->lease.shard_seconds, 5);
+  EXPECT_EQ(c->limits.max_probes_per_scan, uint64_t{1} << 32);
 }
 
 TEST(CoordinatorConfigTest, ParsesBlockStyleWithSeveralEntries) {
