@@ -127,7 +127,9 @@ absl::Status ScanManager::Recover() {
         for (auto& [worker_id, share] : live.shares) {
           share.target = cap / static_cast<double>(live.shares.size());
         }
-        for (auto& [lease_id, lease] : live.leases) lease.rate = live.shares[lease.worker_id].target;
+        for (auto& [lease_id, lease] : live.leases) {
+          lease.rate = live.shares[lease.worker_id].target;
+        }
       }
       MakeLogger("coordinator")
           ->info("recovered scan={} state={} probes_done={}/{} leases={} pending_shards={}",
@@ -656,10 +658,10 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const v1::LeaseSh
   }
   std::sort(order.begin(), order.end(),
             [](const LiveScan* a, const LiveScan* b) { return a->seq < b->seq; });
+  const int64_t cursor = last_served_seq_;
   std::rotate(order.begin(),
               std::find_if(order.begin(), order.end(),
-                           [this](const LiveScan* s)
-                               ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->seq > last_served_seq_; }),
+                           [cursor](const LiveScan* s) { return s->seq > cursor; }),
               order.end());
   LiveScan* pipelined = nullptr;  // a capped scan whose share this worker already uses
   for (LiveScan* scan : order) {
@@ -763,7 +765,8 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
   LiveScan& scan = *held.first;
   const Lease& lease = *held.second;
   if (scan.space == nullptr) {
-    ASSIGN_OR_RETURN(ProbeSpace space, ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
+    ASSIGN_OR_RETURN(ProbeSpace space,
+                     ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
     scan.space = std::make_shared<const ProbeSpace>(std::move(space));
   }
   std::vector<v1::ProbeResult> open;

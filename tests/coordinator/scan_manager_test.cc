@@ -149,8 +149,9 @@ class ScanManagerTest : public ::testing::Test {
 
   // The pair at `index` of the shard's scan permutation, as (ip, port).
   static std::pair<std::string, uint32_t> PairAt(const v1::Shard& shard, uint64_t index) {
-    auto targets = TargetSet::Parse({shard.targets().include().begin(), shard.targets().include().end()},
-                                    {shard.targets().exclude().begin(), shard.targets().exclude().end()});
+    const auto& spec = shard.targets();
+    auto targets = TargetSet::Parse({spec.include().begin(), spec.include().end()},
+                                    {spec.exclude().begin(), spec.exclude().end()});
     auto ports = PortSet::Parse(shard.profile().ports().spec());
     EXPECT_TRUE(targets.ok() && ports.ok());
     auto space = ProbeSpace::Create(*targets, *ports, shard.slice().seed());
