@@ -465,6 +465,19 @@ TEST_F(ScanManagerTest, ANewcomerGetsItsShareOnlyOnceTheReductionIsAcknowledged)
   EXPECT_DOUBLE_EQ(hb->scan_rates(0).rate(), 500);
 }
 
+TEST_F(ScanManagerTest, RecoveredLeasesOfACappedScanKeepTheirWorkersShares) {
+  const v1::Scan scan = Start("127.80.0.0/18");
+  v1::Shard shard = Lease("w1");
+  Open();  // restart: w1's lease survives, and with it its share of the rate
+  auto hb = Heartbeat("w1", {shard.lease_id()});
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  ASSERT_EQ(hb->scan_rates_size(), 1);
+  EXPECT_DOUBLE_EQ(hb->scan_rates(0).rate(), 1000);
+  EXPECT_FALSE(LeaseResponse("w2")->has_shard()) << "the budget is still w1's";
+  ASSERT_TRUE(Heartbeat("w1", {shard.lease_id()}, {{scan.id(), 500}}).ok());
+  EXPECT_DOUBLE_EQ(Lease("w2").profile().rate(), 500);
+}
+
 TEST_F(ScanManagerTest, CappedShardsAreSizedFromTheShareNotFromTheMeasuredRate) {
   Start("127.80.0.0/18");  // 32,768 probes at 1000/s, shard_seconds 5
   v1::Shard a = Lease("w1");
