@@ -5,8 +5,10 @@
 //
 //   lease_bench --coordinator 127.0.0.1:7070 --workers 100 --seconds 10
 //
-// The coordinator must allow 127.0.0.0/8; the bench starts one huge scan
+// The coordinator must allow 127.0.0.0/8 and scans of 2^40 probes
+// (limits.max_probes_per_scan); the bench starts one huge scan
 // (127.0.0.0/8 x 1-65535) whose probes are never sent: only leases move.
+// Each simulated worker registers and sends its token with every call.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -58,17 +60,27 @@ int main(int argc, char** argv) {
       auto stub = v1::ShardService::NewStub(grpc::CreateCustomChannel(
           address, grpc::InsecureChannelCredentials(), args));
       const std::string id = "bench-" + std::to_string(w);
+      std::string token;
       {
         grpc::ClientContext ctx;
         v1::RegisterWorkerRequest req;
         req.set_worker_id(id);
         req.set_name(id);
         v1::RegisterWorkerResponse resp;
-        stub->RegisterWorker(&ctx, req, &resp);
+        grpc::Status rs = stub->RegisterWorker(&ctx, req, &resp);
+        if (!rs.ok()) {
+          if (errors++ == 0) {
+            std::fprintf(stderr, "lease_bench: first error: RegisterWorker: %s\n",
+                         rs.error_message().c_str());
+          }
+          return;
+        }
+        token = resp.worker_token();
       }
       while (!stop.load()) {
         v1::LeaseShardRequest lreq;
         lreq.set_worker_id(id);
+        lreq.set_worker_token(token);
         v1::LeaseShardResponse lresp;
         grpc::ClientContext lctx;
         grpc::Status ls = stub->LeaseShard(&lctx, lreq, &lresp);
@@ -84,6 +96,7 @@ int main(int argc, char** argv) {
         }
         v1::CompleteShardRequest creq;
         creq.set_worker_id(id);
+        creq.set_worker_token(token);
         creq.set_lease_id(lresp.shard().lease_id());
         creq.set_probes_done(lresp.shard().slice().end() - lresp.shard().slice().begin());
         v1::CompleteShardResponse cresp;

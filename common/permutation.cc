@@ -41,12 +41,34 @@ uint64_t Permutation::Encrypt(uint64_t x) const {
   return (left << half_bits_) | right;
 }
 
+uint64_t Permutation::Decrypt(uint64_t x) const {
+  // The rounds of Encrypt undone in reverse order: (l, r) came from
+  // (r ^ F(l ^ key), l).
+  uint64_t left = x >> half_bits_;
+  uint64_t right = x & half_mask_;
+  for (auto key = keys_.rbegin(); key != keys_.rend(); ++key) {
+    uint64_t prev = right ^ (SplitMix64(left ^ *key) & half_mask_);
+    right = left;
+    left = prev;
+  }
+  return (left << half_bits_) | right;
+}
+
 uint64_t Permutation::At(uint64_t index) const {
   assert(index < size_);
   // Cycle walking: the domain is < 4 * size, so this loops ~4 times at most
   // on average; it terminates because Encrypt is a bijection on the domain.
   uint64_t x = Encrypt(index);
   while (x >= size_) x = Encrypt(x);
+  return x;
+}
+
+uint64_t Permutation::IndexOf(uint64_t value) const {
+  assert(value < size_);
+  // Walking the cycle backwards from value stops at the first element in
+  // range, which is the index At() started from.
+  uint64_t x = Decrypt(value);
+  while (x >= size_) x = Decrypt(x);
   return x;
 }
 

@@ -7,6 +7,7 @@
 //
 //   Permutation p(/*size=*/524288, /*seed=*/42);
 //   for (uint64_t i = begin; i < end; ++i) Probe(p.At(i));
+//   uint64_t i = p.IndexOf(v);   // the position of v: At(IndexOf(v)) == v
 //
 // Thread-safety: immutable; safe to share.
 #ifndef GOALKEEPER_COMMON_PERMUTATION_H_
@@ -28,10 +29,13 @@ class Permutation {
   uint64_t size() const { return size_; }
   // The element at position index; requires index < size().
   uint64_t At(uint64_t index) const;
+  // The inverse of At: the position of `value`; requires value < size().
+  uint64_t IndexOf(uint64_t value) const;
 
  private:
   static constexpr int kRounds = 4;
   uint64_t Encrypt(uint64_t x) const;
+  uint64_t Decrypt(uint64_t x) const;
 
   uint64_t size_;
   int half_bits_;

@@ -4,12 +4,15 @@
 //
 //   ASSIGN_OR_RETURN(ProbeSpace space, ProbeSpace::Create(targets, ports, seed));
 //   ProbeTarget t = space.At(17);   // {127.0.3.9, 5432}
+//   std::optional<uint64_t> i = space.IndexOf(t);  // 17
 //
 // Thread-safety: immutable after Create; safe to share.
 #ifndef GOALKEEPER_COMMON_PROBE_SPACE_H_
 #define GOALKEEPER_COMMON_PROBE_SPACE_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "common/ip_address.h"
@@ -42,6 +45,16 @@ class ProbeSpace {
     uint64_t v = permutation_.At(index);
     const auto& p = ports_.ports();
     return {targets_.At(v / p.size()), p[v % p.size()]};
+  }
+  // The inverse of At: the index of a pair, or nullopt when the address or
+  // the port is not part of the space.
+  std::optional<uint64_t> IndexOf(const ProbeTarget& t) const {
+    const std::optional<absl::uint128> address = targets_.IndexOf(t.address);
+    const auto& p = ports_.ports();
+    auto port = std::lower_bound(p.begin(), p.end(), t.port);
+    if (!address || port == p.end() || *port != t.port) return std::nullopt;
+    const absl::uint128 v = *address * p.size() + static_cast<uint64_t>(port - p.begin());
+    return permutation_.IndexOf(static_cast<uint64_t>(v));
   }
 
  private:

@@ -295,6 +295,20 @@ absl::StatusOr<uint32_t> StrictYamlParser::Uint(const YamlField& f, uint32_t min
   return static_cast<uint32_t>(n);
 }
 
+absl::StatusOr<uint64_t> StrictYamlParser::Uint64(const YamlField& f, uint64_t min,
+                                                  uint64_t max) const {
+  const std::string what = absl::StrCat("a whole number ", min, "..", max);
+  if (!f.value.IsScalar()) return Expected(f, what);
+  const std::string& text = f.value.Scalar();
+  uint64_t n = 0;
+  if (text.empty() || text.size() > 19 ||
+      !std::all_of(text.begin(), text.end(), absl::ascii_isdigit) || !absl::SimpleAtoi(text, &n) ||
+      n < min || n > max) {
+    return Expected(f, what);
+  }
+  return n;
+}
+
 absl::StatusOr<double> StrictYamlParser::Double(const YamlField& f, double min, double max,
                                                 bool min_exclusive) const {
   const std::string what =

@@ -116,6 +116,8 @@ class StrictYamlParser {
   absl::StatusOr<std::string> String(const YamlField& f) const;
   // A whole number in [min, max], in plain decimal digits.
   absl::StatusOr<uint32_t> Uint(const YamlField& f, uint32_t min, uint32_t max) const;
+  // The same, for 64-bit counts (at most 19 digits).
+  absl::StatusOr<uint64_t> Uint64(const YamlField& f, uint64_t min, uint64_t max) const;
   // A finite number in [min, max], or in (min, max] when `min_exclusive`,
   // in plain decimal notation (no ".inf", "nan" or hex).
   absl::StatusOr<double> Double(const YamlField& f, double min, double max,

@@ -280,6 +280,15 @@ bool TargetSet::Contains(const IpAddress& a) const {
   return it->family == a.family && it->first <= a.value && a.value <= it->last;
 }
 
+std::optional<absl::uint128> TargetSet::IndexOf(const IpAddress& a) const {
+  AddressRange probe{a.family, a.value, absl::Uint128Max()};
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), probe, RangeLess);
+  if (it == ranges_.begin()) return std::nullopt;
+  --it;
+  if (it->family != a.family || a.value < it->first || a.value > it->last) return std::nullopt;
+  return starts_[static_cast<size_t>(it - ranges_.begin())] + (a.value - it->first);
+}
+
 bool TargetSet::IsSubsetOf(const TargetSet& outer, AddressRange* outside) const {
   for (const AddressRange& r : ranges_) {
     TargetSet rest = FromRanges({r}, outer.ranges_);

@@ -15,6 +15,7 @@
 #define GOALKEEPER_COMMON_TARGETS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,8 @@ class TargetSet {
   // The index-th address in order (IPv4 before IPv6). Requires index < size().
   IpAddress At(absl::uint128 index) const;
   bool Contains(const IpAddress& a) const;
+  // The inverse of At: the index of `a`, or nullopt when it is not in the set.
+  std::optional<absl::uint128> IndexOf(const IpAddress& a) const;
   // True when every address here is in `outer`; otherwise `*outside` is set
   // to the first range (or part of it) that is not.
   bool IsSubsetOf(const TargetSet& outer, AddressRange* outside) const;

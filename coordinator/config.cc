@@ -89,6 +89,7 @@ class ConfigParser {
   absl::Status ParseProfile(const std::string& name, const YamlField& f);
   absl::Status ParseSchedule(const YamlField& f);
   absl::Status ParseLease(const YamlField& f);
+  absl::Status ParseLimits(const YamlField& f);
   absl::Status CheckInventories() const;
   absl::Status CheckSchedules() const;
   absl::Status CheckLease() const;
@@ -163,6 +164,8 @@ absl::Status ConfigParser::ParseTop(const std::string& key, const YamlField& f) 
         });
   } else if (key == "lease") {
     return ParseLease(f);
+  } else if (key == "limits") {
+    return ParseLimits(f);
   }
   return absl::OkStatus();
 }
@@ -319,6 +322,15 @@ absl::Status ConfigParser::ParseLease(const YamlField& f) {
       });
 }
 
+absl::Status ConfigParser::ParseLimits(const YamlField& f) {
+  return yaml_.ForEachEntry(f, {"max_probes_per_scan"},
+                            [&](const std::string&, const YamlField& entry) -> absl::Status {
+                              ASSIGN_OR_RETURN(config_.limits.max_probes_per_scan,
+                                               yaml_.Uint64(entry, 1, uint64_t{1} << 63));
+                              return absl::OkStatus();
+                            });
+}
+
 absl::Status ConfigParser::CheckInventories() const {
   if (config_.inventories.empty()) return absl::OkStatus();
   if (allowed_.ranges.empty()) {
@@ -412,7 +424,7 @@ absl::StatusOr<CoordinatorConfig> ConfigParser::Parse(absl::string_view yaml) {
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
       {"listen", "db", "metrics_listen", "allowed_ranges", "inventories", "profiles", "schedules",
-       "notifier", "lease"},
+       "notifier", "lease", "limits"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckInventories());
   RETURN_IF_ERROR(CheckSchedules());

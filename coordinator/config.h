@@ -26,6 +26,7 @@
 //        inventory: prod, profile: default}
 //   notifier: {address: "127.0.0.1:7071"}
 //   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5}
+//   limits: {max_probes_per_scan: 4294967296}  # addresses x ports; larger scans are refused
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
@@ -76,6 +77,11 @@ struct LeaseConfig {
   double shard_seconds = 5;         // shard size aims at this much work
 };
 
+struct LimitsConfig {
+  // StartScan refuses a scan of more (address, port) pairs: 1..2^63.
+  uint64_t max_probes_per_scan = uint64_t{1} << 32;
+};
+
 struct CoordinatorConfig {
   std::string listen = "0.0.0.0:7070";
   std::string db = "goalkeeper-coordinator.db";
@@ -88,6 +94,7 @@ struct CoordinatorConfig {
   std::vector<ScheduleSpec> schedules;
   std::string notifier_address;                 // "" = reports wait pending
   LeaseConfig lease;
+  LimitsConfig limits;
 };
 
 // Parses YAML text; `source` names it in errors ("coordinator.yaml").

@@ -101,13 +101,13 @@ grpc::Status ShardService::RegisterWorker(grpc::ServerContext*,
 grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseShardRequest* req,
                                       v1::LeaseShardResponse* resp) {
   uint64_t version = manager_.version();
-  auto lease = manager_.LeaseShard(req->worker_id());
+  auto lease = manager_.LeaseShard(*req);
   if (!lease.ok() || lease->has_shard()) return Reply(std::move(lease), resp);
   if (waiters_.fetch_add(1) < max_waiters_) {
     const absl::Time deadline = absl::Now() + long_poll_;
     while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
       version = manager_.WaitForChange(version, deadline - absl::Now());
-      lease = manager_.LeaseShard(req->worker_id());
+      lease = manager_.LeaseShard(*req);
     }
   }
   waiters_.fetch_sub(1);

@@ -1,6 +1,7 @@
 #include "coordinator/scan_manager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "common/services.h"
 #include "common/status_macros.h"
 #include "common/probe_space.h"
+#include "coordinator/worker_token.h"
 
 namespace goalkeeper {
 namespace {
@@ -78,6 +80,16 @@ absl::Status ScanManager::Recover() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(seq_, store_.MaxSeq());
   const absl::Time deadline = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
+  // Registered workers keep their names and tokens; each has the silence
+  // timeout from now to come back.
+  ASSIGN_OR_RETURN(std::vector<WorkerRow> workers, store_.LoadWorkers());
+  for (const WorkerRow& row : workers) {
+    Worker& w = workers_[row.id];
+    w.name = row.name;
+    w.token_hash = row.token_hash;
+    w.connected = absl::FromUnixMillis(row.registered_ms);
+    w.last_seen = clock_.Now();
+  }
   for (v1::ScanState state : {v1::PENDING, v1::RUNNING}) {
     ASSIGN_OR_RETURN(std::vector<ScanRow> rows, store_.LoadScansInState(state));
     for (ScanRow& row : rows) {
@@ -107,6 +119,16 @@ absl::Status ScanManager::Recover() {
           lease_scan_[s.lease_id] = s.scan_id;
         } else {
           live.pending.push_back({s.begin, s.end, s.attempts});
+        }
+      }
+      // The holders of a capped scan's recovered leases share its rate.
+      if (const double cap = row.scan.profile().rate(); cap > 0) {
+        for (const auto& [lease_id, lease] : live.leases) live.shares[lease.worker_id] = {};
+        for (auto& [worker_id, share] : live.shares) {
+          share.target = cap / static_cast<double>(live.shares.size());
+        }
+        for (auto& [lease_id, lease] : live.leases) {
+          lease.rate = live.shares[lease.worker_id].target;
         }
       }
       MakeLogger("coordinator")
@@ -227,6 +249,12 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   if (pairs > Permutation::kMaxSize) {
     return absl::InvalidArgumentError(absl::StrCat("the scan has ", ToDecimal(pairs),
                                                    " probes; at most 2^63 are supported"));
+  }
+  if (pairs > config_.limits.max_probes_per_scan) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()),
+        " addresses x ", ports->size(), " ports), over limits.max_probes_per_scan (",
+        config_.limits.max_probes_per_scan, ")"));
   }
 
   v1::Scan scan;
@@ -416,20 +444,20 @@ bool ScanManager::ScheduleRunning(const std::string& schedule) {
   return false;
 }
 
-ScanManager::Worker& ScanManager::TouchWorker(const std::string& id, const std::string& name,
-                                              uint32_t concurrency) {
-  auto [it, inserted] = workers_.try_emplace(id);
-  Worker& w = it->second;
-  const absl::Time now = clock_.Now();
-  if (inserted) {
-    w.name = name.empty() ? id : name;
-    w.connected = now;
-    MakeLogger("coordinator")->info("worker joined id={} name={}", id, w.name);
+absl::StatusOr<ScanManager::Worker*> ScanManager::Authenticate(const std::string& id,
+                                                               const std::string& token) {
+  if (id.empty()) return absl::InvalidArgumentError("worker_id is empty");
+  auto it = workers_.find(id);
+  if (it == workers_.end()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "worker '", id, "' is not registered (or was silent too long): register again"));
   }
-  if (!name.empty()) w.name = name;
-  if (concurrency != 0) w.concurrency = concurrency;
-  w.last_seen = now;
-  return w;
+  if (!WorkerTokenMatches(token, it->second.token_hash)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("worker '", id, "': the worker token does not match its registration"));
+  }
+  it->second.last_seen = clock_.Now();
+  return &it->second;
 }
 
 absl::StatusOr<v1::RegisterWorkerResponse> ScanManager::RegisterWorker(
@@ -438,17 +466,49 @@ absl::StatusOr<v1::RegisterWorkerResponse> ScanManager::RegisterWorker(
     return absl::InvalidArgumentError("worker name or id is longer than 256 characters");
   }
   absl::MutexLock lock(&mu_);
-  std::string id = req.worker_id().empty() ? absl::StrCat("w-", RandomHex(6)) : req.worker_id();
-  TouchWorker(id, req.name(), req.concurrency());
+  const std::string id =
+      req.worker_id().empty() ? absl::StrCat("w-", RandomHex(6)) : req.worker_id();
+  const absl::Time now = clock_.Now();
+  std::string token;
+  auto it = workers_.find(id);
+  if (it != workers_.end()) {
+    // The same worker again (say, after a coordinator restart) proves it with
+    // its token; anyone else may not take over its id and leases.
+    if (!WorkerTokenMatches(req.worker_token(), it->second.token_hash)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "worker id '", id, "' is registered by a live worker (name '", it->second.name,
+          "'); re-registering needs its worker_token, or choose another id"));
+    }
+    token = req.worker_token();
+  } else {
+    token = NewWorkerToken();
+    it = workers_.emplace(id, Worker{}).first;
+    it->second.connected = now;
+    it->second.token_hash = HashWorkerToken(token);
+    MakeLogger("coordinator")
+        ->info("worker joined id={} name={}", id, req.name().empty() ? id : req.name());
+  }
+  Worker& w = it->second;
+  if (!req.name().empty()) w.name = req.name();
+  if (w.name.empty()) w.name = id;
+  if (req.concurrency() != 0) w.concurrency = req.concurrency();
+  w.last_seen = now;
+  RETURN_IF_ERROR(store_.SaveWorker({id, w.name, w.token_hash, absl::ToUnixMillis(w.connected)}));
+  // Committed before the worker gets its token: a restart must accept it.
+  Durable(store_.Commit());
   v1::RegisterWorkerResponse resp;
   resp.set_worker_id(id);
   resp.set_heartbeat_interval_ms(config_.lease.heartbeat_seconds * 1000);
+  resp.set_worker_token(token);
   Changed();
   return resp;
 }
 
-uint64_t ScanManager::ShardSize(const LiveScan& scan) const {
-  double size = scan.probes_per_lease_second > 0
+uint64_t ScanManager::ShardSize(const LiveScan& scan, double rate) const {
+  // A capped scan's worker probes at its share, whatever it measured when
+  // it ran faster.
+  double size = rate > 0 ? rate * config_.lease.shard_seconds
+                : scan.probes_per_lease_second > 0
                     ? scan.probes_per_lease_second * config_.lease.shard_seconds
                     : static_cast<double>(kInitialShard);
   uint64_t n = static_cast<uint64_t>(std::clamp(size, static_cast<double>(kMinShard),
@@ -462,121 +522,253 @@ uint64_t ScanManager::ShardSize(const LiveScan& scan) const {
   return std::min(n, remaining);
 }
 
-uint32_t ScanManager::ActiveWorkers(const LiveScan& scan, const std::string& asking) const {
-  std::set<std::string> holders{asking};
-  for (const auto& [lease_id, lease] : scan.leases) holders.insert(lease.worker_id);
-  return static_cast<uint32_t>(holders.size());
+bool ScanManager::HoldsLease(const LiveScan& scan, const std::string& worker_id) const {
+  for (const auto& [lease_id, lease] : scan.leases) {
+    if (lease.worker_id == worker_id) return true;
+  }
+  return false;
 }
 
-absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const std::string& worker_id) {
-  if (worker_id.empty()) return absl::InvalidArgumentError("worker_id is empty");
-  absl::MutexLock lock(&mu_);
-  TouchWorker(worker_id, "", 0);
+double ScanManager::Counted(const LiveScan& scan, const std::string& worker_id) const {
+  auto share = scan.shares.find(worker_id);
+  double counted = share == scan.shares.end() ? 0 : share->second.target;
+  for (const auto& [lease_id, lease] : scan.leases) {
+    if (lease.worker_id == worker_id) counted = std::max(counted, lease.rate);
+  }
+  return counted;
+}
+
+bool ScanManager::Rebalance(LiveScan& scan) {
+  const double cap = scan.scan.profile().rate();
+  if (cap <= 0 || scan.shares.empty()) return false;
+  const double fair = cap / static_cast<double>(scan.shares.size());
+  for (auto& [worker_id, share] : scan.shares) share.target = std::min(share.target, fair);
+  double used = 0;
+  for (const auto& [worker_id, share] : scan.shares) used += Counted(scan, worker_id);
+  double free = std::max(0.0, cap - used);
+  bool raised = false;
+  for (auto& [worker_id, share] : scan.shares) {
+    if (share.target >= fair) continue;
+    // Up to what it counts already costs nothing; beyond, the free budget.
+    const double counted = Counted(scan, worker_id);
+    const double next = std::min(fair, counted + free);
+    if (next <= share.target) continue;
+    free = std::max(0.0, free - std::max(0.0, next - counted));
+    share.target = next;
+    raised = true;
+  }
+  return raised;
+}
+
+std::optional<double> ScanManager::Reserve(LiveScan& scan, const std::string& worker_id) {
+  const double cap = scan.scan.profile().rate();
+  const absl::Time until = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
+  auto it = scan.shares.find(worker_id);
+  if (it == scan.shares.end()) {
+    // Each share fills at least a minimum shard in shard_seconds.
+    const double holders =
+        std::max(1.0, std::floor(cap * config_.lease.shard_seconds / kMinShard));
+    if (static_cast<double>(scan.shares.size()) >= holders) return std::nullopt;
+    it = scan.shares.emplace(worker_id, RateShare{0, until}).first;
+    if (Rebalance(scan)) Changed();
+  } else {
+    it->second.reserved_until = until;
+  }
+  const double fair = cap / static_cast<double>(scan.shares.size());
+  if (it->second.target >= fair * (1 - 1e-9)) return it->second.target;
+  return std::nullopt;
+}
+
+void ScanManager::LeaseEnded(LiveScan& scan, const std::string& worker_id) {
+  if (scan.shares.count(worker_id) == 0) return;
+  if (!HoldsLease(scan, worker_id)) scan.shares.erase(worker_id);
+  // Its rate no longer counts, nor maybe the worker's whole share.
+  if (Rebalance(scan)) Changed();
+}
+
+absl::StatusOr<v1::LeaseShardResponse> ScanManager::Grant(LiveScan& scan,
+                                                          const std::string& worker_id,
+                                                          double rate) {
   v1::LeaseShardResponse resp;
-  // Oldest scan first, so one scan finishes before the next starts.
+  Lease lease;
+  lease.scan_id = scan.scan.id();
+  lease.worker_id = worker_id;
+  lease.leased_at = clock_.Now();
+  lease.deadline = lease.leased_at + absl::Seconds(config_.lease.ttl_seconds);
+  lease.rate = rate;
+  const std::string lease_id = absl::StrCat("l-", RandomHex(8));
+  ShardRow row;
+  row.scan_id = lease.scan_id;
+  row.lease_id = lease_id;
+  row.worker_id = worker_id;
+  if (!scan.pending.empty()) {
+    PendingShard p = scan.pending.front();
+    lease.begin = p.begin;
+    lease.end = p.end;
+    lease.attempts = p.attempts + 1;
+    row.begin = p.begin;
+    row.end = p.end;
+    row.attempts = lease.attempts;
+    RETURN_IF_ERROR(store_.LeaseShardAgain(row));
+    scan.pending.pop_front();
+  } else {
+    lease.begin = scan.next_index;
+    lease.end = scan.next_index + ShardSize(scan, rate);
+    lease.attempts = 1;
+    row.begin = lease.begin;
+    row.end = lease.end;
+    row.attempts = 1;
+    RETURN_IF_ERROR(store_.LeaseNewShard(row));
+    scan.next_index = lease.end;
+  }
+  if (scan.scan.state() == v1::PENDING) {
+    RETURN_IF_ERROR(store_.SetScanState(scan.scan.id(), v1::RUNNING, NowMs(), ""));
+    scan.scan.set_state(v1::RUNNING);
+    scan.scan.set_started_unix_ms(NowMs());
+  }
+  v1::Shard* shard = resp.mutable_shard();
+  shard->set_lease_id(lease_id);
+  shard->set_scan_id(lease.scan_id);
+  *shard->mutable_targets() = scan.scan.targets();
+  *shard->mutable_profile() = scan.scan.profile();
+  shard->mutable_profile()->set_rate(rate);
+  shard->mutable_slice()->set_seed(scan.scan.seed());
+  shard->mutable_slice()->set_begin(lease.begin);
+  shard->mutable_slice()->set_end(lease.end);
+  shard->set_lease_deadline_unix_ms(absl::ToUnixMillis(lease.deadline));
+  scan.leases[lease_id] = lease;
+  lease_scan_[lease_id] = lease.scan_id;
+  last_served_seq_ = scan.seq;
+  Durable(store_.CommitIfOlderThan(kGroupCommit));
+  Changed();
+  return resp;
+}
+
+absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const v1::LeaseShardRequest& req) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  const std::string& worker_id = req.worker_id();
+  // Round-robin over the scans with work, in creation order, starting after
+  // the one served last (see the header comment).
   std::vector<LiveScan*> order;
-  for (auto& [id, scan] : live_) order.push_back(&scan);
+  for (auto& [id, scan] : live_) {
+    if (!scan.pending.empty() || scan.next_index < scan.scan.probes_total()) {
+      order.push_back(&scan);
+    }
+  }
   std::sort(order.begin(), order.end(),
             [](const LiveScan* a, const LiveScan* b) { return a->seq < b->seq; });
+  const int64_t cursor = last_served_seq_;
+  std::rotate(order.begin(),
+              std::find_if(order.begin(), order.end(),
+                           [cursor](const LiveScan* s) { return s->seq > cursor; }),
+              order.end());
+  LiveScan* pipelined = nullptr;  // a capped scan whose share this worker already uses
   for (LiveScan* scan : order) {
-    Lease lease;
-    lease.scan_id = scan->scan.id();
-    lease.worker_id = worker_id;
-    lease.leased_at = clock_.Now();
-    lease.deadline = lease.leased_at + absl::Seconds(config_.lease.ttl_seconds);
-    const std::string lease_id = absl::StrCat("l-", RandomHex(8));
-    ShardRow row;
-    row.scan_id = lease.scan_id;
-    row.lease_id = lease_id;
-    row.worker_id = worker_id;
-    if (!scan->pending.empty()) {
-      PendingShard p = scan->pending.front();
-      lease.begin = p.begin;
-      lease.end = p.end;
-      lease.attempts = p.attempts + 1;
-      row.begin = p.begin;
-      row.end = p.end;
-      row.attempts = lease.attempts;
-      RETURN_IF_ERROR(store_.LeaseShardAgain(row));
-      scan->pending.pop_front();
-    } else if (scan->next_index < scan->scan.probes_total()) {
-      lease.begin = scan->next_index;
-      lease.end = scan->next_index + ShardSize(*scan);
-      lease.attempts = 1;
-      row.begin = lease.begin;
-      row.end = lease.end;
-      row.attempts = 1;
-      RETURN_IF_ERROR(store_.LeaseNewShard(row));
-      scan->next_index = lease.end;
-    } else {
-      continue;  // everything is leased; maybe another scan has work
+    if (scan->scan.profile().rate() <= 0) return Grant(*scan, worker_id, 0);
+    auto share = scan->shares.find(worker_id);
+    if (share != scan->shares.end() && HoldsLease(*scan, worker_id)) {
+      if (pipelined == nullptr) pipelined = scan;
+      continue;
     }
-    if (scan->scan.state() == v1::PENDING) {
-      RETURN_IF_ERROR(store_.SetScanState(scan->scan.id(), v1::RUNNING, NowMs(), ""));
-      scan->scan.set_state(v1::RUNNING);
-      scan->scan.set_started_unix_ms(NowMs());
+    if (std::optional<double> rate = Reserve(*scan, worker_id)) {
+      return Grant(*scan, worker_id, *rate);
     }
-    v1::Shard* shard = resp.mutable_shard();
-    shard->set_lease_id(lease_id);
-    shard->set_scan_id(lease.scan_id);
-    *shard->mutable_targets() = scan->scan.targets();
-    *shard->mutable_profile() = scan->scan.profile();
-    if (scan->scan.profile().rate() > 0) {
-      shard->mutable_profile()->set_rate(scan->scan.profile().rate() /
-                                         ActiveWorkers(*scan, worker_id));
-    }
-    shard->mutable_slice()->set_seed(scan->scan.seed());
-    shard->mutable_slice()->set_begin(lease.begin);
-    shard->mutable_slice()->set_end(lease.end);
-    shard->set_lease_deadline_unix_ms(absl::ToUnixMillis(lease.deadline));
-    scan->leases[lease_id] = lease;
-    lease_scan_[lease_id] = lease.scan_id;
-    Durable(store_.CommitIfOlderThan(kGroupCommit));
-    Changed();
-    return resp;
   }
+  if (pipelined != nullptr) {
+    return Grant(*pipelined, worker_id, pipelined->shares.at(worker_id).target);
+  }
+  v1::LeaseShardResponse resp;
   resp.set_retry_after_ms(live_.empty() ? 1000 : 250);
   return resp;
 }
 
 absl::StatusOr<v1::HeartbeatResponse> ScanManager::Heartbeat(const v1::HeartbeatRequest& req) {
-  if (req.worker_id().empty()) return absl::InvalidArgumentError("worker_id is empty");
   absl::MutexLock lock(&mu_);
   // Probes are counted when their shard completes (CompleteShard), exactly
   // once; a heartbeat's probes_done would count them twice.
-  TouchWorker(req.worker_id(), "", 0);
-  const absl::Time deadline = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  const std::string& worker_id = req.worker_id();
+  const absl::Time now = clock_.Now();
+  const absl::Duration ttl = absl::Seconds(config_.lease.ttl_seconds);
+  const absl::Time deadline = now + ttl;
   v1::HeartbeatResponse resp;
+  std::map<std::string, std::vector<Lease*>> listed;  // by scan
   for (const std::string& lease_id : req.lease_ids()) {
-    auto ls = lease_scan_.find(lease_id);
-    Lease* lease = nullptr;
-    if (ls != lease_scan_.end()) {
-      auto scan = live_.find(ls->second);
-      if (scan != live_.end()) {
-        auto it = scan->second.leases.find(lease_id);
-        if (it != scan->second.leases.end() && it->second.worker_id == req.worker_id()) {
-          lease = &it->second;
-        }
+    absl::StatusOr<std::pair<LiveScan*, Lease*>> held = HeldLease(lease_id, worker_id);
+    if (!held.ok() || held->second == nullptr) {
+      if (!held.ok()) MakeLogger("coordinator")->warn("heartbeat: {}", held.status().message());
+      resp.add_cancelled_lease_ids(lease_id);
+      continue;
+    }
+    held->second->deadline = deadline;
+    listed[held->first->scan.id()].push_back(held->second);
+  }
+  // A lease granted a moment ago may be missing from a heartbeat built
+  // before its answer arrived: the worker holds it all the same.
+  for (auto& [id, scan] : live_) {
+    for (auto& [lease_id, lease] : scan.leases) {
+      if (lease.worker_id == worker_id && now - lease.leased_at <= ttl) {
+        lease.deadline = std::max(lease.deadline, deadline);
       }
     }
-    if (lease == nullptr) {
-      resp.add_cancelled_lease_ids(lease_id);
-    } else {
-      lease->deadline = deadline;
-    }
+  }
+  // Acknowledged shares: the worker applies `rate` to every slice of the
+  // scan it listed, and may raise it to its target at most.
+  for (const v1::ScanRate& applied : req.applied_rates()) {
+    auto scan = live_.find(applied.scan_id());
+    if (scan == live_.end()) continue;
+    auto share = scan->second.shares.find(worker_id);
+    auto leases = listed.find(applied.scan_id());
+    if (share == scan->second.shares.end() || leases == listed.end()) continue;
+    const double bound = std::max(applied.rate(), share->second.target);
+    for (Lease* lease : leases->second) lease->rate = std::min(lease->rate, bound);
+    if (Rebalance(scan->second)) Changed();
+  }
+  for (const auto& [id, scan] : live_) {
+    auto share = scan.shares.find(worker_id);
+    if (share == scan.shares.end() || !HoldsLease(scan, worker_id)) continue;
+    v1::ScanRate* rate = resp.add_scan_rates();
+    rate->set_scan_id(id);
+    rate->set_rate(share->second.target);
   }
   resp.set_lease_deadline_unix_ms(absl::ToUnixMillis(deadline));
   return resp;
 }
 
+absl::StatusOr<std::pair<ScanManager::LiveScan*, ScanManager::Lease*>> ScanManager::HeldLease(
+    const std::string& lease_id, const std::string& worker_id) {
+  std::pair<LiveScan*, Lease*> none{nullptr, nullptr};
+  auto ls = lease_scan_.find(lease_id);
+  if (ls == lease_scan_.end()) return none;
+  auto scan = live_.find(ls->second);
+  if (scan == live_.end()) return none;
+  auto it = scan->second.leases.find(lease_id);
+  if (it == scan->second.leases.end()) return none;
+  if (it->second.worker_id != worker_id) {
+    return absl::PermissionDeniedError(absl::StrCat("lease '", lease_id,
+                                                    "' was issued to worker '",
+                                                    it->second.worker_id, "', not to worker '",
+                                                    worker_id, "'"));
+  }
+  return std::make_pair(&scan->second, &it->second);
+}
+
 absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
   absl::MutexLock lock(&mu_);
-  auto ls = lease_scan_.find(req.lease_id());
-  if (ls == lease_scan_.end()) {
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  ASSIGN_OR_RETURN(auto held, HeldLease(req.lease_id(), req.worker_id()));
+  if (held.second == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("lease '", req.lease_id(), "' is not held (expired, or its scan ended)"));
   }
-  LiveScan& scan = live_.at(ls->second);
+  LiveScan& scan = *held.first;
+  const Lease& lease = *held.second;
+  if (scan.space == nullptr) {
+    ASSIGN_OR_RETURN(ProbeSpace space,
+                     ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
+    scan.space = std::make_shared<const ProbeSpace>(std::move(space));
+  }
   std::vector<v1::ProbeResult> open;
   for (const v1::ProbeResult& r : req.results()) {
     auto ip = IpAddress::Parse(r.ip());
@@ -584,11 +776,17 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
       return absl::InvalidArgumentError(
           absl::StrCat("result '", r.ip(), ":", r.port(), "' is not an address and port"));
     }
-    const auto& ports = scan.ports.ports();
-    if (!scan.targets.Contains(*ip) ||
-        !std::binary_search(ports.begin(), ports.end(), static_cast<uint16_t>(r.port()))) {
+    const std::optional<uint64_t> index =
+        scan.space->IndexOf({*ip, static_cast<uint16_t>(r.port())});
+    if (!index) {
       return absl::InvalidArgumentError(
           absl::StrCat("result ", r.ip(), ":", r.port(), " is not part of scan ", scan.scan.id()));
+    }
+    if (*index < lease.begin || *index >= lease.end) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "result ", r.ip(), ":", r.port(), " is outside lease '", req.lease_id(), "' of scan ",
+          scan.scan.id(), ": its probe index ", *index, " is not in [", lease.begin, ", ",
+          lease.end, ")"));
     }
     if (r.state() == v1::PROBE_STATE_OPEN) open.push_back(r);
   }
@@ -608,16 +806,14 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
 
 absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req) {
   absl::MutexLock lock(&mu_);
-  auto ls = lease_scan_.find(req.lease_id());
-  if (ls == lease_scan_.end()) return absl::OkStatus();  // stale: its shard went elsewhere
-  LiveScan& scan = live_.at(ls->second);
-  auto it = scan.leases.find(req.lease_id());
-  Lease lease = it->second;
-  scan.leases.erase(it);
-  lease_scan_.erase(ls);
-  if (auto w = workers_.find(lease.worker_id); w != workers_.end()) {
-    w->second.last_seen = clock_.Now();
-  }
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  ASSIGN_OR_RETURN(auto held, HeldLease(req.lease_id(), req.worker_id()));
+  if (held.second == nullptr) return absl::OkStatus();  // stale: its shard went elsewhere
+  LiveScan& scan = *held.first;
+  Lease lease = *held.second;
+  scan.leases.erase(req.lease_id());
+  lease_scan_.erase(req.lease_id());
+  LeaseEnded(scan, lease.worker_id);
   if (req.handed_back()) {
     RETURN_IF_ERROR(store_.ReleaseShard(scan.scan.id(), lease.begin, lease.attempts - 1));
     scan.pending.push_front({lease.begin, lease.end, lease.attempts - 1});
@@ -741,10 +937,23 @@ void ScanManager::Tick() {
       } else {
         scan.pending.push_back({l.begin, l.end, l.attempts});
       }
+      const std::string worker_id = l.worker_id;
       lease_scan_.erase(it->first);
       it = scan.leases.erase(it);
+      LeaseEnded(scan, worker_id);
       Changed();
     }
+    // Reservations of capped scans that their workers did not take up.
+    bool lapsed = false;
+    for (auto share = scan.shares.begin(); share != scan.shares.end();) {
+      if (share->second.reserved_until <= now && !HoldsLease(scan, share->first)) {
+        share = scan.shares.erase(share);
+        lapsed = true;
+      } else {
+        ++share;
+      }
+    }
+    if (lapsed && Rebalance(scan)) Changed();
   }
   for (const std::string& id : failed) {
     auto it = live_.find(id);
@@ -756,6 +965,9 @@ void ScanManager::Tick() {
   for (auto it = workers_.begin(); it != workers_.end();) {
     if (now - it->second.last_seen > silent) {
       log->info("worker left id={} name={}", it->first, it->second.name);
+      if (absl::Status s = store_.DeleteWorker(it->first); !s.ok()) {
+        log->error("cannot forget worker id={}: {}", it->first, s.message());
+      }
       it = workers_.erase(it);
       Changed();
     } else {

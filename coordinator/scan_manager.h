@@ -9,6 +9,43 @@
 // only when its worker completes it, after every finding was acknowledged,
 // so a worker or coordinator killed at any point loses nothing.
 //
+// Fairness: LeaseShard serves the running scans that have work round-robin
+// (in creation order, starting after the scan served last), so a scan started
+// while others run gets a shard within one round of leases, whatever their
+// size. A rate-capped scan whose budget is taken (see below) is skipped, and
+// a worker that already holds a lease of a capped scan gets work of another
+// scan first: its share of that scan is already in use.
+//
+// Rate budget: a profile's `rate` is a ceiling for the whole scan. Each
+// worker holding leases of a capped scan has a share of it (Shard.profile.rate,
+// then HeartbeatResponse.scan_rates), one budget for all its leases of the
+// scan; the sum of the shares never exceeds the rate. A share counts as
+// max(its target, the rate each of its leases was granted or last
+// acknowledged with): a lowered share counts at its old value until the
+// worker acknowledges it (HeartbeatRequest.applied_rates, for the leases the
+// heartbeat lists) or the leases granted before it end. A worker asking for
+// a capped scan it holds no share of reserves one: the shares are rebalanced
+// to rate / holders (the others are lowered; their workers hear it in their
+// next heartbeat) and it gets the lease once its fair share is free,
+// meanwhile work of another scan or retry_after. A reservation lapses after
+// `lease.ttl_seconds` without a lease; a share is released when its worker
+// holds no lease of the scan (completed, handed back, expired), and the
+// freed budget raises the others. A worker that keeps leasing the scan
+// (pipelining) keeps its share. A capped scan has at most
+// rate x shard_seconds / 256 holders, so a share fills a minimum shard, and a
+// capped scan's shard is share x `lease.shard_seconds` probes (the measured
+// rate sizes uncapped scans only). After a coordinator restart the holders
+// of recovered leases share the rate evenly until their next heartbeats.
+//
+// Trust: RegisterWorker gives each worker a random token (only its SHA-256
+// is kept, in memory and in the store, so a restarted coordinator knows its
+// workers by name and accepts their tokens). Every worker call carries the
+// id and the token: an unknown id is Unauthenticated (register again), a
+// wrong token PermissionDenied; a lease is honoured only for the worker it
+// was issued to; a live worker's id cannot be registered again without its
+// token (AlreadyExists). A finding is accepted only when its pair's index
+// in the scan's permutation lies in the lease's [begin, end).
+//
 // The addresses of an inventory with an `openstack` block are fetched through
 // an InventorySource when its scan starts, and stored with the scan as plain
 // targets: a restart resumes the scan over the same addresses, never fetching
@@ -43,6 +80,8 @@
 #include "goalkeeper/v1/coordinator.pb.h"
 
 namespace goalkeeper {
+
+class ProbeSpace;
 
 // Point-in-time numbers for /metrics.
 struct ManagerStats {
@@ -79,7 +118,8 @@ class ScanManager {
   // InvalidArgument for an address outside allowed_ranges that is not
   // excluded ("inventories.cloud: openstack address 203.0.113.9 is outside
   // allowed_ranges"), FailedPrecondition when nothing is left to scan
-  // ("inventory 'cloud' has no addresses: openstack returned none").
+  // ("inventory 'cloud' has no addresses: openstack returned none"),
+  // InvalidArgument for more pairs than limits.max_probes_per_scan.
   absl::StatusOr<goalkeeper::v1::Scan> StartScan(const goalkeeper::v1::StartScanRequest& req,
                                                  const std::string& schedule);
   absl::StatusOr<goalkeeper::v1::Scan> GetScan(const std::string& id);
@@ -99,15 +139,24 @@ class ScanManager {
   bool ScheduleRunning(const std::string& schedule);
 
   // ---- Workers ----
+  // Every call but RegisterWorker authenticates the worker (id and token, see
+  // the header comment). AlreadyExists when a live worker has this id and the
+  // request lacks its token.
   absl::StatusOr<goalkeeper::v1::RegisterWorkerResponse> RegisterWorker(
       const goalkeeper::v1::RegisterWorkerRequest& req);
-  absl::StatusOr<goalkeeper::v1::LeaseShardResponse> LeaseShard(const std::string& worker_id);
+  absl::StatusOr<goalkeeper::v1::LeaseShardResponse> LeaseShard(
+      const goalkeeper::v1::LeaseShardRequest& req);
+  // Extends the listed leases of the worker and the ones granted within the
+  // last ttl (which the worker may not know of yet), cancels listed leases it
+  // does not hold, takes its applied rates and answers its current shares.
   absl::StatusOr<goalkeeper::v1::HeartbeatResponse> Heartbeat(
       const goalkeeper::v1::HeartbeatRequest& req);
+  // InvalidArgument naming the pair when a result lies outside the scan or
+  // outside the lease's slice; nothing of the batch is stored then.
   absl::Status ReportFindings(const goalkeeper::v1::ReportFindingsRequest& req);
   absl::Status CompleteShard(const goalkeeper::v1::CompleteShardRequest& req);
 
-  // Expires leases and silent workers. Call about once a second.
+  // Expires leases, rate reservations and silent workers. Call about once a second.
   void Tick();
   // Commits pending writes (see ScanStore: group commit). Call every ~100 ms.
   void Flush();
@@ -131,6 +180,14 @@ class ScanManager {
     std::string worker_id;
     absl::Time deadline;
     absl::Time leased_at;
+    // Capped scans: the most the worker may apply to the scan for this lease
+    // (granted, or lowered by an acknowledgement).
+    double rate = 0;
+  };
+  // A worker's part of a capped scan's rate.
+  struct RateShare {
+    double target = 0;          // what the worker must apply (announced to it)
+    absl::Time reserved_until;  // a share without leases (a reservation) lapses then
   };
   struct PendingShard {
     uint64_t begin = 0;
@@ -147,6 +204,8 @@ class ScanManager {
     std::deque<PendingShard> pending;
     std::map<std::string, Lease> leases;  // by lease id
     double probes_per_lease_second = 0;   // moving average over completed shards
+    std::map<std::string, RateShare> shares;  // by worker; rate-capped scans only
+    std::shared_ptr<const ProbeSpace> space;  // built for the first findings
   };
   struct Worker {
     std::string name;
@@ -154,13 +213,42 @@ class ScanManager {
     absl::Time connected;
     absl::Time last_seen;
     uint64_t probes_done = 0;
+    std::string token_hash;  // SHA-256 of its token, hex
   };
 
-  Worker& TouchWorker(const std::string& id, const std::string& name, uint32_t concurrency)
+  // The registered worker `id` when `token` is its token (and marks it
+  // seen); Unauthenticated for an unknown id, PermissionDenied for a wrong
+  // token.
+  absl::StatusOr<Worker*> Authenticate(const std::string& id, const std::string& token)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint64_t ShardSize(const LiveScan& scan) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  uint32_t ActiveWorkers(const LiveScan& scan, const std::string& asking) const
+  // The lease `lease_id` when `worker_id` holds it: null when no live scan
+  // has it; PermissionDenied naming both when another worker does.
+  absl::StatusOr<std::pair<LiveScan*, Lease*>> HeldLease(const std::string& lease_id,
+                                                         const std::string& worker_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Cuts or re-leases a shard of `scan` for the worker, with its rate share
+  // (0 for an uncapped scan).
+  absl::StatusOr<goalkeeper::v1::LeaseShardResponse> Grant(LiveScan& scan,
+                                                           const std::string& worker_id,
+                                                           double rate)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The worker's share of capped `scan` when it may lease now; otherwise
+  // reserves (or keeps reserving) one and returns nullopt.
+  std::optional<double> Reserve(LiveScan& scan, const std::string& worker_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Lowers shares above rate / holders and raises the others from the free
+  // budget; true when a share was raised.
+  bool Rebalance(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What the worker's share counts against the budget (see the header).
+  double Counted(const LiveScan& scan, const std::string& worker_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HoldsLease(const LiveScan& scan, const std::string& worker_id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After one of the worker's leases of `scan` ended: releases its share
+  // when it holds no other.
+  void LeaseEnded(LiveScan& scan, const std::string& worker_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `rate` is the worker's share of a capped scan, 0 for an uncapped one.
+  uint64_t ShardSize(const LiveScan& scan, double rate) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaybeFinish(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FailScan(LiveScan& scan, const std::string& error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<goalkeeper::v1::Scan> Snapshot(const std::string& id)
@@ -189,6 +277,7 @@ class ScanManager {
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t probes_done_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t findings_total_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_served_seq_ ABSL_GUARDED_BY(mu_) = 0;  // round-robin cursor of LeaseShard
 };
 
 }  // namespace goalkeeper

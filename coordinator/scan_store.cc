@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS schedule_runs (
   name TEXT PRIMARY KEY,
   last_fire_ms INTEGER NOT NULL,
   first_seen_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS workers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  registered_ms INTEGER NOT NULL);
 )sql";
 
 constexpr char kScanColumns[] =
@@ -457,6 +462,36 @@ absl::Status ScanStore::SaveScheduleRun(const std::string& name, int64_t last_fi
                                "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "
                                "last_fire_ms = excluded.last_fire_ms"));
   st->Bind(1, name).Bind(2, last_fire_ms).Bind(3, first_seen_ms);
+  return st->Run();
+}
+
+absl::StatusOr<std::vector<WorkerRow>> ScanStore::LoadWorkers() {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT id, name, token_hash, registered_ms FROM workers"));
+  std::vector<WorkerRow> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3)});
+  }
+  st->Reset();
+  return out;
+}
+
+absl::Status ScanStore::SaveWorker(const WorkerRow& worker) {
+  RETURN_IF_ERROR(Begin());
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT OR REPLACE INTO workers (id, name, token_hash, "
+                               "registered_ms) VALUES (?,?,?,?)"));
+  st->Bind(1, worker.id).Bind(2, worker.name).Bind(3, worker.token_hash);
+  st->Bind(4, worker.registered_ms);
+  return st->Run();
+}
+
+absl::Status ScanStore::DeleteWorker(const std::string& id) {
+  RETURN_IF_ERROR(Begin());
+  ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("DELETE FROM workers WHERE id = ?"));
+  st->Bind(1, id);
   return st->Run();
 }
 

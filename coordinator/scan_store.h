@@ -54,6 +54,14 @@ struct ScanRow {
   uint64_t next_index = 0;    // first index not yet cut into a shard
 };
 
+// A registered worker: its name and the SHA-256 of its token (never the token).
+struct WorkerRow {
+  std::string id;
+  std::string name;
+  std::string token_hash;  // lowercase hex
+  int64_t registered_ms = 0;
+};
+
 struct ReportRow {
   std::string scan_id;
   goalkeeper::v1::ScanReport report;
@@ -123,6 +131,12 @@ class ScanStore {
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> LoadScheduleRuns();
   absl::Status SaveScheduleRun(const std::string& name, int64_t last_fire_ms,
                                int64_t first_seen_ms);
+
+  // Registered workers (ScanManager::RegisterWorker), kept across restarts.
+  absl::StatusOr<std::vector<WorkerRow>> LoadWorkers();
+  // Inserts or replaces the worker with this id.
+  absl::Status SaveWorker(const WorkerRow& worker);
+  absl::Status DeleteWorker(const std::string& id);
 
  private:
   explicit ScanStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

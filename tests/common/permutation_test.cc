@@ -181,5 +181,27 @@ TEST(PermutationTest, HandlesSizesJustAboveAPowerOfFour) {
   EXPECT_LT(p.At(size - 1), size);
 }
 
+TEST(PermutationTest, IndexOfInvertsAt) {
+  for (uint64_t size : {uint64_t{1}, uint64_t{2}, uint64_t{5}, uint64_t{17}, uint64_t{1000},
+                        uint64_t{65537}}) {
+    for (uint64_t seed : kSeeds) {
+      Permutation p(size, seed);
+      for (uint64_t i = 0; i < size; ++i) {
+        ASSERT_EQ(p.IndexOf(p.At(i)), i) << "size " << size << " seed " << seed;
+      }
+    }
+  }
+  // Large domains, sampled (cycle walking included: 2^62 + 1 walks).
+  for (uint64_t size : {(uint64_t{1} << 62) + 1, Permutation::kMaxSize, uint64_t{4294967296}}) {
+    Permutation p(size, 7);
+    for (uint64_t i = 0; i < 2000; ++i) {
+      for (uint64_t index : {i, size - 1 - i, i * 0x9e3779b97f4a7u % size}) {
+        ASSERT_EQ(p.IndexOf(p.At(index)), index) << "size " << size;
+        ASSERT_EQ(p.At(p.IndexOf(index)), index) << "size " << size;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace goalkeeper

@@ -24,6 +24,20 @@ TEST(ProbeSpaceTest, CoversEveryAddressPortPairOnce) {
   EXPECT_TRUE(seen.count("127.0.0.3/22"));
 }
 
+TEST(ProbeSpaceTest, IndexOfInvertsAtAndRefusesPairsOutsideTheSpace) {
+  auto targets = TargetSet::Parse({"127.0.0.0/30", "127.0.1.7", "::1"}, {"127.0.0.2"});
+  auto ports = PortSet::Parse("22,80,443");
+  ASSERT_TRUE(targets.ok() && ports.ok());
+  auto space = ProbeSpace::Create(*targets, *ports, 9);
+  ASSERT_TRUE(space.ok());
+  for (uint64_t i = 0; i < space->size(); ++i) {
+    EXPECT_EQ(space->IndexOf(space->At(i)), i);
+  }
+  EXPECT_EQ(space->IndexOf({*IpAddress::Parse("127.0.0.2"), 22}), std::nullopt);  // excluded
+  EXPECT_EQ(space->IndexOf({*IpAddress::Parse("127.0.0.1"), 23}), std::nullopt);
+  EXPECT_EQ(space->IndexOf({*IpAddress::Parse("::2"), 22}), std::nullopt);
+}
+
 TEST(ProbeSpaceTest, SameSeedSameOrder) {
   auto targets = TargetSet::Parse({"10.0.0.0/16"}, {});
   auto ports = PortSet::Parse("admin");

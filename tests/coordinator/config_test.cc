@@ -86,6 +86,7 @@ TEST(CoordinatorConfigTest, ParsesTheHeaderExample) {
   EXPECT_EQ(c->lease.ttl_seconds, 30u);
   EXPECT_EQ(c->lease.heartbeat_seconds, 5u);
   EXPECT_EQ(c->lease.shard_seconds, 5);
+  EXPECT_EQ(c->limits.max_probes_per_scan, uint64_t{1} << 32);
 }
 
 TEST(CoordinatorConfigTest, ParsesBlockStyleWithSeveralEntries) {
@@ -333,6 +334,28 @@ TEST(CoordinatorConfigTest, RejectsNumbersOutOfRange) {
             "got '0'");
   EXPECT_EQ(ErrorOf("lease: {ttl_seconds: 0}\n"),
             "coordinator.yaml:1: lease.ttl_seconds: expected a whole number 1..86400, got '0'");
+}
+
+TEST(CoordinatorConfigTest, LimitsCapTheProbesOfAScan) {
+  absl::StatusOr<CoordinatorConfig> c = Parse("db: gk.db\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.max_probes_per_scan, uint64_t{1} << 32);
+  c = Parse("limits: {max_probes_per_scan: 9223372036854775808}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.max_probes_per_scan, uint64_t{1} << 63);
+  c = Parse("limits:\n  max_probes_per_scan: 1000\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->limits.max_probes_per_scan, 1000u);
+  EXPECT_EQ(ErrorOf("limits: {max_probes_per_scan: 0}\n"),
+            "coordinator.yaml:1: limits.max_probes_per_scan: expected a whole number "
+            "1..9223372036854775808, got '0'");
+  for (const char* bad : {"9223372036854775809", "1e9", "-1", "many", "[1]"}) {
+    EXPECT_THAT(ErrorOf(absl::StrCat("limits: {max_probes_per_scan: ", bad, "}\n")),
+                HasSubstr("limits.max_probes_per_scan: expected a whole number"))
+        << bad;
+  }
+  EXPECT_EQ(ErrorOf("limits: {max_probes: 5}\n"),
+            "coordinator.yaml:1: unknown key 'max_probes' in limits");
 }
 
 TEST(CoordinatorConfigTest, RejectsBadPortSpecs) {

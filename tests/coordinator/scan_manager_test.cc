@@ -12,6 +12,7 @@
 #include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/schedule_runner.h"
+#include "worker/probe_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -80,16 +81,53 @@ class ScanManagerTest : public ::testing::Test {
     return *scan;
   }
 
+  // Registers `worker` (its id and name) the first time it is used, and
+  // remembers its token for the worker calls below.
+  const std::string& Token(const std::string& worker) {
+    auto it = tokens_.find(worker);
+    if (it != tokens_.end()) return it->second;
+    v1::RegisterWorkerRequest req;
+    req.set_worker_id(worker);
+    req.set_name(worker);
+    auto r = manager_->RegisterWorker(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->worker_token().empty());
+    return tokens_[worker] = r.ok() ? r->worker_token() : "";
+  }
+
+  absl::StatusOr<v1::LeaseShardResponse> LeaseResponse(const std::string& worker) {
+    v1::LeaseShardRequest req;
+    req.set_worker_id(worker);
+    req.set_worker_token(Token(worker));
+    return manager_->LeaseShard(req);
+  }
+
   v1::Shard Lease(const std::string& worker) {
-    auto r = manager_->LeaseShard(worker);
+    auto r = LeaseResponse(worker);
     EXPECT_TRUE(r.ok()) << r.status();
     return r->shard();
+  }
+
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(
+      const std::string& worker, const std::vector<std::string>& lease_ids,
+      const std::map<std::string, double>& applied = {}) {
+    v1::HeartbeatRequest hb;
+    hb.set_worker_id(worker);
+    hb.set_worker_token(Token(worker));
+    for (const std::string& id : lease_ids) hb.add_lease_ids(id);
+    for (const auto& [scan, rate] : applied) {
+      v1::ScanRate* r = hb.add_applied_rates();
+      r->set_scan_id(scan);
+      r->set_rate(rate);
+    }
+    return manager_->Heartbeat(hb);
   }
 
   absl::Status Report(const v1::Shard& shard, const std::string& worker,
                       const std::vector<std::pair<std::string, uint32_t>>& open) {
     v1::ReportFindingsRequest req;
     req.set_worker_id(worker);
+    req.set_worker_token(Token(worker));
     req.set_lease_id(shard.lease_id());
     for (const auto& [ip, port] : open) {
       v1::ProbeResult* r = req.add_results();
@@ -103,9 +141,23 @@ class ScanManagerTest : public ::testing::Test {
   absl::Status Complete(const v1::Shard& shard, const std::string& worker, bool handed_back = false) {
     v1::CompleteShardRequest req;
     req.set_worker_id(worker);
+    req.set_worker_token(Token(worker));
     req.set_lease_id(shard.lease_id());
     req.set_handed_back(handed_back);
     return manager_->CompleteShard(req);
+  }
+
+  // The pair at `index` of the shard's scan permutation, as (ip, port).
+  static std::pair<std::string, uint32_t> PairAt(const v1::Shard& shard, uint64_t index) {
+    const auto& spec = shard.targets();
+    auto targets = TargetSet::Parse({spec.include().begin(), spec.include().end()},
+                                    {spec.exclude().begin(), spec.exclude().end()});
+    auto ports = PortSet::Parse(shard.profile().ports().spec());
+    EXPECT_TRUE(targets.ok() && ports.ok());
+    auto space = ProbeSpace::Create(*targets, *ports, shard.slice().seed());
+    EXPECT_TRUE(space.ok()) << space.status();
+    ProbeTarget t = space->At(index);
+    return {t.address.ToString(), t.port};
   }
 
   // Leases and completes every shard as `worker`, reporting `open`.
@@ -151,6 +203,7 @@ class ScanManagerTest : public ::testing::Test {
   std::string db_;
   std::unique_ptr<ScanStore> store_;
   std::unique_ptr<ScanManager> manager_;
+  std::map<std::string, std::string> tokens_;  // worker id -> token
 };
 
 TEST_F(ScanManagerTest, ShardsCoverThePermutationExactlyOnceAndTheScanSucceeds) {
@@ -214,11 +267,7 @@ TEST_F(ScanManagerTest, HeartbeatsKeepLeasesAndReportLostOnes) {
   v1::Shard shard = Lease("w1");
   for (int i = 0; i < 5; ++i) {
     clock_.Advance(absl::Seconds(6));
-    v1::HeartbeatRequest hb;
-    hb.set_worker_id("w1");
-    hb.add_lease_ids(shard.lease_id());
-    hb.add_lease_ids("l-unknown");
-    auto resp = manager_->Heartbeat(hb);
+    auto resp = Heartbeat("w1", {shard.lease_id(), "l-unknown"});
     ASSERT_TRUE(resp.ok());
     EXPECT_THAT(std::vector<std::string>(resp->cancelled_lease_ids().begin(),
                                          resp->cancelled_lease_ids().end()),
@@ -233,6 +282,7 @@ TEST_F(ScanManagerTest, WorkerProbesCountEachCompletedProbeOnceWhateverTheHeartb
   v1::Shard shard = Lease("w1");
   v1::HeartbeatRequest hb;
   hb.set_worker_id("w1");
+  hb.set_worker_token(Token("w1"));
   hb.add_lease_ids(shard.lease_id());
   hb.set_probes_done(7);
   ASSERT_TRUE(manager_->Heartbeat(hb).ok());
@@ -264,20 +314,25 @@ TEST_F(ScanManagerTest, HandedBackShardIsLeasedNextWithoutCountingAsAFailure) {
 TEST_F(ScanManagerTest, RestartKeepsLeasesProgressAndFindings) {
   v1::Scan scan = Start("127.80.0.0/18");  // 32,768 probes: several shards
   v1::Shard a = Lease("w1");
-  ASSERT_TRUE(Report(a, "w1", {{"127.80.0.5", 80}}).ok());
+  const auto p1 = PairAt(a, a.slice().begin());
+  ASSERT_TRUE(Report(a, "w1", {p1}).ok());
   ASSERT_TRUE(Complete(a, "w1").ok());
   v1::Shard b = Lease("w1");
-  ASSERT_TRUE(Report(b, "w1", {{"127.80.0.6", 80}}).ok());
+  const auto p2 = PairAt(b, b.slice().begin());
+  const auto p3 = PairAt(b, b.slice().end() - 1);
+  ASSERT_TRUE(Report(b, "w1", {p2}).ok());
   Open();  // a new coordinator process on the same database
-  // The lease held across the restart still works.
-  ASSERT_TRUE(Report(b, "w1", {{"127.80.0.7", 22}}).ok());
+  // The lease held across the restart still works, with the same token.
+  ASSERT_TRUE(Report(b, "w1", {p3}).ok());
   ASSERT_TRUE(Complete(b, "w1").ok());
   RunToEnd("w1", {});
   auto done = manager_->GetScan(scan.id());
   EXPECT_EQ(done->state(), v1::SUCCEEDED);
   EXPECT_EQ(done->probes_done(), 32768u);
-  EXPECT_EQ(Findings(scan.id()),
-            (std::set<std::string>{"127.80.0.5:80", "127.80.0.6:80", "127.80.0.7:22"}));
+  auto key = [](const std::pair<std::string, uint32_t>& p) {
+    return p.first + ":" + std::to_string(p.second);
+  };
+  EXPECT_EQ(Findings(scan.id()), (std::set<std::string>{key(p1), key(p2), key(p3)}));
 }
 
 TEST_F(ScanManagerTest, CancelEndsTheScanAndItsLeases) {
@@ -286,10 +341,7 @@ TEST_F(ScanManagerTest, CancelEndsTheScanAndItsLeases) {
   auto cancelled = manager_->CancelScan(scan.id());
   ASSERT_TRUE(cancelled.ok());
   EXPECT_EQ(cancelled->state(), v1::CANCELLED);
-  v1::HeartbeatRequest hb;
-  hb.set_worker_id("w1");
-  hb.add_lease_ids(shard.lease_id());
-  EXPECT_EQ(manager_->Heartbeat(hb)->cancelled_lease_ids_size(), 1);
+  EXPECT_EQ(Heartbeat("w1", {shard.lease_id()})->cancelled_lease_ids_size(), 1);
   EXPECT_TRUE(Lease("w1").lease_id().empty());
   EXPECT_EQ(manager_->CancelScan(scan.id()).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(manager_->CancelScan("nope").status().code(), absl::StatusCode::kNotFound);
@@ -311,10 +363,408 @@ TEST_F(ScanManagerTest, RefusesTargetsOutsideAllowedRangesAndUnknownNames) {
   EXPECT_EQ(manager_->StartScan(prof, "").status().message(), "profile 'fast' is not configured");
 }
 
-TEST_F(ScanManagerTest, RateCapIsSplitAcrossWorkersHoldingShards) {
-  Start("127.80.0.0/18");  // several shards
-  EXPECT_DOUBLE_EQ(Lease("w1").profile().rate(), 1000);
+// --- Scheduling: fairness across scans, rate shares, shard sizes ----------
+
+// A shard's slice as "[begin, end)", for counting how often each was leased.
+std::string SliceKey(const v1::Shard& shard) {
+  return shard.scan_id() + "[" + std::to_string(shard.slice().begin()) + "," +
+         std::to_string(shard.slice().end()) + ")";
+}
+
+TEST_F(ScanManagerTest, SmallScanIsServedWithinOneRoundWhileALargeScanRuns) {
+  config_.profiles["open"] = ProfileConfig{"22,80", 300, 1, 0};  // no rate cap
+  Open();
+  auto start = [&](const std::string& targets) {
+    v1::StartScanRequest req;
+    req.mutable_targets()->add_include(targets);
+    req.set_profile("open");
+    auto scan = manager_->StartScan(req, "");
+    EXPECT_TRUE(scan.ok()) << scan.status();
+    return *scan;
+  };
+  const v1::Scan large = start("127.80.0.0/16");  // 131,072 probes: many rounds of shards
+  std::map<std::string, v1::Shard> held{{"w1", Lease("w1")}, {"w2", Lease("w2")}};
+  const v1::Scan small = start("127.80.9.9");      // 2 probes, started while the large one runs
+  int rounds = 0;
+  while (manager_->GetScan(small.id())->state() != v1::SUCCEEDED) {
+    ASSERT_LT(rounds, 2) << "the small scan still waits after " << rounds << " rounds";
+    ++rounds;
+    clock_.Advance(absl::Seconds(5));
+    // One round: each worker completes its shard and leases the next.
+    for (auto& [worker, shard] : held) {
+      ASSERT_TRUE(Complete(shard, worker).ok());
+      shard = Lease(worker);
+    }
+  }
+  // Leased in the first round after it started, done in the second.
+  EXPECT_EQ(manager_->GetScan(large.id())->state(), v1::RUNNING);
+}
+
+TEST_F(ScanManagerTest, RateCappedScanWithItsBudgetTakenLeavesTheWorkerToAnotherScan) {
+  config_.profiles["open"] = ProfileConfig{"22,80", 300, 1, 0};
+  Open();
+  const v1::Scan capped = Start("127.80.0.0/18");  // rate 1000
+  v1::Shard first = Lease("w1");
+  EXPECT_EQ(first.scan_id(), capped.id());
+  EXPECT_DOUBLE_EQ(first.profile().rate(), 1000);
+  v1::StartScanRequest req;
+  req.mutable_targets()->add_include("127.80.8.0/21");  // 4096 probes, no cap
+  req.set_profile("open");
+  auto other = manager_->StartScan(req, "");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(Lease("w3").scan_id(), other->id()) << "the other scan's turn";
+  // The capped scan's turn, but its budget is w1's until w1 acknowledges a
+  // lower share: w2 scans the other scan instead of waiting.
+  EXPECT_EQ(Lease("w2").scan_id(), other->id());
+  // w1 asks again: its share of the capped scan is in use by its lease, and
+  // the other scan has work: that comes first.
+  EXPECT_EQ(Lease("w1").scan_id(), other->id());
+  // Once the other scan is all leased, w1 pipelines the capped scan, at the
+  // share it has since w2 reserved its half.
+  v1::Shard next;
+  for (int i = 0; i < 20 && next.scan_id() != capped.id(); ++i) next = Lease("w1");
+  EXPECT_EQ(next.scan_id(), capped.id());
+  EXPECT_DOUBLE_EQ(next.profile().rate(), 500);
+}
+
+TEST_F(ScanManagerTest, ANewcomerGetsItsShareOnlyOnceTheReductionIsAcknowledged) {
+  const v1::Scan scan = Start("127.80.0.0/18");  // rate 1000
+  v1::Shard w1 = Lease("w1");
+  EXPECT_DOUBLE_EQ(w1.profile().rate(), 1000);
+  auto asked = LeaseResponse("w2");
+  ASSERT_TRUE(asked.ok());
+  EXPECT_FALSE(asked->has_shard()) << "the whole budget is w1's";
+  EXPECT_GT(asked->retry_after_ms(), 0u);
+  // w1 hears its new share; until it says it applies it, w1 counts at 1000.
+  auto hb = Heartbeat("w1", {w1.lease_id()}, {{scan.id(), 1000}});
+  ASSERT_TRUE(hb.ok());
+  ASSERT_EQ(hb->scan_rates_size(), 1);
+  EXPECT_EQ(hb->scan_rates(0).scan_id(), scan.id());
+  EXPECT_DOUBLE_EQ(hb->scan_rates(0).rate(), 500);
+  EXPECT_FALSE(Lease("w2").has_profile()) << "not acknowledged yet";
+  ASSERT_TRUE(Heartbeat("w1", {w1.lease_id()}, {{scan.id(), 500}}).ok());
+  v1::Shard w2 = Lease("w2");
+  ASSERT_FALSE(w2.lease_id().empty());
+  EXPECT_DOUBLE_EQ(w2.profile().rate(), 500);
+  // A worker that never acknowledges: its old leases' rate counts until they
+  // end. w3 reserves a third; w1 pipelines at its lowered share meanwhile.
+  EXPECT_FALSE(LeaseResponse("w3")->has_shard());
+  v1::Shard w1b = Lease("w1");
+  EXPECT_DOUBLE_EQ(w1b.profile().rate(), 1000.0 / 3);
+  EXPECT_FALSE(LeaseResponse("w3")->has_shard()) << "w1's first lease still counts at 500";
+  ASSERT_TRUE(Complete(w1, "w1").ok());
+  EXPECT_FALSE(LeaseResponse("w3")->has_shard()) << "w2 still counts at 500";
+  ASSERT_TRUE(Heartbeat("w2", {w2.lease_id()}, {{scan.id(), 1000.0 / 3}}).ok());
+  v1::Shard w3 = Lease("w3");
+  ASSERT_FALSE(w3.lease_id().empty());
+  EXPECT_DOUBLE_EQ(w3.profile().rate(), 1000.0 / 3);
+  // w1 leaves (its last lease ends): the others are raised.
+  ASSERT_TRUE(Complete(w1b, "w1").ok());
+  hb = Heartbeat("w2", {w2.lease_id()}, {{scan.id(), 1000.0 / 3}});
+  ASSERT_EQ(hb->scan_rates_size(), 1);
+  EXPECT_DOUBLE_EQ(hb->scan_rates(0).rate(), 500);
+}
+
+TEST_F(ScanManagerTest, RecoveredLeasesOfACappedScanKeepTheirWorkersShares) {
+  const v1::Scan scan = Start("127.80.0.0/18");
+  v1::Shard shard = Lease("w1");
+  Open();  // restart: w1's lease survives, and with it its share of the rate
+  auto hb = Heartbeat("w1", {shard.lease_id()});
+  ASSERT_TRUE(hb.ok()) << hb.status();
+  ASSERT_EQ(hb->scan_rates_size(), 1);
+  EXPECT_DOUBLE_EQ(hb->scan_rates(0).rate(), 1000);
+  EXPECT_FALSE(LeaseResponse("w2")->has_shard()) << "the budget is still w1's";
+  ASSERT_TRUE(Heartbeat("w1", {shard.lease_id()}, {{scan.id(), 500}}).ok());
   EXPECT_DOUBLE_EQ(Lease("w2").profile().rate(), 500);
+}
+
+TEST_F(ScanManagerTest, CappedShardsAreSizedFromTheShareNotFromTheMeasuredRate) {
+  Start("127.80.0.0/18");  // 32,768 probes at 1000/s, shard_seconds 5
+  v1::Shard a = Lease("w1");
+  EXPECT_EQ(a.slice().end() - a.slice().begin(), 5000u);
+  ASSERT_TRUE(Complete(a, "w1").ok());  // done at once: unpaced, it would look very fast
+  clock_.Advance(absl::Milliseconds(10));
+  v1::Shard b = Lease("w1");
+  EXPECT_EQ(b.slice().end() - b.slice().begin(), 5000u);
+  ASSERT_TRUE(Complete(b, "w1").ok());
+  // Two workers: 500/s each, so 2500 probes a shard.
+  v1::Shard c = Lease("w1");
+  EXPECT_FALSE(LeaseResponse("w2")->has_shard());
+  ASSERT_TRUE(Heartbeat("w1", {c.lease_id()}, {{c.scan_id(), 500}}).ok());
+  v1::Shard d = Lease("w2");
+  EXPECT_DOUBLE_EQ(d.profile().rate(), 500);
+  EXPECT_EQ(d.slice().end() - d.slice().begin(), 2500u);
+}
+
+// A simulated worker on the fake clock: applies the rate it was last told
+// for each scan (one budget for all its leases of the scan), heartbeats,
+// pipelines up to two leases, completes what it scanned.
+struct SimWorker {
+  struct Held {
+    v1::Shard shard;
+    double done = 0;
+  };
+  std::string id;
+  bool leaving = false;
+  std::vector<Held> leases;
+  std::map<std::string, double> applied;  // scan -> rate it applies now
+
+  bool Wants() const {
+    if (leaving) return false;
+    if (leases.empty()) return true;
+    const Held& last = leases.back();
+    const double size = static_cast<double>(last.shard.slice().end() - last.shard.slice().begin());
+    return leases.size() < 2 && last.done >= 0.8 * size;
+  }
+};
+
+TEST_F(ScanManagerTest, RateSharesNeverSumOverTheCapAsWorkersJoinAndLeave) {
+  const v1::Scan scan = Start("127.80.0.0/19");  // 16,384 probes at 1000/s
+  std::vector<SimWorker> workers(3);
+  for (int i = 0; i < 3; ++i) workers[i].id = "w" + std::to_string(i + 1);
+  std::map<std::string, int> leased;  // slice -> times leased
+  int cancelled = 0;
+  std::set<std::string> got_work;
+  double peak = 0;
+  auto check = [&]() {
+    double sum = 0;
+    for (const SimWorker& w : workers) {
+      if (!w.leases.empty() && w.applied.count(scan.id())) sum += w.applied.at(scan.id());
+    }
+    peak = std::max(peak, sum);
+    ASSERT_LE(sum, 1000 * (1 + 1e-9)) << "at " << clock_.Now();
+  };
+  const absl::Time t0 = clock_.Now();
+  const absl::Duration step = absl::Milliseconds(250);
+  absl::Time next_beat = t0;
+  for (int n = 0; manager_->GetScan(scan.id())->state() != v1::SUCCEEDED; ++n) {
+    ASSERT_LT(n, 4000) << "the scan does not end";
+    const absl::Duration elapsed = clock_.Now() - t0;
+    const int active = elapsed < absl::Seconds(2) ? 1 : elapsed < absl::Seconds(5) ? 2 : 3;
+    if (elapsed >= absl::Seconds(9)) workers[0].leaving = true;  // w1 leaves after its leases
+    for (int i = 0; i < active; ++i) {
+      SimWorker& w = workers[i];
+      // Scan: the scan's budget shared by the worker's leases of it.
+      for (SimWorker::Held& h : w.leases) {
+        h.done += w.applied[h.shard.scan_id()] * absl::ToDoubleSeconds(step) /
+                  static_cast<double>(w.leases.size());
+      }
+      for (auto it = w.leases.begin(); it != w.leases.end();) {
+        if (it->done >= static_cast<double>(it->shard.slice().end() - it->shard.slice().begin())) {
+          ASSERT_TRUE(Complete(it->shard, w.id).ok());
+          it = w.leases.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (w.leases.empty()) w.applied.clear();
+      if (w.Wants()) {
+        auto r = LeaseResponse(w.id);
+        ASSERT_TRUE(r.ok()) << r.status();
+        if (r->has_shard()) {
+          ++leased[SliceKey(r->shard())];
+          got_work.insert(w.id);
+          w.applied[r->shard().scan_id()] = r->shard().profile().rate();
+          w.leases.push_back({r->shard(), 0});
+        }
+      }
+      check();
+    }
+    if (clock_.Now() >= next_beat) {
+      next_beat = clock_.Now() + absl::Seconds(config_.lease.heartbeat_seconds);
+      for (int i = 0; i < active; ++i) {
+        SimWorker& w = workers[i];
+        if (w.leases.empty()) continue;
+        std::vector<std::string> ids;
+        for (const SimWorker::Held& h : w.leases) ids.push_back(h.shard.lease_id());
+        auto hb = Heartbeat(w.id, ids, w.applied);
+        ASSERT_TRUE(hb.ok()) << hb.status();
+        cancelled += hb->cancelled_lease_ids_size();
+        for (const v1::ScanRate& r : hb->scan_rates()) w.applied[r.scan_id()] = r.rate();
+        check();
+      }
+    }
+    clock_.Advance(step);
+    manager_->Tick();
+  }
+  EXPECT_EQ(cancelled, 0) << "no lease was lost";
+  for (const auto& [slice, times] : leased) EXPECT_EQ(times, 1) << slice << " leased twice";
+  EXPECT_EQ(got_work, (std::set<std::string>{"w1", "w2", "w3"}));
+  EXPECT_GT(peak, 999.0) << "the budget was used";
+  auto done = manager_->GetScan(scan.id());
+  EXPECT_EQ(done->probes_done(), 16384u);
+}
+
+TEST_F(ScanManagerTest, AHeartbeatExtendsLeasesGrantedSinceItWasBuilt) {
+  Start("127.80.0.0/18");
+  v1::Shard a = Lease("w1");
+  clock_.Advance(absl::Seconds(1));
+  v1::Shard b = Lease("w1");  // granted; the worker does not list it yet
+  clock_.Advance(absl::Seconds(8));
+  ASSERT_TRUE(Heartbeat("w1", {a.lease_id()}).ok());
+  clock_.Advance(absl::Seconds(9));  // b's own deadline (10 s after its grant) passed
+  manager_->Tick();
+  EXPECT_TRUE(Report(a, "w1", {PairAt(a, a.slice().begin())}).ok());
+  EXPECT_TRUE(Report(b, "w1", {PairAt(b, b.slice().begin())}).ok());
+}
+
+TEST_F(ScanManagerTest, ScanOverTheProbeLimitIsRefusedNamingSizeAndLimit) {
+  config_.limits.max_probes_per_scan = 1000;
+  Open();
+  v1::StartScanRequest req;
+  req.mutable_targets()->add_include("127.80.0.0/22");
+  req.set_profile("lab");
+  auto s = manager_->StartScan(req, "");
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(),
+            "the scan has 2048 probes (1024 addresses x 2 ports), over "
+            "limits.max_probes_per_scan (1000)");
+  req.mutable_targets()->set_include(0, "127.80.0.0/23");  // 1024 probes
+  EXPECT_EQ(manager_->StartScan(req, "").status().code(), absl::StatusCode::kInvalidArgument);
+  req.mutable_targets()->set_include(0, "127.80.0.0/24");  // 512
+  EXPECT_TRUE(manager_->StartScan(req, "").ok());
+}
+
+TEST_F(ScanManagerTest, DefaultProbeLimitRefusesAnAllPortsSlashSixteen) {
+  config_.allowed_ranges = {"127.0.0.0/8"};
+  Open();
+  v1::StartScanRequest req;
+  req.mutable_targets()->add_include("127.90.0.0/16");
+  req.mutable_ports()->set_spec("1-65535");
+  req.mutable_targets()->add_include("127.91.0.0/24");
+  auto s = manager_->StartScan(req, "");  // 65,792 x 65,535 = 4.3e9 probes
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(), HasSubstr("over limits.max_probes_per_scan (4294967296)"));
+}
+
+// --- Trust: workers, tokens, leases bound to their worker ------------------
+
+TEST_F(ScanManagerTest, LeasesAreHonouredOnlyForTheWorkerTheyWereIssuedTo) {
+  const v1::Scan scan = Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  Token("w2");
+  const auto pair = PairAt(shard, shard.slice().begin());
+  absl::Status s = Report(shard, "w2", {pair});
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(),
+            "lease '" + shard.lease_id() + "' was issued to worker 'w1', not to worker 'w2'");
+  EXPECT_EQ(Complete(shard, "w2").code(), absl::StatusCode::kPermissionDenied);
+  auto hb = Heartbeat("w2", {shard.lease_id()});
+  ASSERT_TRUE(hb.ok());
+  EXPECT_EQ(hb->cancelled_lease_ids_size(), 1) << "not w2's lease: not extended";
+  EXPECT_TRUE(Findings(scan.id()).empty());
+  // The owner's calls still work: the lease was not taken.
+  ASSERT_TRUE(Report(shard, "w1", {pair}).ok());
+  ASSERT_TRUE(Complete(shard, "w1").ok());
+  EXPECT_EQ(Findings(scan.id()).size(), 1u);
+}
+
+TEST_F(ScanManagerTest, WorkerCallsNeedTheWorkersToken) {
+  Start("127.80.0.0/24");
+  v1::Shard shard = Lease("w1");
+  const std::string token = Token("w1");
+  for (const std::string& bad : {std::string(), std::string("x"), Token("w2")}) {
+    v1::ReportFindingsRequest report;
+    report.set_worker_id("w1");
+    report.set_worker_token(bad);
+    report.set_lease_id(shard.lease_id());
+    absl::Status s = manager_->ReportFindings(report);
+    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << bad;
+    EXPECT_EQ(s.message(), "worker 'w1': the worker token does not match its registration");
+    v1::CompleteShardRequest complete;
+    complete.set_worker_id("w1");
+    complete.set_worker_token(bad);
+    complete.set_lease_id(shard.lease_id());
+    EXPECT_EQ(manager_->CompleteShard(complete).code(), absl::StatusCode::kPermissionDenied);
+    v1::LeaseShardRequest lease;
+    lease.set_worker_id("w1");
+    lease.set_worker_token(bad);
+    EXPECT_EQ(manager_->LeaseShard(lease).status().code(), absl::StatusCode::kPermissionDenied);
+    v1::HeartbeatRequest hb;
+    hb.set_worker_id("w1");
+    hb.set_worker_token(bad);
+    hb.add_lease_ids(shard.lease_id());
+    EXPECT_EQ(manager_->Heartbeat(hb).status().code(), absl::StatusCode::kPermissionDenied);
+  }
+  v1::LeaseShardRequest unknown;
+  unknown.set_worker_id("w9");
+  unknown.set_worker_token(token);
+  auto r = manager_->LeaseShard(unknown);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(r.status().message(), HasSubstr("worker 'w9' is not registered"));
+  EXPECT_TRUE(Complete(shard, "w1").ok());
+}
+
+TEST_F(ScanManagerTest, ALiveWorkersIdCannotBeRegisteredAgainWithoutItsToken) {
+  const std::string token = Token("w1");
+  v1::RegisterWorkerRequest req;
+  req.set_worker_id("w1");
+  req.set_name("impostor");
+  auto r = manager_->RegisterWorker(req);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(r.status().message(), HasSubstr("worker id 'w1' is registered by a live worker"));
+  req.set_worker_token("wrong");
+  EXPECT_EQ(manager_->RegisterWorker(req).status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_EQ(manager_->ListWorkers().size(), 1u);
+  EXPECT_EQ(manager_->ListWorkers()[0].name(), "w1") << "not renamed";
+  req.set_worker_token(token);
+  req.set_name("w1-renamed");
+  r = manager_->RegisterWorker(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->worker_token(), token);
+  EXPECT_EQ(manager_->ListWorkers()[0].name(), "w1-renamed");
+  // Tokens are random, per worker.
+  EXPECT_NE(Token("w2"), token);
+  EXPECT_EQ(token.size(), 64u);
+}
+
+TEST_F(ScanManagerTest, WorkersKeepTheirNamesAndTokensAcrossARestart) {
+  v1::RegisterWorkerRequest req;
+  req.set_worker_id("node-7-a1b2c3");
+  req.set_name("node-7");
+  auto reg = manager_->RegisterWorker(req);
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  tokens_["node-7-a1b2c3"] = reg->worker_token();
+  Start("127.80.0.0/24");
+  v1::Shard shard = Lease("node-7-a1b2c3");
+  Open();  // a new coordinator process on the same database
+  std::vector<v1::WorkerInfo> workers = manager_->ListWorkers();
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_EQ(workers[0].id(), "node-7-a1b2c3");
+  EXPECT_EQ(workers[0].name(), "node-7");
+  EXPECT_EQ(workers[0].leases(), 1u);
+  // Its old token still works, for its lease and for registering again.
+  EXPECT_TRUE(Heartbeat("node-7-a1b2c3", {shard.lease_id()})->cancelled_lease_ids().empty());
+  req.set_worker_token(reg->worker_token());
+  EXPECT_TRUE(manager_->RegisterWorker(req).ok());
+  req.set_worker_token("");
+  EXPECT_EQ(manager_->RegisterWorker(req).status().code(), absl::StatusCode::kAlreadyExists);
+  // Silent for 3 ttl: it is forgotten, here and in the store.
+  clock_.Advance(absl::Seconds(31));
+  manager_->Tick();
+  manager_->Flush();
+  EXPECT_TRUE(manager_->ListWorkers().empty());
+  Open();
+  EXPECT_TRUE(manager_->ListWorkers().empty());
+  EXPECT_TRUE(manager_->RegisterWorker(req).ok()) << "a gone worker's id is free again";
+}
+
+TEST_F(ScanManagerTest, FindingOutsideTheLeasesSliceIsRefusedAndNothingIsStored) {
+  const v1::Scan scan = Start("127.80.0.0/18");  // several shards
+  v1::Shard shard = Lease("w1");
+  ASSERT_LT(shard.slice().end(), scan.probes_total());
+  const auto inside = PairAt(shard, shard.slice().begin());
+  const auto outside = PairAt(shard, shard.slice().end());  // the next shard's first pair
+  absl::Status s = Report(shard, "w1", {inside, outside});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), absl::StrCat("result ", outside.first, ":", outside.second,
+                                      " is outside lease '", shard.lease_id(), "' of scan ",
+                                      scan.id(), ": its probe index ", shard.slice().end(),
+                                      " is not in [", shard.slice().begin(), ", ",
+                                      shard.slice().end(), ")"));
+  EXPECT_TRUE(Findings(scan.id()).empty()) << "the batch is refused whole";
+  ASSERT_TRUE(Report(shard, "w1", {inside}).ok());
+  EXPECT_EQ(Findings(scan.id()).size(), 1u);
 }
 
 TEST_F(ScanManagerTest, ReportComparesWithThePreviousScanOfTheInventory) {

@@ -236,6 +236,14 @@ TEST(FleetTest, CoordinatorKilledMidScanResumesOnTheSameDatabase) {
   fleet.KillCoordinator();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // workers keep scanning, retrying
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  // The workers are known by name at once (the store keeps them), and their
+  // tokens still work.
+  std::set<std::string> names;
+  for (absl::string_view line : absl::StrSplit(fleet.Ctl({"workers", "list"}).out, '\n')) {
+    std::vector<std::string> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cols.size() >= 2) names.insert(cols[1]);
+  }
+  EXPECT_TRUE(names.count("w1") && names.count("w2")) << fleet.Ctl({"workers", "list"}).out;
   ASSERT_TRUE(fleet.WaitFor(id, Done, 90)) << fleet.Log("coordinator");
   std::string status = fleet.ScanJson(id);
   EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
@@ -317,6 +325,25 @@ TEST(FleetTest, SecondScanDiffsAgainstTheFirstAndMetricsAreServed) {
   EXPECT_THAT(body, HasSubstr("goalkeeper_workers_connected 1"));
   EXPECT_THAT(body, HasSubstr("goalkeeper_probes_done_total 32768"));
   EXPECT_THAT(body, HasSubstr("goalkeeper_shards{state=\"leased\"} 0"));
+}
+
+TEST(FleetTest, SmallScanFinishesWhileALargeRateCappedScanRuns) {
+  Fleet fleet("fair", "127.66");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  fleet.StartWorker("w2");
+  // 262,144 probes at 4000/s: over a minute.
+  const std::string large = fleet.StartScan("127.66.0.0/16");
+  ASSERT_TRUE(fleet.WaitFor(large, [](const std::string& j) {
+    return JsonField(j, "state") == "RUNNING" && JsonField(j, "shards_leased") != "0";
+  }, 30));
+  const std::string small = fleet.StartScan("127.66.200.1");  // 4 probes
+  ASSERT_TRUE(fleet.WaitFor(small, Done, 30)) << fleet.ScanJson(small);
+  EXPECT_EQ(JsonField(fleet.ScanJson(small), "state"), "SUCCEEDED");
+  EXPECT_EQ(JsonField(fleet.ScanJson(large), "state"), "RUNNING")
+      << "the small scan did not wait for the large one";
+  EXPECT_EQ(fleet.Ctl({"scan", "cancel", large}).exit_code, 0);
 }
 
 TEST(FleetTest, RefusesTargetsOutsideAllowedRanges) {
