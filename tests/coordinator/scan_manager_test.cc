@@ -12,7 +12,7 @@
 #include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/schedule_runner.h"
-#include "worker/probe_space.h"
+#include "common/probe_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
