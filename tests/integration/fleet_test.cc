@@ -373,5 +373,36 @@ TEST(CtlTest, BadFlagsExitTwo) {
   EXPECT_THAT(r.err, ::testing::StartsWith("error: --ports is required with --targets"));
 }
 
+TEST(CtlTest, CoordinatorPortOutsideTheRangeIsUsageErrorNamingIt) {
+  // gRPC would have dialled 82606 mod 65536 = 17070, and -1 as 65535.
+  for (const char* address : {"127.0.0.1:82606", "127.0.0.1:-1", "127.0.0.1:0", "127.0.0.1"}) {
+    RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", address, "scan", "list"});
+    EXPECT_EQ(r.exit_code, 2) << address;
+    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: --coordinator: '", address,
+                                                          "': ")))
+        << r.err;
+  }
+  RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator=[::1]:70000", "scan", "list"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, ::testing::StartsWith(
+                         "error: --coordinator: '[::1]:70000': port 70000 is outside 1-65535\n"));
+}
+
+TEST(FleetTest, CoordinatorAddressFlagsOutsideThePortRangeExitTwo) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--listen", "127.0.0.1:82606"},
+        std::vector<std::string>{"--metrics-listen", "127.0.0.1:-1"},
+        std::vector<std::string>{"--notifier", "127.0.0.1:0"}}) {
+    std::vector<std::string> argv = {kCoordinator};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = ::goalkeeper::testing::Run(argv);
+    EXPECT_EQ(r.exit_code, 2) << args[0];
+    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1],
+                                                          "': port ")))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace goalkeeper
