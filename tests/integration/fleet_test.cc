@@ -356,6 +356,21 @@ TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   EXPECT_THAT(bad.err, HasSubstr("'127.67.0.0/33': prefix length /33 exceeds 32 bits"));
 }
 
+TEST(FleetTest, WholeInternetAllowedRangesAreAWarningAtStart) {
+  Fleet fleet("broad", "127.71");
+  {
+    std::ofstream out(fleet.dir() + "/coordinator.yaml");
+    out << "db: " << fleet.dir() << "/coordinator.db\nmetrics_listen: 127.0.0.1:0\n"
+        << "allowed_ranges: [0.0.0.0/0, '::/0', 127.71.0.0/16]\n";
+  }
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  const std::string log = fleet.Log("coordinator");
+  EXPECT_THAT(log, HasSubstr(" W coordinator allowed_ranges: '0.0.0.0/0' allows every IPv4 "
+                             "address: any host on the Internet may be scanned\n"));
+  EXPECT_THAT(log, HasSubstr(" W coordinator allowed_ranges: '::/0' allows every IPv6 address"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("'127.71.0.0/16'")));
+}
+
 TEST(CtlTest, UnreachableCoordinatorIsOneLineAndExitOne) {
   // Port 1 on 127.0.0.1: nothing listens there.
   RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", "127.0.0.1:1", "scan", "list"});
