@@ -61,8 +61,13 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, PortRule rule) {
     if (colon == absl::string_view::npos) return Bad(text, "missing ':PORT'");
     const absl::string_view host = text.substr(0, colon);
     if (host.find(':') != absl::string_view::npos) {
-      return Bad(text, absl::StrCat("put an IPv6 address in brackets ('[", host, "]:",
-                                    text.substr(colon + 1), "')"));
+      const absl::string_view p = text.substr(colon + 1);
+      std::optional<IpAddress> v6 = IpAddress::Parse(host);
+      if (v6 && v6->family == Family::kIPv6 && !p.empty() && p.size() <= 5 &&
+          std::all_of(p.begin(), p.end(), absl::ascii_isdigit)) {
+        return Bad(text, absl::StrCat("put an IPv6 address in brackets ('[", host, "]:", p, "')"));
+      }
+      return Bad(text, "a host cannot contain ':' (an IPv6 address goes in brackets: '[::1]:7070')");
     }
     std::optional<IpAddress> a = IpAddress::Parse(host);
     if (!(a && a->family == Family::kIPv4) && !IsValidHostname(host)) {
@@ -77,7 +82,7 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, PortRule rule) {
   const uint32_t min_port = rule == PortRule::kListen ? 0 : 1;
   const std::string range = absl::StrCat(min_port, "-65535");
   if (!std::all_of(port.begin(), port.end(), absl::ascii_isdigit)) {
-    if (port.front() == '-' && port.size() > 1 &&
+    if (port.front() == '-' && port.size() > 1 && port.size() <= 20 &&
         std::all_of(port.begin() + 1, port.end(), absl::ascii_isdigit)) {
       return Bad(text, absl::StrCat("port ", port, " is outside ", range));
     }
@@ -85,7 +90,9 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, PortRule rule) {
   }
   uint64_t n = 0;
   if (port.size() > 10 || !absl::SimpleAtoi(port, &n) || n < min_port || n > 65535) {
-    return Bad(text, absl::StrCat("port ", port, " is outside ", range,
+    // A very long number is shown cut, so the message stays short.
+    return Bad(text, absl::StrCat("port ", port.size() <= 20 ? std::string(port) : Quoted(port),
+                                  " is outside ", range,
                                   n == 0 && port.size() <= 10 ? " (0 only for a listen address)"
                                                                : ""));
   }

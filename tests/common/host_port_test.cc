@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -39,6 +40,9 @@ TEST(HostPortTest, RefusesPortsOutsideTheRangeInsteadOfWrappingThem) {
   EXPECT_EQ(ErrorOf("127.0.0.1:65536"), "'127.0.0.1:65536': port 65536 is outside 1-65535");
   EXPECT_EQ(ErrorOf("[::1]:99999999999999999999"),
             "'[::1]:99999999999999999999': port 99999999999999999999 is outside 1-65535");
+  const std::string huge = ErrorOf(absl::StrCat("h:", std::string(5000, '9')));
+  EXPECT_LT(huge.size(), 300u) << "a long value is cut in the message";
+  EXPECT_THAT(huge, ::testing::HasSubstr("is outside 1-65535"));
   EXPECT_EQ(ErrorOf("[::1]:70000", PortRule::kListen),
             "'[::1]:70000': port 70000 is outside 0-65535");
 }
@@ -63,6 +67,9 @@ TEST(HostPortTest, RefusesMissingOrNonNumericPorts) {
 
 TEST(HostPortTest, RefusesBadHosts) {
   EXPECT_EQ(ErrorOf("::1:80"), "'::1:80': put an IPv6 address in brackets ('[::1]:80')");
+  EXPECT_EQ(ErrorOf("a:b:80"),
+            "'a:b:80': a host cannot contain ':' (an IPv6 address goes in brackets: "
+            "'[::1]:7070')");
   EXPECT_EQ(ErrorOf("10.0.0.300:80"),
             "'10.0.0.300:80': '10.0.0.300' is not a hostname, an IPv4 address or a bracketed "
             "IPv6 address");
