@@ -67,7 +67,8 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, PortRule rule) {
           std::all_of(p.begin(), p.end(), absl::ascii_isdigit)) {
         return Bad(text, absl::StrCat("put an IPv6 address in brackets ('[", host, "]:", p, "')"));
       }
-      return Bad(text, "a host cannot contain ':' (an IPv6 address goes in brackets: '[::1]:7070')");
+      return Bad(text,
+                 "a host cannot contain ':' (an IPv6 address goes in brackets: '[::1]:7070')");
     }
     std::optional<IpAddress> a = IpAddress::Parse(host);
     if (!(a && a->family == Family::kIPv4) && !IsValidHostname(host)) {

@@ -244,7 +244,9 @@ inline void ExpectCrlfOnly(const std::string& raw) {
 
 inline size_t LongestLine(const std::string& raw) {
   size_t longest = 0;
-  for (absl::string_view line : absl::StrSplit(raw, "\r\n")) longest = std::max(longest, line.size());
+  for (absl::string_view line : absl::StrSplit(raw, "\r\n")) {
+    longest = std::max(longest, line.size());
+  }
   return longest;
 }
 
