@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
+#include "common/host_port.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 
 namespace goalkeeper {
@@ -99,6 +100,9 @@ class Ctl {
       }
     }
     if (address_.empty()) return Usage("--coordinator is empty");
+    if (auto hp = ParseHostPort(address_, PortRule::kDial); !hp.ok()) {
+      return Usage(absl::StrCat("--coordinator: ", hp.status().message()));
+    }
     if (argc - i < 2) return Usage("missing command");
     const std::string group = argv[i];
     const std::string verb = argv[i + 1];

@@ -108,6 +108,21 @@ void FlagParser::AddBool(std::string name, bool* out, std::string help) {
                   }};
 }
 
+void FlagParser::AddHostPort(std::string name, std::string* out, PortRule rule, bool allow_empty,
+                             std::string help) {
+  order_.push_back(name);
+  flags_[name] = {"HOST:PORT", std::move(help),
+                  [out, rule, allow_empty](absl::string_view v) -> absl::Status {
+                    if (!(v.empty() && allow_empty)) {
+                      if (absl::StatusOr<HostPort> hp = ParseHostPort(v, rule); !hp.ok()) {
+                        return hp.status();
+                      }
+                    }
+                    *out = std::string(v);
+                    return absl::OkStatus();
+                  }};
+}
+
 absl::Status FlagParser::Parse(int argc, const char* const* argv) {
   std::set<std::string> given;  // scalar flags of this command line
   for (int i = 0; i < argc; ++i) {
@@ -187,11 +202,11 @@ std::optional<int> FlagParser::ParseForMain(int argc, const char* const* argv, s
 
 void DaemonFlags::Add(FlagParser& flags, absl::string_view default_listen) {
   flags.AddString("config", &config, "FILE", "YAML configuration; flags override it");
-  flags.AddString("listen", &listen, "HOST:PORT",
-                  absl::StrCat("gRPC address (default ", default_listen, ")"));
+  flags.AddHostPort("listen", &listen, PortRule::kListen, false,
+                    absl::StrCat("gRPC address (default ", default_listen, ")"));
   flags.AddString("db", &db, "PATH", "SQLite database file");
-  flags.AddString("metrics-listen", &metrics_listen, "HOST:PORT",
-                  "Prometheus /metrics address; empty disables");
+  flags.AddHostPort("metrics-listen", &metrics_listen, PortRule::kListen, true,
+                    "Prometheus /metrics address; empty disables");
 }
 
 }  // namespace goalkeeper

@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/host_port.h"
 
 namespace goalkeeper {
 
@@ -52,6 +53,10 @@ class FlagParser {
   void AddDouble(std::string name, double* out, double min, double max,
                  std::string help);
   void AddBool(std::string name, bool* out, std::string help);
+  // A HOST:PORT address checked by ParseHostPort under `rule`, and "" too
+  // when `allow_empty`: "--listen: '0.0.0.0:70700': port 70700 is outside 0-65535".
+  void AddHostPort(std::string name, std::string* out, PortRule rule, bool allow_empty,
+                   std::string help);
 
   // Errors are InvalidArgument: "--timeout-ms: 'abc' is not a whole number".
   absl::Status Parse(int argc, const char* const* argv);

@@ -140,59 +140,6 @@ std::string QuoteValue(absl::string_view v) {
   return out;
 }
 
-bool IsValidHostname(absl::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  absl::string_view last_label;
-  for (absl::string_view label : absl::StrSplit(host, '.')) {
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
-      return false;
-    }
-    for (char c : label) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-    last_label = label;
-  }
-  // An all-digit last label is a mistyped IPv4 address ("10.0.0.300").
-  return !std::all_of(last_label.begin(), last_label.end(), absl::ascii_isdigit);
-}
-
-bool IsValidHost(absl::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    if (host.size() < 2 || host.back() != ']') return false;
-    std::optional<IpAddress> a = IpAddress::Parse(host.substr(1, host.size() - 2));
-    return a && a->family == Family::kIPv6;
-  }
-  std::optional<IpAddress> a = IpAddress::Parse(host);
-  if (a) return a->family == Family::kIPv4;
-  return IsValidHostname(host);
-}
-
-bool IsValidHostPort(absl::string_view s, uint32_t min_port) {
-  absl::string_view host;
-  absl::string_view port;
-  if (!s.empty() && s.front() == '[') {
-    const size_t close = s.find("]:");
-    if (close == absl::string_view::npos) return false;
-    std::optional<IpAddress> a = IpAddress::Parse(s.substr(1, close - 1));
-    if (!a || a->family != Family::kIPv6) return false;
-    port = s.substr(close + 2);
-  } else {
-    const size_t colon = s.rfind(':');
-    if (colon == absl::string_view::npos) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-    if (host.find(':') != absl::string_view::npos) return false;  // bare IPv6
-    std::optional<IpAddress> a = IpAddress::Parse(host);
-    if (!(a && a->family == Family::kIPv4) && !IsValidHostname(host)) return false;
-  }
-  uint32_t n = 0;
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) || !absl::SimpleAtoi(port, &n)) {
-    return false;
-  }
-  return n >= min_port && n <= 65535;
-}
-
 absl::Status StrictYamlParser::Error(int line, absl::string_view path,
                                      absl::string_view what) const {
   std::string message = source_;
@@ -232,10 +179,26 @@ absl::Status StrictYamlParser::ForEachEntry(const YamlField& map,
   return absl::OkStatus();
 }
 
+absl::Status StrictYamlParser::CheckList(const YamlField& f, absl::string_view what) const {
+  if (f.value.IsNull() || f.value.IsSequence()) return absl::OkStatus();
+  if (f.value.IsScalar()) {
+    // A list of one is shown as the fix when the value is short and plain.
+    const std::string& v = f.value.Scalar();
+    std::string hint(what);
+    if (!v.empty() && v.size() <= 64 &&
+        std::all_of(v.begin(), v.end(),
+                    [](char c) { return absl::ascii_isgraph(static_cast<unsigned char>(c)); })) {
+      absl::StrAppend(&hint, ", e.g. [", v, "]");
+    }
+    return Error(f, absl::StrCat("expected a list, got a scalar ", QuoteValue(v), " (", hint, ")"));
+  }
+  return Error(f, absl::StrCat("expected a list, got ", Describe(f.value), " (", what, ")"));
+}
+
 absl::Status StrictYamlParser::ForEachElement(const YamlField& list, absl::string_view what,
                                               const ElementFn& fn) const {
+  RETURN_IF_ERROR(CheckList(list, what));
   if (list.value.IsNull()) return absl::OkStatus();
-  if (!list.value.IsSequence()) return Expected(list, what);
   size_t index = 0;
   for (auto it = list.value.begin(); it != list.value.end(); ++it, ++index) {
     YamlField element{absl::StrCat(list.path, "[", index, "]"), *it, LineOf(*it)};
@@ -247,10 +210,9 @@ absl::Status StrictYamlParser::ForEachElement(const YamlField& list, absl::strin
 
 absl::Status StrictYamlParser::ForEachListItem(const YamlField& f, const YamlListNouns& nouns,
                                                const ItemFn& fn) const {
+  RETURN_IF_ERROR(CheckList(f, absl::StrCat("a list of ", nouns.plural)));
   std::vector<std::pair<std::string, int>> elements;
-  if (f.value.IsScalar()) {
-    elements.emplace_back(f.value.Scalar(), f.line);
-  } else if (f.value.IsSequence()) {
+  if (f.value.IsSequence()) {
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
       const YAML::Node e = *it;
       const int line = LineOf(e) >= 0 ? LineOf(e) : f.line;
@@ -260,8 +222,6 @@ absl::Status StrictYamlParser::ForEachListItem(const YamlField& f, const YamlLis
       }
       elements.emplace_back(e.Scalar(), line);
     }
-  } else if (!f.value.IsNull()) {
-    return Expected(f, absl::StrCat("a list of ", nouns.plural, " or a comma-separated string"));
   }
   for (const auto& [element, line] : elements) {
     for (absl::string_view part : absl::StrSplit(element, ',')) {

@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/host_port.h"  // IsValidHost, IsValidHostPort
 
 namespace goalkeeper {
 
@@ -59,8 +60,9 @@ struct YamlField {
 };
 
 // How the items of a list are named in errors, e.g. {"a", "target spec",
-// "target specs"}: "expected a list of target specs or a comma-separated
-// string", "expected a target spec, got a map", "empty target spec in '...'".
+// "target specs"}: "expected a list, got a scalar '10.0.0.0/8' (a list of
+// target specs, e.g. [10.0.0.0/8])", "expected a target spec, got a map",
+// "empty target spec in '...'".
 struct YamlListNouns {
   absl::string_view article;  // "a" or "an"
   absl::string_view singular;
@@ -97,18 +99,24 @@ class StrictYamlParser {
   absl::Status ForEachEntry(const YamlField& map, std::initializer_list<absl::string_view> allowed,
                             const EntryFn& fn) const;
 
+  // The one rule for every list key: its value is a YAML list, or empty (an
+  // empty list). A scalar or a map is an error naming the key and the line,
+  // `what` saying what belongs there: "coordinator.yaml:3: allowed_ranges:
+  // expected a list, got a scalar '127.0.0.0/8' (a list of target specs, e.g.
+  // [127.0.0.0/8])". ForEachElement and ForEachListItem check it first.
+  absl::Status CheckList(const YamlField& f, absl::string_view what) const;
+
   using ElementFn = std::function<absl::Status(const YamlField& element)>;
-  // Calls fn for each element of a list (an empty value is an empty list),
-  // with the element's path "list[i]". Anything else is "expected <what>".
+  // Calls fn for each element of a list (see CheckList; `what` is e.g. "a
+  // list of owners"), with the element's path "list[i]".
   absl::Status ForEachElement(const YamlField& list, absl::string_view what,
                               const ElementFn& fn) const;
 
   using ItemFn = std::function<absl::Status(absl::string_view item, int line)>;
-  // Reads a list of strings or one comma-separated string (an empty value
-  // is an empty list); splits each element at commas and calls fn for each
-  // part, whitespace-stripped, with the 0-based line it came from. Every
-  // element is type-checked before fn is first called. An empty part is an
-  // error ("empty target spec in 'a,,b'").
+  // Reads a list of strings (see CheckList); splits each element at commas
+  // and calls fn for each part, whitespace-stripped, with the 0-based line
+  // it came from. Every element is type-checked before fn is first called.
+  // An empty part is an error ("empty target spec in 'a,,b'").
   absl::Status ForEachListItem(const YamlField& f, const YamlListNouns& nouns,
                                const ItemFn& fn) const;
 
@@ -148,15 +156,6 @@ class StrictYamlParser {
 // 'value' for an error message: cut at 100 bytes ("..."), control
 // characters escaped ("\n", "\x01") so the message stays on one line.
 std::string QuoteValue(absl::string_view value);
-
-// A DNS name of letters, digits and '-' labels, not ending in an all-digit
-// label (a mistyped IPv4 address such as "10.0.0.300").
-bool IsValidHostname(absl::string_view host);
-// A hostname, a dotted-quad IPv4 address or a bracketed IPv6 address
-// ("[2001:db8::1]"), as in the authority of a URL.
-bool IsValidHost(absl::string_view host);
-// "host:port", "1.2.3.4:port" or "[v6]:port", port in [min_port, 65535].
-bool IsValidHostPort(absl::string_view s, uint32_t min_port);
 
 // Reads a whole config file. Errors are InvalidArgument: "cannot read config
 // file 'x': No such file or directory", "config file 'x' is larger than 16 MiB".

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/ports.h"
 #include "common/status_macros.h"
@@ -203,7 +204,7 @@ absl::Status ConfigParser::ParseInventory(const std::string& name, const YamlFie
 }
 
 absl::Status ConfigParser::ParseOpenStack(const YamlField& f, InventoryConfig& inventory) {
-  ASSIGN_OR_RETURN(OpenStackAuthConfig os, ParseOpenStackAuth(yaml_, f));
+  ASSIGN_OR_RETURN(OpenStackConfig os, ParseOpenStackConfig(yaml_, f));
   inventory.openstack = std::move(os);
   return absl::OkStatus();
 }
@@ -448,6 +449,33 @@ absl::StatusOr<CoordinatorConfig> ParseCoordinatorConfig(absl::string_view yaml,
 absl::StatusOr<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path) {
   ASSIGN_OR_RETURN(const std::string text, ReadConfigFile(path));
   return ParseCoordinatorConfig(text, path);
+}
+
+std::vector<std::string> BroadAllowedRangeWarnings(const std::vector<std::string>& allowed_ranges) {
+  // More addresses than one /8 (IPv4) or one /32 (IPv6).
+  const absl::uint128 kMaxV4 = absl::uint128(1) << 24;
+  const absl::uint128 kMaxV6 = absl::uint128(1) << 96;
+  std::vector<std::string> warnings;
+  for (const std::string& spec : allowed_ranges) {
+    for (absl::string_view part : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+      part = absl::StripAsciiWhitespace(part);
+      absl::StatusOr<AddressRange> r = ParseTargetSpec(part);
+      if (!r.ok()) continue;
+      const bool v4 = r->family == Family::kIPv4;
+      const std::string family = v4 ? "IPv4" : "IPv6";
+      if (r->first == 0 && r->last == MaxValue(r->family)) {
+        warnings.push_back(absl::StrCat("allowed_ranges: ", QuoteValue(part), " allows every ",
+                                        family,
+                                        " address: any host on the Internet may be scanned"));
+      } else if (r->size() > (v4 ? kMaxV4 : kMaxV6)) {
+        warnings.push_back(absl::StrCat("allowed_ranges: ", QuoteValue(part), " (",
+                                        r->ToString(), ") is broader than a ", v4 ? "/8" : "/32",
+                                        ": check that every ", family,
+                                        " address in it may be scanned"));
+      }
+    }
+  }
+  return warnings;
 }
 
 }  // namespace goalkeeper

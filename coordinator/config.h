@@ -49,19 +49,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "common/openstack_auth.h"
 #include "coordinator/scheduler.h"
+#include "owner_apis/openstack_config.h"
 
 namespace goalkeeper {
-
-// Where an inventory's OpenStack addresses come from (see the header).
-// An inventory's `openstack:` block (common/openstack_auth.h).
-using OpenStackInventoryConfig = OpenStackAuthConfig;
 
 struct InventoryConfig {
   std::vector<std::string> targets;  // target specs (no @file); may be empty with openstack
   std::vector<std::string> exclude;  // applies to targets and fetched addresses
-  std::optional<OpenStackInventoryConfig> openstack;
+  std::optional<OpenStackConfig> openstack;  // owner_apis/openstack_config.h
 };
 
 struct ProfileConfig {
@@ -114,6 +110,14 @@ absl::StatusOr<CoordinatorConfig> ParseCoordinatorConfig(absl::string_view yaml,
                                                          absl::string_view source);
 // Reads and parses a file ("cannot read config file 'x': No such file...").
 absl::StatusOr<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path);
+
+// One warning per allowed range so broad that it is likely a mistake: more
+// than a /8 of IPv4 (0.0.0.0/0 is the whole Internet) or more than a /32 of
+// IPv6. The coordinator logs each at WARN level when it starts:
+// "allowed_ranges: '0.0.0.0/0' allows every IPv4 address: any host on the
+// Internet may be scanned". Specs that do not parse are skipped (the parser
+// refuses them).
+std::vector<std::string> BroadAllowedRangeWarnings(const std::vector<std::string>& allowed_ranges);
 
 }  // namespace goalkeeper
 

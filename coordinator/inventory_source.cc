@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
-#include "notifier/openstack_client.h"
+#include "owner_apis/openstack_client.h"
 
 namespace goalkeeper {
 namespace {
@@ -57,17 +57,16 @@ absl::StatusOr<std::unique_ptr<InventorySource>> MakeOpenStackInventorySource(
   std::map<std::string, std::unique_ptr<OpenStackInventorySource::Entry>> entries;
   for (const auto& [name, inventory] : config.inventories) {
     if (!inventory.openstack.has_value()) continue;
-    const OpenStackInventoryConfig& os = *inventory.openstack;
-    absl::StatusOr<OpenStackConfig> client_config = LoadOpenStackConfig(os);
-    if (!client_config.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "inventories.", name, ".openstack.password_file: ", client_config.status().message()));
+    OpenStackConfig os = *inventory.openstack;
+    if (absl::Status s = LoadOpenStackPassword(os); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inventories.", name, ".openstack.password_file: ", s.message()));
     }
     auto entry = std::make_unique<OpenStackInventorySource::Entry>();
     entry->origin = UrlOrigin(os.auth_url);
     {
       absl::MutexLock lock(&entry->mu);
-      entry->client = std::make_unique<OpenStackClient>(*std::move(client_config), http, clock);
+      entry->client = std::make_unique<OpenStackClient>(std::move(os), http, clock);
     }
     entries.emplace(name, std::move(entry));
   }

@@ -33,7 +33,7 @@ class InventorySource {
   virtual absl::StatusOr<std::vector<std::string>> Fetch(const std::string& inventory) = 0;
 };
 
-// One OpenStackClient (notifier/openstack_client.h: floating IPs and the
+// One OpenStackClient (owner_apis/openstack_client.h: floating IPs and the
 // addresses of ports on external networks) per inventory with an `openstack`
 // block, over `http`, which must outlive the source. A client keeps its
 // Keystone token across scans; fetches of one inventory take turns.

@@ -8,6 +8,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "common/targets.h"
 #include "coordinator/config.h"
 #include "coordinator/coordinator_server.h"
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
   std::string notifier;
   std::vector<std::string> allowed;
   daemon.Add(flags, "0.0.0.0:7070");
-  flags.AddString("notifier", &notifier, "HOST:PORT", "notifier address for scan reports");
+  flags.AddHostPort("notifier", &notifier, goalkeeper::PortRule::kDial, true,
+                    "notifier address for scan reports");
   flags.AddList("allowed", &allowed, "SPEC[,SPEC...]", "add allowed target ranges");
   if (std::optional<int> rc = flags.ParseForMain(argc - 1, argv + 1, stdout, stderr)) return *rc;
   // The file first; flags then override. With no file, the built-in defaults
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const std::string& a : allowed) config->allowed_ranges.push_back(a);
+  for (const std::string& w : goalkeeper::BroadAllowedRangeWarnings(config->allowed_ranges)) {
+    goalkeeper::MakeLogger("coordinator")->warn("{}", w);
+  }
   // Before any thread: the `openstack` inventories' HTTP client.
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const int rc = goalkeeper::RunCoordinator(*config);

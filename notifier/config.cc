@@ -298,7 +298,7 @@ absl::Status NotifierParser::ParseStaticOwner(const YamlField& f) {
 
 absl::Status NotifierParser::ParseOpenStack(const YamlField& f) {
   config_.openstack_enabled = true;
-  ASSIGN_OR_RETURN(config_.openstack, ParseOpenStackAuth(yaml_, f));
+  ASSIGN_OR_RETURN(config_.openstack, ParseOpenStackConfig(yaml_, f));
   return absl::OkStatus();
 }
 

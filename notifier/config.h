@@ -52,8 +52,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/openstack_auth.h"
 #include "common/targets.h"
+#include "owner_apis/openstack_config.h"
 
 namespace goalkeeper {
 
@@ -96,7 +96,7 @@ struct NotifierConfig {
   std::vector<StaticOwner> static_owners;
 
   bool openstack_enabled = false;
-  OpenStackAuthConfig openstack;  // when openstack_enabled
+  OpenStackConfig openstack;  // when openstack_enabled (password loaded at start)
 
   bool fleio_enabled = false;
   std::string fleio_url;

@@ -1,16 +1,7 @@
-// The Mailer seam and its two implementations:
-// - SmtpMailer: SMTP through libcurl. smtp:// requires STARTTLS by default
-//   (CURLUSESSL_ALL, never the silent-fallback TRY), smtps:// is implicit
-//   TLS; AUTH with a username and a password from a file or env var; TLS
-//   verified (CA file configurable); one rejected recipient does not stop the
-//   others (CURLOPT_MAIL_RCPT_ALLLOWFAILS).
-// - OutboxMailer: writes each message as an .eml file into a folder (the
-//   zero-config local default), atomically (write to a temp name, rename).
-// RenderMessage builds a complete RFC 5322 message: Date, From, To, Cc,
-// Subject (RFC 2047 UTF-8 encoded when not ASCII), Message-ID, MIME-Version,
-// Content-Type text/plain; charset=UTF-8 (multipart/alternative when an HTML
-// body is given), a transfer encoding that keeps lines <= 998 octets, and
-// CRLF line ends.
+// The Mailer seam: how the notifier hands an email to a delivery channel.
+// Implementations: SMTP (notifier/smtp_mailer.h) and .eml files in a folder
+// (notifier/eml_writer.h); both render the message with
+// notifier/email_render.h. Tests use fakes.
 //
 //   EmailMessage m{.from = "goalkeeper@example.net", .to = {"owner@example.com"},
 //                  .subject = "Exposed services", .text_body = "..."};
@@ -21,7 +12,6 @@
 #ifndef GOALKEEPER_NOTIFIER_MAILER_H_
 #define GOALKEEPER_NOTIFIER_MAILER_H_
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,9 +31,6 @@ struct EmailMessage {
   absl::Time date;
 };
 
-// The full message text as sent (headers + body, CRLF).
-std::string RenderMessage(const EmailMessage& m);
-
 class Mailer {
  public:
   virtual ~Mailer() = default;
@@ -53,17 +40,6 @@ class Mailer {
   // rejected, authentication refused). Messages never contain the password.
   virtual absl::Status Send(const EmailMessage& m) = 0;
 };
-
-struct SmtpConfig {
-  std::string url;              // smtp://host:587 or smtps://host:465
-  std::string username;         // "" = no AUTH
-  std::string password;         // loaded from password_file / env
-  std::string ca_file;          // "" = system store
-  bool require_starttls = true; // for smtp:// (refuse plain text)
-  absl::Duration timeout = absl::Seconds(60);
-};
-std::unique_ptr<Mailer> MakeSmtpMailer(SmtpConfig config);
-std::unique_ptr<Mailer> MakeOutboxMailer(std::string dir);
 
 }  // namespace goalkeeper
 

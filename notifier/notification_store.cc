@@ -1,5 +1,6 @@
 #include "notifier/notification_store.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
@@ -54,6 +55,17 @@ absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
 
 std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
+}
+
+// The stored channel name of outbox row `key`; an unknown one (written by a
+// newer notifier) is DataLoss naming it.
+absl::StatusOr<Channel> StoredChannel(const std::string& key, const std::string& name) {
+  std::optional<Channel> c = ParseChannel(name);
+  if (!c) {
+    return absl::DataLossError(
+        absl::StrCat("outbox row '", key, "' has an unknown channel '", name, "'"));
+  }
+  return *c;
 }
 
 }  // namespace
@@ -127,7 +139,7 @@ absl::Status NotificationStore::CompleteReport(const std::string& scan_id,
                                "cc, subject, body, created_ms, next_attempt_ms) "
                                "VALUES (?,?,?,?,?,?,?,?,?)"));
   for (const OutboxItem& it : items) {
-    ins->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, it.channel);
+    ins->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, ChannelName(it.channel));
     ins->Bind(4, absl::StrJoin(it.to, ",")).Bind(5, absl::StrJoin(it.cc, ","));
     ins->Bind(6, it.subject).Bind(7, it.body).Bind(8, Ms(now)).Bind(9, Ms(now));
     RETURN_IF_ERROR(ins->Run());
@@ -168,7 +180,12 @@ absl::StatusOr<std::vector<OutboxItem>> NotificationStore::DueOutbox(absl::Time 
     OutboxItem it;
     it.key = st->Text(0);
     it.scan_id = st->Text(1);
-    it.channel = st->Text(2);
+    absl::StatusOr<Channel> channel = StoredChannel(it.key, st->Text(2));
+    if (!channel.ok()) {
+      st->Reset();
+      return channel.status();
+    }
+    it.channel = *channel;
     it.to = SplitList(st->Text(3));
     it.cc = SplitList(st->Text(4));
     it.subject = st->Text(5);
@@ -218,23 +235,25 @@ absl::StatusOr<bool> NotificationStore::Enqueue(const OutboxItem& it) {
                    db_->Cached("INSERT OR IGNORE INTO outbox (key, scan_id, channel, recipients, "
                                "cc, subject, body, created_ms, next_attempt_ms) "
                                "VALUES (?,?,?,?,?,?,?,?,?)"));
-  ins->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, it.channel);
+  ins->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, ChannelName(it.channel));
   ins->Bind(4, absl::StrJoin(it.to, ",")).Bind(5, absl::StrJoin(it.cc, ","));
   ins->Bind(6, it.subject).Bind(7, it.body).Bind(8, Ms(it.created)).Bind(9, Ms(it.next_attempt));
   RETURN_IF_ERROR(ins->Run());
   return db_->Changes() == 1;
 }
 
-absl::StatusOr<std::map<std::string, std::map<OutboxState, uint64_t>>>
+absl::StatusOr<std::map<Channel, std::map<OutboxState, uint64_t>>>
 NotificationStore::CountOutbox() {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state"));
-  std::map<std::string, std::map<OutboxState, uint64_t>> out;
+  std::map<Channel, std::map<OutboxState, uint64_t>> out;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    out[st->Text(0)][static_cast<OutboxState>(st->Int(1))] = static_cast<uint64_t>(st->Int(2));
+    std::optional<Channel> channel = ParseChannel(st->Text(0));
+    if (!channel) continue;
+    out[*channel][static_cast<OutboxState>(st->Int(1))] = static_cast<uint64_t>(st->Int(2));
   }
   st->Reset();
   return out;
@@ -253,7 +272,7 @@ absl::StatusOr<std::vector<OutboxItem>> NotificationStore::ListOutbox(OutboxStat
     OutboxItem it;
     it.key = st.Text(0);
     it.scan_id = st.Text(1);
-    it.channel = st.Text(2);
+    ASSIGN_OR_RETURN(it.channel, StoredChannel(it.key, st.Text(2)));
     it.to = SplitList(st.Text(3));
     it.cc = SplitList(st.Text(4));
     it.subject = st.Text(5);

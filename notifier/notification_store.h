@@ -22,24 +22,9 @@
 #include "absl/time/time.h"
 #include "common/sqlite.h"
 #include "goalkeeper/v1/notifier.pb.h"
+#include "notifier/outbox.h"
 
 namespace goalkeeper {
-
-enum class OutboxState : int { kPending = 0, kSent = 1, kDead = 2 };
-
-struct OutboxItem {
-  std::string key;         // idempotency key, e.g. "email:<scan>:<owner>"
-  std::string scan_id;
-  std::string channel;     // "email" | "telegram"
-  std::vector<std::string> to;   // emails, or one chat id
-  std::vector<std::string> cc;
-  std::string subject;
-  std::string body;
-  uint32_t attempts = 0;
-  absl::Time created;
-  absl::Time next_attempt;
-  std::string last_error;
-};
 
 struct ExposureState {
   absl::Time first_notified;
@@ -73,6 +58,8 @@ class NotificationStore {
   absl::StatusOr<std::optional<ExposureState>> GetExposure(const std::string& owner_key,
                                                            const std::string& ip, uint32_t port);
 
+  // Pending items due by `now`, oldest first. A row whose channel this build
+  // does not know is DataLoss naming its key and channel.
   absl::StatusOr<std::vector<OutboxItem>> DueOutbox(absl::Time now, int limit);
   absl::Status MarkSent(const std::string& key, absl::Time now);
   absl::Status MarkRetry(const std::string& key, uint32_t attempts, absl::Time next_attempt,
@@ -80,8 +67,8 @@ class NotificationStore {
   absl::Status MarkDead(const std::string& key, const std::string& error, absl::Time now);
   // Inserts one item (e.g. a dead-letter notice); false if the key exists.
   absl::StatusOr<bool> Enqueue(const OutboxItem& item);
-  // channel -> state -> count.
-  absl::StatusOr<std::map<std::string, std::map<OutboxState, uint64_t>>> CountOutbox();
+  // channel -> state -> count (rows of a channel this build does not know are left out).
+  absl::StatusOr<std::map<Channel, std::map<OutboxState, uint64_t>>> CountOutbox();
   absl::StatusOr<std::vector<OutboxItem>> ListOutbox(OutboxState state);
 
   absl::Status Acknowledge(const std::string& ip, uint32_t port, absl::Time until,

@@ -19,14 +19,16 @@
 #include "common/http_client.h"
 #include "common/logging.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
-#include "notifier/fleio_client.h"
+#include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
 #include "notifier/notification_store.h"
-#include "notifier/openstack_client.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/owner_resolver.h"
 #include "notifier/report_processor.h"
+#include "notifier/smtp_mailer.h"
 #include "notifier/telegram.h"
+#include "owner_apis/fleio_client.h"
+#include "owner_apis/openstack_client.h"
 
 namespace goalkeeper {
 namespace {
@@ -108,14 +110,12 @@ int RunNotifier(const NotifierConfig& config) {
     }
     telegram_token = *s;
   }
-  OpenStackConfig os_config;
+  OpenStackConfig os_config = config.openstack;
   if (config.openstack_enabled) {
-    auto s = LoadOpenStackConfig(config.openstack);
-    if (!s.ok()) {
-      log->error("owners.openstack.password_file: {}", s.status().message());
+    if (absl::Status s = LoadOpenStackPassword(os_config); !s.ok()) {
+      log->error("owners.openstack.password_file: {}", s.message());
       return 1;
     }
-    os_config = *std::move(s);
   }
   FleioConfig fleio_config;
   if (config.fleio_enabled) {
@@ -216,15 +216,16 @@ int RunNotifier(const NotifierConfig& config) {
       }
       sender.Tick();
       if (auto counts = (*store)->CountOutbox(); counts.ok()) {
-        for (const char* channel : {"email", "telegram"}) {
-          auto& by_state = (*counts)[channel];
+        for (Channel c : kAllChannels) {
+          const std::string channel(ChannelName(c));
+          auto& by_state = (*counts)[c];
           notifications.Add({{"channel", channel}, {"state", "pending"}})
               .Set(static_cast<double>(by_state[OutboxState::kPending]));
           notifications.Add({{"channel", channel}, {"state", "sent"}})
               .Set(static_cast<double>(by_state[OutboxState::kSent]));
           notifications.Add({{"channel", channel}, {"state", "dead"}})
               .Set(static_cast<double>(by_state[OutboxState::kDead]));
-          auto f = sender.counts().failed.find(channel);
+          auto f = sender.counts().failed.find(c);
           attempts_failed.Add({{"channel", channel}})
               .Set(f == sender.counts().failed.end() ? 0.0 : static_cast<double>(f->second));
         }

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
-#include "notifier/report_processor.h"
+#include "notifier/outbox.h"
 
 namespace goalkeeper {
 
@@ -20,43 +20,47 @@ absl::Duration OutboxSender::Backoff(uint32_t attempts) {
 
 absl::Status OutboxSender::SendOne(const OutboxItem& item,
                                    std::optional<absl::Duration>* retry_after) {
-  if (item.channel == "email") {
-    EmailMessage m;
-    m.from = config_.email_from;
-    m.to = item.to;
-    m.cc = item.cc;
-    m.subject = item.subject;
-    m.text_body = item.body;
-    m.message_id = MessageIdFor(item.key);
-    m.date = clock_.Now();
-    return mailer_.Send(m);
+  switch (item.channel) {
+    case Channel::kEmail: {
+      EmailMessage m;
+      m.from = config_.email_from;
+      m.to = item.to;
+      m.cc = item.cc;
+      m.subject = item.subject;
+      m.text_body = item.body;
+      m.message_id = MessageIdFor(item.key);
+      m.date = clock_.Now();
+      return mailer_.Send(m);
+    }
+    case Channel::kTelegram: {
+      TelegramResult r = telegram_.Send(item.to.empty() ? "" : item.to.front(), item.body);
+      *retry_after = r.retry_after;
+      return r.status;
+    }
   }
-  if (item.channel == "telegram") {
-    TelegramResult r = telegram_.Send(item.to.empty() ? "" : item.to.front(), item.body);
-    *retry_after = r.retry_after;
-    return r.status;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown channel '", item.channel, "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown channel ", static_cast<int>(item.channel)));
 }
 
 void OutboxSender::DeadLetter(const OutboxItem& item, absl::Time now) {
   auto log = MakeLogger("notifier");
   log->error("notification given up key={} channel={} to={} attempts={} last_error={}", item.key,
-             item.channel, absl::StrJoin(item.to, ","), item.attempts, item.last_error);
+             ChannelName(item.channel), absl::StrJoin(item.to, ","), item.attempts,
+             item.last_error);
   store_.MarkDead(item.key, item.last_error, now).IgnoreError();
   ++counts_.dead[item.channel];
-  const bool for_ops_email = item.channel == "email" && item.to == config_.ops_emails;
-  const bool for_ops_chat = item.channel == "telegram";
+  const bool for_ops_email = item.channel == Channel::kEmail && item.to == config_.ops_emails;
+  const bool for_ops_chat = item.channel == Channel::kTelegram;
   const std::string text = absl::StrCat(
       "A notification could not be delivered for ", absl::FormatDuration(now - item.created),
-      " and was given up.\nkey: ", item.key, "\nchannel: ", item.channel,
+      " and was given up.\nkey: ", item.key, "\nchannel: ", ChannelName(item.channel),
       "\nrecipients: ", absl::StrJoin(item.to, ", "), "\nsubject: ", item.subject,
       "\nlast error: ", item.last_error, "\n");
   if (!for_ops_email && !config_.ops_emails.empty()) {
     OutboxItem notice;
     notice.key = absl::StrCat("dead:email:", item.key);
     notice.scan_id = item.scan_id;
-    notice.channel = "email";
+    notice.channel = Channel::kEmail;
     notice.to = config_.ops_emails;
     notice.subject = "Goalkeeper: a notification was given up";
     notice.body = text;
@@ -68,7 +72,7 @@ void OutboxSender::DeadLetter(const OutboxItem& item, absl::Time now) {
     OutboxItem notice;
     notice.key = absl::StrCat("dead:telegram:", item.key);
     notice.scan_id = item.scan_id;
-    notice.channel = "telegram";
+    notice.channel = Channel::kTelegram;
     notice.to = {config_.ops_telegram_chat_id};
     notice.body = absl::StrCat("<b>Goalkeeper</b>: a notification to ",
                                EscapeTelegramHtml(absl::StrJoin(item.to, ", ")),
@@ -99,7 +103,8 @@ int OutboxSender::Tick() {
       store_.MarkSent(item.key, clock_.Now()).IgnoreError();
       ++counts_.sent[item.channel];
       ++sent;
-      log->info("notification sent key={} channel={} to={} attempts={}", item.key, item.channel,
+      log->info("notification sent key={} channel={} to={} attempts={}", item.key,
+                ChannelName(item.channel),
                 absl::StrJoin(item.to, ","), item.attempts + 1);
       continue;
     }
@@ -115,7 +120,7 @@ int OutboxSender::Tick() {
       continue;
     }
     log->warn("notification failed key={} channel={} attempt={} retry_in={} error={}", item.key,
-              item.channel, attempts, absl::FormatDuration(wait), s.message());
+              ChannelName(item.channel), attempts, absl::FormatDuration(wait), s.message());
     store_.MarkRetry(item.key, attempts, now + wait, std::string(s.message())).IgnoreError();
   }
   return sent;

@@ -27,14 +27,15 @@
 #include "notifier/config.h"
 #include "notifier/mailer.h"
 #include "notifier/notification_store.h"
+#include "notifier/outbox.h"
 #include "notifier/telegram.h"
 
 namespace goalkeeper {
 
 struct SenderCounts {
-  std::map<std::string, uint64_t> sent;    // by channel
-  std::map<std::string, uint64_t> failed;  // attempts that failed, by channel
-  std::map<std::string, uint64_t> dead;    // by channel
+  std::map<Channel, uint64_t> sent;
+  std::map<Channel, uint64_t> failed;  // attempts that failed
+  std::map<Channel, uint64_t> dead;
 };
 
 class OutboxSender {

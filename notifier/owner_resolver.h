@@ -22,8 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "notifier/config.h"
-#include "notifier/fleio_client.h"
-#include "notifier/openstack_client.h"
+#include "owner_apis/fleio_client.h"
+#include "owner_apis/openstack_client.h"
 
 namespace goalkeeper {
 

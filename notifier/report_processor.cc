@@ -1,6 +1,6 @@
 #include "notifier/report_processor.h"
 
-#include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -9,7 +9,7 @@
 #include "common/logging.h"
 #include "common/services.h"
 #include "common/status_macros.h"
-#include "notifier/telegram.h"
+#include "notifier/telegram_summary.h"
 
 namespace goalkeeper {
 namespace {
@@ -18,21 +18,12 @@ namespace v1 = goalkeeper::v1;
 
 struct Item {
   const v1::Exposure* exposure;
-  std::string kind;  // "new", "still open", "closed"
+  NotificationKind kind;
 };
 
 std::string Day(int64_t unix_ms) {
   if (unix_ms <= 0) return "-";
   return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
-}
-
-uint64_t Fnv1a(absl::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
 }
 
 std::string OwnerEmailBody(const Owner& owner, const std::vector<Item>& items,
@@ -46,9 +37,10 @@ std::string OwnerEmailBody(const Owner& owner, const std::vector<Item>& items,
   for (const Item& it : items) {
     const v1::Exposure& e = *it.exposure;
     const ServiceInfo* info = LookupService(static_cast<uint16_t>(e.port()));
-    absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (", it.kind,
-                    ", first seen ", Day(e.first_seen_unix_ms()), ")\n");
-    if (it.kind == "closed") {
+    absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (",
+                    NotificationKindText(it.kind), ", first seen ", Day(e.first_seen_unix_ms()),
+                    ")\n");
+    if (it.kind == NotificationKind::kClosed) {
       absl::StrAppend(&body, "    No longer reachable. Thank you.\n");
     } else if (info != nullptr) {
       absl::StrAppend(&body, "    Risk: ", info->problem, ".\n    What to do: ", info->advice, ".\n");
@@ -67,8 +59,16 @@ std::string OwnerEmailBody(const Owner& owner, const std::vector<Item>& items,
 
 }  // namespace
 
-std::string MessageIdFor(const std::string& key) {
-  return absl::StrFormat("<%016x.%016x@goalkeeper>", Fnv1a(key), Fnv1a(absl::StrCat("gk:", key)));
+absl::string_view NotificationKindText(NotificationKind kind) {
+  switch (kind) {
+    case NotificationKind::kNew:
+      return "new";
+    case NotificationKind::kStillOpen:
+      return "still open";
+    case NotificationKind::kClosed:
+      return "closed";
+  }
+  return "unknown";
 }
 
 ReportProcessor::ReportProcessor(const NotifierConfig& config, NotificationStore& store,
@@ -100,21 +100,21 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
     }
     ASSIGN_OR_RETURN(std::optional<ExposureState> state, store_.GetExposure(owner.key, e.ip(), e.port()));
     ExposureUpdate u{owner.key, e.ip(), e.port(), e.status() != v1::CLOSED, false};
-    std::string kind;
+    std::optional<NotificationKind> kind;
     if (e.status() == v1::CLOSED) {
-      if (config_.notify_closed && state && state->open) kind = "closed";
+      if (config_.notify_closed && state && state->open) kind = NotificationKind::kClosed;
     } else if (!state || !state->open || e.status() == v1::NEW) {
-      kind = "new";
+      kind = NotificationKind::kNew;
     } else if (now - state->last_notified >= config_.repeat_interval) {
-      kind = "still open";
+      kind = NotificationKind::kStillOpen;
     }
-    if (acked && !kind.empty()) {
+    if (acked && kind.has_value()) {
       ++acknowledged;
-      kind.clear();
+      kind.reset();
     }
-    if (!kind.empty()) {
+    if (kind.has_value()) {
       u.notified = true;
-      by_owner[owner.key].push_back({&e, kind});
+      by_owner[owner.key].push_back({&e, *kind});
     }
     if (state || e.status() != v1::CLOSED) updates.push_back(u);
   }
@@ -125,7 +125,7 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
     OutboxItem it;
     it.key = key;
     it.scan_id = report.scan_id();
-    it.channel = "email";
+    it.channel = Channel::kEmail;
     it.created = now;
     it.next_attempt = now;
     return it;
@@ -159,55 +159,22 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
     std::string body = "These exposed services could not be attributed to an owner:\n\n";
     for (const Item& item : nf->second) {
       const v1::Exposure& e = *item.exposure;
-      absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (", item.kind,
-                      ") owner NOT FOUND: ", owners.at(e.ip()).reason, "\n");
+      absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (",
+                      NotificationKindText(item.kind), ") owner NOT FOUND: ",
+                      owners.at(e.ip()).reason, "\n");
     }
     absl::StrAppend(&body, "\nScan ", report.scan_id(), ".\n");
     it.body = std::move(body);
     items.push_back(std::move(it));
   }
 
-  // One Telegram summary to the operators' chat (always, even when quiet).
-  uint64_t n_new = 0;
-  uint64_t n_open = 0;
-  uint64_t n_closed = 0;
-  std::map<std::string, uint64_t> open_by_owner;
-  std::string new_lines;
-  for (const v1::Exposure& e : report.exposures()) {
-    if (e.status() == v1::CLOSED) {
-      ++n_closed;
-      continue;
-    }
-    ++n_open;
-    ++open_by_owner[owners.at(e.ip()).name];
-    if (e.status() == v1::NEW) {
-      ++n_new;
-      absl::StrAppend(&new_lines, "• ", EscapeTelegramHtml(e.ip()), ":", e.port(), " ",
-                      EscapeTelegramHtml(e.service()), " — ",
-                      EscapeTelegramHtml(owners.at(e.ip()).name), "\n");
-    }
-  }
-  std::vector<std::pair<uint64_t, std::string>> top;
-  for (const auto& [name, n] : open_by_owner) top.push_back({n, name});
-  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  std::string summary = absl::StrCat(
-      "<b>Goalkeeper", stage ? " [stage]" : "", "</b> scan ", EscapeTelegramHtml(report.scan_id()),
-      report.inventory().empty() ? "" : absl::StrCat(" (", EscapeTelegramHtml(report.inventory()), ")"),
-      "\n", n_open, " exposed, ", n_new, " new, ", n_closed, " closed; ", notified_exposures,
-      " notified, ", acknowledged, " acknowledged\n");
-  if (!new_lines.empty()) absl::StrAppend(&summary, "\n<b>New</b>\n", new_lines);
-  if (!top.empty()) {
-    absl::StrAppend(&summary, "\n<b>Top owners</b>\n");
-    for (size_t i = 0; i < top.size() && i < 10; ++i) {
-      absl::StrAppend(&summary, EscapeTelegramHtml(top[i].second), ": ", top[i].first, "\n");
-    }
-  }
-  const std::vector<std::string> parts = SplitTelegramMessage(summary);
+  // One Telegram summary to the operators' chat (always, even when quiet),
+  // a few messages whatever the report's size.
+  const std::vector<std::string> parts =
+      RenderTelegramSummary(report, owners, {notified_exposures, acknowledged}, stage);
   for (size_t i = 0; i < parts.size(); ++i) {
     OutboxItem it = base_item(absl::StrCat("telegram:", report.scan_id(), ":", i));
-    it.channel = "telegram";
+    it.channel = Channel::kTelegram;
     it.to = {config_.ops_telegram_chat_id};
     it.body = parts[i];
     items.push_back(std::move(it));

@@ -1,7 +1,7 @@
 // Turns a stored ScanReport into notifications: resolves owners, applies the
 // noise rules per (owner, ip, port), and queues one email per owner, one
 // email to the operators for NOT FOUND addresses, and one Telegram summary
-// (split into parts under 4096 characters), all in one transaction with the
+// (notifier/telegram_summary.h: at most three messages), all in one transaction with the
 // report marked processed, so a crash repeats nothing and loses nothing.
 //
 // Noise rules: a NEW exposure (or one not open at the last notification) is
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/clock.h"
 #include "goalkeeper/v1/notifier.pb.h"
 #include "notifier/config.h"
@@ -32,6 +33,15 @@
 #include "notifier/owner_resolver.h"
 
 namespace goalkeeper {
+
+// Why an exposure is in a notification.
+enum class NotificationKind {
+  kNew,        // new, or open again since the last notification
+  kStillOpen,  // a reminder after notify.repeat_interval
+  kClosed,     // closed (with notify.notify_closed)
+};
+// "new", "still open", "closed": as the emails say it.
+absl::string_view NotificationKindText(NotificationKind kind);
 
 // Resolves the IPs of one report (the seam over OwnerResolver and its
 // OpenStack/Fleio clients, so tests can fake it).
@@ -54,8 +64,6 @@ class ReportProcessor {
   ResolutionCounts counts_;
 };
 
-// A stable Message-ID for an outbox key (same key, same id).
-std::string MessageIdFor(const std::string& key);
 
 }  // namespace goalkeeper
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/flags.h"
+#include "common/host_port.h"
 #include "common/logging.h"
 #include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
@@ -34,6 +35,10 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
   if (opt.coordinator.empty()) {
     std::fprintf(stderr, "error: --coordinator is required (or set GOALKEEPER_COORDINATOR)\n");
+    return kExitUsage;
+  }
+  if (auto hp = ParseHostPort(opt.coordinator, PortRule::kDial); !hp.ok()) {
+    std::fprintf(stderr, "error: --coordinator: %s\n", std::string(hp.status().message()).c_str());
     return kExitUsage;
   }
   opt.threads = static_cast<unsigned>(threads);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -330,6 +331,48 @@ TEST(ParseForMainTest, BadFlagOrStrayArgumentIsOneLineAndExitTwo) {
   MainRun stray = ParseMain(flags2, {"--db", "a.db", "extra"});
   EXPECT_EQ(stray.rc, 2);
   EXPECT_EQ(stray.err, "error: unexpected argument 'extra'\n");
+}
+
+TEST(ParseForMainTest, DaemonAddressOutsideThePortRangeIsExitTwoNamingIt) {
+  for (const char* flag : {"--listen", "--metrics-listen"}) {
+    FlagParser flags("goalkeeper-coordinator");
+    DaemonFlags daemon;
+    daemon.Add(flags, "0.0.0.0:7070");
+    MainRun r = ParseMain(flags, {flag, "127.0.0.1:82606"});
+    EXPECT_EQ(r.rc, 2) << flag;
+    EXPECT_EQ(r.err, absl::StrCat("error: ", flag,
+                                  ": '127.0.0.1:82606': port 82606 is outside 0-65535\n"));
+  }
+  FlagParser flags("goalkeeper-notifier");
+  DaemonFlags daemon;
+  daemon.Add(flags, "0.0.0.0:7071");
+  MainRun r = ParseMain(flags, {"--listen=localhost"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "error: --listen: 'localhost': missing ':PORT'\n");
+}
+
+TEST(ParseForMainTest, DaemonListenPortZeroAndEmptyMetricsAreAccepted) {
+  FlagParser flags("goalkeeper-notifier");
+  DaemonFlags daemon;
+  daemon.Add(flags, "0.0.0.0:7071");
+  MainRun r = ParseMain(flags, {"--listen", "[::1]:0", "--metrics-listen="});
+  EXPECT_FALSE(r.rc.has_value()) << r.err;
+  EXPECT_EQ(daemon.listen, "[::1]:0");
+  EXPECT_EQ(daemon.metrics_listen, "");
+}
+
+TEST(FlagParserHostPortTest, DialAddressNeedsAPortFrom1) {
+  FlagParser flags("goalkeeper-coordinator");
+  std::string notifier = "unset";
+  flags.AddHostPort("notifier", &notifier, PortRule::kDial, true, "notifier address");
+  std::vector<const char*> argv = {"--notifier", "127.0.0.1:0"};
+  absl::Status s = flags.Parse(2, argv.data());
+  EXPECT_EQ(s.message(),
+            "--notifier: '127.0.0.1:0': port 0 is outside 1-65535 (0 only for a listen address)");
+  EXPECT_EQ(notifier, "unset");
+  std::vector<const char*> empty = {"--notifier="};
+  EXPECT_TRUE(flags.Parse(1, empty.data()).ok());
+  EXPECT_EQ(notifier, "");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
 constexpr char kSource[] = "coordinator.yaml";
@@ -178,10 +179,33 @@ TEST(CoordinatorConfigTest, FileMayRedefineTheDefaultProfile) {
   EXPECT_EQ(c->profiles.at("default").timeout_ms, 500u);
 }
 
-TEST(CoordinatorConfigTest, AcceptsTargetsAsOneCommaSeparatedString) {
-  absl::StatusOr<CoordinatorConfig> c = Parse(R"yaml(allowed_ranges: "10.0.0.0/8, 192.0.2.0/24"
+TEST(CoordinatorConfigTest, EveryListKeyGivenAScalarIsAnErrorNamingTheKeyAndLine) {
+  // The README promises wrong types are errors: a list key takes a list.
+  EXPECT_EQ(ErrorOf("listen: 0.0.0.0:7070\ndb: x.db\nallowed_ranges: 127.0.0.0/8\n"),
+            "coordinator.yaml:3: allowed_ranges: expected a list, got a scalar '127.0.0.0/8' (a "
+            "list of target specs, e.g. [127.0.0.0/8])");
+  EXPECT_EQ(ErrorOf("allowed_ranges: \"10.0.0.0/8, 192.0.2.0/24\"\n"),
+            "coordinator.yaml:1: allowed_ranges: expected a list, got a scalar '10.0.0.0/8, "
+            "192.0.2.0/24' (a list of target specs)");
+  EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  a: {targets: 10.0.0.1}\n"),
+            "coordinator.yaml:3: inventories.a.targets: expected a list, got a scalar '10.0.0.1' "
+            "(a list of target specs, e.g. [10.0.0.1])");
+  EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  a:\n    targets: [10.0.0.1]\n"
+                    "    exclude: 10.0.0.7\n"),
+            "coordinator.yaml:5: inventories.a.exclude: expected a list, got a scalar '10.0.0.7' "
+            "(a list of target specs, e.g. [10.0.0.7])");
+  EXPECT_EQ(ErrorOf("schedules: nightly\n"),
+            "coordinator.yaml:1: schedules: expected a list, got a scalar 'nightly' (a list of "
+            "schedules, e.g. [nightly])");
+  EXPECT_EQ(ErrorOf("allowed_ranges: ''\n"),
+            "coordinator.yaml:1: allowed_ranges: expected a list, got a scalar '' (a list of "
+            "target specs)");
+}
+
+TEST(CoordinatorConfigTest, AListElementMayHoldSeveralCommaSeparatedSpecs) {
+  absl::StatusOr<CoordinatorConfig> c = Parse(R"yaml(allowed_ranges: ["10.0.0.0/8, 192.0.2.0/24"]
 inventories:
-  a: {targets: "10.0.0.1, 10.0.0.5-9", exclude: 10.0.0.7}
+  a: {targets: ["10.0.0.1, 10.0.0.5-9"], exclude: [10.0.0.7]}
 )yaml");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->allowed_ranges, ElementsAre("10.0.0.0/8", "192.0.2.0/24"));
@@ -212,7 +236,7 @@ TEST(CoordinatorConfigTest, RejectsUnknownNestedKeyWithItsPath) {
 allowed_ranges: [10.0.0.0/8]
 inventories:
   prod:
-    targets: 10.0.0.0/24
+    targets: [10.0.0.0/24]
 profiles:
   fast:
     ports: admin
@@ -229,9 +253,9 @@ profiles:
 TEST(CoordinatorConfigTest, RejectsDuplicateKeys) {
   EXPECT_EQ(ErrorOf(R"yaml(allowed_ranges: [10.0.0.0/8]
 inventories:
-  prod: {targets: 10.0.0.1}
-  stage: {targets: 10.0.0.2}
-  prod: {targets: 10.0.0.3}
+  prod: {targets: [10.0.0.1]}
+  stage: {targets: [10.0.0.2]}
+  prod: {targets: [10.0.0.3]}
 )yaml"),
             "coordinator.yaml:5: duplicate key 'prod' in inventories");
   EXPECT_EQ(ErrorOf("db: a.db\nlisten: 0.0.0.0:1\ndb: b.db\n"),
@@ -290,15 +314,15 @@ TEST(CoordinatorConfigTest, SurvivesSelfReferencingAliases) {
 
 TEST(CoordinatorConfigTest, RejectsWrongTypesNamingPathAndValue) {
   EXPECT_EQ(ErrorOf("allowed_ranges: {a: 10.0.0.0/8}\n"),
-            "coordinator.yaml:1: allowed_ranges: expected a list of target specs or a "
-            "comma-separated string, got a map");
+            "coordinator.yaml:1: allowed_ranges: expected a list, got a map (a list of target "
+            "specs)");
   EXPECT_EQ(ErrorOf("db: [a.db]\n"), "coordinator.yaml:1: db: expected a string, got a list");
   EXPECT_EQ(ErrorOf("db:\nlisten: 0.0.0.0:1\n"),
             "coordinator.yaml:1: db: expected a string, got an empty value");
   EXPECT_EQ(ErrorOf("inventories: [prod]\n"),
             "coordinator.yaml:1: inventories: expected a map, got a list");
   EXPECT_EQ(ErrorOf("schedules: {a: 1}\n"),
-            "coordinator.yaml:1: schedules: expected a list of schedules, got a map");
+            "coordinator.yaml:1: schedules: expected a list, got a map (a list of schedules)");
   EXPECT_EQ(ErrorOf("schedules: [nightly]\n"),
             "coordinator.yaml:1: schedules[0]: expected a map, got 'nightly'");
   EXPECT_EQ(ErrorOf("profiles: {p: {ports: [22, 80]}}\n"),
@@ -408,25 +432,25 @@ inventories:
   // Exclusions count: what is left must lie inside.
   EXPECT_TRUE(Parse(R"yaml(allowed_ranges: [10.0.0.0-10.0.0.9]
 inventories:
-  a: {targets: 10.0.0.0/28, exclude: 10.0.0.10-15}
+  a: {targets: [10.0.0.0/28], exclude: [10.0.0.10-15]}
 )yaml")
                   .ok());
   EXPECT_EQ(ErrorOf(R"yaml(allowed_ranges: [10.0.0.0/8]
 inventories:
-  v6: {targets: "2001:db8::1"}
+  v6: {targets: ["2001:db8::1"]}
 )yaml"),
             "coordinator.yaml:3: inventories.v6.targets: 2001:db8::1 is outside allowed_ranges");
 }
 
 TEST(CoordinatorConfigTest, RejectsInventoriesWhenNothingIsAllowed) {
-  EXPECT_EQ(ErrorOf("db: x.db\ninventories:\n  prod: {targets: 10.0.0.1}\n"),
+  EXPECT_EQ(ErrorOf("db: x.db\ninventories:\n  prod: {targets: [10.0.0.1]}\n"),
             "coordinator.yaml:3: allowed_ranges is empty: no inventory can be scanned");
-  EXPECT_EQ(ErrorOf("allowed_ranges: []\ninventories: {prod: {targets: 10.0.0.1}}\n"),
+  EXPECT_EQ(ErrorOf("allowed_ranges: []\ninventories: {prod: {targets: [10.0.0.1]}}\n"),
             "coordinator.yaml:2: allowed_ranges is empty: no inventory can be scanned");
 }
 
 TEST(CoordinatorConfigTest, RejectsBadInventories) {
-  EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  prod: {exclude: 10.0.0.1}\n"),
+  EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  prod: {exclude: [10.0.0.1]}\n"),
             "coordinator.yaml:3: inventories.prod: missing required key 'targets' or 'openstack'");
   EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  prod:\n"),
             "coordinator.yaml:3: inventories.prod: missing required key 'targets' or 'openstack'");
@@ -443,11 +467,11 @@ inventories:
             "address, range or CIDR");
   EXPECT_EQ(ErrorOf("allowed_ranges: [10.0.0.0/8]\ninventories:\n  p: {targets: [{a: 1}]}\n"),
             "coordinator.yaml:3: inventories.p.targets: expected a target spec, got a map");
-  EXPECT_EQ(ErrorOf("allowed_ranges: '10.0.0.0/8,,10.1.0.0/16'\n"),
+  EXPECT_EQ(ErrorOf("allowed_ranges: ['10.0.0.0/8,,10.1.0.0/16']\n"),
             "coordinator.yaml:1: allowed_ranges: empty target spec in '10.0.0.0/8,,10.1.0.0/16'");
   EXPECT_EQ(ErrorOf(R"yaml(allowed_ranges: [10.0.0.0/8]
 inventories:
-  prod: {targets: 10.0.0.0/30, exclude: 10.0.0.0-3}
+  prod: {targets: [10.0.0.0/30], exclude: [10.0.0.0-3]}
 )yaml"),
             "coordinator.yaml:3: inventories.prod: the exclusions remove every target address");
 }
@@ -534,8 +558,8 @@ TEST(CoordinatorConfigTest, RefusesTargetFiles) {
   EXPECT_EQ(ErrorOf(R"yaml(allowed_ranges: [10.0.0.0/8]
 inventories:
   prod:
-    targets: 10.0.0.1
-    exclude: "10.0.0.2, @skip.txt"
+    targets: [10.0.0.1]
+    exclude: ["10.0.0.2, @skip.txt"]
 )yaml"),
             "coordinator.yaml:5: inventories.prod.exclude: '@skip.txt': files are not accepted "
             "in the config");
@@ -648,6 +672,37 @@ TEST(CoordinatorConfigTest, LoadNamesTheFileInErrors) {
   std::remove(path.c_str());
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(std::string(c.status().message()), StartsWith(absl::StrCat(path, ":2: listen: ")));
+}
+
+}  // namespace
+}  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+TEST(BroadAllowedRangeWarningsTest, WarnsAboutTheWholeInternetAndRangesBroaderThanASlash8) {
+  EXPECT_THAT(BroadAllowedRangeWarnings({"0.0.0.0/0"}),
+              ElementsAre("allowed_ranges: '0.0.0.0/0' allows every IPv4 address: any host on "
+                          "the Internet may be scanned"));
+  EXPECT_THAT(BroadAllowedRangeWarnings({"::/0"}),
+              ElementsAre("allowed_ranges: '::/0' allows every IPv6 address: any host on the "
+                          "Internet may be scanned"));
+  EXPECT_THAT(
+      BroadAllowedRangeWarnings({"10.0.0.0/8", "2001:db8::/32", "10.0.0.0/7, 192.0.2.0/24",
+                                 "2001:db8::/31"}),
+      ElementsAre("allowed_ranges: '10.0.0.0/7' (10.0.0.0-11.255.255.255) is broader than a /8: "
+                  "check that every IPv4 address in it may be scanned",
+                  "allowed_ranges: '2001:db8::/31' (2001:db8::-2001:db9:ffff:ffff:ffff:ffff:ffff:"
+                  "ffff) is broader than a /32: check that every IPv6 address in it may be "
+                  "scanned"));
+  EXPECT_THAT(BroadAllowedRangeWarnings({"127.0.0.0/8", "198.51.100.0/24"}), IsEmpty());
+}
+
+TEST(BroadAllowedRangeWarningsTest, AWholeInternetConfigStillParses) {
+  // Allowed, but never silently: the coordinator logs the warning at start.
+  absl::StatusOr<CoordinatorConfig> c = Parse("allowed_ranges: [0.0.0.0/0, '::/0']\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(BroadAllowedRangeWarnings(c->allowed_ranges).size(), 2u);
 }
 
 }  // namespace

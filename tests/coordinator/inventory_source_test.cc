@@ -46,7 +46,7 @@ class InventorySourceTest : public ::testing::Test {
  protected:
   InventorySourceTest() : clock_(absl::FromUnixSeconds(1'800'000'000)) {
     unsetenv("GOALKEEPER_OPENSTACK_PASSWORD");
-    OpenStackInventoryConfig os;
+    OpenStackConfig os;
     os.auth_url = "http://127.0.0.1:5000";
     os.username = "gk";
     os.project_name = "ops";
@@ -55,7 +55,7 @@ class InventorySourceTest : public ::testing::Test {
   }
   ~InventorySourceTest() override { unsetenv("GOALKEEPER_OPENSTACK_PASSWORD"); }
 
-  OpenStackInventoryConfig& cloud() { return *config_.inventories["cloud"].openstack; }
+  OpenStackConfig& cloud() { return *config_.inventories["cloud"].openstack; }
 
   FakeClock clock_;
   CoordinatorConfig config_;

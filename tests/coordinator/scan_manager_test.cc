@@ -186,7 +186,7 @@ class ScanManagerTest : public ::testing::Test {
     InventoryConfig& cloud = config_.inventories["cloud"];
     cloud.targets = std::move(targets);
     cloud.exclude = std::move(exclude);
-    cloud.openstack = OpenStackInventoryConfig{};
+    cloud.openstack = OpenStackConfig{};
     Open();
   }
 

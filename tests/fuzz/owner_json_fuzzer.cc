@@ -20,8 +20,8 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/http_client.h"
-#include "notifier/fleio_client.h"
-#include "notifier/openstack_client.h"
+#include "owner_apis/fleio_client.h"
+#include "owner_apis/openstack_client.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {

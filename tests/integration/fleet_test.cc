@@ -514,6 +514,19 @@ TEST(FleetRateTest, TwoWorkersStayUnderTheScansRateAndNoLeaseExpires) {
   for (const char* w : {"w1", "w2"}) {
     EXPECT_THAT(fleet.Log(w), ::testing::Not(HasSubstr("lease lost"))) << w;
   }
+TEST(FleetTest, WholeInternetAllowedRangesAreAWarningAtStart) {
+  Fleet fleet("broad", "127.71");
+  {
+    std::ofstream out(fleet.dir() + "/coordinator.yaml");
+    out << "db: " << fleet.dir() << "/coordinator.db\nmetrics_listen: 127.0.0.1:0\n"
+        << "allowed_ranges: [0.0.0.0/0, '::/0', 127.71.0.0/16]\n";
+  }
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  const std::string log = fleet.Log("coordinator");
+  EXPECT_THAT(log, HasSubstr(" W coordinator allowed_ranges: '0.0.0.0/0' allows every IPv4 "
+                             "address: any host on the Internet may be scanned\n"));
+  EXPECT_THAT(log, HasSubstr(" W coordinator allowed_ranges: '::/0' allows every IPv6 address"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("'127.71.0.0/16'")));
 }
 
 TEST(CtlTest, UnreachableCoordinatorIsOneLineAndExitOne) {
@@ -531,6 +544,37 @@ TEST(CtlTest, BadFlagsExitTwo) {
   r = ::goalkeeper::testing::Run({kCtl, "scan", "start", "--targets", "127.0.0.1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, ::testing::StartsWith("error: --ports is required with --targets"));
+}
+
+TEST(CtlTest, CoordinatorPortOutsideTheRangeIsUsageErrorNamingIt) {
+  // gRPC would have dialled 82606 mod 65536 = 17070, and -1 as 65535.
+  for (const char* address : {"127.0.0.1:82606", "127.0.0.1:-1", "127.0.0.1:0", "127.0.0.1"}) {
+    RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", address, "scan", "list"});
+    EXPECT_EQ(r.exit_code, 2) << address;
+    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: --coordinator: '", address,
+                                                          "': ")))
+        << r.err;
+  }
+  RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator=[::1]:70000", "scan", "list"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, ::testing::StartsWith(
+                         "error: --coordinator: '[::1]:70000': port 70000 is outside 1-65535\n"));
+}
+
+TEST(FleetTest, CoordinatorAddressFlagsOutsideThePortRangeExitTwo) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--listen", "127.0.0.1:82606"},
+        std::vector<std::string>{"--metrics-listen", "127.0.0.1:-1"},
+        std::vector<std::string>{"--notifier", "127.0.0.1:0"}}) {
+    std::vector<std::string> argv = {kCoordinator};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = ::goalkeeper::testing::Run(argv);
+    EXPECT_EQ(r.exit_code, 2) << args[0];
+    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1],
+                                                          "': port ")))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -298,6 +300,22 @@ TEST_F(NotifyE2eTest, SmtpDownAndNotifierRestartedStillDeliversEveryEmailOnce) {
   for (const json& m : Mail(4, 0)) rcpts.insert(Rcpts(m));
   EXPECT_EQ(rcpts.size(), 4u) << "exactly once";
   EXPECT_EQ(std::set<std::string>(rcpts.begin(), rcpts.end()).size(), 4u);
+}
+
+TEST(NotifierCliTest, AddressFlagsOutsideThePortRangeExitTwoNamingThem) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--listen", "127.0.0.1:82606"},
+        std::vector<std::string>{"--metrics-listen", "127.0.0.1:-1"},
+        std::vector<std::string>{"--listen", "localhost"}}) {
+    std::vector<std::string> argv = {kNotifier};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = ::goalkeeper::testing::Run(argv);
+    EXPECT_EQ(r.exit_code, 2) << args[0];
+    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1],
+                                                          "': ")))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 }  // namespace

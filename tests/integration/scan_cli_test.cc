@@ -198,5 +198,14 @@ TEST(WorkerCliTest, UnknownCommandExitsTwo) {
   EXPECT_THAT(r.err, StartsWith("error: unknown command 'frobnicate'\n"));
 }
 
+TEST(WorkerCliTest, RunCoordinatorPortOutsideTheRangeExitsTwoNamingIt) {
+  RunResult r = ::goalkeeper::testing::Run({kBin, "run", "--coordinator", "127.0.0.1:82606"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: --coordinator: '127.0.0.1:82606': port 82606 is outside 1-65535\n");
+  r = ::goalkeeper::testing::Run({kBin, "run", "--coordinator=localhost:-1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: --coordinator: 'localhost:-1': port -1 is outside 1-65535\n");
+}
+
 }  // namespace
 }  // namespace goalkeeper

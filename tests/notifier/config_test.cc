@@ -109,7 +109,7 @@ TEST(NotifierConfigTest, ParsesBlockStyleProdConfig) {
   EXPECT_EQ(c->listen, "[::1]:0");
   EXPECT_EQ(c->metrics_listen, "");
   EXPECT_EQ(c->mode, NotifierMode::kProd);
-  // A comma-separated string is split into addresses.
+  // An element holding several comma-separated addresses is split.
   EXPECT_THAT(c->ops_emails, ElementsAre("noc@example.net", "soc@example.net"));
   // An integer chat id is kept as its text.
   EXPECT_EQ(c->ops_telegram_chat_id, "-100123");
@@ -306,15 +306,15 @@ TEST(NotifierConfigTest, RejectsWrongTypesNamingPathAndValue) {
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "notify: {notify_closed: yes}\n")),
             "notifier.yaml:2: notify.notify_closed: expected true or false, got 'yes'");
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "owners: {static: {cidr: 10.0.0.0/8}}\n")),
-            "notifier.yaml:2: owners.static: expected a list of owners, got a map");
+            "notifier.yaml:2: owners.static: expected a list, got a map (a list of owners)");
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "owners: {static: [10.0.0.0/8]}\n")),
             "notifier.yaml:2: owners.static[0]: expected a map, got '10.0.0.0/8'");
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "notify: {acknowledged: {ip: 10.0.0.1}}\n")),
-            "notifier.yaml:2: notify.acknowledged: expected a list of acknowledged exposures, "
-            "got a map");
+            "notifier.yaml:2: notify.acknowledged: expected a list, got a map (a list of "
+            "acknowledged exposures)");
   EXPECT_EQ(ErrorOf("ops: {emails: {noc: a@b.cd}}\n"),
-            "notifier.yaml:1: ops.emails: expected a list of email addresses or a "
-            "comma-separated string, got a map");
+            "notifier.yaml:1: ops.emails: expected a list, got a map (a list of email "
+            "addresses)");
   EXPECT_EQ(ErrorOf("ops: {emails: [[a@b.cd]]}\n"),
             "notifier.yaml:1: ops.emails: expected an email address, got a list");
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "db: ''\n")), "notifier.yaml:2: db: must not be empty");
@@ -386,6 +386,25 @@ TEST(NotifierConfigTest, RejectsCredentialsInUrlsWithoutQuotingThem) {
   }
 }
 
+TEST(NotifierConfigTest, EveryListKeyGivenAScalarIsAnErrorNamingTheKeyAndLine) {
+  EXPECT_EQ(ErrorOf("mode: stage\nops: {emails: noc@example.net}\n"),
+            "notifier.yaml:2: ops.emails: expected a list, got a scalar 'noc@example.net' (a "
+            "list of email addresses, e.g. [noc@example.net])");
+  EXPECT_EQ(ErrorOf("ops: {emails: 'noc@example.net, soc@example.net'}\n"),
+            "notifier.yaml:1: ops.emails: expected a list, got a scalar 'noc@example.net, "
+            "soc@example.net' (a list of email addresses)");
+  EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "owners:\n  static:\n    - cidr: 10.0.0.0/8\n"
+                                        "      name: a\n      emails: a@b.cd\n")),
+            "notifier.yaml:6: owners.static[0].emails: expected a list, got a scalar 'a@b.cd' (a "
+            "list of email addresses, e.g. [a@b.cd])");
+  EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "owners: {static: 10.0.0.0/8}\n")),
+            "notifier.yaml:2: owners.static: expected a list, got a scalar '10.0.0.0/8' (a list "
+            "of owners, e.g. [10.0.0.0/8])");
+  EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "notify: {acknowledged: 10.0.0.1}\n")),
+            "notifier.yaml:2: notify.acknowledged: expected a list, got a scalar '10.0.0.1' (a "
+            "list of acknowledged exposures, e.g. [10.0.0.1])");
+}
+
 TEST(NotifierConfigTest, RejectsBadEmails) {
   for (const char* bad :
        {"noc", "noc@localhost", "noc@@example.net", "a@b@example.net", "@example.net",
@@ -394,10 +413,10 @@ TEST(NotifierConfigTest, RejectsBadEmails) {
               absl::StrCat("notifier.yaml:3: ops.emails: '", bad,
                            "' is not an email address (local@domain)"));
   }
-  EXPECT_EQ(ErrorOf("ops: {emails: 'noc@example.net, soc at example.net'}\n"),
+  EXPECT_EQ(ErrorOf("ops: {emails: ['noc@example.net, soc at example.net']}\n"),
             "notifier.yaml:1: ops.emails: 'soc at example.net' is not an email address "
             "(local@domain)");
-  EXPECT_EQ(ErrorOf("ops: {emails: 'noc@example.net,,soc@example.net'}\n"),
+  EXPECT_EQ(ErrorOf("ops: {emails: ['noc@example.net,,soc@example.net']}\n"),
             "notifier.yaml:1: ops.emails: empty email address in "
             "'noc@example.net,,soc@example.net'");
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "email: {from: 'Goalkeeper <gk@example.net>'}\n")),

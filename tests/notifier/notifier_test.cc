@@ -5,10 +5,15 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/sqlite.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/report_processor.h"
+#include "notifier/telegram_summary.h"
 
 namespace goalkeeper {
 namespace {
@@ -282,6 +287,141 @@ TEST_F(NotifierTest, GivesUpAfterTheConfiguredTimeAndTellsTheOperators) {
   ASSERT_EQ(mailer_.sent.size(), 1u);
   EXPECT_EQ(mailer_.sent[0].to, std::vector<std::string>{"noc@ops.example"});
   EXPECT_THAT(mailer_.sent[0].text_body, HasSubstr("it@globex.example"));
+}
+
+// One 60k-exposure report was 502 Telegram messages: a summary stays a summary.
+TEST_F(NotifierTest, TelegramSummaryOfA60kExposureReportIsAFewMessages) {
+  constexpr int kIps = 20000;  // x 3 ports = 60,000 exposures
+  constexpr int kOwners = 200;
+  std::vector<std::tuple<std::string, uint32_t, v1::ExposureStatus>> exposures;
+  for (int i = 0; i < kIps; ++i) {
+    const std::string ip = absl::StrCat("10.", i / 65536, ".", (i / 256) % 256, ".", i % 256);
+    const int o = i % kOwners;
+    owners_[ip] = {absl::StrCat("fleio:", o), absl::StrFormat("Owner %03d", o),
+                   {absl::StrFormat("sec%03d@owner.example", o)}, "", "", "fleio", ""};
+    for (uint32_t port : {22u, 5432u, 6379u}) exposures.emplace_back(ip, port, v1::NEW);
+  }
+  const v1::ScanReport report = Report("big", exposures);
+  ASSERT_EQ(report.exposures_size(), 60000);
+  ASSERT_TRUE(store_->InsertReport(report, clock_.Now()).ok());
+  ReportProcessor p = Processor();
+  ASSERT_TRUE(p.Process(report).ok());
+
+  auto pending = store_->ListOutbox(OutboxState::kPending);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  std::vector<std::string> parts;
+  size_t emails = 0;
+  for (const OutboxItem& it : *pending) {
+    if (it.channel == Channel::kTelegram) {
+      parts.push_back(it.body);
+    } else {
+      ++emails;
+    }
+  }
+  EXPECT_EQ(emails, size_t{kOwners}) << "one email per owner, whatever the size";
+  ASSERT_GE(parts.size(), 1u);
+  EXPECT_LE(parts.size(), kMaxTelegramSummaryParts);
+  std::string text;
+  for (const std::string& part : parts) {
+    EXPECT_LE(part.size(), 4096u * 4);
+    text += part;
+  }
+  EXPECT_THAT(text,
+              HasSubstr("60000 exposed, 60000 new, 0 closed; 60000 notified, 0 acknowledged"));
+  EXPECT_THAT(text, HasSubstr("<b>By service</b> (3 services)\n"
+                              "PostgreSQL: 20000 (20000 new)\n"
+                              "Redis: 20000 (20000 new)\n"
+                              "SSH: 20000 (20000 new)\n"));
+  EXPECT_THAT(text, HasSubstr("<b>Top owners</b> (200 owners)\nOwner 000: 300 (300 new)\n"));
+  EXPECT_THAT(text,
+              HasSubstr("Owner 009: 300 (300 new)\n… and 190 more owners (57000 exposed)\n"));
+  EXPECT_THAT(text, Not(HasSubstr("Owner 010:")));
+  EXPECT_THAT(text, HasSubstr("<b>New</b> (the first 15 of 60000)\n"
+                              "• 10.0.0.0:22 SSH — Owner 000\n"));
+  EXPECT_THAT(text, HasSubstr("… and 59985 more new\n"));
+  size_t bullets = 0;
+  for (size_t at = text.find("• "); at != std::string::npos; at = text.find("• ", at + 1)) {
+    ++bullets;
+  }
+  EXPECT_EQ(bullets, kTelegramSummaryNewEntries);
+}
+
+TEST(TelegramSummaryTest, LongNamesAreCutSoTheSummaryStaysBounded) {
+  v1::ScanReport report;
+  report.set_scan_id(std::string(5000, 's'));
+  report.set_inventory("prod");
+  std::map<std::string, Owner> owners;
+  for (int i = 0; i < 500; ++i) {
+    v1::Exposure* e = report.add_exposures();
+    e->set_ip(absl::StrCat("192.0.2.", i % 256));
+    e->set_port(static_cast<uint32_t>(1000 + i));
+    e->set_service(absl::StrCat(std::string(3000, 'x'), i, "<&>"));
+    e->set_status(i % 2 == 0 ? v1::NEW : v1::STILL_OPEN);
+    const std::string long_name =
+        absl::StrCat(i % 256, absl::StrJoin(std::vector<std::string>(3000, "ö"), ""));
+    owners[e->ip()] = {absl::StrCat("k", i % 256), long_name, {}, "", "", "static", ""};
+  }
+  const std::vector<std::string> parts = RenderTelegramSummary(report, owners, {250, 0}, true);
+  ASSERT_GE(parts.size(), 1u);
+  EXPECT_LE(parts.size(), kMaxTelegramSummaryParts);
+  const std::string text = absl::StrJoin(parts, "");
+  EXPECT_THAT(text, HasSubstr("<b>Goalkeeper [stage]</b> scan " + std::string(80, 's') + "…"));
+  EXPECT_THAT(text, HasSubstr("500 exposed, 250 new, 0 closed; 250 notified, 0 acknowledged"));
+  EXPECT_THAT(text, HasSubstr("… and 490 more services (490 exposed)"));
+  EXPECT_THAT(text, HasSubstr("… and 246 more owners"));
+  EXPECT_THAT(text, HasSubstr("… and 235 more new"));
+  EXPECT_THAT(text, Not(HasSubstr("<&>"))) << "names are cut before the markup characters";
+  EXPECT_THAT(text, Not(HasSubstr(std::string(81, 'x'))));
+}
+
+TEST(OutboxTest, ChannelsAreStoredByTheirStableNames) {
+  EXPECT_EQ(ChannelName(Channel::kEmail), "email");
+  EXPECT_EQ(ChannelName(Channel::kTelegram), "telegram");
+  for (Channel c : kAllChannels) EXPECT_EQ(ParseChannel(ChannelName(c)), c);
+  EXPECT_EQ(ParseChannel("sms"), std::nullopt);
+  EXPECT_EQ(MessageIdFor("email:s1:fleio:1"), MessageIdFor("email:s1:fleio:1"));
+  EXPECT_NE(MessageIdFor("email:s1:fleio:1"), MessageIdFor("email:s1:fleio:2"));
+}
+
+TEST(OutboxTest, ReadsRowsAnOlderNotifierWroteAndRefusesUnknownChannels) {
+  const std::string db =
+      ::testing::TempDir() + "/outbox-compat-" + std::to_string(getpid()) + ".db";
+  unlink(db.c_str());
+  {
+    auto store = NotificationStore::Open(db);
+    ASSERT_TRUE(store.ok()) << store.status();
+  }
+  {
+    // Rows as the string-channel notifier wrote them.
+    auto raw = SqliteDb::Open(db);
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    ASSERT_TRUE((*raw)->Exec("INSERT INTO outbox (key, scan_id, channel, recipients, cc, subject, "
+                             "body, created_ms, next_attempt_ms) VALUES "
+                             "('telegram:s0:0', 's0', 'telegram', '-100123', '', '', 'hi', 0, 0), "
+                             "('email:s0:x', 's0', 'email', 'a@b.cd', '', 'S', 'B', 0, 1)")
+                    .ok());
+  }
+  auto store = NotificationStore::Open(db);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto due = (*store)->DueOutbox(absl::FromUnixMillis(10), 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].channel, Channel::kTelegram);
+  EXPECT_EQ((*due)[1].channel, Channel::kEmail);
+  auto counts = (*store)->CountOutbox();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)[Channel::kEmail][OutboxState::kPending], 1u);
+  EXPECT_EQ((*counts)[Channel::kTelegram][OutboxState::kPending], 1u);
+  {
+    auto raw = SqliteDb::Open(db);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->Exec("UPDATE outbox SET channel = 'sms' WHERE key = 'email:s0:x'").ok());
+  }
+  due = (*store)->DueOutbox(absl::FromUnixMillis(10), 10);
+  ASSERT_FALSE(due.ok());
+  EXPECT_EQ(due.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(due.status().message(), "outbox row 'email:s0:x' has an unknown channel 'sms'");
+  unlink(db.c_str());
 }
 
 }  // namespace

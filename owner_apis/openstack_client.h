@@ -5,14 +5,14 @@
 // limit/marker paging (following the "next" links) so the number of calls
 // grows with pages, never with the number of IPs looked up.
 //
-//   OpenStackClient os(config, http, clock);
+//   OpenStackClient os(config, http, clock);   // config.password loaded
 //   ASSIGN_OR_RETURN(OpenStackIndex index, os.BuildIndex());
 //   auto it = index.ip_to_project.find("203.0.113.7");
 //
 // Facts about the APIs: shared/reference/owner-apis.md.
-// Thread-safety: not thread-safe; one per notifier thread.
-#ifndef GOALKEEPER_NOTIFIER_OPENSTACK_CLIENT_H_
-#define GOALKEEPER_NOTIFIER_OPENSTACK_CLIENT_H_
+// Thread-safety: not thread-safe; one per thread, or guarded by the caller.
+#ifndef GOALKEEPER_OWNER_APIS_OPENSTACK_CLIENT_H_
+#define GOALKEEPER_OWNER_APIS_OPENSTACK_CLIENT_H_
 
 #include <map>
 #include <optional>
@@ -23,25 +23,9 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/http_client.h"
-#include "common/openstack_auth.h"
+#include "owner_apis/openstack_config.h"
 
 namespace goalkeeper {
-
-struct OpenStackConfig {
-  std::string auth_url;  // e.g. https://keystone:5000 (no /v3)
-  std::string username;
-  std::string user_domain_name = "Default";
-  std::string project_name;
-  std::string project_domain_name = "Default";
-  std::string password;              // loaded from password_file / env, never logged
-  std::string interface = "public";  // catalog endpoint interface
-  std::string region;                // "" = any region
-};
-
-// The settings for a config file's `openstack:` block, with the password
-// read from its password_file or $GOALKEEPER_OPENSTACK_PASSWORD. An error
-// names the file or variable, never the password.
-absl::StatusOr<OpenStackConfig> LoadOpenStackConfig(const OpenStackAuthConfig& auth);
 
 // How an address was attributed to a project.
 enum class OpenStackSource { kFloatingIp, kPort, kRouterGateway };
@@ -110,4 +94,4 @@ class OpenStackClient {
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_NOTIFIER_OPENSTACK_CLIENT_H_
+#endif  // GOALKEEPER_OWNER_APIS_OPENSTACK_CLIENT_H_

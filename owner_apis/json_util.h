@@ -9,8 +9,8 @@
 // Errors name the API ("what") and the problem, never the document (it may
 // hold tokens).
 // Thread-safety: stateless functions.
-#ifndef GOALKEEPER_NOTIFIER_JSON_UTIL_H_
-#define GOALKEEPER_NOTIFIER_JSON_UTIL_H_
+#ifndef GOALKEEPER_OWNER_APIS_JSON_UTIL_H_
+#define GOALKEEPER_OWNER_APIS_JSON_UTIL_H_
 
 #include <string>
 
@@ -35,4 +35,4 @@ std::string JsonStringField(const nlohmann::json& obj, const std::string& key);
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_NOTIFIER_JSON_UTIL_H_
+#endif  // GOALKEEPER_OWNER_APIS_JSON_UTIL_H_

@@ -2,8 +2,7 @@
 // (tests/fakes/owner_apis.py, started as a real process), RetryingHttpClient
 // with a scripted HttpClient and a fake sleep, UrlOrigin and LoadSecret.
 //
-// curl_global_init runs once for the whole owner_apis_test binary in the
-// global environment below (production does it in main()).
+// curl_global_init runs once for the whole binary (tests/testing/curl_environment.h).
 #include "common/http_client.h"
 
 #include <curl/curl.h>
@@ -23,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/curl_environment.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
 
@@ -32,14 +32,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-class CurlEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override { ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK); }
-  void TearDown() override { curl_global_cleanup(); }
-};
-::testing::Environment* const kCurlEnvironment =
-    ::testing::AddGlobalTestEnvironment(new CurlEnvironment);
 
 // Request and policy builders (designated initializers that skip members
 // trip GCC's -Wmissing-field-initializers).

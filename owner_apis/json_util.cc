@@ -1,4 +1,4 @@
-#include "notifier/json_util.h"
+#include "owner_apis/json_util.h"
 
 #include <exception>
 

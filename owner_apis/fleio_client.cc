@@ -5,7 +5,7 @@
 //      "{client name} - {client id}": the text after the last " - ", when it
 //      is all digits. Only a fallback: a project that matches none of these
 //      has no known client (nullopt).
-#include "notifier/fleio_client.h"
+#include "owner_apis/fleio_client.h"
 
 #include <exception>
 #include <string>
@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
-#include "notifier/json_util.h"
+#include "owner_apis/json_util.h"
 
 namespace goalkeeper {
 namespace {

@@ -19,8 +19,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "notifier/fleio_client.h"
-#include "notifier/openstack_client.h"
+#include "owner_apis/fleio_client.h"
+#include "owner_apis/openstack_client.h"
+#include "tests/testing/curl_environment.h"
 #include "tests/testing/subprocess.h"
 
 namespace goalkeeper {

@@ -1,18 +1,19 @@
-#include "common/openstack_auth.h"
+#include "owner_apis/openstack_config.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/http_client.h"
 #include "common/status_macros.h"
 
 namespace goalkeeper {
 
-absl::StatusOr<OpenStackAuthConfig> ParseOpenStackAuth(const StrictYamlParser& yaml,
-                                                       const YamlField& f) {
+absl::StatusOr<OpenStackConfig> ParseOpenStackConfig(const StrictYamlParser& yaml,
+                                                     const YamlField& f) {
   auto non_empty = [&](const YamlField& entry) -> absl::StatusOr<std::string> {
     ASSIGN_OR_RETURN(std::string value, yaml.String(entry));
     if (value.empty()) return yaml.Error(entry, "must not be empty");
     return value;
   };
-  OpenStackAuthConfig os;
+  OpenStackConfig os;
   bool has_auth_url = false;
   bool has_username = false;
   bool has_project_name = false;
@@ -55,6 +56,12 @@ absl::StatusOr<OpenStackAuthConfig> ParseOpenStackAuth(const StrictYamlParser& y
   if (!has_username) return yaml.Error(f, "missing required key 'username'");
   if (!has_project_name) return yaml.Error(f, "missing required key 'project_name'");
   return os;
+}
+
+absl::Status LoadOpenStackPassword(OpenStackConfig& config) {
+  ASSIGN_OR_RETURN(config.password,
+                   LoadSecret(config.password_file, "GOALKEEPER_OPENSTACK_PASSWORD"));
+  return absl::OkStatus();
 }
 
 }  // namespace goalkeeper

@@ -1,4 +1,4 @@
-#include "notifier/openstack_client.h"
+#include "owner_apis/openstack_client.h"
 
 #include <cstdint>
 #include <exception>
@@ -13,7 +13,7 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
-#include "notifier/json_util.h"
+#include "owner_apis/json_util.h"
 
 namespace goalkeeper {
 namespace {
@@ -86,14 +86,6 @@ absl::StatusOr<absl::Time> ParseExpiry(const std::string& s) {
 }
 
 }  // namespace
-
-absl::StatusOr<OpenStackConfig> LoadOpenStackConfig(const OpenStackAuthConfig& auth) {
-  ASSIGN_OR_RETURN(std::string password,
-                   LoadSecret(auth.password_file, "GOALKEEPER_OPENSTACK_PASSWORD"));
-  return OpenStackConfig{auth.auth_url,    auth.username,           auth.user_domain_name,
-                         auth.project_name, auth.project_domain_name, std::move(password),
-                         auth.interface,   auth.region};
-}
 
 OpenStackClient::OpenStackClient(OpenStackConfig config, HttpClient& http, const Clock& clock)
     : config_(std::move(config)), http_(http), clock_(clock) {}

@@ -10,8 +10,8 @@
 //
 // Thread-safety: not thread-safe; one per notifier thread. Create one per
 // report so caches never go stale.
-#ifndef GOALKEEPER_NOTIFIER_FLEIO_CLIENT_H_
-#define GOALKEEPER_NOTIFIER_FLEIO_CLIENT_H_
+#ifndef GOALKEEPER_OWNER_APIS_FLEIO_CLIENT_H_
+#define GOALKEEPER_OWNER_APIS_FLEIO_CLIENT_H_
 
 #include <map>
 #include <optional>
@@ -66,4 +66,4 @@ class FleioClient {
 
 }  // namespace goalkeeper
 
-#endif  // GOALKEEPER_NOTIFIER_FLEIO_CLIENT_H_
+#endif  // GOALKEEPER_OWNER_APIS_FLEIO_CLIENT_H_
