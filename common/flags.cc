@@ -111,7 +111,7 @@ void FlagParser::AddBool(std::string name, bool* out, std::string help) {
 void FlagParser::AddHostPort(std::string name, std::string* out, PortRule rule, bool allow_empty,
                              std::string help) {
   order_.push_back(name);
-  flags_[name] = {"HOST:PORT", std::move(help),
+  flags_[name] = {"HOST:PORT", std::move(help), /*repeatable=*/false,
                   [out, rule, allow_empty](absl::string_view v) -> absl::Status {
                     if (!(v.empty() && allow_empty)) {
                       if (absl::StatusOr<HostPort> hp = ParseHostPort(v, rule); !hp.ok()) {

@@ -514,6 +514,8 @@ TEST(FleetRateTest, TwoWorkersStayUnderTheScansRateAndNoLeaseExpires) {
   for (const char* w : {"w1", "w2"}) {
     EXPECT_THAT(fleet.Log(w), ::testing::Not(HasSubstr("lease lost"))) << w;
   }
+}
+
 TEST(FleetTest, WholeInternetAllowedRangesAreAWarningAtStart) {
   Fleet fleet("broad", "127.71");
   {
