@@ -19,11 +19,9 @@ using ::testing::StartsWith;
 
 constexpr char kSource[] = "coordinator.yaml";
 
-// tests/fixtures/coordinator/, found from this file's path.
+// tests/fixtures/coordinator/, under the source tree.
 std::string FixturePath(absl::string_view name) {
-  std::string here = __FILE__;
-  const size_t slash = here.rfind("/coordinator/");
-  return absl::StrCat(here.substr(0, slash), "/fixtures/coordinator/", name);
+  return absl::StrCat(GOALKEEPER_SOURCE_DIR "/tests/fixtures/coordinator/", name);
 }
 
 absl::StatusOr<CoordinatorConfig> Parse(absl::string_view yaml) {

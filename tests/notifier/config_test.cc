@@ -22,11 +22,9 @@ using ::testing::StartsWith;
 
 constexpr char kSource[] = "notifier.yaml";
 
-// tests/fixtures/notifier/, found from this file's path.
+// tests/fixtures/notifier/, under the source tree.
 std::string FixturePath(absl::string_view name) {
-  std::string here = __FILE__;
-  const size_t slash = here.rfind("/notifier/");
-  return absl::StrCat(here.substr(0, slash), "/fixtures/notifier/", name);
+  return absl::StrCat(GOALKEEPER_SOURCE_DIR "/tests/fixtures/notifier/", name);
 }
 
 absl::StatusOr<NotifierConfig> Parse(absl::string_view yaml) {
