@@ -160,18 +160,29 @@ int RunCoordinator(const CoordinatorConfig& config) {
             config.notifier_address.empty() ? "none" : config.notifier_address);
 
   std::atomic<bool> stopping{false};
+  // Lease expiry and group commit: never waits on the network.
   std::thread housekeeping([&] {
     absl::Time last_tick = absl::InfinitePast();
     while (!stopping.load()) {
       const absl::Time now = clock.Now();
       if (now - last_tick >= absl::Seconds(1)) {
         manager.Tick();
-        deliverer.Tick();
         metrics.Update(manager.Stats(), now);
         last_tick = now;
       }
       manager.Flush();
+      // A full disk: not ready (reads and health go on) until writes resume.
+      health.SetDegraded(manager.WritesRefused());
       absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
+  // Report delivery on its own thread: a notifier that accepts connections
+  // and never answers holds up only the reports.
+  std::thread delivery([&] {
+    while (!stopping.load()) {
+      deliverer.Tick();
+      for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
     }
   });
 
@@ -189,8 +200,10 @@ int RunCoordinator(const CoordinatorConfig& config) {
   stopping.store(true);
   health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (sender != nullptr) sender->Shutdown();  // a report in flight to a hung notifier
   scheduling.join();
   housekeeping.join();
+  delivery.join();
   manager.Flush();
   log->info("coordinator stopped");
   return 0;

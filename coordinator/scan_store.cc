@@ -9,7 +9,9 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-constexpr char kSchema[] = R"sql(
+// Schema version 1: the tables of Goalkeeper before schema versions (an
+// unmarked database of that version is adopted; IF NOT EXISTS throughout).
+constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS scans (
   id TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
@@ -64,6 +66,33 @@ CREATE TABLE IF NOT EXISTS schedule_runs (
   first_seen_ms INTEGER NOT NULL);
 )sql";
 
+// Version 2: a queued report's exposures as rows, read in pages when it is
+// delivered (the report itself keeps only its header); `meta` holds the
+// write probe used to find out whether a full disk has space again.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE report_exposures (
+  scan_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (scan_id, n));
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+)sql";
+
+const SqliteSchema& CoordinatorSchema() {
+  static const SqliteSchema* schema = new SqliteSchema{
+      0x474B4331,  // "GKC1"
+      "coordinator",
+      {"scans", "shards", "findings", "exposures", "reports", "schedule_runs", "report_exposures",
+       "meta"},
+      {kSchemaV1, kSchemaV2}};
+  return *schema;
+}
+
 constexpr char kScanColumns[] =
     "spec, state, probes_total, next_index, probes_done, shards_done, created_ms, started_ms, "
     "finished_ms, error, scope, seq";
@@ -92,12 +121,12 @@ int64_t I64(uint64_t v) { return static_cast<int64_t>(v); }
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ScanStore>> ScanStore::Open(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
-  RETURN_IF_ERROR(db->Exec(kSchema));
-  return std::unique_ptr<ScanStore>(new ScanStore(std::move(db)));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, CoordinatorSchema()));
+  return std::unique_ptr<ScanStore>(new ScanStore(std::move(db), path));
 }
 
 absl::Status ScanStore::Begin() {
+  if (!refusal_.ok()) return refusal_;
   if (in_txn_) return absl::OkStatus();
   RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   in_txn_ = true;
@@ -108,7 +137,30 @@ absl::Status ScanStore::Begin() {
 absl::Status ScanStore::Commit() {
   if (!in_txn_) return absl::OkStatus();
   in_txn_ = false;
-  return db_->Exec("COMMIT");
+  absl::Status s = db_->Exec("COMMIT");
+  if (s.ok()) return s;
+  const bool full = db_->LastErrorCode() == SQLITE_FULL;
+  if (db_->InTransaction()) db_->Exec("ROLLBACK").IgnoreError();
+  refusal_ = absl::UnavailableError(
+      full ? absl::StrCat("database disk is full: ", path_,
+                          "; writes are refused until space returns")
+           : absl::StrCat("database write failed: ", path_, ": ", s.message(),
+                          "; writes are refused until a write succeeds"));
+  return refusal_;
+}
+
+absl::Status ScanStore::TryResume() {
+  if (refusal_.ok()) return absl::OkStatus();
+  absl::Status s = db_->Exec(absl::StrCat(
+      "BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('write_probe', ",
+      absl::ToUnixMillis(absl::Now()),
+      ") ON CONFLICT(key) DO UPDATE SET value = excluded.value; COMMIT"));
+  if (!s.ok()) {
+    if (db_->InTransaction()) db_->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  refusal_ = absl::OkStatus();
+  return s;
 }
 
 absl::Status ScanStore::CommitIfOlderThan(absl::Duration age) {
@@ -174,11 +226,39 @@ absl::StatusOr<std::optional<ScanRow>> ScanStore::LoadScan(const std::string& id
 }
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::ListScans(uint32_t limit,
-                                                          const std::string& inventory) {
-  return QueryScans("WHERE (? = '' OR inventory = ?) ORDER BY seq DESC LIMIT ?",
-                    [&](SqliteStatement& st) {
-                      st.Bind(1, inventory).Bind(2, inventory).Bind(3, int64_t{limit});
-                    });
+                                                          const std::string& inventory,
+                                                          int64_t before_seq,
+                                                          uint32_t max_specs) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached(absl::StrCat("SELECT ", kScanColumns,
+                                            " FROM scans WHERE (?1 = '' OR inventory = ?1) AND "
+                                            "(?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3")));
+  st->Bind(1, inventory).Bind(2, before_seq).Bind(3, int64_t{limit});
+  std::vector<ScanRow> out;
+  // Summarized row by row: a page never holds every scan's whole target list.
+  auto truncate = [max_specs](google::protobuf::RepeatedPtrField<std::string>* specs) {
+    if (static_cast<uint32_t>(specs->size()) > max_specs) {
+      specs->DeleteSubrange(static_cast<int>(max_specs),
+                            specs->size() - static_cast<int>(max_specs));
+    }
+  };
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    absl::StatusOr<ScanRow> scan = ReadScan(*st);
+    if (!scan.ok()) {
+      st->Reset();
+      return scan.status();
+    }
+    v1::TargetSpec* targets = scan->scan.mutable_targets();
+    scan->scan.set_target_include_count(static_cast<uint32_t>(targets->include_size()));
+    scan->scan.set_target_exclude_count(static_cast<uint32_t>(targets->exclude_size()));
+    truncate(targets->mutable_include());
+    truncate(targets->mutable_exclude());
+    out.push_back(*std::move(scan));
+  }
+  st->Reset();
+  return out;
 }
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::LoadScansInState(v1::ScanState state) {
@@ -322,6 +402,57 @@ absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::string& scan_id,
+                                                                  const ExposureKey* after,
+                                                                  uint32_t limit) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, state, rtt_us, found_ms FROM findings "
+                               "WHERE scan_id = ?1 AND (?2 = 0 OR ip > ?3 OR (ip = ?3 AND port > ?4)) "
+                               "ORDER BY ip, port LIMIT ?5"));
+  st->Bind(1, scan_id).Bind(2, int64_t{after != nullptr});
+  st->Bind(3, after != nullptr ? after->ip : std::string());
+  st->Bind(4, int64_t{after != nullptr ? after->port : 0}).Bind(5, int64_t{limit});
+  std::vector<v1::Finding> out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    v1::Finding& f = out.emplace_back();
+    f.set_scan_id(scan_id);
+    f.set_ip(st->Text(0));
+    f.set_port(static_cast<uint32_t>(st->Int(1)));
+    f.set_state(static_cast<v1::ProbeState>(st->Int(2)));
+    f.set_rtt_us(static_cast<uint32_t>(st->Int(3)));
+    f.set_found_unix_ms(st->Int(4));
+    f.set_service(ServiceName(static_cast<uint16_t>(f.port())));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::StatusOr<ExposureMap> ScanStore::OpenPairs(const std::string& scan_id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, found_ms FROM findings WHERE scan_id = ? "
+                               "ORDER BY ip, port"));
+  st->Bind(1, scan_id);
+  ExposureMap out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.emplace_hint(out.end(), ExposureKey{st->Text(0), static_cast<uint32_t>(st->Int(1))},
+                     st->Int(2));
+  }
+  st->Reset();
+  return out;
+}
+
 absl::StatusOr<uint64_t> ScanStore::CountFindings(const std::string& scan_id) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT COUNT(*) FROM findings WHERE scan_id = ?"));
@@ -345,15 +476,19 @@ absl::StatusOr<std::optional<std::string>> ScanStore::PreviousSucceeded(const st
   return id;
 }
 
-absl::StatusOr<std::map<std::string, int64_t>> ScanStore::Exposures(const std::string& scope) {
+absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT ip, port, first_seen_ms FROM exposures WHERE scope = ?"));
   st->Bind(1, scope);
-  std::map<std::string, int64_t> out;
+  ExposureMap out;
   for (;;) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out[absl::StrCat(st->Text(0), "|", st->Int(1))] = st->Int(2);
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out[ExposureKey{st->Text(0), static_cast<uint32_t>(st->Int(1))}] = st->Int(2);
   }
   st->Reset();
   return out;
@@ -361,8 +496,8 @@ absl::StatusOr<std::map<std::string, int64_t>> ScanStore::Exposures(const std::s
 
 absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_ms,
                                              const std::string& scope,
-                                             const std::map<std::string, int64_t>& exposures,
-                                             const v1::ScanReport& report) {
+                                             const v1::ScanReport& header,
+                                             const std::vector<ExposureDelta>& diff) {
   RETURN_IF_ERROR(Begin());
   RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
   ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
@@ -371,17 +506,56 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
   ASSIGN_OR_RETURN(SqliteStatement * ins,
                    db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
                                "VALUES (?,?,?,?)"));
-  for (const auto& [key, first_seen] : exposures) {
-    size_t bar = key.rfind('|');
-    ins->Bind(1, scope).Bind(2, key.substr(0, bar));
-    ins->Bind(3, static_cast<int64_t>(std::stoll(key.substr(bar + 1)))).Bind(4, first_seen);
-    RETURN_IF_ERROR(ins->Run());
+  ASSIGN_OR_RETURN(SqliteStatement * exp,
+                   db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
+                               "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
+  int64_t n = 0;
+  for (const ExposureDelta& d : diff) {
+    if (d.change != ExposureChange::kClosed) {
+      ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
+      RETURN_IF_ERROR(ins->Run());
+    }
+    const v1::ExposureStatus status = d.change == ExposureChange::kNew       ? v1::NEW
+                                      : d.change == ExposureChange::kClosed ? v1::CLOSED
+                                                                            : v1::STILL_OPEN;
+    exp->Bind(1, id).Bind(2, n++).Bind(3, d.key.ip).Bind(4, int64_t{d.key.port});
+    exp->Bind(5, int64_t{status}).Bind(6, d.first_seen_ms);
+    RETURN_IF_ERROR(exp->Run());
   }
+  v1::ScanReport stored = header;
+  stored.clear_exposures();
+  stored.set_exposure_count(diff.size());
   ASSIGN_OR_RETURN(SqliteStatement * rep,
                    db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
-  rep->Bind(1, id).BindBlob(2, report.SerializeAsString());
+  rep->Bind(1, id).BindBlob(2, stored.SerializeAsString());
   RETURN_IF_ERROR(rep->Run());
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Exposure>> ScanStore::ReportExposures(const std::string& scan_id,
+                                                                     uint64_t offset,
+                                                                     uint32_t limit) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, status, first_seen_ms FROM report_exposures "
+                               "WHERE scan_id = ? AND n >= ? ORDER BY n LIMIT ?"));
+  st->Bind(1, scan_id).Bind(2, I64(offset)).Bind(3, int64_t{limit});
+  std::vector<v1::Exposure> out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    v1::Exposure& e = out.emplace_back();
+    e.set_ip(st->Text(0));
+    e.set_port(static_cast<uint32_t>(st->Int(1)));
+    e.set_service(ServiceName(static_cast<uint16_t>(e.port())));
+    e.set_status(static_cast<v1::ExposureStatus>(st->Int(2)));
+    e.set_first_seen_unix_ms(st->Int(3));
+  }
+  st->Reset();
+  return out;
 }
 
 absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uint32_t limit) {
