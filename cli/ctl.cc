@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/grpc_channel.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
@@ -335,7 +336,13 @@ class Ctl {
       req.set_page_token(page.next_page_token());
     }
     if (output == "json") {
-      std::fprintf(out_, "%s\n", ToJson(resp).c_str());
+      // Every page in one list: the (empty) page token is not printed.
+      std::string json = ToJson(resp);
+      if (absl::EndsWith(json, ",\"next_page_token\":\"\"}")) {
+        json.erase(json.size() - std::string(",\"next_page_token\":\"\"}").size());
+        json += "}";
+      }
+      std::fprintf(out_, "%s\n", json.c_str());
       return kOk;
     }
     std::fprintf(out_, "%-24s %-10s %-12s %12s %7s %9s  %s\n", "ID", "STATE", "INVENTORY", "PROBES",
