@@ -19,7 +19,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/grpc_channel.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/scan_manager.h"
@@ -105,20 +104,22 @@ class StoreTest : public ::testing::Test {
     std::system(("rm -rf " + dir_ + " && mkdir -p " + dir_ + "/outbox").c_str());
   }
 
-  std::string CoordinatorConfig(const std::string& db) {
+  std::string CoordinatorConfig(const std::string& db, int ttl_seconds = 2) {
     const std::string path = dir_ + "/coordinator.yaml";
     WriteFile(path, absl::StrCat(
                         "db: ", db, "\nmetrics_listen: \"\"\n",
                         "allowed_ranges: [127.81.0.0/16]\n",
                         "profiles:\n  lab: {ports: \"22,80,443,5432\", timeout_ms: 300, "
                         "retries: 1}\n",
-                        "lease: {ttl_seconds: 2, heartbeat_seconds: 1, shard_seconds: 1}\n"));
+                        "lease: {ttl_seconds: ", ttl_seconds,
+                        ", heartbeat_seconds: 1, shard_seconds: 1}\n"));
     return path;
   }
 
-  std::unique_ptr<Daemon> StartCoordinator(const std::string& db, const std::string& notifier = "") {
-    std::vector<std::string> argv = {kCoordinator, "--config", CoordinatorConfig(db), "--listen",
-                                     "127.0.0.1:0"};
+  std::unique_ptr<Daemon> StartCoordinator(const std::string& db, const std::string& notifier = "",
+                                           int ttl_seconds = 2) {
+    std::vector<std::string> argv = {kCoordinator, "--config", CoordinatorConfig(db, ttl_seconds),
+                                     "--listen", "127.0.0.1:0"};
     if (!notifier.empty()) {
       argv.push_back("--notifier");
       argv.push_back(notifier);
@@ -438,16 +439,51 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   TmpfsDir disk(dir_ + "/disk", "2m");
   ASSERT_TRUE(disk.mounted()) << "mounting a tmpfs needs root";
   const std::string db = dir_ + "/disk/coordinator.db";
-  auto coordinator = StartCoordinator(db);
+  auto coordinator = StartCoordinator(db, "", /*ttl_seconds=*/60);
   const std::string at = coordinator->address();
   auto start = [&](const std::string& target) {
-    return Ctl(at, {"scan", "start", "--targets", target, "--ports", "22"});
+    return Ctl(at, {"scan", "start", "--targets", target, "--ports", "22", "--output", "json"});
   };
-  RunResult a = start("127.81.1.1");
+  RunResult a = start("127.81.1.1");  // one probe: one shard
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_TRUE(WaitForHealth(at, HealthResponse::SERVING, 10));
+  // A worker (the ShardService by hand) holds the scan's one shard.
+  auto shards = v1::ShardService::NewStub(MakeChannel(at, ChannelOptions{}));
+  v1::RegisterWorkerRequest reg;
+  reg.set_worker_id("w-disk");
+  v1::RegisterWorkerResponse worker;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(shards->RegisterWorker(&ctx, reg, &worker).ok());
+  }
+  v1::LeaseShardRequest lease_req;
+  lease_req.set_worker_id(worker.worker_id());
+  lease_req.set_worker_token(worker.worker_token());
+  v1::LeaseShardResponse lease;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(shards->LeaseShard(&ctx, lease_req, &lease).ok());
+  }
+  ASSERT_TRUE(lease.has_shard());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the lease's group commit
+  v1::ReportFindingsRequest findings;
+  findings.set_worker_id(worker.worker_id());
+  findings.set_worker_token(worker.worker_token());
+  findings.set_lease_id(lease.shard().lease_id());
+  v1::ProbeResult* open = findings.add_results();
+  open->set_ip("127.81.1.1");
+  open->set_port(22);
+  open->set_state(v1::PROBE_STATE_OPEN);
+  auto report = [&] {
+    grpc::ClientContext ctx;
+    v1::ReportFindingsResponse resp;
+    return shards->ReportFindings(&ctx, findings, &resp);
+  };
 
   disk.Fill();
+  grpc::Status unstored = report();
+  EXPECT_FALSE(unstored.ok()) << "findings that cannot be committed are not acknowledged";
+  EXPECT_THAT(unstored.error_message(), HasSubstr(db));
   for (int i = 0; i < 3; ++i) {
     RunResult refused = start("127.81.2." + std::to_string(i + 1));
     EXPECT_NE(refused.exit_code, 0);
@@ -462,6 +498,8 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   disk.Free();
   ASSERT_TRUE(WaitForHealth(at, HealthResponse::SERVING, 30)) << coordinator->log();
   EXPECT_THAT(coordinator->log(), HasSubstr("database writes resumed"));
+  grpc::Status stored = report();  // the worker sends them again
+  ASSERT_TRUE(stored.ok()) << stored.error_message();
   RunResult b = start("127.81.3.1");
   ASSERT_EQ(b.exit_code, 0) << b.err;
 
@@ -469,6 +507,11 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   coordinator->Kill();
   coordinator = StartCoordinator(db);
   RunResult after = Ctl(coordinator->address(), {"scan", "list", "--output", "json"});
+  const size_t id_at = a.out.find("\"id\":\"") + 6;
+  const std::string id_a = a.out.substr(id_at, a.out.find('"', id_at) - id_at);
+  RunResult found = Ctl(coordinator->address(), {"scan", "findings", id_a});
+  EXPECT_EQ(found.exit_code, 0) << found.err;
+  EXPECT_THAT(found.out, HasSubstr("127.81.1.1")) << "the acknowledged finding survived";
   ASSERT_EQ(after.exit_code, 0) << after.err;
   EXPECT_EQ(Count(after.out, "\"id\""), 2u) << after.out;
   EXPECT_THAT(after.out, HasSubstr("127.81.1.1"));
