@@ -104,6 +104,7 @@ absl::Status ScanManager::CommitNow() {
 void ScanManager::Flush() {
   absl::MutexLock lock(&mu_);
   Durable(store_.Commit());
+  Durable(store_.refusal());  // a write that failed inside a group refused writes too
   if (!writes_refused_ || clock_.Now() - last_resume_try_ < kResumeProbe) return;
   last_resume_try_ = clock_.Now();
   if (!store_.TryResume().ok()) return;

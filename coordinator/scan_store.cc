@@ -136,17 +136,36 @@ absl::Status ScanStore::Begin() {
 
 absl::Status ScanStore::Commit() {
   if (!in_txn_) return absl::OkStatus();
-  in_txn_ = false;
   absl::Status s = db_->Exec("COMMIT");
-  if (s.ok()) return s;
+  if (s.ok()) {
+    in_txn_ = false;
+    return s;
+  }
+  Abandon(s);
+  return refusal_;
+}
+
+void ScanStore::Abandon(const absl::Status& cause) {
+  if (!in_txn_ || !refusal_.ok()) return;
   const bool full = db_->LastErrorCode() == SQLITE_FULL;
+  in_txn_ = false;
   if (db_->InTransaction()) db_->Exec("ROLLBACK").IgnoreError();
   refusal_ = absl::UnavailableError(
       full ? absl::StrCat("database disk is full: ", path_,
                           "; writes are refused until space returns")
-           : absl::StrCat("database write failed: ", path_, ": ", s.message(),
+           : absl::StrCat("database write failed: ", path_, ": ", cause.message(),
                           "; writes are refused until a write succeeds"));
-  return refusal_;
+}
+
+absl::Status ScanStore::Guard(absl::Status s) {
+  if (!s.ok()) Abandon(s);
+  return refusal_.ok() ? s : refusal_;
+}
+
+absl::StatusOr<uint64_t> ScanStore::Guard(absl::StatusOr<uint64_t> s) {
+  if (!s.ok()) Abandon(s.status());
+  if (!refusal_.ok()) return refusal_;
+  return s;
 }
 
 absl::Status ScanStore::TryResume() {
@@ -169,37 +188,43 @@ absl::Status ScanStore::CommitIfOlderThan(absl::Duration age) {
 }
 
 absl::Status ScanStore::InsertScan(const v1::Scan& scan, const std::string& scope, int64_t seq) {
-  RETURN_IF_ERROR(Begin());
-  v1::Scan spec = scan;  // progress lives in columns
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT INTO scans (id, seq, state, inventory, scope, spec, "
-                               "probes_total, created_ms, started_ms) VALUES (?,?,?,?,?,?,?,?,?)"));
-  st->Bind(1, scan.id()).Bind(2, seq).Bind(3, int64_t{scan.state()}).Bind(4, scan.inventory());
-  st->Bind(5, scope).BindBlob(6, spec.SerializeAsString()).Bind(7, I64(scan.probes_total()));
-  st->Bind(8, scan.created_unix_ms()).Bind(9, scan.started_unix_ms());
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    v1::Scan spec = scan;  // progress lives in columns
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT INTO scans (id, seq, state, inventory, scope, spec, "
+                                 "probes_total, created_ms, started_ms) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?)"));
+    st->Bind(1, scan.id()).Bind(2, seq).Bind(3, int64_t{scan.state()}).Bind(4, scan.inventory());
+    st->Bind(5, scope).BindBlob(6, spec.SerializeAsString()).Bind(7, I64(scan.probes_total()));
+    st->Bind(8, scan.created_unix_ms()).Bind(9, scan.started_unix_ms());
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::SetScanState(const std::string& id, v1::ScanState state, int64_t now_ms,
                                      const std::string& error) {
-  RETURN_IF_ERROR(Begin());
-  const bool final_state = state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
-                               "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
-                               "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?4 "
-                               "ELSE started_ms END WHERE id = ?5"));
-  st->Bind(1, int64_t{state}).Bind(2, error).Bind(3, int64_t{final_state}).Bind(4, now_ms);
-  st->Bind(5, id);
-  RETURN_IF_ERROR(st->Run());
-  if (final_state) {
-    // Shards of an ended scan are never leased again.
-    ASSIGN_OR_RETURN(SqliteStatement * del,
-                     db_->Cached("DELETE FROM shards WHERE scan_id = ? AND state != 2"));
-    del->Bind(1, id);
-    RETURN_IF_ERROR(del->Run());
-  }
-  return absl::OkStatus();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    const bool final_state =
+        state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
+                                 "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
+                                 "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?4 "
+                                 "ELSE started_ms END WHERE id = ?5"));
+    st->Bind(1, int64_t{state}).Bind(2, error).Bind(3, int64_t{final_state}).Bind(4, now_ms);
+    st->Bind(5, id);
+    RETURN_IF_ERROR(st->Run());
+    if (final_state) {
+      // Shards of an ended scan are never leased again.
+      ASSIGN_OR_RETURN(SqliteStatement * del,
+                       db_->Cached("DELETE FROM shards WHERE scan_id = ? AND state != 2"));
+      del->Bind(1, id);
+      RETURN_IF_ERROR(del->Run());
+    }
+    return absl::OkStatus();
+  }());
 }
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::QueryScans(
@@ -311,72 +336,82 @@ absl::StatusOr<std::vector<ShardRow>> ScanStore::LoadOpenShards(const std::strin
 }
 
 absl::Status ScanStore::LeaseNewShard(const ShardRow& shard) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * ins,
-                   db_->Cached("INSERT INTO shards (scan_id, begin_index, end_index, state, "
-                               "lease_id, worker, attempts) VALUES (?,?,?,1,?,?,?)"));
-  ins->Bind(1, shard.scan_id).Bind(2, I64(shard.begin)).Bind(3, I64(shard.end));
-  ins->Bind(4, shard.lease_id).Bind(5, shard.worker_id).Bind(6, int64_t{shard.attempts});
-  RETURN_IF_ERROR(ins->Run());
-  ASSIGN_OR_RETURN(SqliteStatement * upd,
-                   db_->Cached("UPDATE scans SET next_index = ? WHERE id = ?"));
-  upd->Bind(1, I64(shard.end)).Bind(2, shard.scan_id);
-  RETURN_IF_ERROR(upd->Run());
-  return absl::OkStatus();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * ins,
+                     db_->Cached("INSERT INTO shards (scan_id, begin_index, end_index, state, "
+                                 "lease_id, worker, attempts) VALUES (?,?,?,1,?,?,?)"));
+    ins->Bind(1, shard.scan_id).Bind(2, I64(shard.begin)).Bind(3, I64(shard.end));
+    ins->Bind(4, shard.lease_id).Bind(5, shard.worker_id).Bind(6, int64_t{shard.attempts});
+    RETURN_IF_ERROR(ins->Run());
+    ASSIGN_OR_RETURN(SqliteStatement * upd,
+                     db_->Cached("UPDATE scans SET next_index = ? WHERE id = ?"));
+    upd->Bind(1, I64(shard.end)).Bind(2, shard.scan_id);
+    RETURN_IF_ERROR(upd->Run());
+    return absl::OkStatus();
+  }());
 }
 
 absl::Status ScanStore::LeaseShardAgain(const ShardRow& shard) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE shards SET state = 1, lease_id = ?, worker = ?, "
-                               "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
-  st->Bind(1, shard.lease_id).Bind(2, shard.worker_id).Bind(3, int64_t{shard.attempts});
-  st->Bind(4, shard.scan_id).Bind(5, I64(shard.begin));
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE shards SET state = 1, lease_id = ?, worker = ?, "
+                                 "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
+    st->Bind(1, shard.lease_id).Bind(2, shard.worker_id).Bind(3, int64_t{shard.attempts});
+    st->Bind(4, shard.scan_id).Bind(5, I64(shard.begin));
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::ReleaseShard(const std::string& scan_id, uint64_t begin,
                                      uint32_t attempts) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE shards SET state = 0, lease_id = '', worker = '', "
-                               "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
-  st->Bind(1, int64_t{attempts}).Bind(2, scan_id).Bind(3, I64(begin));
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE shards SET state = 0, lease_id = '', worker = '', "
+                                 "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
+    st->Bind(1, int64_t{attempts}).Bind(2, scan_id).Bind(3, I64(begin));
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::CompleteShard(const std::string& scan_id, uint64_t begin, uint64_t end) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE shards SET state = 2 WHERE scan_id = ? AND "
-                               "begin_index = ? AND state != 2"));
-  st->Bind(1, scan_id).Bind(2, I64(begin));
-  RETURN_IF_ERROR(st->Run());
-  if (db_->Changes() == 1) {
-    ASSIGN_OR_RETURN(SqliteStatement * upd,
-                     db_->Cached("UPDATE scans SET probes_done = probes_done + ?, "
-                                 "shards_done = shards_done + 1 WHERE id = ?"));
-    upd->Bind(1, I64(end - begin)).Bind(2, scan_id);
-    RETURN_IF_ERROR(upd->Run());
-  }
-  return absl::OkStatus();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE shards SET state = 2 WHERE scan_id = ? AND "
+                                 "begin_index = ? AND state != 2"));
+    st->Bind(1, scan_id).Bind(2, I64(begin));
+    RETURN_IF_ERROR(st->Run());
+    if (db_->Changes() == 1) {
+      ASSIGN_OR_RETURN(SqliteStatement * upd,
+                       db_->Cached("UPDATE scans SET probes_done = probes_done + ?, "
+                                   "shards_done = shards_done + 1 WHERE id = ?"));
+      upd->Bind(1, I64(end - begin)).Bind(2, scan_id);
+      RETURN_IF_ERROR(upd->Run());
+    }
+    return absl::OkStatus();
+  }());
 }
 
 absl::StatusOr<uint64_t> ScanStore::InsertFindings(const std::string& scan_id,
                                                    const std::vector<v1::ProbeResult>& results,
                                                    int64_t now_ms) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
-                               "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
-  uint64_t inserted = 0;
-  for (const v1::ProbeResult& r : results) {
-    st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()}).Bind(4, int64_t{r.state()});
-    st->Bind(5, int64_t{r.rtt_us()}).Bind(6, now_ms);
-    RETURN_IF_ERROR(st->Run());
-    inserted += static_cast<uint64_t>(db_->Changes());
-  }
-  return inserted;
+  return Guard([&]() -> absl::StatusOr<uint64_t> {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
+                                 "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
+    uint64_t inserted = 0;
+    for (const v1::ProbeResult& r : results) {
+      st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()}).Bind(4, int64_t{r.state()});
+      st->Bind(5, int64_t{r.rtt_us()}).Bind(6, now_ms);
+      RETURN_IF_ERROR(st->Run());
+      inserted += static_cast<uint64_t>(db_->Changes());
+    }
+    return inserted;
+  }());
 }
 
 absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
@@ -407,7 +442,8 @@ absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::stri
                                                                   uint32_t limit) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT ip, port, state, rtt_us, found_ms FROM findings "
-                               "WHERE scan_id = ?1 AND (?2 = 0 OR ip > ?3 OR (ip = ?3 AND port > ?4)) "
+                               "WHERE scan_id = ?1 AND "
+                               "(?2 = 0 OR ip > ?3 OR (ip = ?3 AND port > ?4)) "
                                "ORDER BY ip, port LIMIT ?5"));
   st->Bind(1, scan_id).Bind(2, int64_t{after != nullptr});
   st->Bind(3, after != nullptr ? after->ip : std::string());
@@ -498,38 +534,40 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
                                              const std::string& scope,
                                              const v1::ScanReport& header,
                                              const std::vector<ExposureDelta>& diff) {
-  RETURN_IF_ERROR(Begin());
-  RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
-  ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
-  del->Bind(1, scope);
-  RETURN_IF_ERROR(del->Run());
-  ASSIGN_OR_RETURN(SqliteStatement * ins,
-                   db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
-                               "VALUES (?,?,?,?)"));
-  ASSIGN_OR_RETURN(SqliteStatement * exp,
-                   db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
-                               "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
-  int64_t n = 0;
-  for (const ExposureDelta& d : diff) {
-    if (d.change != ExposureChange::kClosed) {
-      ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
-      RETURN_IF_ERROR(ins->Run());
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
+    ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
+    del->Bind(1, scope);
+    RETURN_IF_ERROR(del->Run());
+    ASSIGN_OR_RETURN(SqliteStatement * ins,
+                     db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
+                                 "VALUES (?,?,?,?)"));
+    ASSIGN_OR_RETURN(SqliteStatement * exp,
+                     db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
+                                 "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
+    int64_t n = 0;
+    for (const ExposureDelta& d : diff) {
+      if (d.change != ExposureChange::kClosed) {
+        ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
+        RETURN_IF_ERROR(ins->Run());
+      }
+      const v1::ExposureStatus status = d.change == ExposureChange::kNew       ? v1::NEW
+                                        : d.change == ExposureChange::kClosed ? v1::CLOSED
+                                                                              : v1::STILL_OPEN;
+      exp->Bind(1, id).Bind(2, n++).Bind(3, d.key.ip).Bind(4, int64_t{d.key.port});
+      exp->Bind(5, int64_t{status}).Bind(6, d.first_seen_ms);
+      RETURN_IF_ERROR(exp->Run());
     }
-    const v1::ExposureStatus status = d.change == ExposureChange::kNew       ? v1::NEW
-                                      : d.change == ExposureChange::kClosed ? v1::CLOSED
-                                                                            : v1::STILL_OPEN;
-    exp->Bind(1, id).Bind(2, n++).Bind(3, d.key.ip).Bind(4, int64_t{d.key.port});
-    exp->Bind(5, int64_t{status}).Bind(6, d.first_seen_ms);
-    RETURN_IF_ERROR(exp->Run());
-  }
-  v1::ScanReport stored = header;
-  stored.clear_exposures();
-  stored.set_exposure_count(diff.size());
-  ASSIGN_OR_RETURN(SqliteStatement * rep,
-                   db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
-  rep->Bind(1, id).BindBlob(2, stored.SerializeAsString());
-  RETURN_IF_ERROR(rep->Run());
-  return absl::OkStatus();
+    v1::ScanReport stored = header;
+    stored.clear_exposures();
+    stored.set_exposure_count(diff.size());
+    ASSIGN_OR_RETURN(SqliteStatement * rep,
+                     db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
+    rep->Bind(1, id).BindBlob(2, stored.SerializeAsString());
+    RETURN_IF_ERROR(rep->Run());
+    return absl::OkStatus();
+  }());
 }
 
 absl::StatusOr<std::vector<v1::Exposure>> ScanStore::ReportExposures(const std::string& scan_id,
@@ -583,22 +621,26 @@ absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uin
 }
 
 absl::Status ScanStore::MarkReportDelivered(const std::string& scan_id, int64_t now_ms) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE reports SET delivered = 1, delivered_ms = ?, "
-                               "last_error = '' WHERE scan_id = ?"));
-  st->Bind(1, now_ms).Bind(2, scan_id);
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE reports SET delivered = 1, delivered_ms = ?, "
+                                 "last_error = '' WHERE scan_id = ?"));
+    st->Bind(1, now_ms).Bind(2, scan_id);
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::MarkReportFailed(const std::string& scan_id, uint32_t attempts,
                                          int64_t next_attempt_ms, const std::string& error) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE reports SET attempts = ?, next_attempt_ms = ?, "
-                               "last_error = ? WHERE scan_id = ?"));
-  st->Bind(1, int64_t{attempts}).Bind(2, next_attempt_ms).Bind(3, error).Bind(4, scan_id);
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE reports SET attempts = ?, next_attempt_ms = ?, "
+                                 "last_error = ? WHERE scan_id = ?"));
+    st->Bind(1, int64_t{attempts}).Bind(2, next_attempt_ms).Bind(3, error).Bind(4, scan_id);
+    return st->Run();
+  }());
 }
 
 absl::StatusOr<uint64_t> ScanStore::CountPendingReports() {
@@ -625,13 +667,15 @@ absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanStore::Lo
 
 absl::Status ScanStore::SaveScheduleRun(const std::string& name, int64_t last_fire_ms,
                                         int64_t first_seen_ms) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT INTO schedule_runs (name, last_fire_ms, first_seen_ms) "
-                               "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "
-                               "last_fire_ms = excluded.last_fire_ms"));
-  st->Bind(1, name).Bind(2, last_fire_ms).Bind(3, first_seen_ms);
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT INTO schedule_runs (name, last_fire_ms, first_seen_ms) "
+                                 "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                                 "last_fire_ms = excluded.last_fire_ms"));
+    st->Bind(1, name).Bind(2, last_fire_ms).Bind(3, first_seen_ms);
+    return st->Run();
+  }());
 }
 
 }  // namespace goalkeeper

@@ -15,7 +15,7 @@
 // schema numbered (user_version) with migrations (common/sqlite.h): another
 // application's file or a newer schema is refused, naming the file.
 //
-// Full disk (or any failed commit): the open transaction is rolled back and
+// Full disk (or any failed commit or write): the open transaction is rolled back and
 // every later write is refused with UNAVAILABLE "database disk is full:
 // PATH ..." until TryResume() finds the disk writable again; reads go on.
 // Nothing refused was acknowledged, and what was rolled back is what a crash
@@ -164,6 +164,11 @@ class ScanStore {
   ScanStore(std::unique_ptr<SqliteDb> db, std::string path)
       : db_(std::move(db)), path_(std::move(path)) {}
   absl::Status Begin();
+  // A write that failed inside the open transaction leaves it half done:
+  // roll it all back and refuse writes (as a failed commit does).
+  void Abandon(const absl::Status& cause);
+  absl::Status Guard(absl::Status s);
+  absl::StatusOr<uint64_t> Guard(absl::StatusOr<uint64_t> s);
   absl::StatusOr<std::vector<ScanRow>> QueryScans(const std::string& where_sql,
                                                   const std::function<void(SqliteStatement&)>& bind);
   std::unique_ptr<SqliteDb> db_;

@@ -88,8 +88,10 @@ std::string ReportDigest(const v1::ScanReport& report) {
   canonical.clear_exposure_count();
   std::sort(canonical.mutable_exposures()->begin(), canonical.mutable_exposures()->end(),
             [](const v1::Exposure& a, const v1::Exposure& b) {
-              return std::forward_as_tuple(a.ip(), a.port(), a.status(), a.first_seen_unix_ms(), a.service()) <
-                     std::forward_as_tuple(b.ip(), b.port(), b.status(), b.first_seen_unix_ms(), b.service());
+              return std::forward_as_tuple(a.ip(), a.port(), a.status(), a.first_seen_unix_ms(),
+                                           a.service()) <
+                     std::forward_as_tuple(b.ip(), b.port(), b.status(), b.first_seen_unix_ms(),
+                                           b.service());
             });
   std::string bytes;
   {

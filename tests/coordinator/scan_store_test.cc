@@ -318,3 +318,41 @@ TEST_F(ScanStoreTest, ForeignDatabaseIsRefusedNamingTheFile) {
 
 }  // namespace
 }  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+TEST(ScanStoreWritesTest, AFailedWriteRollsBackTheGroupAndRefusesWritesUntilResumed) {
+  const std::string db = ::testing::TempDir() + "/store-refuse-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((db + suffix).c_str());
+  auto store = ScanStore::Open(db);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto scan = [](const std::string& id) {
+    v1::Scan s;
+    s.set_id(id);
+    s.set_state(v1::PENDING);
+    return s;
+  };
+  ASSERT_TRUE((*store)->InsertScan(scan("a"), "x", 1).ok());
+  ASSERT_TRUE((*store)->Commit().ok());
+  ASSERT_TRUE((*store)->InsertScan(scan("b"), "x", 2).ok());  // in the open group
+  absl::Status dup = (*store)->InsertScan(scan("a"), "x", 3);  // fails inside it
+  EXPECT_FALSE(dup.ok());
+  EXPECT_EQ(dup.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(dup.message(), HasSubstr(db));
+  EXPECT_FALSE((*store)->refusal().ok());
+  auto b = (*store)->LoadScan("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->has_value()) << "the whole group was rolled back, not committed half done";
+  EXPECT_EQ((*store)->InsertScan(scan("c"), "x", 4).code(), absl::StatusCode::kUnavailable)
+      << "writes are refused";
+  auto a = (*store)->LoadScan("a");
+  ASSERT_TRUE(a.ok() && a->has_value()) << "reads go on";
+  ASSERT_TRUE((*store)->TryResume().ok());
+  EXPECT_TRUE((*store)->refusal().ok());
+  ASSERT_TRUE((*store)->InsertScan(scan("c"), "x", 4).ok());
+  ASSERT_TRUE((*store)->Commit().ok());
+}
+
+}  // namespace
+}  // namespace goalkeeper
