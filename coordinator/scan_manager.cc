@@ -90,9 +90,9 @@ void ScanManager::Durable(absl::Status s) {
         ->critical("cannot commit to the database: {}; refusing writes, serving reads, retrying "
                    "every {}",
                    s.message(), absl::FormatDuration(kResumeProbe));
+    last_resume_try_ = clock_.Now();
   }
   writes_refused_ = true;
-  last_resume_try_ = clock_.Now();
 }
 
 absl::Status ScanManager::CommitNow() {
