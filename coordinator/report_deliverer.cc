@@ -131,8 +131,15 @@ int ReportDeliverer::Tick() {
     }
     const uint32_t attempts = row.attempts + 1;
     const absl::Time next = clock_.Now() + Backoff(attempts);
-    log->warn("report delivery failed scan={} attempt={} retry_in={} error={}", row.scan_id,
-              attempts, absl::FormatDuration(Backoff(attempts)), s.message());
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      // The notifier holds another report under this scan id (it keeps the
+      // first): an operator must look; retried so that it stays visible.
+      log->error("report refused by the notifier scan={} attempt={} retry_in={} error={}",
+                 row.scan_id, attempts, absl::FormatDuration(Backoff(attempts)), s.message());
+    } else {
+      log->warn("report delivery failed scan={} attempt={} retry_in={} error={}", row.scan_id,
+                attempts, absl::FormatDuration(Backoff(attempts)), s.message());
+    }
     manager_.ReportFailed(row.scan_id, attempts, next, std::string(s.message())).IgnoreError();
   }
   return delivered;

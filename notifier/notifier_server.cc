@@ -50,6 +50,21 @@ class NotifierService final : public v1::Notifier::Service {
   grpc::Status DeliverReportStream(grpc::ServerContext* ctx,
                                    grpc::ServerReader<v1::ReportChunk>* reader,
                                    v1::DeliverReportResponse* resp) override {
+    // Each stream holds its report in memory until stored: a few at a time.
+    if (streams_.fetch_add(1) >= kMaxStreams) {
+      streams_.fetch_sub(1);
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("more than ", kMaxStreams,
+                                       " report streams at once; try again later"));
+    }
+    grpc::Status s = ReceiveStream(ctx, reader, resp);
+    streams_.fetch_sub(1);
+    return s;
+  }
+
+ private:
+  grpc::Status ReceiveStream(grpc::ServerContext* ctx, grpc::ServerReader<v1::ReportChunk>* reader,
+                             v1::DeliverReportResponse* resp) {
     v1::ReportChunk chunk;
     if (!reader->Read(&chunk) || !chunk.has_header()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -91,6 +106,7 @@ class NotifierService final : public v1::Notifier::Service {
     return Store(report, resp);
   }
 
+ public:
   grpc::Status Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse*) override {
     if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
@@ -105,8 +121,11 @@ class NotifierService final : public v1::Notifier::Service {
   }
 
  private:
-  // Exposures one report may carry (about 60 bytes each in memory).
-  static constexpr uint64_t kMaxReportExposures = 10'000'000;
+  // Exposures one report may carry (about 100 bytes each in memory), and
+  // report streams received at once.
+  static constexpr uint64_t kMaxReportExposures = 5'000'000;
+  static constexpr int kMaxStreams = 4;
+  std::atomic<int> streams_{0};
 
   grpc::Status Store(const v1::ScanReport& report, v1::DeliverReportResponse* resp) {
     if (report.scan_id().empty()) {
