@@ -1,8 +1,10 @@
 // Delivers finished scans' reports to the notifier: each report is stored
 // (by the ScanManager, in the same transaction that ends its scan) before it
 // is sent, retried with exponential backoff until acknowledged, and marked
-// delivered only then; the notifier deduplicates by scan id, so a crash
-// between its acknowledgement and our mark repeats nothing for the owners.
+// delivered only then; the notifier deduplicates by scan id and content (the
+// same report again is a duplicate; another report under the same id is
+// ALREADY_EXISTS, logged here as an error), so a crash between its
+// acknowledgement and our mark repeats nothing for the owners.
 //
 // A report of any size goes out as a stream (Notifier.DeliverReportStream):
 // its header, then its exposures read from the store a page at a time, so
