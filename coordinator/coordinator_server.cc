@@ -190,7 +190,10 @@ int RunCoordinator(const CoordinatorConfig& config) {
     while (!stopping.load()) {
       const absl::Time now = clock.Now();
       if (now - last_tick >= absl::Seconds(1)) {
-        manager.Tick();
+        // While the database refuses writes an expired lease cannot be
+        // released (and would be logged every second): expiry waits for
+        // the resume, which gives every lease a fresh deadline.
+        if (!manager.WritesRefused()) manager.Tick();
         metrics.Update(manager.Stats(), now);
         metrics.UpdateStreams(coordinator_service.stream_stats(), manager.WritesRefused());
         last_tick = now;
