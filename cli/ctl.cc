@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <string>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/grpc_channel.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
@@ -37,7 +39,7 @@ constexpr char kUsageText[] =
     "             [--exclude SPEC] [--seed N] [--wait] [--output table|json]\n"
     "  scan status ID [--output table|json]\n"
     "  scan watch ID\n"
-    "  scan list [--limit N] [--inventory NAME] [--output table|json]\n"
+    "  scan list [--limit N (0 = all)] [--inventory NAME] [--output table|json]\n"
     "  scan cancel ID\n"
     "  scan diff ID [--base ID] [--output table|json]\n"
     "  scan findings ID [--output jsonl|csv|table]\n"
@@ -311,26 +313,46 @@ class Ctl {
     return scan.state() == v1::SUCCEEDED ? kOk : kFailure;
   }
 
+  static constexpr uint64_t kListPage = 500;
+
   int ScanList(int argc, const char* const* argv) {
     FlagParser flags("goalkeeperctl scan list");
     uint64_t limit = 20;
     std::string inventory, output = "table";
-    flags.AddUint("limit", &limit, 1, 10000, "how many (newest first)");
+    flags.AddUint("limit", &limit, 0, UINT32_MAX, "how many (newest first; 0 = all)");
     flags.AddString("inventory", &inventory, "NAME", "only this inventory");
     flags.AddString("output", &output, "table|json", "output format");
     if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
     if (!OneOf(output, {"table", "json"})) {
       return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
     }
-    v1::ListScansRequest req;
-    req.set_limit(static_cast<uint32_t>(limit));
-    req.set_inventory(inventory);
+    // Page after page (each a bounded message) until `limit` or the end.
     v1::ListScansResponse resp;
-    grpc::ClientContext ctx;
-    SetDeadline(ctx);
-    if (grpc::Status s = stub_->ListScans(&ctx, req, &resp); !s.ok()) return RpcError(s);
+    v1::ListScansRequest req;
+    req.set_inventory(inventory);
+    for (;;) {
+      const uint64_t want = limit == 0 ? kListPage
+                                       : std::min<uint64_t>(kListPage, limit - resp.scans_size());
+      req.set_page_size(static_cast<uint32_t>(want));
+      v1::ListScansResponse page;
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      if (grpc::Status s = stub_->ListScans(&ctx, req, &page); !s.ok()) return RpcError(s);
+      for (v1::Scan& scan : *page.mutable_scans()) *resp.add_scans() = std::move(scan);
+      if (page.next_page_token().empty() ||
+          (limit != 0 && static_cast<uint64_t>(resp.scans_size()) >= limit)) {
+        break;
+      }
+      req.set_page_token(page.next_page_token());
+    }
     if (output == "json") {
-      std::fprintf(out_, "%s\n", ToJson(resp).c_str());
+      // Every page in one list: the (empty) page token is not printed.
+      std::string json = ToJson(resp);
+      if (absl::EndsWith(json, ",\"next_page_token\":\"\"}")) {
+        json.erase(json.size() - std::string(",\"next_page_token\":\"\"}").size());
+        json += "}";
+      }
+      std::fprintf(out_, "%s\n", json.c_str());
       return kOk;
     }
     std::fprintf(out_, "%-24s %-10s %-12s %12s %7s %9s  %s\n", "ID", "STATE", "INVENTORY", "PROBES",

@@ -200,6 +200,15 @@ std::optional<int> FlagParser::ParseForMain(int argc, const char* const* argv, s
   return std::nullopt;
 }
 
+absl::Status DaemonFlags::Check(const FlagParser& flags) const {
+  if (flags.WasSet("db") && db.empty()) {
+    return absl::InvalidArgumentError(
+        "--db: the path is empty (that would be a temporary database, lost at exit); "
+        "give a file");
+  }
+  return absl::OkStatus();
+}
+
 void DaemonFlags::Add(FlagParser& flags, absl::string_view default_listen) {
   flags.AddString("config", &config, "FILE", "YAML configuration; flags override it");
   flags.AddHostPort("listen", &listen, PortRule::kListen, false,

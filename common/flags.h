@@ -100,6 +100,9 @@ struct DaemonFlags {
   std::string metrics_listen;
 
   void Add(FlagParser& flags, absl::string_view default_listen);
+  // After parsing: InvalidArgument for `--db ""` (SQLite would silently use a
+  // temporary database, lost at exit); the caller exits 2.
+  absl::Status Check(const FlagParser& flags) const;
   // Config has `listen`, `db` and `metrics_listen` string members.
   template <typename Config>
   void ApplyTo(const FlagParser& flags, Config& c) const {

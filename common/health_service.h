@@ -29,10 +29,15 @@ class HealthService final : public grpc::health::v1::Health::Service {
   grpc::Status Watch(grpc::ServerContext* ctx, const grpc::health::v1::HealthCheckRequest* req,
                      grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
   void Shutdown() { serving_.store(false); }
+  // Not ready while `degraded` (e.g. the database refuses writes): NOT_SERVING
+  // until cleared; the server keeps answering meanwhile.
+  void SetDegraded(bool degraded) { degraded_.store(degraded); }
 
  private:
+  bool Serving() const { return serving_.load() && !degraded_.load(); }
   const std::set<std::string> services_;
   std::atomic<bool> serving_{true};
+  std::atomic<bool> degraded_{false};
 };
 
 }  // namespace goalkeeper

@@ -1,6 +1,10 @@
 #include "common/sqlite.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 
 namespace goalkeeper {
 namespace {
@@ -77,7 +81,7 @@ std::string SqliteStatement::Text(int col) const {
                                                     static_cast<size_t>(n));
 }
 
-absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenRaw(const std::string& path) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -89,12 +93,82 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   }
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw));
   sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenRaw(path));
   absl::Status s = db->Exec(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   if (!s.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot use database '", path, "': ", s.message()));
   }
   return db;
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
+                                                         const SqliteSchema& schema) {
+  // Checked before anything is written (journal_mode=WAL would change a
+  // foreign file).
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenRaw(path));
+  RETURN_IF_ERROR(db->Migrate(path, schema));
+  db.reset();
+  return Open(path);
+}
+
+absl::StatusOr<int64_t> SqliteDb::PragmaInt(absl::string_view pragma) {
+  ASSIGN_OR_RETURN(SqliteStatement st, Prepare(absl::StrCat("PRAGMA ", pragma)));
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.Int(0) : 0;
+}
+
+absl::Status SqliteDb::Migrate(const std::string& path, const SqliteSchema& schema) {
+  auto refuse = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat("database '", path, "' ", why));
+  };
+  absl::StatusOr<int64_t> id = PragmaInt("application_id");
+  if (!id.ok()) return refuse(absl::StrCat("cannot be read: ", id.status().message()));
+  ASSIGN_OR_RETURN(int64_t version, PragmaInt("user_version"));
+  const int64_t latest = static_cast<int64_t>(schema.migrations.size());
+  if (*id != 0 && *id != schema.application_id) {
+    return refuse(absl::StrFormat(
+        "belongs to another application (application_id 0x%08x, not the goalkeeper %s's "
+        "0x%08x); refusing to use it",
+        static_cast<uint32_t>(*id), schema.kind, static_cast<uint32_t>(schema.application_id)));
+  }
+  if (*id == 0) {
+    // Unmarked: empty, or an earlier Goalkeeper's (only our tables).
+    ASSIGN_OR_RETURN(SqliteStatement st,
+                     Prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                             "name NOT LIKE 'sqlite_%' ORDER BY name"));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      const std::string table = st.Text(0);
+      if (std::find(schema.tables.begin(), schema.tables.end(), table) == schema.tables.end()) {
+        return refuse(absl::StrCat("holds table '", table, "', which is not the goalkeeper ",
+                                   schema.kind, "'s (another application's file?); refusing "
+                                   "to use it"));
+      }
+    }
+    version = 0;  // adopted: migration 1 creates what is missing
+  }
+  if (version > latest) {
+    return refuse(absl::StrCat("has schema version ", version, ", newer than this goalkeeper ",
+                               schema.kind, "'s ", latest, "; upgrade goalkeeper"));
+  }
+  if (*id == schema.application_id && version == latest) return absl::OkStatus();
+  SqliteTransaction txn(*this);
+  RETURN_IF_ERROR(txn.begin_status());
+  for (int64_t v = version; v < latest; ++v) {
+    if (absl::Status s = Exec(schema.migrations[static_cast<size_t>(v)]); !s.ok()) {
+      return refuse(absl::StrCat("cannot be migrated to schema version ", v + 1, ": ",
+                                 s.message()));
+    }
+  }
+  RETURN_IF_ERROR(Exec(absl::StrCat("PRAGMA application_id = ", schema.application_id,
+                                    "; PRAGMA user_version = ", latest)));
+  return txn.Commit();
 }
 
 SqliteDb::~SqliteDb() {

@@ -11,6 +11,14 @@
 // the process being killed (-9); the last transactions before a power loss
 // may be lost (SQLite's documented NORMAL trade-off).
 //
+// Schemas: SqliteDb::Open(path, schema) marks a database as ours (PRAGMA
+// application_id, one id per kind of database) and numbers its schema (PRAGMA
+// user_version), running the missing migrations in order in one transaction.
+// It refuses a file of another application (another application_id, or an
+// unmarked file holding tables that are not ours) and a schema newer than
+// this build knows, naming the file; an unmarked database of an earlier
+// Goalkeeper (our tables, id 0) is adopted and migrated.
+//
 // Thread-safety: a SqliteDb and its statements are used by one thread at a
 // time (the owner serializes with its own mutex).
 #ifndef GOALKEEPER_COMMON_SQLITE_H_
@@ -22,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,10 +70,30 @@ class SqliteStatement {
   sqlite3_stmt* stmt_;
 };
 
+// What a kind of database looks like, for SqliteDb::Open(path, schema).
+//
+//   SqliteSchema s{0x474B4331, "coordinator", {"scans", "shards"}, {kV1, kV2}};
+struct SqliteSchema {
+  int32_t application_id = 0;  // PRAGMA application_id of this kind
+  std::string kind;            // for errors: "coordinator"
+  // Every table any version has created: an unmarked database holding only
+  // these is an earlier Goalkeeper's, adopted rather than refused.
+  std::vector<std::string> tables;
+  // migrations[i] takes the schema from version i to i + 1 (version 0 is an
+  // empty or unmarked database, so migrations[0] uses IF NOT EXISTS).
+  std::vector<std::string> migrations;
+};
+
 class SqliteDb {
  public:
   // Opens (creating) the database file in WAL mode with a busy timeout.
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // The same, checking and migrating the schema first (see the file comment).
+  // FailedPrecondition names the file for a foreign or newer database:
+  // "database 'x.db' belongs to another application (application_id
+  // 0x12345678, not the goalkeeper coordinator's 0x474b4331)".
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                         const SqliteSchema& schema);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
@@ -74,10 +103,18 @@ class SqliteDb {
   // A statement prepared once per connection and reset for reuse.
   absl::StatusOr<SqliteStatement*> Cached(absl::string_view sql);
   int64_t Changes() const { return sqlite3_changes64(db_); }
+  // Whether a transaction is open (SQLite may roll one back by itself after
+  // an I/O error or a full disk).
+  bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // The primary result code of the last failed call (SQLITE_FULL, ...).
+  int LastErrorCode() const { return sqlite3_errcode(db_) & 0xff; }
   sqlite3* handle() { return db_; }
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> OpenRaw(const std::string& path);
+  absl::StatusOr<int64_t> PragmaInt(absl::string_view pragma);
+  absl::Status Migrate(const std::string& path, const SqliteSchema& schema);
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<SqliteStatement>, std::less<>> cache_;
 };

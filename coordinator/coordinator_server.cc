@@ -63,7 +63,28 @@ class CoordinatorMetrics {
                      .Name("goalkeeper_reports_pending")
                      .Help("Scan reports not yet acknowledged by the notifier")
                      .Register(registry)
+                     .Add({})),
+        streams_(prometheus::BuildGauge()
+                     .Name("goalkeeper_operator_streams")
+                     .Help("Open operator streams by RPC")
+                     .Register(registry)),
+        held_(prometheus::BuildGauge()
+                  .Name("goalkeeper_findings_held")
+                  .Help("Findings read from the store by ListFindings streams, not yet written")
+                  .Register(registry)
+                  .Add({})),
+        refused_(prometheus::BuildGauge()
+                     .Name("goalkeeper_db_writes_refused")
+                     .Help("1 while the database refuses writes (a full disk)")
+                     .Register(registry)
                      .Add({})) {}
+
+  void UpdateStreams(const StreamStats& s, bool writes_refused) {
+    streams_.Add({{"rpc", "ListFindings"}}).Set(s.findings_streams);
+    streams_.Add({{"rpc", "WatchScan"}}).Set(s.watchers);
+    held_.Set(static_cast<double>(s.findings_held));
+    refused_.Set(writes_refused ? 1.0 : 0.0);
+  }
 
   void Update(const ManagerStats& s, absl::Time now) {
     for (int st = v1::PENDING; st <= v1::CANCELLED; ++st) {
@@ -95,6 +116,9 @@ class CoordinatorMetrics {
   prometheus::Gauge& workers_;
   prometheus::Gauge& findings_;
   prometheus::Gauge& reports_;
+  prometheus::Family<prometheus::Gauge>& streams_;
+  prometheus::Gauge& held_;
+  prometheus::Gauge& refused_;
   absl::Time last_time_ = absl::InfinitePast();
   uint64_t last_probes_ = 0;
 };
@@ -160,18 +184,33 @@ int RunCoordinator(const CoordinatorConfig& config) {
             config.notifier_address.empty() ? "none" : config.notifier_address);
 
   std::atomic<bool> stopping{false};
+  // Lease expiry and group commit: never waits on the network.
   std::thread housekeeping([&] {
     absl::Time last_tick = absl::InfinitePast();
     while (!stopping.load()) {
       const absl::Time now = clock.Now();
       if (now - last_tick >= absl::Seconds(1)) {
-        manager.Tick();
-        deliverer.Tick();
+        // While the database refuses writes an expired lease cannot be
+        // released (and would be logged every second): expiry waits for
+        // the resume, which gives every lease a fresh deadline.
+        if (!manager.WritesRefused()) manager.Tick();
         metrics.Update(manager.Stats(), now);
+        metrics.UpdateStreams(coordinator_service.stream_stats(), manager.WritesRefused());
         last_tick = now;
       }
       manager.Flush();
+      // A full disk: not ready (reads and health go on) until writes resume.
+      health.SetDegraded(manager.WritesRefused());
       absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
+  // Report delivery on its own thread: a notifier that accepts connections
+  // and never answers holds up only the reports.
+  std::thread delivery([&] {
+    while (!stopping.load()) {
+      deliverer.Tick();
+      for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
     }
   });
 
@@ -189,8 +228,10 @@ int RunCoordinator(const CoordinatorConfig& config) {
   stopping.store(true);
   health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (sender != nullptr) sender->Shutdown();  // a report in flight to a hung notifier
   scheduling.join();
   housekeeping.join();
+  delivery.join();
   manager.Flush();
   log->info("coordinator stopped");
   return 0;

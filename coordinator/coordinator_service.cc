@@ -1,5 +1,10 @@
 #include "coordinator/coordinator_service.h"
 
+#include <algorithm>
+#include <functional>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 
 namespace goalkeeper {
@@ -19,6 +24,26 @@ bool IsFinal(v1::ScanState s) {
   return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
 }
 
+// "ipv4:127.0.0.1:50412" -> "ipv4:127.0.0.1": streams are counted per client
+// address, whatever its source ports.
+std::string PeerAddress(const std::string& peer) {
+  const size_t colon = peer.rfind(':');
+  const size_t first = peer.find(':');
+  return colon != std::string::npos && colon != first ? peer.substr(0, colon) : peer;
+}
+
+// Decrements on scope exit.
+class ScopeExit {
+ public:
+  explicit ScopeExit(std::function<void()> fn) : fn_(std::move(fn)) {}
+  ~ScopeExit() { fn_(); }
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+
+ private:
+  std::function<void()> fn_;
+};
+
 }  // namespace
 
 grpc::Status CoordinatorService::StartScan(grpc::ServerContext*, const v1::StartScanRequest* req,
@@ -33,10 +58,7 @@ grpc::Status CoordinatorService::GetScan(grpc::ServerContext*, const v1::GetScan
 
 grpc::Status CoordinatorService::ListScans(grpc::ServerContext*, const v1::ListScansRequest* req,
                                            v1::ListScansResponse* resp) {
-  auto scans = manager_.ListScans(req->limit(), req->inventory());
-  if (!scans.ok()) return ToGrpcStatus(scans.status());
-  for (v1::Scan& s : *scans) *resp->add_scans() = std::move(s);
-  return grpc::Status::OK;
+  return Reply(manager_.ListScans(*req), resp);
 }
 
 grpc::Status CoordinatorService::CancelScan(grpc::ServerContext*, const v1::CancelScanRequest* req,
@@ -44,9 +66,53 @@ grpc::Status CoordinatorService::CancelScan(grpc::ServerContext*, const v1::Canc
   return Reply(manager_.CancelScan(req->id()), resp);
 }
 
+StreamStats CoordinatorService::stream_stats() {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+bool CoordinatorService::AdmitFindings(const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  int& mine = findings_by_peer_[peer];
+  if (mine >= limits_.findings_streams_per_peer ||
+      stats_.findings_streams >= limits_.findings_streams) {
+    if (mine == 0) findings_by_peer_.erase(peer);
+    return false;
+  }
+  ++mine;
+  ++stats_.findings_streams;
+  return true;
+}
+
+void CoordinatorService::ReleaseFindings(const std::string& peer) {
+  absl::MutexLock lock(&mu_);
+  if (--findings_by_peer_[peer] <= 0) findings_by_peer_.erase(peer);
+  --stats_.findings_streams;
+}
+
+void CoordinatorService::Held(int64_t delta) {
+  absl::MutexLock lock(&mu_);
+  stats_.findings_held = static_cast<uint64_t>(static_cast<int64_t>(stats_.findings_held) + delta);
+  stats_.findings_held_peak = std::max(stats_.findings_held_peak, stats_.findings_held);
+  if (delta > 0) ++stats_.findings_pages;
+}
+
 grpc::Status CoordinatorService::WatchScan(grpc::ServerContext* ctx,
                                            const v1::WatchScanRequest* req,
                                            grpc::ServerWriter<v1::Scan>* writer) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stats_.watchers >= limits_.watchers) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("too many WatchScan streams (", limits_.watchers,
+                                       "); try again later"));
+    }
+    ++stats_.watchers;
+  }
+  ScopeExit release([this] {
+    absl::MutexLock lock(&mu_);
+    --stats_.watchers;
+  });
   // Progress at most every 250 ms per watcher and at least once a second;
   // the final state as soon as the scan ends (`scan start --wait` returns
   // then).
@@ -70,15 +136,32 @@ grpc::Status CoordinatorService::WatchScan(grpc::ServerContext* ctx,
 grpc::Status CoordinatorService::ListFindings(grpc::ServerContext* ctx,
                                               const v1::ListFindingsRequest* req,
                                               grpc::ServerWriter<v1::Finding>* writer) {
-  // Collected first: the manager's lock is never held across network writes.
-  std::vector<v1::Finding> findings;
-  absl::Status s = manager_.ForEachFinding(
-      req->scan_id(), [&](const v1::Finding& f) { findings.push_back(f); });
-  if (!s.ok()) return ToGrpcStatus(s);
-  for (const v1::Finding& f : findings) {
-    if (ctx->IsCancelled() || !writer->Write(f)) return grpc::Status::CANCELLED;
+  const std::string peer = PeerAddress(ctx->peer());
+  if (!AdmitFindings(peer)) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("too many ListFindings streams (at most ",
+                                     limits_.findings_streams_per_peer, " per client, ",
+                                     limits_.findings_streams, " in all); try again later"));
   }
-  return grpc::Status::OK;
+  ScopeExit release([this, &peer] { ReleaseFindings(peer); });
+  // A page at a time (keyset pagination): the manager's lock is held only
+  // while a page is read, never across network writes, and a client that
+  // stops reading holds one page.
+  std::optional<ExposureKey> after;
+  for (;;) {
+    auto page = manager_.FindingsPage(req->scan_id(), after ? &*after : nullptr,
+                                      limits_.findings_page);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    if (page->empty()) return grpc::Status::OK;
+    const int64_t n = static_cast<int64_t>(page->size());
+    Held(n);
+    ScopeExit unheld([this, n] { Held(-n); });
+    after = ExposureKey{page->back().ip(), page->back().port()};
+    for (const v1::Finding& f : *page) {
+      if (ctx->IsCancelled() || !writer->Write(f)) return grpc::Status::CANCELLED;
+    }
+    if (page->size() < limits_.findings_page) return grpc::Status::OK;
+  }
 }
 
 grpc::Status CoordinatorService::DiffScan(grpc::ServerContext*, const v1::DiffScanRequest* req,

@@ -5,21 +5,50 @@
 // Synchronous gRPC services: WatchScan blocks on the manager's change
 // condition variable, which the synchronous API makes straightforward; the
 // lease benchmark (docs/benchmarks.md) shows the throughput is sufficient.
+// Each open stream holds a server thread, so streams are bounded
+// (StreamLimits): ListFindings per client address and overall, WatchScan
+// overall; beyond, RESOURCE_EXHAUSTED. ListFindings reads the store one page
+// at a time as the client consumes it, so a client that stops reading holds
+// one page, never the scan's findings.
 //
 // Thread-safety: thread-safe (the manager is).
 #ifndef GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_
 #define GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_
 
 #include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 #include "coordinator/scan_manager.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 
 namespace goalkeeper {
 
+struct StreamLimits {
+  int findings_streams_per_peer = 4;  // concurrent ListFindings per client address
+  int findings_streams = 32;          // concurrent ListFindings in all
+  int watchers = 64;                  // concurrent WatchScan in all
+  uint32_t findings_page = 1000;      // findings read from the store at a time
+};
+
+// What the streams hold now, for /metrics and tests.
+struct StreamStats {
+  int findings_streams = 0;
+  int watchers = 0;
+  uint64_t findings_held = 0;       // findings read from the store, not yet written
+  uint64_t findings_held_peak = 0;  // the most at any time since start
+  uint64_t findings_pages = 0;      // pages read from the store since start
+};
+
 class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
  public:
-  explicit CoordinatorService(ScanManager& manager) : manager_(manager) {}
+  explicit CoordinatorService(ScanManager& manager, StreamLimits limits = {})
+      : manager_(manager), limits_(limits) {}
+  StreamStats stream_stats();
 
   grpc::Status StartScan(grpc::ServerContext* ctx, const goalkeeper::v1::StartScanRequest* req,
                          goalkeeper::v1::Scan* resp) override;
@@ -41,7 +70,16 @@ class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
                            goalkeeper::v1::ListWorkersResponse* resp) override;
 
  private:
+  // Counts a stream in; false (nothing counted) when a limit is reached.
+  bool AdmitFindings(const std::string& peer);
+  void ReleaseFindings(const std::string& peer);
+  void Held(int64_t delta);
+
   ScanManager& manager_;
+  const StreamLimits limits_;
+  absl::Mutex mu_;
+  std::map<std::string, int> findings_by_peer_ ABSL_GUARDED_BY(mu_);
+  StreamStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
 class ShardService final : public goalkeeper::v1::ShardService::Service {

@@ -1,7 +1,9 @@
 // goalkeeper-coordinator: shards scans across workers and keeps their state.
 //   goalkeeper-coordinator --listen HOST:PORT --db PATH [--config FILE]
 // Flags override the config file. Exit codes: 0 clean shutdown, 1 runtime
-// failure, 2 bad usage or configuration (one line naming the bad value).
+// failure (including a database file that is another application's or has a
+// newer schema), 2 bad usage or configuration (one line naming the bad value,
+// e.g. an empty --db).
 #include <curl/curl.h>
 
 #include <cstdio>
@@ -26,6 +28,10 @@ int main(int argc, char** argv) {
                     "notifier address for scan reports");
   flags.AddList("allowed", &allowed, "SPEC[,SPEC...]", "add allowed target ranges");
   if (std::optional<int> rc = flags.ParseForMain(argc - 1, argv + 1, stdout, stderr)) return *rc;
+  if (absl::Status s = daemon.Check(flags); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   // The file first; flags then override. With no file, the built-in defaults
   // are checked the same way (allowed ranges, addresses).
   absl::StatusOr<goalkeeper::CoordinatorConfig> config =

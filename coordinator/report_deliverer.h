@@ -1,18 +1,28 @@
 // Delivers finished scans' reports to the notifier: each report is stored
 // (by the ScanManager, in the same transaction that ends its scan) before it
 // is sent, retried with exponential backoff until acknowledged, and marked
-// delivered only then; the notifier deduplicates by scan id, so a crash
-// between its acknowledgement and our mark repeats nothing for the owners.
+// delivered only then; the notifier deduplicates by scan id and content (the
+// same report again is a duplicate; another report under the same id is
+// ALREADY_EXISTS, logged here as an error), so a crash between its
+// acknowledgement and our mark repeats nothing for the owners.
+//
+// A report of any size goes out as a stream (Notifier.DeliverReportStream):
+// its header, then its exposures read from the store a page at a time, so
+// neither a gRPC message nor the coordinator's memory has to hold it whole.
+// Delivery runs on its own thread (coordinator_server.cc): a notifier that
+// never answers delays only reports, never lease expiry or commits.
 //
 //   ReportDeliverer d(manager, sender.get(), clock);
-//   d.Tick();   // from the coordinator's housekeeping loop
+//   d.Tick();   // from the coordinator's delivery thread
 //
 // Thread-safety: Tick is called from one thread.
 #ifndef GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_
 #define GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/clock.h"
@@ -24,8 +34,14 @@ namespace goalkeeper {
 // The seam to the notifier.
 class ReportSender {
  public:
+  // The next page of the report's exposures, in order; an empty page ends
+  // them.
+  using NextPage = std::function<absl::StatusOr<std::vector<goalkeeper::v1::Exposure>>()>;
   virtual ~ReportSender() = default;
-  virtual absl::Status Send(const goalkeeper::v1::ScanReport& report) = 0;
+  // `header`: the report without exposures, exposure_count set.
+  virtual absl::Status Send(const goalkeeper::v1::ScanReport& header, const NextPage& next) = 0;
+  // Cancels a Send in flight and fails later ones (at shutdown). Thread-safe.
+  virtual void Shutdown() {}
 };
 
 // Sends over gRPC to goalkeeper.v1.Notifier at `address`.
@@ -43,6 +59,9 @@ class ReportDeliverer {
 
   // Backoff after `attempts` failures: 1 s, 2 s, 4 s ... capped at 5 minutes.
   static absl::Duration Backoff(uint32_t attempts);
+
+  // Exposures per page read from the store (and per chunk sent).
+  static constexpr uint32_t kPage = 4096;
 
  private:
   ScanManager& manager_;

@@ -9,7 +9,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/ip_address.h"
 #include "common/logging.h"
 #include "common/services.h"
@@ -40,10 +42,32 @@ std::string RandomHex(int bytes) {
   return out;
 }
 
-using ExposureMap = std::map<std::string, int64_t>;
+// ListScans pages: AIP-158 sizes, and how many target specs a summary keeps.
+constexpr uint32_t kDefaultPageSize = 50;
+constexpr uint32_t kMaxPageSize = 1000;
+constexpr uint32_t kSummarySpecs = 3;
+// While writes are refused, how often a write is tried again.
+constexpr absl::Duration kResumeProbe = absl::Seconds(1);
 
-std::string ExposureKey(absl::string_view ip, uint32_t port) {
-  return absl::StrCat(ip, "|", port);
+// A ListScans page token: opaque to clients; binds the position (the seq of
+// the last scan returned) to the inventory filter it was issued for.
+std::string EncodePageToken(int64_t seq, const std::string& inventory) {
+  return absl::WebSafeBase64Escape(absl::StrCat("v1|", seq, "|", inventory));
+}
+
+absl::StatusOr<int64_t> DecodePageToken(const std::string& token, const std::string& inventory) {
+  std::string raw;
+  const absl::Status bad = absl::InvalidArgumentError(
+      absl::StrCat("page_token '", absl::CHexEscape(token.substr(0, 64)),
+                   "' is not a token this coordinator issued for inventory '", inventory, "'"));
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return bad;
+  std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits('|', 2));
+  int64_t seq = 0;
+  if (parts.size() != 3 || parts[0] != "v1" || !absl::SimpleAtoi(parts[1], &seq) || seq <= 0 ||
+      parts[2] != inventory) {
+    return bad;
+  }
+  return seq;
 }
 
 }  // namespace
@@ -57,18 +81,47 @@ ScanManager::ScanManager(const CoordinatorConfig& config, ScanStore& store, cons
 
 int64_t ScanManager::NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
 
-// A failed commit leaves memory ahead of the database: stop, and let the
-// restart recover from the last committed state (always consistent).
+// A failed commit (a full disk) rolled back: memory may be ahead of the
+// database. Writes are refused from now on (the store answers UNAVAILABLE
+// naming the file) while reads and health go on; once a write succeeds
+// again, Flush reloads the state from the database, as a restart would.
 void ScanManager::Durable(absl::Status s) {
-  if (!s.ok()) {
-    MakeLogger("coordinator")->critical("cannot commit to the database: {}; exiting", s.message());
-    std::abort();
+  if (s.ok()) return;
+  if (!writes_refused_) {
+    MakeLogger("coordinator")
+        ->critical("cannot commit to the database: {}; refusing writes, serving reads, retrying "
+                   "every {}",
+                   s.message(), absl::FormatDuration(kResumeProbe));
+    last_resume_try_ = clock_.Now();
   }
+  writes_refused_ = true;
+}
+
+absl::Status ScanManager::CommitNow() {
+  absl::Status s = store_.Commit();
+  Durable(s);
+  return s;
 }
 
 void ScanManager::Flush() {
   absl::MutexLock lock(&mu_);
   Durable(store_.Commit());
+  Durable(store_.refusal());  // a write that failed inside a group refused writes too
+  if (!writes_refused_ || clock_.Now() - last_resume_try_ < kResumeProbe) return;
+  last_resume_try_ = clock_.Now();
+  if (!store_.TryResume().ok()) return;
+  auto log = MakeLogger("coordinator");
+  if (absl::Status s = RecoverLocked(); !s.ok()) {
+    log->error("database writable again but reloading failed: {}; retrying", s.message());
+    return;
+  }
+  writes_refused_ = false;
+  log->warn("database writes resumed db={}; state reloaded from it", store_.path());
+}
+
+bool ScanManager::WritesRefused() {
+  absl::MutexLock lock(&mu_);
+  return writes_refused_;
 }
 
 void ScanManager::Changed() {
@@ -78,6 +131,12 @@ void ScanManager::Changed() {
 
 absl::Status ScanManager::Recover() {
   absl::MutexLock lock(&mu_);
+  return RecoverLocked();
+}
+
+absl::Status ScanManager::RecoverLocked() {
+  live_.clear();
+  lease_scan_.clear();
   ASSIGN_OR_RETURN(seq_, store_.MaxSeq());
   const absl::Time deadline = clock_.Now() + absl::Seconds(config_.lease.ttl_seconds);
   // Registered workers keep their names and tokens; each has the silence
@@ -285,8 +344,9 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
           : req.inventory();
 
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(store_.InsertScan(scan, scope, ++seq_));
-  Durable(store_.Commit());
+  RETURN_IF_ERROR(store_.InsertScan(scan, scope, seq_ + 1));
+  RETURN_IF_ERROR(CommitNow());  // acknowledged only once durable
+  ++seq_;
   LiveScan live;
   live.scan = scan;
   live.scope = scope;
@@ -329,14 +389,51 @@ absl::StatusOr<v1::Scan> ScanManager::GetScan(const std::string& id) {
 
 absl::StatusOr<std::vector<v1::Scan>> ScanManager::ListScans(uint32_t limit,
                                                               const std::string& inventory) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(std::vector<ScanRow> rows, store_.ListScans(limit == 0 ? 50 : limit, inventory));
-  std::vector<v1::Scan> out;
-  for (ScanRow& row : rows) {
-    ASSIGN_OR_RETURN(v1::Scan s, Snapshot(row.scan.id()));
-    out.push_back(std::move(s));
+  v1::ListScansRequest req;
+  req.set_page_size(limit);
+  req.set_inventory(inventory);
+  ASSIGN_OR_RETURN(v1::ListScansResponse resp, ListScans(req));
+  return std::vector<v1::Scan>(std::make_move_iterator(resp.mutable_scans()->begin()),
+                               std::make_move_iterator(resp.mutable_scans()->end()));
+}
+
+absl::StatusOr<v1::ListScansResponse> ScanManager::ListScans(const v1::ListScansRequest& req) {
+  uint32_t size = req.page_size() != 0 ? req.page_size() : req.limit();
+  if (size == 0) size = kDefaultPageSize;
+  size = std::min(size, kMaxPageSize);
+  int64_t before = 0;
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(before, DecodePageToken(req.page_token(), req.inventory()));
   }
-  return out;
+  absl::MutexLock lock(&mu_);
+  // One more than asked: whether there is a next page.
+  ASSIGN_OR_RETURN(std::vector<ScanRow> rows,
+                   store_.ListScans(size + 1, req.inventory(), before, kSummarySpecs));
+  v1::ListScansResponse resp;
+  for (size_t i = 0; i < rows.size() && i < size; ++i) {
+    ScanRow& row = rows[i];
+    v1::Scan* s = resp.add_scans();
+    *s = std::move(row.scan);
+    auto it = live_.find(s->id());
+    if (it != live_.end()) {
+      // Live progress, the summarized targets kept.
+      v1::TargetSpec targets = std::move(*s->mutable_targets());
+      const uint32_t includes = s->target_include_count();
+      const uint32_t excludes = s->target_exclude_count();
+      *s = it->second.scan;
+      s->set_shards_leased(it->second.leases.size());
+      *s->mutable_targets() = std::move(targets);
+      s->set_target_include_count(includes);
+      s->set_target_exclude_count(excludes);
+    } else {
+      ASSIGN_OR_RETURN(uint64_t findings, store_.CountFindings(s->id()));
+      s->set_findings(findings);
+    }
+    if (i + 1 == size && rows.size() > size) {
+      resp.set_next_page_token(EncodePageToken(row.seq, req.inventory()));
+    }
+  }
+  return resp;
 }
 
 absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id) {
@@ -348,7 +445,7 @@ absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id) {
         absl::StrCat("scan '", id, "' already ended: ", v1::ScanState_Name(s.state())));
   }
   RETURN_IF_ERROR(store_.SetScanState(id, v1::CANCELLED, NowMs(), "cancelled by an operator"));
-  Durable(store_.Commit());
+  RETURN_IF_ERROR(CommitNow());
   for (const auto& [lease_id, lease] : it->second.leases) lease_scan_.erase(lease_id);
   live_.erase(it);
   MakeLogger("coordinator")->info("scan cancelled id={}", id);
@@ -364,6 +461,17 @@ absl::Status ScanManager::ForEachFinding(const std::string& scan_id,
   return store_.ForEachFinding(scan_id, fn);
 }
 
+absl::StatusOr<std::vector<v1::Finding>> ScanManager::FindingsPage(const std::string& scan_id,
+                                                                    const ExposureKey* after,
+                                                                    uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  if (after == nullptr) {
+    ASSIGN_OR_RETURN(v1::Scan s, Snapshot(scan_id));  // NotFound for an unknown scan
+    (void)s;
+  }
+  return store_.FindingsPage(scan_id, after, limit);
+}
+
 absl::StatusOr<v1::ScanDiff> ScanManager::DiffScan(const std::string& id,
                                                    const std::string& base_id) {
   absl::MutexLock lock(&mu_);
@@ -377,27 +485,21 @@ absl::StatusOr<v1::ScanDiff> ScanManager::DiffScan(const std::string& id,
     ASSIGN_OR_RETURN(std::optional<ScanRow> b, store_.LoadScan(base));
     if (!b) return absl::NotFoundError(absl::StrCat("scan '", base, "' does not exist"));
   }
-  std::map<std::string, v1::DiffEntry> now_open;
-  std::map<std::string, v1::DiffEntry> before;
-  auto collect = [](std::map<std::string, v1::DiffEntry>& into) {
-    return [&into](const v1::Finding& f) {
-      v1::DiffEntry e;
-      e.set_ip(f.ip());
-      e.set_port(f.port());
-      e.set_service(f.service());
-      into[ExposureKey(f.ip(), f.port())] = e;
-    };
-  };
-  RETURN_IF_ERROR(store_.ForEachFinding(id, collect(now_open)));
-  if (!base.empty()) RETURN_IF_ERROR(store_.ForEachFinding(base, collect(before)));
+  ASSIGN_OR_RETURN(ExposureMap now_open, store_.OpenPairs(id));
+  ExposureMap before;
+  if (!base.empty()) {
+    ASSIGN_OR_RETURN(before, store_.OpenPairs(base));
+  }
   v1::ScanDiff diff;
   diff.set_scan_id(id);
   diff.set_base_scan_id(base);
-  for (const auto& [key, e] : now_open) {
-    *(before.count(key) ? diff.add_still_open() : diff.add_new_open()) = e;
-  }
-  for (const auto& [key, e] : before) {
-    if (!now_open.count(key)) *diff.add_closed() = e;
+  for (const ExposureDelta& d : DiffExposures(before, now_open)) {
+    v1::DiffEntry* e = d.change == ExposureChange::kNew      ? diff.add_new_open()
+                       : d.change == ExposureChange::kClosed ? diff.add_closed()
+                                                             : diff.add_still_open();
+    e->set_ip(d.key.ip);
+    e->set_port(d.key.port);
+    e->set_service(ServiceName(static_cast<uint16_t>(d.key.port)));
   }
   return diff;
 }
@@ -798,8 +900,9 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
   // after that, and a completion may reach a restarted coordinator, so
   // acknowledged findings must never be lost with a crash. (Findings are
   // rare, one batch per shard at most in practice; leases and completions
-  // stay group-committed.)
-  Durable(store_.Commit());
+  // stay group-committed.) A failed commit is an error to the worker, which
+  // sends them again.
+  RETURN_IF_ERROR(CommitNow());
   Changed();
   return absl::OkStatus();
 }
@@ -867,45 +970,31 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
   const int64_t now_ms = NowMs();
   ASSIGN_OR_RETURN(std::optional<std::string> base, store_.PreviousSucceeded(scan.scope, scan.seq));
   ASSIGN_OR_RETURN(ExposureMap before, store_.Exposures(scan.scope));
-  v1::ScanReport report;
+  v1::ScanReport report;  // the header; the exposures are rows of the store
   report.set_scan_id(id);
   report.set_inventory(scan.scan.inventory());
   report.set_base_scan_id(base.value_or(""));
   report.set_started_unix_ms(scan.scan.started_unix_ms());
   report.set_finished_unix_ms(now_ms);
   report.set_probes(scan.scan.probes_done());
-  std::map<std::string, int64_t> after;
-  uint64_t added = 0;
-  RETURN_IF_ERROR(store_.ForEachFinding(id, [&](const v1::Finding& f) {
-    const std::string key = ExposureKey(f.ip(), f.port());
-    auto prev = before.find(key);
-    v1::Exposure* e = report.add_exposures();
-    e->set_ip(f.ip());
-    e->set_port(f.port());
-    e->set_service(f.service());
-    e->set_status(prev == before.end() ? v1::NEW : v1::STILL_OPEN);
-    e->set_first_seen_unix_ms(prev == before.end() ? f.found_unix_ms() : prev->second);
-    after[key] = e->first_seen_unix_ms();
-    if (prev == before.end()) ++added;
-  }));
-  uint64_t closed = 0;
-  for (const auto& [key, first_seen] : before) {
-    if (after.count(key)) continue;
-    size_t bar = key.rfind('|');
-    v1::Exposure* e = report.add_exposures();
-    e->set_ip(key.substr(0, bar));
-    e->set_port(static_cast<uint32_t>(std::stoul(key.substr(bar + 1))));
-    e->set_service(ServiceName(static_cast<uint16_t>(e->port())));
-    e->set_status(v1::CLOSED);
-    e->set_first_seen_unix_ms(first_seen);
-    ++closed;
+  std::vector<ExposureDelta> diff;
+  {
+    ASSIGN_OR_RETURN(ExposureMap now_open, store_.OpenPairs(id));
+    diff = DiffExposures(before, now_open);
   }
-  RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, after, report));
+  uint64_t added = 0;
+  uint64_t closed = 0;
+  for (const ExposureDelta& d : diff) {
+    added += d.change == ExposureChange::kNew ? 1 : 0;
+    closed += d.change == ExposureChange::kClosed ? 1 : 0;
+  }
+  const uint64_t open_now = diff.size() - closed;
+  RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, report, diff));
   Durable(store_.Commit());
   MakeLogger("coordinator")
       ->info("scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
              "report={}",
-             id, scan.scan.probes_done(), after.size(), added, after.size() - added, closed,
+             id, scan.scan.probes_done(), open_now, added, open_now - added, closed,
              base.value_or("none"),
              config_.notifier_address.empty() ? "pending (no notifier configured)"
                                               : "queued for " + config_.notifier_address);
@@ -982,10 +1071,17 @@ absl::StatusOr<std::vector<ReportRow>> ScanManager::DueReports(uint32_t limit) {
   return store_.DueReports(NowMs(), limit);
 }
 
+absl::StatusOr<std::vector<v1::Exposure>> ScanManager::ReportExposures(const std::string& scan_id,
+                                                                       uint64_t offset,
+                                                                       uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  return store_.ReportExposures(scan_id, offset, limit);
+}
+
 absl::Status ScanManager::ReportDelivered(const std::string& scan_id) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(store_.MarkReportDelivered(scan_id, NowMs()));
-  Durable(store_.Commit());
+  RETURN_IF_ERROR(CommitNow());
   return absl::OkStatus();
 }
 
@@ -1005,7 +1101,7 @@ absl::Status ScanManager::SaveScheduleRun(const std::string& name, absl::Time la
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(
       store_.SaveScheduleRun(name, absl::ToUnixMillis(last_fire), absl::ToUnixMillis(first_seen)));
-  Durable(store_.Commit());
+  RETURN_IF_ERROR(CommitNow());
   return absl::OkStatus();
 }
 

@@ -123,11 +123,23 @@ class ScanManager {
   absl::StatusOr<goalkeeper::v1::Scan> StartScan(const goalkeeper::v1::StartScanRequest& req,
                                                  const std::string& schedule);
   absl::StatusOr<goalkeeper::v1::Scan> GetScan(const std::string& id);
+  // The first `limit` scans (newest first), as ListScans summaries.
   absl::StatusOr<std::vector<goalkeeper::v1::Scan>> ListScans(uint32_t limit,
                                                               const std::string& inventory);
+  // One page (AIP-158; see ListScansRequest): summaries keep the first 3
+  // target specs of each list and count them all. InvalidArgument for a
+  // page token that was not issued for this inventory.
+  absl::StatusOr<goalkeeper::v1::ListScansResponse> ListScans(
+      const goalkeeper::v1::ListScansRequest& req);
   absl::StatusOr<goalkeeper::v1::Scan> CancelScan(const std::string& id);
   absl::Status ForEachFinding(const std::string& scan_id,
                               const std::function<void(const goalkeeper::v1::Finding&)>& fn);
+  // At most `limit` findings after `after` in (ip, port) order (null = the
+  // first page; NotFound for an unknown scan). Streams call it page by page,
+  // never holding the lock across a network write.
+  absl::StatusOr<std::vector<goalkeeper::v1::Finding>> FindingsPage(const std::string& scan_id,
+                                                                    const ExposureKey* after,
+                                                                    uint32_t limit);
   absl::StatusOr<goalkeeper::v1::ScanDiff> DiffScan(const std::string& id,
                                                     const std::string& base_id);
   std::vector<goalkeeper::v1::WorkerInfo> ListWorkers();
@@ -159,10 +171,17 @@ class ScanManager {
   // Expires leases, rate reservations and silent workers. Call about once a second.
   void Tick();
   // Commits pending writes (see ScanStore: group commit). Call every ~100 ms.
+  // While writes are refused (a full disk), also tries once a second whether
+  // they work again, and then reloads the state from the database.
   void Flush();
+  // True while the database refuses writes (readiness is NOT_SERVING then).
+  bool WritesRefused();
 
   // ---- Report delivery and schedules (persisted through the store) ----
   absl::StatusOr<std::vector<ReportRow>> DueReports(uint32_t limit);
+  // Exposures [offset, offset + limit) of a queued report.
+  absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(
+      const std::string& scan_id, uint64_t offset, uint32_t limit);
   absl::Status ReportDelivered(const std::string& scan_id);
   absl::Status ReportFailed(const std::string& scan_id, uint32_t attempts,
                             absl::Time next_attempt, const std::string& error);
@@ -255,7 +274,12 @@ class ScanManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t NowMs() const;
-  static void Durable(absl::Status s);
+  // Checks a commit: on failure writes are refused until Flush resumes them.
+  void Durable(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Commits now; the error (writes refused) goes back to the caller.
+  absl::Status CommitNow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rebuilds live_ and lease_scan_ from the store (Recover; after a resume).
+  absl::Status RecoverLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The addresses of an `openstack` inventory, checked: Unavailable on an
   // API failure, InvalidArgument naming an address outside allowed_ranges
@@ -278,6 +302,8 @@ class ScanManager {
   uint64_t probes_done_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t findings_total_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_served_seq_ ABSL_GUARDED_BY(mu_) = 0;  // round-robin cursor of LeaseShard
+  bool writes_refused_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time last_resume_try_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace goalkeeper

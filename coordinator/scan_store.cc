@@ -9,7 +9,9 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-constexpr char kSchema[] = R"sql(
+// Schema version 1: the tables of Goalkeeper before schema versions (an
+// unmarked database of that version is adopted; IF NOT EXISTS throughout).
+constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS scans (
   id TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
@@ -62,12 +64,44 @@ CREATE TABLE IF NOT EXISTS schedule_runs (
   name TEXT PRIMARY KEY,
   last_fire_ms INTEGER NOT NULL,
   first_seen_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS workers (
+)sql";
+
+// Version 2: a queued report's exposures as rows, read in pages when it is
+// delivered (the report itself keeps only its header); `meta` holds the
+// write probe used to find out whether a full disk has space again.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE report_exposures (
+  scan_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (scan_id, n));
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL);
+)sql";
+
+// Version 3: registered workers (name, SHA-256 of their token), so a
+// restarted coordinator lists them by name and accepts their tokens.
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE workers (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
   token_hash TEXT NOT NULL,
   registered_ms INTEGER NOT NULL);
 )sql";
+
+const SqliteSchema& CoordinatorSchema() {
+  static const SqliteSchema* schema = new SqliteSchema{
+      0x474B4331,  // "GKC1"
+      "coordinator",
+      {"scans", "shards", "findings", "exposures", "reports", "schedule_runs", "report_exposures",
+       "meta", "workers"},
+      {kSchemaV1, kSchemaV2, kSchemaV3}};
+  return *schema;
+}
 
 constexpr char kScanColumns[] =
     "spec, state, probes_total, next_index, probes_done, shards_done, created_ms, started_ms, "
@@ -97,12 +131,12 @@ int64_t I64(uint64_t v) { return static_cast<int64_t>(v); }
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ScanStore>> ScanStore::Open(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
-  RETURN_IF_ERROR(db->Exec(kSchema));
-  return std::unique_ptr<ScanStore>(new ScanStore(std::move(db)));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, CoordinatorSchema()));
+  return std::unique_ptr<ScanStore>(new ScanStore(std::move(db), path));
 }
 
 absl::Status ScanStore::Begin() {
+  if (!refusal_.ok()) return refusal_;
   if (in_txn_) return absl::OkStatus();
   RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   in_txn_ = true;
@@ -112,8 +146,50 @@ absl::Status ScanStore::Begin() {
 
 absl::Status ScanStore::Commit() {
   if (!in_txn_) return absl::OkStatus();
+  absl::Status s = db_->Exec("COMMIT");
+  if (s.ok()) {
+    in_txn_ = false;
+    return s;
+  }
+  Abandon(s);
+  return refusal_;
+}
+
+void ScanStore::Abandon(const absl::Status& cause) {
+  if (!in_txn_ || !refusal_.ok()) return;
+  const bool full = db_->LastErrorCode() == SQLITE_FULL;
   in_txn_ = false;
-  return db_->Exec("COMMIT");
+  if (db_->InTransaction()) db_->Exec("ROLLBACK").IgnoreError();
+  refusal_ = absl::UnavailableError(
+      full ? absl::StrCat("database disk is full: ", path_,
+                          "; writes are refused until space returns")
+           : absl::StrCat("database write failed: ", path_, ": ", cause.message(),
+                          "; writes are refused until a write succeeds"));
+}
+
+absl::Status ScanStore::Guard(absl::Status s) {
+  if (!s.ok()) Abandon(s);
+  return refusal_.ok() ? s : refusal_;
+}
+
+absl::StatusOr<uint64_t> ScanStore::Guard(absl::StatusOr<uint64_t> s) {
+  if (!s.ok()) Abandon(s.status());
+  if (!refusal_.ok()) return refusal_;
+  return s;
+}
+
+absl::Status ScanStore::TryResume() {
+  if (refusal_.ok()) return absl::OkStatus();
+  absl::Status s = db_->Exec(absl::StrCat(
+      "BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('write_probe', ",
+      absl::ToUnixMillis(absl::Now()),
+      ") ON CONFLICT(key) DO UPDATE SET value = excluded.value; COMMIT"));
+  if (!s.ok()) {
+    if (db_->InTransaction()) db_->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  refusal_ = absl::OkStatus();
+  return s;
 }
 
 absl::Status ScanStore::CommitIfOlderThan(absl::Duration age) {
@@ -122,37 +198,43 @@ absl::Status ScanStore::CommitIfOlderThan(absl::Duration age) {
 }
 
 absl::Status ScanStore::InsertScan(const v1::Scan& scan, const std::string& scope, int64_t seq) {
-  RETURN_IF_ERROR(Begin());
-  v1::Scan spec = scan;  // progress lives in columns
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT INTO scans (id, seq, state, inventory, scope, spec, "
-                               "probes_total, created_ms, started_ms) VALUES (?,?,?,?,?,?,?,?,?)"));
-  st->Bind(1, scan.id()).Bind(2, seq).Bind(3, int64_t{scan.state()}).Bind(4, scan.inventory());
-  st->Bind(5, scope).BindBlob(6, spec.SerializeAsString()).Bind(7, I64(scan.probes_total()));
-  st->Bind(8, scan.created_unix_ms()).Bind(9, scan.started_unix_ms());
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    v1::Scan spec = scan;  // progress lives in columns
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT INTO scans (id, seq, state, inventory, scope, spec, "
+                                 "probes_total, created_ms, started_ms) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?)"));
+    st->Bind(1, scan.id()).Bind(2, seq).Bind(3, int64_t{scan.state()}).Bind(4, scan.inventory());
+    st->Bind(5, scope).BindBlob(6, spec.SerializeAsString()).Bind(7, I64(scan.probes_total()));
+    st->Bind(8, scan.created_unix_ms()).Bind(9, scan.started_unix_ms());
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::SetScanState(const std::string& id, v1::ScanState state, int64_t now_ms,
                                      const std::string& error) {
-  RETURN_IF_ERROR(Begin());
-  const bool final_state = state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
-                               "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
-                               "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?4 "
-                               "ELSE started_ms END WHERE id = ?5"));
-  st->Bind(1, int64_t{state}).Bind(2, error).Bind(3, int64_t{final_state}).Bind(4, now_ms);
-  st->Bind(5, id);
-  RETURN_IF_ERROR(st->Run());
-  if (final_state) {
-    // Shards of an ended scan are never leased again.
-    ASSIGN_OR_RETURN(SqliteStatement * del,
-                     db_->Cached("DELETE FROM shards WHERE scan_id = ? AND state != 2"));
-    del->Bind(1, id);
-    RETURN_IF_ERROR(del->Run());
-  }
-  return absl::OkStatus();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    const bool final_state =
+        state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
+                                 "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
+                                 "started_ms = CASE WHEN ?1 = 2 AND started_ms = 0 THEN ?4 "
+                                 "ELSE started_ms END WHERE id = ?5"));
+    st->Bind(1, int64_t{state}).Bind(2, error).Bind(3, int64_t{final_state}).Bind(4, now_ms);
+    st->Bind(5, id);
+    RETURN_IF_ERROR(st->Run());
+    if (final_state) {
+      // Shards of an ended scan are never leased again.
+      ASSIGN_OR_RETURN(SqliteStatement * del,
+                       db_->Cached("DELETE FROM shards WHERE scan_id = ? AND state != 2"));
+      del->Bind(1, id);
+      RETURN_IF_ERROR(del->Run());
+    }
+    return absl::OkStatus();
+  }());
 }
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::QueryScans(
@@ -179,11 +261,39 @@ absl::StatusOr<std::optional<ScanRow>> ScanStore::LoadScan(const std::string& id
 }
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::ListScans(uint32_t limit,
-                                                          const std::string& inventory) {
-  return QueryScans("WHERE (? = '' OR inventory = ?) ORDER BY seq DESC LIMIT ?",
-                    [&](SqliteStatement& st) {
-                      st.Bind(1, inventory).Bind(2, inventory).Bind(3, int64_t{limit});
-                    });
+                                                          const std::string& inventory,
+                                                          int64_t before_seq,
+                                                          uint32_t max_specs) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached(absl::StrCat("SELECT ", kScanColumns,
+                                            " FROM scans WHERE (?1 = '' OR inventory = ?1) AND "
+                                            "(?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3")));
+  st->Bind(1, inventory).Bind(2, before_seq).Bind(3, int64_t{limit});
+  std::vector<ScanRow> out;
+  // Summarized row by row: a page never holds every scan's whole target list.
+  auto truncate = [max_specs](google::protobuf::RepeatedPtrField<std::string>* specs) {
+    if (static_cast<uint32_t>(specs->size()) > max_specs) {
+      specs->DeleteSubrange(static_cast<int>(max_specs),
+                            specs->size() - static_cast<int>(max_specs));
+    }
+  };
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    absl::StatusOr<ScanRow> scan = ReadScan(*st);
+    if (!scan.ok()) {
+      st->Reset();
+      return scan.status();
+    }
+    v1::TargetSpec* targets = scan->scan.mutable_targets();
+    scan->scan.set_target_include_count(static_cast<uint32_t>(targets->include_size()));
+    scan->scan.set_target_exclude_count(static_cast<uint32_t>(targets->exclude_size()));
+    truncate(targets->mutable_include());
+    truncate(targets->mutable_exclude());
+    out.push_back(*std::move(scan));
+  }
+  st->Reset();
+  return out;
 }
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::LoadScansInState(v1::ScanState state) {
@@ -236,72 +346,82 @@ absl::StatusOr<std::vector<ShardRow>> ScanStore::LoadOpenShards(const std::strin
 }
 
 absl::Status ScanStore::LeaseNewShard(const ShardRow& shard) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * ins,
-                   db_->Cached("INSERT INTO shards (scan_id, begin_index, end_index, state, "
-                               "lease_id, worker, attempts) VALUES (?,?,?,1,?,?,?)"));
-  ins->Bind(1, shard.scan_id).Bind(2, I64(shard.begin)).Bind(3, I64(shard.end));
-  ins->Bind(4, shard.lease_id).Bind(5, shard.worker_id).Bind(6, int64_t{shard.attempts});
-  RETURN_IF_ERROR(ins->Run());
-  ASSIGN_OR_RETURN(SqliteStatement * upd,
-                   db_->Cached("UPDATE scans SET next_index = ? WHERE id = ?"));
-  upd->Bind(1, I64(shard.end)).Bind(2, shard.scan_id);
-  RETURN_IF_ERROR(upd->Run());
-  return absl::OkStatus();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * ins,
+                     db_->Cached("INSERT INTO shards (scan_id, begin_index, end_index, state, "
+                                 "lease_id, worker, attempts) VALUES (?,?,?,1,?,?,?)"));
+    ins->Bind(1, shard.scan_id).Bind(2, I64(shard.begin)).Bind(3, I64(shard.end));
+    ins->Bind(4, shard.lease_id).Bind(5, shard.worker_id).Bind(6, int64_t{shard.attempts});
+    RETURN_IF_ERROR(ins->Run());
+    ASSIGN_OR_RETURN(SqliteStatement * upd,
+                     db_->Cached("UPDATE scans SET next_index = ? WHERE id = ?"));
+    upd->Bind(1, I64(shard.end)).Bind(2, shard.scan_id);
+    RETURN_IF_ERROR(upd->Run());
+    return absl::OkStatus();
+  }());
 }
 
 absl::Status ScanStore::LeaseShardAgain(const ShardRow& shard) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE shards SET state = 1, lease_id = ?, worker = ?, "
-                               "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
-  st->Bind(1, shard.lease_id).Bind(2, shard.worker_id).Bind(3, int64_t{shard.attempts});
-  st->Bind(4, shard.scan_id).Bind(5, I64(shard.begin));
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE shards SET state = 1, lease_id = ?, worker = ?, "
+                                 "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
+    st->Bind(1, shard.lease_id).Bind(2, shard.worker_id).Bind(3, int64_t{shard.attempts});
+    st->Bind(4, shard.scan_id).Bind(5, I64(shard.begin));
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::ReleaseShard(const std::string& scan_id, uint64_t begin,
                                      uint32_t attempts) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE shards SET state = 0, lease_id = '', worker = '', "
-                               "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
-  st->Bind(1, int64_t{attempts}).Bind(2, scan_id).Bind(3, I64(begin));
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE shards SET state = 0, lease_id = '', worker = '', "
+                                 "attempts = ? WHERE scan_id = ? AND begin_index = ?"));
+    st->Bind(1, int64_t{attempts}).Bind(2, scan_id).Bind(3, I64(begin));
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::CompleteShard(const std::string& scan_id, uint64_t begin, uint64_t end) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE shards SET state = 2 WHERE scan_id = ? AND "
-                               "begin_index = ? AND state != 2"));
-  st->Bind(1, scan_id).Bind(2, I64(begin));
-  RETURN_IF_ERROR(st->Run());
-  if (db_->Changes() == 1) {
-    ASSIGN_OR_RETURN(SqliteStatement * upd,
-                     db_->Cached("UPDATE scans SET probes_done = probes_done + ?, "
-                                 "shards_done = shards_done + 1 WHERE id = ?"));
-    upd->Bind(1, I64(end - begin)).Bind(2, scan_id);
-    RETURN_IF_ERROR(upd->Run());
-  }
-  return absl::OkStatus();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE shards SET state = 2 WHERE scan_id = ? AND "
+                                 "begin_index = ? AND state != 2"));
+    st->Bind(1, scan_id).Bind(2, I64(begin));
+    RETURN_IF_ERROR(st->Run());
+    if (db_->Changes() == 1) {
+      ASSIGN_OR_RETURN(SqliteStatement * upd,
+                       db_->Cached("UPDATE scans SET probes_done = probes_done + ?, "
+                                   "shards_done = shards_done + 1 WHERE id = ?"));
+      upd->Bind(1, I64(end - begin)).Bind(2, scan_id);
+      RETURN_IF_ERROR(upd->Run());
+    }
+    return absl::OkStatus();
+  }());
 }
 
 absl::StatusOr<uint64_t> ScanStore::InsertFindings(const std::string& scan_id,
                                                    const std::vector<v1::ProbeResult>& results,
                                                    int64_t now_ms) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
-                               "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
-  uint64_t inserted = 0;
-  for (const v1::ProbeResult& r : results) {
-    st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()}).Bind(4, int64_t{r.state()});
-    st->Bind(5, int64_t{r.rtt_us()}).Bind(6, now_ms);
-    RETURN_IF_ERROR(st->Run());
-    inserted += static_cast<uint64_t>(db_->Changes());
-  }
-  return inserted;
+  return Guard([&]() -> absl::StatusOr<uint64_t> {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
+                                 "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
+    uint64_t inserted = 0;
+    for (const v1::ProbeResult& r : results) {
+      st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()}).Bind(4, int64_t{r.state()});
+      st->Bind(5, int64_t{r.rtt_us()}).Bind(6, now_ms);
+      RETURN_IF_ERROR(st->Run());
+      inserted += static_cast<uint64_t>(db_->Changes());
+    }
+    return inserted;
+  }());
 }
 
 absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
@@ -327,6 +447,58 @@ absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::string& scan_id,
+                                                                  const ExposureKey* after,
+                                                                  uint32_t limit) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, state, rtt_us, found_ms FROM findings "
+                               "WHERE scan_id = ?1 AND "
+                               "(?2 = 0 OR ip > ?3 OR (ip = ?3 AND port > ?4)) "
+                               "ORDER BY ip, port LIMIT ?5"));
+  st->Bind(1, scan_id).Bind(2, int64_t{after != nullptr});
+  st->Bind(3, after != nullptr ? after->ip : std::string());
+  st->Bind(4, int64_t{after != nullptr ? after->port : 0}).Bind(5, int64_t{limit});
+  std::vector<v1::Finding> out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    v1::Finding& f = out.emplace_back();
+    f.set_scan_id(scan_id);
+    f.set_ip(st->Text(0));
+    f.set_port(static_cast<uint32_t>(st->Int(1)));
+    f.set_state(static_cast<v1::ProbeState>(st->Int(2)));
+    f.set_rtt_us(static_cast<uint32_t>(st->Int(3)));
+    f.set_found_unix_ms(st->Int(4));
+    f.set_service(ServiceName(static_cast<uint16_t>(f.port())));
+  }
+  st->Reset();
+  return out;
+}
+
+absl::StatusOr<ExposureMap> ScanStore::OpenPairs(const std::string& scan_id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, found_ms FROM findings WHERE scan_id = ? "
+                               "ORDER BY ip, port"));
+  st->Bind(1, scan_id);
+  ExposureMap out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.emplace_hint(out.end(), ExposureKey{st->Text(0), static_cast<uint32_t>(st->Int(1))},
+                     st->Int(2));
+  }
+  st->Reset();
+  return out;
+}
+
 absl::StatusOr<uint64_t> ScanStore::CountFindings(const std::string& scan_id) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT COUNT(*) FROM findings WHERE scan_id = ?"));
@@ -350,15 +522,19 @@ absl::StatusOr<std::optional<std::string>> ScanStore::PreviousSucceeded(const st
   return id;
 }
 
-absl::StatusOr<std::map<std::string, int64_t>> ScanStore::Exposures(const std::string& scope) {
+absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT ip, port, first_seen_ms FROM exposures WHERE scope = ?"));
   st->Bind(1, scope);
-  std::map<std::string, int64_t> out;
+  ExposureMap out;
   for (;;) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    out[absl::StrCat(st->Text(0), "|", st->Int(1))] = st->Int(2);
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out[ExposureKey{st->Text(0), static_cast<uint32_t>(st->Int(1))}] = st->Int(2);
   }
   st->Reset();
   return out;
@@ -366,27 +542,68 @@ absl::StatusOr<std::map<std::string, int64_t>> ScanStore::Exposures(const std::s
 
 absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_ms,
                                              const std::string& scope,
-                                             const std::map<std::string, int64_t>& exposures,
-                                             const v1::ScanReport& report) {
-  RETURN_IF_ERROR(Begin());
-  RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
-  ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
-  del->Bind(1, scope);
-  RETURN_IF_ERROR(del->Run());
-  ASSIGN_OR_RETURN(SqliteStatement * ins,
-                   db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
-                               "VALUES (?,?,?,?)"));
-  for (const auto& [key, first_seen] : exposures) {
-    size_t bar = key.rfind('|');
-    ins->Bind(1, scope).Bind(2, key.substr(0, bar));
-    ins->Bind(3, static_cast<int64_t>(std::stoll(key.substr(bar + 1)))).Bind(4, first_seen);
-    RETURN_IF_ERROR(ins->Run());
+                                             const v1::ScanReport& header,
+                                             const std::vector<ExposureDelta>& diff) {
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
+    ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
+    del->Bind(1, scope);
+    RETURN_IF_ERROR(del->Run());
+    ASSIGN_OR_RETURN(SqliteStatement * ins,
+                     db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
+                                 "VALUES (?,?,?,?)"));
+    ASSIGN_OR_RETURN(SqliteStatement * exp,
+                     db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
+                                 "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
+    int64_t n = 0;
+    for (const ExposureDelta& d : diff) {
+      if (d.change != ExposureChange::kClosed) {
+        ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
+        RETURN_IF_ERROR(ins->Run());
+      }
+      const v1::ExposureStatus status = d.change == ExposureChange::kNew       ? v1::NEW
+                                        : d.change == ExposureChange::kClosed ? v1::CLOSED
+                                                                              : v1::STILL_OPEN;
+      exp->Bind(1, id).Bind(2, n++).Bind(3, d.key.ip).Bind(4, int64_t{d.key.port});
+      exp->Bind(5, int64_t{status}).Bind(6, d.first_seen_ms);
+      RETURN_IF_ERROR(exp->Run());
+    }
+    v1::ScanReport stored = header;
+    stored.clear_exposures();
+    stored.set_exposure_count(diff.size());
+    ASSIGN_OR_RETURN(SqliteStatement * rep,
+                     db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
+    rep->Bind(1, id).BindBlob(2, stored.SerializeAsString());
+    RETURN_IF_ERROR(rep->Run());
+    return absl::OkStatus();
+  }());
+}
+
+absl::StatusOr<std::vector<v1::Exposure>> ScanStore::ReportExposures(const std::string& scan_id,
+                                                                     uint64_t offset,
+                                                                     uint32_t limit) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT ip, port, status, first_seen_ms FROM report_exposures "
+                               "WHERE scan_id = ? AND n >= ? ORDER BY n LIMIT ?"));
+  st->Bind(1, scan_id).Bind(2, I64(offset)).Bind(3, int64_t{limit});
+  std::vector<v1::Exposure> out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    v1::Exposure& e = out.emplace_back();
+    e.set_ip(st->Text(0));
+    e.set_port(static_cast<uint32_t>(st->Int(1)));
+    e.set_service(ServiceName(static_cast<uint16_t>(e.port())));
+    e.set_status(static_cast<v1::ExposureStatus>(st->Int(2)));
+    e.set_first_seen_unix_ms(st->Int(3));
   }
-  ASSIGN_OR_RETURN(SqliteStatement * rep,
-                   db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload) VALUES (?,?)"));
-  rep->Bind(1, id).BindBlob(2, report.SerializeAsString());
-  RETURN_IF_ERROR(rep->Run());
-  return absl::OkStatus();
+  st->Reset();
+  return out;
 }
 
 absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uint32_t limit) {
@@ -414,22 +631,26 @@ absl::StatusOr<std::vector<ReportRow>> ScanStore::DueReports(int64_t now_ms, uin
 }
 
 absl::Status ScanStore::MarkReportDelivered(const std::string& scan_id, int64_t now_ms) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE reports SET delivered = 1, delivered_ms = ?, "
-                               "last_error = '' WHERE scan_id = ?"));
-  st->Bind(1, now_ms).Bind(2, scan_id);
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE reports SET delivered = 1, delivered_ms = ?, "
+                                 "last_error = '' WHERE scan_id = ?"));
+    st->Bind(1, now_ms).Bind(2, scan_id);
+    return st->Run();
+  }());
 }
 
 absl::Status ScanStore::MarkReportFailed(const std::string& scan_id, uint32_t attempts,
                                          int64_t next_attempt_ms, const std::string& error) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE reports SET attempts = ?, next_attempt_ms = ?, "
-                               "last_error = ? WHERE scan_id = ?"));
-  st->Bind(1, int64_t{attempts}).Bind(2, next_attempt_ms).Bind(3, error).Bind(4, scan_id);
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE reports SET attempts = ?, next_attempt_ms = ?, "
+                                 "last_error = ? WHERE scan_id = ?"));
+    st->Bind(1, int64_t{attempts}).Bind(2, next_attempt_ms).Bind(3, error).Bind(4, scan_id);
+    return st->Run();
+  }());
 }
 
 absl::StatusOr<uint64_t> ScanStore::CountPendingReports() {
@@ -456,13 +677,15 @@ absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanStore::Lo
 
 absl::Status ScanStore::SaveScheduleRun(const std::string& name, int64_t last_fire_ms,
                                         int64_t first_seen_ms) {
-  RETURN_IF_ERROR(Begin());
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT INTO schedule_runs (name, last_fire_ms, first_seen_ms) "
-                               "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "
-                               "last_fire_ms = excluded.last_fire_ms"));
-  st->Bind(1, name).Bind(2, last_fire_ms).Bind(3, first_seen_ms);
-  return st->Run();
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT INTO schedule_runs (name, last_fire_ms, first_seen_ms) "
+                                 "VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                                 "last_fire_ms = excluded.last_fire_ms"));
+    st->Bind(1, name).Bind(2, last_fire_ms).Bind(3, first_seen_ms);
+    return st->Run();
+  }());
 }
 
 absl::StatusOr<std::vector<WorkerRow>> ScanStore::LoadWorkers() {

@@ -11,6 +11,16 @@
 // "stored" completes its shard, possibly with the restarted coordinator.
 // Reports are read only after a commit.
 //
+// The file is marked as the coordinator's (application_id "GKC1") and its
+// schema numbered (user_version) with migrations (common/sqlite.h): another
+// application's file or a newer schema is refused, naming the file.
+//
+// Full disk (or any failed commit or write): the open transaction is rolled back and
+// every later write is refused with UNAVAILABLE "database disk is full:
+// PATH ..." until TryResume() finds the disk writable again; reads go on.
+// Nothing refused was acknowledged, and what was rolled back is what a crash
+// would have lost (see above), so the owner reloads its state from the file.
+//
 //   ASSIGN_OR_RETURN(std::unique_ptr<ScanStore> store, ScanStore::Open(path));
 //   RETURN_IF_ERROR(store->InsertScan(scan, scope, seq));
 //
@@ -30,6 +40,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/sqlite.h"
+#include "coordinator/exposure_diff.h"
 #include "goalkeeper/v1/coordinator.pb.h"
 #include "goalkeeper/v1/notifier.pb.h"
 
@@ -64,6 +75,9 @@ struct WorkerRow {
 
 struct ReportRow {
   std::string scan_id;
+  // The header (exposure_count set); exposures are read in pages with
+  // ScanStore::ReportExposures. (A report stored by an earlier version
+  // carries its exposures here.)
   goalkeeper::v1::ScanReport report;
   uint32_t attempts = 0;
   int64_t next_attempt_ms = 0;
@@ -74,17 +88,28 @@ class ScanStore {
   static absl::StatusOr<std::unique_ptr<ScanStore>> Open(const std::string& path);
   ~ScanStore() { Commit().IgnoreError(); }
 
-  // Ends the open write transaction, if any.
+  // Ends the open write transaction, if any. On failure the transaction is
+  // rolled back and writes are refused (see the file comment).
   absl::Status Commit();
   // Commits when the open transaction is at least `age` old.
   absl::Status CommitIfOlderThan(absl::Duration age);
+  // OK while writes are accepted; else why not (UNAVAILABLE, naming the file).
+  const absl::Status& refusal() const { return refusal_; }
+  // While writes are refused: tries a small write; OK (and writes are
+  // accepted again) when it commits.
+  absl::Status TryResume();
+  const std::string& path() const { return path_; }
 
   absl::Status InsertScan(const goalkeeper::v1::Scan& scan, const std::string& scope, int64_t seq);
   absl::Status SetScanState(const std::string& id, goalkeeper::v1::ScanState state,
                             int64_t now_ms, const std::string& error);
   absl::StatusOr<std::optional<ScanRow>> LoadScan(const std::string& id);
-  // Newest first; inventory "" = all.
-  absl::StatusOr<std::vector<ScanRow>> ListScans(uint32_t limit, const std::string& inventory);
+  // Newest first; inventory "" = all; only scans with seq < before_seq
+  // (0 = no bound). Targets are summarized: at most `max_specs` specs per
+  // list, with the counts in target_include_count / target_exclude_count.
+  absl::StatusOr<std::vector<ScanRow>> ListScans(uint32_t limit, const std::string& inventory,
+                                                 int64_t before_seq = 0,
+                                                 uint32_t max_specs = UINT32_MAX);
   absl::StatusOr<std::vector<ScanRow>> LoadScansInState(goalkeeper::v1::ScanState state);
   absl::StatusOr<int64_t> MaxSeq();
   absl::StatusOr<std::map<goalkeeper::v1::ScanState, uint64_t>> CountScansByState();
@@ -106,20 +131,31 @@ class ScanStore {
                               int64_t now_ms);
   absl::Status ForEachFinding(const std::string& scan_id,
                               const std::function<void(const goalkeeper::v1::Finding&)>& fn);
+  // At most `limit` findings after `after` in (ip, port) order (keyset
+  // pagination; `after` null = from the start).
+  absl::StatusOr<std::vector<goalkeeper::v1::Finding>> FindingsPage(const std::string& scan_id,
+                                                                    const ExposureKey* after,
+                                                                    uint32_t limit);
+  // The scan's findings as pairs -> found time.
+  absl::StatusOr<ExposureMap> OpenPairs(const std::string& scan_id);
   absl::StatusOr<uint64_t> CountFindings(const std::string& scan_id);
 
   // The latest SUCCEEDED scan of `scope` created before `seq`, if any.
   absl::StatusOr<std::optional<std::string>> PreviousSucceeded(const std::string& scope,
                                                                int64_t seq);
-  // "ip|port" -> first seen (ms) for the scope.
-  absl::StatusOr<std::map<std::string, int64_t>> Exposures(const std::string& scope);
+  // Pair -> first seen (ms) for the scope.
+  absl::StatusOr<ExposureMap> Exposures(const std::string& scope);
 
-  // Ends a scan as SUCCEEDED: sets the exposures of its scope to `open` and
-  // queues `report` for delivery, in one transaction.
+  // Ends a scan as SUCCEEDED: sets the exposures of its scope to those of
+  // `diff` still open, and queues the report (`header` and one exposure per
+  // delta, in order) for delivery, in one transaction.
   absl::Status FinishScanWithReport(const std::string& id, int64_t now_ms,
                                     const std::string& scope,
-                                    const std::map<std::string, int64_t>& exposures,
-                                    const goalkeeper::v1::ScanReport& report);
+                                    const goalkeeper::v1::ScanReport& header,
+                                    const std::vector<ExposureDelta>& diff);
+  // Exposures [offset, offset + limit) of a queued report, in order.
+  absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(
+      const std::string& scan_id, uint64_t offset, uint32_t limit);
 
   absl::StatusOr<std::vector<ReportRow>> DueReports(int64_t now_ms, uint32_t limit);
   absl::Status MarkReportDelivered(const std::string& scan_id, int64_t now_ms);
@@ -139,11 +175,19 @@ class ScanStore {
   absl::Status DeleteWorker(const std::string& id);
 
  private:
-  explicit ScanStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  ScanStore(std::unique_ptr<SqliteDb> db, std::string path)
+      : db_(std::move(db)), path_(std::move(path)) {}
   absl::Status Begin();
+  // A write that failed inside the open transaction leaves it half done:
+  // roll it all back and refuse writes (as a failed commit does).
+  void Abandon(const absl::Status& cause);
+  absl::Status Guard(absl::Status s);
+  absl::StatusOr<uint64_t> Guard(absl::StatusOr<uint64_t> s);
   absl::StatusOr<std::vector<ScanRow>> QueryScans(const std::string& where_sql,
                                                   const std::function<void(SqliteStatement&)>& bind);
   std::unique_ptr<SqliteDb> db_;
+  const std::string path_;
+  absl::Status refusal_;
   bool in_txn_ = false;
   absl::Time txn_started_;
 };

@@ -1,7 +1,9 @@
 // goalkeeper-notifier: resolves exposed IPs to owners and notifies them.
 //   goalkeeper-notifier [--config FILE] [--listen HOST:PORT] [--db PATH]
 // Flags override the config file. Exit codes: 0 clean shutdown, 1 runtime
-// failure, 2 bad usage or configuration (one line naming the bad value).
+// failure (including a database file that is another application's or has a
+// newer schema), 2 bad usage or configuration (one line naming the bad value,
+// e.g. an empty --db).
 #include <curl/curl.h>
 
 #include <cstdio>
@@ -15,6 +17,10 @@ int main(int argc, char** argv) {
   goalkeeper::DaemonFlags daemon;
   daemon.Add(flags, "0.0.0.0:7071");
   if (std::optional<int> rc = flags.ParseForMain(argc - 1, argv + 1, stdout, stderr)) return *rc;
+  if (absl::Status s = daemon.Check(flags); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   absl::StatusOr<goalkeeper::NotifierConfig> config =
       daemon.config.empty() ? goalkeeper::ParseNotifierConfig("{}", "flags")
                             : goalkeeper::LoadNotifierConfig(daemon.config);

@@ -1,5 +1,14 @@
 #include "notifier/notification_store.h"
 
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -10,7 +19,9 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-constexpr char kSchema[] = R"sql(
+// Version 1: the tables before schema versions (an unmarked database of that
+// version is adopted).
+constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS reports (
   scan_id TEXT PRIMARY KEY,
   payload BLOB NOT NULL,
@@ -50,6 +61,19 @@ CREATE TABLE IF NOT EXISTS acknowledgements (
   PRIMARY KEY (ip, port));
 )sql";
 
+// Version 2: each report's content digest, for idempotency by content
+// ('' for reports stored before: computed from the payload when needed).
+constexpr char kSchemaV2[] = "ALTER TABLE reports ADD COLUMN digest TEXT NOT NULL DEFAULT ''";
+
+const SqliteSchema& NotifierSchema() {
+  static const SqliteSchema* schema =
+      new SqliteSchema{0x474B4E31,  // "GKN1"
+                       "notifier",
+                       {"reports", "exposures", "outbox", "acknowledgements"},
+                       {kSchemaV1, kSchemaV2}};
+  return *schema;
+}
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
 
@@ -70,20 +94,79 @@ absl::StatusOr<Channel> StoredChannel(const std::string& key, const std::string&
 
 }  // namespace
 
+std::string ReportDigest(const v1::ScanReport& report) {
+  v1::ScanReport canonical = report;
+  canonical.clear_exposure_count();
+  std::sort(canonical.mutable_exposures()->begin(), canonical.mutable_exposures()->end(),
+            [](const v1::Exposure& a, const v1::Exposure& b) {
+              return std::forward_as_tuple(a.ip(), a.port(), a.status(), a.first_seen_unix_ms(),
+                                           a.service()) <
+                     std::forward_as_tuple(b.ip(), b.port(), b.status(), b.first_seen_unix_ms(),
+                                           b.service());
+            });
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    canonical.SerializeToCodedStream(&out);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
 absl::StatusOr<std::unique_ptr<NotificationStore>> NotificationStore::Open(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
-  RETURN_IF_ERROR(db->Exec(kSchema));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, NotifierSchema()));
   return std::unique_ptr<NotificationStore>(new NotificationStore(std::move(db)));
 }
 
 absl::StatusOr<bool> NotificationStore::InsertReport(const v1::ScanReport& report, absl::Time now) {
+  const std::string digest = ReportDigest(report);  // outside the lock: CPU only
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload, received_ms) "
-                               "VALUES (?,?,?)"));
+                   db_->Cached("INSERT OR IGNORE INTO reports (scan_id, payload, received_ms, "
+                               "digest) VALUES (?,?,?,?)"));
   st->Bind(1, report.scan_id()).BindBlob(2, report.SerializeAsString()).Bind(3, Ms(now));
+  st->Bind(4, digest);
   RETURN_IF_ERROR(st->Run());
-  return db_->Changes() == 1;
+  if (db_->Changes() == 1) return true;
+  ASSIGN_OR_RETURN(SqliteStatement * old,
+                   db_->Cached("SELECT digest, payload FROM reports WHERE scan_id = ?"));
+  old->Bind(1, report.scan_id());
+  ASSIGN_OR_RETURN(bool row, old->Step());
+  std::string stored = row ? old->Text(0) : std::string();
+  if (row && stored.empty()) {  // stored before digests were kept
+    v1::ScanReport first;
+    if (first.ParseFromString(old->Text(1))) stored = ReportDigest(first);
+  }
+  old->Reset();
+  if (stored == digest) return false;
+  return absl::AlreadyExistsError(absl::StrCat(
+      "report of scan '", report.scan_id(), "' was already received with other content (sha256 ",
+      stored.substr(0, 16), ", this one ", digest.substr(0, 16), "); the first is kept"));
+}
+
+absl::StatusOr<std::optional<uint64_t>> NotificationStore::StoredExposures(
+    const std::string& scan_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT payload FROM reports WHERE scan_id = ?"));
+  st->Bind(1, scan_id);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  std::optional<uint64_t> out;
+  if (row) {
+    v1::ScanReport r;
+    if (!r.ParseFromString(st->Text(0))) {
+      st->Reset();
+      return absl::DataLossError(absl::StrCat("stored report of scan '", scan_id,
+                                              "' does not parse"));
+    }
+    out = static_cast<uint64_t>(r.exposures_size());
+  }
+  st->Reset();
+  return out;
 }
 
 absl::StatusOr<std::optional<v1::ScanReport>> NotificationStore::NextReport(absl::Time now) {

@@ -2,6 +2,9 @@
 // notification state of each (owner, ip, port), the outbox of notifications
 // (each stored before it is sent, keyed by an idempotency key), dead
 // letters, and acknowledged exposures. Each method is one transaction.
+// The file is marked as the notifier's (application_id "GKN1", numbered
+// schema with migrations: common/sqlite.h); another application's file or a
+// newer schema is refused, naming the file.
 //
 //   ASSIGN_OR_RETURN(auto store, NotificationStore::Open(path));
 //   ASSIGN_OR_RETURN(bool fresh, store->InsertReport(report, now));
@@ -40,12 +43,22 @@ struct ExposureUpdate {
   bool notified = false;  // sets last_notified (and first_notified if new)
 };
 
+// SHA-256 (hex) of a report's canonical content: its fields with the
+// exposures sorted (their order carries no meaning) and exposure_count
+// (a streaming detail) left out.
+std::string ReportDigest(const goalkeeper::v1::ScanReport& report);
+
 class NotificationStore {
  public:
   static absl::StatusOr<std::unique_ptr<NotificationStore>> Open(const std::string& path);
 
-  // Stores the report unless its scan id is already known; returns whether it was new.
+  // Stores the report unless its scan id is already known; returns whether it
+  // was new. A known scan id with the same content (ReportDigest) is a
+  // duplicate (false); with other content, AlreadyExists naming the scan and
+  // both digests, and the first report is kept.
   absl::StatusOr<bool> InsertReport(const goalkeeper::v1::ScanReport& report, absl::Time now);
+  // How many exposures the stored report of `scan_id` has (nullopt: none stored).
+  absl::StatusOr<std::optional<uint64_t>> StoredExposures(const std::string& scan_id);
   // The oldest unprocessed report due for (another) processing attempt.
   absl::StatusOr<std::optional<goalkeeper::v1::ScanReport>> NextReport(absl::Time now);
   absl::Status ReportFailed(const std::string& scan_id, absl::Time next_attempt,

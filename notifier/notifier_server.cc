@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -43,27 +44,71 @@ class NotifierService final : public v1::Notifier::Service {
 
   grpc::Status DeliverReport(grpc::ServerContext*, const v1::ScanReport* report,
                              v1::DeliverReportResponse* resp) override {
-    if (report->scan_id().empty()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "scan_id is empty");
-    }
-    for (const v1::Exposure& e : report->exposures()) {
-      if (!IpAddress::Parse(e.ip()) || e.port() == 0 || e.port() > 65535) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            absl::StrCat("exposure '", e.ip(), ":", e.port(),
-                                         "' is not an address and port"));
-      }
-    }
-    // Acknowledged only once stored (SQLite commit).
-    auto fresh = store_.InsertReport(*report, clock_.Now());
-    if (!fresh.ok()) return ToGrpcStatus(fresh.status());
-    resp->set_duplicate(!*fresh);
-    MakeLogger("notifier")->info("report received scan={} exposures={} duplicate={}",
-                                 report->scan_id(), report->exposures_size(), !*fresh);
-    absl::MutexLock lock(&wake_mu_);
-    wake_.Signal();
-    return grpc::Status::OK;
+    return Store(*report, resp);
   }
 
+  // Header, then batches of exposures; the whole report is stored in one
+  // transaction at the end, so a broken stream stores nothing.
+  grpc::Status DeliverReportStream(grpc::ServerContext* ctx,
+                                   grpc::ServerReader<v1::ReportChunk>* reader,
+                                   v1::DeliverReportResponse* resp) override {
+    // Each stream holds its report in memory until stored: a few at a time.
+    if (streams_.fetch_add(1) >= kMaxStreams) {
+      streams_.fetch_sub(1);
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("more than ", kMaxStreams,
+                                       " report streams at once; try again later"));
+    }
+    grpc::Status s = ReceiveStream(ctx, reader, resp);
+    streams_.fetch_sub(1);
+    return s;
+  }
+
+ private:
+  grpc::Status ReceiveStream(grpc::ServerContext* ctx, grpc::ServerReader<v1::ReportChunk>* reader,
+                             v1::DeliverReportResponse* resp) {
+    v1::ReportChunk chunk;
+    if (!reader->Read(&chunk) || !chunk.has_header()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "DeliverReportStream: the first chunk must be the report's header");
+    }
+    v1::ScanReport report = std::move(*chunk.mutable_header());
+    const uint64_t expected = report.exposure_count();
+    if (expected > kMaxReportExposures || report.exposures_size() != 0) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("report of scan '", report.scan_id(), "': exposure_count ",
+                                       expected, " (at most ", kMaxReportExposures,
+                                       ", and exposures come in later chunks)"));
+    }
+    report.mutable_exposures()->Reserve(static_cast<int>(std::min<uint64_t>(expected, 100000)));
+    while (reader->Read(&chunk)) {
+      if (!chunk.has_exposures()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "DeliverReportStream: a second header");
+      }
+      auto* batch = chunk.mutable_exposures()->mutable_exposures();
+      if (static_cast<uint64_t>(report.exposures_size()) + static_cast<uint64_t>(batch->size()) >
+          expected) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("report of scan '", report.scan_id(),
+                                         "': more exposures than its exposure_count ", expected));
+      }
+      for (v1::Exposure& e : *batch) *report.add_exposures() = std::move(e);
+    }
+    if (ctx->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "stream broken; nothing stored");
+    }
+    if (static_cast<uint64_t>(report.exposures_size()) != expected) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("report of scan '", report.scan_id(), "': the stream ended "
+                                       "after ", report.exposures_size(), " of ", expected,
+                                       " exposures; nothing stored"));
+    }
+    report.clear_exposure_count();
+    return Store(report, resp);
+  }
+
+ public:
   grpc::Status Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse*) override {
     if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
@@ -78,6 +123,38 @@ class NotifierService final : public v1::Notifier::Service {
   }
 
  private:
+  // Exposures one report may carry (about 100 bytes each in memory), and
+  // report streams received at once.
+  static constexpr uint64_t kMaxReportExposures = 5'000'000;
+  static constexpr int kMaxStreams = 4;
+  std::atomic<int> streams_{0};
+
+  grpc::Status Store(const v1::ScanReport& report, v1::DeliverReportResponse* resp) {
+    if (report.scan_id().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "scan_id is empty");
+    }
+    for (const v1::Exposure& e : report.exposures()) {
+      if (!IpAddress::Parse(e.ip()) || e.port() == 0 || e.port() > 65535) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("exposure '", e.ip(), ":", e.port(),
+                                         "' is not an address and port"));
+      }
+    }
+    // Acknowledged only once stored (SQLite commit).
+    auto fresh = store_.InsertReport(report, clock_.Now());
+    if (!fresh.ok()) {
+      MakeLogger("notifier")->error("report refused scan={}: {}", report.scan_id(),
+                                    fresh.status().message());
+      return ToGrpcStatus(fresh.status());
+    }
+    resp->set_duplicate(!*fresh);
+    MakeLogger("notifier")->info("report received scan={} exposures={} duplicate={}",
+                                 report.scan_id(), report.exposures_size(), !*fresh);
+    absl::MutexLock lock(&wake_mu_);
+    wake_.Signal();
+    return grpc::Status::OK;
+  }
+
   NotificationStore& store_;
   const Clock& clock_;
   absl::Mutex& wake_mu_;

@@ -377,3 +377,30 @@ TEST(FlagParserHostPortTest, DialAddressNeedsAPortFrom1) {
 
 }  // namespace
 }  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+TEST(DaemonFlagsTest, EmptyDbIsRefusedNamingTheFlag) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--db", ""},
+                                        std::vector<std::string>{"--db="}}) {
+    FlagParser flags("goalkeeper-notifier");
+    DaemonFlags daemon;
+    daemon.Add(flags, "0.0.0.0:7071");
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    ASSERT_TRUE(flags.Parse(static_cast<int>(argv.size()), argv.data()).ok());
+    absl::Status s = daemon.Check(flags);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()), ::testing::StartsWith("--db: "));
+  }
+  FlagParser flags("goalkeeper-notifier");
+  DaemonFlags daemon;
+  daemon.Add(flags, "0.0.0.0:7071");
+  const char* ok[] = {"--db", "x.db"};
+  ASSERT_TRUE(flags.Parse(2, ok).ok());
+  EXPECT_TRUE(daemon.Check(flags).ok());
+}
+
+}  // namespace
+}  // namespace goalkeeper

@@ -783,8 +783,11 @@ TEST_F(ScanManagerTest, ReportComparesWithThePreviousScanOfTheInventory) {
   ASSERT_EQ(due->size(), 2u);
   const v1::ScanReport& report = (*due)[0].scan_id == second->id() ? (*due)[0].report : (*due)[1].report;
   EXPECT_EQ(report.base_scan_id(), first->id());
+  EXPECT_EQ(report.exposure_count(), 3u);
+  auto exposures = manager_->ReportExposures(second->id(), 0, 100);
+  ASSERT_TRUE(exposures.ok()) << exposures.status();
   std::map<std::string, v1::Exposure> by_key;
-  for (const v1::Exposure& e : report.exposures()) by_key[e.ip() + ":" + std::to_string(e.port())] = e;
+  for (const v1::Exposure& e : *exposures) by_key[e.ip() + ":" + std::to_string(e.port())] = e;
   ASSERT_EQ(by_key.size(), 3u);
   EXPECT_EQ(by_key["127.80.0.3:22"].status(), v1::NEW);
   EXPECT_EQ(by_key["127.80.0.3:22"].service(), "SSH");
@@ -801,15 +804,26 @@ TEST_F(ScanManagerTest, ReportComparesWithThePreviousScanOfTheInventory) {
 
 class FakeSender : public ReportSender {
  public:
-  absl::Status Send(const v1::ScanReport& report) override {
+  absl::Status Send(const v1::ScanReport& header, const NextPage& next) override {
     ++calls;
     if (fail) return absl::UnavailableError("notifier down");
-    delivered.push_back(report.scan_id());
+    v1::ScanReport whole = header;
+    for (;;) {
+      auto page = next();
+      if (!page.ok()) return page.status();
+      if (page->empty()) break;
+      ++pages;
+      for (v1::Exposure& e : *page) *whole.add_exposures() = std::move(e);
+    }
+    delivered.push_back(header.scan_id());
+    reports.push_back(std::move(whole));
     return absl::OkStatus();
   }
   bool fail = true;
   int calls = 0;
+  int pages = 0;
   std::vector<std::string> delivered;
+  std::vector<v1::ScanReport> reports;
 };
 
 TEST_F(ScanManagerTest, ReportsAreRetriedWithBackoffAndDeliveredOnceAcrossRestarts) {
