@@ -97,12 +97,20 @@ class ScanStoreTest : public ::testing::Test {
 
   // Leases and completes every shard (no findings through the worker API).
   void RunToEnd() {
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_id("w1");
+    auto registered = manager_->RegisterWorker(reg);
+    ASSERT_TRUE(registered.ok()) << registered.status();
+    v1::LeaseShardRequest lease_req;
+    lease_req.set_worker_id("w1");
+    lease_req.set_worker_token(registered->worker_token());
     for (int i = 0; i < 10000; ++i) {
-      auto lease = manager_->LeaseShard("w1");
+      auto lease = manager_->LeaseShard(lease_req);
       ASSERT_TRUE(lease.ok()) << lease.status();
       if (!lease->has_shard()) return;
       v1::CompleteShardRequest req;
       req.set_worker_id("w1");
+      req.set_worker_token(registered->worker_token());
       req.set_lease_id(lease->shard().lease_id());
       ASSERT_TRUE(manager_->CompleteShard(req).ok());
     }

@@ -171,11 +171,19 @@ class StoreTest : public ::testing::Test {
     }
     EXPECT_TRUE((*store)->InsertFindings(scan->id(), results, 1).ok());
     EXPECT_TRUE((*store)->Commit().ok());
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_id("w1");
+    auto registered = manager.RegisterWorker(reg);
+    EXPECT_TRUE(registered.ok()) << registered.status();
+    v1::LeaseShardRequest lease_req;
+    lease_req.set_worker_id("w1");
+    lease_req.set_worker_token(registered->worker_token());
     for (int i = 0; i < 10000; ++i) {
-      auto lease = manager.LeaseShard("w1");
+      auto lease = manager.LeaseShard(lease_req);
       if (!lease.ok() || !lease->has_shard()) break;
       v1::CompleteShardRequest done;
       done.set_worker_id("w1");
+      done.set_worker_token(registered->worker_token());
       done.set_lease_id(lease->shard().lease_id());
       EXPECT_TRUE(manager.CompleteShard(done).ok());
     }
