@@ -11,6 +11,8 @@ void Pacer::SetRate(double rate_per_second) {
   interval_ = r > 0 ? std::chrono::duration_cast<Clock::duration>(
                           std::chrono::duration<double>(1 / r))
                     : Clock::duration::zero();
+  horizon_.store(std::max<Clock::duration>(2 * interval_, std::chrono::milliseconds(50)).count(),
+                 std::memory_order_relaxed);
   // Turns handed out at the old rate keep their time; new ones start from
   // now (Start spaces them at the new rate).
   next_ticket_ = Clock::time_point{};
@@ -22,6 +24,7 @@ Pacer::Clock::time_point Pacer::Ticket(Clock::time_point now) {
   next_ticket_ = std::max(next_ticket_, now);
   const Clock::time_point t = next_ticket_;
   next_ticket_ += interval_;
+  AheadLocked(t);
   return t;
 }
 
@@ -32,6 +35,13 @@ Pacer::Clock::time_point Pacer::EarliestLocked(Clock::time_point t) const {
 void Pacer::RecordLocked(Clock::time_point t) {
   last_start_ = t;
   started_ = true;
+  AheadLocked(t);
+}
+
+void Pacer::AheadLocked(Clock::time_point t) {
+  if (t.time_since_epoch().count() > ahead_until_.load(std::memory_order_relaxed)) {
+    ahead_until_.store(t.time_since_epoch().count(), std::memory_order_relaxed);
+  }
 }
 
 Pacer::Clock::time_point Pacer::Start(Pacer* scan, Pacer* node, Clock::time_point now) {

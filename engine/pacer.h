@@ -16,7 +16,11 @@
 // waiters never herd); Start, taken when the turn has come, gives the
 // earliest time at which the last start of each pacer lies 1/rate behind
 // (at the current rate) and records it in both. No burst credit builds up
-// while idle. A rate <= 0 means no cap.
+// while idle. A rate <= 0 means no cap. Busy() tells an engine that turns
+// or starts are already handed out well ahead (more than 50 ms, or two
+// intervals), so it takes no further probe of this pacer's slices for now
+// and its slots serve other slices: a capped scan holds only the few slots
+// its rate needs, and its untaken probes stay untaken.
 //
 // Thread-safety: thread-safe.
 #ifndef GOALKEEPER_ENGINE_PACER_H_
@@ -47,6 +51,15 @@ class Pacer {
   // Step 1: the time (>= now) at which the caller may ask Start.
   Clock::time_point Ticket(Clock::time_point now);
 
+  // True when a turn or start is already handed out beyond the horizon.
+  bool Busy(Clock::time_point now) const {
+    if (unlimited()) return false;
+    return ahead_until_.load(std::memory_order_relaxed) >
+           (now + Clock::duration(horizon_.load(std::memory_order_relaxed)))
+               .time_since_epoch()
+               .count();
+  }
+
   // Step 2: the start time (>= now) of one probe, recorded in both pacers;
   // either may be null or unlimited. `scan` is locked before `node`: a
   // pacer is always passed in the same position.
@@ -55,8 +68,12 @@ class Pacer {
  private:
   Clock::time_point EarliestLocked(Clock::time_point t) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordLocked(Clock::time_point t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AheadLocked(Clock::time_point t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::atomic<double> rate_{0};
+  // The latest turn or start handed out, and Busy's horizon (clock ticks).
+  std::atomic<Clock::rep> ahead_until_{0};
+  std::atomic<Clock::rep> horizon_{0};
   mutable absl::Mutex mu_;
   Clock::duration interval_ ABSL_GUARDED_BY(mu_) = Clock::duration::zero();
   Clock::time_point next_ticket_ ABSL_GUARDED_BY(mu_){};

@@ -261,21 +261,49 @@ class ScanEngine::ThreadScanner {
     return true;
   }
 
+  // A slice whose pacers are busy (turns handed out well ahead) gives no
+  // target for now: it is deferred, and taken from again, before the
+  // current slice, once they are not.
   Next TakeNext(Slot& slot) {
     if (engine_.cancelled()) return Next::kEnd;
     for (;;) {
-      uint64_t i = 0;
-      if (current_ != nullptr && current_->Take(&i)) {
-        if (slot.slice != current_) slot.slice = current_;
-        slot.index = i;
-        slot.target = current_->space_->At(i);
-        slot.attempt = 0;
-        slot.local_errors = 0;
-        slot.has_target = true;
-        return Next::kSlice;
+      for (auto it = deferred_.begin(); it != deferred_.end();) {
+        if ((*it)->remaining() == 0) {
+          it = deferred_.erase(it);
+        } else if (!engine_.Throttled(**it) && Assign(slot, *it)) {
+          return Next::kSlice;
+        } else {
+          ++it;
+        }
       }
-      Next next = engine_.NextSlice(&current_);
+      if (current_ != nullptr) {
+        if (!engine_.Throttled(*current_)) {
+          if (Assign(slot, current_)) return Next::kSlice;
+        } else if (current_->remaining() > 0) {
+          Defer(current_);
+        }
+      }
+      Next next = engine_.NextSlice(&current_, &deferred_);
       if (next != Next::kSlice) return next;
+    }
+  }
+
+  // Gives the slot the next target of `slice`; false when none is left.
+  bool Assign(Slot& slot, const std::shared_ptr<ScanSlice>& slice) {
+    uint64_t i = 0;
+    if (!slice->Take(&i)) return false;
+    if (slot.slice != slice) slot.slice = slice;
+    slot.index = i;
+    slot.target = slice->space_->At(i);
+    slot.attempt = 0;
+    slot.local_errors = 0;
+    slot.has_target = true;
+    return true;
+  }
+
+  void Defer(const std::shared_ptr<ScanSlice>& slice) {
+    if (std::find(deferred_.begin(), deferred_.end(), slice) == deferred_.end()) {
+      deferred_.push_back(slice);
     }
   }
 
@@ -290,6 +318,9 @@ class ScanEngine::ThreadScanner {
   }
 
   void Retire() {
+    // Slots that idled while a slice waited for its pacers learn of the end
+    // too.
+    if (!idle_.empty()) asio::post(io_, [this] { WakeIdle(); });
     if (--live_slots_ == 0) {
       sweep_timer_.cancel();
       boost::system::error_code ignored;
@@ -467,7 +498,8 @@ class ScanEngine::ThreadScanner {
       if (ec || live_slots_ == 0) return;
       Harvest();  // a safety net; completions normally arrive via WaitForEvents
       Sweep();
-      if (engine_.cancelled()) WakeIdle();
+      // Idle slots look again for work that waited for its pacers.
+      if (engine_.cancelled() || !deferred_.empty()) WakeIdle();
       if (live_slots_ > 0) ArmSweep();
     });
   }
@@ -500,6 +532,7 @@ class ScanEngine::ThreadScanner {
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t live_slots_ = 0;
   std::shared_ptr<ScanSlice> current_;  // the slice new targets come from
+  std::vector<std::shared_ptr<ScanSlice>> deferred_;  // slices whose pacers were busy
   std::vector<Slot*> idle_;             // slots waiting for a slice
 };
 
@@ -617,16 +650,37 @@ uint64_t ScanEngine::remaining() const {
   return n;
 }
 
-ScanEngine::Next ScanEngine::NextSlice(std::shared_ptr<ScanSlice>* out) {
+bool ScanEngine::Throttled(const ScanSlice& slice) const {
+  const Pacer* scan = slice.pacer_.get();
+  const Pacer* node = node_pacer_.get();
+  const bool scan_capped = scan != nullptr && !scan->unlimited();
+  const bool node_capped = node != nullptr && !node->unlimited();
+  if (!scan_capped && !node_capped) return false;
+  const auto now = std::chrono::steady_clock::now();
+  return (scan_capped && scan->Busy(now)) || (node_capped && node->Busy(now));
+}
+
+ScanEngine::Next ScanEngine::NextSlice(std::shared_ptr<ScanSlice>* out,
+                                       std::vector<std::shared_ptr<ScanSlice>>* deferred) {
   absl::MutexLock lock(&mu_);
-  while (!queue_.empty()) {
-    if (queue_.front()->remaining() > 0) {
-      *out = queue_.front();
+  bool waiting = false;  // a slice with work waits for its pacers
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if ((*it)->remaining() == 0) {
+      it = queue_.erase(it);
+      continue;
+    }
+    if (!Throttled(**it)) {
+      *out = *it;
       return Next::kSlice;
     }
-    queue_.pop_front();
+    if (std::find(deferred->begin(), deferred->end(), *it) == deferred->end()) {
+      deferred->push_back(*it);
+    }
+    waiting = true;
+    ++it;
   }
   out->reset();
+  if (waiting) return Next::kWait;
   return closed_ || cancelled() ? Next::kEnd : Next::kWait;
 }
 

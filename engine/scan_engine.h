@@ -181,9 +181,14 @@ class ScanEngine {
 
   enum class Next { kSlice, kWait, kEnd };
   // For a thread whose slice ran out: the first queued slice with work left
-  // (kSlice, in *out), none yet (kWait: the thread is woken by Submit or
-  // CloseInput), or none ever (kEnd).
-  Next NextSlice(std::shared_ptr<ScanSlice>* out);
+  // whose pacers are not busy (kSlice, in *out; busy ones are added to
+  // *deferred), none yet (kWait: the thread is woken by Submit, CloseInput or
+  // its sweep while slices wait for their pacers), or none ever (kEnd).
+  Next NextSlice(std::shared_ptr<ScanSlice>* out,
+                 std::vector<std::shared_ptr<ScanSlice>>* deferred);
+  // True while the slice's or the node's pacer has handed out turns or
+  // starts well ahead: taking more of its probes now would only park slots.
+  bool Throttled(const ScanSlice& slice) const;
   // Called by each thread as it ends; the last one cancels what is left.
   void ThreadExited();
 

@@ -123,6 +123,9 @@ class FleetWorker::Impl {
   // its lease, so with small shards (8192 probes at first) several tails
   // overlap. A low cap (3 was tried) starves the engine during them.
   static constexpr size_t kMaxShards = 16;
+  // A rate-bound scan is topped up when less than this much of its work is
+  // left at its pace.
+  static constexpr double kPacedLeadSeconds = 1.0;
 
   // One lease from LeaseShard to its settlement. It is the result sink of
   // its slice. The fields below `shard` are guarded by Impl::mu_.
@@ -225,12 +228,30 @@ class FleetWorker::Impl {
 
   // True when the worker should lease: it holds no shard, or the engine is
   // about to run out of probes to start (every slot busy with the tail of the
-  // current shards) and the prefetch bound allows one more.
+  // current shards) and the prefetch bound allows one more. A rate-bound
+  // scan with over a second of probes left at its pace needs no more: its
+  // slots idle because of its rate, not for want of work.
   bool WantsWork() {
     {
       absl::MutexLock lock(&mu_);
       if (active_.empty()) return true;
       if (active_.size() >= kMaxShards) return false;
+      std::map<std::string, uint64_t> left;  // scan -> probes not started
+      for (const auto& a : active_) {
+        if (a->slice != nullptr) left[a->shard.scan_id()] += a->slice->remaining();
+      }
+      bool running_low = false;
+      for (const auto& [scan_id, probes] : left) {
+        auto it = scan_pacers_.find(scan_id);
+        double rate = it != scan_pacers_.end() ? it->second->rate() : 0;
+        if (node_pacer_->rate() > 0 && (rate <= 0 || rate > node_pacer_->rate())) {
+          rate = node_pacer_->rate();
+        }
+        if (rate <= 0 || static_cast<double>(probes) < rate * kPacedLeadSeconds) {
+          running_low = true;
+        }
+      }
+      if (!left.empty() && !running_low) return false;
     }
     return engine_ != nullptr && engine_->remaining() < options_.concurrency;
   }

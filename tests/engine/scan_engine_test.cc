@@ -599,3 +599,36 @@ TEST(ScanEnginePacingTest, ALowerRateAppliesToRunningSlicesAtOnce) {
 
 }  // namespace
 }  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+// A slow capped slice takes only the few slots its rate needs: another
+// slice queued behind it runs meanwhile instead of waiting for every slot
+// to work through the capped one's turns (64 slots at 5/s is 13 s).
+TEST(ScanEnginePacingTest, ACappedSliceDoesNotHoldEverySlot) {
+  ClosedPort c("127.31.26.1");
+  auto slow_space = PacedSpace("127.31.26.0/24", c.port());
+  auto fast_space = PacedSpace("127.31.27.0/26", c.port());
+  EngineOptions o = FastOptions();
+  o.concurrency = 64;
+  ScanEngine engine(o);
+  ASSERT_TRUE(engine.Start().ok());
+  TimingSink slow_sink, fast_sink;
+  auto slow = std::make_shared<ScanSlice>(slow_space, 0, 256, slow_sink,
+                                          std::make_shared<Pacer>(5));
+  auto fast = std::make_shared<ScanSlice>(fast_space, 0, 64, fast_sink);
+  engine.Submit(slow);
+  engine.Submit(fast);
+  ASSERT_TRUE(fast->WaitDoneFor(absl::Seconds(60)));
+  EXPECT_EQ(fast->reported(), 64u);
+  EXPECT_LT(slow->reported(), 64u) << "the fast slice did not wait for the slow one's slots";
+  // The capped slice's probes are not all taken by waiting slots.
+  EXPECT_GT(engine.remaining(), 128u);
+  slow->Cancel();
+  engine.CloseInput();
+  ASSERT_TRUE(engine.Wait().ok());
+}
+
+}  // namespace
+}  // namespace goalkeeper

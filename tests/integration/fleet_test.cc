@@ -495,6 +495,14 @@ TEST(FleetRateTest, TwoWorkersStayUnderTheScansRateAndNoLeaseExpires) {
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
   fleet.StartWorker("w1");
   fleet.StartWorker("w2");
+  // Both workers registered before the scan, so both get shards of it.
+  bool both = false;
+  for (int i = 0; i < 200 && !both; ++i) {
+    const std::string list = fleet.Ctl({"workers", "list"}).out;
+    both = list.find(" w1 ") != std::string::npos && list.find(" w2 ") != std::string::npos;
+    if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(both) << fleet.Ctl({"workers", "list"}).out;
   const auto start = std::chrono::steady_clock::now();
   const std::string id = fleet.StartScan("127.70.0.1-127.70.1.44");
   ASSERT_FALSE(id.empty());
@@ -513,6 +521,7 @@ TEST(FleetRateTest, TwoWorkersStayUnderTheScansRateAndNoLeaseExpires) {
   EXPECT_THAT(fleet.Log("coordinator"), ::testing::Not(HasSubstr("lease expired")));
   for (const char* w : {"w1", "w2"}) {
     EXPECT_THAT(fleet.Log(w), ::testing::Not(HasSubstr("lease lost"))) << w;
+    EXPECT_THAT(fleet.Log(w), HasSubstr("shard done scan=" + id)) << w << " had no shard";
   }
 }
 

@@ -41,6 +41,12 @@ class FakeCoordinatorClient : public CoordinatorClient {
     absl::MutexLock lock(&mu_);
     rates_[scan_id] = rate;
   }
+  // The next Lease call fails with `status` (say, NOT_FOUND: an unknown
+  // worker after a coordinator restart).
+  void FailNextLease(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    lease_failure_ = std::move(status);
+  }
   // Reported lost in the next heartbeat answer that names it.
   void LoseLease(const std::string& lease_id) {
     absl::MutexLock lock(&mu_);
@@ -51,6 +57,10 @@ class FakeCoordinatorClient : public CoordinatorClient {
   int leased() const {
     absl::MutexLock lock(&mu_);
     return leased_;
+  }
+  std::vector<goalkeeper::v1::RegisterWorkerRequest> registrations() const {
+    absl::MutexLock lock(&mu_);
+    return registrations_;
   }
   std::vector<goalkeeper::v1::HeartbeatRequest> heartbeats() const {
     absl::MutexLock lock(&mu_);
@@ -88,6 +98,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   // --- CoordinatorClient ---
   absl::StatusOr<goalkeeper::v1::RegisterWorkerResponse> Register(
       const goalkeeper::v1::RegisterWorkerRequest& req) override {
+    absl::MutexLock lock(&mu_);
+    registrations_.push_back(req);
     goalkeeper::v1::RegisterWorkerResponse resp;
     resp.set_worker_id(req.worker_id());
     resp.set_heartbeat_interval_ms(heartbeat_interval_ms_);
@@ -98,6 +110,11 @@ class FakeCoordinatorClient : public CoordinatorClient {
       const goalkeeper::v1::LeaseShardRequest& req) override {
     absl::MutexLock lock(&mu_);
     CheckToken(req.worker_token());
+    if (!lease_failure_.ok()) {
+      absl::Status s = std::move(lease_failure_);
+      lease_failure_ = absl::OkStatus();
+      return s;
+    }
     goalkeeper::v1::LeaseShardResponse resp;
     if (shards_.empty()) {
       resp.set_retry_after_ms(50);
@@ -151,6 +168,8 @@ class FakeCoordinatorClient : public CoordinatorClient {
   std::deque<goalkeeper::v1::Shard> shards_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, double> rates_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> lost_ ABSL_GUARDED_BY(mu_);
+  absl::Status lease_failure_ ABSL_GUARDED_BY(mu_);
+  std::vector<goalkeeper::v1::RegisterWorkerRequest> registrations_ ABSL_GUARDED_BY(mu_);
   int leased_ ABSL_GUARDED_BY(mu_) = 0;
   int bad_tokens_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<goalkeeper::v1::HeartbeatRequest> heartbeats_ ABSL_GUARDED_BY(mu_);

@@ -97,18 +97,18 @@ TEST_F(FleetWorkerTest, ALeaseIsInTheNextHeartbeatWhileAnEarlierShardRunsAtAnoth
   auto owned = std::make_unique<FakeCoordinatorClient>();
   FakeCoordinatorClient& fake = *owned;
   fake.AddShard(MakeShard("l-slow", "s-slow", "127.31.40.0/26", closed.port(), 64, 20));
-  fake.AddShard(MakeShard("l-fast", "s-fast", "127.31.41.0/26", closed.port(), 64, 40));
+  fake.AddShard(MakeShard("l-fast", "s-fast", "127.31.41.0/28", closed.port(), 16, 40));
   WorkerRunner worker(Options(/*concurrency=*/64), std::move(owned));
   ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() == 2; }));
   absl::SleepFor(absl::Milliseconds(50));
   v1::HeartbeatRequest hb = NextHeartbeat(fake);
   EXPECT_THAT(Leases(hb), UnorderedElementsAre("l-slow", "l-fast"));
   EXPECT_EQ(hb.worker_token(), FakeCoordinatorClient::kToken);
-  // The fast shard (64 probes at 40/s) does not wait for the slow one (64
-  // at 20/s).
+  // The second shard is leased when the first has under a second of work
+  // left at its pace; it (16 probes at 40/s) does not wait for the first.
   ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return !fake.completed().empty(); }));
   EXPECT_EQ(fake.completed().front().lease_id(), "l-fast");
-  EXPECT_EQ(fake.completed().front().probes_done(), 64u);
+  EXPECT_EQ(fake.completed().front().probes_done(), 16u);
   EXPECT_FALSE(fake.completed().front().handed_back());
   ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 2; }));
   EXPECT_EQ(fake.completed()[1].lease_id(), "l-slow");
@@ -223,6 +223,44 @@ TEST_F(FleetWorkerTest, CompletesAShardOnlyAfterItsFindingsWereAcknowledged) {
   EXPECT_EQ(std::count(events.begin(), events.end(), "complete l-1"), 1);
   EXPECT_EQ(fake.completed()[0].worker_token(), FakeCoordinatorClient::kToken);
   EXPECT_EQ(fake.bad_tokens(), 0);
+}
+
+// A rate-bound scan is not hoarded: its slots idle because of its rate, so
+// more of its shards would only be held, not scanned. (Each shard used to
+// look like an engine about to run dry, and up to 16 were leased at once.)
+TEST_F(FleetWorkerTest, LeasesNoMoreShardsOfARateBoundScanThanItsPaceNeeds) {
+  ClosedPort closed("127.31.50.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  for (int i = 0; i < 5; ++i) {
+    v1::Shard s = MakeShard("l-" + std::to_string(i), "s-1", "127.31.50.0/24", closed.port(), 256,
+                            20);
+    s.mutable_slice()->set_begin(static_cast<uint64_t>(i) * 50);
+    s.mutable_slice()->set_end(static_cast<uint64_t>(i) * 50 + 50);
+    fake.AddShard(s);
+  }
+  WorkerRunner worker(Options(/*concurrency=*/256), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.leased() >= 1; }));
+  absl::SleepFor(absl::Milliseconds(500));  // 50 probes at 20/s: 2.5 s of work
+  EXPECT_EQ(fake.leased(), 1);
+}
+
+// A coordinator that no longer knows the worker (restarted) gets it
+// registered again with the same id and the token it was given.
+TEST_F(FleetWorkerTest, RegistersAgainWithItsIdAndTokenWhenTheCoordinatorForgotIt) {
+  ClosedPort closed("127.31.51.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.FailNextLease(absl::NotFoundError("unknown worker"));
+  fake.AddShard(MakeShard("l-1", "s-1", "127.31.51.0/28", closed.port(), 16, 0));
+  WorkerRunner worker(Options(/*concurrency=*/16), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 1; }));
+  std::vector<v1::RegisterWorkerRequest> regs = fake.registrations();
+  ASSERT_EQ(regs.size(), 2u);
+  EXPECT_EQ(regs[0].worker_token(), "") << "a first registration has no token";
+  EXPECT_EQ(regs[1].worker_id(), regs[0].worker_id());
+  EXPECT_EQ(regs[1].worker_token(), FakeCoordinatorClient::kToken);
+  EXPECT_EQ(fake.completed()[0].probes_done(), 16u);
 }
 
 // Stop hands back a shard in progress after flushing its findings.
