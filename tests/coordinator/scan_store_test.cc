@@ -97,19 +97,20 @@ class ScanStoreTest : public ::testing::Test {
 
   // Leases and completes every shard (no findings through the worker API).
   void RunToEnd() {
+    const std::string worker = absl::StrCat("w", ++workers_);  // a new worker each time
     v1::RegisterWorkerRequest reg;
-    reg.set_worker_id("w1");
+    reg.set_worker_id(worker);
     auto registered = manager_->RegisterWorker(reg);
     ASSERT_TRUE(registered.ok()) << registered.status();
     v1::LeaseShardRequest lease_req;
-    lease_req.set_worker_id("w1");
+    lease_req.set_worker_id(worker);
     lease_req.set_worker_token(registered->worker_token());
     for (int i = 0; i < 10000; ++i) {
       auto lease = manager_->LeaseShard(lease_req);
       ASSERT_TRUE(lease.ok()) << lease.status();
       if (!lease->has_shard()) return;
       v1::CompleteShardRequest req;
-      req.set_worker_id("w1");
+      req.set_worker_id(worker);
       req.set_worker_token(registered->worker_token());
       req.set_lease_id(lease->shard().lease_id());
       ASSERT_TRUE(manager_->CompleteShard(req).ok());
@@ -117,6 +118,7 @@ class ScanStoreTest : public ::testing::Test {
     FAIL() << "the scan did not end";
   }
 
+  int workers_ = 0;
   FakeClock clock_;
   CoordinatorConfig config_;
   std::string db_;
@@ -266,7 +268,7 @@ TEST_F(ScanStoreTest, AReportOf200kExposuresIsSentInBoundedPages) {
 TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportDelivered) {
   v1::Scan scan = Start({"127.80.0.1"}, "22");
   // Make the file look like the previous version's: unmarked, without the
-  // version-2 tables, and a pending report carrying its exposures inline.
+  // version-2 and -3 tables, and a pending report carrying its exposures inline.
   v1::ScanReport old;
   old.set_scan_id("legacy-scan");
   for (int i = 0; i < 5000; ++i) {
@@ -280,7 +282,7 @@ TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportD
   {
     auto raw = SqliteDb::Open(db_);
     ASSERT_TRUE(raw.ok());
-    ASSERT_TRUE((*raw)->Exec("DROP TABLE report_exposures; DROP TABLE meta; "
+    ASSERT_TRUE((*raw)->Exec("DROP TABLE report_exposures; DROP TABLE meta; DROP TABLE workers; "
                              "PRAGMA application_id = 0; PRAGMA user_version = 0").ok());
     auto ins = (*raw)->Prepare("INSERT INTO reports (scan_id, payload) VALUES (?, ?)");
     ASSERT_TRUE(ins.ok());
