@@ -9,13 +9,13 @@
 // (limits.max_probes_per_scan); the bench starts one huge scan
 // (127.0.0.0/8 x 1-65535) whose probes are never sent: only leases move.
 // Each simulated worker registers and sends its token with every call.
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "common/flags.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return 2;
   }
-  auto coordinator = v1::Coordinator::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto coordinator =
+      v1::Coordinator::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   v1::StartScanRequest start;
   start.mutable_targets()->add_include("127.0.0.0/8");
   start.mutable_ports()->set_spec("1-65535");
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, w] {
       grpc::ChannelArguments args;
       args.SetInt("grpc.channel_id", static_cast<int>(w));  // one connection per worker
-      auto stub = v1::ShardService::NewStub(grpc::CreateCustomChannel(
-          address, grpc::InsecureChannelCredentials(), args));
+      auto stub = v1::ShardService::NewStub(
+          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
       const std::string id = "bench-" + std::to_string(w);
       std::string token;
       {
@@ -129,10 +129,9 @@ int main(int argc, char** argv) {
     v1::Scan out;
     coordinator->CancelScan(&ctx, req, &out);
   }
-  std::printf("lease_bench workers=%lu seconds=%.1f shards=%lu shards_per_second=%.0f errors=%lu\n",
-              static_cast<unsigned long>(workers), elapsed,
-              static_cast<unsigned long>(completed.load()),
-              static_cast<double>(completed.load()) / elapsed,
-              static_cast<unsigned long>(errors.load()));
+  std::printf(
+      "lease_bench workers=%lu seconds=%.1f shards=%lu shards_per_second=%.0f errors=%lu\n",
+      static_cast<unsigned long>(workers), elapsed, static_cast<unsigned long>(completed.load()),
+      static_cast<double>(completed.load()) / elapsed, static_cast<unsigned long>(errors.load()));
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "cli/ctl.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,16 +10,13 @@
 #include <string>
 #include <vector>
 
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/grpcpp.h>
-
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/grpc_channel.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
+#include "common/grpc_channel.h"
 #include "common/host_port.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 
@@ -185,21 +184,21 @@ class Ctl {
       return;
     }
     const double pct = s.probes_total() == 0 ? 0
-                       : 100.0 * static_cast<double>(s.probes_done()) /
-                             static_cast<double>(s.probes_total());
-    std::fprintf(out_,
-                 "id:        %s\nstate:     %s\ninventory: %s\ntargets:   %s\nports:     %s\n"
-                 "probes:    %lu / %lu (%.1f%%)\nrate:      %s probes/s\nfindings:  %lu\n"
-                 "shards:    %lu done, %lu leased\ncreated:   %s\nstarted:   %s\nfinished:  %s\n",
-                 s.id().c_str(), v1::ScanState_Name(s.state()).c_str(),
-                 s.inventory().empty() ? "-" : s.inventory().c_str(),
-                 absl::StrJoin(s.targets().include(), ",").c_str(),
-                 s.profile().ports().spec().c_str(), static_cast<unsigned long>(s.probes_done()),
-                 static_cast<unsigned long>(s.probes_total()), pct,
-                 Human(s.probes_per_second()).c_str(), static_cast<unsigned long>(s.findings()),
-                 static_cast<unsigned long>(s.shards_done()),
-                 static_cast<unsigned long>(s.shards_leased()), FormatMs(s.created_unix_ms()).c_str(),
-                 FormatMs(s.started_unix_ms()).c_str(), FormatMs(s.finished_unix_ms()).c_str());
+                                             : 100.0 * static_cast<double>(s.probes_done()) /
+                                                   static_cast<double>(s.probes_total());
+    std::fprintf(
+        out_,
+        "id:        %s\nstate:     %s\ninventory: %s\ntargets:   %s\nports:     %s\n"
+        "probes:    %lu / %lu (%.1f%%)\nrate:      %s probes/s\nfindings:  %lu\n"
+        "shards:    %lu done, %lu leased\ncreated:   %s\nstarted:   %s\nfinished:  %s\n",
+        s.id().c_str(), v1::ScanState_Name(s.state()).c_str(),
+        s.inventory().empty() ? "-" : s.inventory().c_str(),
+        absl::StrJoin(s.targets().include(), ",").c_str(), s.profile().ports().spec().c_str(),
+        static_cast<unsigned long>(s.probes_done()), static_cast<unsigned long>(s.probes_total()),
+        pct, Human(s.probes_per_second()).c_str(), static_cast<unsigned long>(s.findings()),
+        static_cast<unsigned long>(s.shards_done()), static_cast<unsigned long>(s.shards_leased()),
+        FormatMs(s.created_unix_ms()).c_str(), FormatMs(s.started_unix_ms()).c_str(),
+        FormatMs(s.finished_unix_ms()).c_str());
     if (!s.error().empty()) std::fprintf(out_, "error:     %s\n", s.error().c_str());
   }
 
@@ -221,7 +220,8 @@ class Ctl {
     if (!OneOf(output, {"table", "json"})) {
       return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
     }
-    if (inventory.empty() == targets.empty()) return Usage("give --targets and --ports, or --inventory");
+    if (inventory.empty() == targets.empty())
+      return Usage("give --targets and --ports, or --inventory");
     if (!targets.empty() && ports.empty() && profile.empty()) {
       return Usage("--ports is required with --targets (or name a --profile)");
     }
@@ -289,7 +289,8 @@ class Ctl {
       const double total = static_cast<double>(scan.probes_total());
       const double done = static_cast<double>(scan.probes_done());
       const double frac = total > 0 ? done / total : 0;
-      const double eta = scan.probes_per_second() > 0 ? (total - done) / scan.probes_per_second() : -1;
+      const double eta =
+          scan.probes_per_second() > 0 ? (total - done) / scan.probes_per_second() : -1;
       std::string bar(30, ' ');
       for (size_t k = 0; k < static_cast<size_t>(frac * 30); ++k) bar[k] = '#';
       std::string line = absl::StrFormat(
@@ -331,8 +332,8 @@ class Ctl {
     v1::ListScansRequest req;
     req.set_inventory(inventory);
     for (;;) {
-      const uint64_t want = limit == 0 ? kListPage
-                                       : std::min<uint64_t>(kListPage, limit - resp.scans_size());
+      const uint64_t want =
+          limit == 0 ? kListPage : std::min<uint64_t>(kListPage, limit - resp.scans_size());
       req.set_page_size(static_cast<uint32_t>(want));
       v1::ListScansResponse page;
       grpc::ClientContext ctx;
@@ -359,8 +360,8 @@ class Ctl {
                  "DONE", "FINDINGS", "CREATED");
     for (const v1::Scan& s : resp.scans()) {
       const double pct = s.probes_total() == 0 ? 0
-                         : 100.0 * static_cast<double>(s.probes_done()) /
-                               static_cast<double>(s.probes_total());
+                                               : 100.0 * static_cast<double>(s.probes_done()) /
+                                                     static_cast<double>(s.probes_total());
       std::fprintf(out_, "%-24s %-10s %-12s %12lu %6.1f%% %9lu  %s\n", s.id().c_str(),
                    v1::ScanState_Name(s.state()).c_str(),
                    s.inventory().empty() ? "-" : s.inventory().c_str(),
@@ -476,8 +477,9 @@ class Ctl {
     }
     std::fprintf(out_, "%-28s %-20s %6s %12s  %s\n", "ID", "NAME", "LEASES", "PROBES", "LAST SEEN");
     for (const v1::WorkerInfo& w : resp.workers()) {
-      std::fprintf(out_, "%-28s %-20s %6u %12lu  %s\n", w.id().c_str(), w.name().c_str(), w.leases(),
-                   static_cast<unsigned long>(w.probes_done()), FormatMs(w.last_seen_unix_ms()).c_str());
+      std::fprintf(out_, "%-28s %-20s %6u %12lu  %s\n", w.id().c_str(), w.name().c_str(),
+                   w.leases(), static_cast<unsigned long>(w.probes_done()),
+                   FormatMs(w.last_seen_unix_ms()).c_str());
     }
     return kOk;
   }

@@ -1,8 +1,8 @@
 #include "common/coordinator_client.h"
 
-#include <chrono>
-
 #include <grpcpp/grpcpp.h>
+
+#include <chrono>
 
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
@@ -40,7 +40,7 @@ class GrpcCoordinatorClient : public CoordinatorClient {
  private:
   template <typename Req, typename Resp>
   absl::StatusOr<Resp> Call(grpc::Status (v1::ShardService::Stub::*rpc)(grpc::ClientContext*,
-                                                                         const Req&, Resp*),
+                                                                        const Req&, Resp*),
                             const Req& req, absl::Duration deadline) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));

@@ -27,8 +27,8 @@ void FlagParser::AddString(std::string name, std::string* out, std::string value
                   }};
 }
 
-void FlagParser::AddList(std::string name, std::vector<std::string>* out,
-                         std::string value_name, std::string help) {
+void FlagParser::AddList(std::string name, std::vector<std::string>* out, std::string value_name,
+                         std::string help) {
   order_.push_back(name);
   flags_[name] = {std::move(value_name), std::move(help), /*repeatable=*/true,
                   [out](absl::string_view v) {
@@ -57,35 +57,32 @@ void FlagParser::AddJoinedList(std::string name, std::string* out, std::string v
 void FlagParser::AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t max,
                          std::string help) {
   order_.push_back(name);
-  flags_[name] = {"N", std::move(help), /*repeatable=*/false,
-                  [out, min, max](absl::string_view v) {
-                    uint64_t n = 0;
-                    if (v.empty() || v[0] == '-' || v[0] == '+' || !absl::SimpleAtoi(v, &n)) {
-                      return absl::InvalidArgumentError(
-                          absl::StrCat(Quote(v), " is not a whole number"));
-                    }
-                    if (n < min || n > max) {
-                      return absl::InvalidArgumentError(absl::StrCat(
-                          Quote(v), " is out of range [", min, ", ", max, "]"));
-                    }
-                    *out = n;
-                    return absl::OkStatus();
-                  }};
+  flags_[name] = {
+      "N", std::move(help), /*repeatable=*/false, [out, min, max](absl::string_view v) {
+        uint64_t n = 0;
+        if (v.empty() || v[0] == '-' || v[0] == '+' || !absl::SimpleAtoi(v, &n)) {
+          return absl::InvalidArgumentError(absl::StrCat(Quote(v), " is not a whole number"));
+        }
+        if (n < min || n > max) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(Quote(v), " is out of range [", min, ", ", max, "]"));
+        }
+        *out = n;
+        return absl::OkStatus();
+      }};
 }
 
 void FlagParser::AddDouble(std::string name, double* out, double min, double max,
                            std::string help) {
   order_.push_back(name);
-  flags_[name] = {"N", std::move(help), /*repeatable=*/false,
-                  [out, min, max](absl::string_view v) {
+  flags_[name] = {"N", std::move(help), /*repeatable=*/false, [out, min, max](absl::string_view v) {
                     double d = 0;
                     if (!absl::SimpleAtod(v, &d) || !std::isfinite(d)) {
-                      return absl::InvalidArgumentError(
-                          absl::StrCat(Quote(v), " is not a number"));
+                      return absl::InvalidArgumentError(absl::StrCat(Quote(v), " is not a number"));
                     }
                     if (d < min || d > max) {
-                      return absl::InvalidArgumentError(absl::StrCat(
-                          Quote(v), " is out of range [", min, ", ", max, "]"));
+                      return absl::InvalidArgumentError(
+                          absl::StrCat(Quote(v), " is out of range [", min, ", ", max, "]"));
                     }
                     *out = d;
                     return absl::OkStatus();
@@ -94,18 +91,17 @@ void FlagParser::AddDouble(std::string name, double* out, double min, double max
 
 void FlagParser::AddBool(std::string name, bool* out, std::string help) {
   order_.push_back(name);
-  flags_[name] = {"", std::move(help), /*repeatable=*/false,
-                  [out](absl::string_view v) {
-                    if (v.empty() || v == "true") {
-                      *out = true;
-                    } else if (v == "false") {
-                      *out = false;
-                    } else {
-                      return absl::InvalidArgumentError(
-                          absl::StrCat(Quote(v), " is not true or false"));
-                    }
-                    return absl::OkStatus();
-                  }};
+  flags_[name] = {
+      "", std::move(help), /*repeatable=*/false, [out](absl::string_view v) {
+        if (v.empty() || v == "true") {
+          *out = true;
+        } else if (v == "false") {
+          *out = false;
+        } else {
+          return absl::InvalidArgumentError(absl::StrCat(Quote(v), " is not true or false"));
+        }
+        return absl::OkStatus();
+      }};
 }
 
 void FlagParser::AddHostPort(std::string name, std::string* out, PortRule rule, bool allow_empty,

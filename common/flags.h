@@ -39,19 +39,15 @@ class FlagParser {
   FlagParser(const FlagParser&) = delete;
   FlagParser& operator=(const FlagParser&) = delete;
 
-  void AddString(std::string name, std::string* out, std::string value_name,
-                 std::string help);
+  void AddString(std::string name, std::string* out, std::string value_name, std::string help);
   // Repeatable; each occurrence is appended.
-  void AddList(std::string name, std::vector<std::string>* out,
-               std::string value_name, std::string help);
+  void AddList(std::string name, std::vector<std::string>* out, std::string value_name,
+               std::string help);
   // Repeatable; the occurrences are joined with commas into one spec, so
   // "--ports 80 --ports databases" means "80,databases" (their union).
-  void AddJoinedList(std::string name, std::string* out, std::string value_name,
-                     std::string help);
-  void AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t max,
-               std::string help);
-  void AddDouble(std::string name, double* out, double min, double max,
-                 std::string help);
+  void AddJoinedList(std::string name, std::string* out, std::string value_name, std::string help);
+  void AddUint(std::string name, uint64_t* out, uint64_t min, uint64_t max, std::string help);
+  void AddDouble(std::string name, double* out, double min, double max, std::string help);
   void AddBool(std::string name, bool* out, std::string help);
   // A HOST:PORT address checked by ParseHostPort under `rule`, and "" too
   // when `allow_empty`: "--listen: '0.0.0.0:70700': port 70700 is outside 0-65535".

@@ -10,8 +10,7 @@ grpc::Status HealthService::Check(grpc::ServerContext*,
                                   const grpc::health::v1::HealthCheckRequest* req,
                                   HealthCheckResponse* resp) {
   if (!req->service().empty() && services_.count(req->service()) == 0) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        "unknown service '" + req->service() + "'");
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service '" + req->service() + "'");
   }
   resp->set_status(Serving() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
   return grpc::Status::OK;
@@ -26,8 +25,7 @@ grpc::Status HealthService::Watch(grpc::ServerContext* ctx,
     if (!req->service().empty() && services_.count(req->service()) == 0) {
       resp.set_status(HealthCheckResponse::SERVICE_UNKNOWN);
     } else {
-      resp.set_status(Serving() ? HealthCheckResponse::SERVING
-                                      : HealthCheckResponse::NOT_SERVING);
+      resp.set_status(Serving() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
     }
     if (resp.status() != last) {
       if (!writer->Write(resp)) break;

@@ -92,10 +92,10 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, PortRule rule) {
   uint64_t n = 0;
   if (port.size() > 10 || !absl::SimpleAtoi(port, &n) || n < min_port || n > 65535) {
     // A very long number is shown cut, so the message stays short.
-    return Bad(text, absl::StrCat("port ", port.size() <= 20 ? std::string(port) : Quoted(port),
-                                  " is outside ", range,
-                                  n == 0 && port.size() <= 10 ? " (0 only for a listen address)"
-                                                               : ""));
+    return Bad(
+        text,
+        absl::StrCat("port ", port.size() <= 20 ? std::string(port) : Quoted(port), " is outside ",
+                     range, n == 0 && port.size() <= 10 ? " (0 only for a listen address)" : ""));
   }
   out.port = static_cast<uint16_t>(n);
   return out;

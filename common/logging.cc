@@ -59,8 +59,7 @@ std::shared_ptr<spdlog::logger> MakeLogger(const std::string& component) {
   auto logger = spdlog::stderr_logger_mt(component);
   logger->set_formatter(MakeLogFormatter());
   const char* level = std::getenv("GOALKEEPER_LOG_LEVEL");
-  logger->set_level(level != nullptr ? spdlog::level::from_str(level)
-                                     : spdlog::level::info);
+  logger->set_level(level != nullptr ? spdlog::level::from_str(level) : spdlog::level::info);
   return logger;
 }
 

@@ -12,14 +12,13 @@ absl::uint128 ProbeSpace::CountPairs(const TargetSet& targets, const PortSet& po
   return n * p;
 }
 
-absl::StatusOr<ProbeSpace> ProbeSpace::Create(TargetSet targets, PortSet ports,
-                                              uint64_t seed) {
+absl::StatusOr<ProbeSpace> ProbeSpace::Create(TargetSet targets, PortSet ports, uint64_t seed) {
   absl::uint128 pairs = CountPairs(targets, ports);
   if (pairs == 0) return absl::InvalidArgumentError("the scan has no probes");
   if (pairs > Permutation::kMaxSize) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "the scan has ", pairs == absl::Uint128Max() ? "over 2^128" : ToDecimal(pairs),
-        " probes; at most 2^63 are supported"));
+    return absl::OutOfRangeError(
+        absl::StrCat("the scan has ", pairs == absl::Uint128Max() ? "over 2^128" : ToDecimal(pairs),
+                     " probes; at most 2^63 are supported"));
   }
   uint64_t size = static_cast<uint64_t>(pairs);
   return ProbeSpace(std::move(targets), std::move(ports), seed, size);

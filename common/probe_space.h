@@ -30,8 +30,7 @@ struct ProbeTarget {
 class ProbeSpace {
  public:
   // Fails with OutOfRange when the number of pairs exceeds 2^63.
-  static absl::StatusOr<ProbeSpace> Create(TargetSet targets, PortSet ports,
-                                           uint64_t seed);
+  static absl::StatusOr<ProbeSpace> Create(TargetSet targets, PortSet ports, uint64_t seed);
   // The number of pairs (addresses x ports) before Create's check, saturating.
   static absl::uint128 CountPairs(const TargetSet& targets, const PortSet& ports);
 

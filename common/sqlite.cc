@@ -77,15 +77,15 @@ void SqliteStatement::Reset() {
 std::string SqliteStatement::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p),
-                                                    static_cast<size_t>(n));
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
 }
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenRaw(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close(raw);
@@ -98,8 +98,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenRaw(const std::string& p
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenRaw(path));
-  absl::Status s = db->Exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  absl::Status s =
+      db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   if (!s.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot use database '", path, "': ", s.message()));
   }
@@ -147,7 +147,8 @@ absl::Status SqliteDb::Migrate(const std::string& path, const SqliteSchema& sche
       const std::string table = st.Text(0);
       if (std::find(schema.tables.begin(), schema.tables.end(), table) == schema.tables.end()) {
         return refuse(absl::StrCat("holds table '", table, "', which is not the goalkeeper ",
-                                   schema.kind, "'s (another application's file?); refusing "
+                                   schema.kind,
+                                   "'s (another application's file?); refusing "
                                    "to use it"));
       }
     }
@@ -162,8 +163,8 @@ absl::Status SqliteDb::Migrate(const std::string& path, const SqliteSchema& sche
   RETURN_IF_ERROR(txn.begin_status());
   for (int64_t v = version; v < latest; ++v) {
     if (absl::Status s = Exec(schema.migrations[static_cast<size_t>(v)]); !s.ok()) {
-      return refuse(absl::StrCat("cannot be migrated to schema version ", v + 1, ": ",
-                                 s.message()));
+      return refuse(
+          absl::StrCat("cannot be migrated to schema version ", v + 1, ": ", s.message()));
     }
   }
   RETURN_IF_ERROR(Exec(absl::StrCat("PRAGMA application_id = ", schema.application_id,

@@ -93,7 +93,7 @@ class SqliteDb {
   // "database 'x.db' belongs to another application (application_id
   // 0x12345678, not the goalkeeper coordinator's 0x474b4331)".
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
-                                                         const SqliteSchema& schema);
+                                                        const SqliteSchema& schema);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

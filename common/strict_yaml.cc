@@ -185,9 +185,9 @@ absl::Status StrictYamlParser::CheckList(const YamlField& f, absl::string_view w
     // A list of one is shown as the fix when the value is short and plain.
     const std::string& v = f.value.Scalar();
     std::string hint(what);
-    if (!v.empty() && v.size() <= 64 &&
-        std::all_of(v.begin(), v.end(),
-                    [](char c) { return absl::ascii_isgraph(static_cast<unsigned char>(c)); })) {
+    if (!v.empty() && v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char c) {
+          return absl::ascii_isgraph(static_cast<unsigned char>(c));
+        })) {
       absl::StrAppend(&hint, ", e.g. [", v, "]");
     }
     return Error(f, absl::StrCat("expected a list, got a scalar ", QuoteValue(v), " (", hint, ")"));

@@ -53,13 +53,11 @@ absl::StatusOr<AddressRange> ParseTargetSpec(absl::string_view raw) {
     }
     const int bits = addr->bits();
     if (len > static_cast<uint32_t>(bits)) {
-      return BadSpec(spec, absl::StrCat("prefix length /", len, " exceeds ", bits,
-                                        " bits"));
+      return BadSpec(spec, absl::StrCat("prefix length /", len, " exceeds ", bits, " bits"));
     }
     const int host_bits = bits - static_cast<int>(len);
     absl::uint128 host_mask =
-        host_bits == 128 ? absl::Uint128Max()
-                         : (absl::uint128(1) << host_bits) - 1;
+        host_bits == 128 ? absl::Uint128Max() : (absl::uint128(1) << host_bits) - 1;
     absl::uint128 first = addr->value & ~host_mask & MaxValue(addr->family);
     return AddressRange{addr->family, first, first | host_mask};
   }
@@ -105,8 +103,8 @@ absl::Status ParseLine(const std::string& path, size_t line_no, absl::string_vie
   for (absl::string_view part :
        absl::StrSplit(text, absl::ByAnyChar(", \t\r"), absl::SkipWhitespace())) {
     if (!part.empty() && part[0] == '@') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", line_no, ": '", part, "': target files cannot include files"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_no, ": '", part, "': target files cannot include files"));
     }
     auto r = ParseTargetSpec(part);
     if (!r.ok()) {
@@ -143,9 +141,9 @@ absl::Status ParseFile(const std::string& path, std::vector<AddressRange>& out) 
       const size_t nl = chunk.find('\n');
       const absl::string_view piece = chunk.substr(0, nl);
       if (line.size() + piece.size() > kMaxTargetLineBytes) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("target file '", path, "': line ", line_no + 1, " is longer than ",
-                         kMaxTargetLineBytes, " bytes"));
+        return absl::InvalidArgumentError(absl::StrCat("target file '", path, "': line ",
+                                                       line_no + 1, " is longer than ",
+                                                       kMaxTargetLineBytes, " bytes"));
       }
       line.append(piece.data(), piece.size());
       if (nl == absl::string_view::npos) break;
@@ -164,8 +162,7 @@ absl::Status ParseFile(const std::string& path, std::vector<AddressRange>& out) 
 
 }  // namespace
 
-absl::StatusOr<std::vector<AddressRange>> ParseTargetSpecs(
-    const std::vector<std::string>& specs) {
+absl::StatusOr<std::vector<AddressRange>> ParseTargetSpecs(const std::vector<std::string>& specs) {
   std::vector<AddressRange> out;
   for (const std::string& element : specs) {
     for (absl::string_view part : absl::StrSplit(element, ',')) {
@@ -238,8 +235,7 @@ TargetSet TargetSet::FromRanges(std::vector<AddressRange> include,
   size_t j = 0;
   for (AddressRange r : include) {
     while (j < exc.size() &&
-           (exc[j].family < r.family ||
-            (exc[j].family == r.family && exc[j].last < r.first))) {
+           (exc[j].family < r.family || (exc[j].family == r.family && exc[j].last < r.first))) {
       ++j;
     }
     bool alive = true;

@@ -54,8 +54,7 @@ absl::StatusOr<AddressRange> ParseTargetSpec(absl::string_view spec);
 
 // Expands a list of specs, where "@path" reads a file, into ranges (not yet
 // merged). Specs may also be comma-separated within one element.
-absl::StatusOr<std::vector<AddressRange>> ParseTargetSpecs(
-    const std::vector<std::string>& specs);
+absl::StatusOr<std::vector<AddressRange>> ParseTargetSpecs(const std::vector<std::string>& specs);
 
 class TargetSet {
  public:
@@ -83,8 +82,8 @@ class TargetSet {
   const std::vector<AddressRange>& ranges() const { return ranges_; }
 
  private:
-  std::vector<AddressRange> ranges_;     // sorted, disjoint, non-adjacent
-  std::vector<absl::uint128> starts_;    // index of each range's first address
+  std::vector<AddressRange> ranges_;   // sorted, disjoint, non-adjacent
+  std::vector<absl::uint128> starts_;  // index of each range's first address
   absl::uint128 total_ = 0;
 };
 

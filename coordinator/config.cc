@@ -468,10 +468,9 @@ std::vector<std::string> BroadAllowedRangeWarnings(const std::vector<std::string
                                         family,
                                         " address: any host on the Internet may be scanned"));
       } else if (r->size() > (v4 ? kMaxV4 : kMaxV6)) {
-        warnings.push_back(absl::StrCat("allowed_ranges: ", QuoteValue(part), " (",
-                                        r->ToString(), ") is broader than a ", v4 ? "/8" : "/32",
-                                        ": check that every ", family,
-                                        " address in it may be scanned"));
+        warnings.push_back(absl::StrCat(
+            "allowed_ranges: ", QuoteValue(part), " (", r->ToString(), ") is broader than a ",
+            v4 ? "/8" : "/32", ": check that every ", family, " address in it may be scanned"));
       }
     }
   }

@@ -55,8 +55,8 @@
 namespace goalkeeper {
 
 struct InventoryConfig {
-  std::vector<std::string> targets;  // target specs (no @file); may be empty with openstack
-  std::vector<std::string> exclude;  // applies to targets and fetched addresses
+  std::vector<std::string> targets;          // target specs (no @file); may be empty with openstack
+  std::vector<std::string> exclude;          // applies to targets and fetched addresses
   std::optional<OpenStackConfig> openstack;  // owner_apis/openstack_config.h
 };
 
@@ -68,9 +68,9 @@ struct ProfileConfig {
 };
 
 struct LeaseConfig {
-  uint32_t ttl_seconds = 30;        // a lease not extended for this long expires
-  uint32_t heartbeat_seconds = 5;   // workers heartbeat this often (< ttl)
-  double shard_seconds = 5;         // shard size aims at this much work
+  uint32_t ttl_seconds = 30;       // a lease not extended for this long expires
+  uint32_t heartbeat_seconds = 5;  // workers heartbeat this often (< ttl)
+  double shard_seconds = 5;        // shard size aims at this much work
 };
 
 struct LimitsConfig {
@@ -88,7 +88,7 @@ struct CoordinatorConfig {
   // defines its own "default".
   std::map<std::string, ProfileConfig> profiles = {{"default", ProfileConfig{}}};
   std::vector<ScheduleSpec> schedules;
-  std::string notifier_address;                 // "" = reports wait pending
+  std::string notifier_address;  // "" = reports wait pending
   LeaseConfig lease;
   LimitsConfig limits;
 };

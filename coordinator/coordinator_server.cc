@@ -1,21 +1,20 @@
 #include "coordinator/coordinator_server.h"
 
+#include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <signal.h>
 
 #include <atomic>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-#include <prometheus/exposer.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/health_service.h"
 #include "common/http_client.h"
-#include "common/server_util.h"
 #include "common/logging.h"
+#include "common/server_util.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
@@ -179,8 +178,8 @@ int RunCoordinator(const CoordinatorConfig& config) {
     log->error("{}", exposer.status().message());
     return 1;
   }
-  log->info("coordinator listening grpc={}:{} metrics={} db={} notifier={}",
-            HostOf(config.listen), port, metrics_address, config.db,
+  log->info("coordinator listening grpc={}:{} metrics={} db={} notifier={}", HostOf(config.listen),
+            port, metrics_address, config.db,
             config.notifier_address.empty() ? "none" : config.notifier_address);
 
   std::atomic<bool> stopping{false};

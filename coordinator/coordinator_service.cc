@@ -103,9 +103,9 @@ grpc::Status CoordinatorService::WatchScan(grpc::ServerContext* ctx,
   {
     absl::MutexLock lock(&mu_);
     if (stats_.watchers >= limits_.watchers) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("too many WatchScan streams (", limits_.watchers,
-                                       "); try again later"));
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("too many WatchScan streams (", limits_.watchers, "); try again later"));
     }
     ++stats_.watchers;
   }
@@ -138,10 +138,10 @@ grpc::Status CoordinatorService::ListFindings(grpc::ServerContext* ctx,
                                               grpc::ServerWriter<v1::Finding>* writer) {
   const std::string peer = PeerAddress(ctx->peer());
   if (!AdmitFindings(peer)) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("too many ListFindings streams (at most ",
-                                     limits_.findings_streams_per_peer, " per client, ",
-                                     limits_.findings_streams, " in all); try again later"));
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("too many ListFindings streams (at most ", limits_.findings_streams_per_peer,
+                     " per client, ", limits_.findings_streams, " in all); try again later"));
   }
   ScopeExit release([this, &peer] { ReleaseFindings(peer); });
   // A page at a time (keyset pagination): the manager's lock is held only
@@ -149,8 +149,8 @@ grpc::Status CoordinatorService::ListFindings(grpc::ServerContext* ctx,
   // stops reading holds one page.
   std::optional<ExposureKey> after;
   for (;;) {
-    auto page = manager_.FindingsPage(req->scan_id(), after ? &*after : nullptr,
-                                      limits_.findings_page);
+    auto page =
+        manager_.FindingsPage(req->scan_id(), after ? &*after : nullptr, limits_.findings_page);
     if (!page.ok()) return ToGrpcStatus(page.status());
     if (page->empty()) return grpc::Status::OK;
     const int64_t n = static_cast<int64_t>(page->size());
@@ -208,8 +208,7 @@ grpc::Status ShardService::ReportFindings(grpc::ServerContext*,
   return ToGrpcStatus(manager_.ReportFindings(*req));
 }
 
-grpc::Status ShardService::CompleteShard(grpc::ServerContext*,
-                                         const v1::CompleteShardRequest* req,
+grpc::Status ShardService::CompleteShard(grpc::ServerContext*, const v1::CompleteShardRequest* req,
                                          v1::CompleteShardResponse*) {
   return ToGrpcStatus(manager_.CompleteShard(*req));
 }

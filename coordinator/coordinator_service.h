@@ -22,7 +22,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-
 #include "coordinator/scan_manager.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 
@@ -65,8 +64,7 @@ class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
                             grpc::ServerWriter<goalkeeper::v1::Finding>* writer) override;
   grpc::Status DiffScan(grpc::ServerContext* ctx, const goalkeeper::v1::DiffScanRequest* req,
                         goalkeeper::v1::ScanDiff* resp) override;
-  grpc::Status ListWorkers(grpc::ServerContext* ctx,
-                           const goalkeeper::v1::ListWorkersRequest* req,
+  grpc::Status ListWorkers(grpc::ServerContext* ctx, const goalkeeper::v1::ListWorkersRequest* req,
                            goalkeeper::v1::ListWorkersResponse* resp) override;
 
  private:

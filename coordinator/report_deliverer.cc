@@ -1,8 +1,8 @@
 #include "coordinator/report_deliverer.h"
 
-#include <algorithm>
-
 #include <grpcpp/grpcpp.h>
+
+#include <algorithm>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -19,8 +19,7 @@ namespace v1 = goalkeeper::v1;
 class GrpcReportSender : public ReportSender {
  public:
   explicit GrpcReportSender(const std::string& address)
-      : stub_(goalkeeper::v1::Notifier::NewStub(
-            MakeChannel(address, ChannelOptions{}))) {}
+      : stub_(goalkeeper::v1::Notifier::NewStub(MakeChannel(address, ChannelOptions{}))) {}
 
   void Shutdown() override {
     absl::MutexLock lock(&mu_);

@@ -7,16 +7,16 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/ip_address.h"
 #include "common/logging.h"
+#include "common/probe_space.h"
 #include "common/services.h"
 #include "common/status_macros.h"
-#include "common/probe_space.h"
 #include "coordinator/worker_token.h"
 
 namespace goalkeeper {
@@ -89,9 +89,10 @@ void ScanManager::Durable(absl::Status s) {
   if (s.ok()) return;
   if (!writes_refused_) {
     MakeLogger("coordinator")
-        ->critical("cannot commit to the database: {}; refusing writes, serving reads, retrying "
-                   "every {}",
-                   s.message(), absl::FormatDuration(kResumeProbe));
+        ->critical(
+            "cannot commit to the database: {}; refusing writes, serving reads, retrying "
+            "every {}",
+            s.message(), absl::FormatDuration(kResumeProbe));
     last_resume_try_ = clock_.Now();
   }
   writes_refused_ = true;
@@ -173,8 +174,8 @@ absl::Status ScanManager::RecoverLocked() {
       ASSIGN_OR_RETURN(std::vector<ShardRow> shards, store_.LoadOpenShards(row.scan.id()));
       for (const ShardRow& s : shards) {
         if (s.state == ShardState::kLeased && !s.lease_id.empty()) {
-          live.leases[s.lease_id] = {s.scan_id, s.begin, s.end, s.attempts, s.worker_id, deadline,
-                                     clock_.Now()};
+          live.leases[s.lease_id] = {s.scan_id,   s.begin,  s.end,       s.attempts,
+                                     s.worker_id, deadline, clock_.Now()};
           lease_scan_[s.lease_id] = s.scan_id;
         } else {
           live.pending.push_back({s.begin, s.end, s.attempts});
@@ -281,19 +282,23 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   for (const auto* list : {&include, &exclude}) {
     for (const std::string& s : *list) {
       if (!s.empty() && s.front() == '@') {
-        return absl::InvalidArgumentError(absl::StrCat("targets: '", s, "': files are not accepted"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("targets: '", s, "': files are not accepted"));
       }
     }
   }
   const std::string profile_name = req.profile().empty() ? "default" : req.profile();
   auto profile = config_.profiles.find(profile_name);
   if (profile == config_.profiles.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("profile '", profile_name, "' is not configured"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("profile '", profile_name, "' is not configured"));
   }
-  const std::string port_spec = req.ports().spec().empty() ? profile->second.ports : req.ports().spec();
+  const std::string port_spec =
+      req.ports().spec().empty() ? profile->second.ports : req.ports().spec();
 
   absl::StatusOr<TargetSet> targets = TargetSet::Parse(include, exclude);
-  if (!targets.ok()) return absl::InvalidArgumentError(absl::StrCat("targets: ", targets.status().message()));
+  if (!targets.ok())
+    return absl::InvalidArgumentError(absl::StrCat("targets: ", targets.status().message()));
   if (allowed_.empty()) {
     return absl::InvalidArgumentError("allowed_ranges is empty: every scan is refused");
   }
@@ -303,23 +308,24 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
         absl::StrCat("targets: ", outside.ToString(), " is outside allowed_ranges"));
   }
   absl::StatusOr<PortSet> ports = PortSet::Parse(port_spec);
-  if (!ports.ok()) return absl::InvalidArgumentError(absl::StrCat("ports: ", ports.status().message()));
+  if (!ports.ok())
+    return absl::InvalidArgumentError(absl::StrCat("ports: ", ports.status().message()));
   absl::uint128 pairs = ProbeSpace::CountPairs(*targets, *ports);
   if (pairs > Permutation::kMaxSize) {
-    return absl::InvalidArgumentError(absl::StrCat("the scan has ", ToDecimal(pairs),
-                                                   " probes; at most 2^63 are supported"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the scan has ", ToDecimal(pairs), " probes; at most 2^63 are supported"));
   }
   if (pairs > config_.limits.max_probes_per_scan) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()),
-        " addresses x ", ports->size(), " ports), over limits.max_probes_per_scan (",
-        config_.limits.max_probes_per_scan, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()),
+                     " addresses x ", ports->size(), " ports), over limits.max_probes_per_scan (",
+                     config_.limits.max_probes_per_scan, ")"));
   }
 
   v1::Scan scan;
   const absl::Time now = clock_.Now();
-  scan.set_id(absl::StrCat(absl::FormatTime("%Y%m%d-%H%M%S", now, absl::UTCTimeZone()), "-",
-                           RandomHex(3)));
+  scan.set_id(
+      absl::StrCat(absl::FormatTime("%Y%m%d-%H%M%S", now, absl::UTCTimeZone()), "-", RandomHex(3)));
   scan.set_state(v1::PENDING);
   scan.set_inventory(req.inventory());
   scan.set_schedule(schedule);
@@ -337,11 +343,10 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   scan.set_probes_total(static_cast<uint64_t>(pairs));
   scan.set_created_unix_ms(absl::ToUnixMillis(now));
 
-  const std::string scope =
-      req.inventory().empty()
-          ? absl::StrCat("adhoc:", absl::StrJoin(include, ","), "!", absl::StrJoin(exclude, ","),
-                         ":", port_spec)
-          : req.inventory();
+  const std::string scope = req.inventory().empty()
+                                ? absl::StrCat("adhoc:", absl::StrJoin(include, ","), "!",
+                                               absl::StrJoin(exclude, ","), ":", port_spec)
+                                : req.inventory();
 
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(store_.InsertScan(scan, scope, seq_ + 1));
@@ -388,7 +393,7 @@ absl::StatusOr<v1::Scan> ScanManager::GetScan(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<v1::Scan>> ScanManager::ListScans(uint32_t limit,
-                                                              const std::string& inventory) {
+                                                             const std::string& inventory) {
   v1::ListScansRequest req;
   req.set_page_size(limit);
   req.set_inventory(inventory);
@@ -462,8 +467,8 @@ absl::Status ScanManager::ForEachFinding(const std::string& scan_id,
 }
 
 absl::StatusOr<std::vector<v1::Finding>> ScanManager::FindingsPage(const std::string& scan_id,
-                                                                    const ExposureKey* after,
-                                                                    uint32_t limit) {
+                                                                   const ExposureKey* after,
+                                                                   uint32_t limit) {
   absl::MutexLock lock(&mu_);
   if (after == nullptr) {
     ASSIGN_OR_RETURN(v1::Scan s, Snapshot(scan_id));  // NotFound for an unknown scan
@@ -479,7 +484,8 @@ absl::StatusOr<v1::ScanDiff> ScanManager::DiffScan(const std::string& id,
   if (!row) return absl::NotFoundError(absl::StrCat("scan '", id, "' does not exist"));
   std::string base = base_id;
   if (base.empty()) {
-    ASSIGN_OR_RETURN(std::optional<std::string> prev, store_.PreviousSucceeded(row->scope, row->seq));
+    ASSIGN_OR_RETURN(std::optional<std::string> prev,
+                     store_.PreviousSucceeded(row->scope, row->seq));
     if (prev) base = *prev;
   } else {
     ASSIGN_OR_RETURN(std::optional<ScanRow> b, store_.LoadScan(base));
@@ -613,8 +619,8 @@ uint64_t ScanManager::ShardSize(const LiveScan& scan, double rate) const {
                 : scan.probes_per_lease_second > 0
                     ? scan.probes_per_lease_second * config_.lease.shard_seconds
                     : static_cast<double>(kInitialShard);
-  uint64_t n = static_cast<uint64_t>(std::clamp(size, static_cast<double>(kMinShard),
-                                                static_cast<double>(kMaxShard)));
+  uint64_t n = static_cast<uint64_t>(
+      std::clamp(size, static_cast<double>(kMinShard), static_cast<double>(kMaxShard)));
   // Near the end, an even split of what is left, so the workers finish
   // together (every shard also ends with a tail of unanswered probes, so
   // splitting further would cost more than it balances).
@@ -668,8 +674,7 @@ std::optional<double> ScanManager::Reserve(LiveScan& scan, const std::string& wo
   auto it = scan.shares.find(worker_id);
   if (it == scan.shares.end()) {
     // Each share fills at least a minimum shard in shard_seconds.
-    const double holders =
-        std::max(1.0, std::floor(cap * config_.lease.shard_seconds / kMinShard));
+    const double holders = std::max(1.0, std::floor(cap * config_.lease.shard_seconds / kMinShard));
     if (static_cast<double>(scan.shares.size()) >= holders) return std::nullopt;
     it = scan.shares.emplace(worker_id, RateShare{0, until}).first;
     if (Rebalance(scan)) Changed();
@@ -848,8 +853,7 @@ absl::StatusOr<std::pair<ScanManager::LiveScan*, ScanManager::Lease*>> ScanManag
   auto it = scan->second.leases.find(lease_id);
   if (it == scan->second.leases.end()) return none;
   if (it->second.worker_id != worker_id) {
-    return absl::PermissionDeniedError(absl::StrCat("lease '", lease_id,
-                                                    "' was issued to worker '",
+    return absl::PermissionDeniedError(absl::StrCat("lease '", lease_id, "' was issued to worker '",
                                                     it->second.worker_id, "', not to worker '",
                                                     worker_id, "'"));
   }
@@ -885,10 +889,10 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
           absl::StrCat("result ", r.ip(), ":", r.port(), " is not part of scan ", scan.scan.id()));
     }
     if (*index < lease.begin || *index >= lease.end) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "result ", r.ip(), ":", r.port(), " is outside lease '", req.lease_id(), "' of scan ",
-          scan.scan.id(), ": its probe index ", *index, " is not in [", lease.begin, ", ",
-          lease.end, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("result ", r.ip(), ":", r.port(), " is outside lease '", req.lease_id(),
+                       "' of scan ", scan.scan.id(), ": its probe index ", *index, " is not in [",
+                       lease.begin, ", ", lease.end, ")"));
     }
     if (r.state() == v1::PROBE_STATE_OPEN) open.push_back(r);
   }
@@ -935,14 +939,13 @@ absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req) {
   const double secs = absl::ToDoubleSeconds(clock_.Now() - lease.leased_at);
   if (secs > 0.05) {
     const double rate = static_cast<double>(size) / secs;
-    scan.probes_per_lease_second = scan.probes_per_lease_second == 0
-                                       ? rate
-                                       : 0.7 * scan.probes_per_lease_second + 0.3 * rate;
+    scan.probes_per_lease_second =
+        scan.probes_per_lease_second == 0 ? rate : 0.7 * scan.probes_per_lease_second + 0.3 * rate;
   } else if (scan.probes_per_lease_second == 0 || secs <= 0.05) {
     // Finished almost at once: grow the next shard.
     scan.probes_per_lease_second =
-        std::max(scan.probes_per_lease_second, static_cast<double>(size) * 4 /
-                                                   std::max(config_.lease.shard_seconds, 0.1));
+        std::max(scan.probes_per_lease_second,
+                 static_cast<double>(size) * 4 / std::max(config_.lease.shard_seconds, 0.1));
   }
   Changed();
   RETURN_IF_ERROR(MaybeFinish(scan));
@@ -962,8 +965,7 @@ absl::Status ScanManager::FailScan(LiveScan& scan, const std::string& error) {
 }
 
 absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
-  if (scan.next_index < scan.scan.probes_total() || !scan.pending.empty() ||
-      !scan.leases.empty()) {
+  if (scan.next_index < scan.scan.probes_total() || !scan.pending.empty() || !scan.leases.empty()) {
     return absl::OkStatus();
   }
   const std::string id = scan.scan.id();
@@ -992,12 +994,13 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
   RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, report, diff));
   Durable(store_.Commit());
   MakeLogger("coordinator")
-      ->info("scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
-             "report={}",
-             id, scan.scan.probes_done(), open_now, added, open_now - added, closed,
-             base.value_or("none"),
-             config_.notifier_address.empty() ? "pending (no notifier configured)"
-                                              : "queued for " + config_.notifier_address);
+      ->info(
+          "scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
+          "report={}",
+          id, scan.scan.probes_done(), open_now, added, open_now - added, closed,
+          base.value_or("none"),
+          config_.notifier_address.empty() ? "pending (no notifier configured)"
+                                           : "queued for " + config_.notifier_address);
   live_.erase(id);
   Changed();
   return absl::OkStatus();

@@ -88,10 +88,10 @@ struct ManagerStats {
   std::map<goalkeeper::v1::ScanState, uint64_t> scans_by_state;
   uint64_t shards_pending = 0;
   uint64_t shards_leased = 0;
-  uint64_t shards_done = 0;       // of running scans
-  uint64_t probes_done_total = 0; // since start, all scans
+  uint64_t shards_done = 0;        // of running scans
+  uint64_t probes_done_total = 0;  // since start, all scans
   uint64_t workers = 0;
-  uint64_t findings_total = 0;    // since start
+  uint64_t findings_total = 0;  // since start
   uint64_t reports_pending = 0;
 };
 
@@ -180,11 +180,12 @@ class ScanManager {
   // ---- Report delivery and schedules (persisted through the store) ----
   absl::StatusOr<std::vector<ReportRow>> DueReports(uint32_t limit);
   // Exposures [offset, offset + limit) of a queued report.
-  absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(
-      const std::string& scan_id, uint64_t offset, uint32_t limit);
+  absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(const std::string& scan_id,
+                                                                        uint64_t offset,
+                                                                        uint32_t limit);
   absl::Status ReportDelivered(const std::string& scan_id);
-  absl::Status ReportFailed(const std::string& scan_id, uint32_t attempts,
-                            absl::Time next_attempt, const std::string& error);
+  absl::Status ReportFailed(const std::string& scan_id, uint32_t attempts, absl::Time next_attempt,
+                            const std::string& error);
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScheduleRuns();
   absl::Status SaveScheduleRun(const std::string& name, absl::Time last_fire,
                                absl::Time first_seen);
@@ -221,8 +222,8 @@ class ScanManager {
     TargetSet targets;
     PortSet ports;
     std::deque<PendingShard> pending;
-    std::map<std::string, Lease> leases;  // by lease id
-    double probes_per_lease_second = 0;   // moving average over completed shards
+    std::map<std::string, Lease> leases;      // by lease id
+    double probes_per_lease_second = 0;       // moving average over completed shards
     std::map<std::string, RateShare> shares;  // by worker; rate-capped scans only
     std::shared_ptr<const ProbeSpace> space;  // built for the first findings
   };
@@ -269,7 +270,8 @@ class ScanManager {
   // `rate` is the worker's share of a capped scan, 0 for an uncapped one.
   uint64_t ShardSize(const LiveScan& scan, double rate) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaybeFinish(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FailScan(LiveScan& scan, const std::string& error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FailScan(LiveScan& scan, const std::string& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<goalkeeper::v1::Scan> Snapshot(const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -294,7 +296,7 @@ class ScanManager {
   absl::Mutex mu_;
   absl::CondVar changed_;
   ScanStore& store_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, LiveScan> live_ ABSL_GUARDED_BY(mu_);         // PENDING/RUNNING
+  std::map<std::string, LiveScan> live_ ABSL_GUARDED_BY(mu_);           // PENDING/RUNNING
   std::map<std::string, std::string> lease_scan_ ABSL_GUARDED_BY(mu_);  // lease -> scan
   std::map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);
   int64_t seq_ ABSL_GUARDED_BY(mu_) = 0;

@@ -94,12 +94,12 @@ CREATE TABLE workers (
 )sql";
 
 const SqliteSchema& CoordinatorSchema() {
-  static const SqliteSchema* schema = new SqliteSchema{
-      0x474B4331,  // "GKC1"
-      "coordinator",
-      {"scans", "shards", "findings", "exposures", "reports", "schedule_runs", "report_exposures",
-       "meta", "workers"},
-      {kSchemaV1, kSchemaV2, kSchemaV3}};
+  static const SqliteSchema* schema =
+      new SqliteSchema{0x474B4331,  // "GKC1"
+                       "coordinator",
+                       {"scans", "shards", "findings", "exposures", "reports", "schedule_runs",
+                        "report_exposures", "meta", "workers"},
+                       {kSchemaV1, kSchemaV2, kSchemaV3}};
   return *schema;
 }
 
@@ -180,10 +180,10 @@ absl::StatusOr<uint64_t> ScanStore::Guard(absl::StatusOr<uint64_t> s) {
 
 absl::Status ScanStore::TryResume() {
   if (refusal_.ok()) return absl::OkStatus();
-  absl::Status s = db_->Exec(absl::StrCat(
-      "BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('write_probe', ",
-      absl::ToUnixMillis(absl::Now()),
-      ") ON CONFLICT(key) DO UPDATE SET value = excluded.value; COMMIT"));
+  absl::Status s = db_->Exec(
+      absl::StrCat("BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('write_probe', ",
+                   absl::ToUnixMillis(absl::Now()),
+                   ") ON CONFLICT(key) DO UPDATE SET value = excluded.value; COMMIT"));
   if (!s.ok()) {
     if (db_->InTransaction()) db_->Exec("ROLLBACK").IgnoreError();
     return s;
@@ -262,8 +262,7 @@ absl::StatusOr<std::optional<ScanRow>> ScanStore::LoadScan(const std::string& id
 
 absl::StatusOr<std::vector<ScanRow>> ScanStore::ListScans(uint32_t limit,
                                                           const std::string& inventory,
-                                                          int64_t before_seq,
-                                                          uint32_t max_specs) {
+                                                          int64_t before_seq, uint32_t max_specs) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached(absl::StrCat("SELECT ", kScanColumns,
                                             " FROM scans WHERE (?1 = '' OR inventory = ?1) AND "
@@ -323,9 +322,10 @@ absl::StatusOr<std::map<v1::ScanState, uint64_t>> ScanStore::CountScansByState()
 }
 
 absl::StatusOr<std::vector<ShardRow>> ScanStore::LoadOpenShards(const std::string& scan_id) {
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT begin_index, end_index, state, lease_id, worker, attempts "
-                               "FROM shards WHERE scan_id = ? AND state != 2 ORDER BY begin_index"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * st,
+      db_->Cached("SELECT begin_index, end_index, state, lease_id, worker, attempts "
+                  "FROM shards WHERE scan_id = ? AND state != 2 ORDER BY begin_index"));
   st->Bind(1, scan_id);
   std::vector<ShardRow> out;
   for (;;) {
@@ -448,8 +448,8 @@ absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
 }
 
 absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::string& scan_id,
-                                                                  const ExposureKey* after,
-                                                                  uint32_t limit) {
+                                                                 const ExposureKey* after,
+                                                                 uint32_t limit) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT ip, port, state, rtt_us, found_ms FROM findings "
                                "WHERE scan_id = ?1 AND "
@@ -541,8 +541,7 @@ absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
 }
 
 absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_ms,
-                                             const std::string& scope,
-                                             const v1::ScanReport& header,
+                                             const std::string& scope, const v1::ScanReport& header,
                                              const std::vector<ExposureDelta>& diff) {
   return Guard([&]() -> absl::Status {
     RETURN_IF_ERROR(Begin());
@@ -562,7 +561,7 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
         ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
         RETURN_IF_ERROR(ins->Run());
       }
-      const v1::ExposureStatus status = d.change == ExposureChange::kNew       ? v1::NEW
+      const v1::ExposureStatus status = d.change == ExposureChange::kNew      ? v1::NEW
                                         : d.change == ExposureChange::kClosed ? v1::CLOSED
                                                                               : v1::STILL_OPEN;
       exp->Bind(1, id).Bind(2, n++).Bind(3, d.key.ip).Bind(4, int64_t{d.key.port});

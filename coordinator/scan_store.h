@@ -101,8 +101,8 @@ class ScanStore {
   const std::string& path() const { return path_; }
 
   absl::Status InsertScan(const goalkeeper::v1::Scan& scan, const std::string& scope, int64_t seq);
-  absl::Status SetScanState(const std::string& id, goalkeeper::v1::ScanState state,
-                            int64_t now_ms, const std::string& error);
+  absl::Status SetScanState(const std::string& id, goalkeeper::v1::ScanState state, int64_t now_ms,
+                            const std::string& error);
   absl::StatusOr<std::optional<ScanRow>> LoadScan(const std::string& id);
   // Newest first; inventory "" = all; only scans with seq < before_seq
   // (0 = no bound). Targets are summarized: at most `max_specs` specs per
@@ -127,8 +127,8 @@ class ScanStore {
   // Inserts open findings; a (scan, ip, port) already stored is ignored.
   // Returns how many were new.
   absl::StatusOr<uint64_t> InsertFindings(const std::string& scan_id,
-                              const std::vector<goalkeeper::v1::ProbeResult>& results,
-                              int64_t now_ms);
+                                          const std::vector<goalkeeper::v1::ProbeResult>& results,
+                                          int64_t now_ms);
   absl::Status ForEachFinding(const std::string& scan_id,
                               const std::function<void(const goalkeeper::v1::Finding&)>& fn);
   // At most `limit` findings after `after` in (ip, port) order (keyset
@@ -149,13 +149,13 @@ class ScanStore {
   // Ends a scan as SUCCEEDED: sets the exposures of its scope to those of
   // `diff` still open, and queues the report (`header` and one exposure per
   // delta, in order) for delivery, in one transaction.
-  absl::Status FinishScanWithReport(const std::string& id, int64_t now_ms,
-                                    const std::string& scope,
+  absl::Status FinishScanWithReport(const std::string& id, int64_t now_ms, const std::string& scope,
                                     const goalkeeper::v1::ScanReport& header,
                                     const std::vector<ExposureDelta>& diff);
   // Exposures [offset, offset + limit) of a queued report, in order.
-  absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(
-      const std::string& scan_id, uint64_t offset, uint32_t limit);
+  absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(const std::string& scan_id,
+                                                                        uint64_t offset,
+                                                                        uint32_t limit);
 
   absl::StatusOr<std::vector<ReportRow>> DueReports(int64_t now_ms, uint32_t limit);
   absl::Status MarkReportDelivered(const std::string& scan_id, int64_t now_ms);
@@ -183,8 +183,8 @@ class ScanStore {
   void Abandon(const absl::Status& cause);
   absl::Status Guard(absl::Status s);
   absl::StatusOr<uint64_t> Guard(absl::StatusOr<uint64_t> s);
-  absl::StatusOr<std::vector<ScanRow>> QueryScans(const std::string& where_sql,
-                                                  const std::function<void(SqliteStatement&)>& bind);
+  absl::StatusOr<std::vector<ScanRow>> QueryScans(
+      const std::string& where_sql, const std::function<void(SqliteStatement&)>& bind);
   std::unique_ptr<SqliteDb> db_;
   const std::string path_;
   absl::Status refusal_;

@@ -8,9 +8,9 @@ void Pacer::SetRate(double rate_per_second) {
   absl::MutexLock lock(&mu_);
   const double r = rate_per_second > 0 ? rate_per_second : 0;
   rate_.store(r, std::memory_order_relaxed);
-  interval_ = r > 0 ? std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(1 / r))
-                    : Clock::duration::zero();
+  interval_ =
+      r > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / r))
+            : Clock::duration::zero();
   horizon_.store(std::max<Clock::duration>(2 * interval_, std::chrono::milliseconds(50)).count(),
                  std::memory_order_relaxed);
   // Turns handed out at the old rate keep their time; new ones start from

@@ -8,18 +8,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -150,7 +149,8 @@ class ScanEngine::ThreadScanner {
     }
     events_.assign(epfd);
     slots_.reserve(slots);
-    for (size_t i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>(io_, static_cast<uint32_t>(i)));
+    for (size_t i = 0; i < slots; ++i)
+      slots_.push_back(std::make_unique<Slot>(io_, static_cast<uint32_t>(i)));
     tick_ = std::clamp<Clock::duration>(timeout_ / 8, std::chrono::milliseconds(1),
                                         std::chrono::milliseconds(25));
   }
@@ -189,12 +189,12 @@ class ScanEngine::ThreadScanner {
   struct Slot {
     Slot(asio::io_context& io, uint32_t slot_id) : wait_timer(io), id(slot_id) {}
     asio::steady_timer wait_timer;  // rate pacing and local-error backoff
-    const uint32_t id;        // index in slots_, carried in epoll events
+    const uint32_t id;              // index in slots_, carried in epoll events
     int fd = -1;
     uint32_t generation = 0;  // guards against events of an earlier socket
     bool has_target = false;
-    bool ticketed = false;    // the scan pacer's turn has come (Pacer::Ticket)
-    bool paced = false;       // a start time is reserved for the next attempt
+    bool ticketed = false;             // the scan pacer's turn has come (Pacer::Ticket)
+    bool paced = false;                // a start time is reserved for the next attempt
     std::shared_ptr<ScanSlice> slice;  // of the current target
     ProbeTarget target;
     uint64_t index = 0;
@@ -364,8 +364,7 @@ class ScanEngine::ThreadScanner {
       // the completion waited in the event loop.
       tcp_info info{};
       socklen_t info_len = sizeof(info);
-      if (getsockopt(slot.fd, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0 &&
-          info.tcpi_rtt > 0) {
+      if (getsockopt(slot.fd, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0 && info.tcpi_rtt > 0) {
         rtt = std::min(rtt, info.tcpi_rtt);
       }
       linger lg{1, 0};  // close with RST so no TIME_WAIT piles up
@@ -413,8 +412,7 @@ class ScanEngine::ThreadScanner {
     auto backoff = std::chrono::milliseconds(
         std::min<uint32_t>(100, 1u << std::min<uint32_t>(slot.local_errors, 7)));
     slot.wait_timer.expires_after(backoff);
-    slot.wait_timer.async_wait(
-        [this, &slot](const boost::system::error_code&) { Drive(slot); });
+    slot.wait_timer.async_wait([this, &slot](const boost::system::error_code&) { Drive(slot); });
     return Step::kWaiting;
   }
 
@@ -531,9 +529,9 @@ class ScanEngine::ThreadScanner {
   Clock::time_point next_sweep_{};  // when Harvest sweeps if the timer has not
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t live_slots_ = 0;
-  std::shared_ptr<ScanSlice> current_;  // the slice new targets come from
+  std::shared_ptr<ScanSlice> current_;                // the slice new targets come from
   std::vector<std::shared_ptr<ScanSlice>> deferred_;  // slices whose pacers were busy
-  std::vector<Slot*> idle_;             // slots waiting for a slice
+  std::vector<Slot*> idle_;                           // slots waiting for a slice
 };
 
 ScanEngine::ScanEngine(EngineOptions options)
@@ -553,16 +551,16 @@ ScanEngine::~ScanEngine() {
 absl::Status ScanEngine::Run(const ProbeSpace& space, uint64_t begin, uint64_t end,
                              ResultSink& sink) {
   if (begin > end || end > space.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("slice [", begin, ", ", end,
-                                                   ") is outside the probe space of ",
-                                                   space.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "slice [", begin, ", ", end, ") is outside the probe space of ", space.size()));
   }
   const uint64_t total = end - begin;
   if (total == 0) return absl::OkStatus();
   RETURN_IF_ERROR(Start(total));
   // The caller owns `space` for the whole call: share it without ownership.
-  Submit(std::make_shared<ScanSlice>(std::shared_ptr<const ProbeSpace>(std::shared_ptr<const ProbeSpace>(), &space), begin,
-                                     end, sink));
+  Submit(std::make_shared<ScanSlice>(
+      std::shared_ptr<const ProbeSpace>(std::shared_ptr<const ProbeSpace>(), &space), begin, end,
+      sink));
   CloseInput();
   return Wait();
 }
@@ -572,9 +570,10 @@ absl::Status ScanEngine::Start(uint64_t expected_probes) {
     return absl::InvalidArgumentError("concurrency must be at least 1");
   }
   if (!threads_.empty()) return absl::FailedPreconditionError("the engine is already running");
-  uint64_t threads = options_.threads != 0 ? options_.threads
-                                           : std::max(1u, std::thread::hardware_concurrency());
-  const uint64_t concurrency = std::max<uint64_t>(1, std::min(options_.concurrency, expected_probes));
+  uint64_t threads =
+      options_.threads != 0 ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const uint64_t concurrency =
+      std::max<uint64_t>(1, std::min(options_.concurrency, expected_probes));
   threads = std::min(threads, concurrency);
   try {
     for (uint64_t t = 0; t < threads; ++t) {
@@ -696,8 +695,7 @@ void ScanEngine::ThreadExited() {
   for (auto& slice : left) slice->Cancel();
 }
 
-uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve,
-                                  uint64_t* fd_limit_out) {
+uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve, uint64_t* fd_limit_out) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
     if (lim.rlim_cur < lim.rlim_max) {

@@ -69,9 +69,9 @@ class ResultSink {
 struct EngineOptions {
   uint64_t concurrency = 4096;  // probes in flight, across all threads
   std::chrono::milliseconds timeout{500};
-  uint32_t retries = 1;         // extra attempts for unanswered probes
-  double rate = 0;              // probes (attempts) per second; 0 = no cap
-  unsigned threads = 0;         // 0 = one per core
+  uint32_t retries = 1;  // extra attempts for unanswered probes
+  double rate = 0;       // probes (attempts) per second; 0 = no cap
+  unsigned threads = 0;  // 0 = one per core
   // The node's cap, shared with other engines (a fleet worker's --max-rate);
   // when set, `rate` is ignored. Its rate may change while the engine runs.
   std::shared_ptr<Pacer> pacer;
@@ -97,8 +97,8 @@ class ScanSlice {
   // Requires begin <= end <= space->size(); `sink` must outlive the slice's
   // work (until done()). `pacer` (may be null): the cap of this slice's scan,
   // shared by every slice of it; each probe also waits for the engine's.
-  ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end,
-            ResultSink& sink, std::shared_ptr<Pacer> pacer = nullptr);
+  ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end, ResultSink& sink,
+            std::shared_ptr<Pacer> pacer = nullptr);
   ScanSlice(const ScanSlice&) = delete;
   ScanSlice& operator=(const ScanSlice&) = delete;
 
@@ -152,8 +152,7 @@ class ScanEngine {
   // Probes indices [begin, end) of `space` and blocks until every probe has a
   // result or Cancel() was called (then in-flight probes finish and no new
   // ones start). Fails only when the engine cannot run at all.
-  absl::Status Run(const ProbeSpace& space, uint64_t begin, uint64_t end,
-                   ResultSink& sink);
+  absl::Status Run(const ProbeSpace& space, uint64_t begin, uint64_t end, ResultSink& sink);
 
   // Streaming: starts the threads, which wait for slices. `expected_probes`
   // bounds the slots created (a small one-shot scan needs few).
@@ -210,8 +209,7 @@ class ScanEngine {
 // Raises RLIMIT_NOFILE's soft limit to the hard limit and returns the largest
 // concurrency that fits the descriptor budget (reserving `reserve` for
 // everything else), at most `requested`.
-uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve,
-                                  uint64_t* fd_limit_out);
+uint64_t FitConcurrencyToFdBudget(uint64_t requested, uint64_t reserve, uint64_t* fd_limit_out);
 
 }  // namespace goalkeeper
 

@@ -20,7 +20,8 @@
 //     token_file: /run/secrets/telegram  # or $GOALKEEPER_TELEGRAM_TOKEN
 //   owners:
 //     static:
-//       - {cidr: 198.51.100.0/28, name: "ACME", emails: [sec@acme.example], telegram_chat_id: "-100456"}
+//       - {cidr: 198.51.100.0/28, name: "ACME", emails: [sec@acme.example], telegram_chat_id:
+//       "-100456"}
 //     openstack:
 //       auth_url: https://keystone.example.net:5000
 //       username: goalkeeper
@@ -30,7 +31,8 @@
 //       password_file: /run/secrets/openstack  # or $GOALKEEPER_OPENSTACK_PASSWORD
 //       interface: public
 //       region: RegionOne
-//     fleio: {url: https://fleio.example.net, token_file: /run/secrets/fleio}  # or $GOALKEEPER_FLEIO_TOKEN
+//     fleio: {url: https://fleio.example.net, token_file: /run/secrets/fleio}  # or
+//     $GOALKEEPER_FLEIO_TOKEN
 //   notify:
 //     repeat_interval: 7d       # remind a still-open exposure at most this often
 //     give_up_after: 3d         # then the notification goes to the dead letters
@@ -60,11 +62,11 @@ namespace goalkeeper {
 enum class NotifierMode { kStage, kProd };
 
 struct StaticOwner {
-  std::string cidr;                // a target spec (CIDR, address or range)
-  AddressRange range;              // parsed
+  std::string cidr;    // a target spec (CIDR, address or range)
+  AddressRange range;  // parsed
   std::string name;
   std::vector<std::string> emails;
-  std::string telegram_chat_id;    // optional
+  std::string telegram_chat_id;  // optional
 };
 
 struct AcknowledgedExposure {
@@ -78,12 +80,12 @@ struct NotifierConfig {
   std::string listen = "0.0.0.0:7071";
   std::string db = "goalkeeper-notifier.db";
   std::string metrics_listen = "0.0.0.0:9465";  // "" disables /metrics
-  NotifierMode mode = NotifierMode::kStage;      // the safe default: nothing to customers
+  NotifierMode mode = NotifierMode::kStage;     // the safe default: nothing to customers
 
   std::vector<std::string> ops_emails;
   std::string ops_telegram_chat_id;
 
-  std::string smtp_url;            // "" = write .eml files to outbox_dir
+  std::string smtp_url;  // "" = write .eml files to outbox_dir
   std::string smtp_username;
   std::string smtp_password_file;  // or env GOALKEEPER_SMTP_PASSWORD
   std::string email_from = "goalkeeper@localhost.localdomain";

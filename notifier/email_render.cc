@@ -124,11 +124,10 @@ void AppendMailboxTokens(const Mailbox& m, bool last, std::vector<HeaderToken>& 
   if (!m.display.empty()) {
     if (IsPrintableAscii(m.display) && !absl::StrContains(m.display, "=?")) {
       bool plain = std::all_of(m.display.begin(), m.display.end(), IsAtext);
-      std::string d = plain ? m.display
-                            : absl::StrCat("\"",
-                                           absl::StrReplaceAll(m.display,
-                                                               {{"\\", "\\\\"}, {"\"", "\\\""}}),
-                                           "\"");
+      std::string d =
+          plain ? m.display
+                : absl::StrCat(
+                      "\"", absl::StrReplaceAll(m.display, {{"\\", "\\\\"}, {"\"", "\\\""}}), "\"");
       out.push_back({" ", d.substr(0, kMaxHeaderToken)});
     } else {
       for (std::string& w : EncodedWords(m.display, 45)) out.push_back({" ", std::move(w)});

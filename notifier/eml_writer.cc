@@ -64,9 +64,9 @@ class OutboxMailer : public Mailer {
 
   absl::Status Send(const EmailMessage& message) override {
     if (!message.message_id.empty() && NormalizeMessageId(message.message_id).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "outbox: Message-ID '", absl::CHexEscape(message.message_id.substr(0, 64)),
-          "' is not usable (empty or longer than ", kMaxMessageId, " characters)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("outbox: Message-ID '", absl::CHexEscape(message.message_id.substr(0, 64)),
+                       "' is not usable (empty or longer than ", kMaxMessageId, " characters)"));
     }
     EmailMessage m = CompleteMessage(message);
     std::string id(absl::string_view(m.message_id).substr(1, m.message_id.size() - 2));
@@ -95,8 +95,8 @@ class OutboxMailer : public Mailer {
     }
     if (!s.ok()) {
       unlink(tmp_path.c_str());
-      return absl::Status(s.code(), absl::StrCat("outbox: writing ", final_path, ": ",
-                                                 s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("outbox: writing ", final_path, ": ", s.message()));
     }
     // Make the rename durable.
     int dfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -24,10 +24,10 @@ struct EmailMessage {
   std::string from;
   std::vector<std::string> to;
   std::vector<std::string> cc;
-  std::string subject;      // UTF-8
-  std::string text_body;    // UTF-8, '\n' line ends (rendered as CRLF)
-  std::string html_body;    // optional alternative
-  std::string message_id;   // "<id@host>"; also the idempotency key
+  std::string subject;     // UTF-8
+  std::string text_body;   // UTF-8, '\n' line ends (rendered as CRLF)
+  std::string html_body;   // optional alternative
+  std::string message_id;  // "<id@host>"; also the idempotency key
   absl::Time date;
 };
 

@@ -1,12 +1,11 @@
 #include "notifier/notification_store.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <tuple>
-
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -117,7 +116,8 @@ std::string ReportDigest(const v1::ScanReport& report) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
-absl::StatusOr<std::unique_ptr<NotificationStore>> NotificationStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<NotificationStore>> NotificationStore::Open(
+    const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, NotifierSchema()));
   return std::unique_ptr<NotificationStore>(new NotificationStore(std::move(db)));
 }
@@ -160,8 +160,8 @@ absl::StatusOr<std::optional<uint64_t>> NotificationStore::StoredExposures(
     v1::ScanReport r;
     if (!r.ParseFromString(st->Text(0))) {
       st->Reset();
-      return absl::DataLossError(absl::StrCat("stored report of scan '", scan_id,
-                                              "' does not parse"));
+      return absl::DataLossError(
+          absl::StrCat("stored report of scan '", scan_id, "' does not parse"));
     }
     out = static_cast<uint64_t>(r.exposures_size());
   }
@@ -206,11 +206,12 @@ absl::Status NotificationStore::CompleteReport(const std::string& scan_id,
   absl::MutexLock lock(&mu_);
   SqliteTransaction txn(*db_);
   RETURN_IF_ERROR(txn.begin_status());
-  ASSIGN_OR_RETURN(SqliteStatement * up,
-                   db_->Cached("INSERT INTO exposures (owner_key, ip, port, first_notified_ms, "
-                               "last_notified_ms, open) VALUES (?1,?2,?3,?4,?4,?5) "
-                               "ON CONFLICT(owner_key, ip, port) DO UPDATE SET open = ?5, "
-                               "last_notified_ms = CASE WHEN ?6 THEN ?4 ELSE last_notified_ms END"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * up,
+      db_->Cached("INSERT INTO exposures (owner_key, ip, port, first_notified_ms, "
+                  "last_notified_ms, open) VALUES (?1,?2,?3,?4,?4,?5) "
+                  "ON CONFLICT(owner_key, ip, port) DO UPDATE SET open = ?5, "
+                  "last_notified_ms = CASE WHEN ?6 THEN ?4 ELSE last_notified_ms END"));
   for (const ExposureUpdate& u : updates) {
     up->Bind(1, u.owner_key).Bind(2, u.ip).Bind(3, int64_t{u.port});
     up->Bind(4, u.notified ? Ms(now) : int64_t{0}).Bind(5, int64_t{u.open});
@@ -227,8 +228,9 @@ absl::Status NotificationStore::CompleteReport(const std::string& scan_id,
     ins->Bind(6, it.subject).Bind(7, it.body).Bind(8, Ms(now)).Bind(9, Ms(now));
     RETURN_IF_ERROR(ins->Run());
   }
-  ASSIGN_OR_RETURN(SqliteStatement * done,
-                   db_->Cached("UPDATE reports SET processed = 1, last_error = '' WHERE scan_id = ?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * done,
+      db_->Cached("UPDATE reports SET processed = 1, last_error = '' WHERE scan_id = ?"));
   done->Bind(1, scan_id);
   RETURN_IF_ERROR(done->Run());
   return txn.Commit();
@@ -295,9 +297,10 @@ absl::Status NotificationStore::MarkSent(const std::string& key, absl::Time now)
 absl::Status NotificationStore::MarkRetry(const std::string& key, uint32_t attempts,
                                           absl::Time next_attempt, const std::string& error) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ? "
-                               "WHERE key = ?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * st,
+      db_->Cached("UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ? "
+                  "WHERE key = ?"));
   st->Bind(1, int64_t{attempts}).Bind(2, Ms(next_attempt)).Bind(3, error).Bind(4, key);
   return st->Run();
 }
@@ -328,8 +331,9 @@ absl::StatusOr<bool> NotificationStore::Enqueue(const OutboxItem& it) {
 absl::StatusOr<std::map<Channel, std::map<OutboxState, uint64_t>>>
 NotificationStore::CountOutbox() {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * st,
+      db_->Cached("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state"));
   std::map<Channel, std::map<OutboxState, uint64_t>> out;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, st->Step());

@@ -65,7 +65,8 @@ class NotificationStore {
                             const std::string& error);
   // Marks the report processed, applies the exposure updates and queues the
   // notifications, all in one transaction (an item whose key exists is kept).
-  absl::Status CompleteReport(const std::string& scan_id, const std::vector<ExposureUpdate>& updates,
+  absl::Status CompleteReport(const std::string& scan_id,
+                              const std::vector<ExposureUpdate>& updates,
                               const std::vector<OutboxItem>& items, absl::Time now);
 
   absl::StatusOr<std::optional<ExposureState>> GetExposure(const std::string& owner_key,

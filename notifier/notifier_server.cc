@@ -1,24 +1,23 @@
 #include "notifier/notifier_server.h"
 
+#include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-#include <prometheus/counter.h>
-#include <prometheus/exposer.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc_status.h"
 #include "common/health_service.h"
-#include "common/server_util.h"
 #include "common/http_client.h"
 #include "common/logging.h"
+#include "common/server_util.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
@@ -55,9 +54,9 @@ class NotifierService final : public v1::Notifier::Service {
     // Each stream holds its report in memory until stored: a few at a time.
     if (streams_.fetch_add(1) >= kMaxStreams) {
       streams_.fetch_sub(1);
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("more than ", kMaxStreams,
-                                       " report streams at once; try again later"));
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("more than ", kMaxStreams, " report streams at once; try again later"));
     }
     grpc::Status s = ReceiveStream(ctx, reader, resp);
     streams_.fetch_sub(1);
@@ -75,10 +74,10 @@ class NotifierService final : public v1::Notifier::Service {
     v1::ScanReport report = std::move(*chunk.mutable_header());
     const uint64_t expected = report.exposure_count();
     if (expected > kMaxReportExposures || report.exposures_size() != 0) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("report of scan '", report.scan_id(), "': exposure_count ",
-                                       expected, " (at most ", kMaxReportExposures,
-                                       ", and exposures come in later chunks)"));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("report of scan '", report.scan_id(), "': exposure_count ", expected,
+                       " (at most ", kMaxReportExposures, ", and exposures come in later chunks)"));
     }
     report.mutable_exposures()->Reserve(static_cast<int>(std::min<uint64_t>(expected, 100000)));
     while (reader->Read(&chunk)) {
@@ -99,10 +98,12 @@ class NotifierService final : public v1::Notifier::Service {
       return grpc::Status(grpc::StatusCode::CANCELLED, "stream broken; nothing stored");
     }
     if (static_cast<uint64_t>(report.exposures_size()) != expected) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("report of scan '", report.scan_id(), "': the stream ended "
-                                       "after ", report.exposures_size(), " of ", expected,
-                                       " exposures; nothing stored"));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("report of scan '", report.scan_id(),
+                       "': the stream ended "
+                       "after ",
+                       report.exposures_size(), " of ", expected, " exposures; nothing stored"));
     }
     report.clear_exposure_count();
     return Store(report, resp);
@@ -112,14 +113,15 @@ class NotifierService final : public v1::Notifier::Service {
   grpc::Status Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse*) override {
     if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrCat("'", req->ip(), ":", req->port(), "' is not an address and port"));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("'", req->ip(), ":", req->port(), "' is not an address and port"));
     }
     if (absl::FromUnixMillis(req->until_unix_ms()) <= clock_.Now()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "until_unix_ms is not in the future");
     }
-    return ToGrpcStatus(store_.Acknowledge(req->ip(), req->port(),
-                                           absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
+    return ToGrpcStatus(store_.Acknowledge(
+        req->ip(), req->port(), absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
   }
 
  private:
@@ -135,21 +137,22 @@ class NotifierService final : public v1::Notifier::Service {
     }
     for (const v1::Exposure& e : report.exposures()) {
       if (!IpAddress::Parse(e.ip()) || e.port() == 0 || e.port() > 65535) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            absl::StrCat("exposure '", e.ip(), ":", e.port(),
-                                         "' is not an address and port"));
+        return grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("exposure '", e.ip(), ":", e.port(), "' is not an address and port"));
       }
     }
     // Acknowledged only once stored (SQLite commit).
     auto fresh = store_.InsertReport(report, clock_.Now());
     if (!fresh.ok()) {
-      MakeLogger("notifier")->error("report refused scan={}: {}", report.scan_id(),
-                                    fresh.status().message());
+      MakeLogger("notifier")
+          ->error("report refused scan={}: {}", report.scan_id(), fresh.status().message());
       return ToGrpcStatus(fresh.status());
     }
     resp->set_duplicate(!*fresh);
-    MakeLogger("notifier")->info("report received scan={} exposures={} duplicate={}",
-                                 report.scan_id(), report.exposures_size(), !*fresh);
+    MakeLogger("notifier")
+        ->info("report received scan={} exposures={} duplicate={}", report.scan_id(),
+               report.exposures_size(), !*fresh);
     absl::MutexLock lock(&wake_mu_);
     wake_.Signal();
     return grpc::Status::OK;
@@ -218,10 +221,12 @@ int RunNotifier(const NotifierConfig& config) {
           : MakeSmtpMailer({config.smtp_url, config.smtp_username, smtp_password,
                             config.email_ca_file, true, absl::Seconds(60)});
   std::unique_ptr<TelegramSender> telegram =
-      telegram_token.empty() ? MakeLogTelegramSender()
-                             : MakeTelegramBotSender(config.telegram_api_url, telegram_token, *curl);
+      telegram_token.empty()
+          ? MakeLogTelegramSender()
+          : MakeTelegramBotSender(config.telegram_api_url, telegram_token, *curl);
   std::unique_ptr<OpenStackClient> openstack;
-  if (config.openstack_enabled) openstack = std::make_unique<OpenStackClient>(os_config, http, clock);
+  if (config.openstack_enabled)
+    openstack = std::make_unique<OpenStackClient>(os_config, http, clock);
 
   ResolveFn resolve = [&](const std::vector<std::string>& ips, ResolutionCounts* counts) {
     std::unique_ptr<FleioClient> fleio;  // per report: fresh caches
@@ -262,14 +267,15 @@ int RunNotifier(const NotifierConfig& config) {
     log->error("{}", exposer.status().message());
     return 1;
   }
-  log->info("notifier listening grpc={}:{} metrics={} db={} mode={} email={} telegram={} "
-            "openstack={} fleio={}",
-            HostOf(config.listen), port, metrics_address, config.db,
-            config.mode == NotifierMode::kProd ? "prod" : "stage",
-            config.smtp_url.empty() ? "outbox:" + config.outbox_dir : UrlOrigin(config.smtp_url),
-            telegram_token.empty() ? "log" : UrlOrigin(config.telegram_api_url),
-            config.openstack_enabled ? UrlOrigin(config.openstack.auth_url) : "off",
-            config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off");
+  log->info(
+      "notifier listening grpc={}:{} metrics={} db={} mode={} email={} telegram={} "
+      "openstack={} fleio={}",
+      HostOf(config.listen), port, metrics_address, config.db,
+      config.mode == NotifierMode::kProd ? "prod" : "stage",
+      config.smtp_url.empty() ? "outbox:" + config.outbox_dir : UrlOrigin(config.smtp_url),
+      telegram_token.empty() ? "log" : UrlOrigin(config.telegram_api_url),
+      config.openstack_enabled ? UrlOrigin(config.openstack.auth_url) : "off",
+      config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off");
 
   std::atomic<bool> stopping{false};
   std::thread loop([&] {
@@ -286,8 +292,10 @@ int RunNotifier(const NotifierConfig& config) {
         if (!s.ok()) {
           log->warn("report processing failed scan={}: {}; retrying in 30s", (*next)->scan_id(),
                     s.message());
-          (*store)->ReportFailed((*next)->scan_id(), clock.Now() + absl::Seconds(30),
-                                 std::string(s.message())).IgnoreError();
+          (*store)
+              ->ReportFailed((*next)->scan_id(), clock.Now() + absl::Seconds(30),
+                             std::string(s.message()))
+              .IgnoreError();
           break;
         }
       }

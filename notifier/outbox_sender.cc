@@ -104,8 +104,7 @@ int OutboxSender::Tick() {
       ++counts_.sent[item.channel];
       ++sent;
       log->info("notification sent key={} channel={} to={} attempts={}", item.key,
-                ChannelName(item.channel),
-                absl::StrJoin(item.to, ","), item.attempts + 1);
+                ChannelName(item.channel), absl::StrJoin(item.to, ","), item.attempts + 1);
       continue;
     }
     ++counts_.failed[item.channel];

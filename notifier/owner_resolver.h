@@ -30,13 +30,13 @@ namespace goalkeeper {
 inline constexpr char kNotFound[] = "NOT FOUND";
 
 struct Owner {
-  std::string key;              // stable id: "static:ACME", "fleio:42", "project:<id>", "NOT FOUND"
-  std::string name;             // "ACME", Fleio client name, project name, or "NOT FOUND"
+  std::string key;   // stable id: "static:ACME", "fleio:42", "project:<id>", "NOT FOUND"
+  std::string name;  // "ACME", Fleio client name, project name, or "NOT FOUND"
   std::vector<std::string> emails;
   std::string telegram_chat_id;
-  std::string project_id;       // when OpenStack knew it
-  std::string source;           // "static", "openstack", "fleio", "none"
-  std::string reason;           // why NOT FOUND: "no project", "no client", "no email", "lookup failed: ..."
+  std::string project_id;  // when OpenStack knew it
+  std::string source;      // "static", "openstack", "fleio", "none"
+  std::string reason;  // why NOT FOUND: "no project", "no client", "no email", "lookup failed: ..."
 };
 
 // Counts of resolutions by source and outcome, for /metrics.

@@ -43,17 +43,20 @@ std::string OwnerEmailBody(const Owner& owner, const std::vector<Item>& items,
     if (it.kind == NotificationKind::kClosed) {
       absl::StrAppend(&body, "    No longer reachable. Thank you.\n");
     } else if (info != nullptr) {
-      absl::StrAppend(&body, "    Risk: ", info->problem, ".\n    What to do: ", info->advice, ".\n");
+      absl::StrAppend(&body, "    Risk: ", info->problem, ".\n    What to do: ", info->advice,
+                      ".\n");
     } else {
-      absl::StrAppend(&body, "    What to do: if this service need not be public, allow only "
-                             "the addresses that need it in your firewall or security group.\n");
+      absl::StrAppend(&body,
+                      "    What to do: if this service need not be public, allow only "
+                      "the addresses that need it in your firewall or security group.\n");
     }
   }
-  absl::StrAppend(&body, "\nScan ", report.scan_id(), ", finished ",
-                  absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixMillis(report.finished_unix_ms()),
-                                   absl::UTCTimeZone()),
-                  ".\nIf an exposure is intended, reply to this message and we will stop "
-                  "reminding you about it.\n");
+  absl::StrAppend(
+      &body, "\nScan ", report.scan_id(), ", finished ",
+      absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixMillis(report.finished_unix_ms()),
+                       absl::UTCTimeZone()),
+      ".\nIf an exposure is intended, reply to this message and we will stop "
+      "reminding you about it.\n");
   return body;
 }
 
@@ -98,7 +101,8 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
     for (const AcknowledgedExposure& a : config_.acknowledged) {
       if (a.ip == e.ip() && a.port == e.port() && a.until > now) acked = true;
     }
-    ASSIGN_OR_RETURN(std::optional<ExposureState> state, store_.GetExposure(owner.key, e.ip(), e.port()));
+    ASSIGN_OR_RETURN(std::optional<ExposureState> state,
+                     store_.GetExposure(owner.key, e.ip(), e.port()));
     ExposureUpdate u{owner.key, e.ip(), e.port(), e.status() != v1::CLOSED, false};
     std::optional<NotificationKind> kind;
     if (e.status() == v1::CLOSED) {
@@ -160,8 +164,8 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
     for (const Item& item : nf->second) {
       const v1::Exposure& e = *item.exposure;
       absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (",
-                      NotificationKindText(item.kind), ") owner NOT FOUND: ",
-                      owners.at(e.ip()).reason, "\n");
+                      NotificationKindText(item.kind),
+                      ") owner NOT FOUND: ", owners.at(e.ip()).reason, "\n");
     }
     absl::StrAppend(&body, "\nScan ", report.scan_id(), ".\n");
     it.body = std::move(body);
@@ -182,10 +186,11 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
 
   RETURN_IF_ERROR(store_.CompleteReport(report.scan_id(), updates, items, now));
   MakeLogger("notifier")
-      ->info("report processed scan={} exposures={} notified={} acknowledged={} owners={} "
-             "emails={} telegram_parts={}",
-             report.scan_id(), report.exposures_size(), notified_exposures, acknowledged,
-             by_owner.size(), items.size() - parts.size(), parts.size());
+      ->info(
+          "report processed scan={} exposures={} notified={} acknowledged={} owners={} "
+          "emails={} telegram_parts={}",
+          report.scan_id(), report.exposures_size(), notified_exposures, acknowledged,
+          by_owner.size(), items.size() - parts.size(), parts.size());
   return absl::OkStatus();
 }
 

@@ -64,7 +64,6 @@ class ReportProcessor {
   ResolutionCounts counts_;
 };
 
-
 }  // namespace goalkeeper
 
 #endif  // GOALKEEPER_NOTIFIER_REPORT_PROCESSOR_H_

@@ -56,11 +56,11 @@ size_t ReadCallback(char* buffer, size_t size, size_t nitems, void* userdata) {
 // RCPT addresses are kept from what the client sent (AUTH lines carry the
 // credentials); the server's replies are kept whole.
 struct Transcript {
-  std::string last_verb;       // of the last command sent: "MAIL", "RCPT", ...
-  std::string last_rcpt;       // address of the last RCPT TO
-  std::string last_reply;      // last (final) reply line from the server
+  std::string last_verb;   // of the last command sent: "MAIL", "RCPT", ...
+  std::string last_rcpt;   // address of the last RCPT TO
+  std::string last_reply;  // last (final) reply line from the server
   std::vector<std::pair<std::string, std::string>> rejected;  // rcpt, reply
-  bool quitting = false;       // QUIT sent: what follows explains nothing
+  bool quitting = false;  // QUIT sent: what follows explains nothing
 };
 
 int DebugCallback(CURL*, curl_infotype type, char* data, size_t size, void* userdata) {
@@ -161,8 +161,8 @@ class SmtpMailer : public Mailer {
     ReadState read{payload, 0};
     Transcript transcript;
     char errbuf[CURL_ERROR_SIZE] = {0};
-    const long timeout_ms = static_cast<long>(
-        std::max<int64_t>(1, absl::ToInt64Milliseconds(config_.timeout)));
+    const long timeout_ms =
+        static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(config_.timeout)));
     const long connect_ms = std::min(timeout_ms, 15000L);
 
     curl_easy_setopt(h, CURLOPT_URL, config_.url.c_str());
@@ -257,8 +257,8 @@ class SmtpMailer : public Mailer {
       if (t.last_verb == "RCPT") {
         for (const auto& rejected : t.rejected) {
           if (rejected.second[0] == '4') {  // one of them may work later
-            return absl::UnavailableError(text(
-                absl::StrCat("every recipient was rejected, some temporarily (", code, ")")));
+            return absl::UnavailableError(
+                text(absl::StrCat("every recipient was rejected, some temporarily (", code, ")")));
           }
         }
         return absl::InvalidArgumentError(

@@ -21,11 +21,11 @@
 namespace goalkeeper {
 
 struct SmtpConfig {
-  std::string url;              // smtp://host:587 or smtps://host:465
-  std::string username;         // "" = no AUTH
-  std::string password;         // loaded from password_file / env
-  std::string ca_file;          // "" = system store
-  bool require_starttls = true; // for smtp:// (refuse plain text)
+  std::string url;               // smtp://host:587 or smtps://host:465
+  std::string username;          // "" = no AUTH
+  std::string password;          // loaded from password_file / env
+  std::string ca_file;           // "" = system store
+  bool require_starttls = true;  // for smtp:// (refuse plain text)
   absl::Duration timeout = absl::Seconds(60);
 };
 

@@ -101,8 +101,8 @@ std::vector<std::string> RenderTelegramSummary(const v1::ScanReport& report,
   std::string summary = absl::StrCat(
       "<b>Goalkeeper", stage ? " [stage]" : "", "</b> scan ", Short(report.scan_id()),
       report.inventory().empty() ? "" : absl::StrCat(" (", Short(report.inventory()), ")"), "\n",
-      n_open, " exposed, ", n_new, " new, ", n_closed, " closed; ", stats.notified,
-      " notified, ", stats.acknowledged, " acknowledged\n");
+      n_open, " exposed, ", n_new, " new, ", n_closed, " closed; ", stats.notified, " notified, ",
+      stats.acknowledged, " acknowledged\n");
   AppendTop(summary, "By service", "services", by_service, kTelegramSummaryTopServices);
   AppendTop(summary, "Top owners", "owners", by_owner, kTelegramSummaryTopOwners);
   if (n_new > 0) {

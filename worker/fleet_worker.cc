@@ -32,8 +32,7 @@ bool Retryable(absl::StatusCode code) {
 // The coordinator does not know this worker (it restarted without it, or
 // the token is not the one it holds): register again, then retry.
 bool UnknownWorker(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kNotFound ||
-         s.code() == absl::StatusCode::kUnauthenticated;
+  return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kUnauthenticated;
 }
 
 const absl::Status& StatusOf(const absl::Status& s) { return s; }
@@ -135,11 +134,11 @@ class FleetWorker::Impl {
 
     Impl& worker;
     const v1::Shard shard;
-    std::shared_ptr<ScanSlice> slice;  // null until started
-    bool unstartable = false;          // no slice will come: hand it back
-    bool lease_lost = false;           // the coordinator says it is gone
-    bool upload_failed = false;        // findings refused for good
-    bool settling = false;             // the reporter is completing it
+    std::shared_ptr<ScanSlice> slice;   // null until started
+    bool unstartable = false;           // no slice will come: hand it back
+    bool lease_lost = false;            // the coordinator says it is gone
+    bool upload_failed = false;         // findings refused for good
+    bool settling = false;              // the reporter is completing it
     std::deque<v1::ProbeResult> queue;  // open ports not sent yet
     size_t in_flight = 0;               // findings of the batch being sent
     uint64_t heartbeat_reported = 0;    // probes told to the coordinator
@@ -166,9 +165,10 @@ class FleetWorker::Impl {
         return result;
       }
       if (reregister && !registered_again && UnknownWorker(s)) {
-        MakeLogger("worker")->warn("{}: the coordinator does not know this worker ({}); "
-                                   "registering again",
-                                   what, s.message());
+        MakeLogger("worker")->warn(
+            "{}: the coordinator does not know this worker ({}); "
+            "registering again",
+            what, s.message());
         registered_again = true;
         if (Register()) continue;
         return result;
@@ -435,9 +435,10 @@ class FleetWorker::Impl {
     absl::MutexLock lock(&mu_);
     a.in_flight = 0;
     if (!s.ok() && !a.upload_failed) {
-      MakeLogger("worker")->warn("findings not accepted lease={}: {}; the shard will be redone "
-                                 "elsewhere",
-                                 a.shard.lease_id(), s.message());
+      MakeLogger("worker")->warn(
+          "findings not accepted lease={}: {}; the shard will be redone "
+          "elsewhere",
+          a.shard.lease_id(), s.message());
       a.upload_failed = true;
       queued_ -= a.queue.size();
       a.queue.clear();
@@ -559,8 +560,7 @@ class FleetWorker::Impl {
     for (const v1::ScanRate& r : resp->scan_rates()) {
       auto it = scan_pacers_.find(r.scan_id());
       if (it == scan_pacers_.end() || it->second->rate() == r.rate()) continue;
-      log->info("rate applied scan={} rate={} was={}", r.scan_id(), r.rate(),
-                it->second->rate());
+      log->info("rate applied scan={} rate={} was={}", r.scan_id(), r.rate(), it->second->rate());
       it->second->SetRate(r.rate());
     }
   }

@@ -9,9 +9,9 @@
 #define GOALKEEPER_WORKER_PROTO_CONVERT_H_
 
 #include "absl/status/statusor.h"
-#include "goalkeeper/v1/scan.pb.h"
 #include "common/probe_space.h"
 #include "engine/scan_engine.h"
+#include "goalkeeper/v1/scan.pb.h"
 
 namespace goalkeeper {
 

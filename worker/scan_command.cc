@@ -14,8 +14,8 @@
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/ports.h"
-#include "common/targets.h"
 #include "common/probe_space.h"
+#include "common/targets.h"
 #include "engine/result_writer.h"
 #include "engine/scan_engine.h"
 
@@ -61,8 +61,7 @@ void DefineFlags(FlagParser& p, ScanFlags& f) {
   p.AddList("targets", &f.targets, "SPEC[,SPEC...]",
             "addresses, CIDRs, ranges (a.b.c.d-e.f.g.h, a.b.c.d-h), @file; IPv4/IPv6");
   p.AddList("exclude", &f.exclude, "SPEC[,SPEC...]", "addresses never to probe, same forms");
-  p.AddList("allowed", &f.allowed, "SPEC[,SPEC...]",
-            "refuse any target outside these ranges");
+  p.AddList("allowed", &f.allowed, "SPEC[,SPEC...]", "refuse any target outside these ranges");
   p.AddJoinedList("ports", &f.ports, "SPEC",
                   "ports and ranges, or sets: databases, admin, dangerous, all (repeatable)");
   p.AddUint("concurrency", &f.concurrency, 1, 1000000, "probes in flight (default 4096)");
@@ -107,20 +106,21 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
   if (!targets.ok()) {
     // Name the flag whose value failed: exclusions parse after targets.
     absl::StatusOr<std::vector<AddressRange>> inc = ParseTargetSpecs(f.targets);
-    const char* flag = inc.ok() && !inc->empty() && targets.status().message().find(
-                                                        "exclusions remove") ==
-                                                        absl::string_view::npos
-                           ? "--exclude"
-                           : "--targets";
+    const char* flag =
+        inc.ok() && !inc->empty() &&
+                targets.status().message().find("exclusions remove") == absl::string_view::npos
+            ? "--exclude"
+            : "--targets";
     return UsageError(err, absl::StrCat(flag, ": ", targets.status().message()));
   }
   if (!f.allowed.empty()) {
     absl::StatusOr<TargetSet> allowed = TargetSet::Parse(f.allowed, {});
-    if (!allowed.ok()) return UsageError(err, absl::StrCat("--allowed: ", allowed.status().message()));
+    if (!allowed.ok())
+      return UsageError(err, absl::StrCat("--allowed: ", allowed.status().message()));
     AddressRange outside;
     if (!targets->IsSubsetOf(*allowed, &outside)) {
-      return UsageError(err, absl::StrCat("--targets: ", outside.ToString(),
-                                          " is outside the --allowed ranges"));
+      return UsageError(
+          err, absl::StrCat("--targets: ", outside.ToString(), " is outside the --allowed ranges"));
     }
   }
   absl::StatusOr<PortSet> ports = PortSet::Parse(f.ports);
@@ -130,15 +130,18 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
   if (pairs > f.max_probes) {
     std::string count = pairs == absl::Uint128Max() ? "over 2^128" : ToDecimal(pairs);
     return UsageError(
-        err, absl::StrCat("the scan has ", count, " probes (",
-                          targets->size() == absl::Uint128Max() ? "2^128"
-                                                                : ToDecimal(targets->size()),
-                          " addresses x ", ports->size(), " ports), more than --max-probes ",
-                          f.max_probes, "; raise --max-probes to run it"));
+        err,
+        absl::StrCat("the scan has ", count, " probes (",
+                     targets->size() == absl::Uint128Max() ? "2^128" : ToDecimal(targets->size()),
+                     " addresses x ", ports->size(), " ports), more than --max-probes ",
+                     f.max_probes, "; raise --max-probes to run it"));
   }
-  if (!parser.WasSet("seed")) f.seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
-  const size_t address_count = static_cast<size_t>(std::min<absl::uint128>(targets->size(), SIZE_MAX));
-  absl::StatusOr<ProbeSpace> space = ProbeSpace::Create(*std::move(targets), *std::move(ports), f.seed);
+  if (!parser.WasSet("seed"))
+    f.seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  const size_t address_count =
+      static_cast<size_t>(std::min<absl::uint128>(targets->size(), SIZE_MAX));
+  absl::StatusOr<ProbeSpace> space =
+      ProbeSpace::Create(*std::move(targets), *std::move(ports), f.seed);
   if (!space.ok()) return UsageError(err, space.status().message());
 
   auto log = MakeLogger("worker");
@@ -156,10 +159,11 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
 
   ScanEngine engine(opt);
   ResultWriter writer(out, format, f.all_states);
-  log->info("scan start probes={} addresses={} ports={} concurrency={} timeout_ms={} retries={} "
-            "rate={} seed={}",
-            space->size(), address_count, space->ports().size(), opt.concurrency, f.timeout_ms,
-            f.retries, f.rate, f.seed);
+  log->info(
+      "scan start probes={} addresses={} ports={} concurrency={} timeout_ms={} retries={} "
+      "rate={} seed={}",
+      space->size(), address_count, space->ports().size(), opt.concurrency, f.timeout_ms, f.retries,
+      f.rate, f.seed);
 
   g_signal.store(0);
   std::signal(SIGINT, OnSignal);
@@ -186,10 +190,10 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
       uint64_t done = c.done.load();
       double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
       double eta = rate > 0 ? static_cast<double>(total - done) / rate : -1;
-      std::string line = absl::StrFormat(
-          "probes %d/%d (%.1f%%) rate %.0f/s open %d eta %s", done, total,
-          100.0 * static_cast<double>(done) / static_cast<double>(total), rate, c.open.load(),
-          FormatEta(eta));
+      std::string line =
+          absl::StrFormat("probes %d/%d (%.1f%%) rate %.0f/s open %d eta %s", done, total,
+                          100.0 * static_cast<double>(done) / static_cast<double>(total), rate,
+                          c.open.load(), FormatEta(eta));
       if (tty) {
         std::fprintf(err, "\r\033[K%s", line.c_str());
         std::fflush(err);
@@ -209,11 +213,12 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
 
   const ScanCounters& c = engine.counters();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  log->info("scan {} probes={} open={} closed={} filtered={} unreachable={} attempts={} "
-            "elapsed={:.3f}s rate={:.0f}/s seed={}",
-            engine.cancelled() ? "interrupted" : "done", c.done.load(), c.open.load(),
-            c.closed.load(), c.filtered.load(), c.unreachable.load(), c.attempts.load(), secs,
-            secs > 0 ? static_cast<double>(c.done.load()) / secs : 0.0, f.seed);
+  log->info(
+      "scan {} probes={} open={} closed={} filtered={} unreachable={} attempts={} "
+      "elapsed={:.3f}s rate={:.0f}/s seed={}",
+      engine.cancelled() ? "interrupted" : "done", c.done.load(), c.open.load(), c.closed.load(),
+      c.filtered.load(), c.unreachable.load(), c.attempts.load(), secs,
+      secs > 0 ? static_cast<double>(c.done.load()) / secs : 0.0, f.seed);
   if (!status.ok()) {
     std::fprintf(err, "error: %s\n", std::string(status.message()).c_str());
     return kExitFailure;

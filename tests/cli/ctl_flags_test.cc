@@ -56,8 +56,8 @@ TEST(CtlFlagsTest, RepeatedScalarFlagOfACommandIsAUsageError) {
 }
 
 TEST(CtlFlagsTest, RepeatedOutputOfScanListIsAUsageError) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "scan", "list", "--output", "json",
-                  "--output", "table"});
+  CtlRun r = Ctl(
+      {"--coordinator", "127.0.0.1:1", "scan", "list", "--output", "json", "--output", "table"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
 }

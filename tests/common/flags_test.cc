@@ -382,8 +382,8 @@ namespace goalkeeper {
 namespace {
 
 TEST(DaemonFlagsTest, EmptyDbIsRefusedNamingTheFlag) {
-  for (std::vector<std::string> args : {std::vector<std::string>{"--db", ""},
-                                        std::vector<std::string>{"--db="}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--db", ""}, std::vector<std::string>{"--db="}}) {
     FlagParser flags("goalkeeper-notifier");
     DaemonFlags daemon;
     daemon.Add(flags, "0.0.0.0:7071");

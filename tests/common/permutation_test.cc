@@ -49,8 +49,8 @@ TEST(PermutationTest, VisitsEveryValueOnceForSizesUpTo300) {
 
 TEST(PermutationTest, VisitsEveryValueOnceForLargerSizes) {
   // Primes, powers of two, one past a power of two and odd bit widths.
-  for (uint64_t size : {1021u, 1024u, 1025u, 4096u, 4099u, 65521u, 65536u, 65537u, 100003u,
-                        131072u, 262147u}) {
+  for (uint64_t size :
+       {1021u, 1024u, 1025u, 4096u, 4099u, 65521u, 65536u, 65537u, 100003u, 131072u, 262147u}) {
     for (uint64_t seed : {uint64_t{7}, uint64_t{0x123456789abcdefu}}) {
       ASSERT_TRUE(IsBijection(size, seed));
     }
@@ -182,8 +182,8 @@ TEST(PermutationTest, HandlesSizesJustAboveAPowerOfFour) {
 }
 
 TEST(PermutationTest, IndexOfInvertsAt) {
-  for (uint64_t size : {uint64_t{1}, uint64_t{2}, uint64_t{5}, uint64_t{17}, uint64_t{1000},
-                        uint64_t{65537}}) {
+  for (uint64_t size :
+       {uint64_t{1}, uint64_t{2}, uint64_t{5}, uint64_t{17}, uint64_t{1000}, uint64_t{65537}}) {
     for (uint64_t seed : kSeeds) {
       Permutation p(size, seed);
       for (uint64_t i = 0; i < size; ++i) {

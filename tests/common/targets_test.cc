@@ -118,8 +118,7 @@ TEST(TargetSpecTest, NormalisesCidrHostBitsToTheNetwork) {
   EXPECT_EQ(SpecText("192.168.77.200/20"), "192.168.64.0-192.168.79.255");
   EXPECT_EQ(SpecText("255.255.255.255/1"), "128.0.0.0-255.255.255.255");
   EXPECT_EQ(SpecText("2001:db8::1234/120"), "2001:db8::1200-2001:db8::12ff");
-  EXPECT_EQ(SpecText("2001:db8:ffff::1/32"),
-            "2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+  EXPECT_EQ(SpecText("2001:db8:ffff::1/32"), "2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
 }
 
 TEST(TargetSpecTest, ParsesWholeAddressSpaces) {
@@ -197,11 +196,26 @@ TEST(TargetSpecTest, RejectsWhitespaceOnlySpec) {
 }
 
 TEST(TargetSpecTest, RejectsGarbage) {
-  for (const char* spec :
-       {"hello", "10.0.0", "10.0.0.1.", "10.0.0.1/", "/24", "-", "10.0.0.1-", "-10.0.0.1",
-        "10.0.0.1 - 10.0.0.5", "10.0.0.1-10.0.0.2-10.0.0.3", "10.0.0.1/24/8",
-        "10.0.0.1-10.0.0.5/24", "10.0.0.1:80", "[::1]", "fe80::1%eth0", "10.0.0.1 10.0.0.2",
-        "10.0.0.1,10.0.0.2", "@file", "*", "10.0.0.*"}) {
+  for (const char* spec : {"hello",
+                           "10.0.0",
+                           "10.0.0.1.",
+                           "10.0.0.1/",
+                           "/24",
+                           "-",
+                           "10.0.0.1-",
+                           "-10.0.0.1",
+                           "10.0.0.1 - 10.0.0.5",
+                           "10.0.0.1-10.0.0.2-10.0.0.3",
+                           "10.0.0.1/24/8",
+                           "10.0.0.1-10.0.0.5/24",
+                           "10.0.0.1:80",
+                           "[::1]",
+                           "fe80::1%eth0",
+                           "10.0.0.1 10.0.0.2",
+                           "10.0.0.1,10.0.0.2",
+                           "@file",
+                           "*",
+                           "10.0.0.*"}) {
     absl::StatusOr<AddressRange> r = ParseTargetSpec(spec);
     EXPECT_EQ(r.status().code(), kInvalid) << spec;
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(spec)) << spec;
@@ -216,8 +230,7 @@ TEST(TargetSpecTest, RejectsBadOctetWithExactMessage) {
 
 TEST(TargetSpecTest, RejectsLeadingZeroOctets) {
   // glibc's inet_pton refuses them (inet_aton would read them as octal).
-  EXPECT_EQ(SpecText("010.0.0.1"),
-            "error: '010.0.0.1' is not an IPv4/IPv6 address, range or CIDR");
+  EXPECT_EQ(SpecText("010.0.0.1"), "error: '010.0.0.1' is not an IPv4/IPv6 address, range or CIDR");
   EXPECT_EQ(ParseTargetSpec("10.0.0.01-10.0.0.5").status().code(), kInvalid);
 }
 
@@ -237,9 +250,9 @@ TEST(TargetSpecTest, RejectsPrefixLongerThanAddress) {
 }
 
 TEST(TargetSpecTest, RejectsNegativeOrNonNumericPrefix) {
-  for (const char* spec : {"10.0.0.0/-1", "10.0.0.0/-0", "10.0.0.0/+8", "10.0.0.0/abc",
-                           "10.0.0.0/8x", "10.0.0.0/ 8", "10.0.0.0/8 8", "10.0.0.0/1e1",
-                           "10.0.0.0/0x8", "10.0.0.0/0024", "::/-1", "::/64.5"}) {
+  for (const char* spec :
+       {"10.0.0.0/-1", "10.0.0.0/-0", "10.0.0.0/+8", "10.0.0.0/abc", "10.0.0.0/8x", "10.0.0.0/ 8",
+        "10.0.0.0/8 8", "10.0.0.0/1e1", "10.0.0.0/0x8", "10.0.0.0/0024", "::/-1", "::/64.5"}) {
     absl::StatusOr<AddressRange> r = ParseTargetSpec(spec);
     EXPECT_EQ(r.status().code(), kInvalid) << spec;
     EXPECT_EQ(r.status().message(),
@@ -258,8 +271,8 @@ TEST(TargetSpecTest, RejectsOverflowingLastOctet) {
 }
 
 TEST(TargetSpecTest, RejectsReversedRange) {
-  for (const char* spec : {"10.0.0.5-10.0.0.1", "10.0.0.5-3", "10.0.1.0-10.0.0.255",
-                           "2001:db8::2-2001:db8::1"}) {
+  for (const char* spec :
+       {"10.0.0.5-10.0.0.1", "10.0.0.5-3", "10.0.1.0-10.0.0.255", "2001:db8::2-2001:db8::1"}) {
     absl::StatusOr<AddressRange> r = ParseTargetSpec(spec);
     EXPECT_EQ(r.status().code(), kInvalid) << spec;
     EXPECT_EQ(r.status().message(), absl::StrCat("'", spec, "': range end is before its start"));
@@ -399,9 +412,8 @@ TEST(TargetSpecsTest, RefusesAFileWithoutLineEndsAtTheLineCap) {
   // instead of growing memory without bound.
   absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({"@/dev/zero"});
   EXPECT_EQ(r.status().code(), kInvalid);
-  EXPECT_EQ(r.status().message(),
-            absl::StrCat("target file '/dev/zero': line 1 is longer than ", kMaxTargetLineBytes,
-                         " bytes"));
+  EXPECT_EQ(r.status().message(), absl::StrCat("target file '/dev/zero': line 1 is longer than ",
+                                               kMaxTargetLineBytes, " bytes"));
 }
 
 TEST(TargetSpecsTest, RefusesAFileLargerThanTheSizeCap) {
@@ -435,9 +447,9 @@ TEST(TargetSpecsTest, ReportsBadLineWithPathAndLineNumber) {
   TempFile file("10.0.0.1\n# fine\n10.0.0.2 10.0.0.300/24\n10.0.0.4\n");
   absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
   EXPECT_EQ(r.status().code(), kInvalid);
-  EXPECT_EQ(r.status().message(),
-            absl::StrCat(file.path(),
-                         ":3: '10.0.0.300/24' is not an IPv4/IPv6 address, range or CIDR"));
+  EXPECT_EQ(
+      r.status().message(),
+      absl::StrCat(file.path(), ":3: '10.0.0.300/24' is not an IPv4/IPv6 address, range or CIDR"));
 }
 
 TEST(TargetSpecsTest, CountsCrlfLinesForErrorLineNumbers) {
@@ -492,8 +504,8 @@ TEST(TargetSpecsTest, RejectsALineLongerThanTheLineCapNamingFileLineAndLimit) {
   TempFile file("10.0.0.1\n" + std::string(1 << 20, '1') + "\n");
   absl::StatusOr<std::vector<AddressRange>> r = ParseTargetSpecs({file.spec()});
   EXPECT_EQ(r.status().code(), kInvalid);
-  EXPECT_EQ(r.status().message(), absl::StrCat("target file '", file.path(),
-                                               "': line 2 is longer than 65536 bytes"));
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("target file '", file.path(), "': line 2 is longer than 65536 bytes"));
 }
 
 TEST(TargetSpecsTest, RejectsVeryLongElementWithTruncatedMessage) {
@@ -564,8 +576,7 @@ TEST(TargetSetTest, SubtractsExclusionInTheMiddle) {
 }
 
 TEST(TargetSetTest, SubtractsPartiallyOverlappingExclusions) {
-  TargetSet set =
-      MustParse({"10.0.0.10-10.0.0.20"}, {"10.0.0.0-10.0.0.12", "10.0.0.18-10.0.0.30"});
+  TargetSet set = MustParse({"10.0.0.10-10.0.0.20"}, {"10.0.0.0-10.0.0.12", "10.0.0.18-10.0.0.30"});
   EXPECT_EQ(RangeStrings(set.ranges()), (std::vector<std::string>{"10.0.0.13-10.0.0.17"}));
   EXPECT_EQ(set.size(), absl::uint128(5));
 }
@@ -580,15 +591,16 @@ TEST(TargetSetTest, SubtractsExclusionSpanningSeveralIncludes) {
 }
 
 TEST(TargetSetTest, IgnoresExclusionsOfTheOtherFamilyOrOutsideIncludes) {
-  TargetSet set = MustParse({"10.0.0.0/30", "::1"}, {"::ffff:10.0.0.0/126", "192.168.0.0/16",
-                                                     "::2-::ff", "1.1.1.1"});
+  TargetSet set = MustParse({"10.0.0.0/30", "::1"},
+                            {"::ffff:10.0.0.0/126", "192.168.0.0/16", "::2-::ff", "1.1.1.1"});
   EXPECT_EQ(RangeStrings(set.ranges()), (std::vector<std::string>{"10.0.0.0-10.0.0.3", "::1"}));
   EXPECT_EQ(set.size(), absl::uint128(5));
 }
 
 TEST(TargetSetTest, FailsWhenExclusionsRemoveEverything) {
   for (const std::vector<std::string>& exclude :
-       std::vector<std::vector<std::string>>{{"10.0.0.0/24"}, {"10.0.0.0/8"},
+       std::vector<std::vector<std::string>>{{"10.0.0.0/24"},
+                                             {"10.0.0.0/8"},
                                              {"10.0.0.0-10.0.0.127", "10.0.0.128/25"},
                                              {"0.0.0.0/0"}}) {
     absl::StatusOr<TargetSet> set = TargetSet::Parse({"10.0.0.0/24"}, exclude);
@@ -649,7 +661,7 @@ TEST(TargetSetTest, SaturatesSizeForWholeIPv6Space) {
 TEST(TargetSetTest, AtWalksRangesInOrderWithIPv4BeforeIPv6) {
   TargetSet set = MustParse({"2001:db8::/126", "10.0.0.8-10", "10.0.0.1-2", "::1"});
   const std::vector<std::string> expected = {
-      "10.0.0.1", "10.0.0.2",    "10.0.0.8",    "10.0.0.9",   "10.0.0.10",
+      "10.0.0.1", "10.0.0.2",   "10.0.0.8",    "10.0.0.9",    "10.0.0.10",
       "::1",      "2001:db8::", "2001:db8::1", "2001:db8::2", "2001:db8::3"};
   ASSERT_EQ(set.size(), absl::uint128(expected.size()));
   for (size_t i = 0; i < expected.size(); ++i) {
@@ -702,16 +714,16 @@ TEST(TargetSetTest, IsSubsetOfContainingSet) {
 TEST(TargetSetTest, IsSubsetOfReportsTheOutsidePart) {
   AddressRange outside;
   // Wholly outside.
-  EXPECT_FALSE(MustParse({"10.0.0.0/24", "10.0.2.0/24"}).IsSubsetOf(MustParse({"10.0.0.0/23"}),
-                                                                    &outside));
+  EXPECT_FALSE(
+      MustParse({"10.0.0.0/24", "10.0.2.0/24"}).IsSubsetOf(MustParse({"10.0.0.0/23"}), &outside));
   EXPECT_EQ(outside.ToString(), "10.0.2.0-10.0.2.255");
   // Sticking out at the end.
   EXPECT_FALSE(
       MustParse({"10.0.0.200-10.0.1.10"}).IsSubsetOf(MustParse({"10.0.0.0/24"}), &outside));
   EXPECT_EQ(outside.ToString(), "10.0.1.0-10.0.1.10");
   // Sticking out at the start.
-  EXPECT_FALSE(MustParse({"9.255.255.250-10.0.0.3"}).IsSubsetOf(MustParse({"10.0.0.0/24"}),
-                                                                &outside));
+  EXPECT_FALSE(
+      MustParse({"9.255.255.250-10.0.0.3"}).IsSubsetOf(MustParse({"10.0.0.0/24"}), &outside));
   EXPECT_EQ(outside.ToString(), "9.255.255.250-9.255.255.255");
   // A hole in the outer set.
   EXPECT_FALSE(MustParse({"10.0.0.0/24"})
@@ -810,8 +822,8 @@ TEST(TargetSetTest, ContainsMatchesBitmapModel) {
       IpAddress a = IpAddress::V4(kModelBase + v);
       if (c.set.Contains(a) != c.model.test(v)) {
         if (mismatches++ == 0) {
-          first_mismatch = absl::StrCat("trial ", trial, ": ", a.ToString(),
-                                        " model=", c.model.test(v));
+          first_mismatch =
+              absl::StrCat("trial ", trial, ": ", a.ToString(), " model=", c.model.test(v));
         }
       }
     }

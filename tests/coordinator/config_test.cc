@@ -686,8 +686,8 @@ TEST(BroadAllowedRangeWarningsTest, WarnsAboutTheWholeInternetAndRangesBroaderTh
               ElementsAre("allowed_ranges: '::/0' allows every IPv6 address: any host on the "
                           "Internet may be scanned"));
   EXPECT_THAT(
-      BroadAllowedRangeWarnings({"10.0.0.0/8", "2001:db8::/32", "10.0.0.0/7, 192.0.2.0/24",
-                                 "2001:db8::/31"}),
+      BroadAllowedRangeWarnings(
+          {"10.0.0.0/8", "2001:db8::/32", "10.0.0.0/7, 192.0.2.0/24", "2001:db8::/31"}),
       ElementsAre("allowed_ranges: '10.0.0.0/7' (10.0.0.0-11.255.255.255) is broader than a /8: "
                   "check that every IPv4 address in it may be scanned",
                   "allowed_ranges: '2001:db8::/31' (2001:db8::-2001:db9:ffff:ffff:ffff:ffff:ffff:"

@@ -3,12 +3,11 @@
 // per client and overall; WatchScan streams are bounded.
 #include "coordinator/coordinator_service.h"
 
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/server_util.h"

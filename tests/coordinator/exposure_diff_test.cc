@@ -11,8 +11,8 @@ using ::testing::ElementsAre;
 
 TEST(ExposureDiffTest, NewStillOpenAndClosedInKeyOrderKeepingFirstSeen) {
   const ExposureMap before = {{{"10.0.0.1", 22}, 100}, {{"10.0.0.2", 80}, 200}};
-  const ExposureMap now = {{{"10.0.0.2", 80}, 900}, {{"10.0.0.3", 22}, 950},
-                           {{"10.0.0.10", 5432}, 960}};
+  const ExposureMap now = {
+      {{"10.0.0.2", 80}, 900}, {{"10.0.0.3", 22}, 950}, {{"10.0.0.10", 5432}, 960}};
   EXPECT_THAT(DiffExposures(before, now),
               ElementsAre(ExposureDelta{{"10.0.0.10", 5432}, ExposureChange::kNew, 960},
                           ExposureDelta{{"10.0.0.2", 80}, ExposureChange::kStillOpen, 200},

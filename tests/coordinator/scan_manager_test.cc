@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/probe_space.h"
 #include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/schedule_runner.h"
-#include "common/probe_space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -138,7 +138,8 @@ class ScanManagerTest : public ::testing::Test {
     return manager_->ReportFindings(req);
   }
 
-  absl::Status Complete(const v1::Shard& shard, const std::string& worker, bool handed_back = false) {
+  absl::Status Complete(const v1::Shard& shard, const std::string& worker,
+                        bool handed_back = false) {
     v1::CompleteShardRequest req;
     req.set_worker_id(worker);
     req.set_worker_token(Token(worker));
@@ -174,9 +175,10 @@ class ScanManagerTest : public ::testing::Test {
   std::set<std::string> Findings(const std::string& id) {
     std::set<std::string> out;
     EXPECT_TRUE(manager_
-                    ->ForEachFinding(id, [&](const v1::Finding& f) {
-                      out.insert(f.ip() + ":" + std::to_string(f.port()));
-                    })
+                    ->ForEachFinding(id,
+                                     [&](const v1::Finding& f) {
+                                       out.insert(f.ip() + ":" + std::to_string(f.port()));
+                                     })
                     .ok());
     return out;
   }
@@ -233,7 +235,8 @@ TEST_F(ScanManagerTest, ExpiredLeaseGoesToAnotherWorkerAndFindingsStayUnique) {
   clock_.Advance(absl::Seconds(11));  // past the 10 s lease
   manager_->Tick();
   // The lost worker's late findings are refused: its lease is gone.
-  EXPECT_EQ(Report(lost, "w1", {{"127.80.0.10", 22}}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Report(lost, "w1", {{"127.80.0.10", 22}}).code(),
+            absl::StatusCode::kFailedPrecondition);
   v1::Shard again = Lease("w2");
   EXPECT_EQ(again.slice().begin(), lost.slice().begin());
   EXPECT_EQ(again.slice().end(), lost.slice().end());
@@ -384,7 +387,7 @@ TEST_F(ScanManagerTest, SmallScanIsServedWithinOneRoundWhileALargeScanRuns) {
   };
   const v1::Scan large = start("127.80.0.0/16");  // 131,072 probes: many rounds of shards
   std::map<std::string, v1::Shard> held{{"w1", Lease("w1")}, {"w2", Lease("w2")}};
-  const v1::Scan small = start("127.80.9.9");      // 2 probes, started while the large one runs
+  const v1::Scan small = start("127.80.9.9");  // 2 probes, started while the large one runs
   int rounds = 0;
   while (manager_->GetScan(small.id())->state() != v1::SUCCEEDED) {
     ASSERT_LT(rounds, 2) << "the small scan still waits after " << rounds << " rounds";
@@ -757,11 +760,11 @@ TEST_F(ScanManagerTest, FindingOutsideTheLeasesSliceIsRefusedAndNothingIsStored)
   const auto outside = PairAt(shard, shard.slice().end());  // the next shard's first pair
   absl::Status s = Report(shard, "w1", {inside, outside});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), absl::StrCat("result ", outside.first, ":", outside.second,
-                                      " is outside lease '", shard.lease_id(), "' of scan ",
-                                      scan.id(), ": its probe index ", shard.slice().end(),
-                                      " is not in [", shard.slice().begin(), ", ",
-                                      shard.slice().end(), ")"));
+  EXPECT_EQ(s.message(),
+            absl::StrCat("result ", outside.first, ":", outside.second, " is outside lease '",
+                         shard.lease_id(), "' of scan ", scan.id(), ": its probe index ",
+                         shard.slice().end(), " is not in [", shard.slice().begin(), ", ",
+                         shard.slice().end(), ")"));
   EXPECT_TRUE(Findings(scan.id()).empty()) << "the batch is refused whole";
   ASSERT_TRUE(Report(shard, "w1", {inside}).ok());
   EXPECT_EQ(Findings(scan.id()).size(), 1u);
@@ -781,7 +784,8 @@ TEST_F(ScanManagerTest, ReportComparesWithThePreviousScanOfTheInventory) {
   auto due = manager_->DueReports(10);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 2u);
-  const v1::ScanReport& report = (*due)[0].scan_id == second->id() ? (*due)[0].report : (*due)[1].report;
+  const v1::ScanReport& report =
+      (*due)[0].scan_id == second->id() ? (*due)[0].report : (*due)[1].report;
   EXPECT_EQ(report.base_scan_id(), first->id());
   EXPECT_EQ(report.exposure_count(), 3u);
   auto exposures = manager_->ReportExposures(second->id(), 0, 100);

@@ -2,6 +2,8 @@
 // a real SQLite file and a fake clock: ListScans pages and summaries,
 // findings read a page at a time (keyset), reports of 200k exposures sent in
 // bounded pages, adoption of an unmarked database of the previous version.
+#include "coordinator/scan_store.h"
+
 #include <unistd.h>
 
 #include <set>
@@ -12,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/scan_manager.h"
-#include "coordinator/scan_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -282,8 +283,10 @@ TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportD
   {
     auto raw = SqliteDb::Open(db_);
     ASSERT_TRUE(raw.ok());
-    ASSERT_TRUE((*raw)->Exec("DROP TABLE report_exposures; DROP TABLE meta; DROP TABLE workers; "
-                             "PRAGMA application_id = 0; PRAGMA user_version = 0").ok());
+    ASSERT_TRUE((*raw)
+                    ->Exec("DROP TABLE report_exposures; DROP TABLE meta; DROP TABLE workers; "
+                           "PRAGMA application_id = 0; PRAGMA user_version = 0")
+                    .ok());
     auto ins = (*raw)->Prepare("INSERT INTO reports (scan_id, payload) VALUES (?, ?)");
     ASSERT_TRUE(ins.ok());
     ins->Bind(1, "legacy-scan").BindBlob(2, old.SerializeAsString());
@@ -345,7 +348,7 @@ TEST(ScanStoreWritesTest, AFailedWriteRollsBackTheGroupAndRefusesWritesUntilResu
   };
   ASSERT_TRUE((*store)->InsertScan(scan("a"), "x", 1).ok());
   ASSERT_TRUE((*store)->Commit().ok());
-  ASSERT_TRUE((*store)->InsertScan(scan("b"), "x", 2).ok());  // in the open group
+  ASSERT_TRUE((*store)->InsertScan(scan("b"), "x", 2).ok());   // in the open group
   absl::Status dup = (*store)->InsertScan(scan("a"), "x", 3);  // fails inside it
   EXPECT_FALSE(dup.ok());
   EXPECT_EQ(dup.code(), absl::StatusCode::kUnavailable);

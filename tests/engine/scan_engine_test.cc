@@ -41,7 +41,8 @@ class CollectingSink : public ResultSink {
   std::map<std::string, std::string> States() const {
     std::map<std::string, std::string> out;
     for (const ProbeResult& r : results()) {
-      out[r.address.ToString() + ":" + std::to_string(r.port)] = std::string(ProbeStateName(r.state));
+      out[r.address.ToString() + ":" + std::to_string(r.port)] =
+          std::string(ProbeStateName(r.state));
     }
     return out;
   }
@@ -145,8 +146,7 @@ TEST(ScanEngineTest, AcceptedConnectionsAreResetNotLeftInTimeWait) {
 TEST(ScanEngineTest, ProbesIPv6Loopback) {
   auto l = OpenPort::Start("::1");
   ClosedPort c("::1");
-  ProbeSpace space =
-      MakeSpace({"::1"}, std::to_string(l->port()) + "," + std::to_string(c.port()));
+  ProbeSpace space = MakeSpace({"::1"}, std::to_string(l->port()) + "," + std::to_string(c.port()));
   CollectingSink sink;
   ScanEngine engine(FastOptions());
   ASSERT_TRUE(engine.Run(space, 0, space.size(), sink).ok());
@@ -444,8 +444,8 @@ TEST(ScanEngineNetnsTest, DroppedRangeIsFilteredRejectedIsUnreachableAndInFlight
     for (const ProbeResult& r : sink.results()) {
       uint32_t v = static_cast<uint32_t>(r.address.value);
       uint32_t third = (v >> 8) & 0xff;
-      ProbeState want = third == 0   ? ProbeState::kFiltered
-                        : third == 2 ? ProbeState::kUnreachable
+      ProbeState want = third == 0                          ? ProbeState::kFiltered
+                        : third == 2                        ? ProbeState::kUnreachable
                         : (v & 0xff) == 9 && r.port == 8080 ? ProbeState::kOpen
                                                             : ProbeState::kClosed;
       if (r.state != want) {
@@ -615,8 +615,8 @@ TEST(ScanEnginePacingTest, ACappedSliceDoesNotHoldEverySlot) {
   ScanEngine engine(o);
   ASSERT_TRUE(engine.Start().ok());
   TimingSink slow_sink, fast_sink;
-  auto slow = std::make_shared<ScanSlice>(slow_space, 0, 256, slow_sink,
-                                          std::make_shared<Pacer>(5));
+  auto slow =
+      std::make_shared<ScanSlice>(slow_space, 0, 256, slow_sink, std::make_shared<Pacer>(5));
   auto fast = std::make_shared<ScanSlice>(fast_space, 0, 64, fast_sink);
   engine.Submit(slow);
   engine.Submit(fast);

@@ -31,8 +31,8 @@ void CheckHostPort(absl::string_view input) {
       FUZZ_CHECK(ParseHostPort(input, PortRule::kListen).ok());
     }
     const bool v6 = hp->host.find(':') != std::string::npos;
-    const std::string again = v6 ? absl::StrCat("[", hp->host, "]:", hp->port)
-                                 : absl::StrCat(hp->host, ":", hp->port);
+    const std::string again =
+        v6 ? absl::StrCat("[", hp->host, "]:", hp->port) : absl::StrCat(hp->host, ":", hp->port);
     absl::StatusOr<HostPort> back = ParseHostPort(again, rule);
     FUZZ_CHECK(back.ok());
     FUZZ_CHECK(back->host == hp->host);

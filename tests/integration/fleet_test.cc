@@ -13,10 +13,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -91,10 +90,10 @@ class Fleet {
   void StartCoordinator() {
     const std::string log = dir_ + "/coordinator.log";
     const size_t before = ReadFile(log).size();
-    coordinator_.emplace(Subprocess::StartLogged(
-        {kCoordinator, "--config", dir_ + "/coordinator.yaml", "--listen",
-         "127.0.0.1:" + std::to_string(port_)},
-        log));
+    coordinator_.emplace(
+        Subprocess::StartLogged({kCoordinator, "--config", dir_ + "/coordinator.yaml", "--listen",
+                                 "127.0.0.1:" + std::to_string(port_)},
+                                log));
     for (int i = 0; i < 200; ++i) {
       std::string text = ReadFile(log).substr(before);
       size_t at = text.find("coordinator listening grpc=127.0.0.1:");
@@ -117,10 +116,9 @@ class Fleet {
   }
 
   void StartWorker(const std::string& name) {
-    workers_.emplace(name, Subprocess::StartLogged(
-                               {kWorker, "run", "--coordinator", address(), "--name", name,
-                                "--concurrency", "256"},
-                               dir_ + "/" + name + ".log"));
+    workers_.emplace(name, Subprocess::StartLogged({kWorker, "run", "--coordinator", address(),
+                                                    "--name", name, "--concurrency", "256"},
+                                                   dir_ + "/" + name + ".log"));
   }
   Subprocess& worker(const std::string& name) { return workers_.at(name); }
 
@@ -130,12 +128,15 @@ class Fleet {
   }
 
   std::string StartScan(const std::string& targets) {
-    RunResult r = Ctl({"scan", "start", "--targets", targets, "--profile", "lab", "--output", "json"});
+    RunResult r =
+        Ctl({"scan", "start", "--targets", targets, "--profile", "lab", "--output", "json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return JsonField(r.out, "id");
   }
 
-  std::string ScanJson(const std::string& id) { return Ctl({"scan", "status", id, "--output", "json"}).out; }
+  std::string ScanJson(const std::string& id) {
+    return Ctl({"scan", "status", id, "--output", "json"}).out;
+  }
 
   // Waits until `pred(status json)` holds; false after `seconds`.
   template <typename Pred>
@@ -177,8 +178,8 @@ class Fleet {
 struct Lab {
   explicit Lab(const std::string& net) {
     const std::vector<std::pair<std::string, uint16_t>> pairs = {
-        {".0.7", 15432},  {".0.200", 16379}, {".1.1", 13306},  {".2.99", 15432},
-        {".3.3", 16379},  {".5.250", 13306}, {".7.17", 15432}, {".9.1", 16379},
+        {".0.7", 15432},   {".0.200", 16379},  {".1.1", 13306},   {".2.99", 15432},
+        {".3.3", 16379},   {".5.250", 13306},  {".7.17", 15432},  {".9.1", 16379},
         {".11.11", 13306}, {".12.200", 15432}, {".14.14", 16379}, {".15.254", 13306}};
     for (const auto& [host, port] : pairs) {
       listeners.push_back(OpenPort::Start(net + host, port));
@@ -230,9 +231,12 @@ TEST(FleetTest, CoordinatorKilledMidScanResumesOnTheSameDatabase) {
   fleet.StartWorker("w1");
   fleet.StartWorker("w2");
   const std::string id = fleet.StartScan("127.62.0.0/20");
-  ASSERT_TRUE(fleet.WaitFor(id, [](const std::string& j) {
-    return JsonField(j, "state") == "RUNNING" && JsonField(j, "probes_done") != "0";
-  }, 30));
+  ASSERT_TRUE(fleet.WaitFor(
+      id,
+      [](const std::string& j) {
+        return JsonField(j, "state") == "RUNNING" && JsonField(j, "probes_done") != "0";
+      },
+      30));
   fleet.KillCoordinator();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // workers keep scanning, retrying
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
@@ -259,9 +263,8 @@ TEST(FleetTest, WorkerSigtermHandsBackItsShardAndTheScanCompletes) {
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
   fleet.StartWorker("w1");
   const std::string id = fleet.StartScan("127.63.0.0/20");
-  ASSERT_TRUE(fleet.WaitFor(id, [](const std::string& j) {
-    return JsonField(j, "shards_leased") == "1";
-  }, 30));
+  ASSERT_TRUE(fleet.WaitFor(
+      id, [](const std::string& j) { return JsonField(j, "shards_leased") == "1"; }, 30));
   fleet.worker("w1").Signal(SIGTERM);
   RunResult r = fleet.worker("w1").Wait(std::chrono::seconds(30));
   EXPECT_EQ(r.exit_code, 0);
@@ -279,13 +282,13 @@ TEST(FleetTest, SecondScanDiffsAgainstTheFirstAndMetricsAreServed) {
   fleet.WriteConfig("inventories:\n  lab: {targets: [127.64.0.0/20]}\n");
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
   fleet.StartWorker("w1");
-  RunResult first = fleet.Ctl({"scan", "start", "--inventory", "lab", "--profile", "lab", "--wait",
-                               "--output", "json"});
+  RunResult first = fleet.Ctl(
+      {"scan", "start", "--inventory", "lab", "--profile", "lab", "--wait", "--output", "json"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  lab.listeners.pop_back();  // 127.64.15.254:13306 closes
+  lab.listeners.pop_back();                           // 127.64.15.254:13306 closes
   auto extra = OpenPort::Start("127.64.4.4", 15432);  // a new exposure
-  RunResult second = fleet.Ctl({"scan", "start", "--inventory", "lab", "--profile", "lab", "--wait",
-                                "--output", "json"});
+  RunResult second = fleet.Ctl(
+      {"scan", "start", "--inventory", "lab", "--profile", "lab", "--wait", "--output", "json"});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   const std::string id = JsonField(second.out, "id");
   RunResult diff = fleet.Ctl({"scan", "diff", id});
@@ -335,9 +338,12 @@ TEST(FleetTest, SmallScanFinishesWhileALargeRateCappedScanRuns) {
   fleet.StartWorker("w2");
   // 262,144 probes at 4000/s: over a minute.
   const std::string large = fleet.StartScan("127.66.0.0/16");
-  ASSERT_TRUE(fleet.WaitFor(large, [](const std::string& j) {
-    return JsonField(j, "state") == "RUNNING" && JsonField(j, "shards_leased") != "0";
-  }, 30));
+  ASSERT_TRUE(fleet.WaitFor(
+      large,
+      [](const std::string& j) {
+        return JsonField(j, "state") == "RUNNING" && JsonField(j, "shards_leased") != "0";
+      },
+      30));
   const std::string small = fleet.StartScan("127.66.200.1");  // 4 probes
   ASSERT_TRUE(fleet.WaitFor(small, Done, 30)) << fleet.ScanJson(small);
   EXPECT_EQ(JsonField(fleet.ScanJson(small), "state"), "SUCCEEDED");
@@ -350,8 +356,8 @@ TEST(FleetTest, RefusesTargetsOutsideAllowedRanges) {
   Fleet fleet("allowed", "127.65");
   fleet.WriteConfig();
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
-  RunResult r = fleet.Ctl({"scan", "start", "--targets", "127.64.255.0/24,127.65.0.0/24",
-                           "--ports", "22"});
+  RunResult r =
+      fleet.Ctl({"scan", "start", "--targets", "127.64.255.0/24,127.65.0.0/24", "--ports", "22"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: targets: 127.64.255.0-127.64.255.255 is outside allowed_ranges\n");
   RunResult list = fleet.Ctl({"scan", "list", "--output", "json"});
@@ -386,7 +392,8 @@ TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   EXPECT_THAT(health.out, HasSubstr("\"status\": \"SERVING\""));
   // A bad request gets a gRPC status naming the bad value.
   RunResult bad = ::goalkeeper::testing::Run(
-      {GRPCURL_BIN, "-plaintext", "-d", "{\"targets\":{\"include\":[\"127.67.0.0/33\"]},\"ports\":{\"spec\":\"22\"}}",
+      {GRPCURL_BIN, "-plaintext", "-d",
+       "{\"targets\":{\"include\":[\"127.67.0.0/33\"]},\"ports\":{\"spec\":\"22\"}}",
        fleet.address(), "goalkeeper.v1.Coordinator/StartScan"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("InvalidArgument"));
@@ -442,8 +449,8 @@ class CountingListeners {
   // Listeners connected more than once (a slice probed twice).
   size_t repeated() {
     std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<size_t>(std::count_if(accepts_.begin(), accepts_.end(),
-                                             [](int n) { return n > 1; }));
+    return static_cast<size_t>(
+        std::count_if(accepts_.begin(), accepts_.end(), [](int n) { return n > 1; }));
   }
 
  private:
@@ -562,8 +569,8 @@ TEST(CtlTest, CoordinatorPortOutsideTheRangeIsUsageErrorNamingIt) {
   for (const char* address : {"127.0.0.1:82606", "127.0.0.1:-1", "127.0.0.1:0", "127.0.0.1"}) {
     RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", address, "scan", "list"});
     EXPECT_EQ(r.exit_code, 2) << address;
-    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: --coordinator: '", address,
-                                                          "': ")))
+    EXPECT_THAT(r.err,
+                ::testing::StartsWith(absl::StrCat("error: --coordinator: '", address, "': ")))
         << r.err;
   }
   RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator=[::1]:70000", "scan", "list"});
@@ -581,8 +588,8 @@ TEST(FleetTest, CoordinatorAddressFlagsOutsideThePortRangeExitTwo) {
     argv.insert(argv.end(), args.begin(), args.end());
     RunResult r = ::goalkeeper::testing::Run(argv);
     EXPECT_EQ(r.exit_code, 2) << args[0];
-    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1],
-                                                          "': port ")))
+    EXPECT_THAT(r.err,
+                ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1], "': port ")))
         << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }

@@ -46,7 +46,8 @@ using ::goalkeeper::testing::WriteFile;
 // A fake started with `python3 FAKE args`, waiting for "listening PORT".
 struct Fake {
   Fake(const std::string& script, std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/python3", std::string(kSource) + "/tests/fakes/" + script});
+    args.insert(args.begin(),
+                {"/usr/bin/python3", std::string(kSource) + "/tests/fakes/" + script});
     process.emplace(Subprocess::Start(args));
     std::string out = process->ReadStdoutUntil("\n", std::chrono::seconds(20));
     size_t at = out.find("listening ");
@@ -62,7 +63,8 @@ struct Fake {
 
 // A daemon of ours, logging to a file; waits for "<what> listening grpc=".
 struct Daemon {
-  Daemon(std::vector<std::string> argv, const std::string& log, const std::string& what) : log_(log) {
+  Daemon(std::vector<std::string> argv, const std::string& log, const std::string& what)
+      : log_(log) {
     process.emplace(Subprocess::StartLogged(argv, log));
     const std::string needle = what + " listening grpc=127.0.0.1:";
     for (int i = 0; i < 200; ++i) {
@@ -89,27 +91,31 @@ class NotifyE2eTest : public ::testing::Test {
   void SetUp() override {
     dir_ = ::testing::TempDir() + "/e2e-" + std::to_string(getpid()) + "-" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::system(("rm -rf " + dir_ + " && mkdir -p " + dir_ + "/fixtures " + dir_ + "/mail").c_str());
+    std::system(
+        ("rm -rf " + dir_ + " && mkdir -p " + dir_ + "/fixtures " + dir_ + "/mail").c_str());
     // The owner-API fixtures, moved from documentation ranges into the lab.
-    for (const char* f : {"credentials.json", "fleio_clients.json", "fleio_floatingips.json",
-                          "fleio_projects.json", "keystone_projects.json", "neutron_floatingips.json",
-                          "neutron_networks.json", "neutron_ports.json", "neutron_routers.json"}) {
+    for (const char* f :
+         {"credentials.json", "fleio_clients.json", "fleio_floatingips.json", "fleio_projects.json",
+          "keystone_projects.json", "neutron_floatingips.json", "neutron_networks.json",
+          "neutron_ports.json", "neutron_routers.json"}) {
       std::string text = ReadFile(std::string(kSource) + "/tests/fixtures/owner_apis/" + f);
       text = absl::StrReplaceAll(text, {{"203.0.113.", "127.68.0."}, {"198.51.100.", "127.68.1."}});
       WriteFile(dir_ + "/fixtures/" + f, text);
     }
     // A self-signed certificate for the SMTP server's STARTTLS.
     ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                           "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir_ + "/key.pem -out " +
-                           dir_ + "/cert.pem 2>/dev/null").c_str()),
+                           "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                           dir_ + "/key.pem -out " + dir_ + "/cert.pem 2>/dev/null")
+                              .c_str()),
               0);
     WriteFile(dir_ + "/smtp.pw", "smtp-secret-pw\n");
     WriteFile(dir_ + "/tg.token", "123456:TEST-TOKEN\n");
     WriteFile(dir_ + "/os.pw", "keystone-fixture-pw\n");
     WriteFile(dir_ + "/fleio.token", "0123456789abcdef0123456789abcdef01234567\n");
     apis_.emplace("owner_apis.py", std::vector<std::string>{"--fixtures", dir_ + "/fixtures"});
-    telegram_.emplace("telegram_api.py", std::vector<std::string>{"--token", "123456:TEST-TOKEN",
-                                                                 "--messages", dir_ + "/tg.jsonl"});
+    telegram_.emplace(
+        "telegram_api.py",
+        std::vector<std::string>{"--token", "123456:TEST-TOKEN", "--messages", dir_ + "/tg.jsonl"});
     // The lab: what is open, on port 15432.
     for (const char* ip : {"127.68.0.10", "127.68.0.2",  // Acme (floating IP, router gateway)
                            "127.68.0.20",                // Jane Doe
@@ -122,9 +128,11 @@ class NotifyE2eTest : public ::testing::Test {
   }
 
   void StartSmtp(int port = 0) {
-    std::vector<std::string> args = {"--maildir", dir_ + "/mail", "--starttls", "--cert",
-                                     dir_ + "/cert.pem", "--key", dir_ + "/key.pem",
-                                     "--require-starttls", "--auth", "goalkeeper:smtp-secret-pw"};
+    std::vector<std::string> args = {"--maildir",        dir_ + "/mail",
+                                     "--starttls",       "--cert",
+                                     dir_ + "/cert.pem", "--key",
+                                     dir_ + "/key.pem",  "--require-starttls",
+                                     "--auth",           "goalkeeper:smtp-secret-pw"};
     if (port != 0) {
       args.push_back("--port");
       args.push_back(std::to_string(port));
@@ -133,17 +141,22 @@ class NotifyE2eTest : public ::testing::Test {
   }
 
   void StartNotifier(const std::string& mode, int smtp_port) {
-    WriteFile(dir_ + "/notifier.yaml", absl::StrCat(
-        "listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_, "/notifier.db\nmetrics_listen: \"\"\n",
-        "mode: ", mode, "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
-        "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port, "\n  username: goalkeeper\n",
-        "  password_file: ", dir_, "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ", dir_,
-        "/cert.pem\n",
-        "telegram: {api_url: \"http://127.0.0.1:", telegram_->port, "\", token_file: ", dir_, "/tg.token}\n",
-        "owners:\n  static:\n    - {cidr: 127.68.1.128/25, name: Static Corp, emails: [static@corp.example]}\n",
-        "  openstack:\n    auth_url: http://127.0.0.1:", apis_->port, "\n    username: goalkeeper\n",
-        "    project_name: admin\n    password_file: ", dir_, "/os.pw\n    region: RegionOne\n",
-        "  fleio: {url: \"http://127.0.0.1:", apis_->port, "\", token_file: ", dir_, "/fleio.token}\n"));
+    WriteFile(
+        dir_ + "/notifier.yaml",
+        absl::StrCat(
+            "listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_,
+            "/notifier.db\nmetrics_listen: \"\"\n", "mode: ", mode,
+            "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
+            "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port, "\n  username: goalkeeper\n",
+            "  password_file: ", dir_, "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ",
+            dir_, "/cert.pem\n", "telegram: {api_url: \"http://127.0.0.1:", telegram_->port,
+            "\", token_file: ", dir_, "/tg.token}\n",
+            "owners:\n  static:\n    - {cidr: 127.68.1.128/25, name: Static Corp, emails: "
+            "[static@corp.example]}\n",
+            "  openstack:\n    auth_url: http://127.0.0.1:", apis_->port,
+            "\n    username: goalkeeper\n", "    project_name: admin\n    password_file: ", dir_,
+            "/os.pw\n    region: RegionOne\n", "  fleio: {url: \"http://127.0.0.1:", apis_->port,
+            "\", token_file: ", dir_, "/fleio.token}\n"));
     notifier_.reset();
     notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
                       dir_ + "/notifier.log", "notifier");
@@ -151,13 +164,16 @@ class NotifyE2eTest : public ::testing::Test {
   }
 
   void StartFleet() {
-    WriteFile(dir_ + "/coordinator.yaml", absl::StrCat(
-        "listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
-        "allowed_ranges: [127.68.0.0/16]\ninventories:\n  lab: {targets: [127.68.0.0/23]}\n",
-        "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n",
-        "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
-    coordinator_.emplace(std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
-                         dir_ + "/coordinator.log", "coordinator");
+    WriteFile(
+        dir_ + "/coordinator.yaml",
+        absl::StrCat(
+            "listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
+            "allowed_ranges: [127.68.0.0/16]\ninventories:\n  lab: {targets: [127.68.0.0/23]}\n",
+            "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n",
+            "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
+    coordinator_.emplace(
+        std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
+        dir_ + "/coordinator.log", "coordinator");
     worker_.emplace(Subprocess::StartLogged(
         {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
          "--concurrency", "256"},
@@ -194,7 +210,8 @@ class NotifyE2eTest : public ::testing::Test {
     std::vector<json> out;
     for (int i = 0; i < seconds * 10; ++i) {
       out.clear();
-      for (absl::string_view line : absl::StrSplit(ReadFile(dir_ + "/tg.jsonl"), '\n', absl::SkipEmpty())) {
+      for (absl::string_view line :
+           absl::StrSplit(ReadFile(dir_ + "/tg.jsonl"), '\n', absl::SkipEmpty())) {
         out.push_back(json::parse(line));
       }
       if (out.size() >= count) break;
@@ -311,8 +328,8 @@ TEST(NotifierCliTest, AddressFlagsOutsideThePortRangeExitTwoNamingThem) {
     argv.insert(argv.end(), args.begin(), args.end());
     RunResult r = ::goalkeeper::testing::Run(argv);
     EXPECT_EQ(r.exit_code, 2) << args[0];
-    EXPECT_THAT(r.err, ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1],
-                                                          "': ")))
+    EXPECT_THAT(r.err,
+                ::testing::StartsWith(absl::StrCat("error: ", args[0], ": '", args[1], "': ")))
         << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }

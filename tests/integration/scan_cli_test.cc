@@ -80,9 +80,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--timeout-ms", "100",
                       "--timeout-ms", "200"},
                      "--timeout-ms given twice"},
-        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--output", "text", "--output",
-                      "jsonl"},
-                     "--output given twice"},
+        BadUsageCase{
+            {"--targets", "127.0.0.1", "--ports", "80", "--output", "text", "--output", "jsonl"},
+            "--output given twice"},
         // --exclude and --allowed accumulate: the second --allowed range counts.
         BadUsageCase{{"--targets", "127.1.0.0/16", "--allowed", "127.1.0.0/17", "--allowed",
                       "127.1.128.0/18", "--ports", "80"},
@@ -108,8 +108,8 @@ TEST(ScanCliTest, RepeatedPortsAndExcludesAccumulate) {
 TEST(ScanCliTest, PrintsOneJsonLinePerOpenPortAndASummary) {
   auto a = OpenPort::Start("127.32.0.5");
   auto b = OpenPort::Start("127.32.0.77", a->port());
-  RunResult r = Scan({"--targets", "127.32.0.0/25", "--ports",
-                      "1-3," + std::to_string(a->port()), "--timeout-ms", "300"});
+  RunResult r = Scan({"--targets", "127.32.0.0/25", "--ports", "1-3," + std::to_string(a->port()),
+                      "--timeout-ms", "300"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> lines;
   for (const std::string& l : Lines(r.out)) lines.insert(l);
@@ -118,7 +118,8 @@ TEST(ScanCliTest, PrintsOneJsonLinePerOpenPortAndASummary) {
   for (const char* ip : {"127.32.0.5", "127.32.0.77"}) {
     bool found = false;
     for (const std::string& l : lines) {
-      if (l.rfind(std::string("{\"ip\":\"") + ip + "\",\"port\":" + p + ",\"state\":\"open\",\"rtt_us\":",
+      if (l.rfind(std::string("{\"ip\":\"") + ip + "\",\"port\":" + p +
+                      ",\"state\":\"open\",\"rtt_us\":",
                   0) == 0) {
         found = true;
       }
@@ -154,8 +155,8 @@ TEST(ScanCliTest, ReadsTargetsFromAFile) {
   FILE* f = std::fopen(path.c_str(), "w");
   std::fputs("# lab\n127.32.2.0/30   # first block\n\n127.32.2.9\n", f);
   std::fclose(f);
-  RunResult r = Scan({"--targets", "@" + path, "--exclude", "127.32.2.0", "--ports",
-                      std::to_string(a->port())});
+  RunResult r = Scan(
+      {"--targets", "@" + path, "--exclude", "127.32.2.0", "--ports", std::to_string(a->port())});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("probes=4 open=1"));
   EXPECT_THAT(r.out, HasSubstr("\"ip\":\"127.32.2.3\""));

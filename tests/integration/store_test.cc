@@ -6,6 +6,7 @@
 // 60k targets, `--db ""` and foreign database files. Traffic goes only to
 // 127.0.0.0/8.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,8 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_channel.h"
@@ -106,13 +105,12 @@ class StoreTest : public ::testing::Test {
 
   std::string CoordinatorConfig(const std::string& db, int ttl_seconds = 2) {
     const std::string path = dir_ + "/coordinator.yaml";
-    WriteFile(path, absl::StrCat(
-                        "db: ", db, "\nmetrics_listen: \"\"\n",
-                        "allowed_ranges: [127.81.0.0/16]\n",
-                        "profiles:\n  lab: {ports: \"22,80,443,5432\", timeout_ms: 300, "
-                        "retries: 1}\n",
-                        "lease: {ttl_seconds: ", ttl_seconds,
-                        ", heartbeat_seconds: 1, shard_seconds: 1}\n"));
+    WriteFile(path, absl::StrCat("db: ", db, "\nmetrics_listen: \"\"\n",
+                                 "allowed_ranges: [127.81.0.0/16]\n",
+                                 "profiles:\n  lab: {ports: \"22,80,443,5432\", timeout_ms: 300, "
+                                 "retries: 1}\n",
+                                 "lease: {ttl_seconds: ", ttl_seconds,
+                                 ", heartbeat_seconds: 1, shard_seconds: 1}\n"));
     return path;
   }
 
@@ -130,8 +128,8 @@ class StoreTest : public ::testing::Test {
   std::string NotifierConfig(const std::string& db) {
     const std::string path = dir_ + "/notifier.yaml";
     WriteFile(path, absl::StrCat("db: ", db, "\nmetrics_listen: \"\"\n",
-                                 "ops: {emails: [noc@ops.example]}\n",
-                                 "email: {outbox_dir: ", dir_, "/outbox}\n"));
+                                 "ops: {emails: [noc@ops.example]}\n", "email: {outbox_dir: ", dir_,
+                                 "/outbox}\n"));
     return path;
   }
 
@@ -284,8 +282,7 @@ TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
   unary.set_scan_id("whole");
   grpc::ClientContext ctx;
   v1::DeliverReportResponse resp;
-  EXPECT_EQ(stub->DeliverReport(&ctx, unary, &resp).error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(stub->DeliverReport(&ctx, unary, &resp).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(notifier->log(), HasSubstr("report refused scan=whole"));
   notifier->Kill();
   EXPECT_EQ(NotifierStored("broken"), std::nullopt);

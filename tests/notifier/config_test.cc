@@ -391,8 +391,9 @@ TEST(NotifierConfigTest, EveryListKeyGivenAScalarIsAnErrorNamingTheKeyAndLine) {
   EXPECT_EQ(ErrorOf("ops: {emails: 'noc@example.net, soc@example.net'}\n"),
             "notifier.yaml:1: ops.emails: expected a list, got a scalar 'noc@example.net, "
             "soc@example.net' (a list of email addresses)");
-  EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "owners:\n  static:\n    - cidr: 10.0.0.0/8\n"
-                                        "      name: a\n      emails: a@b.cd\n")),
+  EXPECT_EQ(ErrorOf(absl::StrCat(kBase,
+                                 "owners:\n  static:\n    - cidr: 10.0.0.0/8\n"
+                                 "      name: a\n      emails: a@b.cd\n")),
             "notifier.yaml:6: owners.static[0].emails: expected a list, got a scalar 'a@b.cd' (a "
             "list of email addresses, e.g. [a@b.cd])");
   EXPECT_EQ(ErrorOf(absl::StrCat(kBase, "owners: {static: 10.0.0.0/8}\n")),

@@ -132,9 +132,9 @@ TEST(RenderMessageTest, HeaderInjectionIsImpossible) {
   EXPECT_EQ(p.headers.count("x-evil"), 0u);
   for (absl::string_view line : absl::StrSplit(p.header_block, "\r\n", absl::SkipEmpty())) {
     bool known = false;
-    for (absl::string_view name : {"Date", "From", "To", "Cc", "Subject", "Message-ID",
-                                   "Auto-Submitted", "MIME-Version", "Content-Type",
-                                   "Content-Transfer-Encoding"}) {
+    for (absl::string_view name :
+         {"Date", "From", "To", "Cc", "Subject", "Message-ID", "Auto-Submitted", "MIME-Version",
+          "Content-Type", "Content-Transfer-Encoding"}) {
       known = known || absl::StartsWith(line, absl::StrCat(name, ": "));
     }
     EXPECT_TRUE(line[0] == ' ' || known) << line;
@@ -144,9 +144,9 @@ TEST(RenderMessageTest, HeaderInjectionIsImpossible) {
 
 TEST(RenderMessageTest, QuotedPrintableKeepsAnyLineSafe) {
   EmailMessage m = Sample();
-  m.text_body = absl::StrCat(std::string(2000, 'x'), "\n", "a=b trailing space \n",
-                             "tab\t\n", ".leading dot\n", "Ünïcödé ✓ ", std::string(300, 'y'),
-                             "\nno newline at end");
+  m.text_body =
+      absl::StrCat(std::string(2000, 'x'), "\n", "a=b trailing space \n", "tab\t\n",
+                   ".leading dot\n", "Ünïcödé ✓ ", std::string(300, 'y'), "\nno newline at end");
   std::string raw = RenderMessage(m);
   ExpectCrlfOnly(raw);
   EXPECT_LE(LongestLine(raw), 76u);

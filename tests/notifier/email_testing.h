@@ -128,7 +128,7 @@ struct Fake {
 };
 
 inline Fake StartFake(const std::string& script, std::vector<std::string> args,
-               const std::string& log_path) {
+                      const std::string& log_path) {
   std::vector<std::string> argv = {kPython, script};
   argv.insert(argv.end(), args.begin(), args.end());
   Fake f;
@@ -162,9 +162,9 @@ inline std::vector<std::string> Files(const std::string& dir, absl::string_view 
 // --- Parsing helpers for what a real reader would see. ----------------------
 
 struct Parsed {
-  std::string header_block;                              // raw, CRLF
-  std::multimap<std::string, std::string> headers;       // lower-case name → unfolded value
-  std::string body;                                      // raw, CRLF
+  std::string header_block;                         // raw, CRLF
+  std::multimap<std::string, std::string> headers;  // lower-case name → unfolded value
+  std::string body;                                 // raw, CRLF
 };
 
 inline Parsed Parse(const std::string& raw) {

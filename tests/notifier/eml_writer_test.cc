@@ -2,10 +2,9 @@
 // atomically.
 #include "notifier/eml_writer.h"
 
+#include <filesystem>
 #include <string>
 #include <vector>
-
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"

@@ -71,19 +71,21 @@ class NotifierTest : public ::testing::Test {
   }
 
   ReportProcessor Processor() {
-    return ReportProcessor(config_, *store_, clock_,
-                           [this](const std::vector<std::string>& ips, ResolutionCounts*)
-                               -> absl::StatusOr<std::map<std::string, Owner>> {
-                             ++resolve_calls_;
-                             if (resolver_down_) return absl::UnavailableError("fleio: HTTP 503");
-                             std::map<std::string, Owner> out;
-                             for (const std::string& ip : ips) out[ip] = owners_.at(ip);
-                             return out;
-                           });
+    return ReportProcessor(
+        config_, *store_, clock_,
+        [this](const std::vector<std::string>& ips,
+               ResolutionCounts*) -> absl::StatusOr<std::map<std::string, Owner>> {
+          ++resolve_calls_;
+          if (resolver_down_) return absl::UnavailableError("fleio: HTTP 503");
+          std::map<std::string, Owner> out;
+          for (const std::string& ip : ips) out[ip] = owners_.at(ip);
+          return out;
+        });
   }
 
-  v1::ScanReport Report(const std::string& id,
-                        const std::vector<std::tuple<std::string, uint32_t, v1::ExposureStatus>>& ex) {
+  v1::ScanReport Report(
+      const std::string& id,
+      const std::vector<std::tuple<std::string, uint32_t, v1::ExposureStatus>>& ex) {
     v1::ScanReport r;
     r.set_scan_id(id);
     r.set_inventory("prod");
@@ -148,7 +150,8 @@ TEST_F(NotifierTest, EachOwnerGetsOneEmailWithExactlyTheirExposures) {
   EXPECT_THAT(globex.text_body, Not(HasSubstr("198.51.100.1")));
   const EmailMessage& ops = mail.at("noc@ops.example");
   EXPECT_THAT(ops.subject, HasSubstr("NOT FOUND"));
-  EXPECT_THAT(ops.text_body, HasSubstr("203.0.113.9:6379  Redis  (new) owner NOT FOUND: no project"));
+  EXPECT_THAT(ops.text_body,
+              HasSubstr("203.0.113.9:6379  Redis  (new) owner NOT FOUND: no project"));
   ASSERT_EQ(telegram_.sent.size(), 1u);
   EXPECT_EQ(telegram_.sent[0].first, "-100123");
   EXPECT_THAT(telegram_.sent[0].second, HasSubstr("5 exposed, 5 new, 0 closed"));
@@ -195,13 +198,16 @@ TEST_F(NotifierTest, ClosedIsToldOnlyWhenConfiguredAndReopenedIsNew) {
 }
 
 TEST_F(NotifierTest, AcknowledgedExposuresAreNotNotifiedUntilTheyExpire) {
-  ASSERT_TRUE(store_->Acknowledge("198.51.100.1", 22, clock_.Now() + absl::Hours(48), "bastion").ok());
-  config_.acknowledged.push_back({"198.51.100.3", 5432, clock_.Now() + absl::Hours(1), "migration"});
+  ASSERT_TRUE(
+      store_->Acknowledge("198.51.100.1", 22, clock_.Now() + absl::Hours(48), "bastion").ok());
+  config_.acknowledged.push_back(
+      {"198.51.100.3", 5432, clock_.Now() + absl::Hours(1), "migration"});
   Deliver(Report("s1", {{"198.51.100.1", 22, v1::NEW}, {"198.51.100.3", 5432, v1::NEW}}));
   EXPECT_TRUE(mailer_.sent.empty());
   EXPECT_THAT(telegram_.sent.back().second, HasSubstr("0 notified, 2 acknowledged"));
   clock_.Advance(absl::Hours(72));
-  Deliver(Report("s2", {{"198.51.100.1", 22, v1::STILL_OPEN}, {"198.51.100.3", 5432, v1::STILL_OPEN}}));
+  Deliver(
+      Report("s2", {{"198.51.100.1", 22, v1::STILL_OPEN}, {"198.51.100.3", 5432, v1::STILL_OPEN}}));
   EXPECT_EQ(mailer_.sent.size(), 2u) << "expired acknowledgements notify again";
 }
 
@@ -297,8 +303,13 @@ TEST_F(NotifierTest, TelegramSummaryOfA60kExposureReportIsAFewMessages) {
   for (int i = 0; i < kIps; ++i) {
     const std::string ip = absl::StrCat("10.", i / 65536, ".", (i / 256) % 256, ".", i % 256);
     const int o = i % kOwners;
-    owners_[ip] = {absl::StrCat("fleio:", o), absl::StrFormat("Owner %03d", o),
-                   {absl::StrFormat("sec%03d@owner.example", o)}, "", "", "fleio", ""};
+    owners_[ip] = {absl::StrCat("fleio:", o),
+                   absl::StrFormat("Owner %03d", o),
+                   {absl::StrFormat("sec%03d@owner.example", o)},
+                   "",
+                   "",
+                   "fleio",
+                   ""};
     for (uint32_t port : {22u, 5432u, 6379u}) exposures.emplace_back(ip, port, v1::NEW);
   }
   const v1::ScanReport report = Report("big", exposures);
@@ -333,8 +344,7 @@ TEST_F(NotifierTest, TelegramSummaryOfA60kExposureReportIsAFewMessages) {
                               "Redis: 20000 (20000 new)\n"
                               "SSH: 20000 (20000 new)\n"));
   EXPECT_THAT(text, HasSubstr("<b>Top owners</b> (200 owners)\nOwner 000: 300 (300 new)\n"));
-  EXPECT_THAT(text,
-              HasSubstr("Owner 009: 300 (300 new)\n… and 190 more owners (57000 exposed)\n"));
+  EXPECT_THAT(text, HasSubstr("Owner 009: 300 (300 new)\n… and 190 more owners (57000 exposed)\n"));
   EXPECT_THAT(text, Not(HasSubstr("Owner 010:")));
   EXPECT_THAT(text, HasSubstr("<b>New</b> (the first 15 of 60000)\n"
                               "• 10.0.0.0:22 SSH — Owner 000\n"));
@@ -395,10 +405,11 @@ TEST(OutboxTest, ReadsRowsAnOlderNotifierWroteAndRefusesUnknownChannels) {
     // Rows as the string-channel notifier wrote them.
     auto raw = SqliteDb::Open(db);
     ASSERT_TRUE(raw.ok()) << raw.status();
-    ASSERT_TRUE((*raw)->Exec("INSERT INTO outbox (key, scan_id, channel, recipients, cc, subject, "
-                             "body, created_ms, next_attempt_ms) VALUES "
-                             "('telegram:s0:0', 's0', 'telegram', '-100123', '', '', 'hi', 0, 0), "
-                             "('email:s0:x', 's0', 'email', 'a@b.cd', '', 'S', 'B', 0, 1)")
+    ASSERT_TRUE((*raw)
+                    ->Exec("INSERT INTO outbox (key, scan_id, channel, recipients, cc, subject, "
+                           "body, created_ms, next_attempt_ms) VALUES "
+                           "('telegram:s0:0', 's0', 'telegram', '-100123', '', '', 'hi', 0, 0), "
+                           "('email:s0:x', 's0', 'email', 'a@b.cd', '', 'S', 'B', 0, 1)")
                     .ok());
   }
   auto store = NotificationStore::Open(db);

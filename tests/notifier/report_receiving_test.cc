@@ -95,8 +95,10 @@ TEST_F(ReportReceivingTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedWithIts
     // The previous version's file: no digest column, unmarked.
     auto raw = SqliteDb::Open(db_);
     ASSERT_TRUE(raw.ok());
-    ASSERT_TRUE((*raw)->Exec("ALTER TABLE reports DROP COLUMN digest; "
-                             "PRAGMA application_id = 0; PRAGMA user_version = 0").ok());
+    ASSERT_TRUE((*raw)
+                    ->Exec("ALTER TABLE reports DROP COLUMN digest; "
+                           "PRAGMA application_id = 0; PRAGMA user_version = 0")
+                    .ok());
   }
   Open();
   auto dup = store_->InsertReport(first, now_);

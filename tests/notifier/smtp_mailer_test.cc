@@ -2,18 +2,17 @@
 // aiosmtpd) on 127.0.0.1: plain, STARTTLS, implicit TLS, AUTH, rejections.
 #include "notifier/smtp_mailer.h"
 
+#include <fstream>
 #include <string>
 #include <vector>
 
-#include <fstream>
-
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
-#include "tests/testing/loopback.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "notifier/email_render.h"
 #include "tests/notifier/email_testing.h"
+#include "tests/testing/loopback.h"
 
 namespace goalkeeper::email_testing {
 namespace {
@@ -106,8 +105,7 @@ TEST_F(SmtpMailerTest, DeliversOverPlainSmtp) {
   EmailMessage m = Sample();
   m.subject = "Открытые порты: 3 — €";
   std::string long_line(2000, 'L');
-  m.text_body = absl::StrCat("Hello,\n", long_line, "\n.a line starting with a dot\n",
-                             "Grüße ✓\n");
+  m.text_body = absl::StrCat("Hello,\n", long_line, "\n.a line starting with a dot\n", "Grüße ✓\n");
   ASSERT_TRUE(MakeSmtpMailer(Plain(smtp.port))->Send(m).ok());
 
   std::vector<nlohmann::json> stored = Stored();
@@ -236,8 +234,8 @@ TEST_F(SmtpMailerTest, EveryRecipientRejectedIsInvalidArgument) {
 }
 
 TEST_F(SmtpMailerTest, EveryRecipientRejectedButOneOnlyForNowIsUnavailable) {
-  Fake smtp = StartSmtp({"--tempfail-rcpt", "owner@example.com", "--reject-rcpt",
-                         "second@example.com"});
+  Fake smtp =
+      StartSmtp({"--tempfail-rcpt", "owner@example.com", "--reject-rcpt", "second@example.com"});
   EmailMessage m = Sample();
   m.cc.clear();
   absl::Status s = MakeSmtpMailer(Plain(smtp.port))->Send(m);

@@ -79,8 +79,8 @@ class FleetWorkerTest : public ::testing::Test {
   v1::HeartbeatRequest NextHeartbeat(FakeCoordinatorClient& fake) {
     const size_t before = fake.heartbeats().size();
     clock_.Advance(absl::Milliseconds(1001));
-    EXPECT_TRUE(FakeCoordinatorClient::Eventually(
-        [&] { return fake.heartbeats().size() > before; }));
+    EXPECT_TRUE(
+        FakeCoordinatorClient::Eventually([&] { return fake.heartbeats().size() > before; }));
     std::vector<v1::HeartbeatRequest> all = fake.heartbeats();
     return all.empty() ? v1::HeartbeatRequest() : all.back();
   }
@@ -233,8 +233,8 @@ TEST_F(FleetWorkerTest, LeasesNoMoreShardsOfARateBoundScanThanItsPaceNeeds) {
   auto owned = std::make_unique<FakeCoordinatorClient>();
   FakeCoordinatorClient& fake = *owned;
   for (int i = 0; i < 5; ++i) {
-    v1::Shard s = MakeShard("l-" + std::to_string(i), "s-1", "127.31.50.0/24", closed.port(), 256,
-                            20);
+    v1::Shard s =
+        MakeShard("l-" + std::to_string(i), "s-1", "127.31.50.0/24", closed.port(), 256, 20);
     s.mutable_slice()->set_begin(static_cast<uint64_t>(i) * 50);
     s.mutable_slice()->set_end(static_cast<uint64_t>(i) * 50 + 50);
     fake.AddShard(s);
