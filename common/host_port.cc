@@ -16,9 +16,10 @@ namespace {
 // The value as quoted in errors: cut, and control characters shown escaped
 // so the message stays on one line.
 std::string Quoted(absl::string_view v) {
-  constexpr size_t kMaxShown = 100;
+  constexpr size_t kMaxShown = 100;  // characters shown, escapes included
   std::string out = "'";
-  for (size_t i = 0; i < v.size() && i < kMaxShown; ++i) {
+  size_t i = 0;
+  for (; i < v.size() && out.size() <= kMaxShown; ++i) {
     const unsigned char c = static_cast<unsigned char>(v[i]);
     if (c < 0x20 || c == 0x7f) {
       static constexpr char kHex[] = "0123456789abcdef";
@@ -29,7 +30,7 @@ std::string Quoted(absl::string_view v) {
       out += static_cast<char>(c);
     }
   }
-  if (v.size() > kMaxShown) out += "...";
+  if (i < v.size()) out += "...";
   return out + "'";
 }
 

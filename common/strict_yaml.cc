@@ -243,15 +243,7 @@ absl::StatusOr<std::string> StrictYamlParser::String(const YamlField& f) const {
 
 absl::StatusOr<uint32_t> StrictYamlParser::Uint(const YamlField& f, uint32_t min,
                                                 uint32_t max) const {
-  const std::string what = absl::StrCat("a whole number ", min, "..", max);
-  if (!f.value.IsScalar()) return Expected(f, what);
-  const std::string& text = f.value.Scalar();
-  uint64_t n = 0;
-  if (text.empty() || text.size() > 19 ||
-      !std::all_of(text.begin(), text.end(), absl::ascii_isdigit) || !absl::SimpleAtoi(text, &n) ||
-      n < min || n > max) {
-    return Expected(f, what);
-  }
+  ASSIGN_OR_RETURN(uint64_t n, Uint64(f, min, max));
   return static_cast<uint32_t>(n);
 }
 

@@ -47,6 +47,16 @@ TEST(HostPortTest, RefusesPortsOutsideTheRangeInsteadOfWrappingThem) {
             "'[::1]:70000': port 70000 is outside 0-65535");
 }
 
+// Found by host_port_fuzzer: control characters shown as \xNN made a
+// 70-byte value quote as 400 characters, twice in one message.
+TEST(HostPortTest, EscapedControlCharactersDoNotLengthenTheMessagePastItsBound) {
+  const std::string nuls = absl::StrCat(std::string(60, '\0'), "\x7f:");
+  const std::string message = ErrorOf(nuls);
+  EXPECT_LT(message.size(), 300u) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("\\x00"));
+  EXPECT_EQ(message.find('\0'), std::string::npos);
+}
+
 TEST(HostPortTest, PortZeroOnlyForListenAddresses) {
   absl::StatusOr<HostPort> any = ParseHostPort("127.0.0.1:0", PortRule::kListen);
   ASSERT_TRUE(any.ok()) << any.status();
