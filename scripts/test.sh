@@ -65,7 +65,7 @@ for fuzzer in build-fuzz/tests/fuzz/*_fuzzer; do
   [ -d "tests/fuzz/corpus/$name" ] && seeds=("tests/fuzz/corpus/$name")
   if "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -print_final_stats=0 \
        "$corpus" "${seeds[@]}" >"build-fuzz/$name.log" 2>&1; then
-    echo "fuzz $name: ok ($(grep -oE '#[0-9]+' "build-fuzz/$name.log" | tail -1 | tr -d '#') runs)"
+    echo "fuzz $name: ok ($(grep -oE "^Done [0-9]+ runs" "build-fuzz/$name.log" | grep -oE "[0-9]+" | tail -1) runs)"
     passed=$((passed + 1))
   else
     echo "fuzz $name: FAILED"; tail -40 "build-fuzz/$name.log"

@@ -76,11 +76,18 @@ class FleetWorkerTest : public ::testing::Test {
   }
 
   // Moves the fake clock past the heartbeat interval and waits for the beat.
+  // The clock is moved again while no beat comes: the heartbeat thread may
+  // take its first reading of the clock only after an advance (a slow start,
+  // as under ASan), and then waits for one more interval.
   v1::HeartbeatRequest NextHeartbeat(FakeCoordinatorClient& fake) {
     const size_t before = fake.heartbeats().size();
-    clock_.Advance(absl::Milliseconds(1001));
-    EXPECT_TRUE(
-        FakeCoordinatorClient::Eventually([&] { return fake.heartbeats().size() > before; }));
+    auto beat = [&] { return fake.heartbeats().size() > before; };
+    bool got = false;
+    for (int i = 0; i < 100 && !got; ++i) {
+      clock_.Advance(absl::Milliseconds(1001));
+      got = FakeCoordinatorClient::Eventually(beat, absl::Milliseconds(300));
+    }
+    EXPECT_TRUE(got);
     std::vector<v1::HeartbeatRequest> all = fake.heartbeats();
     return all.empty() ? v1::HeartbeatRequest() : all.back();
   }
