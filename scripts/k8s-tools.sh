@@ -20,7 +20,6 @@ HELM_VERSION=v3.22.0
 HELM_UNITTEST_VERSION=v1.1.2
 KUBE_VERSION=v1.31.14
 KUBE_STAGING_VERSION=v0.31.14
-KUBE_STAGING_FALLBACK=v0.31.13
 CRICTL_VERSION=v1.34.0
 COREDNS_VERSION=v1.11.4
 PROMETHEUS_VERSION=v0.316.0   # Prometheus 3.16's Go module; promtool from it
@@ -81,6 +80,23 @@ EOF
 # The Kubernetes binaries from the k8s.io/kubernetes module: a wrapper module
 # that requires it and replaces each staging module (./staging/src/k8s.io/X in
 # its go.mod) by the published module of the same name.
+# staging_version MODULE: the published version to use for a staging module:
+# $KUBE_STAGING_VERSION when the proxy serves it, else the newest served
+# v0.31.x below it (kube-proxy, for one, is served only up to v0.31.11).
+staging_version() {
+  local m=$1 v w=$TOOLS/kubernetes-$KUBE_VERSION/wrapper
+  for v in "$KUBE_STAGING_VERSION" $(go list -m -versions "$m" 2>/dev/null | tr ' ' '\n' |
+      grep -E "^${KUBE_STAGING_VERSION%.*}\.[0-9]+$" | sort -t. -k3 -n -r); do
+    if go mod download "$m@$v" >/dev/null 2>&1; then echo "$v"; return; fi
+  done
+  # Not served at all (the sample-* modules): no command we build imports
+  # them, so an empty local module of that name fills its place in the graph.
+  local dir="unused/${m#k8s.io/}"
+  mkdir -p "$w/$dir"
+  printf 'module %s\n\ngo 1.22.0\n' "$m" >"$w/$dir/go.mod"
+  echo "./$dir"
+}
+
 build_kube() {
   local d="kubernetes-$KUBE_VERSION"
   local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
@@ -104,9 +120,9 @@ build_kube() {
         echo "replace ("
         grep -oE 'k8s.io/[a-z0-9-]+ => ./staging/src/k8s.io/[a-z0-9-]+' "$kmod" | awk '{print $1}' |
           while read -r m; do
-            local v=$KUBE_STAGING_VERSION
-            if ! go mod download "$m@$v" >/dev/null 2>&1; then v=$KUBE_STAGING_FALLBACK; fi
-            echo "	$m => $m $v"
+            local r
+            r=$(staging_version "$m")
+            if [[ $r == ./* ]]; then echo "	$m => $r"; else echo "	$m => $m $r"; fi
           done
         echo ")"
       } >"$w/go.mod"
@@ -196,13 +212,13 @@ case "$only" in
     build_helm
     build_helm_unittest
     build_promtool
-    build_go_install crictl "$CRICTL_VERSION" github.com/kubernetes-sigs/cri-tools/cmd/crictl
+    build_go_install crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
     build_kube
     build_go_install coredns "$COREDNS_VERSION" github.com/coredns/coredns
     ;;
   helm) build_helm; build_helm_unittest ;;
   chart) build_kubernetes_validate; build_helm; build_helm_unittest; build_promtool ;;
-  cluster) build_go_install crictl "$CRICTL_VERSION" github.com/kubernetes-sigs/cri-tools/cmd/crictl
+  cluster) build_go_install crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
            build_kube; build_go_install coredns "$COREDNS_VERSION" github.com/coredns/coredns ;;
   *) echo "usage: scripts/k8s-tools.sh [all|helm|chart|cluster|--print]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# The chart on a real single-node Kubernetes cluster (tests/cluster/cluster.sh):
+#   - `helm install --wait` of values-prod.yaml + tests/cluster/values-cluster.yaml into a
+#     namespace enforcing the "restricted" Pod Security Standard; every pod Ready through its
+#     gRPC health probes;
+#   - through `kubectl port-forward`, goalkeeperctl runs an ad-hoc scan and an inventory scan
+#     of the lab sidecar's loopback listeners inside the worker pod; the findings reach the
+#     notifier's outbox (.eml files on its volume);
+#   - `helm upgrade` with a changed notifier value rolls the notifier pod only;
+#   - raising the workers' minimum adds a worker that joins a running scan;
+#   - a variant with one securityContext field wrong is refused by the real admission;
+#   - `helm uninstall` leaves only the PersistentVolumeClaims (docs/deploy.md).
+# Needs root, the tools of scripts/k8s-tools.sh, the image of scripts/build-images.sh and
+# GOALKEEPER_BIN (default build/) with goalkeeperctl. Prints one line per check and ends with
+# "cluster-tests: N passed, M failed"; exit 1 if any failed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN="${GOALKEEPER_BIN:-$ROOT/build}"
+CTL="$BIN/cli/goalkeeperctl"
+[[ -x "$CTL" ]] || CTL="$BIN/goalkeeperctl"
+VERSION=$(sed -nE 's/^appVersion: *"?([^"]+)"?/\1/p' "$ROOT/helm/goalkeeper/Chart.yaml")
+IMAGE="localhost/goalkeeper:$VERSION"
+export GOALKEEPER_CLUSTER_DIR="${GOALKEEPER_CLUSTER_DIR:-/tmp/goalkeeper-cluster}"
+D="$GOALKEEPER_CLUSTER_DIR"
+NS=goalkeeper
+BAD_NS=goalkeeper-noncompliant
+REL=goalkeeper
+CHART="$ROOT/helm/goalkeeper"
+VALUES=(-f "$CHART/values-prod.yaml" -f "$HERE/values-cluster.yaml")
+PF_PORT=17070
+
+passed=0
+failed=0
+ok() { echo "cluster-test: ok   $1"; passed=$((passed + 1)); }
+bad() { echo "cluster-test: FAIL $1"; failed=$((failed + 1)); }
+check() {  # NAME CMD...
+  local name=$1; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+c() { "$HERE/cluster.sh" run "$@"; }
+k() { c kubectl "$@"; }
+helm_() { c helm --kube-version 1.31.0 "$@"; }
+ctl() { c "$CTL" --coordinator "127.0.0.1:$PF_PORT" "$@"; }
+
+cleanup() {
+  [[ -n "${PF_PID:-}" ]] && kill "$PF_PID" 2>/dev/null || true
+  if [[ "${KEEP_CLUSTER:-0}" != 1 ]]; then "$HERE/cluster.sh" down || true; fi
+}
+trap cleanup EXIT
+
+if ! podman image exists "$IMAGE"; then
+  echo "cluster-test: image $IMAGE is missing: run scripts/build-images.sh first" >&2
+  exit 1
+fi
+[[ -x "$CTL" ]] || { echo "cluster-test: no goalkeeperctl in $BIN" >&2; exit 1; }
+
+start_s=$SECONDS
+"$HERE/cluster.sh" down >/dev/null 2>&1 || true
+"$HERE/cluster.sh" up
+"$HERE/cluster.sh" import "$IMAGE"
+echo "cluster-test: cluster up and images imported in $((SECONDS - start_s)) s"
+
+# Local storage: a StorageClass without a provisioner and one hostPath volume per claim.
+mkdir -p "$D/pv/coordinator" "$D/pv/notifier"
+chown 10001:10001 "$D/pv/coordinator" "$D/pv/notifier"
+pv() {  # NAME CLAIM
+  cat <<EOF
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: gk-$1}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: goalkeeper-local
+  persistentVolumeReclaimPolicy: Retain
+  claimRef: {namespace: $NS, name: $2}
+  hostPath: {path: $D/pv/$1, type: Directory}
+EOF
+}
+{
+  cat <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: goalkeeper-local}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+EOF
+  pv coordinator "data-$REL-coordinator-0"
+  pv notifier "data-$REL-notifier-0"
+} >"$D/storage.yaml"
+k apply -f "$D/storage.yaml" >/dev/null
+for ns in "$NS" "$BAD_NS"; do
+  k create namespace "$ns" >/dev/null
+  k label namespace "$ns" pod-security.kubernetes.io/enforce=restricted \
+    pod-security.kubernetes.io/enforce-version=v1.31 >/dev/null
+done
+
+# --- install ---------------------------------------------------------------------------
+t0=$SECONDS
+if helm_ install "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --wait --timeout 180s >"$D/install.log" 2>&1
+then
+  ok "helm install --wait into a restricted namespace ($((SECONDS - t0)) s)"
+else
+  bad "helm install --wait"; cat "$D/install.log"
+  k get pods,events -n "$NS" -o wide || true
+  exit 1
+fi
+all_ready() {
+  local comps
+  comps=$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component}{"\n"}{end}' | sort -u | tr '\n' ' ')
+  [[ "$comps" == "coordinator notifier worker " ]] && k wait --for=condition=Ready pods --all -n "$NS" --timeout=5s >/dev/null
+}
+check "every pod Ready (coordinator, notifier, worker)" all_ready
+grpc_probes() {
+  local p
+  p=$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.spec.containers[0].readinessProbe.grpc.port}/{.spec.containers[0].livenessProbe.grpc.service}{"\n"}{end}' | sort -u | tr '\n' ' ')
+  echo "cluster-test: probes (port/liveness service): $p"
+  [[ "$p" =~ ^([0-9]+/liveness\ )+$ ]]
+}
+check "readiness and liveness probes are gRPC health probes" grpc_probes
+
+# --- port-forward and scans ------------------------------------------------------------
+c kubectl port-forward -n "$NS" "svc/$REL-coordinator" "$PF_PORT:7070" >"$D/port-forward.log" 2>&1 &
+PF_PID=$!
+for _ in $(seq 1 50); do ctl workers list >/dev/null 2>&1 && break; sleep 0.2; done
+
+findings_of() {  # SCAN_ID -> "ip:port" lines, sorted
+  ctl scan findings "$1" --output csv | tail -n +2 | cut -d, -f1,2 | tr , : | sort
+}
+expected_lab=$'127.0.10.1:5432\n127.0.10.2:6379\n127.0.10.3:27017\n127.0.10.3:9200'
+
+adhoc=$(ctl scan start --targets 127.0.10.0/29 --ports 5432,6379,9200,27017,22 --wait \
+  --output json | tail -1)
+adhoc_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$adhoc")
+check "ad-hoc scan through port-forward finds exactly the lab's listeners" \
+  test "$(findings_of "$adhoc_id")" == "$expected_lab"
+
+inv=$(ctl scan start --inventory prod --wait --output json | tail -1)
+inv_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$inv")
+check "inventory scan (values' prod inventory, dangerous ports) finds the lab's listeners" \
+  test "$(findings_of "$inv_id")" == "$expected_lab"
+
+outbox_has_findings() {
+  local f
+  f=$(grep -rlE '127\.0\.10\.1' "$D/pv/notifier" --include='*.eml' 2>/dev/null | head -1)
+  [[ -n "$f" ]] && grep -q 5432 "$f" && grep -q 6379 "$f"
+}
+for _ in $(seq 1 100); do outbox_has_findings && break; sleep 0.3; done
+check "the findings reach the notifier's outbox (.eml on its volume)" outbox_has_findings
+
+# --- upgrade rolls exactly the changed pods ----------------------------------------------
+uids() { k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.uid}{"\n"}{end}' | sort; }
+before=$(uids)
+helm_ upgrade "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --set notifier.notify.repeatInterval=3d \
+  --wait --timeout 180s >"$D/upgrade.log" 2>&1 || { cat "$D/upgrade.log"; }
+after=$(uids)
+changed=$(comm -3 <(echo "$before") <(echo "$after") | awk '{print $1}' | sort -u | tr '\n' ' ')
+check "helm upgrade of a notifier value rolls the notifier only (changed: $changed)" \
+  test "$changed" == "notifier "
+
+# --- a worker added while a scan runs joins it -----------------------------------------------
+slow=$(ctl scan start --targets 127.0.10.0/28 --profile slow --output json | tail -1)
+slow_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$slow")
+first=$(k get pods -n "$NS" -l app.kubernetes.io/component=worker -o jsonpath='{.items[0].metadata.name}')
+helm_ upgrade "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --set notifier.notify.repeatInterval=3d \
+  --set worker.autoscaling.minReplicas=2 >"$D/scale.log" 2>&1 || cat "$D/scale.log"
+joined() {
+  ctl workers list --output json | python3 -c '
+import json, sys
+first = sys.argv[1]
+ws = json.load(sys.stdin).get("workers", [])
+print(" ".join("%s:%s:%s" % (w["name"], w.get("leases", 0), w.get("probes_done", 0)) for w in ws),
+      file=sys.stderr)
+sys.exit(0 if any(w["name"] != first and (int(w.get("leases", 0)) > 0 or
+                  int(w.get("probes_done", 0)) > 0) for w in ws) else 1)' "$first"
+}
+joined_ok=1
+for _ in $(seq 1 150); do
+  if joined 2>"$D/workers.txt"; then joined_ok=0; break; fi
+  state=$(ctl scan status "$slow_id" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+  [[ "$state" == *RUNNING* || "$state" == *PENDING* ]] || break
+  sleep 0.4
+done
+check "scaling the workers adds one that joins the running scan ($(cat "$D/workers.txt"))" \
+  test "$joined_ok" == 0
+ctl scan cancel "$slow_id" >/dev/null 2>&1 || true
+
+# --- the real admission refuses a non-compliant variant --------------------------------------
+helm_ install bad "$CHART" -n "$BAD_NS" "${VALUES[@]}" \
+  --set coordinator.securityContext.allowPrivilegeEscalation=true \
+  --set coordinator.persistence.enabled=false --set notifier.persistence.enabled=false \
+  >"$D/bad.log" 2>&1 || true
+refused() {
+  k get events -n "$BAD_NS" -o jsonpath='{range .items[*]}{.reason} {.message}{"\n"}{end}' |
+    grep -E 'FailedCreate.*violates PodSecurity "restricted:v1.31".*allowPrivilegeEscalation' >/dev/null
+}
+for _ in $(seq 1 50); do refused && break; sleep 0.2; done
+check "a pod with allowPrivilegeEscalation=true is refused by PodSecurity admission" refused
+check "and no coordinator pod of it exists" \
+  test -z "$(k get pods -n "$BAD_NS" -l app.kubernetes.io/component=coordinator -o name)"
+helm_ uninstall bad -n "$BAD_NS" --wait >/dev/null 2>&1 || true
+
+# --- uninstall leaves only what the docs say -------------------------------------------------
+kill "$PF_PID" 2>/dev/null || true; PF_PID=
+helm_ uninstall "$REL" -n "$NS" --wait --timeout 120s >"$D/uninstall.log" 2>&1 || cat "$D/uninstall.log"
+leftover() {
+  local kinds
+  kinds=$(k api-resources --verbs=list --namespaced -o name | grep -vE '^(events|events.events.k8s.io)$' |
+    tr '\n' ,)
+  k get "${kinds%,}" -n "$NS" --ignore-not-found -o name 2>/dev/null |
+    grep -vE '^(configmap/kube-root-ca.crt|serviceaccount/default)$' | sort
+}
+for _ in $(seq 1 60); do
+  [[ "$(leftover | grep -v '^persistentvolumeclaim/')" == "" ]] && break; sleep 0.5
+done
+left=$(leftover | tr '\n' ' ')
+check "helm uninstall leaves only the PVCs (left: $left)" test "$left" == \
+  "persistentvolumeclaim/data-$REL-coordinator-0 persistentvolumeclaim/data-$REL-notifier-0 "
+
+echo "cluster-test: total $((SECONDS - start_s)) s"
+echo "cluster-tests: $passed passed, $failed failed"
+[[ $failed == 0 ]]
