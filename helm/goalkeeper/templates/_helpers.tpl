@@ -32,7 +32,7 @@ contexts, the credential files and the rendered config files (whose checksums ro
 
 {{/* Selector labels: name, instance and component only (list . "component"). */}}
 {{- define "goalkeeper.selectorLabels" -}}
-{{- $root := index . 0 }}
+{{- $root := index . 0 -}}
 app.kubernetes.io/name: {{ include "goalkeeper.name" $root }}
 app.kubernetes.io/instance: {{ $root.Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
@@ -40,7 +40,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* All the standard labels (list . "component"). */}}
 {{- define "goalkeeper.labels" -}}
-{{- $root := index . 0 }}
+{{- $root := index . 0 -}}
 helm.sh/chart: {{ include "goalkeeper.chart" $root }}
 {{ include "goalkeeper.selectorLabels" . }}
 app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
@@ -93,7 +93,7 @@ app.kubernetes.io/part-of: goalkeeper
 {{/* The pod-level settings every Goalkeeper pod shares: (list . .Values.worker). */}}
 {{- define "goalkeeper.podCommon" -}}
 {{- $root := index . 0 }}
-{{- $c := index . 1 }}
+{{- $c := index . 1 -}}
 serviceAccountName: {{ include "goalkeeper.serviceAccountName" $root }}
 automountServiceAccountToken: false
 enableServiceLinks: false
@@ -143,7 +143,7 @@ Each configured credential becomes the file <secretDir>/<kebab-case name>.
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if $sources }}
+{{- if $sources -}}
 - name: credentials
   projected:
     defaultMode: 0440
@@ -164,7 +164,7 @@ Each configured credential becomes the file <secretDir>/<kebab-case name>.
 
 {{/* The extras every component accepts: env entries. */}}
 {{- define "goalkeeper.env" -}}
-{{- $c := index . 1 }}
+{{- $c := index . 1 -}}
 - name: GOALKEEPER_LOG_LEVEL
   value: {{ $c.logLevel | quote }}
 {{- with $c.extraEnv }}
@@ -298,7 +298,7 @@ resources:
 
 {{/* The worker's `goalkeeper-worker run` arguments (one per line, YAML list items). */}}
 {{- define "goalkeeper.workerArgs" -}}
-{{- $w := .Values.worker }}
+{{- $w := .Values.worker -}}
 - run
 - --coordinator={{ include "goalkeeper.coordinatorAddress" . }}
 - --name=$(POD_NAME)
