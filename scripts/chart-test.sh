@@ -3,8 +3,8 @@
 #
 #   GOALKEEPER_BIN=build scripts/chart-test.sh
 #
-# For values.yaml, values-stage.yaml, values-prod.yaml and ci/all-on-values.yaml (every
-# optional part on): helm lint --strict, helm template, every rendered object validated
+# For values.yaml, values-stage.yaml, values-prod.yaml, ci/all-on-values.yaml (every optional
+# part on) and values-prod.yaml + ci/cluster-test-values.yaml: helm lint --strict, helm template, every rendered object validated
 # against the Kubernetes 1.31 schemas in strict mode (kubernetes-validate; the CRD objects by
 # scripts/chart_checks.py), the "restricted" Pod Security rules, and the rendered config files
 # parsed by the real binaries (`--check-config`). Then: a deliberately wrong object must fail
@@ -138,17 +138,19 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
   "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}"
 }
 
-# name|values files|extra helm template flags
+# name|values files (comma separated)|extra helm template flags
 SETS=(
   "default||"
   "stage|$CHART/values-stage.yaml|"
   "prod|$CHART/values-prod.yaml|--api-versions monitoring.coreos.com/v1"
   "all-on|$CHART/ci/all-on-values.yaml|${CRD_APIS[*]}"
+  "cluster-test|$CHART/values-prod.yaml,$CHART/ci/cluster-test-values.yaml|"
 )
 for entry in "${SETS[@]}"; do
   IFS='|' read -r set file extra <<<"$entry"
   vals=()
-  [[ -n $file ]] && vals=(-f "$file")
+  IFS=',' read -r -a files <<<"$file"
+  for f in "${files[@]}"; do vals+=(-f "$f"); done
   read -r -a extra_flags <<<"$extra"
   lint_vals=("${vals[@]}")
   # helm lint has no --api-versions: lint the KEDA file with the HPA instead.

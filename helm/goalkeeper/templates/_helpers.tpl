@@ -200,6 +200,7 @@ resources:
 {{- $_ := set $c "allowed_ranges" $v.allowedRanges }}
 {{- $invs := dict }}
 {{- range $name, $inv := $v.inventories }}
+{{- if $inv }}
 {{- $i := dict }}
 {{- if $inv.targets }}{{ $_ := set $i "targets" $inv.targets }}{{ end }}
 {{- if $inv.exclude }}{{ $_ := set $i "exclude" $inv.exclude }}{{ end }}
@@ -215,6 +216,7 @@ resources:
 {{- $_ := set $i "openstack" $os }}
 {{- end }}
 {{- $_ := set $invs $name $i }}
+{{- end }}
 {{- end }}
 {{- $_ := set $c "inventories" $invs }}
 {{- $profiles := dict }}
