@@ -4,12 +4,13 @@
 #   GOALKEEPER_BIN=build scripts/chart-test.sh
 #
 # For values.yaml, values-stage.yaml, values-prod.yaml, ci/all-on-values.yaml (every optional
-# part on) and values-prod.yaml + ci/cluster-test-values.yaml: helm lint --strict, helm template, every rendered object validated
-# against the Kubernetes 1.31 schemas in strict mode (kubernetes-validate; the CRD objects by
-# scripts/chart_checks.py), the "restricted" Pod Security rules, and the rendered config files
-# parsed by the real binaries (`--check-config`). Then: a deliberately wrong object must fail
-# validation, bad values must fail the schema with a message naming the key, checksum
-# annotations roll exactly the pods whose config changed, and the helm-unittest suites.
+# part on) and values-prod.yaml + ci/cluster-test-values.yaml: helm lint --strict, helm
+# template, every rendered object validated against the Kubernetes 1.31 schemas in strict mode
+# (kubernetes-validate; the CRD objects by scripts/chart_checks.py), the "restricted" Pod
+# Security rules, and the rendered config files parsed by the real binaries
+# (`--check-config`). Then: a deliberately wrong object must fail validation, bad values must
+# fail the schema with a message naming the key, checksum annotations roll exactly the pods
+# whose config changed, and the helm-unittest suites.
 #
 # Tools come from ~/.cache/goalkeeper/tools (scripts/k8s-tools.sh builds them; override with
 # GOALKEEPER_TOOLS). GOALKEEPER_BIN is the directory with goalkeeper-coordinator,
@@ -165,6 +166,12 @@ for entry in "${SETS[@]}"; do
     "$PY" "$CHECKS" pss "$WORK/$set.yaml"
   check "$set: configs parsed by the binaries (--check-config)" check_config "$set"
 done
+
+# The binaries catch what the schema cannot: an inventory outside the allowed ranges.
+"$HELM" template gk "$CHART" "${KUBE[@]}" --set 'inventories.x.targets[0]=203.0.113.0/24' \
+  >"$WORK/outside.yaml"
+expect_fail "--check-config refuses an inventory outside allowedRanges" \
+  "inventories.x.targets.*outside allowed_ranges" check_config outside
 
 # The all-on render holds every kind the chart can make.
 check "all-on: renders every kind" bash -c '
