@@ -335,3 +335,21 @@ resources:
   {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A component's extraContainers, each given the component's securityContext unless it sets its
+own (so a sidecar meets the "restricted" standard by default): (list . .Values.worker).
+*/}}
+{{- define "goalkeeper.extraContainers" -}}
+{{- $root := index . 0 }}
+{{- $c := index . 1 }}
+{{- $out := list }}
+{{- range $c.extraContainers }}
+{{- $x := deepCopy . }}
+{{- if not (hasKey $x "securityContext") }}
+{{- $_ := set $x "securityContext" (include "goalkeeper.securityContext" (list $root $c) | fromYaml) }}
+{{- end }}
+{{- $out = append $out $x }}
+{{- end }}
+{{- if $out }}{{ toYaml $out }}{{ end }}
+{{- end }}
