@@ -54,6 +54,8 @@ defs = {
   "target": {"type": "string", "pattern": TARGET,
              "description": "a CIDR, an address or a range a-b"},
   "email": {"type": "string", "pattern": EMAIL},
+  "hostPort": {"type": "string", "pattern": r"^(([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5})?$",
+               "description": "HOST:PORT or [v6]:PORT; empty = the default"},
   "chatId": {"type": "string", "pattern": r"^(-?[0-9]+|@[A-Za-z0-9_]{5,32})?$"},
   "duration": {"type": "string", "pattern": DURATION, "description": "7d, 36h, 1h30m"},
   "logLevel": E("trace", "debug", "info", "warn", "error", "critical", "off"),
@@ -232,6 +234,7 @@ schema = {
     "secrets": O({k: R("secret") for k in
                   ["smtpPassword", "telegramToken", "openstackPassword", "fleioToken"]}),
     "coordinator": component({
+        "clientAddress": R("hostPort"),
         "lease": O({"ttlSeconds": Imin(1), "heartbeatSeconds": Imin(1),
                     "shardSeconds": {"type": "number", "exclusiveMinimum": 0}}),
         "limits": O({"maxProbesPerScan": Imin(1)}),
@@ -252,7 +255,7 @@ schema = {
         "topologySpreadConstraints": R("topologySpreadConstraints"),
         "extraArgs": A(S)}),
     "notifier": component({
-        "enabled": B,
+        "enabled": B, "clientAddress": R("hostPort"),
         "mode": E("stage", "prod",
                   desc="stage: every email goes to ops.emails; prod: owners are notified"),
         "ops": O({"emails": A(R("email"), minItems=1), "telegramChatId": R("chatId")}),

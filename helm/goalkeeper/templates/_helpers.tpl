@@ -190,7 +190,12 @@ resources:
 
 {{/* The coordinator's gRPC address inside the cluster. */}}
 {{- define "goalkeeper.coordinatorAddress" -}}
-{{- printf "%s:7070" (include "goalkeeper.componentName" (list . "coordinator")) }}
+{{- default (printf "%s:7070" (include "goalkeeper.componentName" (list . "coordinator"))) .Values.coordinator.clientAddress }}
+{{- end }}
+
+{{/* The notifier's gRPC address as the coordinator dials it. */}}
+{{- define "goalkeeper.notifierAddress" -}}
+{{- default (printf "%s:7071" (include "goalkeeper.componentName" (list . "notifier"))) .Values.notifier.clientAddress }}
 {{- end }}
 
 {{/* The coordinator's config file (coordinator/config.h), exactly as the binary reads it. */}}
@@ -234,7 +239,7 @@ resources:
 {{- $_ := set $c "schedules" $s }}
 {{- end }}
 {{- if $v.notifier.enabled }}
-{{- $_ := set $c "notifier" (dict "address" (printf "%s:7071" (include "goalkeeper.componentName" (list . "notifier")))) }}
+{{- $_ := set $c "notifier" (dict "address" (include "goalkeeper.notifierAddress" .)) }}
 {{- end }}
 {{- $l := $v.coordinator.lease }}
 {{- $_ := set $c "lease" (dict "ttl_seconds" $l.ttlSeconds "heartbeat_seconds" $l.heartbeatSeconds "shard_seconds" $l.shardSeconds) }}
