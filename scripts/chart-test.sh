@@ -14,8 +14,8 @@
 #
 # Tools come from ~/.cache/goalkeeper/tools (scripts/k8s-tools.sh builds them; override with
 # GOALKEEPER_TOOLS). GOALKEEPER_BIN is the directory with goalkeeper-coordinator,
-# goalkeeper-notifier and goalkeeper-worker, either flat or a CMake build tree (default:
-# build). Nothing is downloaded; the binaries run in a network namespace of their own when
+# goalkeeper-notifier, goalkeeper-worker and goalkeeperctl, either flat or a CMake build tree
+# (default: build). Nothing is downloaded; the binaries run in a network namespace of their own when
 # unshare is allowed. Prints one line per check and ends with
 # "chart-tests: N passed, M failed"; exits 1 on any failure.
 set -euo pipefail
@@ -79,7 +79,7 @@ done
 find_bin() {
   local name=$1 dir
   for dir in "$GOALKEEPER_BIN" "$GOALKEEPER_BIN/coordinator" "$GOALKEEPER_BIN/notifier" \
-    "$GOALKEEPER_BIN/worker"; do
+    "$GOALKEEPER_BIN/worker" "$GOALKEEPER_BIN/cli"; do
     if [[ -x $dir/$name ]]; then
       echo "$dir/$name"
       return 0
@@ -137,7 +137,20 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
   local -a args
   mapfile -t args < <(sed 's/\$(POD_NAME)/goalkeeper-worker-0/' "$dir/worker.args")
   echo "== worker ${args[*]}"
-  "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}"
+  "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+  [[ -f $dir/cronjob.args ]] || return 0
+  # goalkeeperctl has no --check-config: its flags must parse (exit 1 "unreachable" from a
+  # closed loopback port, not 2 for bad usage).
+  bin=$(find_bin goalkeeperctl) || {
+    echo "no goalkeeperctl in $GOALKEEPER_BIN"
+    return 1
+  }
+  mapfile -t args < <(sed 's/^--coordinator=.*/--coordinator=127.0.0.1:1/' "$dir/cronjob.args")
+  echo "== CronJob: goalkeeperctl ${args[*]}"
+  local rc=0
+  "${NETNS[@]}" timeout 30 "$bin" "${args[@]}" >"$dir/ctl.out" 2>&1 || rc=$?
+  cat "$dir/ctl.out"
+  [[ $rc -eq 1 ]] && grep -q unreachable "$dir/ctl.out"
 }
 
 # name|values files (comma separated)|extra helm template flags
@@ -162,7 +175,7 @@ for entry in "${SETS[@]}"; do
     bash -c '"$@" >"'"$WORK/$set.yaml"'"' _ \
     "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${vals[@]}" "${extra_flags[@]}"
   check "$set: kubernetes-validate -k 1.31.0 --strict (every object)" validate "$WORK/$set.yaml"
-  check "$set: CRD objects well formed" "$PY" "$CHECKS" crds "$WORK/$set.yaml"
+  check "$set: CRD objects well formed, names unique and short enough" "$PY" "$CHECKS" crds "$WORK/$set.yaml"
   check "$set: restricted Pod Security, tokens, resources, /tmp, selectors" \
     "$PY" "$CHECKS" pss "$WORK/$set.yaml"
   check "$set: configs parsed by the binaries (--check-config)" check_config "$set"

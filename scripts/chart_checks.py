@@ -3,10 +3,12 @@
   chart_checks.py pss RENDERED.yaml           every pod meets the "restricted" PSS and the
                                               chart's own rules (resources, /tmp, tokens)
   chart_checks.py crds RENDERED.yaml          the CRD objects (no Kubernetes schema) are
-                                              well formed: known kinds, required fields
+                                              well formed: known kinds, required fields;
+                                              no object twice, names short enough
   chart_checks.py kinds RENDERED.yaml         prints the kinds, one per line
-  chart_checks.py extract RENDERED.yaml DIR   writes DIR/coordinator.yaml, DIR/notifier.yaml
-                                              and DIR/worker.args (one argument a line)
+  chart_checks.py extract RENDERED.yaml DIR   writes DIR/coordinator.yaml, DIR/notifier.yaml,
+                                              DIR/worker.args and DIR/cronjob.args (the
+                                              first CronJob's; one argument a line)
   chart_checks.py rolls A.yaml B.yaml         prints the workloads whose pod template
                                               differs between two renders
 
@@ -163,6 +165,20 @@ def check_crds(docs):
     return problems
 
 
+def check_unique(docs):
+    seen, problems = set(), []
+    for d in docs:
+        key = (d["apiVersion"].split("/")[0] if "/" in d["apiVersion"] else "", d["kind"],
+               d["metadata"].get("namespace", ""), d["metadata"]["name"])
+        if key in seen:
+            problems.append(f"{d['kind']}/{d['metadata']['name']} rendered twice")
+        seen.add(key)
+        name = d["metadata"]["name"]
+        if len(name) > (52 if d["kind"] == "CronJob" else 63):
+            problems.append(f"{d['kind']}/{name}: name too long")
+    return problems
+
+
 def extract(docs, out):
     found = set()
     for d in docs:
@@ -178,6 +194,11 @@ def extract(docs, out):
             with open(f"{out}/worker.args", "w", encoding="utf-8") as f:
                 f.write("\n".join(c["command"][1:] + c["args"]) + "\n")
             found.add("worker.args")
+        if d["kind"] == "CronJob" and "cronjob.args" not in found:
+            c = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            with open(f"{out}/cronjob.args", "w", encoding="utf-8") as f:
+                f.write("\n".join(c["command"][1:] + c["args"]) + "\n")
+            found.add("cronjob.args")
     return [f"no {k} rendered" for k in ("coordinator.yaml", "worker.args") if k not in found]
 
 
@@ -200,7 +221,7 @@ def main(argv):
     if cmd == "pss":
         problems = check_pss(load(argv[2]))
     elif cmd == "crds":
-        problems = check_crds(load(argv[2]))
+        problems = check_crds(load(argv[2])) + check_unique(load(argv[2]))
     elif cmd == "extract":
         problems = extract(load(argv[2]), argv[3])
     else:
