@@ -108,13 +108,15 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
   local dir=$WORK/$1.config bin
   mkdir -p "$dir"
   "$PY" "$CHECKS" extract "$WORK/$1.yaml" "$dir" || return 1
-  # The credentials are mounted only in the pods: point the *_file keys at stand-in files.
-  mkdir -p "$dir/secrets"
+  # The credentials and the data volume exist only in the pods: point the *_file keys at
+  # stand-in files and the database/outbox paths at a scratch directory.
+  mkdir -p "$dir/secrets" "$dir/data"
   local f
   for f in smtp-password telegram-token openstack-password fleio-token; do
     echo "stand-in-$f" >"$dir/secrets/$f"
   done
-  sed -i "s|/run/secrets/goalkeeper/|$dir/secrets/|" "$dir"/*.yaml
+  sed -i -e "s|/run/secrets/goalkeeper/|$dir/secrets/|" -e "s|/var/lib/goalkeeper/|$dir/data/|" \
+    "$dir"/*.yaml
   bin=$(find_bin goalkeeper-coordinator) || {
     echo "no goalkeeper-coordinator in $GOALKEEPER_BIN"
     return 1
