@@ -1,0 +1,360 @@
+{{/*
+Shared helpers of the Goalkeeper chart: names, labels, the image reference, security
+contexts, the credential files and the rendered config files (whose checksums roll pods).
+*/}}
+
+{{- define "goalkeeper.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "goalkeeper.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* <fullname>-<component>, for Service and workload names ({{ include "goalkeeper.componentName" (list . "worker") }}). */}}
+{{- define "goalkeeper.componentName" -}}
+{{- $root := index . 0 }}
+{{- printf "%s-%s" (include "goalkeeper.fullname" $root | trunc 50 | trimSuffix "-") (index . 1) }}
+{{- end }}
+
+{{- define "goalkeeper.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: name, instance and component only (list . "component"). */}}
+{{- define "goalkeeper.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "goalkeeper.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{/* All the standard labels (list . "component"). */}}
+{{- define "goalkeeper.labels" -}}
+{{- $root := index . 0 -}}
+helm.sh/chart: {{ include "goalkeeper.chart" $root }}
+{{ include "goalkeeper.selectorLabels" . }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/part-of: goalkeeper
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* registry/repository:tag@digest; the digest wins over the tag, the tag defaults to appVersion. */}}
+{{- define "goalkeeper.image" -}}
+{{- $img := .Values.image }}
+{{- $repo := $img.repository }}
+{{- if $img.registry }}{{ $repo = printf "%s/%s" $img.registry $img.repository }}{{ end }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $repo $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion $img.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "goalkeeper.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "goalkeeper.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name: required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* A dict with the keys of .override replacing the same keys of .base (false included). */}}
+{{- define "goalkeeper.override" -}}
+{{- $out := deepCopy .base }}
+{{- range $k, $v := .override }}
+{{- $_ := set $out $k $v }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* Pod and container security contexts for a component: (list . .Values.worker). */}}
+{{- define "goalkeeper.podSecurityContext" -}}
+{{- $root := index . 0 }}
+{{- include "goalkeeper.override" (dict "base" $root.Values.podSecurityContext "override" (index . 1).podSecurityContext) }}
+{{- end }}
+{{- define "goalkeeper.securityContext" -}}
+{{- $root := index . 0 }}
+{{- include "goalkeeper.override" (dict "base" $root.Values.securityContext "override" (index . 1).securityContext) }}
+{{- end }}
+
+{{/* The pod-level settings every Goalkeeper pod shares: (list . .Values.worker). */}}
+{{- define "goalkeeper.podCommon" -}}
+{{- $root := index . 0 }}
+{{- $c := index . 1 -}}
+serviceAccountName: {{ include "goalkeeper.serviceAccountName" $root }}
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- include "goalkeeper.podSecurityContext" (list $root $c) | nindent 2 }}
+{{- with $c.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Where a credential's file is mounted. */}}
+{{- define "goalkeeper.secretDir" -}}/run/secrets/goalkeeper{{- end }}
+
+{{/* "true" when credential (a secrets.* entry) is configured. */}}
+{{- define "goalkeeper.hasSecret" -}}
+{{- if or .value .existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+A projected volume with the given credentials: (list . "smtpPassword" "telegramToken").
+Each configured credential becomes the file <secretDir>/<kebab-case name>.
+*/}}
+{{- define "goalkeeper.secretVolume" -}}
+{{- $root := index . 0 }}
+{{- $sources := list }}
+{{- range $name := rest . }}
+{{- $s := index $root.Values.secrets $name }}
+{{- if include "goalkeeper.hasSecret" $s }}
+{{- $file := kebabcase $name }}
+{{- if $s.existingSecret }}
+{{- $sources = append $sources (dict "secret" (dict "name" $s.existingSecret "items" (list (dict "key" $s.existingSecretKey "path" $file)))) }}
+{{- else }}
+{{- $sources = append $sources (dict "secret" (dict "name" (printf "%s-credentials" (include "goalkeeper.fullname" $root)) "items" (list (dict "key" $file "path" $file)))) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $sources -}}
+- name: credentials
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- toYaml $sources | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/* A checksum of the given credentials' values and sources: (list . "openstackPassword"). */}}
+{{- define "goalkeeper.secretChecksum" -}}
+{{- $root := index . 0 }}
+{{- $parts := list }}
+{{- range $name := rest . }}
+{{- $parts = append $parts (toJson (index $root.Values.secrets $name)) }}
+{{- end }}
+{{- join "\n" $parts | sha256sum }}
+{{- end }}
+
+{{/* The extras every component accepts: env entries. */}}
+{{- define "goalkeeper.env" -}}
+{{- $c := index . 1 -}}
+- name: GOALKEEPER_LOG_LEVEL
+  value: {{ $c.logLevel | quote }}
+{{- with $c.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The PVC spec of a component's persistence block. */}}
+{{- define "goalkeeper.pvcSpec" -}}
+accessModes:
+  {{- toYaml .accessModes | nindent 2 }}
+{{- if .storageClass }}
+{{- if eq "-" .storageClass }}
+storageClassName: ""
+{{- else }}
+storageClassName: {{ .storageClass | quote }}
+{{- end }}
+{{- end }}
+resources:
+  requests:
+    storage: {{ .size | quote }}
+{{- end }}
+
+{{/* The coordinator's gRPC address inside the cluster. */}}
+{{- define "goalkeeper.coordinatorAddress" -}}
+{{- default (printf "%s:7070" (include "goalkeeper.componentName" (list . "coordinator"))) .Values.coordinator.clientAddress }}
+{{- end }}
+
+{{/* The notifier's gRPC address as the coordinator dials it. */}}
+{{- define "goalkeeper.notifierAddress" -}}
+{{- default (printf "%s:7071" (include "goalkeeper.componentName" (list . "notifier"))) .Values.notifier.clientAddress }}
+{{- end }}
+
+{{/* The coordinator's config file (coordinator/config.h), exactly as the binary reads it. */}}
+{{- define "goalkeeper.coordinatorConfig" -}}
+{{- $v := .Values }}
+{{- $c := dict "listen" "0.0.0.0:7070" "db" "/var/lib/goalkeeper/coordinator.db" "metrics_listen" "0.0.0.0:9464" }}
+{{- $_ := set $c "allowed_ranges" $v.allowedRanges }}
+{{- $invs := dict }}
+{{- range $name, $inv := $v.inventories }}
+{{- if $inv }}
+{{- $i := dict }}
+{{- if $inv.targets }}{{ $_ := set $i "targets" $inv.targets }}{{ end }}
+{{- if $inv.exclude }}{{ $_ := set $i "exclude" $inv.exclude }}{{ end }}
+{{- with $inv.openstack }}
+{{- $os := dict }}
+{{- range $k, $val := . }}
+{{- if ne (toString $val) "" }}{{ $_ := set $os (snakecase $k) $val }}{{ end }}
+{{- end }}
+{{- if not (include "goalkeeper.hasSecret" $v.secrets.openstackPassword) }}
+{{- fail (printf "inventories.%s.openstack: set secrets.openstackPassword.value or .existingSecret" $name) }}
+{{- end }}
+{{- $_ := set $os "password_file" (printf "%s/openstack-password" (include "goalkeeper.secretDir" $)) }}
+{{- $_ := set $i "openstack" $os }}
+{{- end }}
+{{- $_ := set $invs $name $i }}
+{{- end }}
+{{- end }}
+{{- $_ := set $c "inventories" $invs }}
+{{- $profiles := dict }}
+{{- range $name, $p := $v.profiles }}
+{{- $_ := set $profiles $name (dict "ports" $p.ports "timeout_ms" $p.timeoutMs "retries" $p.retries "rate" $p.rate) }}
+{{- end }}
+{{- $_ := set $c "profiles" $profiles }}
+{{- if and (eq $v.scheduler.mode "internal") $v.schedules }}
+{{- $s := list }}
+{{- range $v.schedules }}
+{{- $e := dict "name" .name "cron" .cron "inventory" .inventory "profile" (default "default" .profile) }}
+{{- if .timezone }}{{ $_ := set $e "timezone" .timezone }}{{ end }}
+{{- $s = append $s $e }}
+{{- end }}
+{{- $_ := set $c "schedules" $s }}
+{{- end }}
+{{- if $v.notifier.enabled }}
+{{- $_ := set $c "notifier" (dict "address" (include "goalkeeper.notifierAddress" .)) }}
+{{- end }}
+{{- $l := $v.coordinator.lease }}
+{{- $_ := set $c "lease" (dict "ttl_seconds" $l.ttlSeconds "heartbeat_seconds" $l.heartbeatSeconds "shard_seconds" $l.shardSeconds) }}
+{{- $_ := set $c "limits" (dict "max_probes_per_scan" $v.coordinator.limits.maxProbesPerScan) }}
+{{- toYaml $c }}
+{{- end }}
+
+{{/* The notifier's config file (notifier/config.h), exactly as the binary reads it. */}}
+{{- define "goalkeeper.notifierConfig" -}}
+{{- $v := .Values }}
+{{- $n := $v.notifier }}
+{{- $dir := include "goalkeeper.secretDir" . }}
+{{- $c := dict "listen" "0.0.0.0:7071" "db" "/var/lib/goalkeeper/notifier.db" "metrics_listen" "0.0.0.0:9465" "mode" $n.mode }}
+{{- $ops := dict "emails" $n.ops.emails }}
+{{- if $n.ops.telegramChatId }}{{ $_ := set $ops "telegram_chat_id" $n.ops.telegramChatId }}{{ end }}
+{{- $_ := set $c "ops" $ops }}
+{{- $email := dict "from" $n.email.from "outbox_dir" "/var/lib/goalkeeper/outbox" }}
+{{- if $n.email.smtpUrl }}{{ $_ := set $email "smtp_url" $n.email.smtpUrl }}{{ end }}
+{{- if $n.email.username }}{{ $_ := set $email "username" $n.email.username }}{{ end }}
+{{- if $n.email.caFile }}{{ $_ := set $email "ca_file" $n.email.caFile }}{{ end }}
+{{- if include "goalkeeper.hasSecret" $v.secrets.smtpPassword }}
+{{- $_ := set $email "password_file" (printf "%s/smtp-password" $dir) }}
+{{- end }}
+{{- $_ := set $c "email" $email }}
+{{- $tg := dict "api_url" $n.telegram.apiUrl }}
+{{- if include "goalkeeper.hasSecret" $v.secrets.telegramToken }}
+{{- $_ := set $tg "token_file" (printf "%s/telegram-token" $dir) }}
+{{- end }}
+{{- $_ := set $c "telegram" $tg }}
+{{- $owners := dict }}
+{{- if $n.owners.static }}
+{{- $st := list }}
+{{- range $n.owners.static }}
+{{- $o := dict "cidr" .cidr "name" .name "emails" .emails }}
+{{- if .telegramChatId }}{{ $_ := set $o "telegram_chat_id" .telegramChatId }}{{ end }}
+{{- $st = append $st $o }}
+{{- end }}
+{{- $_ := set $owners "static" $st }}
+{{- end }}
+{{- if $n.owners.openstack.enabled }}
+{{- if not (include "goalkeeper.hasSecret" $v.secrets.openstackPassword) }}
+{{- fail "notifier.owners.openstack: set secrets.openstackPassword.value or .existingSecret" }}
+{{- end }}
+{{- $os := dict }}
+{{- range $k, $val := $n.owners.openstack }}
+{{- if and (ne $k "enabled") (ne (toString $val) "") }}{{ $_ := set $os (snakecase $k) $val }}{{ end }}
+{{- end }}
+{{- $_ := set $os "password_file" (printf "%s/openstack-password" $dir) }}
+{{- $_ := set $owners "openstack" $os }}
+{{- end }}
+{{- if $n.owners.fleio.enabled }}
+{{- if not (include "goalkeeper.hasSecret" $v.secrets.fleioToken) }}
+{{- fail "notifier.owners.fleio: set secrets.fleioToken.value or .existingSecret" }}
+{{- end }}
+{{- $_ := set $owners "fleio" (dict "url" $n.owners.fleio.url "token_file" (printf "%s/fleio-token" $dir)) }}
+{{- end }}
+{{- if $owners }}{{ $_ := set $c "owners" $owners }}{{ end }}
+{{- $notify := dict "repeat_interval" $n.notify.repeatInterval "give_up_after" $n.notify.giveUpAfter "notify_closed" $n.notify.notifyClosed }}
+{{- if $n.notify.acknowledged }}{{ $_ := set $notify "acknowledged" $n.notify.acknowledged }}{{ end }}
+{{- $_ := set $c "notify" $notify }}
+{{- toYaml $c }}
+{{- end }}
+
+{{/* The worker's `goalkeeper-worker run` arguments (one per line, YAML list items). */}}
+{{- define "goalkeeper.workerArgs" -}}
+{{- $w := .Values.worker -}}
+- run
+- --coordinator={{ include "goalkeeper.coordinatorAddress" . }}
+- --name=$(POD_NAME)
+- --metrics-listen=0.0.0.0:9466
+- --health-listen=0.0.0.0:7072
+- --concurrency={{ $w.concurrency }}
+- --threads={{ $w.threads }}
+- --max-rate={{ $w.maxRate }}
+{{- range $w.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* A CIDR for a NetworkPolicy ipBlock: a single address becomes /32 or /128. */}}
+{{- define "goalkeeper.cidr" -}}
+{{- if contains "/" . }}{{ . }}{{ else if contains ":" . }}{{ . }}/128{{ else }}{{ . }}/32{{ end }}
+{{- end }}
+
+{{/* NetworkPolicy egress rules from [{cidrs: [...], ports: [...]}] (ports TCP). */}}
+{{- define "goalkeeper.egressRules" -}}
+{{- range . }}
+- to:
+    {{- range .cidrs }}
+    - ipBlock:
+        cidr: {{ include "goalkeeper.cidr" . }}
+    {{- end }}
+  {{- with .ports }}
+  ports:
+    {{- range . }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A component's extraContainers, each given the component's securityContext unless it sets its
+own (so a sidecar meets the "restricted" standard by default): (list . .Values.worker).
+*/}}
+{{- define "goalkeeper.extraContainers" -}}
+{{- $root := index . 0 }}
+{{- $c := index . 1 }}
+{{- $out := list }}
+{{- range $c.extraContainers }}
+{{- $x := deepCopy . }}
+{{- if not (hasKey $x "securityContext") }}
+{{- $_ := set $x "securityContext" (include "goalkeeper.securityContext" (list $root $c) | fromYaml) }}
+{{- end }}
+{{- $out = append $out $x }}
+{{- end }}
+{{- if $out }}{{ toYaml $out }}{{ end }}
+{{- end }}

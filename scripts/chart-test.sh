@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# scripts/chart-test.sh: the offline checks of the Helm chart helm/goalkeeper.
+#
+#   GOALKEEPER_BIN=build scripts/chart-test.sh
+#
+# For values.yaml, values-stage.yaml, values-prod.yaml, ci/all-on-values.yaml (every optional
+# part on) and values-prod.yaml + ci/cluster-test-values.yaml: helm lint --strict, helm
+# template, every rendered object validated against the Kubernetes 1.31 schemas in strict mode
+# (kubernetes-validate; the CRD objects by scripts/chart_checks.py), the "restricted" Pod
+# Security rules, and the rendered config files parsed by the real binaries
+# (`--check-config`). Then: a deliberately wrong object must fail validation, bad values must
+# fail the schema with a message naming the key, checksum annotations roll exactly the pods
+# whose config changed, and the helm-unittest suites.
+#
+# Tools come from ~/.cache/goalkeeper/tools (scripts/k8s-tools.sh builds them; override with
+# GOALKEEPER_TOOLS). GOALKEEPER_BIN is the directory with goalkeeper-coordinator,
+# goalkeeper-notifier, goalkeeper-worker and goalkeeperctl, either flat or a CMake build tree
+# (default: build). Nothing is downloaded; the binaries run in a network namespace of their own when
+# unshare is allowed. Prints one line per check and ends with
+# "chart-tests: N passed, M failed"; exits 1 on any failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS=${GOALKEEPER_TOOLS:-$HOME/.cache/goalkeeper/tools}
+HELM=$TOOLS/bin/helm
+KV=$TOOLS/bin/kubernetes-validate
+PY=$TOOLS/bin/tools-python3
+[[ -x $PY ]] || PY=python3
+CHART=$ROOT/helm/goalkeeper
+CHECKS=$ROOT/scripts/chart_checks.py
+GOALKEEPER_BIN=${GOALKEEPER_BIN:-$ROOT/build}
+KUBE=(--kube-version 1.31.0)
+CRD_APIS=(--api-versions monitoring.coreos.com/v1 --api-versions keda.sh/v1alpha1)
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+# check NAME CMD...: runs CMD, prints "ok   NAME" or "FAIL NAME" and the end of its output.
+check() {
+  local name=$1
+  shift
+  if "$@" >"$WORK/out" 2>&1; then
+    echo "ok   $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name"
+    tail -n 15 "$WORK/out" | sed 's/^/     /'
+    failed=$((failed + 1))
+  fi
+}
+
+# expect_fail NAME PATTERN CMD...: CMD must fail and print PATTERN (an extended regex).
+expect_fail() {
+  local name=$1 pattern=$2
+  shift 2
+  if "$@" >"$WORK/out" 2>&1; then
+    echo "FAIL $name (it succeeded)"
+    failed=$((failed + 1))
+  elif grep -Eq -- "$pattern" "$WORK/out"; then
+    echo "ok   $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name (no /$pattern/ in the output)"
+    tail -n 8 "$WORK/out" | sed 's/^/     /'
+    failed=$((failed + 1))
+  fi
+}
+
+for tool in "$HELM" "$KV"; do
+  if [[ ! -x $tool ]]; then
+    echo "chart-tests: $tool is missing (run scripts/k8s-tools.sh)" >&2
+    exit 1
+  fi
+done
+
+# A binary from GOALKEEPER_BIN, flat or in its CMake subdirectory.
+find_bin() {
+  local name=$1 dir
+  for dir in "$GOALKEEPER_BIN" "$GOALKEEPER_BIN/coordinator" "$GOALKEEPER_BIN/notifier" \
+    "$GOALKEEPER_BIN/worker" "$GOALKEEPER_BIN/cli"; do
+    if [[ -x $dir/$name ]]; then
+      echo "$dir/$name"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Runs a binary without network access when this user may make a network namespace.
+NETNS=()
+if unshare -n true 2>/dev/null; then NETNS=(unshare -n); fi
+
+validate() { # FILE: strict 1.31 schemas; only the known CRD kinds may lack a schema.
+  "$KV" -k 1.31.0 --strict "$1" | grep -v ' passed for resource ' || true
+  local crds='kind (ServiceMonitor|PodMonitor|PrometheusRule) with api version '
+  crds+='monitoring.coreos.com/v1|kind ScaledObject with api version keda.sh/v1alpha1'
+  if "$KV" -k 1.31.0 --strict --quiet "$1" 2>&1 | grep "Couldn't find schema" |
+    grep -Ev "$crds"; then
+    echo "an object of an unknown kind or apiVersion"
+    return 1
+  fi
+  "$KV" -k 1.31.0 --strict --quiet "$1" >/dev/null
+}
+
+check_config() { # SET: the rendered configs parsed by the real binaries.
+  local dir=$WORK/$1.config bin
+  mkdir -p "$dir"
+  "$PY" "$CHECKS" extract "$WORK/$1.yaml" "$dir" || return 1
+  # The credentials and the data volume exist only in the pods: point the *_file keys at
+  # stand-in files and the database/outbox paths at a scratch directory.
+  mkdir -p "$dir/secrets" "$dir/data"
+  local f
+  for f in smtp-password telegram-token openstack-password fleio-token; do
+    echo "stand-in-$f" >"$dir/secrets/$f"
+  done
+  sed -i -e "s|/run/secrets/goalkeeper/|$dir/secrets/|" -e "s|/var/lib/goalkeeper/|$dir/data/|" \
+    "$dir"/*.yaml
+  bin=$(find_bin goalkeeper-coordinator) || {
+    echo "no goalkeeper-coordinator in $GOALKEEPER_BIN"
+    return 1
+  }
+  echo "== coordinator"
+  "${NETNS[@]}" "$bin" --config "$dir/coordinator.yaml" --check-config || return 1
+  if [[ -f $dir/notifier.yaml ]]; then
+    bin=$(find_bin goalkeeper-notifier) || {
+      echo "no goalkeeper-notifier in $GOALKEEPER_BIN"
+      return 1
+    }
+    echo "== notifier"
+    "${NETNS[@]}" "$bin" --config "$dir/notifier.yaml" --check-config || return 1
+  fi
+  bin=$(find_bin goalkeeper-worker) || {
+    echo "no goalkeeper-worker in $GOALKEEPER_BIN"
+    return 1
+  }
+  # The rendered args: "run" first, then the flags; the pod name comes from the downward API.
+  local -a args
+  mapfile -t args < <(sed 's/\$(POD_NAME)/goalkeeper-worker-0/' "$dir/worker.args")
+  echo "== worker ${args[*]}"
+  "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+  [[ -f $dir/cronjob.args ]] || return 0
+  # goalkeeperctl has no --check-config: its flags must parse (exit 1 "unreachable" from a
+  # closed loopback port, not 2 for bad usage).
+  bin=$(find_bin goalkeeperctl) || {
+    echo "no goalkeeperctl in $GOALKEEPER_BIN"
+    return 1
+  }
+  mapfile -t args < <(sed 's/^--coordinator=.*/--coordinator=127.0.0.1:1/' "$dir/cronjob.args")
+  echo "== CronJob: goalkeeperctl ${args[*]}"
+  local rc=0
+  "${NETNS[@]}" timeout 30 "$bin" "${args[@]}" >"$dir/ctl.out" 2>&1 || rc=$?
+  cat "$dir/ctl.out"
+  [[ $rc -eq 1 ]] && grep -q unreachable "$dir/ctl.out"
+}
+
+# name|values files (comma separated)|extra helm template flags
+SETS=(
+  "default||"
+  "stage|$CHART/values-stage.yaml|"
+  "prod|$CHART/values-prod.yaml|--api-versions monitoring.coreos.com/v1"
+  "all-on|$CHART/ci/all-on-values.yaml|${CRD_APIS[*]}"
+  "cluster-test|$CHART/values-prod.yaml,$CHART/ci/cluster-test-values.yaml|"
+)
+for entry in "${SETS[@]}"; do
+  IFS='|' read -r set file extra <<<"$entry"
+  vals=()
+  IFS=',' read -r -a files <<<"$file"
+  for f in "${files[@]}"; do vals+=(-f "$f"); done
+  read -r -a extra_flags <<<"$extra"
+  lint_vals=("${vals[@]}")
+  # helm lint has no --api-versions: lint the KEDA file with the HPA instead.
+  [[ $set == all-on ]] && lint_vals+=(--set worker.autoscaling.kind=hpa)
+  check "$set: helm lint --strict" "$HELM" lint --strict "${KUBE[@]}" "${lint_vals[@]}" "$CHART"
+  check "$set: helm template" \
+    bash -c '"$@" >"'"$WORK/$set.yaml"'"' _ \
+    "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${vals[@]}" "${extra_flags[@]}"
+  check "$set: kubernetes-validate -k 1.31.0 --strict (every object)" validate "$WORK/$set.yaml"
+  check "$set: CRD objects well formed, names unique and short enough" "$PY" "$CHECKS" crds "$WORK/$set.yaml"
+  check "$set: restricted Pod Security, tokens, resources, /tmp, selectors" \
+    "$PY" "$CHECKS" pss "$WORK/$set.yaml"
+  check "$set: configs parsed by the binaries (--check-config)" check_config "$set"
+done
+
+# The binaries catch what the schema cannot: an inventory outside the allowed ranges.
+"$HELM" template gk "$CHART" "${KUBE[@]}" --set 'inventories.x.targets[0]=203.0.113.0/24' \
+  >"$WORK/outside.yaml"
+expect_fail "--check-config refuses an inventory outside allowedRanges" \
+  "inventories.x.targets.*outside allowed_ranges" check_config outside
+
+# The all-on render holds every kind the chart can make.
+check "all-on: renders every kind" bash -c '
+  kinds=$("$1" "$2" kinds "$3" | sort -u)
+  for k in "apps/v1 StatefulSet" "apps/v1 Deployment" "batch/v1 CronJob" "v1 Secret" \
+    "v1 ConfigMap" "v1 Service" "v1 ServiceAccount" "networking.k8s.io/v1 NetworkPolicy" \
+    "policy/v1 PodDisruptionBudget" "keda.sh/v1alpha1 ScaledObject" \
+    "monitoring.coreos.com/v1 ServiceMonitor" "monitoring.coreos.com/v1 PodMonitor" \
+    "monitoring.coreos.com/v1 PrometheusRule"; do
+    grep -qx "$k" <<<"$kinds" || { echo "missing $k"; exit 1; }
+  done' _ "$PY" "$CHECKS" "$WORK/all-on.yaml"
+check "prod: HPA rendered, spec.replicas left out" bash -c '
+  "$1" "$2" kinds "$3" | grep -qx "autoscaling/v2 HorizontalPodAutoscaler" &&
+  ! sed -n "/^kind: Deployment/,/^---/p" "$3" | grep -q "^  replicas:"' _ \
+  "$PY" "$CHECKS" "$WORK/prod.yaml"
+
+# The validator must be able to fail: an unknown field and a wrong type.
+cat >"$WORK/wrong.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: wrong}
+spec:
+  selector: {matchLabels: {app: wrong}}
+  template:
+    metadata: {labels: {app: wrong}}
+    spec:
+      containers:
+        - name: wrong
+          image: localhost/goalkeeper:0.1.0
+          imagePullPolicyy: Never
+EOF
+expect_fail "kubernetes-validate --strict refuses an unknown field" "imagePullPolicyy" \
+  "$KV" -k 1.31.0 --strict "$WORK/wrong.yaml"
+sed 's/imagePullPolicyy: Never/ports: [{containerPort: "http"}]/' "$WORK/wrong.yaml" \
+  >"$WORK/wrong-type.yaml"
+expect_fail "kubernetes-validate refuses a wrong type" "containerPort" \
+  "$KV" -k 1.31.0 --strict "$WORK/wrong-type.yaml"
+expect_fail "a KEDA request without keda.sh/v1alpha1 fails clearly" \
+  "no keda.sh/v1alpha1 API" \
+  "$HELM" template gk "$CHART" "${KUBE[@]}" --set worker.autoscaling.enabled=true \
+  --set worker.autoscaling.kind=keda
+
+# The schema refuses bad values with a message naming the key.
+bad() { # NAME PATTERN HELM-ARGS...
+  local name=$1 pattern=$2
+  shift 2
+  expect_fail "schema refuses $name" "$pattern" \
+    "$HELM" template gk "$CHART" "${KUBE[@]}" "$@"
+}
+bad "a string replica count" "at '/worker/replicas': got string, want integer" \
+  --set-string worker.replicas=3
+bad "an unknown top-level key" "additional properties 'replicaCount' not allowed" \
+  --set replicaCount=3
+bad "an unknown nested key" "at '/worker/autoscaling': additional properties 'enable' not allowed" \
+  --set worker.autoscaling.enable=true
+bad "a malformed CIDR in allowed ranges" "at '/allowedRanges/0': '10.0.0.300/24' does not match" \
+  --set 'allowedRanges[0]=10.0.0.300/24'
+bad "a prefix length out of range" "at '/allowedRanges/0': '198.51.100.0/33' does not match" \
+  --set 'allowedRanges[0]=198.51.100.0/33'
+bad "an unknown notifier mode" "at '/notifier/mode': value must be one of 'stage', 'prod'" \
+  --set notifier.mode=production
+bad "an unknown scheduler mode" "at '/scheduler/mode': value must be one of" \
+  --set scheduler.mode=systemd
+bad "an unknown autoscaler kind" "at '/worker/autoscaling/kind': value must be one of" \
+  --set worker.autoscaling.kind=vpa
+bad "a malformed image digest" "at '/image/digest'" --set image.digest=sha256:abc
+bad "a bad notifier egress CIDR" "at '/networkPolicy/notifier/egress/0/cidrs/0'" \
+  --set 'networkPolicy.notifier.egress[0].cidrs[0]=mail.example.net'
+bad "a memory limit missing from resources" "at '/worker/resources': missing property 'limits'" \
+  --set worker.resources.limits=null
+
+# Checksum annotations: a changed config or credential rolls exactly the pods that use it.
+render() { "$HELM" template gk "$CHART" "${KUBE[@]}" "$@"; }
+rolls() { # NAME EXPECTED(sorted, space separated) HELM-ARGS...
+  local name=$1 want=$2
+  shift 2
+  check "$name" bash -c '
+    got=$("$1" "$2" rolls "$3" "$4" | tr "\n" " " | sed "s/ $//")
+    [[ $got == "$5" ]] || { echo "rolled: [$got], expected: [$5]"; exit 1; }' _ \
+    "$PY" "$CHECKS" "$WORK/base.yaml" <(render "$@") "$want"
+}
+render >"$WORK/base.yaml"
+rolls "a notifier setting rolls only the notifier" "StatefulSet/gk-goalkeeper-notifier" \
+  --set notifier.notify.repeatInterval=3d
+rolls "an allowed range rolls only the coordinator and the workers' policy" \
+  "StatefulSet/gk-goalkeeper-coordinator" --set 'allowedRanges[0]=203.0.113.0/24'
+rolls "an SMTP password rolls only the notifier" "StatefulSet/gk-goalkeeper-notifier" \
+  --set secrets.smtpPassword.value=x
+rolls "the OpenStack password rolls the coordinator and the notifier" \
+  "StatefulSet/gk-goalkeeper-coordinator StatefulSet/gk-goalkeeper-notifier" \
+  --set secrets.openstackPassword.value=x
+rolls "a worker flag rolls only the workers" "Deployment/gk-goalkeeper-worker" \
+  --set worker.maxRate=1000
+rolls "the NetworkPolicy egress rolls nothing" "" \
+  --set 'networkPolicy.notifier.egress[0].cidrs[0]=203.0.113.25/32'
+
+check "values.schema.json is what scripts/chart_schema.py writes" \
+  "$PY" "$ROOT/scripts/chart_schema.py" --check
+check "helm unittest" env HELM_PLUGINS="$TOOLS/helm-plugins" "$HELM" unittest "$CHART"
+
+echo "chart-tests: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
