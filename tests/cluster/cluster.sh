@@ -234,9 +234,8 @@ import_images() {
   for img in "$@"; do
     local tar="$D/images/$(echo "$img" | tr '/:' '__').tar"
     rm -f "$tar"
-    podman save --format oci-archive -o "$tar" "$img" >/dev/null
-    in_ns ctr --address "$D/containerd/containerd.sock" -n k8s.io images import \
-      --base-name "${img%:*}" "$tar" >/dev/null
+    podman save -o "$tar" "$img" >/dev/null
+    in_ns ctr --address "$D/containerd/containerd.sock" -n k8s.io images import "$tar" >/dev/null
     rm -f "$tar"
   done
 }
