@@ -43,9 +43,8 @@ void AddFlags(goalkeeper::FlagParser& flags, CoordinatorFlags& f) {
                     "notifier address for scan reports");
   flags.AddList("allowed", &f.allowed, "SPEC[,SPEC...]", "add allowed target ranges");
   flags.AddBool("check-config", &f.check_config,
-                "validate the config and flags, print the effective config as YAML (no "
-                "secrets) and exit 0, or 2 naming the bad value; binds no port, opens no "
-                "database");
+                "check config, flags and secrets; print the effective config as YAML (secrets "
+                "never shown), exit 0 (or 2); binds, opens and dials nothing");
 }
 
 // What a start runs with: the file first (with no file, the built-in

@@ -35,9 +35,8 @@ struct NotifierFlags {
 void AddFlags(goalkeeper::FlagParser& flags, NotifierFlags& f) {
   f.daemon.Add(flags, "0.0.0.0:7071");
   flags.AddBool("check-config", &f.check_config,
-                "validate the config, flags and secret files, print the effective config as "
-                "YAML (no secrets) and exit 0, or 2 naming the bad value; binds no port, opens "
-                "no database");
+                "check config, flags and secrets; print the effective config as YAML (secrets "
+                "never shown), exit 0 (or 2); binds, opens and dials nothing");
 }
 
 // What a start runs with: the file first (with no file, the built-in

@@ -42,8 +42,8 @@ void AddRunFlags(FlagParser& flags, RunFlags& f) {
   flags.AddDouble("max-rate", &f.opt.max_rate, 0, 1e9,
                   "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
   flags.AddBool("check-config", &f.check_config,
-                "check the flags, print the effective settings as YAML and exit 0, or 2 "
-                "naming the bad value; dials nothing");
+                "check the flags, print the effective settings as YAML, exit 0 (or 2); dials "
+                "nothing");
 }
 
 // After parsing, for a start and --check-config alike; fills in what the

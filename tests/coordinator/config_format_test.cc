@@ -101,6 +101,21 @@ TEST(CoordinatorConfigFormatTest, StringsWithQuotesBackslashesAndControlsRoundTr
               HasSubstr("db: \"/tmp/a \\\"b\\\" \\\\c\\td\\ne\\x01f: #g ünï\"\n"));
 }
 
+// Bytes YAML could read differently in a double-quoted scalar: line breaks
+// (CR, NEL, LS, PS), a byte-order mark, invalid UTF-8, leading and trailing
+// spaces, a lone '#'.
+TEST(CoordinatorConfigFormatTest, AwkwardBytesRoundTrip) {
+  absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig("{}", "flags");
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (const char* db : {"a\rb", "a\xc2\x85" "b", "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b",
+                         "\xef\xbb\xbf" "db", "a\xff\xfe" "b", "\xc3", " lead and trail ", "#",
+                         "'", "- x", "{[", "a\\u00e9", "\x7f", "~", "null"}) {
+    c->db = db;
+    SCOPED_TRACE(db);
+    ExpectRoundTrip(*c);
+  }
+}
+
 TEST(CoordinatorConfigFormatTest, NumbersRoundTripExactly) {
   absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig(
       "profiles: {a: {rate: 0.1}, b: {rate: 1000000000}, c: {rate: 1500.5}}\n"

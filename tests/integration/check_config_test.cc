@@ -47,7 +47,7 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-RunResult Run(std::vector<std::string> argv) { return ::goalkeeper::testing::Run(argv); }
+RunResult Exec(std::vector<std::string> argv) { return ::goalkeeper::testing::Run(argv); }
 
 // Exit 2, nothing on stdout, one "error: ..." line holding `what`.
 void ExpectUsageError(const RunResult& r, const std::string& what) {
@@ -96,12 +96,12 @@ class CheckConfigTest : public ::testing::Test {
   RunResult ExpectValid(const std::string& bin, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {bin, "--check-config"};
     argv.insert(argv.end(), args.begin(), args.end());
-    RunResult r = Run(argv);
+    RunResult r = Exec(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
     EXPECT_THAT(r.out, Not(HasSubstr(kMarker)));
     const std::string printed = Write("printed.yaml", r.out);
-    RunResult again = Run({bin, "--check-config", "--config", printed});
+    RunResult again = Exec({bin, "--check-config", "--config", printed});
     EXPECT_EQ(again.exit_code, 0) << again.err;
     EXPECT_EQ(again.out, r.out);
     return r;
@@ -160,7 +160,7 @@ TEST_F(CheckConfigTest, CoordinatorNamesTheVariableOfAPasswordFromTheEnvironment
                                "$GOALKEEPER_OPENSTACK_PASSWORD (set)\n"));
 
   unsetenv("GOALKEEPER_OPENSTACK_PASSWORD");
-  ExpectUsageError(Run({kCoordinator, "--check-config", "--config", config}),
+  ExpectUsageError(Exec({kCoordinator, "--check-config", "--config", config}),
                    "inventories.cloud.openstack.password_file: not set, and "
                    "GOALKEEPER_OPENSTACK_PASSWORD is not set");
 }
@@ -182,7 +182,7 @@ TEST_P(CoordinatorCheckConfigBadTest, ExitsTwoNamingTheBadValue) {
     argv.push_back(Write("coordinator.yaml", GetParam().config));
   }
   argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
-  ExpectUsageError(Run(argv), GetParam().error);
+  ExpectUsageError(Exec(argv), GetParam().error);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -213,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BadAllowedFlag", "", {"--allowed", "10.0.0.300"}, "--allowed: '10.0.0.300'"},
         BadCase{"EmptyDbFlag", "", {"--db", ""}, "--db: the path is empty"},
         BadCase{"UnknownFlag", "", {"--bogus"}, "unknown flag --bogus"}),
-    [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<BadCase>& p) { return p.param.name; });
 
 TEST_F(CheckConfigTest, CoordinatorCreatesNoDatabaseBindsNoPortAndDialsNothing) {
   // The gRPC and metrics ports are taken (without SO_REUSEPORT, so no
@@ -233,7 +233,7 @@ TEST_F(CheckConfigTest, CoordinatorCreatesNoDatabaseBindsNoPortAndDialsNothing) 
   };
   std::vector<std::string> check = {kCoordinator, "--check-config"};
   for (const std::string& a : args(dir_ + "/checked.db")) check.push_back(a);
-  RunResult r = Run(check);
+  RunResult r = Exec(check);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(Exists(dir_ + "/checked.db"));
   EXPECT_FALSE(Exists(dir_ + "/checked.db-wal"));
@@ -244,7 +244,7 @@ TEST_F(CheckConfigTest, CoordinatorCreatesNoDatabaseBindsNoPortAndDialsNothing) 
   // database and fails on the taken port (so the checks above can fail).
   std::vector<std::string> start = {kCoordinator};
   for (const std::string& a : args(dir_ + "/started.db")) start.push_back(a);
-  RunResult started = Run(start);
+  RunResult started = Exec(start);
   EXPECT_EQ(started.exit_code, 1) << started.err;
   EXPECT_THAT(started.err, HasSubstr("cannot listen"));
   EXPECT_TRUE(Exists(dir_ + "/started.db"));
@@ -297,7 +297,7 @@ TEST_F(CheckConfigTest, NotifierNeverPrintsSecretsFromTheEnvironment) {
     EXPECT_THAT(r.out, HasSubstr(absl::StrCat("unset: from $", var, " (set)\n")));
   }
   unsetenv("GOALKEEPER_SMTP_PASSWORD");
-  ExpectUsageError(Run({kNotifier, "--check-config", "--config", config}),
+  ExpectUsageError(Exec({kNotifier, "--check-config", "--config", config}),
                    "email.password_file: not set, and GOALKEEPER_SMTP_PASSWORD is not set");
 }
 
@@ -311,7 +311,7 @@ TEST_P(NotifierCheckConfigBadTest, ExitsTwoNamingTheBadValue) {
     argv.push_back(Write("notifier.yaml", GetParam().config));
   }
   argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
-  ExpectUsageError(Run(argv), GetParam().error);
+  ExpectUsageError(Exec(argv), GetParam().error);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -341,7 +341,7 @@ INSTANTIATE_TEST_SUITE_P(
                 {"--metrics-listen", "nohost"},
                 "--metrics-listen: 'nohost'"},
         BadCase{"UnknownFlag", "", {"--bogus"}, "unknown flag --bogus"}),
-    [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<BadCase>& p) { return p.param.name; });
 
 TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
   auto grpc_port = OpenPort::Start("127.0.0.1");
@@ -354,7 +354,7 @@ TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
   };
   std::vector<std::string> check = {kNotifier, "--check-config"};
   for (const std::string& a : args(dir_ + "/checked.db")) check.push_back(a);
-  RunResult r = Run(check);
+  RunResult r = Exec(check);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(Exists(dir_ + "/checked.db"));
   EXPECT_FALSE(Exists(dir_ + "/outbox"));
@@ -362,7 +362,7 @@ TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
 
   std::vector<std::string> start = {kNotifier};
   for (const std::string& a : args(dir_ + "/started.db")) start.push_back(a);
-  RunResult started = Run(start);
+  RunResult started = Exec(start);
   EXPECT_EQ(started.exit_code, 1) << started.err;
   EXPECT_TRUE(Exists(dir_ + "/started.db"));
 }
@@ -372,8 +372,8 @@ TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
 TEST_F(CheckConfigTest, WorkerPrintsItsEffectiveSettingsAndDialsNothing) {
   auto coordinator = OpenPort::Start("127.0.0.1");
   const std::string address = absl::StrCat("127.0.0.1:", coordinator->port());
-  RunResult r = Run({kWorker, "run", "--check-config", "--coordinator", address, "--name", "w-1",
-                     "--concurrency", "100", "--threads", "2", "--max-rate", "1500.5"});
+  RunResult r = Exec({kWorker, "run", "--check-config", "--coordinator", address, "--name", "w-1",
+                      "--concurrency", "100", "--threads", "2", "--max-rate", "1500.5"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out,
@@ -390,7 +390,7 @@ TEST_F(CheckConfigTest, WorkerPrintsItsEffectiveSettingsAndDialsNothing) {
 
 TEST_F(CheckConfigTest, WorkerTakesTheCoordinatorFromTheEnvironmentAndShowsDefaults) {
   setenv("GOALKEEPER_COORDINATOR", "127.0.0.1:7070", 1);
-  RunResult r = Run({kWorker, "run", "--check-config", "--name", "w", "--concurrency", "64"});
+  RunResult r = Exec({kWorker, "run", "--check-config", "--name", "w", "--concurrency", "64"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\ncoordinator: \"127.0.0.1:7070\"\n"));
   EXPECT_THAT(r.out, HasSubstr("\nthreads: 0 "));
@@ -409,7 +409,7 @@ class WorkerCheckConfigBadTest : public CheckConfigTest,
 TEST_P(WorkerCheckConfigBadTest, ExitsTwoNamingTheBadValue) {
   std::vector<std::string> argv = {kWorker, "run", "--check-config"};
   argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
-  ExpectUsageError(Run(argv), GetParam().error);
+  ExpectUsageError(Exec(argv), GetParam().error);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -435,7 +435,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "--name: 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' is longer than 256 bytes"},
         WorkerBadCase{
             "UnknownFlag", {"--coordinator", "127.0.0.1:7070", "--bogus"}, "unknown flag --bogus"}),
-    [](const ::testing::TestParamInfo<WorkerBadCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<WorkerBadCase>& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace goalkeeper

@@ -112,6 +112,21 @@ TEST(NotifierConfigFormatTest, DurationsAndTimesRoundTrip) {
   EXPECT_THAT(text, HasSubstr("until: \"2026-06-01T10:30:00.25+00:00\"\n"));
 }
 
+TEST(NotifierConfigFormatTest, ExtremeTimesAndDurationsRoundTrip) {
+  for (const char* until : {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999-23:59",
+                            "1970-01-01T00:00:00.000000001Z", "2027-01-31T00:00:00+14:00"}) {
+    for (const char* d : {"1ns", "999999d", "2562047h", "0.25ns", "86399.5s"}) {
+      SCOPED_TRACE(absl::StrCat(until, " ", d));
+      absl::StatusOr<NotifierConfig> c = ParseNotifierConfig(
+          absl::StrCat("ops: {emails: [noc@example.net]}\nnotify:\n  repeat_interval: ", d,
+                       "\n  acknowledged: [{ip: 192.0.2.1, port: 1, until: \"", until, "\"}]\n"),
+          "n.yaml");
+      ASSERT_TRUE(c.ok()) << c.status();
+      ExpectRoundTrip(*c);
+    }
+  }
+}
+
 TEST(NotifierConfigFormatTest, NeverPrintsTheOpenStackPassword) {
   absl::StatusOr<NotifierConfig> c = LoadNotifierConfig(FixturePath("example.yaml"));
   ASSERT_TRUE(c.ok()) << c.status();
