@@ -381,4 +381,26 @@ absl::StatusOr<std::string> LoadSecret(const std::string& file, const char* env)
   return std::string(value);
 }
 
+absl::Status CheckSecret(const SecretRef& ref) {
+  if (ref.file.empty() && std::getenv(ref.env.c_str()) == nullptr) {
+    if (!ref.required) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(ref.key, ": not set, and ", ref.env, " is not set"));
+  }
+  absl::StatusOr<std::string> secret = LoadSecret(ref.file, ref.env.c_str());
+  if (!secret.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(ref.key, ": ", secret.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeSecret(const SecretRef& ref) {
+  if (!ref.file.empty()) return absl::StrCat(ref.key, ": the file '", ref.file, "'");
+  if (std::getenv(ref.env.c_str()) != nullptr) {
+    return absl::StrCat(ref.key, ": unset: from $", ref.env, " (set)");
+  }
+  if (ref.required) return absl::StrCat(ref.key, ": unset: from $", ref.env, " (not set)");
+  return absl::StrCat(ref.key, ": unset, and $", ref.env, " is not set: ", ref.otherwise);
+}
+
 }  // namespace goalkeeper

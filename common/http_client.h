@@ -95,6 +95,29 @@ class RetryingHttpClient : public HttpClient {
 // variable, never the secret.
 absl::StatusOr<std::string> LoadSecret(const std::string& file, const char* env);
 
+// A secret a daemon reads at start, as its configuration names it (for
+// --check-config, which checks it without keeping or printing it).
+struct SecretRef {
+  std::string key;        // the *_file key path, e.g. "email.password_file"
+  std::string file;       // that file; "" = the environment variable
+  std::string env;        // e.g. "GOALKEEPER_SMTP_PASSWORD"
+  bool required = true;   // a start fails without it
+  std::string otherwise;  // when not required: what happens without it
+};
+
+// Reads the secret as a start does (LoadSecret) and drops it. Errors are
+// InvalidArgument and name the key and the file or the variable, never the
+// value: "email.password_file: cannot read secret file '/run/secrets/smtp':
+// No such file or directory", "email.password_file: not set, and
+// GOALKEEPER_SMTP_PASSWORD is not set". A secret that is not required and
+// has neither a file nor its variable is OK.
+absl::Status CheckSecret(const SecretRef& ref);
+
+// Where the secret comes from, in one line without its value:
+// "email.password_file: the file '/run/secrets/smtp'", "email.password_file:
+// unset: from $GOALKEEPER_SMTP_PASSWORD (set)".
+std::string DescribeSecret(const SecretRef& ref);
+
 }  // namespace goalkeeper
 
 #endif  // GOALKEEPER_COMMON_HTTP_CLIENT_H_

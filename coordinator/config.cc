@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "common/strict_yaml.h"
 #include "common/targets.h"
+#include "common/yaml_write.h"
 
 namespace goalkeeper {
 namespace {
@@ -475,6 +476,68 @@ std::vector<std::string> BroadAllowedRangeWarnings(const std::vector<std::string
     }
   }
   return warnings;
+}
+
+std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
+  std::string out;
+  absl::StrAppend(&out, "listen: ", YamlQuoted(config.listen), "\n");
+  absl::StrAppend(&out, "db: ", YamlQuoted(config.db), "\n");
+  absl::StrAppend(&out, "metrics_listen: ", YamlQuoted(config.metrics_listen), "\n");
+  absl::StrAppend(&out, "allowed_ranges: ", YamlFlowList(config.allowed_ranges), "\n");
+  absl::StrAppend(&out, "inventories:", config.inventories.empty() ? " {}" : "", "\n");
+  for (const auto& [name, inventory] : config.inventories) {
+    absl::StrAppend(&out, "  ", YamlQuoted(name), ":\n");
+    if (inventory.targets.empty()) {
+      absl::StrAppend(&out, "    # targets: none: the openstack addresses only\n");
+    } else {
+      absl::StrAppend(&out, "    targets: ", YamlFlowList(inventory.targets), "\n");
+    }
+    absl::StrAppend(&out, "    exclude: ", YamlFlowList(inventory.exclude), "\n");
+    if (inventory.openstack.has_value()) {
+      absl::StrAppend(&out, "    openstack:\n", FormatOpenStackConfig(*inventory.openstack, 6));
+    }
+  }
+  absl::StrAppend(&out, "profiles:", config.profiles.empty() ? " {}" : "", "\n");
+  for (const auto& [name, profile] : config.profiles) {
+    absl::StrAppend(&out, "  ", YamlQuoted(name), ":\n");
+    absl::StrAppend(&out, "    ports: ", YamlQuoted(profile.ports), "\n");
+    absl::StrAppend(&out, "    timeout_ms: ", profile.timeout_ms, "\n");
+    absl::StrAppend(&out, "    retries: ", profile.retries, "\n");
+    absl::StrAppend(&out, "    rate: ", YamlNumber(profile.rate), "  # probes/s, 0 = no cap\n");
+  }
+  absl::StrAppend(&out, "schedules:", config.schedules.empty() ? " []" : "", "\n");
+  for (const ScheduleSpec& s : config.schedules) {
+    absl::StrAppend(&out, "  - name: ", YamlQuoted(s.name), "\n");
+    absl::StrAppend(&out, "    cron: ", YamlQuoted(s.cron), "\n");
+    if (s.timezone.empty()) {
+      absl::StrAppend(&out, "    # timezone: unset (UTC)\n");
+    } else {
+      absl::StrAppend(&out, "    timezone: ", YamlQuoted(s.timezone), "\n");
+    }
+    absl::StrAppend(&out, "    inventory: ", YamlQuoted(s.inventory), "\n");
+    absl::StrAppend(&out, "    profile: ", YamlQuoted(s.profile), "\n");
+  }
+  absl::StrAppend(&out, "notifier:\n");
+  absl::StrAppend(&out, "  address: ", YamlQuoted(config.notifier_address),
+                  config.notifier_address.empty() ? "  # none: reports wait pending" : "", "\n");
+  absl::StrAppend(&out, "lease:\n");
+  absl::StrAppend(&out, "  ttl_seconds: ", config.lease.ttl_seconds, "\n");
+  absl::StrAppend(&out, "  heartbeat_seconds: ", config.lease.heartbeat_seconds, "\n");
+  absl::StrAppend(&out, "  shard_seconds: ", YamlNumber(config.lease.shard_seconds), "\n");
+  absl::StrAppend(&out, "limits:\n");
+  absl::StrAppend(&out, "  max_probes_per_scan: ", config.limits.max_probes_per_scan, "\n");
+  return out;
+}
+
+std::vector<SecretRef> CoordinatorSecrets(const CoordinatorConfig& config) {
+  std::vector<SecretRef> secrets;
+  for (const auto& [name, inventory] : config.inventories) {
+    if (!inventory.openstack.has_value()) continue;
+    secrets.push_back({absl::StrCat("inventories.", name, ".openstack.password_file"),
+                       inventory.openstack->password_file, "GOALKEEPER_OPENSTACK_PASSWORD",
+                       /*required=*/true, ""});
+  }
+  return secrets;
 }
 
 }  // namespace goalkeeper

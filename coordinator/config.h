@@ -49,6 +49,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/http_client.h"  // SecretRef
 #include "coordinator/scheduler.h"
 #include "owner_apis/openstack_config.h"
 
@@ -58,6 +59,8 @@ struct InventoryConfig {
   std::vector<std::string> targets;          // target specs (no @file); may be empty with openstack
   std::vector<std::string> exclude;          // applies to targets and fetched addresses
   std::optional<OpenStackConfig> openstack;  // owner_apis/openstack_config.h
+
+  friend bool operator==(const InventoryConfig&, const InventoryConfig&) = default;
 };
 
 struct ProfileConfig {
@@ -65,17 +68,23 @@ struct ProfileConfig {
   uint32_t timeout_ms = 500;        // 1..600000
   uint32_t retries = 1;             // 0..10
   double rate = 0;                  // probes/s for a whole scan, 0 = no cap
+
+  friend bool operator==(const ProfileConfig&, const ProfileConfig&) = default;
 };
 
 struct LeaseConfig {
   uint32_t ttl_seconds = 30;       // a lease not extended for this long expires
   uint32_t heartbeat_seconds = 5;  // workers heartbeat this often (< ttl)
   double shard_seconds = 5;        // shard size aims at this much work
+
+  friend bool operator==(const LeaseConfig&, const LeaseConfig&) = default;
 };
 
 struct LimitsConfig {
   // StartScan refuses a scan of more (address, port) pairs: 1..2^63.
   uint64_t max_probes_per_scan = uint64_t{1} << 32;
+
+  friend bool operator==(const LimitsConfig&, const LimitsConfig&) = default;
 };
 
 struct CoordinatorConfig {
@@ -91,6 +100,8 @@ struct CoordinatorConfig {
   std::string notifier_address;  // "" = reports wait pending
   LeaseConfig lease;
   LimitsConfig limits;
+
+  friend bool operator==(const CoordinatorConfig&, const CoordinatorConfig&) = default;
 };
 
 // Parses YAML text; `source` names it in errors ("coordinator.yaml").
@@ -118,6 +129,19 @@ absl::StatusOr<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path)
 // Internet may be scanned". Specs that do not parse are skipped (the parser
 // refuses them).
 std::vector<std::string> BroadAllowedRangeWarnings(const std::vector<std::string>& allowed_ranges);
+
+// The configuration as a config file (what `goalkeeper-coordinator
+// --check-config` prints): every key, defaults included, in the schema
+// above, so that ParseCoordinatorConfig(FormatCoordinatorConfig(c)) == c.
+// Strings are double-quoted, lists in flow style. An optional key that is
+// unset and has no value the parser accepts is a comment saying what unset
+// means ("# timezone: unset (UTC)", an openstack inventory's "# targets:").
+// Secrets are never in it: password_file names a file, or a comment names
+// the environment variable read instead.
+std::string FormatCoordinatorConfig(const CoordinatorConfig& config);
+
+// The secrets a start reads (one per `openstack` inventory), for CheckSecret.
+std::vector<SecretRef> CoordinatorSecrets(const CoordinatorConfig& config);
 
 }  // namespace goalkeeper
 

@@ -38,10 +38,12 @@ namespace goalkeeper {
 
 struct ScheduleSpec {
   std::string name;
-  std::string cron;       // see cron.h
-  std::string timezone;   // IANA name, e.g. "Europe/Bucharest"; "" = UTC
+  std::string cron;      // see cron.h
+  std::string timezone;  // IANA name, e.g. "Europe/Bucharest"; "" = UTC
   std::string inventory;
   std::string profile;
+
+  friend bool operator==(const ScheduleSpec&, const ScheduleSpec&) = default;
 };
 
 struct ScheduleState {
@@ -52,9 +54,9 @@ struct ScheduleState {
 
 struct ScheduleDecision {
   std::string name;
-  absl::Time fire_time;   // the (latest) cron time being acted on
-  bool start = false;     // true: start a scan now; false: skipped (overlap)
-  int missed = 0;         // fire times in (last_fire, now] beyond the latest
+  absl::Time fire_time;  // the (latest) cron time being acted on
+  bool start = false;    // true: start a scan now; false: skipped (overlap)
+  int missed = 0;        // fire times in (last_fire, now] beyond the latest
 };
 
 class Scheduler {

@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/strict_yaml.h"
 #include "common/targets.h"
+#include "common/yaml_write.h"
 
 namespace goalkeeper {
 namespace {
@@ -417,6 +418,112 @@ absl::StatusOr<NotifierConfig> ParseNotifierConfig(absl::string_view yaml,
 absl::StatusOr<NotifierConfig> LoadNotifierConfig(const std::string& path) {
   ASSIGN_OR_RETURN(const std::string text, ReadConfigFile(path));
   return ParseNotifierConfig(text, path);
+}
+
+namespace {
+
+// "7d" for whole days (as ParseConfigDuration reads them), else absl's form
+// ("36h", "1h30m"), which absl::ParseDuration reads back exactly.
+std::string FormatConfigDuration(absl::Duration d) {
+  absl::Duration rest;
+  const int64_t days = absl::IDivDuration(d, absl::Hours(24), &rest);
+  if (days > 0 && rest == absl::ZeroDuration() && absl::StrCat(days).size() <= kMaxDayDigits) {
+    return absl::StrCat(days, "d");
+  }
+  return absl::FormatDuration(d);
+}
+
+}  // namespace
+
+std::string FormatNotifierConfig(const NotifierConfig& c) {
+  std::string out;
+  auto line = [&out](absl::string_view indent, absl::string_view key, absl::string_view value) {
+    absl::StrAppend(&out, indent, key, value.empty() ? ":" : ": ", value, "\n");
+  };
+  auto text = [&line](absl::string_view indent, absl::string_view key, absl::string_view value) {
+    line(indent, key, YamlQuoted(value));
+  };
+  // A key whose "" the parser refuses: the value, or a comment when unset.
+  auto optional = [&](absl::string_view indent, absl::string_view key, absl::string_view value,
+                      absl::string_view unset) {
+    if (value.empty()) {
+      absl::StrAppend(&out, indent, "# ", key, ": unset", unset, "\n");
+    } else {
+      text(indent, key, value);
+    }
+  };
+  text("", "listen", c.listen);
+  text("", "db", c.db);
+  text("", "metrics_listen", c.metrics_listen);
+  line("", "mode", c.mode == NotifierMode::kProd ? "prod" : "stage");
+  absl::StrAppend(&out, "ops:\n");
+  line("  ", "emails", YamlFlowList(c.ops_emails));
+  optional("  ", "telegram_chat_id", c.ops_telegram_chat_id, " (no Telegram summaries)");
+  absl::StrAppend(&out, "email:\n");
+  text("  ", "smtp_url", c.smtp_url);
+  optional("  ", "username", c.smtp_username, " (no SMTP authentication)");
+  optional("  ", "password_file", c.smtp_password_file,
+           ": the password is read from $GOALKEEPER_SMTP_PASSWORD");
+  text("  ", "from", c.email_from);
+  optional("  ", "ca_file", c.email_ca_file, " (the system CA certificates)");
+  text("  ", "outbox_dir", c.outbox_dir);
+  absl::StrAppend(&out, "telegram:\n");
+  text("  ", "api_url", c.telegram_api_url);
+  optional("  ", "token_file", c.telegram_token_file,
+           ": the token is read from $GOALKEEPER_TELEGRAM_TOKEN; without it summaries go to "
+           "the log");
+  absl::StrAppend(&out, "owners:\n");
+  line("  ", "static", c.static_owners.empty() ? "[]" : "");
+  for (const StaticOwner& owner : c.static_owners) {
+    text("    - ", "cidr", owner.cidr);
+    text("      ", "name", owner.name);
+    line("      ", "emails", YamlFlowList(owner.emails));
+    optional("      ", "telegram_chat_id", owner.telegram_chat_id, "");
+  }
+  if (c.openstack_enabled) {
+    absl::StrAppend(&out, "  openstack:\n", FormatOpenStackConfig(c.openstack, 4));
+  } else {
+    absl::StrAppend(&out, "  # openstack: unset (no OpenStack owner lookups)\n");
+  }
+  if (c.fleio_enabled) {
+    absl::StrAppend(&out, "  fleio:\n");
+    text("    ", "url", c.fleio_url);
+    optional("    ", "token_file", c.fleio_token_file,
+             ": the token is read from $GOALKEEPER_FLEIO_TOKEN");
+  } else {
+    absl::StrAppend(&out, "  # fleio: unset (no Fleio owner lookups)\n");
+  }
+  absl::StrAppend(&out, "notify:\n");
+  line("  ", "repeat_interval", YamlQuoted(FormatConfigDuration(c.repeat_interval)));
+  line("  ", "give_up_after", YamlQuoted(FormatConfigDuration(c.give_up_after)));
+  line("  ", "notify_closed", c.notify_closed ? "true" : "false");
+  line("  ", "acknowledged", c.acknowledged.empty() ? "[]" : "");
+  for (const AcknowledgedExposure& ack : c.acknowledged) {
+    text("    - ", "ip", ack.ip);
+    line("      ", "port", absl::StrCat(ack.port));
+    text("      ", "until", absl::FormatTime(absl::RFC3339_full, ack.until, absl::UTCTimeZone()));
+    text("      ", "reason", ack.reason);
+  }
+  return out;
+}
+
+std::vector<SecretRef> NotifierSecrets(const NotifierConfig& config) {
+  std::vector<SecretRef> secrets;
+  if (!config.smtp_url.empty() && !config.smtp_username.empty()) {
+    secrets.push_back(
+        {"email.password_file", config.smtp_password_file, "GOALKEEPER_SMTP_PASSWORD", true, ""});
+  }
+  secrets.push_back({"telegram.token_file", config.telegram_token_file, "GOALKEEPER_TELEGRAM_TOKEN",
+                     false, "Telegram summaries go to the log"});
+  if (config.openstack_enabled) {
+    secrets.push_back({"owners.openstack.password_file", config.openstack.password_file,
+                       "GOALKEEPER_OPENSTACK_PASSWORD", true, ""});
+  }
+  if (config.fleio_enabled) {
+    secrets.push_back(
+        {"owners.fleio.token_file", config.fleio_token_file, "GOALKEEPER_FLEIO_TOKEN", true, ""});
+  }
+  return secrets;
 }
 
 }  // namespace goalkeeper

@@ -54,6 +54,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/http_client.h"  // SecretRef
 #include "common/targets.h"
 #include "owner_apis/openstack_config.h"
 
@@ -67,6 +68,8 @@ struct StaticOwner {
   std::string name;
   std::vector<std::string> emails;
   std::string telegram_chat_id;  // optional
+
+  friend bool operator==(const StaticOwner&, const StaticOwner&) = default;
 };
 
 struct AcknowledgedExposure {
@@ -74,6 +77,8 @@ struct AcknowledgedExposure {
   uint32_t port = 0;
   absl::Time until;
   std::string reason;
+
+  friend bool operator==(const AcknowledgedExposure&, const AcknowledgedExposure&) = default;
 };
 
 struct NotifierConfig {
@@ -108,6 +113,8 @@ struct NotifierConfig {
   absl::Duration give_up_after = absl::Hours(24 * 3);
   bool notify_closed = false;
   std::vector<AcknowledgedExposure> acknowledged;
+
+  friend bool operator==(const NotifierConfig&, const NotifierConfig&) = default;
 };
 
 // Durations are "<n>s", "<n>m", "<n>h" or "<n>d" (e.g. 7d, 36h), or a
@@ -124,6 +131,24 @@ struct NotifierConfig {
 absl::StatusOr<NotifierConfig> ParseNotifierConfig(absl::string_view yaml,
                                                    absl::string_view source);
 absl::StatusOr<NotifierConfig> LoadNotifierConfig(const std::string& path);
+
+// The configuration as a config file (what `goalkeeper-notifier
+// --check-config` prints): every key, defaults included, in the schema
+// above, so that ParseNotifierConfig(FormatNotifierConfig(c)) == c.
+// Strings are double-quoted, lists in flow style, durations as "7d" or
+// "36h", times in UTC RFC 3339. An optional key that is unset and has no
+// value the parser accepts is a comment saying what unset means
+// ("# ca_file: unset (the system CA certificates)", "# fleio: unset").
+// Secrets are never in it: a *_file key names a file, or a comment names
+// the environment variable read instead.
+std::string FormatNotifierConfig(const NotifierConfig& config);
+
+// The secrets a start reads, by the rules RunNotifier follows: the SMTP
+// password when smtp_url and username are set; the OpenStack password and
+// the Fleio token when those owner sources are configured; the Telegram
+// token when token_file or $GOALKEEPER_TELEGRAM_TOKEN is set (optional:
+// without it summaries go to the log).
+std::vector<SecretRef> NotifierSecrets(const NotifierConfig& config);
 
 }  // namespace goalkeeper
 

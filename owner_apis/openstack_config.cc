@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http_client.h"
 #include "common/status_macros.h"
+#include "common/yaml_write.h"
 
 namespace goalkeeper {
 
@@ -62,6 +63,29 @@ absl::Status LoadOpenStackPassword(OpenStackConfig& config) {
   ASSIGN_OR_RETURN(config.password,
                    LoadSecret(config.password_file, "GOALKEEPER_OPENSTACK_PASSWORD"));
   return absl::OkStatus();
+}
+
+std::string FormatOpenStackConfig(const OpenStackConfig& config, int indent) {
+  const std::string pad(static_cast<size_t>(indent), ' ');
+  std::string out;
+  auto line = [&](absl::string_view key, absl::string_view value) {
+    absl::StrAppend(&out, pad, key, ": ", YamlQuoted(value), "\n");
+  };
+  line("auth_url", config.auth_url);
+  line("username", config.username);
+  line("user_domain_name", config.user_domain_name);
+  line("project_name", config.project_name);
+  line("project_domain_name", config.project_domain_name);
+  if (config.password_file.empty()) {
+    absl::StrAppend(&out, pad,
+                    "# password_file: unset: the password is read from "
+                    "$GOALKEEPER_OPENSTACK_PASSWORD\n");
+  } else {
+    line("password_file", config.password_file);
+  }
+  line("interface", config.interface);
+  line("region", config.region);
+  return out;
 }
 
 }  // namespace goalkeeper

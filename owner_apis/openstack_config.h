@@ -42,6 +42,8 @@ struct OpenStackConfig {
   std::string region;                // "" = any region
   // Not in the file: set by LoadOpenStackPassword (or a test); never logged.
   std::string password;
+
+  friend bool operator==(const OpenStackConfig&, const OpenStackConfig&) = default;
 };
 
 // Parses the block strictly: unknown keys, wrong types, empty names, a URL
@@ -55,6 +57,11 @@ absl::StatusOr<OpenStackConfig> ParseOpenStackConfig(const StrictYamlParser& yam
 // $GOALKEEPER_OPENSTACK_PASSWORD. An error names the file or the variable,
 // never the password.
 absl::Status LoadOpenStackPassword(OpenStackConfig& config);
+
+// The block's keys as YAML lines, each indented by `indent` spaces, that
+// ParseOpenStackConfig reads back as `config` (the password aside: it is
+// never written; an unset password_file is a comment naming the variable).
+std::string FormatOpenStackConfig(const OpenStackConfig& config, int indent);
 
 }  // namespace goalkeeper
 

@@ -6,48 +6,103 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/flags.h"
 #include "common/host_port.h"
 #include "common/logging.h"
+#include "common/yaml_write.h"
 #include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
 #include "worker/scan_command.h"
 
 namespace goalkeeper {
+namespace {
 
-int RunWorkerCommand(int argc, const char* const* argv) {
-  FlagParser flags("goalkeeper-worker run");
+// The coordinator refuses longer worker names at registration.
+constexpr size_t kMaxWorkerName = 256;
+
+// The flags of `run`. A new flag: add it in AddRunFlags, check it in
+// CheckRunFlags, print it in FormatRunSettings (under its flag name).
+struct RunFlags {
   FleetWorkerOptions opt;
-  const char* env = std::getenv("GOALKEEPER_COORDINATOR");
-  if (env != nullptr) opt.coordinator = env;
-  char host[256] = {0};
-  if (gethostname(host, sizeof(host) - 1) == 0) opt.name = host;
   uint64_t threads = 0;
-  flags.AddString("coordinator", &opt.coordinator, "HOST:PORT",
+  bool check_config = false;
+};
+
+void AddRunFlags(FlagParser& flags, RunFlags& f) {
+  flags.AddString("coordinator", &f.opt.coordinator, "HOST:PORT",
                   "coordinator address (default $GOALKEEPER_COORDINATOR)");
-  flags.AddString("name", &opt.name, "NAME", "worker name (default the host name)");
-  flags.AddUint("concurrency", &opt.concurrency, 1, 1000000, "probes in flight (default 4096)");
-  flags.AddUint("threads", &threads, 0, 256, "event-loop threads, 0 = one per core");
-  flags.AddDouble("max-rate", &opt.max_rate, 0, 1e9,
+  flags.AddString("name", &f.opt.name, "NAME", "worker name (default the host name)");
+  flags.AddUint("concurrency", &f.opt.concurrency, 1, 1000000, "probes in flight (default 4096)");
+  flags.AddUint("threads", &f.threads, 0, 256, "event-loop threads, 0 = one per core");
+  flags.AddDouble("max-rate", &f.opt.max_rate, 0, 1e9,
                   "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
-  if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
+  flags.AddBool("check-config", &f.check_config,
+                "check the flags, print the effective settings as YAML, exit 0 (or 2); dials "
+                "nothing");
+}
+
+// After parsing, for a start and --check-config alike; fills in what the
+// flags imply (threads, the concurrency that fits the open-file limit).
+absl::Status CheckRunFlags(RunFlags& f) {
+  FleetWorkerOptions& opt = f.opt;
   if (opt.coordinator.empty()) {
-    std::fprintf(stderr, "error: --coordinator is required (or set GOALKEEPER_COORDINATOR)\n");
-    return kExitUsage;
+    return absl::InvalidArgumentError("--coordinator is required (or set GOALKEEPER_COORDINATOR)");
   }
   if (auto hp = ParseHostPort(opt.coordinator, PortRule::kDial); !hp.ok()) {
-    std::fprintf(stderr, "error: --coordinator: %s\n", std::string(hp.status().message()).c_str());
-    return kExitUsage;
+    return absl::InvalidArgumentError(absl::StrCat("--coordinator: ", hp.status().message()));
   }
-  opt.threads = static_cast<unsigned>(threads);
+  if (opt.name.size() > kMaxWorkerName) {
+    return absl::InvalidArgumentError(absl::StrCat("--name: '", opt.name.substr(0, 32),
+                                                   "...' is longer than ", kMaxWorkerName,
+                                                   " bytes (the coordinator refuses it)"));
+  }
+  opt.threads = static_cast<unsigned>(f.threads);
   uint64_t fd_limit = 0;
   uint64_t fitted = FitConcurrencyToFdBudget(opt.concurrency, 256, &fd_limit);
   if (fitted < opt.concurrency) {
     MakeLogger("worker")->warn("concurrency {} does not fit the open-file limit {}; using {}",
                                opt.concurrency, fd_limit, fitted);
     opt.concurrency = fitted;
+  }
+  return absl::OkStatus();
+}
+
+// The effective settings as YAML, one key per flag.
+std::string FormatRunSettings(const RunFlags& f) {
+  const FleetWorkerOptions& opt = f.opt;
+  std::string out = "# goalkeeper-worker run --check-config: the effective settings\n";
+  absl::StrAppend(&out, "coordinator: ", YamlQuoted(opt.coordinator), "\n");
+  absl::StrAppend(&out, "name: ", YamlQuoted(opt.name), "\n");
+  absl::StrAppend(&out, "concurrency: ", opt.concurrency, "\n");
+  absl::StrAppend(&out, "threads: ", opt.threads, "  # 0 = one per core\n");
+  absl::StrAppend(&out, "max-rate: ", YamlNumber(opt.max_rate), "  # probes/s, 0 = none\n");
+  return out;
+}
+
+}  // namespace
+
+int RunWorkerCommand(int argc, const char* const* argv) {
+  FlagParser flags("goalkeeper-worker run");
+  RunFlags f;
+  FleetWorkerOptions& opt = f.opt;
+  const char* env = std::getenv("GOALKEEPER_COORDINATOR");
+  if (env != nullptr) opt.coordinator = env;
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) opt.name = host;
+  AddRunFlags(flags, f);
+  if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
+  if (absl::Status s = CheckRunFlags(f); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  if (f.check_config) {
+    std::fputs(FormatRunSettings(f).c_str(), stdout);
+    return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
   }
 
   sigset_t stop_signals;

@@ -1,9 +1,16 @@
 // `goalkeeper-worker run`: joins a coordinator's fleet (see fleet_worker.h).
 //
 //   goalkeeper-worker run --coordinator HOST:PORT [--name NAME] [--concurrency N]
+//   goalkeeper-worker run --check-config [flags]
 //
-// Exit codes: 0 after SIGTERM/SIGINT and a clean hand-back, 1 runtime
-// failure, 2 bad usage.
+// --check-config checks the flags exactly as a start does, prints the
+// effective settings as YAML on stdout (one key per flag, named as the flag,
+// the concurrency after fitting it to the open-file limit) and exits without
+// dialing the coordinator.
+//
+// Exit codes: 0 after SIGTERM/SIGINT and a clean hand-back (or valid flags
+// with --check-config), 1 runtime failure, 2 bad usage (one line naming the
+// bad value).
 #ifndef GOALKEEPER_WORKER_RUN_COMMAND_H_
 #define GOALKEEPER_WORKER_RUN_COMMAND_H_
 

@@ -3,7 +3,8 @@
 // exception as a crash). '@file' target specs are refused by the parser
 // itself, so no file is read.
 //
-// Invariants checked: errors are InvalidArgument naming the source; a parsed
+// Invariants checked: the printed config (--check-config) parses back
+// equal; errors are InvalidArgument naming the source; a parsed
 // config always has a "default" profile, a heartbeat shorter than the lease,
 // inventories with targets or a complete openstack block, and schedules
 // naming existing inventories and profiles.
@@ -55,6 +56,12 @@ void Check(absl::string_view input) {
     FUZZ_CHECK(c->inventories.count(s.inventory) == 1);
     FUZZ_CHECK(c->profiles.count(s.profile) == 1);
   }
+  // What --check-config prints reads back as the same config.
+  const std::string printed = FormatCoordinatorConfig(*c);
+  absl::StatusOr<CoordinatorConfig> again = ParseCoordinatorConfig(printed, "printed.yaml");
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(*again == *c);
+  FUZZ_CHECK(FormatCoordinatorConfig(*again) == printed);
 }
 
 }  // namespace

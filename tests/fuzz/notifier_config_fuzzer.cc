@@ -2,7 +2,8 @@
 // crash, hang or let an exception escape (libFuzzer reports an uncaught
 // exception as a crash). Secret files are never read by the parser.
 //
-// Invariants checked: errors are InvalidArgument naming the source and stay
+// Invariants checked: the printed config (--check-config) parses back
+// equal; errors are InvalidArgument naming the source and stay
 // short; a parsed config has ops emails, a valid mode, positive finite
 // durations, static owners with a name, a parsed range and someone to
 // notify, complete OpenStack/Fleio sections when enabled, and
@@ -65,6 +66,12 @@ void Check(absl::string_view input) {
     FUZZ_CHECK(a.port >= 1 && a.port <= 65535);
     FUZZ_CHECK(a.until != absl::InfiniteFuture() && a.until != absl::InfinitePast());
   }
+  // What --check-config prints reads back as the same config.
+  const std::string printed = FormatNotifierConfig(*c);
+  absl::StatusOr<NotifierConfig> again = ParseNotifierConfig(printed, "printed.yaml");
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(*again == *c);
+  FUZZ_CHECK(FormatNotifierConfig(*again) == printed);
 }
 
 }  // namespace
