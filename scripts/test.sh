@@ -8,12 +8,27 @@
 #      integration tests on loopback; the network-namespace tests need root);
 #   4. builds and runs the same suite again under ASan + UBSan;
 #   5. builds the libFuzzer targets with clang and runs each for a bounded
-#      time (GOALKEEPER_FUZZ_SECONDS per target, default 30).
-# Ends with one line "N passed, N failed" counting tests and fuzz runs.
+#      time (GOALKEEPER_FUZZ_SECONDS per target, default 30);
+#   6. Kubernetes packaging: the chart's offline checks (scripts/chart-test.sh:
+#      lint, render, strict 1.31 schemas, values schema, helm-unittest, the
+#      rendered configs through the binaries' --check-config), the alert rules
+#      (scripts/check-rules.sh: promtool), the image (scripts/build-images.sh,
+#      scripts/image-smoke-test.sh) and the chart on a real single-node
+#      cluster (tests/cluster/chart_cluster_test.sh, root only). The Go tools
+#      (Helm, the Kubernetes binaries, promtool, CoreDNS) are built once into
+#      ~/.cache/goalkeeper/tools by scripts/k8s-tools.sh, in the background
+#      from the start, so a fresh machine builds them while the C++ suites run.
+# Ends with one line "N passed, N failed" counting tests, fuzz runs and checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+
+mkdir -p build
+# The Go tools, in the background and at low priority (about 25 minutes cold,
+# nothing when cached): waited for before step 6.
+nice -n 19 scripts/k8s-tools.sh >build/k8s-tools.log 2>&1 &
+TOOLS_PID=$!
 
 FUZZ_SECONDS=${GOALKEEPER_FUZZ_SECONDS:-30}
 JOBS=$(nproc)
@@ -72,6 +87,44 @@ for fuzzer in build-fuzz/tests/fuzz/*_fuzzer; do
     failed=$((failed + 1))
   fi
 done
+
+count_script() {  # $1 = log whose last "N passed, M failed" line counts
+  local line
+  line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+run_script() {  # NAME CMD...: runs a check script, counts its summary line
+  local name=$1; shift
+  echo "== $name"
+  local log="build/$name.log"
+  if "$@" 2>&1 | tee "$log"; then :; fi
+  count_script "$log"
+}
+
+echo "== Go tools (scripts/k8s-tools.sh)"
+if wait "$TOOLS_PID"; then
+  echo "tools: ok"
+else
+  echo "tools: FAILED"; tail -40 build/k8s-tools.log
+  failed=$((failed + 1))
+fi
+run_script chart-tests env GOALKEEPER_BIN=build scripts/chart-test.sh
+run_script rules scripts/check-rules.sh
+echo "== images"
+if scripts/build-images.sh 2>&1 | tee build/build-images.log; then
+  run_script image-smoke scripts/image-smoke-test.sh
+  if [ "$(id -u)" -eq 0 ]; then
+    run_script cluster env GOALKEEPER_BIN=build tests/cluster/chart_cluster_test.sh
+  else
+    echo "cluster: not run (needs root for the network namespace, containerd and the kubelet)"
+    failed=$((failed + 1))
+  fi
+else
+  echo "images: FAILED"; failed=$((failed + 1))
+fi
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
