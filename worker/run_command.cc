@@ -11,9 +11,11 @@
 #include "common/flags.h"
 #include "common/host_port.h"
 #include "common/logging.h"
+#include "common/server_util.h"
 #include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
 #include "worker/scan_command.h"
+#include "worker/worker_metrics.h"
 
 namespace goalkeeper {
 
@@ -32,6 +34,9 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   flags.AddUint("threads", &threads, 0, 256, "event-loop threads, 0 = one per core");
   flags.AddDouble("max-rate", &opt.max_rate, 0, 1e9,
                   "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
+  std::string metrics_listen = "0.0.0.0:9466";
+  flags.AddString("metrics-listen", &metrics_listen, "HOST:PORT",
+                  "serve Prometheus /metrics here (default 0.0.0.0:9466, \"\" = off)");
   if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
   if (opt.coordinator.empty()) {
     std::fprintf(stderr, "error: --coordinator is required (or set GOALKEEPER_COORDINATOR)\n");
@@ -40,6 +45,13 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   if (auto hp = ParseHostPort(opt.coordinator, PortRule::kDial); !hp.ok()) {
     std::fprintf(stderr, "error: --coordinator: %s\n", std::string(hp.status().message()).c_str());
     return kExitUsage;
+  }
+  if (!metrics_listen.empty()) {
+    if (auto hp = ParseHostPort(metrics_listen, PortRule::kListen); !hp.ok()) {
+      std::fprintf(stderr, "error: --metrics-listen: %s\n",
+                   std::string(hp.status().message()).c_str());
+      return kExitUsage;
+    }
   }
   opt.threads = static_cast<unsigned>(threads);
   uint64_t fd_limit = 0;
@@ -58,6 +70,18 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   FleetWorker worker(opt);
+  // /metrics: build info, process and gRPC server metrics, and the worker's.
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto worker_metrics = std::make_shared<WorkerMetrics>(worker);
+  std::string metrics_address;
+  auto exposer = StartMetrics(metrics_listen, registry, "worker", &metrics_address);
+  if (!exposer.ok()) {
+    std::fprintf(stderr, "error: --metrics-listen: %s\n",
+                 std::string(exposer.status().message()).c_str());
+    return kExitFailure;
+  }
+  if (*exposer != nullptr) (*exposer)->RegisterCollectable(worker_metrics);
+  MakeLogger("worker")->info("worker metrics={}", metrics_address);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
