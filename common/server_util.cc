@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_channel.h"
+#include "common/grpc_server_metrics.h"
+#include "common/process_metrics.h"
 
 namespace goalkeeper {
 
@@ -38,6 +40,8 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
   *port = 0;
   builder.AddListeningPort(listen, MakeServerCredentials(), port);
   for (grpc::Service* s : services) builder.RegisterService(s);
+  // Per-method request counts and latencies (common/grpc_server_metrics.h).
+  builder.experimental().SetInterceptorCreators(GrpcServerMetrics::Global().InterceptorFactories());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
     *port = 0;
@@ -48,17 +52,21 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
 
 absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
     const std::string& listen, const std::shared_ptr<prometheus::Registry>& registry,
-    std::string* address) {
+    absl::string_view component, std::string* address) {
   *address = "off";
   if (listen.empty()) return nullptr;
+  AddBuildInfo(*registry, component);
   try {
     auto exposer = std::make_unique<prometheus::Exposer>(listen);
     exposer->RegisterCollectable(registry);
+    exposer->RegisterCollectable(GrpcServerMetrics::Global().registry());
+    exposer->RegisterCollectable(ProcessCollector());
     auto ports = exposer->GetListeningPorts();
     *address = absl::StrCat(HostOf(listen), ":", ports.empty() ? 0 : ports.front());
     return exposer;
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on '", listen, "': ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on '", listen, "': ", e.what()));
   }
 }
 

@@ -7,24 +7,24 @@
 //   int port = 0;
 //   auto server = StartGrpcServer(config.listen, {&service, &health}, &port);
 //   std::string metrics_at;
-//   auto exposer = StartMetrics(config.metrics_listen, registry, &metrics_at);
+//   auto exposer = StartMetrics(config.metrics_listen, registry, "coordinator", &metrics_at);
 //   int sig = WaitForStopSignal(stop);
 //
 // Thread-safety: call from main's thread.
 #ifndef GOALKEEPER_COMMON_SERVER_UTIL_H_
 #define GOALKEEPER_COMMON_SERVER_UTIL_H_
 
+#include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
 #include <signal.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-#include <prometheus/exposer.h>
-#include <prometheus/registry.h>
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace goalkeeper {
 
@@ -37,17 +37,20 @@ int WaitForStopSignal(const sigset_t& signals);
 // "host" of "host:port" (for log lines).
 std::string HostOf(const std::string& address);
 
-// Starts a gRPC server on `listen` with the services and server reflection.
+// Starts a gRPC server on `listen` with the services and server reflection,
+// counting and timing every call (common/grpc_server_metrics.h).
 // Returns null (and *port 0) when the address cannot be bound.
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               int* port);
 
-// Serves `registry` on `listen` ("" = off: returns null and "off").
+// Serves `registry` on `listen` ("" = off: returns null and "off"), with
+// what every daemon exposes: goalkeeper_build_info{component} (added to
+// `registry`), the process metrics and the gRPC server metrics.
 // *address is "host:port" as bound. Errors name the address.
 absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetrics(
     const std::string& listen, const std::shared_ptr<prometheus::Registry>& registry,
-    std::string* address);
+    absl::string_view component, std::string* address);
 
 }  // namespace goalkeeper
 

@@ -1,11 +1,14 @@
 #include "coordinator/coordinator_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "common/health_service.h"
 #include "common/http_client.h"
 #include "common/logging.h"
+#include "common/process_metrics.h"
 #include "common/server_util.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/inventory_source.h"
@@ -26,19 +30,33 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-// Prometheus gauges refreshed from ManagerStats by the housekeeping loop.
-class CoordinatorMetrics {
+// The coordinator's Prometheus families: gauges refreshed from ManagerStats
+// by the housekeeping loop, counters and histograms fed by the manager's
+// events as they happen (docs/metrics.md lists them all).
+class CoordinatorMetrics final : public ManagerEvents {
  public:
   explicit CoordinatorMetrics(prometheus::Registry& registry)
       : scans_(prometheus::BuildGauge()
                    .Name("goalkeeper_scans")
                    .Help("Scans by state")
                    .Register(registry)),
-        shards_(prometheus::BuildGauge()
-                    .Name("goalkeeper_shards")
-                    .Help("Shards of running scans by state")
-                    .Register(registry)),
-        probes_(prometheus::BuildGauge()
+        shards_(
+            prometheus::BuildGauge()
+                .Name("goalkeeper_shards")
+                .Help("Shards of running scans by state (pending: see goalkeeper_shards_pending)")
+                .Register(registry)),
+        shards_pending_(prometheus::BuildGauge()
+                            .Name("goalkeeper_shards_pending")
+                            .Help("Shards waiting for a worker: queued again, plus those still to "
+                                  "be cut from the unleased remainder of running scans")
+                            .Register(registry)
+                            .Add({})),
+        probes_pending_(prometheus::BuildGauge()
+                            .Name("goalkeeper_probes_pending")
+                            .Help("Probes of running scans not leased to a worker yet")
+                            .Register(registry)
+                            .Add({})),
+        probes_(prometheus::BuildCounter()
                     .Name("goalkeeper_probes_done_total")
                     .Help("Probes completed since the coordinator started")
                     .Register(registry)
@@ -53,7 +71,7 @@ class CoordinatorMetrics {
                      .Help("Workers that talked to the coordinator recently")
                      .Register(registry)
                      .Add({})),
-        findings_(prometheus::BuildGauge()
+        findings_(prometheus::BuildCounter()
                       .Name("goalkeeper_findings_total")
                       .Help("Open ports recorded since the coordinator started")
                       .Register(registry)
@@ -63,6 +81,16 @@ class CoordinatorMetrics {
                      .Help("Scan reports not yet acknowledged by the notifier")
                      .Register(registry)
                      .Add({})),
+        report_age_(prometheus::BuildGauge()
+                        .Name("goalkeeper_report_oldest_undelivered_age_seconds")
+                        .Help("Seconds since the scan of the oldest undelivered report ended "
+                              "(0: none undelivered)")
+                        .Register(registry)
+                        .Add({})),
+        report_attempts_(prometheus::BuildCounter()
+                             .Name("goalkeeper_report_delivery_attempts_total")
+                             .Help("Report deliveries tried, by outcome (delivered, failed)")
+                             .Register(registry)),
         streams_(prometheus::BuildGauge()
                      .Name("goalkeeper_operator_streams")
                      .Help("Open operator streams by RPC")
@@ -74,15 +102,66 @@ class CoordinatorMetrics {
                   .Add({})),
         refused_(prometheus::BuildGauge()
                      .Name("goalkeeper_db_writes_refused")
-                     .Help("1 while the database refuses writes (a full disk)")
+                     .Help("1 while the database refuses writes (a full disk: the disk alarm)")
                      .Register(registry)
-                     .Add({})) {}
+                     .Add({})),
+        ended_(prometheus::BuildCounter()
+                   .Name("goalkeeper_scans_finished_total")
+                   .Help("Scans that ended, by outcome (SUCCEEDED, FAILED, CANCELLED)")
+                   .Register(registry)),
+        scan_seconds_(prometheus::BuildHistogram()
+                          .Name("goalkeeper_scan_duration_seconds")
+                          .Help("Time from a scan's first lease to its end, by outcome")
+                          .Register(registry)),
+        shard_seconds_(
+            prometheus::BuildHistogram()
+                .Name("goalkeeper_shard_duration_seconds")
+                .Help("Time from a shard's lease to its completion")
+                .Register(registry)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20,
+                                                                 30, 60, 120, 300, 600, 1800})),
+        leases_(prometheus::BuildCounter()
+                    .Name("goalkeeper_leases_total")
+                    .Help("Shard leases by how they ended or began (granted, completed, "
+                          "handed_back, expired)")
+                    .Register(registry)) {
+    for (int st : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
+      const std::string state = v1::ScanState_Name(static_cast<v1::ScanState>(st));
+      ended_.Add({{"outcome", state}});
+      scan_seconds_.Add({{"outcome", state}}, ScanBuckets());
+    }
+    for (const char* e : {"granted", "completed", "handed_back", "expired"}) {
+      leases_.Add({{"event", e}});
+    }
+    for (const char* o : {"delivered", "failed"}) report_attempts_.Add({{"outcome", o}});
+  }
+
+  // ManagerEvents (under the manager's mutex: count only).
+  void LeaseGranted() override { leases_.Add({{"event", "granted"}}).Increment(); }
+  void ShardCompleted(absl::Duration held) override {
+    leases_.Add({{"event", "completed"}}).Increment();
+    shard_seconds_.Observe(absl::ToDoubleSeconds(held));
+  }
+  void ShardHandedBack() override { leases_.Add({{"event", "handed_back"}}).Increment(); }
+  void LeaseExpired() override { leases_.Add({{"event", "expired"}}).Increment(); }
+  void ScanEnded(v1::ScanState state, absl::Duration ran) override {
+    const std::string outcome = v1::ScanState_Name(state);
+    ended_.Add({{"outcome", outcome}}).Increment();
+    scan_seconds_.Add({{"outcome", outcome}}, ScanBuckets()).Observe(absl::ToDoubleSeconds(ran));
+  }
 
   void UpdateStreams(const StreamStats& s, bool writes_refused) {
     streams_.Add({{"rpc", "ListFindings"}}).Set(s.findings_streams);
     streams_.Add({{"rpc", "WatchScan"}}).Set(s.watchers);
     held_.Set(static_cast<double>(s.findings_held));
     refused_.Set(writes_refused ? 1.0 : 0.0);
+  }
+
+  void UpdateDelivery(const ReportDeliverer& d) {
+    AdvanceCounter(report_attempts_.Add({{"outcome", "delivered"}}),
+                   static_cast<double>(d.delivered_attempts()));
+    AdvanceCounter(report_attempts_.Add({{"outcome", "failed"}}),
+                   static_cast<double>(d.failed_attempts()));
   }
 
   void Update(const ManagerStats& s, absl::Time now) {
@@ -95,7 +174,9 @@ class CoordinatorMetrics {
     shards_.Add({{"state", "pending"}}).Set(static_cast<double>(s.shards_pending));
     shards_.Add({{"state", "leased"}}).Set(static_cast<double>(s.shards_leased));
     shards_.Add({{"state", "done"}}).Set(static_cast<double>(s.shards_done));
-    probes_.Set(static_cast<double>(s.probes_done_total));
+    shards_pending_.Set(static_cast<double>(s.shards_pending));
+    probes_pending_.Set(static_cast<double>(s.probes_pending));
+    AdvanceCounter(probes_, static_cast<double>(s.probes_done_total));
     if (last_time_ != absl::InfinitePast()) {
       const double secs = absl::ToDoubleSeconds(now - last_time_);
       if (secs > 0) rate_.Set(static_cast<double>(s.probes_done_total - last_probes_) / secs);
@@ -103,21 +184,36 @@ class CoordinatorMetrics {
     last_time_ = now;
     last_probes_ = s.probes_done_total;
     workers_.Set(static_cast<double>(s.workers));
-    findings_.Set(static_cast<double>(s.findings_total));
+    AdvanceCounter(findings_, static_cast<double>(s.findings_total));
     reports_.Set(static_cast<double>(s.reports_pending));
+    report_age_.Set(s.oldest_pending_report == absl::InfinitePast()
+                        ? 0.0
+                        : std::max(0.0, absl::ToDoubleSeconds(now - s.oldest_pending_report)));
   }
 
  private:
+  static prometheus::Histogram::BucketBoundaries ScanBuckets() {
+    return {1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400};
+  }
+
   prometheus::Family<prometheus::Gauge>& scans_;
   prometheus::Family<prometheus::Gauge>& shards_;
-  prometheus::Gauge& probes_;
+  prometheus::Gauge& shards_pending_;
+  prometheus::Gauge& probes_pending_;
+  prometheus::Counter& probes_;
   prometheus::Gauge& rate_;
   prometheus::Gauge& workers_;
-  prometheus::Gauge& findings_;
+  prometheus::Counter& findings_;
   prometheus::Gauge& reports_;
+  prometheus::Gauge& report_age_;
+  prometheus::Family<prometheus::Counter>& report_attempts_;
   prometheus::Family<prometheus::Gauge>& streams_;
   prometheus::Gauge& held_;
   prometheus::Gauge& refused_;
+  prometheus::Family<prometheus::Counter>& ended_;
+  prometheus::Family<prometheus::Histogram>& scan_seconds_;
+  prometheus::Histogram& shard_seconds_;
+  prometheus::Family<prometheus::Counter>& leases_;
   absl::Time last_time_ = absl::InfinitePast();
   uint64_t last_probes_ = 0;
 };
@@ -159,6 +255,10 @@ int RunCoordinator(const CoordinatorConfig& config) {
   if (!config.notifier_address.empty()) sender = MakeGrpcReportSender(config.notifier_address);
   ReportDeliverer deliverer(manager, sender.get(), clock);
 
+  auto registry = std::make_shared<prometheus::Registry>();
+  CoordinatorMetrics metrics(*registry);
+  manager.SetEvents(&metrics);  // before any other thread calls the manager
+
   CoordinatorService coordinator_service(manager);
   ShardService shard_service(manager);
   HealthService health({"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService"});
@@ -170,10 +270,8 @@ int RunCoordinator(const CoordinatorConfig& config) {
     return 1;
   }
 
-  auto registry = std::make_shared<prometheus::Registry>();
-  CoordinatorMetrics metrics(*registry);
   std::string metrics_address;
-  auto exposer = StartMetrics(config.metrics_listen, registry, &metrics_address);
+  auto exposer = StartMetrics(config.metrics_listen, registry, "coordinator", &metrics_address);
   if (!exposer.ok()) {
     log->error("{}", exposer.status().message());
     return 1;
@@ -195,6 +293,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
         if (!manager.WritesRefused()) manager.Tick();
         metrics.Update(manager.Stats(), now);
         metrics.UpdateStreams(coordinator_service.stream_stats(), manager.WritesRefused());
+        metrics.UpdateDelivery(deliverer);
         last_tick = now;
       }
       manager.Flush();

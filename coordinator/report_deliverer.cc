@@ -119,6 +119,7 @@ int ReportDeliverer::Tick() {
       return page;
     };
     absl::Status s = sender_->Send(header, next_page);
+    (s.ok() ? delivered_attempts_ : failed_attempts_).fetch_add(1, std::memory_order_relaxed);
     if (s.ok()) {
       if (absl::Status m = manager_.ReportDelivered(row.scan_id); !m.ok()) {
         log->error("report delivered but not marked scan={}: {}", row.scan_id, m.message());

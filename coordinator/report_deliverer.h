@@ -15,10 +15,12 @@
 //   ReportDeliverer d(manager, sender.get(), clock);
 //   d.Tick();   // from the coordinator's delivery thread
 //
-// Thread-safety: Tick is called from one thread.
+// Thread-safety: Tick is called from one thread; the attempt counts are
+// read from any.
 #ifndef GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_
 #define GOALKEEPER_COORDINATOR_REPORT_DELIVERER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,10 +65,17 @@ class ReportDeliverer {
   // Exposures per page read from the store (and per chunk sent).
   static constexpr uint32_t kPage = 4096;
 
+  // Delivery attempts since start that the notifier acknowledged / that
+  // failed (readable from any thread, for /metrics).
+  uint64_t delivered_attempts() const { return delivered_attempts_.load(); }
+  uint64_t failed_attempts() const { return failed_attempts_.load(); }
+
  private:
   ScanManager& manager_;
   ReportSender* sender_;
   const Clock& clock_;
+  std::atomic<uint64_t> delivered_attempts_{0};
+  std::atomic<uint64_t> failed_attempts_{0};
 };
 
 }  // namespace goalkeeper

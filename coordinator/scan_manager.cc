@@ -24,6 +24,12 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
+// From the scan's first lease to now (zero when it never started).
+absl::Duration RanFor(const v1::Scan& scan, absl::Time now) {
+  if (scan.started_unix_ms() <= 0) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(), now - absl::FromUnixMillis(scan.started_unix_ms()));
+}
+
 constexpr uint64_t kInitialShard = 8192;
 constexpr uint64_t kMinShard = 256;
 constexpr uint64_t kMaxShard = uint64_t{1} << 22;
@@ -452,6 +458,7 @@ absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id) {
   RETURN_IF_ERROR(store_.SetScanState(id, v1::CANCELLED, NowMs(), "cancelled by an operator"));
   RETURN_IF_ERROR(CommitNow());
   for (const auto& [lease_id, lease] : it->second.leases) lease_scan_.erase(lease_id);
+  events_->ScanEnded(v1::CANCELLED, RanFor(it->second.scan, clock_.Now()));
   live_.erase(it);
   MakeLogger("coordinator")->info("scan cancelled id={}", id);
   Changed();
@@ -746,6 +753,7 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::Grant(LiveScan& scan,
   scan.leases[lease_id] = lease;
   lease_scan_[lease_id] = lease.scan_id;
   last_served_seq_ = scan.seq;
+  events_->LeaseGranted();
   Durable(store_.CommitIfOlderThan(kGroupCommit));
   Changed();
   return resp;
@@ -927,10 +935,12 @@ absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req) {
     MakeLogger("coordinator")
         ->info("shard handed back scan={} begin={} end={} worker={}", scan.scan.id(), lease.begin,
                lease.end, lease.worker_id);
+    events_->ShardHandedBack();
     Changed();
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(store_.CompleteShard(scan.scan.id(), lease.begin, lease.end));
+  events_->ShardCompleted(clock_.Now() - lease.leased_at);
   const uint64_t size = lease.end - lease.begin;
   scan.scan.set_probes_done(scan.scan.probes_done() + size);
   scan.scan.set_shards_done(scan.scan.shards_done() + 1);
@@ -959,6 +969,7 @@ absl::Status ScanManager::FailScan(LiveScan& scan, const std::string& error) {
   Durable(store_.Commit());
   for (const auto& [lease_id, lease] : scan.leases) lease_scan_.erase(lease_id);
   MakeLogger("coordinator")->error("scan failed id={} error={}", id, error);
+  events_->ScanEnded(v1::FAILED, RanFor(scan.scan, clock_.Now()));
   live_.erase(id);
   Changed();
   return absl::OkStatus();
@@ -1001,6 +1012,7 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
           base.value_or("none"),
           config_.notifier_address.empty() ? "pending (no notifier configured)"
                                            : "queued for " + config_.notifier_address);
+  events_->ScanEnded(v1::SUCCEEDED, RanFor(scan.scan, clock_.Now()));
   live_.erase(id);
   Changed();
   return absl::OkStatus();
@@ -1020,6 +1032,7 @@ void ScanManager::Tick() {
       const Lease& l = it->second;
       log->warn("lease expired scan={} begin={} end={} worker={} attempts={}", id, l.begin, l.end,
                 l.worker_id, l.attempts);
+      events_->LeaseExpired();
       if (l.attempts >= kMaxShardAttempts) {
         failed.push_back(id);
       } else if (absl::Status s = store_.ReleaseShard(id, l.begin, l.attempts); !s.ok()) {
@@ -1114,6 +1127,14 @@ ManagerStats ScanManager::Stats() {
   if (auto counts = store_.CountScansByState(); counts.ok()) s.scans_by_state = *counts;
   for (const auto& [id, scan] : live_) {
     s.shards_pending += scan.pending.size();
+    for (const PendingShard& p : scan.pending) s.probes_pending += p.end - p.begin;
+    const uint64_t uncut =
+        scan.scan.probes_total() - std::min(scan.scan.probes_total(), scan.next_index);
+    if (uncut > 0) {
+      const uint64_t size = std::max<uint64_t>(1, ShardSize(scan, 0));
+      s.shards_pending += (uncut + size - 1) / size;
+      s.probes_pending += uncut;
+    }
     s.shards_leased += scan.leases.size();
     s.shards_done += scan.scan.shards_done();
   }
@@ -1121,6 +1142,9 @@ ManagerStats ScanManager::Stats() {
   s.workers = workers_.size();
   s.findings_total = findings_total_;
   if (auto n = store_.CountPendingReports(); n.ok()) s.reports_pending = *n;
+  if (auto ms = store_.OldestPendingReportMs(); ms.ok() && *ms > 0) {
+    s.oldest_pending_report = absl::FromUnixMillis(*ms);
+  }
   return s;
 }
 

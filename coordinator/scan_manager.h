@@ -86,13 +86,38 @@ class ProbeSpace;
 // Point-in-time numbers for /metrics.
 struct ManagerStats {
   std::map<goalkeeper::v1::ScanState, uint64_t> scans_by_state;
+  // Shards waiting for a worker: those queued again (handed back, expired)
+  // plus the ones still to be cut from the scans' unleased remainder, at the
+  // size the next lease would get (an estimate: sizes adapt to the workers).
   uint64_t shards_pending = 0;
+  uint64_t probes_pending = 0;  // probes of running scans not leased yet
   uint64_t shards_leased = 0;
   uint64_t shards_done = 0;        // of running scans
   uint64_t probes_done_total = 0;  // since start, all scans
   uint64_t workers = 0;
   uint64_t findings_total = 0;  // since start
   uint64_t reports_pending = 0;
+  // When the scan of the oldest undelivered report ended (none: InfinitePast).
+  absl::Time oldest_pending_report = absl::InfinitePast();
+};
+
+// What the manager reports as it happens, for /metrics (the coordinator's
+// Prometheus counters and histograms). Called with the manager's mutex held:
+// an implementation only counts, and never calls back into the manager.
+class ManagerEvents {
+ public:
+  virtual ~ManagerEvents() = default;
+  virtual void LeaseGranted() {}
+  // A lease ended with its shard done, `held` after it was granted.
+  virtual void ShardCompleted(absl::Duration held) { (void)held; }
+  virtual void ShardHandedBack() {}
+  virtual void LeaseExpired() {}
+  // The scan ended in `state` (SUCCEEDED, FAILED, CANCELLED); `ran` is the time
+  // from its first lease (zero when it never started).
+  virtual void ScanEnded(goalkeeper::v1::ScanState state, absl::Duration ran) {
+    (void)state;
+    (void)ran;
+  }
 };
 
 class ScanManager {
@@ -190,6 +215,9 @@ class ScanManager {
   absl::Status SaveScheduleRun(const std::string& name, absl::Time last_fire,
                                absl::Time first_seen);
   ManagerStats Stats();
+  // The observer of leases, shards and scan ends (null: none). Set it before
+  // any other thread calls the manager; it must outlive the manager.
+  void SetEvents(ManagerEvents* events) { events_ = events != nullptr ? events : &no_events_; }
 
  private:
   struct Lease {
@@ -292,6 +320,8 @@ class ScanManager {
   const CoordinatorConfig& config_;
   const Clock& clock_;
   InventorySource* const inventories_;
+  ManagerEvents no_events_;
+  ManagerEvents* events_ = &no_events_;
   TargetSet allowed_;
   absl::Mutex mu_;
   absl::CondVar changed_;

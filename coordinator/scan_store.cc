@@ -661,6 +661,16 @@ absl::StatusOr<uint64_t> ScanStore::CountPendingReports() {
   return n;
 }
 
+absl::StatusOr<int64_t> ScanStore::OldestPendingReportMs() {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT COALESCE(MIN(s.finished_ms), 0) FROM reports r "
+                               "JOIN scans s ON s.id = r.scan_id WHERE r.delivered = 0"));
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  const int64_t ms = row ? st->Int(0) : 0;
+  st->Reset();
+  return ms;
+}
+
 absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> ScanStore::LoadScheduleRuns() {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT name, last_fire_ms, first_seen_ms FROM schedule_runs"));

@@ -162,6 +162,8 @@ class ScanStore {
   absl::Status MarkReportFailed(const std::string& scan_id, uint32_t attempts,
                                 int64_t next_attempt_ms, const std::string& error);
   absl::StatusOr<uint64_t> CountPendingReports();
+  // When the scan of the oldest undelivered report ended (Unix ms; 0: none).
+  absl::StatusOr<int64_t> OldestPendingReportMs();
 
   // Schedule name -> (last fire ms or -1, first seen ms).
   absl::StatusOr<std::map<std::string, std::pair<int64_t, int64_t>>> LoadScheduleRuns();

@@ -334,7 +334,8 @@ class ScanEngine::ThreadScanner {
     const bool v4 = slot.target.address.family == Family::kIPv4;
     int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return LocalError(slot, errno);
-    engine_.counters_.attempts.fetch_add(1, std::memory_order_relaxed);
+    engine_.counters_->attempts.fetch_add(1, std::memory_order_relaxed);
+    engine_.counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
     slot.fd = fd;
     ++slot.generation;
     slot.started = Clock::now();
@@ -401,7 +402,7 @@ class ScanEngine::ThreadScanner {
   // A failure of this host (no descriptors, no ephemeral ports): nothing was
   // learned about the target, so try again after a short backoff.
   Step LocalError(Slot& slot, int err) {
-    engine_.counters_.local_errors.fetch_add(1, std::memory_order_relaxed);
+    engine_.counters_->local_errors.fetch_add(1, std::memory_order_relaxed);
     if (++slot.local_errors > kMaxLocalErrors) {
       MakeLogger("worker")->warn("probe gave up after local errors ip={} port={} error={}",
                                  slot.target.address.ToString(), slot.target.port,
@@ -417,7 +418,7 @@ class ScanEngine::ThreadScanner {
   }
 
   void Finish(Slot& slot, ProbeState state, uint32_t rtt) {
-    ScanCounters& c = engine_.counters_;
+    ScanCounters& c = *engine_.counters_;
     ScanSlice& slice = *slot.slice;
     switch (state) {
       case ProbeState::kOpen:
@@ -453,6 +454,7 @@ class ScanEngine::ThreadScanner {
     if (slot.fd >= 0) {
       close(slot.fd);  // also removes it from the epoll set
       slot.fd = -1;
+      engine_.counters_->in_flight.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 
@@ -538,7 +540,9 @@ ScanEngine::ScanEngine(EngineOptions options)
     : options_(std::move(options)),
       node_pacer_(options_.pacer != nullptr ? options_.pacer
                   : options_.rate > 0       ? std::make_shared<Pacer>(options_.rate)
-                                            : nullptr) {}
+                                            : nullptr),
+      counters_(options_.counters != nullptr ? options_.counters
+                                             : std::make_shared<ScanCounters>()) {}
 
 ScanEngine::~ScanEngine() {
   if (!threads_.empty()) {

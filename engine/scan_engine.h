@@ -66,6 +66,8 @@ class ResultSink {
   virtual void OnResult(const ProbeResult& result) = 0;
 };
 
+struct ScanCounters;
+
 struct EngineOptions {
   uint64_t concurrency = 4096;  // probes in flight, across all threads
   std::chrono::milliseconds timeout{500};
@@ -75,6 +77,9 @@ struct EngineOptions {
   // The node's cap, shared with other engines (a fleet worker's --max-rate);
   // when set, `rate` is ignored. Its rate may change while the engine runs.
   std::shared_ptr<Pacer> pacer;
+  // Where the engine counts (null: counters of its own). A fleet worker
+  // shares one across its successive engines: lifetime totals for /metrics.
+  std::shared_ptr<ScanCounters> counters;
 };
 
 // Live counters, readable from any thread while the engine runs.
@@ -86,6 +91,7 @@ struct ScanCounters {
   std::atomic<uint64_t> unreachable{0};
   std::atomic<uint64_t> attempts{0};      // connects started, retries included
   std::atomic<uint64_t> local_errors{0};  // EMFILE/EADDRNOTAVAIL..., retried
+  std::atomic<int64_t> in_flight{0};      // connects open right now
 };
 
 // Indices [begin, end) of a probe space, with their own result sink: the unit
@@ -172,7 +178,7 @@ class ScanEngine {
   // Stops the whole engine: no new probe of any slice starts.
   void Cancel();
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
-  const ScanCounters& counters() const { return counters_; }
+  const ScanCounters& counters() const { return *counters_; }
   const EngineOptions& options() const { return options_; }
 
  private:
@@ -192,8 +198,8 @@ class ScanEngine {
   void ThreadExited();
 
   EngineOptions options_;
-  std::shared_ptr<Pacer> node_pacer_;  // null: no cap
-  ScanCounters counters_;
+  std::shared_ptr<Pacer> node_pacer_;       // null: no cap
+  std::shared_ptr<ScanCounters> counters_;  // options_.counters, or its own
   std::atomic<bool> cancelled_{false};
 
   mutable absl::Mutex mu_;

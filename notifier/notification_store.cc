@@ -346,6 +346,22 @@ NotificationStore::CountOutbox() {
   return out;
 }
 
+absl::StatusOr<std::map<Channel, absl::Time>> NotificationStore::OldestPendingOutbox() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT channel, MIN(created_ms) FROM outbox WHERE state = 0 "
+                               "GROUP BY channel"));
+  std::map<Channel, absl::Time> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
+    std::optional<Channel> channel = ParseChannel(st->Text(0));
+    if (channel) out[*channel] = absl::FromUnixMillis(st->Int(1));
+  }
+  st->Reset();
+  return out;
+}
+
 absl::StatusOr<std::vector<OutboxItem>> NotificationStore::ListOutbox(OutboxState state) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement st,

@@ -83,6 +83,9 @@ class NotificationStore {
   absl::StatusOr<bool> Enqueue(const OutboxItem& item);
   // channel -> state -> count (rows of a channel this build does not know are left out).
   absl::StatusOr<std::map<Channel, std::map<OutboxState, uint64_t>>> CountOutbox();
+  // channel -> when its oldest pending item was queued (channels with none
+  // pending are left out).
+  absl::StatusOr<std::map<Channel, absl::Time>> OldestPendingOutbox();
   absl::StatusOr<std::vector<OutboxItem>> ListOutbox(OutboxState state);
 
   absl::Status Acknowledge(const std::string& ip, uint32_t port, absl::Time until,

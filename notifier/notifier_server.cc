@@ -17,6 +17,7 @@
 #include "common/health_service.h"
 #include "common/http_client.h"
 #include "common/logging.h"
+#include "common/process_metrics.h"
 #include "common/server_util.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "notifier/eml_writer.h"
@@ -164,6 +165,109 @@ class NotifierService final : public v1::Notifier::Service {
   absl::CondVar& wake_;
 };
 
+// The notifier's Prometheus families, refreshed by its loop after each pass
+// (docs/metrics.md lists them all).
+class NotifierMetrics {
+ public:
+  explicit NotifierMetrics(prometheus::Registry& registry)
+      : notifications_(prometheus::BuildGauge()
+                           .Name("goalkeeper_notifications")
+                           .Help("Notifications by channel and state (pending, sent, dead)")
+                           .Register(registry)),
+        depth_(prometheus::BuildGauge()
+                   .Name("goalkeeper_outbox_depth")
+                   .Help("Notifications waiting in the outbox to be sent, by channel")
+                   .Register(registry)),
+        oldest_(prometheus::BuildGauge()
+                    .Name("goalkeeper_outbox_oldest_age_seconds")
+                    .Help("Age of the oldest notification waiting in the outbox, by channel "
+                          "(0: none waiting)")
+                    .Register(registry)),
+        sent_(prometheus::BuildCounter()
+                  .Name("goalkeeper_notifications_sent_total")
+                  .Help("Notifications the channel accepted since start (emails, Telegram "
+                        "messages)")
+                  .Register(registry)),
+        failed_(prometheus::BuildCounter()
+                    .Name("goalkeeper_notifications_failed_total")
+                    .Help("Failed delivery attempts since start, by channel")
+                    .Register(registry)),
+        dead_(prometheus::BuildCounter()
+                  .Name("goalkeeper_notifications_dead_lettered_total")
+                  .Help("Notifications given up (moved to the dead letters) since start")
+                  .Register(registry)),
+        rate_limited_(prometheus::BuildCounter()
+                          .Name("goalkeeper_notifications_rate_limited_total")
+                          .Help("429 answers whose retry_after was honoured, by channel")
+                          .Register(registry)),
+        resolutions_(prometheus::BuildCounter()
+                         .Name("goalkeeper_owner_resolutions_total")
+                         .Help("Owner resolutions since start, by source and outcome")
+                         .Register(registry)) {
+    // Every channel's series exist from the start (a rate() needs a zero).
+    for (Channel c : kAllChannels) {
+      const std::string channel(ChannelName(c));
+      for (auto* f : {&sent_, &failed_, &dead_, &rate_limited_}) f->Add({{"channel", channel}});
+      depth_.Add({{"channel", channel}});
+      oldest_.Add({{"channel", channel}});
+    }
+  }
+
+  void Update(NotificationStore& store, const SenderCounts& sender,
+              const ResolutionCounts& processor, absl::Time now) {
+    if (auto counts = store.CountOutbox(); counts.ok()) {
+      for (Channel c : kAllChannels) {
+        const std::string channel(ChannelName(c));
+        auto& by_state = (*counts)[c];
+        notifications_.Add({{"channel", channel}, {"state", "pending"}})
+            .Set(static_cast<double>(by_state[OutboxState::kPending]));
+        notifications_.Add({{"channel", channel}, {"state", "sent"}})
+            .Set(static_cast<double>(by_state[OutboxState::kSent]));
+        notifications_.Add({{"channel", channel}, {"state", "dead"}})
+            .Set(static_cast<double>(by_state[OutboxState::kDead]));
+        depth_.Add({{"channel", channel}})
+            .Set(static_cast<double>(by_state[OutboxState::kPending]));
+      }
+    }
+    if (auto oldest = store.OldestPendingOutbox(); oldest.ok()) {
+      for (Channel c : kAllChannels) {
+        auto it = oldest->find(c);
+        oldest_.Add({{"channel", std::string(ChannelName(c))}})
+            .Set(it == oldest->end() ? 0.0
+                                     : std::max(0.0, absl::ToDoubleSeconds(now - it->second)));
+      }
+    }
+    Advance(sent_, sender.sent);
+    Advance(failed_, sender.failed);
+    Advance(dead_, sender.dead);
+    Advance(rate_limited_, sender.rate_limited);
+    for (const auto& [key, n] : processor.by_source_outcome) {
+      size_t slash = key.find('/');
+      AdvanceCounter(
+          resolutions_.Add({{"source", key.substr(0, slash)}, {"outcome", key.substr(slash + 1)}}),
+          static_cast<double>(n));
+    }
+  }
+
+ private:
+  static void Advance(prometheus::Family<prometheus::Counter>& family,
+                      const std::map<Channel, uint64_t>& totals) {
+    for (const auto& [c, n] : totals) {
+      AdvanceCounter(family.Add({{"channel", std::string(ChannelName(c))}}),
+                     static_cast<double>(n));
+    }
+  }
+
+  prometheus::Family<prometheus::Gauge>& notifications_;
+  prometheus::Family<prometheus::Gauge>& depth_;
+  prometheus::Family<prometheus::Gauge>& oldest_;
+  prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Counter>& failed_;
+  prometheus::Family<prometheus::Counter>& dead_;
+  prometheus::Family<prometheus::Counter>& rate_limited_;
+  prometheus::Family<prometheus::Counter>& resolutions_;
+};
+
 }  // namespace
 
 int RunNotifier(const NotifierConfig& config) {
@@ -249,20 +353,9 @@ int RunNotifier(const NotifierConfig& config) {
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
-  auto& notifications = prometheus::BuildGauge()
-                            .Name("goalkeeper_notifications")
-                            .Help("Notifications by channel and state (pending, sent, dead)")
-                            .Register(*registry);
-  auto& attempts_failed = prometheus::BuildGauge()
-                              .Name("goalkeeper_notification_failures_total")
-                              .Help("Failed delivery attempts since start, by channel")
-                              .Register(*registry);
-  auto& resolutions = prometheus::BuildGauge()
-                          .Name("goalkeeper_owner_resolutions_total")
-                          .Help("Owner resolutions since start, by source and outcome")
-                          .Register(*registry);
+  NotifierMetrics metrics(*registry);
   std::string metrics_address;
-  auto exposer = StartMetrics(config.metrics_listen, registry, &metrics_address);
+  auto exposer = StartMetrics(config.metrics_listen, registry, "notifier", &metrics_address);
   if (!exposer.ok()) {
     log->error("{}", exposer.status().message());
     return 1;
@@ -300,26 +393,7 @@ int RunNotifier(const NotifierConfig& config) {
         }
       }
       sender.Tick();
-      if (auto counts = (*store)->CountOutbox(); counts.ok()) {
-        for (Channel c : kAllChannels) {
-          const std::string channel(ChannelName(c));
-          auto& by_state = (*counts)[c];
-          notifications.Add({{"channel", channel}, {"state", "pending"}})
-              .Set(static_cast<double>(by_state[OutboxState::kPending]));
-          notifications.Add({{"channel", channel}, {"state", "sent"}})
-              .Set(static_cast<double>(by_state[OutboxState::kSent]));
-          notifications.Add({{"channel", channel}, {"state", "dead"}})
-              .Set(static_cast<double>(by_state[OutboxState::kDead]));
-          auto f = sender.counts().failed.find(c);
-          attempts_failed.Add({{"channel", channel}})
-              .Set(f == sender.counts().failed.end() ? 0.0 : static_cast<double>(f->second));
-        }
-      }
-      for (const auto& [key, n] : processor.counts().by_source_outcome) {
-        size_t slash = key.find('/');
-        resolutions.Add({{"source", key.substr(0, slash)}, {"outcome", key.substr(slash + 1)}})
-            .Set(static_cast<double>(n));
-      }
+      metrics.Update(**store, sender.counts(), processor.counts(), clock.Now());
       absl::MutexLock lock(&wake_mu);
       wake.WaitWithTimeout(&wake_mu, absl::Seconds(1));
     }

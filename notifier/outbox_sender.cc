@@ -108,6 +108,7 @@ int OutboxSender::Tick() {
       continue;
     }
     ++counts_.failed[item.channel];
+    if (retry_after.has_value()) ++counts_.rate_limited[item.channel];
     const uint32_t attempts = item.attempts + 1;
     absl::Duration wait = retry_after.value_or(Backoff(attempts));
     if (s.code() == absl::StatusCode::kInvalidArgument) {

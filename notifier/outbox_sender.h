@@ -36,6 +36,9 @@ struct SenderCounts {
   std::map<Channel, uint64_t> sent;
   std::map<Channel, uint64_t> failed;  // attempts that failed
   std::map<Channel, uint64_t> dead;
+  // Failures whose answer said when to retry (Telegram's 429 retry_after),
+  // retried then rather than after the backoff.
+  std::map<Channel, uint64_t> rate_limited;
 };
 
 class OutboxSender {

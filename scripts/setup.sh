@@ -12,6 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev
   iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
+  python3-prometheus-client python3-yaml
 )
 
 missing=()

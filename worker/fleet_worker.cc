@@ -1,6 +1,7 @@
 #include "worker/fleet_worker.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <list>
 #include <map>
@@ -81,6 +82,7 @@ class FleetWorker::Impl {
           &stop_, absl::InfiniteDuration());
       if (resp.ok() && resp->has_shard() && stop_.HasBeenNotified()) {
         Complete(resp->shard().lease_id(), 0, /*handed_back=*/true);  // leased while stopping
+        shards_handed_back_.fetch_add(1);
         break;
       }
       if (stop_.HasBeenNotified()) break;
@@ -113,6 +115,30 @@ class FleetWorker::Impl {
 
   void Stop() {
     if (!stop_.HasBeenNotified()) stop_.Notify();
+  }
+
+  FleetWorkerStats Stats() {
+    FleetWorkerStats s;
+    s.probes = probe_counters_;
+    s.shards_completed = shards_completed_.load();
+    s.shards_handed_back = shards_handed_back_.load();
+    s.leases_lost = leases_lost_.load();
+    absl::MutexLock lock(&mu_);
+    double scans = 0;
+    bool uncapped = false;
+    for (const auto& [scan_id, pacer] : scan_pacers_) {
+      if (pacer->rate() > 0) {
+        scans += pacer->rate();
+      } else {
+        uncapped = true;
+      }
+    }
+    // The node's cap bounds the sum of the scans' shares; an uncapped scan
+    // leaves only the node's.
+    const double node = node_pacer_->rate();
+    if (uncapped || scan_pacers_.empty()) scans = 0;
+    s.applied_rate = node > 0 && (scans <= 0 || scans > node) ? node : scans;
+    return s;
   }
 
  private:
@@ -274,6 +300,7 @@ class FleetWorker::Impl {
         shard.profile().timeout_ms() > 0 ? shard.profile().timeout_ms() : 500);
     eo.retries = shard.profile().retries();
     eo.pacer = node_pacer_;
+    eo.counters = probe_counters_;  // lifetime totals across engines
     return eo;
   }
 
@@ -463,6 +490,7 @@ class FleetWorker::Impl {
     } else if (!failed) {
       const bool finished = a.slice != nullptr && a.slice->reported() == a.slice->size();
       Complete(shard.lease_id(), finished ? a.slice->size() : 0, /*handed_back=*/!finished);
+      (finished ? shards_completed_ : shards_handed_back_).fetch_add(1);
       log->info("shard {} scan={} lease={} probes={} open={}", finished ? "done" : "handed back",
                 shard.scan_id(), shard.lease_id(), a.slice != nullptr ? a.slice->reported() : 0,
                 a.slice != nullptr ? a.slice->open() : 0);
@@ -552,6 +580,7 @@ class FleetWorker::Impl {
         if (a->shard.lease_id() != id || a->lease_lost) continue;
         log->warn("lease lost lease={} scan={}: stopping the shard", id, a->shard.scan_id());
         a->lease_lost = true;
+        leases_lost_.fetch_add(1);
         queued_ -= a->queue.size();
         a->queue.clear();
         if (a->slice != nullptr) a->slice->Cancel();
@@ -596,6 +625,11 @@ class FleetWorker::Impl {
   absl::Mutex register_mu_;      // one registration at a time
   // Used by the Run thread only.
   std::unique_ptr<ScanEngine> engine_;
+  // For Stats (any thread).
+  const std::shared_ptr<ScanCounters> probe_counters_ = std::make_shared<ScanCounters>();
+  std::atomic<uint64_t> shards_completed_{0};
+  std::atomic<uint64_t> shards_handed_back_{0};
+  std::atomic<uint64_t> leases_lost_{0};
 
   absl::Mutex mu_;
   std::string token_ ABSL_GUARDED_BY(mu_);
@@ -614,5 +648,6 @@ FleetWorker::FleetWorker(FleetWorkerOptions options, std::unique_ptr<Coordinator
 FleetWorker::~FleetWorker() = default;
 absl::Status FleetWorker::Run() { return impl_->Run(); }
 void FleetWorker::Stop() { impl_->Stop(); }
+FleetWorkerStats FleetWorker::Stats() { return impl_->Stats(); }
 
 }  // namespace goalkeeper

@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "common/coordinator_client.h"
+#include "engine/scan_engine.h"
 
 namespace goalkeeper {
 
@@ -60,6 +61,19 @@ struct FleetWorkerOptions {
   const Clock* clock = nullptr;
 };
 
+// What the worker did since it started, for /metrics.
+struct FleetWorkerStats {
+  // Probe totals of every engine the worker ran (by state, attempts, in
+  // flight now); live atomics, readable at any time.
+  std::shared_ptr<const ScanCounters> probes;
+  uint64_t shards_completed = 0;    // every probe reported and completed
+  uint64_t shards_handed_back = 0;  // returned unfinished (stop, cancel, unstartable)
+  uint64_t leases_lost = 0;         // the coordinator said the lease was gone
+  // The cap in force now, in probes/s: the node's --max-rate or the sum of
+  // the scans' shares, whichever is lower (0: none).
+  double applied_rate = 0;
+};
+
 class FleetWorker {
  public:
   // Dials options.coordinator over gRPC.
@@ -73,6 +87,8 @@ class FleetWorker {
   // Runs until Stop(); returns OK after a clean stop.
   absl::Status Run();
   void Stop();
+  // Thread-safe; any time (before, during and after Run).
+  FleetWorkerStats Stats();
 
  private:
   class Impl;

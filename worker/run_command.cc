@@ -14,10 +14,12 @@
 #include "common/flags.h"
 #include "common/host_port.h"
 #include "common/logging.h"
+#include "common/server_util.h"
 #include "common/yaml_write.h"
 #include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
 #include "worker/scan_command.h"
+#include "worker/worker_metrics.h"
 
 namespace goalkeeper {
 namespace {
@@ -30,6 +32,7 @@ constexpr size_t kMaxWorkerName = 256;
 struct RunFlags {
   FleetWorkerOptions opt;
   uint64_t threads = 0;
+  std::string metrics_listen = "0.0.0.0:9466";
   bool check_config = false;
 };
 
@@ -41,6 +44,8 @@ void AddRunFlags(FlagParser& flags, RunFlags& f) {
   flags.AddUint("threads", &f.threads, 0, 256, "event-loop threads, 0 = one per core");
   flags.AddDouble("max-rate", &f.opt.max_rate, 0, 1e9,
                   "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
+  flags.AddString("metrics-listen", &f.metrics_listen, "HOST:PORT",
+                  "serve Prometheus /metrics here (default 0.0.0.0:9466, \"\" = off)");
   flags.AddBool("check-config", &f.check_config,
                 "check the flags, print the effective settings as YAML, exit 0 (or 2); dials "
                 "nothing");
@@ -60,6 +65,11 @@ absl::Status CheckRunFlags(RunFlags& f) {
     return absl::InvalidArgumentError(absl::StrCat("--name: '", opt.name.substr(0, 32),
                                                    "...' is longer than ", kMaxWorkerName,
                                                    " bytes (the coordinator refuses it)"));
+  }
+  if (!f.metrics_listen.empty()) {
+    if (auto hp = ParseHostPort(f.metrics_listen, PortRule::kListen); !hp.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--metrics-listen: ", hp.status().message()));
+    }
   }
   opt.threads = static_cast<unsigned>(f.threads);
   uint64_t fd_limit = 0;
@@ -81,6 +91,7 @@ std::string FormatRunSettings(const RunFlags& f) {
   absl::StrAppend(&out, "concurrency: ", opt.concurrency, "\n");
   absl::StrAppend(&out, "threads: ", opt.threads, "  # 0 = one per core\n");
   absl::StrAppend(&out, "max-rate: ", YamlNumber(opt.max_rate), "  # probes/s, 0 = none\n");
+  absl::StrAppend(&out, "metrics-listen: ", YamlQuoted(f.metrics_listen), "  # \"\" = off\n");
   return out;
 }
 
@@ -113,6 +124,18 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   FleetWorker worker(opt);
+  // /metrics: build info, process and gRPC server metrics, and the worker's.
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto worker_metrics = std::make_shared<WorkerMetrics>(worker);
+  std::string metrics_address;
+  auto exposer = StartMetrics(f.metrics_listen, registry, "worker", &metrics_address);
+  if (!exposer.ok()) {
+    std::fprintf(stderr, "error: --metrics-listen: %s\n",
+                 std::string(exposer.status().message()).c_str());
+    return kExitFailure;
+  }
+  if (*exposer != nullptr) (*exposer)->RegisterCollectable(worker_metrics);
+  MakeLogger("worker")->info("worker metrics={}", metrics_address);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -1,6 +1,7 @@
 // `goalkeeper-worker run`: joins a coordinator's fleet (see fleet_worker.h).
 //
 //   goalkeeper-worker run --coordinator HOST:PORT [--name NAME] [--concurrency N]
+//       [--metrics-listen HOST:PORT]   (default 0.0.0.0:9466, "" = off)
 //   goalkeeper-worker run --check-config [flags]
 //
 // --check-config checks the flags exactly as a start does, prints the

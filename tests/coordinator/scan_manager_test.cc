@@ -1038,5 +1038,68 @@ TEST_F(ScanManagerTest, ScheduledRunRefusedForGoodIsNotRetried) {
   EXPECT_EQ(source_.calls("cloud"), 1) << "refused: counts as the 09:00 run";
 }
 
+// What /metrics counts: the events of leases, shards and scan ends, and the
+// pending work and the oldest undelivered report in Stats.
+struct RecordedEvents : ManagerEvents {
+  void LeaseGranted() override { ++granted; }
+  void ShardCompleted(absl::Duration held) override { completed.push_back(held); }
+  void ShardHandedBack() override { ++handed_back; }
+  void LeaseExpired() override { ++expired; }
+  void ScanEnded(v1::ScanState state, absl::Duration ran) override {
+    ended.push_back({state, ran});
+  }
+  int granted = 0, handed_back = 0, expired = 0;
+  std::vector<absl::Duration> completed;
+  std::vector<std::pair<v1::ScanState, absl::Duration>> ended;
+};
+
+TEST_F(ScanManagerTest, EventsAndStatsCountLeasesShardsOutcomesAndPendingWork) {
+  RecordedEvents ev;
+  manager_->SetEvents(&ev);
+  Start("127.80.0.0/24");  // 512 probes
+  ManagerStats before = manager_->Stats();
+  EXPECT_EQ(before.probes_pending, 512u);
+  EXPECT_GE(before.shards_pending, 1u) << "an untouched scan's work is pending";
+  EXPECT_EQ(before.oldest_pending_report, absl::InfinitePast());
+
+  v1::Shard back = Lease("w1");
+  ASSERT_TRUE(Complete(back, "w1", /*handed_back=*/true).ok());
+  EXPECT_EQ(ev.handed_back, 1);
+  v1::Shard first = Lease("w1");
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(Complete(first, "w1").ok());
+  ASSERT_EQ(ev.completed.size(), 1u);
+  EXPECT_EQ(ev.completed[0], absl::Seconds(3)) << "from its lease to its completion";
+  RunToEnd("w1", {});
+  ASSERT_EQ(ev.ended.size(), 1u);
+  EXPECT_EQ(ev.ended[0].first, v1::SUCCEEDED);
+  EXPECT_EQ(ev.ended[0].second, absl::Seconds(3)) << "from the scan's first lease";
+  EXPECT_EQ(ev.granted, 1 + static_cast<int>(ev.completed.size())) << "the handed back one too";
+  ManagerStats after = manager_->Stats();
+  EXPECT_EQ(after.shards_pending, 0u);
+  EXPECT_EQ(after.probes_pending, 0u);
+  EXPECT_EQ(after.reports_pending, 1u) << "no notifier took it";
+  EXPECT_EQ(after.oldest_pending_report, absl::FromUnixMillis(absl::ToUnixMillis(clock_.Now())))
+      << "the time its scan ended";
+
+  // A shard whose lease expires 10 times fails its scan.
+  v1::Scan failing = Start("127.80.0.0/24");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_FALSE(Lease("w2").lease_id().empty());
+    clock_.Advance(absl::Seconds(11));
+    manager_->Tick();
+  }
+  EXPECT_EQ(ev.expired, 10);
+  ASSERT_EQ(ev.ended.size(), 2u);
+  EXPECT_EQ(ev.ended[1].first, v1::FAILED);
+  EXPECT_EQ(manager_->GetScan(failing.id())->state(), v1::FAILED);
+
+  v1::Scan cancelled = Start("127.80.0.0/24");
+  ASSERT_TRUE(manager_->CancelScan(cancelled.id()).ok());
+  ASSERT_EQ(ev.ended.size(), 3u);
+  EXPECT_EQ(ev.ended[2].first, v1::CANCELLED);
+  EXPECT_EQ(ev.ended[2].second, absl::ZeroDuration()) << "it never started";
+}
+
 }  // namespace
 }  // namespace goalkeeper

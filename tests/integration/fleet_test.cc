@@ -116,9 +116,10 @@ class Fleet {
   }
 
   void StartWorker(const std::string& name) {
-    workers_.emplace(name, Subprocess::StartLogged({kWorker, "run", "--coordinator", address(),
-                                                    "--name", name, "--concurrency", "256"},
-                                                   dir_ + "/" + name + ".log"));
+    workers_.emplace(
+        name, Subprocess::StartLogged({kWorker, "run", "--coordinator", address(), "--name", name,
+                                       "--concurrency", "256", "--metrics-listen", "127.0.0.1:0"},
+                                      dir_ + "/" + name + ".log"));
   }
   Subprocess& worker(const std::string& name) { return workers_.at(name); }
 

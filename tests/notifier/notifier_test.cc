@@ -274,6 +274,35 @@ TEST_F(NotifierTest, TelegramFloodControlWaitsRetryAfter) {
   EXPECT_EQ(telegram_.sent.size(), 1u);
 }
 
+// What /metrics reads: the sender's counts (a 429 honoured counts as a
+// failure and as rate limited) and when the oldest waiting item was queued.
+TEST_F(NotifierTest, CountsSentFailedRateLimitedAndTheOldestWaitingItem) {
+  const absl::Time queued = clock_.Now();
+  telegram_.flood = 1;
+  mailer_.down = true;
+  Deliver(Report("s1", {{"198.51.100.1", 6379, v1::NEW}}));
+  auto oldest = store_->OldestPendingOutbox();
+  ASSERT_TRUE(oldest.ok());
+  EXPECT_EQ(oldest->at(Channel::kEmail), queued);
+  EXPECT_EQ(oldest->at(Channel::kTelegram), queued);
+  OutboxSender sender(config_, *store_, mailer_, telegram_, clock_);
+  clock_.Advance(absl::Seconds(36));  // past the 429's retry_after and the email's backoff
+  telegram_.flood = 1;
+  sender.Tick();
+  EXPECT_EQ(sender.counts().rate_limited.at(Channel::kTelegram), 1u);
+  EXPECT_EQ(sender.counts().failed.at(Channel::kTelegram), 1u);
+  EXPECT_GE(sender.counts().failed.at(Channel::kEmail), 1u);
+  EXPECT_EQ(sender.counts().rate_limited.count(Channel::kEmail), 0u);
+  mailer_.down = false;
+  clock_.Advance(absl::Minutes(10));
+  sender.Tick();
+  EXPECT_EQ(sender.counts().sent.at(Channel::kTelegram), 1u);
+  EXPECT_GE(sender.counts().sent.at(Channel::kEmail), 1u);
+  oldest = store_->OldestPendingOutbox();
+  ASSERT_TRUE(oldest.ok());
+  EXPECT_TRUE(oldest->empty()) << "nothing waits";
+}
+
 TEST_F(NotifierTest, GivesUpAfterTheConfiguredTimeAndTellsTheOperators) {
   config_.give_up_after = absl::Hours(72);
   mailer_.down = true;
