@@ -100,7 +100,7 @@ YAML
   port=$(grep -oE 'grpc=127.0.0.1:[0-9]+' "$work/coordinator.log" | cut -d: -f2)
   for w in $(seq "$n"); do
     ip netns exec "$LAB_NS" "$B/worker/goalkeeper-worker" run --coordinator "127.0.0.1:$port" --name "w$w" \
-      --concurrency "$conc" --threads "$threads" --max-rate 0 >"$work/worker-$w.log" 2>&1 &
+      --concurrency "$conc" --threads "$threads" --max-rate 0 --health-listen "" >"$work/worker-$w.log" 2>&1 &
     pids+=($!)
   done
   sleep 1  # workers registered and long-polling

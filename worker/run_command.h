@@ -1,6 +1,12 @@
 // `goalkeeper-worker run`: joins a coordinator's fleet (see fleet_worker.h).
 //
 //   goalkeeper-worker run --coordinator HOST:PORT [--name NAME] [--concurrency N]
+//                         [--health-listen HOST:PORT]
+//
+// --health-listen (default 0.0.0.0:7072, "" = off) serves grpc.health.v1 for
+// Kubernetes probes: "" (readiness) is SERVING once the worker has registered
+// and NOT_SERVING while the coordinator is unreachable; "liveness" is SERVING
+// until shutdown begins. An address that cannot be bound exits 1.
 //
 // Exit codes: 0 after SIGTERM/SIGINT and a clean hand-back, 1 runtime
 // failure, 2 bad usage.

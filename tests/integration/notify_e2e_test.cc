@@ -176,7 +176,7 @@ class NotifyE2eTest : public ::testing::Test {
         dir_ + "/coordinator.log", "coordinator");
     worker_.emplace(Subprocess::StartLogged(
         {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
-         "--concurrency", "256"},
+         "--concurrency", "256", "--health-listen", "127.0.0.1:0"},
         dir_ + "/worker.log"));
   }
 
