@@ -5,9 +5,10 @@
 #     locked down as the chart's pods (read-only root, all capabilities
 #     dropped, no network);
 #   - the image runs as the non-root UID/GID 10001: its configured user, and
-#     the real UID/GID of a running coordinator (podman top and the host's
-#     /proc/PID/status);
-#   - there is no shell in the image (/bin/sh cannot be run);
+#     the real UID/GID of a running coordinator, notifier and worker (podman
+#     top and the host's /proc/PID/status), which stop with 0 on SIGTERM;
+#   - there is no shell in the image (/bin/sh cannot be run), and no -dev
+#     package or compiler;
 #   - the OCI version label matches the project version.
 # Containers start with `podman --runtime runc` and explicit --ulimit values
 # (docs/deploy.md). Ends with "image-smoke: N passed, M failed"; exits 1 on any
@@ -62,48 +63,96 @@ else
   pass "no /bin/sh in the image"
 fi
 
-# 5. A running coordinator's real UID/GID, seen from outside: podman top and
-# the kernel's /proc/PID/status on the host.
-name="goalkeeper-smoke-$$"
-cleanup() { "${PODMAN[@]}" rm -f -t 0 "$name" >/dev/null 2>&1 || true; }
+# 5. Runtime libraries only: no -dev package, no compiler (dpkg-query is a
+# binary: no shell needed).
+if pkgs=$("${RUN[@]}" "$IMAGE" dpkg-query -W -f '${Package}\n' 2>&1); then
+  dev=$(printf '%s\n' "$pkgs" | grep -E -- '-dev$|^(gcc|g\+\+|cpp|cmake|make|binutils)(-[0-9]+)?$' | tr '\n' ' ' || true)
+  if [ -z "$dev" ]; then
+    pass "no -dev package or compiler among $(printf '%s\n' "$pkgs" | wc -l) packages"
+  else
+    fail "build packages in the runtime image: $dev"
+  fi
+else
+  fail "dpkg-query in the image: $pkgs"
+fi
+
+# 6. Each daemon's real UID/GID while it runs, seen from outside: podman top
+# and the kernel's /proc/PID/status on the host; then SIGTERM ends it with 0.
+# Read-only root and a tmpfs /tmp, as in the chart's pods.
+names=()
+config_dir=""
+cleanup() {
+  local n
+  for n in "${names[@]}"; do "${PODMAN[@]}" rm -f -t 0 "$n" >/dev/null 2>&1 || true; done
+  [ -n "${config_dir:-}" ] && rm -rf "$config_dir"
+  return 0
+}
 trap cleanup EXIT
-if "${PODMAN[@]}" run -d --name "$name" --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
-  --read-only --cap-drop=ALL --security-opt no-new-privileges --network none \
-  --tmpfs /tmp:rw,size=16m,mode=1777 "$IMAGE" \
-  goalkeeper-coordinator --listen 127.0.0.1:0 --db /tmp/coordinator.db --metrics-listen "" \
-  >/dev/null; then
-  listening=""
+# daemon_check LABEL READY_LOG_TEXT COMMAND...
+daemon_check() {
+  local label=$1 ready=$2 name="goalkeeper-smoke-$1-$$" up="" top pid ids caps code
+  local extra=()
+  shift 2
+  [ "$label" = notifier ] && extra=("${NOTIFIER_CONFIG[@]}")
+  names+=("$name")
+  if ! "${PODMAN[@]}" run -d --name "$name" --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
+    --read-only --cap-drop=ALL --security-opt no-new-privileges --network none \
+    --tmpfs /tmp:rw,size=16m,mode=1777 "${extra[@]}" "$IMAGE" "$@" >/dev/null; then
+    fail "$label: podman run -d failed"
+    return
+  fi
   for _ in $(seq 100); do
-    if "${PODMAN[@]}" logs "$name" 2>&1 | grep -q "coordinator listening"; then listening=yes; break; fi
+    if "${PODMAN[@]}" logs "$name" 2>&1 | grep -qF "$ready"; then up=yes; break; fi
     [ "$("${PODMAN[@]}" inspect --format '{{.State.Running}}' "$name")" = true ] || break
     sleep 0.1
   done
-  if [ -n "$listening" ]; then
-    pass "coordinator serves in a read-only container with a tmpfs /tmp"
+  if [ -n "$up" ]; then
+    pass "$label runs ('$ready')"
   else
-    fail "coordinator did not start: $("${PODMAN[@]}" logs "$name" 2>&1 | tail -n 3)"
+    fail "$label did not start: $("${PODMAN[@]}" logs "$name" 2>&1 | tail -n 3)"
+    return
   fi
-  top=$("${PODMAN[@]}" top "$name" uid gid 2>&1 | tail -n +2 | sort -u | tr -s ' ' | sed 's/^ //')
-  if [ "$top" = "10001 10001" ]; then pass "podman top: uid gid = $top"; else fail "podman top: uid gid = '$top', want 10001 10001"; fi
+  # huser/hgroup: the IDs on the host (no user namespace); user/group: the
+  # names the image's /etc/passwd gives them (podman's own ps: none in the
+  # image).
+  top=$("${PODMAN[@]}" top "$name" huser hgroup user group 2>&1 | tail -n +2 | tr -s ' ' |
+    sed 's/^ //; s/ $//' | sort -u || true)
+  if [ "$top" = "10001 10001 goalkeeper goalkeeper" ]; then
+    pass "$label: podman top huser hgroup user group = $top"
+  else
+    fail "$label: podman top huser hgroup user group = '$top', want '10001 10001 goalkeeper goalkeeper'"
+  fi
   pid=$("${PODMAN[@]}" inspect --format '{{.State.Pid}}' "$name")
   ids=$(awk '/^Uid:/ { u = $2 " " $3 " " $4 " " $5 } /^Gid:/ { g = $2 " " $3 " " $4 " " $5 }
     END { print u "/" g }' "/proc/$pid/status" 2>/dev/null || true)
   if [ "$ids" = "10001 10001 10001 10001/10001 10001 10001 10001" ]; then
-    pass "host /proc/$pid/status: real, effective, saved and fs UID and GID are 10001"
+    pass "$label: host /proc/$pid/status real, effective, saved and fs UID and GID are 10001"
   else
-    fail "host /proc/$pid/status: Uid/Gid '$ids', want 10001 everywhere"
+    fail "$label: host /proc/$pid/status Uid/Gid '$ids', want 10001 everywhere"
   fi
   caps=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-  if [ "$caps" = "0000000000000000" ]; then pass "no effective capabilities"; else fail "CapEff '$caps'"; fi
-  if "${PODMAN[@]}" stop -t 10 "$name" >/dev/null 2>&1 &&
-    [ "$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$name")" = 0 ]; then
-    pass "coordinator stops cleanly on SIGTERM (exit 0)"
-  else
-    fail "coordinator stop: exit $("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$name" 2>&1)"
-  fi
-else
-  fail "podman run -d $IMAGE goalkeeper-coordinator failed"
-fi
+  if [ "$caps" = "0000000000000000" ]; then pass "$label: no effective capabilities"; else fail "$label: CapEff '$caps'"; fi
+  "${PODMAN[@]}" stop -t 30 "$name" >/dev/null 2>&1 || true
+  code=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$name" 2>&1 || true)
+  if [ "$code" = 0 ]; then pass "$label stops on SIGTERM with exit 0"; else fail "$label stop: exit '$code'"; fi
+}
+daemon_check coordinator "coordinator listening grpc=127.0.0.1:" \
+  goalkeeper-coordinator --listen 127.0.0.1:0 --db /tmp/coordinator.db --metrics-listen ""
+# A minimal notifier config, mounted read-only as the chart's ConfigMap is.
+config_dir=$(mktemp -d)
+cat >"$config_dir/notifier.yaml" <<'EOF'
+mode: stage
+ops: {emails: [noc@operator.example]}
+email: {from: goalkeeper@operator.example, outbox_dir: /tmp/outbox}
+EOF
+chmod 0755 "$config_dir" && chmod 0644 "$config_dir/notifier.yaml"
+NOTIFIER_CONFIG=(-v "$config_dir:/etc/goalkeeper:ro")
+daemon_check notifier "notifier listening grpc=127.0.0.1:" \
+  goalkeeper-notifier --config /etc/goalkeeper/notifier.yaml --listen 127.0.0.1:0 \
+  --db /tmp/notifier.db --metrics-listen ""
+# No coordinator in its network: the worker keeps retrying, and serves health.
+daemon_check worker "worker health grpc=127.0.0.1:" \
+  goalkeeper-worker run --coordinator 127.0.0.1:1 --health-listen 127.0.0.1:0
 cleanup
 
 finish
