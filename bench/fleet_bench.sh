@@ -101,7 +101,7 @@ YAML
   for w in $(seq "$n"); do
     ip netns exec "$LAB_NS" "$B/worker/goalkeeper-worker" run --coordinator "127.0.0.1:$port" --name "w$w" \
       --concurrency "$conc" --threads "$threads" --max-rate 0 --metrics-listen "" \
-      >"$work/worker-$w.log" 2>&1 &
+      --health-listen "" >"$work/worker-$w.log" 2>&1 &
     pids+=($!)
   done
   sleep 1  # workers registered and long-polling

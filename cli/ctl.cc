@@ -18,6 +18,7 @@
 #include "common/flags.h"
 #include "common/grpc_channel.h"
 #include "common/host_port.h"
+#include "common/version.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 
 namespace goalkeeper {
@@ -33,6 +34,7 @@ constexpr int kStartScanSeconds = 120;
 
 constexpr char kUsageText[] =
     "usage: goalkeeperctl [--coordinator HOST:PORT] <command>\n"
+    "       goalkeeperctl --version\n"
     "commands:\n"
     "  scan start (--targets SPEC --ports SPEC | --inventory NAME [--profile NAME])\n"
     "             [--exclude SPEC] [--seed N] [--wait] [--output table|json]\n"
@@ -84,6 +86,10 @@ class Ctl {
       std::string a = argv[i];
       if (a == "--help") {
         std::fputs(kUsageText, out_);
+        return kOk;
+      }
+      if (a == "--version") {
+        std::fprintf(out_, "%s\n", VersionLine("goalkeeperctl").c_str());
         return kOk;
       }
       if (a == "--coordinator" || a.rfind("--coordinator=", 0) == 0) {
@@ -165,6 +171,10 @@ class Ctl {
   // Parses flags and exactly `ids` positional arguments.
   int ParseArgs(FlagParser& flags, int argc, const char* const* argv, size_t ids) {
     if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return Usage(s.message());
+    if (flags.version_requested()) {
+      std::fprintf(out_, "%s\n", VersionLine(flags.program()).c_str());
+      return kOk;
+    }
     if (flags.positional().size() != ids) {
       return Usage(ids == 0 ? "unexpected argument" : "expected a scan ID");
     }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/version.h"
 
 namespace goalkeeper {
 namespace {
@@ -16,6 +17,12 @@ std::string Quote(absl::string_view v) {
 }
 
 }  // namespace
+
+FlagParser::FlagParser(std::string command) : command_(std::move(command)) {
+  AddBool("version", &version_, "print the version and exit");
+}
+
+std::string FlagParser::program() const { return command_.substr(0, command_.find(' ')); }
 
 void FlagParser::AddString(std::string name, std::string* out, std::string value_name,
                            std::string help) {
@@ -187,6 +194,10 @@ std::optional<int> FlagParser::ParseForMain(int argc, const char* const* argv, s
   }
   if (help) {
     std::fputs(Usage().c_str(), out);
+    return 0;
+  }
+  if (version_) {
+    std::fprintf(out, "%s\n", VersionLine(program()).c_str());
     return 0;
   }
   if (!positional_.empty()) {

@@ -13,6 +13,9 @@
 // One rule for repeated flags, in every binary: list flags (AddList,
 // AddJoinedList) accumulate every occurrence; a scalar flag given twice is a
 // usage error ("--timeout-ms given twice"), never "the last one wins".
+// Every parser has --version (a boolean like the others): ParseForMain prints
+// "goalkeeper-worker 0.1.0" (the first word of the command and the project
+// version) and settles 0; callers of Parse check version_requested().
 //
 // Thread-safety: not thread-safe; use from main() only.
 #ifndef GOALKEEPER_COMMON_FLAGS_H_
@@ -35,7 +38,8 @@ namespace goalkeeper {
 
 class FlagParser {
  public:
-  explicit FlagParser(std::string command) : command_(std::move(command)) {}
+  // `command` as the usage shows it: "goalkeeper-worker scan".
+  explicit FlagParser(std::string command);
   FlagParser(const FlagParser&) = delete;
   FlagParser& operator=(const FlagParser&) = delete;
 
@@ -65,6 +69,10 @@ class FlagParser {
                                   std::FILE* err);
 
   bool WasSet(absl::string_view name) const { return seen_.count(std::string(name)) > 0; }
+  // --version was given: print VersionLine(program()) and exit 0.
+  bool version_requested() const { return version_; }
+  // The binary: the command's first word ("goalkeeper-worker").
+  std::string program() const;
   const std::vector<std::string>& positional() const { return positional_; }
   std::string Usage() const;
 
@@ -80,6 +88,7 @@ class FlagParser {
   std::vector<std::string> order_;
   std::set<std::string> seen_;
   std::vector<std::string> positional_;
+  bool version_ = false;
 };
 
 // The flags the daemons (coordinator, notifier) share; given flags override

@@ -9,11 +9,17 @@ using grpc::health::v1::HealthCheckResponse;
 grpc::Status HealthService::Check(grpc::ServerContext*,
                                   const grpc::health::v1::HealthCheckRequest* req,
                                   HealthCheckResponse* resp) {
-  if (!req->service().empty() && services_.count(req->service()) == 0) {
+  if (!Known(req->service())) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service '" + req->service() + "'");
   }
-  resp->set_status(Serving() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
+  resp->set_status(StatusOf(req->service()));
   return grpc::Status::OK;
+}
+
+HealthCheckResponse::ServingStatus HealthService::StatusOf(const std::string& service) const {
+  const bool serving =
+      service == kLiveness ? serving_.load() : serving_.load() && !degraded_.load();
+  return serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
 }
 
 grpc::Status HealthService::Watch(grpc::ServerContext* ctx,
@@ -22,11 +28,8 @@ grpc::Status HealthService::Watch(grpc::ServerContext* ctx,
   HealthCheckResponse::ServingStatus last = HealthCheckResponse::UNKNOWN;
   while (!ctx->IsCancelled()) {
     HealthCheckResponse resp;
-    if (!req->service().empty() && services_.count(req->service()) == 0) {
-      resp.set_status(HealthCheckResponse::SERVICE_UNKNOWN);
-    } else {
-      resp.set_status(Serving() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
-    }
+    resp.set_status(Known(req->service()) ? StatusOf(req->service())
+                                          : HealthCheckResponse::SERVICE_UNKNOWN);
     if (resp.status() != last) {
       if (!writer->Write(resp)) break;
       last = resp.status();

@@ -46,7 +46,7 @@ for w in worker-1 worker-2; do
   # --max-rate: the default 2000/s protects a real node's conntrack table;
   # loopback needs no such care.
   build/worker/goalkeeper-worker run --coordinator 127.0.0.1:7070 --name "$w" --max-rate 50000 \
-    --metrics-listen 127.0.0.1:0 >"$state/$w.log" 2>&1 &
+    --metrics-listen 127.0.0.1:0 --health-listen 127.0.0.1:0 >"$state/$w.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 100); do

@@ -36,6 +36,12 @@ bool UnknownWorker(const absl::Status& s) {
   return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kUnauthenticated;
 }
 
+// The call did not reach the coordinator (or got no answer in time).
+bool Unreachable(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnavailable ||
+         s.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
 const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <typename T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
@@ -186,6 +192,7 @@ class FleetWorker::Impl {
     for (;;) {
       auto result = fn();
       const absl::Status& s = StatusOf(result);
+      NoteReachability(s);
       if (s.ok()) {
         if (warned) MakeLogger("worker")->info("coordinator reachable again");
         return result;
@@ -218,6 +225,26 @@ class FleetWorker::Impl {
   std::string Token() {
     absl::MutexLock lock(&mu_);
     return token_;
+  }
+
+  // Tells options_.on_reachable when a call's outcome changes what is known:
+  // reachable after any success (every call but Register needs the worker to
+  // be registered, and a success only follows registration), unreachable
+  // after a transport failure. Other errors were answers: no change.
+  void NoteReachability(const absl::Status& s) {
+    if (!options_.on_reachable) return;
+    int now;
+    if (s.ok()) {
+      now = 1;
+    } else if (Unreachable(s)) {
+      now = 0;
+    } else {
+      return;
+    }
+    absl::MutexLock lock(&reachable_mu_);
+    if (reachable_ == now) return;
+    reachable_ = now;
+    options_.on_reachable(now == 1);  // under the lock: changes are told in order
   }
 
   // Registers (again, after a coordinator restart: with the id and token of
@@ -560,6 +587,7 @@ class FleetWorker::Impl {
     if (reported.empty()) return;
     req.set_probes_done(delta);
     absl::StatusOr<v1::HeartbeatResponse> resp = client_->Heartbeat(req);
+    NoteReachability(resp.status());
     if (!resp.ok()) {
       if (UnknownWorker(resp.status())) {
         log->warn("heartbeat: the coordinator does not know this worker ({}); registering again",
@@ -621,8 +649,10 @@ class FleetWorker::Impl {
   const std::shared_ptr<Pacer> node_pacer_;  // --max-rate, across every scan
   std::string worker_id_;
   absl::Notification stop_;
-  absl::Notification run_done_;  // the reporter is done: the heartbeat may end
-  absl::Mutex register_mu_;      // one registration at a time
+  absl::Notification run_done_;                       // the reporter is done: the heartbeat may end
+  absl::Mutex register_mu_;                           // one registration at a time
+  absl::Mutex reachable_mu_;                          // orders the on_reachable calls
+  int reachable_ ABSL_GUARDED_BY(reachable_mu_) = 0;  // as last told; not until registered
   // Used by the Run thread only.
   std::unique_ptr<ScanEngine> engine_;
   // For Stats (any thread).

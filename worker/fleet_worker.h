@@ -25,6 +25,10 @@
 // Failures: every call is retried with backoff while the coordinator is
 // away; a coordinator that no longer knows the worker (NOT_FOUND or
 // UNAUTHENTICATED) gets it registered again with its id and token.
+// Readiness: options.on_reachable hears when the coordinator becomes
+// reachable (registered) or unreachable (a call failed for want of it), so
+// the `run` command can serve it as gRPC health without this class knowing
+// gRPC.
 // Stop (SIGTERM): no new shards; the current ones stop taking probes, their
 // findings are flushed and they are handed back; then Run returns.
 //
@@ -36,6 +40,7 @@
 #ifndef GOALKEEPER_WORKER_FLEET_WORKER_H_
 #define GOALKEEPER_WORKER_FLEET_WORKER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,6 +64,12 @@ struct FleetWorkerOptions {
   double max_rate = 2000;
   // Heartbeat schedule and retry deadlines; null = the system clock.
   const Clock* clock = nullptr;
+  // Told true once registered and whenever a call succeeds after a failure,
+  // false when a call fails with UNAVAILABLE or DEADLINE_EXCEEDED (the
+  // coordinator is away or unreachable). It starts unreachable and only
+  // changes are told, so the first call is true, at registration. Called on
+  // the worker's threads: keep it quick. Empty = nobody listens.
+  std::function<void(bool reachable)> on_reachable;
 };
 
 // What the worker did since it started, for /metrics.

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/version.h"
 #include "worker/run_command.h"
 #include "worker/scan_command.h"
 
@@ -11,6 +12,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: goalkeeper-worker <command> [flags]\n"
+    "       goalkeeper-worker --version\n"
     "commands:\n"
     "  scan    scan targets now and print open ports (--help for flags)\n"
     "  run     pull and scan shards from a coordinator (--help for flags)\n";
@@ -21,6 +23,10 @@ int main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? goalkeeper::kExitUsage : goalkeeper::kExitOk;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::printf("%s\n", goalkeeper::VersionLine("goalkeeper-worker").c_str());
+    return goalkeeper::kExitOk;
   }
   if (std::strcmp(argv[1], "scan") == 0) {
     return goalkeeper::RunScanCommand(argc - 2, argv + 2, stdout, stderr);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
+#include "common/health_service.h"
 #include "common/host_port.h"
 #include "common/logging.h"
 #include "common/server_util.h"
@@ -33,6 +35,7 @@ struct RunFlags {
   FleetWorkerOptions opt;
   uint64_t threads = 0;
   std::string metrics_listen = "0.0.0.0:9466";
+  std::string health_listen = "0.0.0.0:7072";
   bool check_config = false;
 };
 
@@ -46,6 +49,8 @@ void AddRunFlags(FlagParser& flags, RunFlags& f) {
                   "this node's cap in probes/s, 0 = none (default 2000: conntrack budget)");
   flags.AddString("metrics-listen", &f.metrics_listen, "HOST:PORT",
                   "serve Prometheus /metrics here (default 0.0.0.0:9466, \"\" = off)");
+  flags.AddHostPort("health-listen", &f.health_listen, PortRule::kListen, true,
+                    "grpc.health.v1 address (default 0.0.0.0:7072); empty disables");
   flags.AddBool("check-config", &f.check_config,
                 "check the flags, print the effective settings as YAML, exit 0 (or 2); dials "
                 "nothing");
@@ -92,6 +97,7 @@ std::string FormatRunSettings(const RunFlags& f) {
   absl::StrAppend(&out, "threads: ", opt.threads, "  # 0 = one per core\n");
   absl::StrAppend(&out, "max-rate: ", YamlNumber(opt.max_rate), "  # probes/s, 0 = none\n");
   absl::StrAppend(&out, "metrics-listen: ", YamlQuoted(f.metrics_listen), "  # \"\" = off\n");
+  absl::StrAppend(&out, "health-listen: ", YamlQuoted(f.health_listen), "  # \"\" = off\n");
   return out;
 }
 
@@ -123,6 +129,24 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // gRPC health for Kubernetes probes: "" (readiness) is NOT_SERVING until
+  // the worker has registered and while the coordinator is unreachable;
+  // "liveness" is SERVING until shutdown begins.
+  HealthService health({});
+  health.SetDegraded(true);
+  opt.on_reachable = [&health](bool reachable) { health.SetDegraded(!reachable); };
+  std::unique_ptr<grpc::Server> health_server;
+  if (!f.health_listen.empty()) {
+    int port = 0;
+    health_server = StartGrpcServer(f.health_listen, {&health}, &port);
+    if (health_server == nullptr) {
+      std::fprintf(stderr, "error: --health-listen: cannot listen on '%s'\n",
+                   f.health_listen.c_str());
+      return kExitFailure;
+    }
+    MakeLogger("worker")->info("worker health grpc={}:{}", HostOf(f.health_listen), port);
+  }
+
   FleetWorker worker(opt);
   // /metrics: build info, process and gRPC server metrics, and the worker's.
   auto registry = std::make_shared<prometheus::Registry>();
@@ -140,12 +164,17 @@ int RunWorkerCommand(int argc, const char* const* argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     MakeLogger("worker")->info("signal {} received; finishing", sig);
+    health.Shutdown();
     worker.Stop();
   });
   absl::Status s = worker.Run();
   // Run returned on its own (not through a signal): release the waiter.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  health.Shutdown();
+  if (health_server != nullptr) {
+    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return kExitFailure;

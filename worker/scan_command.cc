@@ -16,6 +16,7 @@
 #include "common/ports.h"
 #include "common/probe_space.h"
 #include "common/targets.h"
+#include "common/version.h"
 #include "engine/result_writer.h"
 #include "engine/scan_engine.h"
 
@@ -86,6 +87,10 @@ int RunScanCommand(int argc, const char* const* argv, std::FILE* out, std::FILE*
   if (absl::Status s = parser.Parse(argc, argv); !s.ok()) return UsageError(err, s.message());
   if (f.help) {
     std::fputs(parser.Usage().c_str(), out);
+    return kExitOk;
+  }
+  if (parser.version_requested()) {
+    std::fprintf(out, "%s\n", VersionLine(parser.program()).c_str());
     return kExitOk;
   }
   if (!parser.positional().empty()) {

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/version.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -315,6 +316,40 @@ TEST(ParseForMainTest, HelpPrintsUsageAndExitsZero) {
   EXPECT_THAT(r.out, HasSubstr("usage: goalkeeper-coordinator"));
   EXPECT_THAT(r.out, HasSubstr("default 0.0.0.0:7070"));
   EXPECT_EQ(r.err, "");
+}
+
+// Every command has --version: the binary's name (the command's first word)
+// and the project version from CMake, exit 0.
+TEST(ParseForMainTest, VersionPrintsTheBinaryAndTheProjectVersionAndExitsZero) {
+  FlagParser flags("goalkeeper-worker run");
+  std::string coordinator;
+  flags.AddString("coordinator", &coordinator, "HOST:PORT", "coordinator address");
+  MainRun r = ParseMain(flags, {"--coordinator", "x:1", "--version"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, absl::StrCat("goalkeeper-worker ", GOALKEEPER_EXPECTED_VERSION, "\n"));
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(flags.program(), "goalkeeper-worker");
+  EXPECT_TRUE(flags.version_requested());
+  EXPECT_EQ(Version(), GOALKEEPER_EXPECTED_VERSION);
+  EXPECT_EQ(VersionLine("goalkeeperctl"), absl::StrCat("goalkeeperctl ", Version()));
+}
+
+TEST(ParseForMainTest, VersionFollowsTheFlagRulesAndIsInTheUsage) {
+  FlagParser twice("goalkeeper-notifier");
+  MainRun r = ParseMain(twice, {"--version", "--version"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "error: --version given twice\n");
+  EXPECT_EQ(r.out, "");
+  FlagParser valued("goalkeeper-notifier");
+  EXPECT_EQ(ParseMain(valued, {"--version=yes"}).err,
+            "error: --version: 'yes' is not true or false\n");
+  FlagParser off("goalkeeper-notifier");
+  MainRun go_on = ParseMain(off, {"--version=false"});
+  EXPECT_FALSE(go_on.rc.has_value());
+  EXPECT_EQ(go_on.out, "");
+  FlagParser usage("goalkeeper-coordinator");
+  EXPECT_THAT(usage.Usage(), HasSubstr("--version "));
+  EXPECT_FALSE(usage.version_requested());
 }
 
 TEST(ParseForMainTest, BadFlagOrStrayArgumentIsOneLineAndExitTwo) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -118,7 +119,8 @@ class Fleet {
   void StartWorker(const std::string& name) {
     workers_.emplace(
         name, Subprocess::StartLogged({kWorker, "run", "--coordinator", address(), "--name", name,
-                                       "--concurrency", "256", "--metrics-listen", "127.0.0.1:0"},
+                                       "--concurrency", "256", "--metrics-listen", "127.0.0.1:0",
+                                       "--health-listen", "127.0.0.1:0"},
                                       dir_ + "/" + name + ".log"));
   }
   Subprocess& worker(const std::string& name) { return workers_.at(name); }
@@ -399,6 +401,68 @@ TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("InvalidArgument"));
   EXPECT_THAT(bad.err, HasSubstr("'127.67.0.0/33': prefix length /33 exceeds 32 bits"));
+}
+
+// The status grpcurl reads from a grpc.health.v1 Check of `service` at
+// `address` ("SERVING", "NOT_SERVING", or "" when the call failed).
+std::string GrpcurlHealth(const std::string& address, const std::string& service) {
+  RunResult r = ::goalkeeper::testing::Run(
+      {GRPCURL_BIN, "-plaintext", "-d", "{\"service\":\"" + service + "\"}", address,
+       "grpc.health.v1.Health/Check"},
+      std::chrono::seconds(30));
+  if (r.exit_code != 0) return "";
+  return JsonField(absl::StrReplaceAll(r.out, {{" ", ""}, {"\n", ""}}), "status");
+}
+
+// Polls GrpcurlHealth until it says `want`; the last answer otherwise.
+std::string WaitForHealth(const std::string& address, const std::string& service,
+                          const std::string& want, int seconds) {
+  std::string got;
+  for (int i = 0; i < seconds * 5; ++i) {
+    got = GrpcurlHealth(address, service);
+    if (got == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return got;
+}
+
+// The worker's --health-listen for Kubernetes probes: readiness ("") only
+// while registered with a reachable coordinator, liveness ("liveness")
+// throughout, checked with grpcurl as a probe would.
+TEST(FleetTest, WorkerHealthIsReadyOnlyWhileTheCoordinatorIsReachableAndLiveThroughout) {
+  Fleet fleet("worker-health", "127.72");
+  fleet.WriteConfig();
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.KillCoordinator();  // its port is known: the worker starts with none there
+  fleet.StartWorker("w1");
+  std::string health;
+  for (int i = 0; i < 200 && health.empty(); ++i) {
+    const std::string log = fleet.Log("w1");
+    const size_t at = log.find("worker health grpc=127.0.0.1:");
+    if (at != std::string::npos)
+      health = "127.0.0.1:" + std::to_string(std::stoi(log.substr(at + 29)));
+    ASSERT_FALSE(fleet.worker("w1").Exited()) << fleet.Log("w1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(health.empty()) << fleet.Log("w1");
+  EXPECT_EQ(GrpcurlHealth(health, "liveness"), "SERVING");
+  EXPECT_EQ(GrpcurlHealth(health, ""), "NOT_SERVING") << "not registered yet";
+
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  EXPECT_EQ(WaitForHealth(health, "", "SERVING", 30), "SERVING") << fleet.Log("w1");
+  EXPECT_EQ(GrpcurlHealth(health, "liveness"), "SERVING");
+
+  fleet.KillCoordinator();
+  EXPECT_EQ(WaitForHealth(health, "", "NOT_SERVING", 30), "NOT_SERVING") << fleet.Log("w1");
+  EXPECT_EQ(GrpcurlHealth(health, "liveness"), "SERVING") << "a live worker is not restarted";
+
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  EXPECT_EQ(WaitForHealth(health, "", "SERVING", 30), "SERVING") << fleet.Log("w1");
+
+  fleet.worker("w1").Signal(SIGTERM);
+  RunResult r = fleet.worker("w1").Wait(std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << fleet.Log("w1");
+  EXPECT_EQ(GrpcurlHealth(health, "liveness"), "") << "the health server stopped with the worker";
 }
 
 // Listening sockets on every (address, port) of a block, served by one

@@ -176,7 +176,8 @@ class NotifyE2eTest : public ::testing::Test {
         dir_ + "/coordinator.log", "coordinator");
     worker_.emplace(Subprocess::StartLogged(
         {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
-         "--concurrency", "256", "--metrics-listen", "127.0.0.1:0"},
+         "--concurrency", "256", "--metrics-listen", "127.0.0.1:0", "--health-listen",
+         "127.0.0.1:0"},
         dir_ + "/worker.log"));
   }
 

@@ -153,7 +153,7 @@ TEST_F(OpenStackInventoryTest, ScanStartFetchesThePublicAddressesAndScansThem) {
       absl::StrCat("  cloud:\n", OpenStackBlock("os.pw"), "    exclude: [\"2001:db8::/32\"]\n")));
   worker_.emplace(Subprocess::StartLogged(
       {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_port_),
-       "--concurrency", "64", "--metrics-listen", "127.0.0.1:0"},
+       "--concurrency", "64", "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"},
       dir_ + "/worker.log"));
 
   RunResult r = Ctl(

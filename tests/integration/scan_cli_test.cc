@@ -208,5 +208,20 @@ TEST(WorkerCliTest, RunCoordinatorPortOutsideTheRangeExitsTwoNamingIt) {
   EXPECT_EQ(r.err, "error: --coordinator: 'localhost:-1': port -1 is outside 1-65535\n");
 }
 
+// --health-listen is checked like every address flag (exit 2), and one that
+// cannot be bound (a second worker on the same node port) exits 1 naming it.
+TEST(WorkerCliTest, RunHealthListenIsCheckedAndAnAddressInUseExitsOne) {
+  RunResult r = ::goalkeeper::testing::Run(
+      {kBin, "run", "--coordinator", "127.0.0.1:1", "--health-listen", "127.0.0.1:70720"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: --health-listen: '127.0.0.1:70720': port 70720 is outside 0-65535\n");
+  auto taken = OpenPort::Start("127.0.0.1");
+  const std::string address = "127.0.0.1:" + std::to_string(taken->port());
+  r = ::goalkeeper::testing::Run(
+      {kBin, "run", "--coordinator", "127.0.0.1:1", "--health-listen", address});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("error: --health-listen: cannot listen on '" + address + "'\n"));
+}
+
 }  // namespace
 }  // namespace goalkeeper

@@ -3,11 +3,13 @@
 #include "worker/fleet_worker.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -282,6 +284,63 @@ TEST_F(FleetWorkerTest, StopHandsBackTheShardsInProgress) {
   std::vector<v1::CompleteShardRequest> done = fake.completed();
   ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0].handed_back());
+}
+
+// Collects what FleetWorkerOptions::on_reachable was told, in order.
+class Reachability {
+ public:
+  std::function<void(bool)> Listener() {
+    return [this](bool reachable) {
+      absl::MutexLock lock(&mu_);
+      told_.push_back(reachable);
+    };
+  }
+  std::vector<bool> told() const {
+    absl::MutexLock lock(&mu_);
+    return told_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<bool> told_ ABSL_GUARDED_BY(mu_);
+};
+
+// Readiness for the `run` command's health service: reachable once
+// registered, unreachable when a call finds no coordinator, reachable again
+// at the next success; only changes are told.
+TEST_F(FleetWorkerTest, TellsReachableAtRegistrationUnreachableOnUnavailableAndBackAgain) {
+  Reachability reachability;
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.FailNextLease(absl::UnavailableError("connection refused"));
+  FleetWorkerOptions options = Options(/*concurrency=*/16);
+  options.on_reachable = reachability.Listener();
+  WorkerRunner worker(std::move(options), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] {
+    return reachability.told() == std::vector<bool>{true, false, true};
+  })) << "told "
+      << ::testing::PrintToString(reachability.told());
+  EXPECT_EQ(fake.registrations().size(), 1u);
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(reachability.told(), (std::vector<bool>{true, false, true}));
+}
+
+// An answer that is an error (the coordinator forgot the worker) is no sign
+// of an unreachable coordinator: the worker registers again and stays ready.
+TEST_F(FleetWorkerTest, AnErrorAnswerFromTheCoordinatorKeepsTheWorkerReachable) {
+  ClosedPort closed("127.31.52.1");
+  Reachability reachability;
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  fake.FailNextLease(absl::NotFoundError("unknown worker"));
+  fake.AddShard(MakeShard("l-1", "s-1", "127.31.52.0/28", closed.port(), 16, 0));
+  FleetWorkerOptions options = Options(/*concurrency=*/16);
+  options.on_reachable = reachability.Listener();
+  WorkerRunner worker(std::move(options), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 1; }));
+  EXPECT_EQ(fake.registrations().size(), 2u);
+  EXPECT_TRUE(worker.Stop().ok());
+  EXPECT_EQ(reachability.told(), std::vector<bool>{true});
 }
 
 }  // namespace
