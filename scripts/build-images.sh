@@ -91,6 +91,7 @@ make_base() {
   tarball="$CACHE/images/debian-bookworm-minbase.tar"
   mkdir -p "$CACHE/images"
   if [ ! -s "$tarball" ]; then
+    [ "$(id -u)" -eq 0 ] || { log "making $BASE needs root (debootstrap): run as root, or pull it from a registry"; exit 1; }
     rootfs=$(mktemp -d "$CACHE/images/rootfs.XXXXXX")
     log "debootstrap --variant=minbase bookworm from $mirror (about a minute)"
     t0=$(now)
