@@ -10,10 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-
-#ifndef GOALKEEPER_VERSION
-#error "GOALKEEPER_VERSION must be defined by the build (common/CMakeLists.txt)"
-#endif
+#include "common/version.h"
 
 namespace goalkeeper {
 namespace {
@@ -64,7 +61,7 @@ class ProcCollector final : public prometheus::Collectable {
 
 }  // namespace
 
-absl::string_view GoalkeeperVersion() { return GOALKEEPER_VERSION; }
+absl::string_view GoalkeeperVersion() { return Version(); }
 
 void AddBuildInfo(prometheus::Registry& registry, absl::string_view component) {
   prometheus::BuildGauge()
