@@ -373,7 +373,8 @@ TEST_F(CheckConfigTest, WorkerPrintsItsEffectiveSettingsAndDialsNothing) {
   auto coordinator = OpenPort::Start("127.0.0.1");
   const std::string address = absl::StrCat("127.0.0.1:", coordinator->port());
   RunResult r = Exec({kWorker, "run", "--check-config", "--coordinator", address, "--name", "w-1",
-                      "--concurrency", "100", "--threads", "2", "--max-rate", "1500.5"});
+                      "--concurrency", "100", "--threads", "2", "--max-rate", "1500.5",
+                      "--metrics-listen", "127.0.0.1:9999", "--health-listen", ""});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out,
@@ -384,7 +385,9 @@ TEST_F(CheckConfigTest, WorkerPrintsItsEffectiveSettingsAndDialsNothing) {
                 "name: \"w-1\"\n"
                 "concurrency: 100\n"
                 "threads: 2  # 0 = one per core\n"
-                "max-rate: 1500.5  # probes/s, 0 = none\n");
+                "max-rate: 1500.5  # probes/s, 0 = none\n"
+                "metrics-listen: \"127.0.0.1:9999\"  # \"\" = off\n"
+                "health-listen: \"\"  # \"\" = off\n");
   EXPECT_EQ(coordinator->accepted(), 0);
 }
 
@@ -395,6 +398,8 @@ TEST_F(CheckConfigTest, WorkerTakesTheCoordinatorFromTheEnvironmentAndShowsDefau
   EXPECT_THAT(r.out, HasSubstr("\ncoordinator: \"127.0.0.1:7070\"\n"));
   EXPECT_THAT(r.out, HasSubstr("\nthreads: 0 "));
   EXPECT_THAT(r.out, HasSubstr("\nmax-rate: 2000 "));
+  EXPECT_THAT(r.out, HasSubstr("\nmetrics-listen: \"0.0.0.0:9466\" "));
+  EXPECT_THAT(r.out, HasSubstr("\nhealth-listen: \"0.0.0.0:7072\" "));
 }
 
 struct WorkerBadCase {
