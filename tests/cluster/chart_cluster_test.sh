@@ -41,7 +41,7 @@ check() {  # NAME CMD...
 }
 c() { "$HERE/cluster.sh" run "$@"; }
 k() { c kubectl "$@"; }
-helm_() { c helm --kube-version 1.31.0 "$@"; }
+helm_() { c helm "$@"; }
 ctl() { c "$CTL" --coordinator "127.0.0.1:$PF_PORT" "$@"; }
 
 cleanup() {
@@ -121,6 +121,20 @@ grpc_probes() {
   [[ "$p" =~ ^([0-9]+/liveness\ )+$ ]]
 }
 check "readiness and liveness probes are gRPC health probes" grpc_probes
+
+# The workers and the coordinator reach each other by Service name: CoreDNS answers
+# cluster.local and kube-proxy routes the ClusterIP to the pod.
+through_service() {
+  local args addr ip
+  args=$(k get deploy -n "$NS" "$REL-worker" -o jsonpath='{.spec.template.spec.containers[0].args}')
+  addr=$(grep -oE -- '--coordinator=[^",]+' <<<"$args" | cut -d= -f2)
+  ip=$(k get svc -n "$NS" "$REL-coordinator" -o jsonpath='{.spec.clusterIP}')
+  echo "cluster-test: workers dial $addr (ClusterIP $ip)"
+  [[ "$addr" == "$REL-coordinator:7070" && -n "$ip" && "$ip" != None ]] &&
+    c iptables -t nat -S | grep -q -- "-d $ip/32 .*goalkeeper/$REL-coordinator:grpc"
+}
+check "workers reach the coordinator by Service name (CoreDNS, kube-proxy's ClusterIP rules)" \
+  through_service
 
 # --- port-forward and scans ------------------------------------------------------------
 c kubectl port-forward -n "$NS" "svc/$REL-coordinator" "$PF_PORT:7070" >"$D/port-forward.log" 2>&1 &

@@ -13,7 +13,9 @@
 # gk0 (10.244.0.0/24, the gateway 10.244.0.1 is this namespace's address on
 # it). There is no uplink, no masquerade to the outside and no default route
 # in the pods (their only extra route is the service range), so nothing can
-# leave. The control plane listens on 127.0.0.1 of this namespace. CoreDNS
+# leave. The control plane listens on 127.0.0.1 of this namespace; the node's
+# address (the kubelet's, for logs and port-forward) is the gateway, since a
+# node needs a non-loopback address and this namespace has no other. CoreDNS
 # answers cluster.local on 10.244.0.1 and nothing else (no forwarder).
 # kube-proxy (iptables mode) masquerades Service traffic to the gateway so
 # replies come back through the namespace without br_netfilter.
@@ -77,7 +79,7 @@ make_certs() {
   }
   sign apiserver "/CN=kube-apiserver" \
     "IP:127.0.0.1,IP:$API_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  sign kubelet "/CN=localhost" "DNS:localhost,IP:127.0.0.1"
+  sign kubelet "/CN=localhost" "DNS:localhost,IP:127.0.0.1,IP:$GATEWAY"
   sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "DNS:localhost"
   openssl genrsa -out "$c/sa.key" 2048 2>/dev/null
   openssl rsa -in "$c/sa.key" -pubout -out "$c/sa.pub" 2>/dev/null
@@ -156,7 +158,7 @@ EOF
   cat >"$D/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+address: $GATEWAY
 port: 10250
 healthzBindAddress: 127.0.0.1
 readOnlyPort: 0
@@ -223,7 +225,7 @@ make_static_images() {
       local dir="$D/images/$prog"
       rm -rf "$dir"; mkdir -p "$dir"
       gcc -static -O2 -Wall -Wextra -Werror -o "$dir/$prog" "$HERE/$prog.c"
-      tar -C "$dir" -c "$prog" | podman import --change "ENTRYPOINT [\"/$prog\"]" \
+      tar -C "$dir" -c "$prog" | podman import -q --change "ENTRYPOINT [\"/$prog\"]" \
         --change "USER 65532:65532" - "$img" >/dev/null
       touch "$D/images/$prog.stamp"
     fi
@@ -234,7 +236,7 @@ import_images() {
   for img in "$@"; do
     local tar="$D/images/$(echo "$img" | tr '/:' '__').tar"
     rm -f "$tar"
-    podman save -o "$tar" "$img" >/dev/null
+    podman save -q -o "$tar" "$img" >/dev/null
     in_ns ctr --address "$D/containerd/containerd.sock" -n k8s.io images import "$tar" >/dev/null
     rm -f "$tar"
   done
@@ -276,7 +278,7 @@ up() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$D/pki/sa.pub" --service-account-signing-key-file="$D/pki/sa.key" \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-    --kubelet-preferred-address-types=Hostname,InternalIP \
+    --kubelet-preferred-address-types=InternalIP \
     --kubelet-client-certificate="$D/pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$D/pki/apiserver-kubelet-client.key" \
     --kubelet-certificate-authority="$D/pki/ca.crt"
@@ -290,7 +292,8 @@ up() {
   wait_for containerd 20 test -S "$D/containerd/containerd.sock"
   import_images "$PAUSE_IMAGE" "$LAB_IMAGE"
   start kubelet "$TOOLS_BIN/kubelet" --config="$D/kubelet.yaml" \
-    --kubeconfig="$D/node.kubeconfig" --hostname-override=localhost --root-dir="$D/kubelet"
+    --kubeconfig="$D/node.kubeconfig" --hostname-override=localhost --node-ip="$GATEWAY" \
+    --root-dir="$D/kubelet"
   start kube-proxy "$TOOLS_BIN/kube-proxy" --config="$D/kube-proxy.yaml"
   start coredns "$TOOLS_BIN/coredns" -conf "$D/Corefile"
   wait_for kubelet 60 kctl wait --for=condition=Ready node/localhost --timeout=1s
