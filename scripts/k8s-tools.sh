@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Go tools the chart and cluster tests need, once, into a cache
+# Builds the tools the chart, image and cluster tests need (Helm, helm-unittest,
+# promtool, kubernetes-validate, the Kubernetes binaries, crictl, CoreDNS,
+# syft), once, into a cache
 # keyed by tool and version, and prints nothing but progress. Idempotent: a
 # tool whose stamp exists is not rebuilt.
 #
@@ -24,6 +26,7 @@ CRICTL_VERSION=v1.34.0
 COREDNS_VERSION=v1.11.4
 PROMETHEUS_VERSION=v0.316.0   # Prometheus 3.16's Go module; promtool from it
 KUBERNETES_VALIDATE_VERSION=1.37.0
+SYFT_VERSION=v1.57.1          # SBOMs of the images (scripts/build-images.sh)
 
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 export GOTOOLCHAIN=local
@@ -215,11 +218,13 @@ case "$only" in
     build_go_install crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
     build_kube
     build_go_install coredns "$COREDNS_VERSION" github.com/coredns/coredns
+    build_go_install syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft
     ;;
+  sbom) build_go_install syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft ;;
   helm) build_helm; build_helm_unittest ;;
   chart) build_kubernetes_validate; build_helm; build_helm_unittest; build_promtool ;;
   cluster) build_go_install crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
            build_kube; build_go_install coredns "$COREDNS_VERSION" github.com/coredns/coredns ;;
-  *) echo "usage: scripts/k8s-tools.sh [all|helm|chart|cluster|--print]" >&2; exit 2 ;;
+  *) echo "usage: scripts/k8s-tools.sh [all|helm|chart|cluster|sbom|--print]" >&2; exit 2 ;;
 esac
 log "tools in $BIN"
