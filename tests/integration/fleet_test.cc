@@ -587,9 +587,11 @@ TEST(FleetRateTest, TwoWorkersStayUnderTheScansRateAndNoLeaseExpires) {
   EXPECT_EQ(lab.repeated(), 0u) << "a slice ran twice";
   // 2400 connects at most 600/s take at least 4 s (a lower bound only).
   EXPECT_GE(elapsed, std::chrono::milliseconds(3990));
-  // Any second holds at most 600 connects (+1 for the window's edge, +2 for
-  // accepts that waited in the listener's event loop).
-  EXPECT_LE(lab.MaxPerWindow(std::chrono::milliseconds(1000)), 603u);
+  // Any second holds at most 600 connects, +1 for the window's edge, and +30
+  // (50 ms at 600/s) for accepts that a loaded machine let wait in the
+  // listener's event loop and timestamped together. Per-shard pacing, the
+  // bug this guards against, gave 900.
+  EXPECT_LE(lab.MaxPerWindow(std::chrono::milliseconds(1000)), 631u);
   EXPECT_THAT(fleet.Log("coordinator"), ::testing::Not(HasSubstr("lease expired")));
   for (const char* w : {"w1", "w2"}) {
     EXPECT_THAT(fleet.Log(w), ::testing::Not(HasSubstr("lease lost"))) << w;
