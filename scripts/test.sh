@@ -72,14 +72,30 @@ echo "== fuzz (${FUZZ_SECONDS}s per target)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DGOALKEEPER_FUZZ=ON \
   -DGOALKEEPER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOALKEEPER_WERROR=ON >/dev/null
 cmake --build build-fuzz -j "$JOBS"
-for fuzzer in build-fuzz/tests/fuzz/*_fuzzer; do
+# One fuzzer per core at a time: each runs FUZZ_SECONDS of wall time.
+run_fuzzer() {  # $1 = fuzzer binary; its verdict goes to build-fuzz/NAME.verdict
+  local fuzzer=$1 name corpus
   name=$(basename "$fuzzer")
   corpus="build-fuzz/corpus/$name"
   mkdir -p "$corpus"
-  seeds=()
+  local seeds=()
   [ -d "tests/fuzz/corpus/$name" ] && seeds=("tests/fuzz/corpus/$name")
   if "$fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=4096 -print_final_stats=0 \
        "$corpus" "${seeds[@]}" >"build-fuzz/$name.log" 2>&1; then
+    echo ok >"build-fuzz/$name.verdict"
+  else
+    echo failed >"build-fuzz/$name.verdict"
+  fi
+}
+fuzzers=(build-fuzz/tests/fuzz/*_fuzzer)
+for ((i = 0; i < ${#fuzzers[@]}; i += JOBS)); do
+  pids=()
+  for f in "${fuzzers[@]:i:JOBS}"; do run_fuzzer "$f" & pids+=($!); done
+  wait "${pids[@]}"  # only these: the Go tools' build goes on in the background
+done
+for fuzzer in "${fuzzers[@]}"; do
+  name=$(basename "$fuzzer")
+  if [ "$(cat "build-fuzz/$name.verdict" 2>/dev/null)" = ok ]; then
     echo "fuzz $name: ok ($(grep -oE "^Done [0-9]+ runs" "build-fuzz/$name.log" | grep -oE "[0-9]+" | tail -1) runs)"
     passed=$((passed + 1))
   else
