@@ -314,14 +314,16 @@ FirewallLineStatus ParseFirewallLine(absl::string_view line, const FirewallLineC
   const absl::string_view after_host =
       host_end == absl::string_view::npos ? absl::string_view() : rest.substr(host_end + 1);
   const bool kernel = absl::string_view(after_host).substr(0, 8) == "kernel: ";
-  if (!t || host.empty() || !kernel) {
-    // Firewall fields without the syslog frame are malformed; anything else is
-    // some program's text that mentions "IN=".
+  if (!t) {
+    // Firewall fields without a stamp known here are malformed; anything
+    // else is text that happens to hold "IN=".
     FirewallLine ignored;
     return ParseMessage(line, &ignored) == FirewallLineStatus::kOk
                ? FirewallLineStatus::kBadTimestamp
                : FirewallLineStatus::kNotFirewall;
   }
+  // Only the kernel writes LOG lines; a program's text mentioning them is not one.
+  if (host.empty() || !kernel) return FirewallLineStatus::kNotFirewall;
   const FirewallLineStatus status = ParseMessage(after_host.substr(8), out);
   if (status != FirewallLineStatus::kOk) return status;
   out->time = *t;
