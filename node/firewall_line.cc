@@ -298,7 +298,7 @@ std::optional<absl::Time> ParseRfc3339Time(absl::string_view text, absl::string_
 FirewallLineStatus ParseFirewallLine(absl::string_view line, const FirewallLineContext& ctx,
                                      FirewallLine* out) {
   if (line.size() > kMaxFirewallLineBytes) return FirewallLineStatus::kTooLong;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   // Most lines of a syslog are not firewall lines: find that out first.
   if (line.find("IN=") == absl::string_view::npos) return FirewallLineStatus::kNotFirewall;
   absl::string_view rest;

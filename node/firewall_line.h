@@ -82,7 +82,7 @@ struct FirewallLineContext {
   absl::Time reference = absl::UnixEpoch();   // "now", for the RFC 3164 year
 };
 
-// A syslog-file line (no trailing '\n'; a trailing '\r' is ignored).
+// A syslog-file line (trailing '\r' and '\n' are ignored).
 FirewallLineStatus ParseFirewallLine(absl::string_view line, const FirewallLineContext& ctx,
                                      FirewallLine* out);
 

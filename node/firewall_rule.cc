@@ -9,6 +9,16 @@
 #include "absl/strings/str_cat.h"
 
 namespace goalkeeper {
+namespace {
+
+constexpr size_t kMaxQuoted = 100;
+
+std::string Cut(absl::string_view s) {
+  if (s.size() <= kMaxQuoted) return std::string(s);
+  return absl::StrCat(s.substr(0, kMaxQuoted), "...");
+}
+
+}  // namespace
 
 FirewallRuleSpec DefaultFirewallRule() {
   FirewallRuleSpec spec;
@@ -33,8 +43,10 @@ absl::StatusOr<FirewallRule> FirewallRule::Create(const FirewallRuleSpec& spec) 
     options.set_max_mem(8 << 20);
     auto re = std::make_shared<const RE2>(spec.regex, options);
     if (!re->ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("rule '", spec.name, "': regex '", spec.regex,
-                                                     "' is not valid RE2: ", re->error()));
+      // Both cut: the error quotes the regex's bad part, and a regex may be long.
+      return absl::InvalidArgumentError(absl::StrCat("rule '", spec.name, "': regex '",
+                                                     Cut(spec.regex),
+                                                     "' is not valid RE2: ", Cut(re->error())));
     }
     rule.regex_ = std::move(re);
   }
