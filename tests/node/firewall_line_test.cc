@@ -242,6 +242,14 @@ TEST(FirewallLineTest, RefusesOverlongLinesWithAReason) {
   EXPECT_EQ(s, FirewallLineStatus::kTooLong);
   EXPECT_EQ(FirewallLineStatusText(s), "line longer than 65536 bytes");
   EXPECT_EQ(ParseFirewallMessage(line, 0, &l), FirewallLineStatus::kTooLong);
+  line.resize(1 << 20, 'y');  // a 1 MiB line
+  EXPECT_EQ(ParseFirewallLine(line, Ctx(Utc(2026, 4, 1, 0, 0, 0)), &l),
+            FirewallLineStatus::kTooLong);
+  // Exactly at the limit is still read.
+  std::string at_limit = FixtureLines("kern.log")[0];
+  at_limit.append(kMaxFirewallLineBytes - at_limit.size(), ' ');
+  EXPECT_EQ(ParseFirewallLine(at_limit, Ctx(Utc(2026, 4, 1, 0, 0, 0)), &l),
+            FirewallLineStatus::kOk);
 }
 
 TEST(FirewallLineTest, MalformedFieldsAndStampsAreToldApart) {
