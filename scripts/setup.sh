@@ -10,6 +10,7 @@ PACKAGES=(
   libabsl-dev libboost-dev libboost-system-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev libgtest-dev libgmock-dev libsqlite3-dev
   libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev
+  libre2-dev
   clang-14 libclang-rt-14-dev
   iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
   python3-prometheus-client python3-yaml
