@@ -158,8 +158,7 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
     if (!ParseU64(f[1], e.dev)) return Bad(n, "dev is not a number:", f[1]);
     if (!ParseU64(f[2], e.ino)) return Bad(n, "ino is not a number:", f[2]);
     if (!ParseU64(f[3], e.offset)) return Bad(n, "offset is not a number:", f[3]);
-    if (!ParseU64(f[4], e.head_len) || e.head_len > kFollowerHeadBytes ||
-        e.head_len > e.offset) {
+    if (!ParseU64(f[4], e.head_len) || e.head_len > kFollowerHeadBytes || e.head_len > e.offset) {
       return Bad(n, absl::StrCat("head_len is not 0..min(", kFollowerHeadBytes, ", offset):"),
                  f[4]);
     }
@@ -175,8 +174,11 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
     return Bad(n, "blob length is not 0..256 MiB:", line.substr(5));
   }
   if (rest.size() < blob_len + 1 || rest[blob_len] != '\n') {
-    return Bad(n, absl::StrCat("blob of ", blob_len, " bytes is cut short or not followed by a "
-                               "newline; ", rest.size(), " bytes left:"),
+    return Bad(n,
+               absl::StrCat("blob of ", blob_len,
+                            " bytes is cut short or not followed by a "
+                            "newline; ",
+                            rest.size(), " bytes left:"),
                line);
   }
   cp.blob = std::string(rest.substr(0, blob_len));
@@ -191,8 +193,9 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
   if (!rest.empty()) return Bad(n + 1, "trailing bytes after 'end':", rest);
   const uint64_t want = Fnv1a64(bytes.substr(0, body));
   if (sum != want) {
-    return Bad(n, absl::StrCat("checksum mismatch (the file says ", Hex16(sum), ", its bytes hash to ",
-                               Hex16(want), "):"),
+    return Bad(n,
+               absl::StrCat("checksum mismatch (the file says ", Hex16(sum), ", its bytes hash to ",
+                            Hex16(want), "):"),
                line);
   }
   return cp;

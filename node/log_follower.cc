@@ -71,9 +71,9 @@ class Source {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
       const int err = errno;
-      return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound
-                                        : absl::StatusCode::kPermissionDenied,
-                          absl::StrCat("open '", path, "': ", ErrnoText(err)));
+      return absl::Status(
+          err == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kPermissionDenied,
+          absl::StrCat("open '", path, "': ", ErrnoText(err)));
     }
     std::unique_ptr<Source> s(new Source(path, fd, gz));
     struct stat st;
@@ -123,7 +123,8 @@ class Source {
       return static_cast<size_t>(r);
     }
     const ssize_t r = ::pread(fd_, buf, n, static_cast<off_t>(pos_));
-    if (r < 0) return absl::UnavailableError(absl::StrCat("read '", path_, "': ", ErrnoText(errno)));
+    if (r < 0)
+      return absl::UnavailableError(absl::StrCat("read '", path_, "': ", ErrnoText(errno)));
     pos_ += static_cast<uint64_t>(r);
     return static_cast<size_t>(r);
   }
@@ -217,8 +218,8 @@ std::vector<std::pair<std::string, bool>> ListSiblings(const std::string& base) 
     uint64_t n = 0;
     bool gz = false;
     if (SplitRotation(e->d_name, stem, n, gz) && stem == name) {
-      found.emplace_back(n, gz, dir == "/" ? absl::StrCat("/", e->d_name)
-                                           : absl::StrCat(dir, "/", e->d_name));
+      found.emplace_back(
+          n, gz, dir == "/" ? absl::StrCat("/", e->d_name) : absl::StrCat(dir, "/", e->d_name));
     }
   }
   ::closedir(d);
@@ -240,32 +241,58 @@ Candidate MakeCandidate(std::unique_ptr<Source> src, bool live) {
   return c;
 }
 
+// The (path, inode) of each sibling and of the live file, to tell whether
+// the directory changed while a snapshot was taken.
+std::vector<std::pair<std::string, uint64_t>> Listing(const std::string& base) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  struct stat st;
+  out.emplace_back(base, ::stat(base.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0);
+  for (const auto& [path, gz] : ListSiblings(base)) {
+    out.emplace_back(path, ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0);
+  }
+  return out;
+}
+
 // The live file (opened first, so a rotation meanwhile shows as a sibling
 // we then drop as a duplicate) and its siblings, oldest first, live last.
+// Taken again while a rotation moves files under it.
 std::vector<Candidate> Snapshot(const std::string& base, LogFollowerStats& stats) {
   std::vector<Candidate> out;
-  absl::StatusOr<std::unique_ptr<Source>> live = Source::Open(base, false);
-  if (!live.ok() && live.status().code() != absl::StatusCode::kNotFound) ++stats.open_errors;
-  std::set<std::pair<uint64_t, uint64_t>> ids;
-  std::set<std::string> full_heads;
-  if (live.ok()) {
-    ids.insert({(*live)->dev(), (*live)->ino()});
-  }
-  for (const auto& [path, gz] : ListSiblings(base)) {
-    absl::StatusOr<std::unique_ptr<Source>> s = Source::Open(path, gz);
-    if (!s.ok()) {
-      if (s.status().code() != absl::StatusCode::kNotFound) ++stats.open_errors;
-      continue;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    out.clear();
+    const std::vector<std::pair<std::string, uint64_t>> before = Listing(base);
+    absl::StatusOr<std::unique_ptr<Source>> live = Source::Open(base, false);
+    if (!live.ok() && live.status().code() != absl::StatusCode::kNotFound) ++stats.open_errors;
+    std::set<std::pair<uint64_t, uint64_t>> ids;
+    if (live.ok()) ids.insert({(*live)->dev(), (*live)->ino()});
+    std::vector<std::pair<std::string, uint64_t>> opened;
+    opened.emplace_back(base, live.ok() ? (*live)->ino() : 0);
+    for (const auto& [path, gz] : ListSiblings(base)) {
+      absl::StatusOr<std::unique_ptr<Source>> s = Source::Open(path, gz);
+      if (!s.ok()) {
+        if (s.status().code() != absl::StatusCode::kNotFound) ++stats.open_errors;
+        opened.emplace_back(path, 0);
+        continue;
+      }
+      opened.emplace_back(path, (*s)->ino());
+      if (!ids.insert({(*s)->dev(), (*s)->ino()}).second) continue;
+      out.push_back(MakeCandidate(*std::move(s), false));
     }
-    if (!ids.insert({(*s)->dev(), (*s)->ino()}).second) continue;
-    // A rotation being compressed exists twice (NAME.1 and NAME.2.gz) for a
-    // moment: the same first bytes mean the same content.
-    if ((*s)->head().size() == kFollowerHeadBytes && !full_heads.insert((*s)->head()).second) {
-      continue;
+    // A rotation being compressed exists twice (NAME.1 and NAME.2.gz, the
+    // latter perhaps still being written) for a moment: the same first bytes
+    // mean the same content; keep the plain file.
+    std::set<std::string> plain_heads;
+    for (const Candidate& c : out) {
+      if (!c.src->gz() && c.src->head().size() == kFollowerHeadBytes) {
+        plain_heads.insert(c.src->head());
+      }
     }
-    out.push_back(MakeCandidate(*std::move(s), false));
+    std::erase_if(out, [&](const Candidate& c) {
+      return c.src->gz() && plain_heads.count(c.src->head()) != 0;
+    });
+    if (live.ok()) out.push_back(MakeCandidate(*std::move(live), true));
+    if (opened == before && Listing(base) == before) break;
   }
-  if (live.ok()) out.push_back(MakeCandidate(*std::move(live), true));
   return out;
 }
 
@@ -277,7 +304,7 @@ LogFollower::LogFollower(const LogFollowerOptions& options, const Clock& clock)
 LogFollower::~LogFollower() = default;
 
 absl::StatusOr<std::unique_ptr<LogFollower>> LogFollower::Open(const LogFollowerOptions& options,
-                                                                const Clock& clock) {
+                                                               const Clock& clock) {
   if (options.globs.empty()) return absl::InvalidArgumentError("log follower: no globs given");
   if (options.checkpoint_path.empty()) {
     return absl::InvalidArgumentError("log follower: no checkpoint path given");
@@ -305,8 +332,8 @@ absl::StatusOr<std::unique_ptr<LogFollower>> LogFollower::Open(const LogFollower
     ::close(fd);
     absl::StatusOr<FollowerCheckpoint> cp = ParseFollowerCheckpoint(bytes);
     if (!cp.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "checkpoint '", options.checkpoint_path, "' is damaged: ", cp.status().message()));
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint '", options.checkpoint_path,
+                                                        "' is damaged: ", cp.status().message()));
     }
     f->restored_blob_ = std::move(cp->blob);
     f->restored_seq_ = f->seq_ = cp->seq;

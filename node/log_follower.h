@@ -86,8 +86,8 @@ struct LogFollowerOptions {
   std::string checkpoint_path;
   absl::Duration catch_up_max_age = absl::Hours(1);
   absl::Duration rotation_grace = absl::Seconds(2);
-  absl::Duration retry_interval = absl::Seconds(10);  // unreadable or vanished files
-  absl::Duration rescan_interval = absl::Seconds(10);  // globs expanded again
+  absl::Duration retry_interval = absl::Seconds(10);       // unreadable or vanished files
+  absl::Duration rescan_interval = absl::Seconds(10);      // globs expanded again
   absl::Duration poll_interval = absl::Milliseconds(500);  // for the caller's loop
   size_t max_line_bytes = 64 * 1024;
   size_t max_bytes_per_poll = 8 << 20;  // bounds one Poll's work
@@ -112,8 +112,8 @@ struct LogFollowerStats {
   uint64_t nul_bytes_dropped = 0;   // leading NULs removed from lines
   uint64_t unterminated_lines = 0;  // last line of a finished file, delivered
   uint64_t rename_rotations = 0;
-  uint64_t truncations = 0;         // copytruncate or replaced in place
-  uint64_t rotated_files_read = 0;  // catch-up and rotations met on restart
+  uint64_t truncations = 0;            // copytruncate or replaced in place
+  uint64_t rotated_files_read = 0;     // catch-up and rotations met on restart
   uint64_t rotated_files_skipped = 0;  // older than catch_up_max_age
   uint64_t checkpoint_lost = 0;
   uint64_t open_errors = 0;

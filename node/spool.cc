@@ -12,11 +12,10 @@ namespace goalkeeper::node {
 namespace {
 
 const SqliteSchema& SpoolSchema() {
-  static const SqliteSchema* schema = new SqliteSchema{
-      0x474B5331,  // "GKS1"
-      "node spool",
-      {"records", "spool_meta"},
-      {R"sql(
+  static const SqliteSchema* schema = new SqliteSchema{0x474B5331,  // "GKS1"
+                                                       "node spool",
+                                                       {"records", "spool_meta"},
+                                                       {R"sql(
         CREATE TABLE IF NOT EXISTS records (
           id INTEGER PRIMARY KEY AUTOINCREMENT,
           data BLOB NOT NULL);
@@ -33,10 +32,9 @@ const SqliteSchema& SpoolSchema() {
 absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("spool: no path given");
   if (options.max_records <= 0 || options.max_bytes <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("spool '", options.path,
-                                                   "': max_records (", options.max_records,
-                                                   ") and max_bytes (", options.max_bytes,
-                                                   ") must be positive"));
+    return absl::InvalidArgumentError(absl::StrCat("spool '", options.path, "': max_records (",
+                                                   options.max_records, ") and max_bytes (",
+                                                   options.max_bytes, ") must be positive"));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(options.path, SpoolSchema()));
   // An Append that returned is on disk: fsync the WAL at every commit.
