@@ -158,9 +158,8 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
     if (!ParseU64(f[1], e.dev)) return Bad(n, "dev is not a number:", f[1]);
     if (!ParseU64(f[2], e.ino)) return Bad(n, "ino is not a number:", f[2]);
     if (!ParseU64(f[3], e.offset)) return Bad(n, "offset is not a number:", f[3]);
-    if (!ParseU64(f[4], e.head_len) || e.head_len > kFollowerHeadBytes || e.head_len > e.offset) {
-      return Bad(n, absl::StrCat("head_len is not 0..min(", kFollowerHeadBytes, ", offset):"),
-                 f[4]);
+    if (!ParseU64(f[4], e.head_len) || e.head_len > kFollowerHeadBytes) {
+      return Bad(n, absl::StrCat("head_len is not 0..", kFollowerHeadBytes, ":"), f[4]);
     }
     if (!ParseHex16(f[5], e.head_hash)) return Bad(n, "head_hash is not 16 hex digits:", f[5]);
     if (!ParseI64(f[6], e.mtime_ns)) return Bad(n, "mtime_ns is not a number:", f[6]);

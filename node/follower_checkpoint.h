@@ -50,7 +50,7 @@ struct FollowerCheckpointEntry {
   uint64_t dev = 0;        // st_dev of the file being read
   uint64_t ino = 0;        // st_ino of the file being read
   uint64_t offset = 0;     // bytes consumed (end of the last delivered line)
-  uint64_t head_len = 0;   // <= kFollowerHeadBytes
+  uint64_t head_len = 0;   // <= kFollowerHeadBytes (may exceed offset)
   uint64_t head_hash = 0;  // Fnv1a64 of the first head_len bytes
   int64_t mtime_ns = 0;    // the file's mtime when checkpointed
   bool operator==(const FollowerCheckpointEntry&) const = default;

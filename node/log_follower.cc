@@ -13,6 +13,7 @@
 #include <deque>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -193,10 +194,13 @@ struct LogFollower::Stream {
   std::deque<Candidate> queue;  // front: the file being read; then newer ones
   bool started = false;         // front seeked to its start
   bool seen_eof = false;        // front reached its end at least once
-  uint64_t consumed = 0;        // end of the last delivered line in front
-  uint64_t read_pos = 0;        // bytes read from front
-  std::string buf;              // the unprocessed bytes ending at read_pos
-  bool skipping = false;        // inside an overlong line
+  // The inode of NAME.1 (or NAME.1.gz) when last looked at: a new one while
+  // the live file kept its inode is a copytruncate's copy (see NewCopy).
+  uint64_t first_sibling_ino = 0;
+  uint64_t consumed = 0;  // end of the last delivered line in front
+  uint64_t read_pos = 0;  // bytes read from front
+  std::string buf;        // the unprocessed bytes ending at read_pos
+  bool skipping = false;  // inside an overlong line
   absl::Time last_growth = absl::InfinitePast();
   absl::Time retry_at = absl::InfinitePast();
   bool has_finished = false;
@@ -296,6 +300,39 @@ std::vector<Candidate> Snapshot(const std::string& base, LogFollowerStats& stats
   return out;
 }
 
+// Where the file a checkpoint entry describes is among `cands`, oldest
+// first; -1 when it is gone.
+//  1. The same inode with the same first bytes (an inode number may have
+//     been reused by a new file, hence the bytes).
+//  2. The same inode with other first bytes: truncated in place since
+//     (copytruncate); its copy is the sibling that starts with our bytes.
+//  3. Else the same first bytes (compressed since). A head shorter than
+//     kFollowerHeadBytes was the whole file: the candidate must be exactly
+//     that, so that a short head never picks a longer, other file.
+int Locate(const std::vector<Candidate>& cands, const FollowerCheckpointEntry& e) {
+  bool truncated = false;
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const Source& src = *cands[i].src;
+    if (src.dev() == e.dev && src.ino() == e.ino) {
+      if (src.HeadMatches(e.head_len, e.head_hash)) return static_cast<int>(i);
+      truncated = true;
+    }
+  }
+  if (e.head_len == 0) return -1;
+  for (size_t j = cands.size(); j-- > 0;) {
+    const Source& src = *cands[j].src;
+    if (src.dev() == e.dev && src.ino() == e.ino) continue;
+    struct stat st;
+    const bool long_enough =
+        src.gz() || (src.Stat(st) && static_cast<uint64_t>(st.st_size) >= e.offset);
+    const bool whole = e.head_len == kFollowerHeadBytes || src.head().size() == e.head_len;
+    if (src.HeadMatches(e.head_len, e.head_hash) && long_enough && (truncated || whole)) {
+      return static_cast<int>(j);
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 LogFollower::LogFollower(const LogFollowerOptions& options, const Clock& clock)
@@ -385,27 +422,10 @@ void LogFollower::Rescan(bool initial) {
     if (dormant != dormant_.end()) {
       const FollowerCheckpointEntry e = dormant->second;
       dormant_.erase(dormant);
-      int idx = -1;
-      for (size_t i = 0; i < cands.size() && idx < 0; ++i) {
-        const Source& src = *cands[i].src;
-        if (src.dev() == e.dev && src.ino() == e.ino && src.HeadMatches(e.head_len, e.head_hash)) {
-          idx = static_cast<int>(i);
-        }
-      }
-      for (size_t i = 0; i < cands.size() && idx < 0 && e.head_len > 0; ++i) {
-        const Source& src = *cands[i].src;
-        struct stat st;
-        const bool long_enough =
-            src.gz() || (src.Stat(st) && static_cast<uint64_t>(st.st_size) >= e.offset);
-        if (src.HeadMatches(e.head_len, e.head_hash) && long_enough) idx = static_cast<int>(i);
-      }
+      const int idx = Locate(cands, e);
       if (idx >= 0) {
         for (size_t i = static_cast<size_t>(idx); i < cands.size(); ++i) {
-          if (i == static_cast<size_t>(idx)) {
-            cands[i].start = e.offset;
-          } else if (!cands[i].live) {
-            ++stats_.rotated_files_read;
-          }
+          if (i == static_cast<size_t>(idx)) cands[i].start = e.offset;
           s->queue.push_back(std::move(cands[i]));
         }
       } else {
@@ -423,7 +443,6 @@ void LogFollower::Rescan(bool initial) {
             ++stats_.rotated_files_skipped;
             continue;
           }
-          ++stats_.rotated_files_read;
         } else if (!recent) {
           struct stat st;
           if (c.src->Stat(st)) c.start = static_cast<uint64_t>(st.st_size);
@@ -432,9 +451,7 @@ void LogFollower::Rescan(bool initial) {
       }
     } else {
       // A stream that appeared while running: all of it is new.
-      for (Candidate& c : cands) {
-        if (c.live) s->queue.push_back(std::move(c));
-      }
+      for (Candidate& c : cands) s->queue.push_back(std::move(c));
     }
     streams_.emplace(base, std::move(s));
   }
@@ -516,16 +533,31 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
   for (int guard = 0; guard < 64; ++guard) {
     if (s.queue.empty()) {
       if (now < s.retry_at) return;
-      absl::StatusOr<std::unique_ptr<Source>> src = Source::Open(s.base, false);
-      if (!src.ok()) {
+      if (s.has_finished) {
+        QueueAfter(s, s.finished);
+      } else {
+        absl::StatusOr<std::unique_ptr<Source>> src = Source::Open(s.base, false);
+        if (src.ok()) s.queue.push_back(MakeCandidate(*std::move(src), true));
+      }
+      if (s.queue.empty()) {
         ++stats_.open_errors;
         s.retry_at = now + options_.retry_interval;
         return;
       }
-      s.queue.push_back(MakeCandidate(*std::move(src), true));
     }
     Candidate& c = s.queue.front();
     if (!s.started) {
+      if (!c.live) ++stats_.rotated_files_read;
+      if (c.live) {
+        // The copies made before we start are not news (see NewCopy).
+        struct stat st;
+        s.first_sibling_ino = 0;
+        for (const char* suffix : {".1", ".1.gz"}) {
+          if (s.first_sibling_ino == 0 && ::lstat((s.base + suffix).c_str(), &st) == 0) {
+            s.first_sibling_ino = static_cast<uint64_t>(st.st_ino);
+          }
+        }
+      }
       s.started = true;
       s.seen_eof = false;
       s.skipping = false;
@@ -537,6 +569,16 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
         (void)c.src->Seek(0);
       }
       s.consumed = s.read_pos = c.start;
+    }
+    if (c.live) {
+      // Truncated or rewritten in place since the last read: seen before
+      // reading on, so no byte of the new content is taken for the old.
+      struct stat fst;
+      const bool shrunk = c.src->Stat(fst) && static_cast<uint64_t>(fst.st_size) < s.read_pos;
+      if (shrunk || !c.src->RefreshHead() || NewCopy(s)) {
+        HandleTruncation(s);
+        continue;
+      }
     }
     bool eof = false;
     while (budget > 0) {
@@ -572,14 +614,9 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
       const bool same = ::stat(s.base.c_str(), &st) == 0 &&
                         static_cast<uint64_t>(st.st_dev) == c.src->dev() &&
                         static_cast<uint64_t>(st.st_ino) == c.src->ino();
-      if (same) {
-        struct stat fst;
-        const bool shrunk = c.src->Stat(fst) && static_cast<uint64_t>(fst.st_size) < s.read_pos;
-        if (!shrunk && c.src->RefreshHead()) return;  // caught up; wait for more
-        HandleTruncation(s);
-        continue;
-      }
-      // Renamed away (or deleted): finish it, then the new file.
+      if (same) return;  // caught up; wait for more
+      // Renamed away (or deleted): finish it, then the files that came
+      // after it (see QueueAfter).
       ++stats_.rename_rotations;
       c.live = false;
       s.last_growth = now;
@@ -615,6 +652,11 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
     s.has_finished = true;
     s.queue.pop_front();
     s.started = false;
+    // What comes next is decided now, not when the queue was built: the
+    // files may have been rotated again (a copytruncate's new copy holds
+    // lines the live file no longer has).
+    s.queue.clear();
+    QueueAfter(s, s.finished);
   }
 }
 
@@ -659,6 +701,22 @@ absl::Status WriteAtomically(const std::string& path, absl::string_view bytes) {
 
 }  // namespace
 
+// After a file is finished, the files that came after it, oldest first:
+// there may have been several rotations since it was renamed away (kern.log
+// renamed, a new kern.log written and renamed again before we looked), so
+// the next file is the sibling after it, not necessarily the live one.
+void LogFollower::QueueAfter(Stream& s, const FollowerCheckpointEntry& done) {
+  std::vector<Candidate> cands = Snapshot(s.base, stats_);
+  const int idx = Locate(cands, done);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const bool same = cands[i].src->dev() == done.dev && cands[i].src->ino() == done.ino &&
+                      cands[i].src->HeadMatches(done.head_len, done.head_hash);
+    const bool newer =
+        idx >= 0 ? static_cast<int>(i) > idx : cands[i].mtime_ns >= done.mtime_ns && !same;
+    if (newer) s.queue.push_back(std::move(cands[i]));
+  }
+}
+
 FollowerCheckpointEntry LogFollower::EntryOf(const Stream& s, const Candidate& c) {
   FollowerCheckpointEntry e;
   e.stream = s.base;
@@ -666,11 +724,40 @@ FollowerCheckpointEntry LogFollower::EntryOf(const Stream& s, const Candidate& c
   e.ino = c.src->ino();
   e.offset = s.started ? s.consumed : c.start;
   const std::string& head = c.src->head();
-  e.head_len = std::min<uint64_t>(head.size(), e.offset);
+  e.head_len = head.size();
   e.head_hash = Fnv1a64(absl::string_view(head).substr(0, e.head_len));
   struct stat st;
   e.mtime_ns = c.src->Stat(st) ? MtimeNs(st) : c.mtime_ns;
   return e;
+}
+
+// A copytruncate can empty the live file and have it refilled and emptied
+// again between two polls, leaving its size and first bytes as they were: a
+// new NAME.1 that starts with the live file's first bytes and holds more
+// than was consumed tells.
+bool LogFollower::NewCopy(Stream& s) {
+  const Candidate& live = s.queue.front();
+  uint64_t ino = 0;
+  std::string path;
+  bool gz = false;
+  struct stat st;
+  for (const char* suffix : {".1", ".1.gz"}) {
+    if (::lstat((s.base + suffix).c_str(), &st) == 0) {
+      ino = static_cast<uint64_t>(st.st_ino);
+      path = s.base + suffix;
+      gz = absl::EndsWith(suffix, ".gz");
+      break;
+    }
+  }
+  if (ino == s.first_sibling_ino) return false;
+  s.first_sibling_ino = ino;
+  if (ino == 0 || ino == live.src->ino()) return false;
+  absl::StatusOr<std::unique_ptr<Source>> copy = Source::Open(path, gz);
+  if (!copy.ok()) return false;
+  const std::string& head = live.src->head();
+  const bool starts_like_ours = (*copy)->head().compare(0, head.size(), head) == 0;
+  const bool longer = gz || ((*copy)->Stat(st) && static_cast<uint64_t>(st.st_size) > s.consumed);
+  return starts_like_ours && longer;
 }
 
 void LogFollower::HandleTruncation(Stream& s) {
@@ -679,8 +766,11 @@ void LogFollower::HandleTruncation(Stream& s) {
   const std::string old_head = live.src->head();
   const uint64_t consumed = s.consumed;
   std::unique_ptr<Source> copy;
-  if (!old_head.empty()) {
+  {
     std::vector<std::pair<std::string, bool>> siblings = ListSiblings(s.base);
+    // With nothing known of the file, only the newest sibling can be its copy.
+    if (old_head.empty() && siblings.size() > 1)
+      siblings.erase(siblings.begin(), siblings.end() - 1);
     for (auto it = siblings.rbegin(); it != siblings.rend() && copy == nullptr; ++it) {
       absl::StatusOr<std::unique_ptr<Source>> src = Source::Open(it->first, it->second);
       if (!src.ok()) continue;

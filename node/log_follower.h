@@ -162,6 +162,8 @@ class LogFollower {
   void Rescan(bool initial);
   void PollStream(Stream& s, const LineCallback& on_line, PollResult& result, size_t& budget);
   void HandleTruncation(Stream& s);
+  bool NewCopy(Stream& s);
+  void QueueAfter(Stream& s, const FollowerCheckpointEntry& done);
   static FollowerCheckpointEntry EntryOf(const Stream& s, const Candidate& c);
 
   LogFollowerOptions options_;
