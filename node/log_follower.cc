@@ -422,7 +422,23 @@ void LogFollower::Rescan(bool initial) {
     if (dormant != dormant_.end()) {
       const FollowerCheckpointEntry e = dormant->second;
       dormant_.erase(dormant);
-      const int idx = Locate(cands, e);
+      int idx = Locate(cands, e);
+      if (idx >= 0 && cands[static_cast<size_t>(idx)].live) {
+        // Copytruncated while we were down, perhaps refilled to look the
+        // same: the oldest copy made after the checkpoint that starts with
+        // our bytes and holds more than we consumed has the lines we lack.
+        for (int j = 0; j < idx; ++j) {
+          const Candidate& c = cands[static_cast<size_t>(j)];
+          struct stat st;
+          const bool longer =
+              c.src->gz() || (c.src->Stat(st) && static_cast<uint64_t>(st.st_size) > e.offset);
+          if (c.mtime_ns > e.mtime_ns && c.src->HeadMatches(e.head_len, e.head_hash) && longer) {
+            idx = j;
+            ++stats_.truncations;
+            break;
+          }
+        }
+      }
       if (idx >= 0) {
         for (size_t i = static_cast<size_t>(idx); i < cands.size(); ++i) {
           if (i == static_cast<size_t>(idx)) cands[i].start = e.offset;
