@@ -817,7 +817,12 @@ absl::StatusOr<uint64_t> LogFollower::Commit(absl::string_view blob) {
   FollowerCheckpoint cp;
   cp.seq = seq_ + 1;
   for (const auto& [base, s] : streams_) {
-    if (!s->queue.empty()) {
+    // Nothing taken yet from the front file: the end of the file before it
+    // says the same and identifies it better (an empty file has no first
+    // bytes to be recognised by, and may be copytruncated before a restart).
+    const bool front_untouched =
+        !s->queue.empty() && (s->started ? s->consumed : s->queue.front().start) == 0;
+    if (!s->queue.empty() && !(front_untouched && s->has_finished)) {
       cp.entries.push_back(EntryOf(*s, s->queue.front()));
     } else if (s->has_finished) {
       cp.entries.push_back(s->finished);
