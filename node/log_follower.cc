@@ -664,8 +664,12 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
       s.consumed = s.read_pos;
     }
     s.buf.clear();
-    s.finished = EntryOf(s, c);
-    s.has_finished = true;
+    // An empty file has nothing to be recognised by: the file before it
+    // stays the reference for what comes next (QueueAfter skips empty ones).
+    if (s.consumed > 0 || !s.has_finished) {
+      s.finished = EntryOf(s, c);
+      s.has_finished = true;
+    }
     s.queue.pop_front();
     s.started = false;
     // What comes next is decided now, not when the queue was built: the
@@ -729,7 +733,9 @@ void LogFollower::QueueAfter(Stream& s, const FollowerCheckpointEntry& done) {
                       cands[i].src->HeadMatches(done.head_len, done.head_hash);
     const bool newer =
         idx >= 0 ? static_cast<int>(i) > idx : cands[i].mtime_ns >= done.mtime_ns && !same;
-    if (newer) s.queue.push_back(std::move(cands[i]));
+    // A rotated file without a byte has nothing to give.
+    const bool empty = !cands[i].live && cands[i].src->head().empty();
+    if (newer && !empty) s.queue.push_back(std::move(cands[i]));
   }
 }
 

@@ -48,7 +48,7 @@ TEST(FollowerKillTest, EveryLineExactlyOnceAcrossKillNineAndRotations) {
   int truncates = 0;
   const auto start = std::chrono::steady_clock::now();
   auto harness = std::make_unique<Subprocess>(Subprocess::StartLogged(argv, tmp.path() + "/h.log"));
-  auto next_kill = start + std::chrono::milliseconds(20 + rng() % 150);
+  auto next_kill = start + std::chrono::milliseconds(20 + rng() % 60);
   while (written < 6000) {
     // A few lines, sometimes the last one cut in two writes.
     const int n = 1 + static_cast<int>(rng() % 25);
@@ -81,7 +81,7 @@ TEST(FollowerKillTest, EveryLineExactlyOnceAcrossKillNineAndRotations) {
       ++kills;
       if (rng() % 3 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 50));
       harness = std::make_unique<Subprocess>(Subprocess::StartLogged(argv, tmp.path() + "/h.log"));
-      next_kill = std::chrono::steady_clock::now() + std::chrono::milliseconds(5 + rng() % 200);
+      next_kill = std::chrono::steady_clock::now() + std::chrono::milliseconds(5 + rng() % 60);
     }
   }
   harness->Signal(SIGKILL);
