@@ -46,6 +46,7 @@ TEST(FollowerKillTest, EveryLineExactlyOnceAcrossKillNineAndRotations) {
   int kills = 0;
   int renames = 0;
   int truncates = 0;
+  int chunks = 0;
   const auto start = std::chrono::steady_clock::now();
   auto harness = std::make_unique<Subprocess>(Subprocess::StartLogged(argv, tmp.path() + "/h.log"));
   auto next_kill = start + std::chrono::milliseconds(20 + rng() % 60);
@@ -66,13 +67,18 @@ TEST(FollowerKillTest, EveryLineExactlyOnceAcrossKillNineAndRotations) {
     } else {
       AppendTo(log, chunk);
     }
-    const int r = static_cast<int>(rng() % 60);
-    if (r == 0) {
-      RotateByRename(log, /*gzip_second=*/rng() % 2 == 0);
-      ++renames;
-    } else if (r == 1) {
-      RotateByCopyTruncate(log);
-      ++truncates;
+    // Every 35th chunk a rotation: by rename, by rename with the older one
+    // gzip'd, by copytruncate, in turn.
+    ++chunks;
+    if (chunks % 35 == 0) {
+      const int kind = (chunks / 35) % 3;
+      if (kind == 2) {
+        RotateByCopyTruncate(log);
+        ++truncates;
+      } else {
+        RotateByRename(log, /*gzip_second=*/kind == 1);
+        ++renames;
+      }
     }
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 2000));
     if (std::chrono::steady_clock::now() >= next_kill) {

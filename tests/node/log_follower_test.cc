@@ -516,5 +516,16 @@ TEST(FollowerCheckpointTest, RefusesDamageWithTheLineAndTheValue) {
   EXPECT_THAT(ParseFollowerCheckpoint(bad_head).status().message(), HasSubstr("line 3: head_len"));
 }
 
+TEST(FollowerCheckpointTest, FuzzSeedsAreValidCheckpoints) {
+  for (const char* name : {"empty", "two_streams", "binary_blob"}) {
+    const std::string bytes = ReadFile(absl::StrCat(
+        GOALKEEPER_SOURCE_DIR, "/tests/fuzz/corpus/follower_checkpoint_fuzzer/", name));
+    ASSERT_FALSE(bytes.empty()) << name;
+    absl::StatusOr<FollowerCheckpoint> cp = ParseFollowerCheckpoint(bytes);
+    ASSERT_TRUE(cp.ok()) << name << ": " << cp.status();
+    EXPECT_EQ(SerializeFollowerCheckpoint(*cp), bytes) << name;
+  }
+}
+
 }  // namespace
 }  // namespace goalkeeper::node
