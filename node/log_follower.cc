@@ -28,6 +28,8 @@ namespace goalkeeper::node {
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
+// First bytes enough to tell two log files apart (a line and its timestamp).
+constexpr uint64_t kMinPrefixMatch = 16;
 
 int64_t MtimeNs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
@@ -307,8 +309,8 @@ std::vector<Candidate> Snapshot(const std::string& base, LogFollowerStats& stats
 //  2. The same inode with other first bytes: truncated in place since
 //     (copytruncate); its copy is the sibling that starts with our bytes.
 //  3. Else the same first bytes (compressed since). A head shorter than
-//     kFollowerHeadBytes was the whole file: the candidate must be exactly
-//     that, so that a short head never picks a longer, other file.
+//     kMinPrefixMatch (less than a log line) must be the candidate's whole
+//     head, so that a few bytes never pick a longer, other file.
 int Locate(const std::vector<Candidate>& cands, const FollowerCheckpointEntry& e) {
   bool truncated = false;
   for (size_t i = 0; i < cands.size(); ++i) {
@@ -325,7 +327,7 @@ int Locate(const std::vector<Candidate>& cands, const FollowerCheckpointEntry& e
     struct stat st;
     const bool long_enough =
         src.gz() || (src.Stat(st) && static_cast<uint64_t>(st.st_size) >= e.offset);
-    const bool whole = e.head_len == kFollowerHeadBytes || src.head().size() == e.head_len;
+    const bool whole = e.head_len >= kMinPrefixMatch || src.head().size() == e.head_len;
     if (src.HeadMatches(e.head_len, e.head_hash) && long_enough && (truncated || whole)) {
       return static_cast<int>(j);
     }
