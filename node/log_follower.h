@@ -7,12 +7,19 @@
 //   o.checkpoint_path = "/var/lib/goalkeeper/tftp.ckpt";
 //   o.catch_up_max_age = absl::Minutes(10);          // the rule's window
 //   ASSIGN_OR_RETURN(std::unique_ptr<LogFollower> f, LogFollower::Open(o, clock));
-//   aggregator.Restore(f->restored_blob());
+//   State st = State::Parse(f->restored_blob());   // aggregator + pending findings
+//   RETURN_IF_ERROR(spool.AppendBatch(st.pending, f->restored_seq()).status());  // redo
 //   for (;;) {
-//     f->Poll([&](const LogLine& l) { aggregator.Add(parse(l.text)); return true; });
-//     RETURN_IF_ERROR(f->Commit(aggregator.Serialize()).status());
+//     f->Poll([&](const LogLine& l) { st.aggregator.Add(parse(l.text)); return true; });
+//     st.pending = st.aggregator.TakeFindings();
+//     ASSIGN_OR_RETURN(uint64_t seq, f->Commit(st.Serialize()));  // positions + state, atomic
+//     RETURN_IF_ERROR(spool.AppendBatch(st.pending, seq).status());  // no-op if done
 //     sleep(o.poll_interval);
 //   }
+// Exactly once: the findings of a batch are in the checkpoint before they are
+// spooled, and the spool stores a batch seq at most once, so a kill between
+// the two replays them without duplicates (tests/node/follower_harness.cc
+// does the same with a file).
 //
 // Streams. Each glob match is a stream named by its live path; a match that
 // looks like a rotation of another name (`NAME.N` or `NAME.N.gz`, N digits)
@@ -29,18 +36,24 @@
 // Rotation by rename (kern.log -> kern.log.1, a new kern.log): the open old
 // file is read to its end, and kept until it has not grown for
 // `rotation_grace` (writers such as rsyslog keep writing to it until told to
-// reopen); then the new file is read from 0. A still-unterminated last line
-// of a finished old file is delivered as it is (counted in
-// `unterminated_lines`): it will never be completed.
-// Rotation by copytruncate (same inode, size below our read position, or the
-// first bytes changed): the copy (a rotated sibling whose first bytes match
-// ours) is read from our offset to its end, then the live file from 0; with
-// no such copy the live file restarts at 0 (`truncations` counts both).
+// reopen); a still-unterminated last line of a finished old file is then
+// delivered as it is (counted in `unterminated_lines`): it will never be
+// completed. What comes next is decided when a file is finished, from the
+// directory as it is then: the sibling after it (found by inode, or by its
+// first bytes once compressed), not necessarily the live file, since it may
+// have been rotated several times meanwhile.
+// Rotation by copytruncate (same inode, size below our read position, its
+// first bytes changed, or a new NAME.1 starting with its first bytes): the
+// copy is read from our offset to its end, then the live file from 0; with
+// no copy the live file restarts at 0 (`truncations` counts both).
 //
 // Restart. Open() reads the checkpoint and finds each stream's file among
 // the live file and its rotated siblings by inode (its first bytes must
-// match), else by its first bytes (a rotation that was compressed since),
-// resumes it at its offset, then reads every newer file from 0. A stream
+// match: inode numbers are reused), else by its first bytes (a rotation that
+// was compressed since, or the copy of a file copytruncated while we were
+// down), resumes it at its offset, then reads every newer file from 0. A
+// file from which nothing was taken yet is checkpointed as the end of the
+// file before it (an empty file has no first bytes to be found by). A stream
 // without an entry catches up: the follower offers its rotated files oldest
 // first and the decision is made by mtime (documented choice): a file whose
 // mtime is older than now - catch_up_max_age holds only older lines and is
