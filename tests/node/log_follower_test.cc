@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -237,6 +238,34 @@ TEST_F(LogFollowerTest, CatchesUpThroughRotatedFilesOldestFirst) {
   EXPECT_EQ(Drain(*f), Names(1, 8));
   EXPECT_EQ(f->stats().rotated_files_read, 3u);
   EXPECT_THAT(f->Streams(), ElementsAre(log_));  // the rotations belong to app.log
+}
+
+TEST_F(LogFollowerTest, DamagedGzipRotationIsReadAsFarAsItGoesAndCounted) {
+  WriteGzip(log_ + ".2.gz", Lines(1, 400));
+  std::string gz = ReadFile(log_ + ".2.gz");
+  WriteFile(log_ + ".2.gz", gz.substr(0, gz.size() / 2) + std::string(64, '\xee'));
+  AppendTo(log_ + ".1", Lines(401, 402));
+  AppendTo(log_, Lines(403, 403));
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  std::vector<std::string> got = Drain(*f);
+  EXPECT_GE(f->stats().read_errors, 1u);
+  ASSERT_GE(got.size(), 3u);
+  // At most what came before the damage (zlib may give none of it), then
+  // every later file whole.
+  for (size_t i = 0; i + 3 < got.size(); ++i) {
+    EXPECT_TRUE(absl::StartsWith(absl::StrCat("line ", i + 1), got[i])) << got[i];
+  }
+  EXPECT_EQ(std::vector<std::string>(got.end() - 3, got.end()), Names(401, 403));
+}
+
+TEST_F(LogFollowerTest, RotationBeingCompressedIsReadOnce) {
+  // logrotate writes NAME.2.gz before it removes NAME.1: both exist a while.
+  const std::string content = Lines(1, 60);
+  AppendTo(log_ + ".1", content);
+  WriteGzip(log_ + ".2.gz", content);
+  AppendTo(log_, Lines(61, 61));
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  EXPECT_TRUE(SameLines(Drain(*f), Names(1, 61)));
 }
 
 TEST_F(LogFollowerTest, CatchUpSkipsFilesOlderThanTheMaxAge) {
