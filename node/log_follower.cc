@@ -680,6 +680,7 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
     s.queue.clear();
     QueueAfter(s, s.finished);
   }
+  result.more = true;  // many files finished in one go: more may be ready
 }
 
 namespace {
