@@ -1,0 +1,149 @@
+#include "node/spool.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace goalkeeper::node {
+namespace {
+
+const SqliteSchema& SpoolSchema() {
+  static const SqliteSchema* schema = new SqliteSchema{0x474B5331,  // "GKS1"
+                                                       "node spool",
+                                                       {"records", "spool_meta"},
+                                                       {R"sql(
+        CREATE TABLE IF NOT EXISTS records (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          data BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS spool_meta (
+          k TEXT PRIMARY KEY,
+          v INTEGER NOT NULL);
+        INSERT OR IGNORE INTO spool_meta (k, v) VALUES ('last_batch_seq', 0);
+      )sql"}};
+  return *schema;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("spool: no path given");
+  if (options.max_records <= 0 || options.max_bytes <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("spool '", options.path, "': max_records (",
+                                                   options.max_records, ") and max_bytes (",
+                                                   options.max_bytes, ") must be positive"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(options.path, SpoolSchema()));
+  // An Append that returned is on disk: fsync the WAL at every commit.
+  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL"));
+  std::unique_ptr<Spool> spool(new Spool(options, std::move(db)));
+  {
+    ASSIGN_OR_RETURN(SqliteStatement st,
+                     spool->db_->Prepare("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) "
+                                         "FROM records"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      spool->records_ = st.Int(0);
+      spool->bytes_ = st.Int(1);
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(SqliteStatement st,
+                     spool->db_->Prepare("SELECT v FROM spool_meta WHERE k = 'last_batch_seq'"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) spool->last_batch_seq_ = st.Int(0);
+  }
+  return spool;
+}
+
+absl::Status Spool::CheckRoom(int64_t add_records, int64_t add_bytes) const {
+  if (records_ + add_records > options_.max_records || bytes_ + add_bytes > options_.max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "spool '", options_.path, "' is full: ", records_, " records of ", bytes_,
+        " bytes unacknowledged (limits ", options_.max_records, " records, ", options_.max_bytes,
+        " bytes); cannot add ", add_records, " of ", add_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Spool::Insert(absl::string_view record) {
+  ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("INSERT INTO records (data) VALUES (?)"));
+  st->BindBlob(1, record);
+  RETURN_IF_ERROR(st->Run());
+  return sqlite3_last_insert_rowid(db_->handle());
+}
+
+absl::StatusOr<int64_t> Spool::Append(absl::string_view record) {
+  RETURN_IF_ERROR(CheckRoom(1, static_cast<int64_t>(record.size())));
+  ASSIGN_OR_RETURN(int64_t id, Insert(record));
+  ++records_;
+  bytes_ += static_cast<int64_t>(record.size());
+  return id;
+}
+
+absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::string>& records,
+                                                        int64_t batch_seq) {
+  if (batch_seq <= last_batch_seq_) return std::vector<int64_t>{};
+  int64_t add_bytes = 0;
+  for (const std::string& r : records) add_bytes += static_cast<int64_t>(r.size());
+  RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(records.size()), add_bytes));
+  std::vector<int64_t> ids;
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.begin_status());
+  for (const std::string& r : records) {
+    ASSIGN_OR_RETURN(int64_t id, Insert(r));
+    ids.push_back(id);
+  }
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("UPDATE spool_meta SET v = ? WHERE k = 'last_batch_seq'"));
+  st->Bind(1, batch_seq);
+  RETURN_IF_ERROR(st->Run());
+  RETURN_IF_ERROR(tx.Commit());
+  records_ += static_cast<int64_t>(records.size());
+  bytes_ += add_bytes;
+  last_batch_seq_ = batch_seq;
+  return ids;
+}
+
+absl::Status Spool::Ack(int64_t id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("DELETE FROM records WHERE id = ? RETURNING LENGTH(data)"));
+  st->Bind(1, id);
+  ASSIGN_OR_RETURN(bool row, st->Step());
+  int64_t len = 0;
+  if (row) len = st->Int(0);
+  // Finish the statement so that the delete commits.
+  for (bool more = row; more;) {
+    ASSIGN_OR_RETURN(more, st->Step());
+  }
+  st->Reset();
+  if (row) {
+    --records_;
+    bytes_ -= len;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<SpoolRecord>> Spool::Pending(size_t limit, int64_t after_id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT id, data FROM records WHERE id > ? ORDER BY id LIMIT ?"));
+  st->Bind(1, after_id);
+  st->Bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
+  std::vector<SpoolRecord> out;
+  for (;;) {
+    absl::StatusOr<bool> row = st->Step();
+    if (!row.ok()) {
+      st->Reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back({st->Int(0), st->Text(1)});
+  }
+  st->Reset();
+  return out;
+}
+
+}  // namespace goalkeeper::node
