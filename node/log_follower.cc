@@ -57,11 +57,17 @@ bool SplitRotation(absl::string_view name, std::string& stem, uint64_t& n, bool&
 
 void SplitDir(const std::string& path, std::string& dir, std::string& name) {
   const size_t slash = path.rfind('/');
+  // assign(count, char), not operator=(const char*): GCC 12 at -O3 warns
+  // (-Wrestrict, a known false positive) on the literal assignment here.
   if (slash == std::string::npos) {
-    dir = ".";
+    dir.assign(1, '.');
     name = path;
   } else {
-    dir = slash == 0 ? "/" : path.substr(0, slash);
+    if (slash == 0) {
+      dir.assign(1, '/');
+    } else {
+      dir = path.substr(0, slash);
+    }
     name = path.substr(slash + 1);
   }
 }
