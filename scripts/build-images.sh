@@ -164,7 +164,8 @@ rm -f "$archive"
 log "saved $archive"
 
 syft=$(command -v syft || true)
-[ -z "$syft" ] && [ -x "$CACHE/tools/bin/syft" ] && syft="$CACHE/tools/bin/syft"
+TOOLS_BIN="${GOALKEEPER_TOOLS:-$CACHE/tools}/bin"  # scripts/k8s-tools.sh builds syft there
+[ -z "$syft" ] && [ -x "$TOOLS_BIN/syft" ] && syft="$TOOLS_BIN/syft"
 if [ -n "$syft" ]; then
   # Offline: no update check, and no network at all.
   nonet=(unshare -n); [ "$(id -u)" -ne 0 ] && nonet=(unshare -rn)
@@ -172,5 +173,5 @@ if [ -n "$syft" ]; then
     -o "spdx-json=$OUT/$name.spdx.json" -q
   echo "sbom: $OUT/$name.spdx.json"
 else
-  echo "sbom: syft is not installed (PATH or $CACHE/tools/bin); no SBOM written"
+  echo "sbom: syft is not installed (PATH or $TOOLS_BIN); no SBOM written"
 fi
