@@ -63,7 +63,17 @@ TEST(CoordinatorConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "  heartbeat_seconds: 5\n"
             "  shard_seconds: 5\n"
             "limits:\n"
-            "  max_probes_per_scan: 4294967296\n");
+            "  max_probes_per_scan: 4294967296\n"
+            "nodes:\n"
+            "  silence_after_intervals: 3  # heartbeat intervals without a report: agent "
+            "silent\n");
+}
+
+TEST(CoordinatorConfigFormatTest, NodeSilenceRoundTrips) {
+  absl::StatusOr<CoordinatorConfig> c =
+      ParseCoordinatorConfig("nodes: {silence_after_intervals: 7}\n", "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(ExpectRoundTrip(*c), HasSubstr("\nnodes:\n  silence_after_intervals: 7  #"));
 }
 
 TEST(CoordinatorConfigFormatTest, PrintsTheExampleInTheFileSchema) {
