@@ -117,9 +117,19 @@ TEST(CoordinatorConfigFormatTest, StringsWithQuotesBackslashesAndControlsRoundTr
 TEST(CoordinatorConfigFormatTest, AwkwardBytesRoundTrip) {
   absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig("{}", "flags");
   ASSERT_TRUE(c.ok()) << c.status();
-  for (const char* db : {"a\rb", "a\xc2\x85" "b", "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b",
-                         "\xef\xbb\xbf" "db", "a\xff\xfe" "b", "\xc3", " lead and trail ", "#",
-                         "'", "- x", "{[", "a\\u00e9", "\x7f", "~", "null"}) {
+  for (const char* db :
+       {"a\rb",
+        "a\xc2\x85"
+        "b",
+        "a\xe2\x80\xa8"
+        "b",
+        "a\xe2\x80\xa9"
+        "b",
+        "\xef\xbb\xbf"
+        "db",
+        "a\xff\xfe"
+        "b",
+        "\xc3", " lead and trail ", "#", "'", "- x", "{[", "a\\u00e9", "\x7f", "~", "null"}) {
     c->db = db;
     SCOPED_TRACE(db);
     ExpectRoundTrip(*c);
