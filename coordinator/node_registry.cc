@@ -91,10 +91,13 @@ absl::Status CheckBruteForce(const std::string& field, const v1::BruteForceSourc
 
 absl::Status NodeRegistry::Validate(const v1::NodeReport& report, const NodeLimits& limits) {
   RETURN_IF_ERROR(CheckToken("node", report.node(), limits.max_node_name, "._-"));
-  if (report.agent_version().size() > limits.max_agent_version) {
+  const std::string& version = report.agent_version();
+  if (version.size() > limits.max_agent_version ||
+      !std::all_of(version.begin(), version.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
     return Bad("agent_version",
                absl::StrCat(Quote(report.agent_version()), " (", report.agent_version().size(),
-                            " bytes) is longer than ", limits.max_agent_version));
+                            " bytes) must be at most ", limits.max_agent_version,
+                            " bytes of printable ASCII"));
   }
   if (report.heartbeat_seconds() < 1 || report.heartbeat_seconds() > limits.max_heartbeat_seconds) {
     return Bad("heartbeat_seconds", absl::StrCat(report.heartbeat_seconds(), " is not 1..",

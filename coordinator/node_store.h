@@ -18,6 +18,7 @@
 #define GOALKEEPER_COORDINATOR_NODE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>

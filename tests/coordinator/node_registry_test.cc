@@ -213,6 +213,8 @@ TEST_F(NodeRegistryTest, OutOfBoundsReportsNameTheFieldAndStoreNothing) {
       {[](v1::NodeReport& r) { r.set_node("a b"); }, "node: 'a b' (3 bytes) must be 1-253 bytes"},
       {[](v1::NodeReport& r) { r.set_agent_version(std::string(65, 'v')); },
        "agent_version: 'vvvv"},
+      {[](v1::NodeReport& r) { r.set_agent_version("1.0\x1b[31m"); },
+       "agent_version: '1.0\\x1b[31m' (8 bytes) must be at most 64 bytes of printable ASCII"},
       {[](v1::NodeReport& r) { r.set_heartbeat_seconds(0); },
        "heartbeat_seconds: 0 is not 1..86400"},
       {[](v1::NodeReport& r) { r.set_heartbeat_seconds(86401); },
