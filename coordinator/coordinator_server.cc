@@ -333,12 +333,6 @@ int RunCoordinator(const CoordinatorConfig& config) {
         metrics.Update(manager.Stats(), now);
         metrics.UpdateStreams(coordinator_service.stream_stats(), manager.WritesRefused());
         metrics.UpdateDelivery(deliverer);
-        if (absl::StatusOr<int> raised = nodes.CheckSilence(); !raised.ok()) {
-          log->error("node silence check failed: {}", raised.status().message());
-        } else if (*raised > 0) {
-          log->warn("node agents silent raised={}", *raised);
-        }
-        metrics.UpdateNodes(nodes.Gauges());
         last_tick = now;
       }
       manager.Flush();
@@ -353,6 +347,21 @@ int RunCoordinator(const CoordinatorConfig& config) {
   std::thread delivery([&] {
     while (!stopping.load()) {
       deliverer.Tick();
+      for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
+  // Node silence on its own thread, never on the housekeeping one: a node
+  // write waits for the database's write lock, which the ScanManager's open
+  // group transaction holds until housekeeping's Flush() ends it.
+  std::thread node_checks([&] {
+    while (!stopping.load()) {
+      if (absl::StatusOr<int> raised = nodes.CheckSilence(); !raised.ok()) {
+        log->error("node silence check failed: {}", raised.status().message());
+      } else if (*raised > 0) {
+        log->warn("node agents silent raised={}", *raised);
+      }
+      metrics.UpdateNodes(nodes.Gauges());
       for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -373,6 +382,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (sender != nullptr) sender->Shutdown();  // a report in flight to a hung notifier
   scheduling.join();
+  node_checks.join();
   housekeeping.join();
   delivery.join();
   manager.Flush();

@@ -25,7 +25,10 @@
 // INVALID_ARGUMENT naming it ("findings[2].brute_force.source: ..."), too many
 // findings in one report RESOURCE_EXHAUSTED.
 //
-// Thread-safety: thread-safe (one mutex; store writes happen under it).
+// Thread-safety: thread-safe. Store writes happen under its mutex and wait
+// for the database's write lock, so a thread that another writer of the file
+// needs (the coordinator's housekeeping thread, which commits the
+// ScanManager's group transaction) must not call it.
 #ifndef GOALKEEPER_COORDINATOR_NODE_REGISTRY_H_
 #define GOALKEEPER_COORDINATOR_NODE_REGISTRY_H_
 
