@@ -6,8 +6,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/scan_store.h"
@@ -332,6 +334,37 @@ TEST_F(NodeRegistryTest, NodesAndFindingsSurviveReopeningAndSilenceRestartsItsCl
   // The retried finding of before the restart is not stored again.
   ASSERT_TRUE(registry_->Report(r).ok());
   EXPECT_THAT(Kinds("node-a"), ElementsAre("brute_force", "agent_silent", "agent_returned"));
+}
+
+// The node store has its own connection: its write waits for the
+// ScanStore's open group transaction to commit, then succeeds (no BUSY).
+TEST(NodeStoreConnectionTest, AWriteWaitsForTheScanStoresOpenGroupTransaction) {
+  const std::string db = ::testing::TempDir() + "/nodes-busy-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((db + suffix).c_str());
+  auto scans = ScanStore::Open(db);
+  ASSERT_TRUE(scans.ok()) << scans.status();
+  auto nodes = NodeStore::Open(db);
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  v1::Scan scan;
+  scan.set_id("scan-1");
+  ASSERT_TRUE((*scans)->InsertScan(scan, "scope", 1).ok());  // the group stays open
+  std::atomic<bool> done{false};
+  absl::Status written;
+  std::thread writer([&] {
+    written = (*nodes)->RecordReport(NodeRow{"node-a", "v", 1, 1, 60, false, 0}, {}).status();
+    done = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(done.load()) << "waits for the write lock";
+  ASSERT_TRUE((*scans)->Commit().ok());
+  writer.join();
+  EXPECT_TRUE(written.ok()) << written;
+  auto loaded = (*nodes)->LoadNodes();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->size(), 1u);
+  auto kept = (*scans)->LoadScan("scan-1");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->has_value());
 }
 
 TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans) {
