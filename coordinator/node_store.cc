@@ -122,6 +122,19 @@ absl::StatusOr<std::vector<NodeFindingRow>> NodeStore::LoadFindings(const std::s
                    db_->Cached("SELECT node, payload, received_ms, delivered FROM node_findings "
                                "WHERE (?1 = '' OR node = ?1) ORDER BY received_ms, rowid"));
   st->Bind(1, node);
+  return ReadFindings(*st);
+}
+
+absl::StatusOr<std::vector<NodeFindingRow>> NodeStore::Undelivered(uint32_t limit) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT node, payload, received_ms, delivered FROM node_findings "
+                               "WHERE delivered = 0 ORDER BY received_ms, rowid LIMIT ?"));
+  st->Bind(1, int64_t{limit});
+  return ReadFindings(*st);
+}
+
+absl::StatusOr<std::vector<NodeFindingRow>> NodeStore::ReadFindings(SqliteStatement& statement) {
+  SqliteStatement* st = &statement;
   std::vector<NodeFindingRow> out;
   for (;;) {
     absl::StatusOr<bool> row = st->Step();

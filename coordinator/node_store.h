@@ -77,6 +77,9 @@ class NodeStore {
 
   // Oldest received first, of one node ("" = every node).
   absl::StatusOr<std::vector<NodeFindingRow>> LoadFindings(const std::string& node);
+  // At most `limit` undelivered findings of every node, oldest received
+  // first (what the forwarding to the notifier will send).
+  absl::StatusOr<std::vector<NodeFindingRow>> Undelivered(uint32_t limit);
   // Undelivered findings per node (nodes with none are absent).
   absl::StatusOr<std::map<std::string, uint64_t>> CountUndelivered();
   // The notifier has the finding (for the forwarding step).
@@ -90,6 +93,8 @@ class NodeStore {
   // Runs `body` in a transaction and commits it; any failure rolls it back
   // and is UNAVAILABLE naming the file.
   absl::Status InTransaction(const std::function<absl::Status()>& body);
+  // The rows of a bound SELECT node, payload, received_ms, delivered; resets it.
+  absl::StatusOr<std::vector<NodeFindingRow>> ReadFindings(SqliteStatement& st);
 
   std::unique_ptr<SqliteDb> db_;
   const std::string path_;

@@ -201,6 +201,14 @@ TEST_F(NodeRegistryTest, ARetriedReportIsAcknowledgedAgainAndStoredOnce) {
   // Delivered findings are no longer open.
   ASSERT_TRUE(store_->MarkDelivered("node-a", "bf-1", kStart * 1000).ok());
   EXPECT_EQ(Node("node-a").open_findings(), 2u);
+  auto due = store_->Undelivered(10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 3u);
+  EXPECT_EQ((*due)[0].finding.id(), "ls-1");
+  EXPECT_EQ((*due)[2].node, "node-b");
+  due = store_->Undelivered(1);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(due->size(), 1u);
 }
 
 TEST_F(NodeRegistryTest, OutOfBoundsReportsNameTheFieldAndStoreNothing) {
