@@ -20,6 +20,7 @@
 #include "common/host_port.h"
 #include "common/version.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
+#include "goalkeeper/v1/node.grpc.pb.h"
 
 namespace goalkeeper {
 namespace {
@@ -44,7 +45,8 @@ constexpr char kUsageText[] =
     "  scan cancel ID\n"
     "  scan diff ID [--base ID] [--output table|json]\n"
     "  scan findings ID [--output jsonl|csv|table]\n"
-    "  workers list [--output table|json]\n";
+    "  workers list [--output table|json]\n"
+    "  nodes list [--output table|json]\n";
 
 std::string ToJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions opt;
@@ -127,6 +129,8 @@ class Ctl {
       if (verb == "findings") return ScanFindings(argc, argv);
     } else if (group == "workers" && verb == "list") {
       return WorkersList(argc, argv);
+    } else if (group == "nodes" && verb == "list") {
+      return NodesList(argc, argv);
     }
     return Usage(absl::StrCat("unknown command '", group, " ", verb, "'"));
   }
@@ -490,6 +494,38 @@ class Ctl {
       std::fprintf(out_, "%-28s %-20s %6u %12lu  %s\n", w.id().c_str(), w.name().c_str(),
                    w.leases(), static_cast<unsigned long>(w.probes_done()),
                    FormatMs(w.last_seen_unix_ms()).c_str());
+    }
+    return kOk;
+  }
+
+  // Every node agent known to the coordinator: its last report, whether it
+  // is silent, its findings not yet delivered to the notifier.
+  int NodesList(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl nodes list");
+    std::string output = "table";
+    flags.AddString("output", &output, "table|json", "output format");
+    if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    std::unique_ptr<v1::NodeService::Stub> nodes = v1::NodeService::NewStub(channel_);
+    v1::ListNodesResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    if (grpc::Status s = nodes->ListNodes(&ctx, v1::ListNodesRequest(), &resp); !s.ok()) {
+      return RpcError(s);
+    }
+    if (output == "json") {
+      std::fprintf(out_, "%s\n", ToJson(resp).c_str());
+      return kOk;
+    }
+    std::fprintf(out_, "%-32s %-19s %9s %-7s %13s  %s\n", "NODE", "LAST REPORT", "INTERVAL",
+                 "STATE", "OPEN FINDINGS", "AGENT");
+    for (const v1::NodeInfo& n : resp.nodes()) {
+      std::fprintf(out_, "%-32s %-19s %8us %-7s %13lu  %s\n", n.name().c_str(),
+                   FormatMs(n.last_report_unix_ms()).c_str(), n.heartbeat_seconds(),
+                   n.silent() ? "silent" : "ok", static_cast<unsigned long>(n.open_findings()),
+                   n.agent_version().c_str());
     }
     return kOk;
   }

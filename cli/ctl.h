@@ -5,6 +5,7 @@
 //   goalkeeperctl scan watch ID | scan list | scan cancel ID | scan diff ID
 //   goalkeeperctl scan findings ID --output jsonl|csv|table
 //   goalkeeperctl workers list
+//   goalkeeperctl nodes list --output json     # node agents: last report, silent, findings
 //
 // --coordinator defaults to $GOALKEEPER_COORDINATOR, then 127.0.0.1:7070.
 // Exit codes: 0 success; 1 runtime failure (coordinator unreachable, a

@@ -31,6 +31,7 @@ constexpr uint32_t kMaxRetries = 10;
 constexpr double kMaxRate = 1e9;  // as the worker's --rate
 constexpr uint32_t kMaxLeaseSeconds = 86400;
 constexpr double kMaxShardSeconds = 86400;
+constexpr uint32_t kMaxSilenceIntervals = 1000;
 
 // Inventory, profile and schedule names appear in key paths, metrics and the
 // API, so they are kept to a plain alphabet.
@@ -92,6 +93,7 @@ class ConfigParser {
   absl::Status ParseSchedule(const YamlField& f);
   absl::Status ParseLease(const YamlField& f);
   absl::Status ParseLimits(const YamlField& f);
+  absl::Status ParseNodes(const YamlField& f);
   absl::Status CheckInventories() const;
   absl::Status CheckSchedules() const;
   absl::Status CheckLease() const;
@@ -168,6 +170,8 @@ absl::Status ConfigParser::ParseTop(const std::string& key, const YamlField& f) 
     return ParseLease(f);
   } else if (key == "limits") {
     return ParseLimits(f);
+  } else if (key == "nodes") {
+    return ParseNodes(f);
   }
   return absl::OkStatus();
 }
@@ -324,6 +328,15 @@ absl::Status ConfigParser::ParseLease(const YamlField& f) {
       });
 }
 
+absl::Status ConfigParser::ParseNodes(const YamlField& f) {
+  return yaml_.ForEachEntry(f, {"silence_after_intervals"},
+                            [&](const std::string&, const YamlField& entry) -> absl::Status {
+                              ASSIGN_OR_RETURN(config_.nodes.silence_after_intervals,
+                                               yaml_.Uint(entry, 1, kMaxSilenceIntervals));
+                              return absl::OkStatus();
+                            });
+}
+
 absl::Status ConfigParser::ParseLimits(const YamlField& f) {
   return yaml_.ForEachEntry(f, {"max_probes_per_scan"},
                             [&](const std::string&, const YamlField& entry) -> absl::Status {
@@ -426,7 +439,7 @@ absl::StatusOr<CoordinatorConfig> ConfigParser::Parse(absl::string_view yaml) {
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
       {"listen", "db", "metrics_listen", "allowed_ranges", "inventories", "profiles", "schedules",
-       "notifier", "lease", "limits"},
+       "notifier", "lease", "limits", "nodes"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckInventories());
   RETURN_IF_ERROR(CheckSchedules());
@@ -526,6 +539,9 @@ std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
   absl::StrAppend(&out, "  shard_seconds: ", YamlNumber(config.lease.shard_seconds), "\n");
   absl::StrAppend(&out, "limits:\n");
   absl::StrAppend(&out, "  max_probes_per_scan: ", config.limits.max_probes_per_scan, "\n");
+  absl::StrAppend(&out, "nodes:\n");
+  absl::StrAppend(&out, "  silence_after_intervals: ", config.nodes.silence_after_intervals,
+                  "  # heartbeat intervals without a report: agent silent\n");
   return out;
 }
 

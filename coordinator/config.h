@@ -27,6 +27,7 @@
 //   notifier: {address: "127.0.0.1:7071"}
 //   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5}
 //   limits: {max_probes_per_scan: 4294967296}  # addresses x ports; larger scans are refused
+//   nodes: {silence_after_intervals: 3}  # a node agent silent this many heartbeats: alarm
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
@@ -87,6 +88,14 @@ struct LimitsConfig {
   friend bool operator==(const LimitsConfig&, const LimitsConfig&) = default;
 };
 
+struct NodesConfig {
+  // A node agent that has not reported for this many of its heartbeat
+  // intervals is "silent" (an agent_silent finding): 1..1000.
+  uint32_t silence_after_intervals = 3;
+
+  friend bool operator==(const NodesConfig&, const NodesConfig&) = default;
+};
+
 struct CoordinatorConfig {
   std::string listen = "0.0.0.0:7070";
   std::string db = "goalkeeper-coordinator.db";
@@ -100,6 +109,7 @@ struct CoordinatorConfig {
   std::string notifier_address;  // "" = reports wait pending
   LeaseConfig lease;
   LimitsConfig limits;
+  NodesConfig nodes;
 
   friend bool operator==(const CoordinatorConfig&, const CoordinatorConfig&) = default;
 };

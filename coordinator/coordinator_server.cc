@@ -21,6 +21,9 @@
 #include "common/server_util.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/inventory_source.h"
+#include "coordinator/node_registry.h"
+#include "coordinator/node_service.h"
+#include "coordinator/node_store.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/scan_store.h"
 #include "coordinator/schedule_runner.h"
@@ -124,7 +127,18 @@ class CoordinatorMetrics final : public ManagerEvents {
                     .Name("goalkeeper_leases_total")
                     .Help("Shard leases by how they ended or began (granted, completed, "
                           "handed_back, expired)")
-                    .Register(registry)) {
+                    .Register(registry)),
+        node_last_check_(prometheus::BuildGauge()
+                             .Name("goalkeeper_node_last_check_timestamp_seconds")
+                             .Help("When each node's agent last reported to the coordinator "
+                                   "(Unix seconds), by node")
+                             .Register(registry)),
+        nodes_silent_(prometheus::BuildGauge()
+                          .Name("goalkeeper_nodes_silent")
+                          .Help("Nodes whose agent is silent (no report for "
+                                "nodes.silence_after_intervals heartbeats)")
+                          .Register(registry)
+                          .Add({})) {
     for (int st : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
       const std::string state = v1::ScanState_Name(static_cast<v1::ScanState>(st));
       ended_.Add({{"outcome", state}});
@@ -155,6 +169,16 @@ class CoordinatorMetrics final : public ManagerEvents {
     streams_.Add({{"rpc", "WatchScan"}}).Set(s.watchers);
     held_.Set(static_cast<double>(s.findings_held));
     refused_.Set(writes_refused ? 1.0 : 0.0);
+  }
+
+  void UpdateNodes(const std::vector<NodeGauge>& nodes) {
+    double silent = 0;
+    for (const NodeGauge& n : nodes) {
+      node_last_check_.Add({{"node", n.name}})
+          .Set(absl::ToDoubleSeconds(n.last_report - absl::UnixEpoch()));
+      if (n.silent) ++silent;
+    }
+    nodes_silent_.Set(silent);
   }
 
   void UpdateDelivery(const ReportDeliverer& d) {
@@ -214,6 +238,8 @@ class CoordinatorMetrics final : public ManagerEvents {
   prometheus::Family<prometheus::Histogram>& scan_seconds_;
   prometheus::Histogram& shard_seconds_;
   prometheus::Family<prometheus::Counter>& leases_;
+  prometheus::Family<prometheus::Gauge>& node_last_check_;
+  prometheus::Gauge& nodes_silent_;
   absl::Time last_time_ = absl::InfinitePast();
   uint64_t last_probes_ = 0;
 };
@@ -231,7 +257,18 @@ int RunCoordinator(const CoordinatorConfig& config) {
     log->error("{}", store.status().message());
     return 1;
   }
+  // Node checks: a connection of their own to the same file.
+  auto node_store = NodeStore::Open(config.db);
+  if (!node_store.ok()) {
+    log->error("{}", node_store.status().message());
+    return 1;
+  }
   SystemClock clock;
+  NodeRegistry nodes(**node_store, clock, config.nodes);
+  if (absl::Status s = nodes.Load(); !s.ok()) {
+    log->error("cannot load nodes from '{}': {}", config.db, s.message());
+    return 1;
+  }
   // Inventories with an `openstack` block: their passwords are read now.
   std::unique_ptr<HttpClient> curl = MakeCurlHttpClient(CurlOptions());
   RetryingHttpClient http(*curl, RetryPolicy{});
@@ -261,10 +298,12 @@ int RunCoordinator(const CoordinatorConfig& config) {
 
   CoordinatorService coordinator_service(manager);
   ShardService shard_service(manager);
-  HealthService health({"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService"});
+  NodeService node_service(nodes);
+  HealthService health(
+      {"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService", "goalkeeper.v1.NodeService"});
   int port = 0;
-  std::unique_ptr<grpc::Server> server =
-      StartGrpcServer(config.listen, {&coordinator_service, &shard_service, &health}, &port);
+  std::unique_ptr<grpc::Server> server = StartGrpcServer(
+      config.listen, {&coordinator_service, &shard_service, &node_service, &health}, &port);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;
@@ -312,6 +351,21 @@ int RunCoordinator(const CoordinatorConfig& config) {
     }
   });
 
+  // Node silence on its own thread, never on the housekeeping one: a node
+  // write waits for the database's write lock, which the ScanManager's open
+  // group transaction holds until housekeeping's Flush() ends it.
+  std::thread node_checks([&] {
+    while (!stopping.load()) {
+      if (absl::StatusOr<int> raised = nodes.CheckSilence(); !raised.ok()) {
+        log->error("node silence check failed: {}", raised.status().message());
+      } else if (*raised > 0) {
+        log->warn("node agents silent raised={}", *raised);
+      }
+      metrics.UpdateNodes(nodes.Gauges());
+      for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
   // Schedules on their own thread: starting an `openstack` inventory's scan
   // waits for its API, which must not hold up lease expiry.
   std::thread scheduling([&] {
@@ -328,6 +382,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (sender != nullptr) sender->Shutdown();  // a report in flight to a hung notifier
   scheduling.join();
+  node_checks.join();
   housekeeping.join();
   delivery.join();
   manager.Flush();

@@ -1,7 +1,7 @@
-// Runs the coordinator process: the store, the ScanManager, the gRPC server
-// (Coordinator, ShardService, grpc.health.v1, reflection), /metrics, and the
-// housekeeping loop (lease expiry, schedules, report delivery), until SIGTERM
-// or SIGINT.
+// Runs the coordinator process: the store, the ScanManager, the NodeRegistry,
+// the gRPC server (Coordinator, ShardService, NodeService, grpc.health.v1,
+// reflection), /metrics, and the housekeeping loop (lease expiry, node
+// silence, schedules, report delivery), until SIGTERM or SIGINT.
 //
 //   CoordinatorConfig config = ...;   // file + flags
 //   return RunCoordinator(config);    // exit code

@@ -93,15 +93,46 @@ CREATE TABLE workers (
   registered_ms INTEGER NOT NULL);
 )sql";
 
+// Version 4: node checks (coordinator/node_store.h). Each node agent's
+// latest report and silence state; its findings, one row per (node, id) so a
+// retried report is stored once, with the serialized NodeFinding as payload
+// and `delivered` set once the notifier has it.
+constexpr char kSchemaV4[] = R"sql(
+CREATE TABLE nodes (
+  name TEXT PRIMARY KEY,
+  agent_version TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_report_ms INTEGER NOT NULL,
+  interval_seconds INTEGER NOT NULL,
+  silent INTEGER NOT NULL DEFAULT 0,
+  silent_since_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE node_findings (
+  node TEXT NOT NULL,
+  id TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  observed_ms INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  delivered_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (node, id));
+CREATE INDEX node_findings_undelivered ON node_findings (delivered, received_ms);
+)sql";
+
+}  // namespace
+
 const SqliteSchema& CoordinatorSchema() {
   static const SqliteSchema* schema =
       new SqliteSchema{0x474B4331,  // "GKC1"
                        "coordinator",
                        {"scans", "shards", "findings", "exposures", "reports", "schedule_runs",
-                        "report_exposures", "meta", "workers"},
-                       {kSchemaV1, kSchemaV2, kSchemaV3}};
+                        "report_exposures", "meta", "workers", "nodes", "node_findings"},
+                       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4}};
   return *schema;
 }
+
+namespace {
 
 constexpr char kScanColumns[] =
     "spec, state, probes_total, next_index, probes_done, shards_done, created_ms, started_ms, "

@@ -83,6 +83,11 @@ struct ReportRow {
   int64_t next_attempt_ms = 0;
 };
 
+// The coordinator database's schema (application id, tables, migrations up
+// to user_version 4), shared by every connection to the file (ScanStore,
+// NodeStore).
+const SqliteSchema& CoordinatorSchema();
+
 class ScanStore {
  public:
   static absl::StatusOr<std::unique_ptr<ScanStore>> Open(const std::string& path);

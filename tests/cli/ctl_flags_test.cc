@@ -62,5 +62,24 @@ TEST(CtlFlagsTest, RepeatedOutputOfScanListIsAUsageError) {
   EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
 }
 
+TEST(CtlFlagsTest, NodesListRefusesBadOutputRepeatsAndArgumentsBeforeAnyRpc) {
+  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "xml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(FirstLine(r.err), "error: --output: 'xml' is not table or json");
+  r = Ctl(
+      {"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "json", "--output", "table"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
+  r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "list", "node-a"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(FirstLine(r.err), "error: unexpected argument");
+  r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "show"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(FirstLine(r.err), "error: unknown command 'nodes show'");
+  r = Ctl({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("  nodes list [--output table|json]\n"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace goalkeeper

@@ -63,7 +63,17 @@ TEST(CoordinatorConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "  heartbeat_seconds: 5\n"
             "  shard_seconds: 5\n"
             "limits:\n"
-            "  max_probes_per_scan: 4294967296\n");
+            "  max_probes_per_scan: 4294967296\n"
+            "nodes:\n"
+            "  silence_after_intervals: 3  # heartbeat intervals without a report: agent "
+            "silent\n");
+}
+
+TEST(CoordinatorConfigFormatTest, NodeSilenceRoundTrips) {
+  absl::StatusOr<CoordinatorConfig> c =
+      ParseCoordinatorConfig("nodes: {silence_after_intervals: 7}\n", "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(ExpectRoundTrip(*c), HasSubstr("\nnodes:\n  silence_after_intervals: 7  #"));
 }
 
 TEST(CoordinatorConfigFormatTest, PrintsTheExampleInTheFileSchema) {
@@ -107,9 +117,19 @@ TEST(CoordinatorConfigFormatTest, StringsWithQuotesBackslashesAndControlsRoundTr
 TEST(CoordinatorConfigFormatTest, AwkwardBytesRoundTrip) {
   absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig("{}", "flags");
   ASSERT_TRUE(c.ok()) << c.status();
-  for (const char* db : {"a\rb", "a\xc2\x85" "b", "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b",
-                         "\xef\xbb\xbf" "db", "a\xff\xfe" "b", "\xc3", " lead and trail ", "#",
-                         "'", "- x", "{[", "a\\u00e9", "\x7f", "~", "null"}) {
+  for (const char* db :
+       {"a\rb",
+        "a\xc2\x85"
+        "b",
+        "a\xe2\x80\xa8"
+        "b",
+        "a\xe2\x80\xa9"
+        "b",
+        "\xef\xbb\xbf"
+        "db",
+        "a\xff\xfe"
+        "b",
+        "\xc3", " lead and trail ", "#", "'", "- x", "{[", "a\\u00e9", "\x7f", "~", "null"}) {
     c->db = db;
     SCOPED_TRACE(db);
     ExpectRoundTrip(*c);

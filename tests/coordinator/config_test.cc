@@ -380,6 +380,22 @@ TEST(CoordinatorConfigTest, LimitsCapTheProbesOfAScan) {
             "coordinator.yaml:1: unknown key 'max_probes' in limits");
 }
 
+TEST(CoordinatorConfigTest, NodeSilenceIsThreeIntervalsByDefaultAndBounded) {
+  absl::StatusOr<CoordinatorConfig> c = Parse("db: gk.db\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->nodes.silence_after_intervals, 3u);
+  c = Parse("nodes:\n  silence_after_intervals: 10\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->nodes.silence_after_intervals, 10u);
+  EXPECT_EQ(ErrorOf("nodes: {silence_after_intervals: 0}\n"),
+            "coordinator.yaml:1: nodes.silence_after_intervals: expected a whole number "
+            "1..1000, got '0'");
+  EXPECT_THAT(ErrorOf("nodes: {silence_after_intervals: 1001}\n"),
+              HasSubstr("nodes.silence_after_intervals: expected a whole number 1..1000"));
+  EXPECT_EQ(ErrorOf("nodes: {silence_after: 3}\n"),
+            "coordinator.yaml:1: unknown key 'silence_after' in nodes");
+}
+
 TEST(CoordinatorConfigTest, RejectsBadPortSpecs) {
   EXPECT_EQ(ErrorOf("profiles:\n  p:\n    ports: 22,70000\n"),
             "coordinator.yaml:3: profiles.p.ports: '70000' is not a port (1-65535), range or "

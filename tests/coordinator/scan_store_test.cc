@@ -269,7 +269,7 @@ TEST_F(ScanStoreTest, AReportOf200kExposuresIsSentInBoundedPages) {
 TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportDelivered) {
   v1::Scan scan = Start({"127.80.0.1"}, "22");
   // Make the file look like the previous version's: unmarked, without the
-  // version-2 and -3 tables, and a pending report carrying its exposures inline.
+  // version-2, -3 and -4 tables, and a pending report carrying its exposures inline.
   v1::ScanReport old;
   old.set_scan_id("legacy-scan");
   for (int i = 0; i < 5000; ++i) {
@@ -285,6 +285,7 @@ TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportD
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)
                     ->Exec("DROP TABLE report_exposures; DROP TABLE meta; DROP TABLE workers; "
+                           "DROP TABLE node_findings; DROP TABLE nodes; "
                            "PRAGMA application_id = 0; PRAGMA user_version = 0")
                     .ok());
     auto ins = (*raw)->Prepare("INSERT INTO reports (scan_id, payload) VALUES (?, ?)");

@@ -118,6 +118,7 @@ TEST_F(CheckConfigTest, CoordinatorPrintsTheExampleFixtureWithoutItsPassword) {
   EXPECT_THAT(r.out, StartsWith("# goalkeeper-coordinator --check-config"));
   EXPECT_THAT(r.out, HasSubstr("\nlisten: \"0.0.0.0:7070\"\n"));
   EXPECT_THAT(r.out, HasSubstr("\nlimits:\n  max_probes_per_scan: 4294967296\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nnodes:\n  silence_after_intervals: 3  #"));
   EXPECT_THAT(r.out, HasSubstr("      password_file: \"" + dir_ + "/secret-openstack\"\n"));
   EXPECT_THAT(r.out, HasSubstr("# Secrets (checked; values never shown):\n"
                                "#   inventories.cloud.openstack.password_file: the file '" +

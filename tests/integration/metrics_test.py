@@ -78,6 +78,7 @@ REQUIRED = {
         "goalkeeper_operator_streams": "gauge",
         "goalkeeper_findings_held": "gauge",
         "goalkeeper_db_writes_refused": "gauge",
+        "goalkeeper_nodes_silent": "gauge",
     },
     "notifier": {
         **COMMON,
