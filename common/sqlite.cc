@@ -69,6 +69,19 @@ absl::Status SqliteStatement::Run() {
   return absl::OkStatus();
 }
 
+absl::Status SqliteStatement::ForEachRow(
+    absl::FunctionRef<absl::Status(const SqliteStatement&)> row) {
+  for (;;) {
+    absl::StatusOr<bool> more = Step();
+    absl::Status s = more.ok() ? absl::OkStatus() : more.status();
+    if (s.ok() && *more) s = row(*this);
+    if (!s.ok() || !*more) {
+      Reset();
+      return s;
+    }
+  }
+}
+
 void SqliteStatement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

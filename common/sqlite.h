@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -58,6 +59,13 @@ class SqliteStatement {
   absl::StatusOr<bool> Step();
   // Steps to completion (for statements returning no rows) and resets.
   absl::Status Run();
+  // Calls `row` on every row, then resets; the first error (a failed step or
+  // one `row` returns) ends the loop and is returned, after the reset.
+  //   RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) {
+  //     ids.push_back(r.Int(0));
+  //     return absl::OkStatus();
+  //   }));
+  absl::Status ForEachRow(absl::FunctionRef<absl::Status(const SqliteStatement&)> row);
   void Reset();
 
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }

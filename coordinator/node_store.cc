@@ -69,23 +69,17 @@ absl::StatusOr<std::vector<NodeRow>> NodeStore::LoadNodes() {
                                "interval_seconds, silent, silent_since_ms FROM nodes "
                                "ORDER BY name"));
   std::vector<NodeRow> out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
     NodeRow& n = out.emplace_back();
-    n.name = st->Text(0);
-    n.agent_version = st->Text(1);
-    n.first_seen_ms = st->Int(2);
-    n.last_report_ms = st->Int(3);
-    n.interval_seconds = static_cast<uint32_t>(st->Int(4));
-    n.silent = st->Int(5) != 0;
-    n.silent_since_ms = st->Int(6);
-  }
-  st->Reset();
+    n.name = r.Text(0);
+    n.agent_version = r.Text(1);
+    n.first_seen_ms = r.Int(2);
+    n.last_report_ms = r.Int(3);
+    n.interval_seconds = static_cast<uint32_t>(r.Int(4));
+    n.silent = r.Int(5) != 0;
+    n.silent_since_ms = r.Int(6);
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -136,24 +130,17 @@ absl::StatusOr<std::vector<NodeFindingRow>> NodeStore::Undelivered(uint32_t limi
 absl::StatusOr<std::vector<NodeFindingRow>> NodeStore::ReadFindings(SqliteStatement& statement) {
   SqliteStatement* st = &statement;
   std::vector<NodeFindingRow> out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
     NodeFindingRow& f = out.emplace_back();
-    f.node = st->Text(0);
-    if (!f.finding.ParseFromString(st->Text(1))) {
-      st->Reset();
+    f.node = r.Text(0);
+    if (!f.finding.ParseFromString(r.Text(1))) {
       return absl::DataLossError(
           absl::StrCat("a finding of node '", f.node, "' in ", path_, " does not parse"));
     }
-    f.received_ms = st->Int(2);
-    f.delivered = st->Int(3) != 0;
-  }
-  st->Reset();
+    f.received_ms = r.Int(2);
+    f.delivered = r.Int(3) != 0;
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -162,16 +149,10 @@ absl::StatusOr<std::map<std::string, uint64_t>> NodeStore::CountUndelivered() {
                    db_->Cached("SELECT node, COUNT(*) FROM node_findings WHERE delivered = 0 "
                                "GROUP BY node"));
   std::map<std::string, uint64_t> out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    out[st->Text(0)] = static_cast<uint64_t>(st->Int(1));
-  }
-  st->Reset();
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    out[r.Text(0)] = static_cast<uint64_t>(r.Int(1));
+    return absl::OkStatus();
+  }));
   return out;
 }
 

@@ -490,23 +490,17 @@ absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::stri
   st->Bind(3, after != nullptr ? after->ip : std::string());
   st->Bind(4, int64_t{after != nullptr ? after->port : 0}).Bind(5, int64_t{limit});
   std::vector<v1::Finding> out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
     v1::Finding& f = out.emplace_back();
     f.set_scan_id(scan_id);
-    f.set_ip(st->Text(0));
-    f.set_port(static_cast<uint32_t>(st->Int(1)));
-    f.set_state(static_cast<v1::ProbeState>(st->Int(2)));
-    f.set_rtt_us(static_cast<uint32_t>(st->Int(3)));
-    f.set_found_unix_ms(st->Int(4));
+    f.set_ip(r.Text(0));
+    f.set_port(static_cast<uint32_t>(r.Int(1)));
+    f.set_state(static_cast<v1::ProbeState>(r.Int(2)));
+    f.set_rtt_us(static_cast<uint32_t>(r.Int(3)));
+    f.set_found_unix_ms(r.Int(4));
     f.set_service(ServiceName(static_cast<uint16_t>(f.port())));
-  }
-  st->Reset();
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -516,17 +510,10 @@ absl::StatusOr<ExposureMap> ScanStore::OpenPairs(const std::string& scan_id) {
                                "ORDER BY ip, port"));
   st->Bind(1, scan_id);
   ExposureMap out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    out.emplace_hint(out.end(), ExposureKey{st->Text(0), static_cast<uint32_t>(st->Int(1))},
-                     st->Int(2));
-  }
-  st->Reset();
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    out.emplace_hint(out.end(), ExposureKey{r.Text(0), static_cast<uint32_t>(r.Int(1))}, r.Int(2));
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -558,16 +545,10 @@ absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
                    db_->Cached("SELECT ip, port, first_seen_ms FROM exposures WHERE scope = ?"));
   st->Bind(1, scope);
   ExposureMap out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    out[ExposureKey{st->Text(0), static_cast<uint32_t>(st->Int(1))}] = st->Int(2);
-  }
-  st->Reset();
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    out[ExposureKey{r.Text(0), static_cast<uint32_t>(r.Int(1))}] = r.Int(2);
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -618,21 +599,15 @@ absl::StatusOr<std::vector<v1::Exposure>> ScanStore::ReportExposures(const std::
                                "WHERE scan_id = ? AND n >= ? ORDER BY n LIMIT ?"));
   st->Bind(1, scan_id).Bind(2, I64(offset)).Bind(3, int64_t{limit});
   std::vector<v1::Exposure> out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
     v1::Exposure& e = out.emplace_back();
-    e.set_ip(st->Text(0));
-    e.set_port(static_cast<uint32_t>(st->Int(1)));
+    e.set_ip(r.Text(0));
+    e.set_port(static_cast<uint32_t>(r.Int(1)));
     e.set_service(ServiceName(static_cast<uint16_t>(e.port())));
-    e.set_status(static_cast<v1::ExposureStatus>(st->Int(2)));
-    e.set_first_seen_unix_ms(st->Int(3));
-  }
-  st->Reset();
+    e.set_status(static_cast<v1::ExposureStatus>(r.Int(2)));
+    e.set_first_seen_unix_ms(r.Int(3));
+    return absl::OkStatus();
+  }));
   return out;
 }
 

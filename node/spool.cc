@@ -133,16 +133,10 @@ absl::StatusOr<std::vector<SpoolRecord>> Spool::Pending(size_t limit, int64_t af
   st->Bind(1, after_id);
   st->Bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
   std::vector<SpoolRecord> out;
-  for (;;) {
-    absl::StatusOr<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    out.push_back({st->Int(0), st->Text(1)});
-  }
-  st->Reset();
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    out.push_back({r.Int(0), r.Text(1)});
+    return absl::OkStatus();
+  }));
   return out;
 }
 

@@ -129,5 +129,47 @@ TEST_F(SqliteSchemaTest, AFileThatIsNotADatabaseIsRefused) {
   EXPECT_THAT(db.status().message(), HasSubstr(path_));
 }
 
+TEST_F(SqliteSchemaTest, ForEachRowVisitsEveryRowInOrderAndResets) {
+  auto db = SqliteDb::Open(path_, Schema());
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("INSERT INTO items VALUES ('b'), ('a'), ('c')").ok());
+  auto st = (*db)->Cached("SELECT k FROM items ORDER BY k");
+  ASSERT_TRUE(st.ok());
+  for (int round = 0; round < 2; ++round) {  // reset: the second round sees the same rows
+    std::string seen;
+    ASSERT_TRUE((*st)
+                    ->ForEachRow([&](const SqliteStatement& r) {
+                      seen += r.Text(0);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    EXPECT_EQ(seen, "abcmigrated") << "round " << round;
+  }
+}
+
+TEST_F(SqliteSchemaTest, ForEachRowStopsAtTheFirstErrorAndResets) {
+  auto db = SqliteDb::Open(path_, Schema());
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("INSERT INTO items VALUES ('a'), ('b'), ('c')").ok());
+  auto st = (*db)->Cached("SELECT k FROM items ORDER BY k");
+  ASSERT_TRUE(st.ok());
+  int calls = 0;
+  absl::Status s = (*st)->ForEachRow([&](const SqliteStatement& r) {
+    ++calls;
+    return r.Text(0) == "b" ? absl::DataLossError("row b is bad") : absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(calls, 2);
+  // Reset after the error: the statement starts from the first row again.
+  std::string first;
+  ASSERT_TRUE((*st)
+                  ->ForEachRow([&](const SqliteStatement& r) {
+                    if (first.empty()) first = r.Text(0);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(first, "a");
+}
+
 }  // namespace
 }  // namespace goalkeeper
