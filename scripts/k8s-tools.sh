@@ -5,7 +5,8 @@
 # keyed by tool and version, and prints nothing but progress. Idempotent: a
 # tool whose stamp exists is not rebuilt.
 #
-#   scripts/k8s-tools.sh            # build what is missing
+#   scripts/k8s-tools.sh            # build what is missing (all but syft)
+#   scripts/k8s-tools.sh sbom       # syft, for SBOMs of the images (3-8 min)
 #   scripts/k8s-tools.sh --print    # print the bin directory (after building)
 #
 # Cache: $GOALKEEPER_TOOLS (default ~/.cache/goalkeeper/tools)/<tool>-<version>/.
@@ -218,7 +219,8 @@ case "$only" in
     build_go_install crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
     build_kube
     build_go_install coredns "$COREDNS_VERSION" github.com/coredns/coredns
-    build_go_install syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft
+    # syft is optional (build-images.sh writes SBOMs when it is there): not in
+    # the test command's set, to keep a fresh machine's first run shorter.
     ;;
   sbom) build_go_install syft "$SYFT_VERSION" github.com/anchore/syft/cmd/syft ;;
   helm) build_helm; build_helm_unittest ;;
