@@ -110,8 +110,8 @@ bool NextLine(absl::string_view& rest, absl::string_view& line) {
 
 uint64_t Fnv1a64(absl::string_view bytes, uint64_t seed) {
   uint64_t h = seed;
-  for (unsigned char c : bytes) {
-    h ^= c;
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
     h *= 0x100000001b3ULL;
   }
   return h;
