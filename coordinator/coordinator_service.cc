@@ -12,14 +12,6 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-// Assigns a StatusOr's value to *out, or returns its status as grpc::Status.
-template <typename T, typename Out>
-grpc::Status Reply(absl::StatusOr<T> result, Out* out) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *out = *std::move(result);
-  return grpc::Status::OK;
-}
-
 bool IsFinal(v1::ScanState s) {
   return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
 }
@@ -48,22 +40,22 @@ class ScopeExit {
 
 grpc::Status CoordinatorService::StartScan(grpc::ServerContext*, const v1::StartScanRequest* req,
                                            v1::Scan* resp) {
-  return Reply(manager_.StartScan(*req, ""), resp);
+  return ReplyWith(manager_.StartScan(*req, ""), resp);
 }
 
 grpc::Status CoordinatorService::GetScan(grpc::ServerContext*, const v1::GetScanRequest* req,
                                          v1::Scan* resp) {
-  return Reply(manager_.GetScan(req->id()), resp);
+  return ReplyWith(manager_.GetScan(req->id()), resp);
 }
 
 grpc::Status CoordinatorService::ListScans(grpc::ServerContext*, const v1::ListScansRequest* req,
                                            v1::ListScansResponse* resp) {
-  return Reply(manager_.ListScans(*req), resp);
+  return ReplyWith(manager_.ListScans(*req), resp);
 }
 
 grpc::Status CoordinatorService::CancelScan(grpc::ServerContext*, const v1::CancelScanRequest* req,
                                             v1::Scan* resp) {
-  return Reply(manager_.CancelScan(req->id()), resp);
+  return ReplyWith(manager_.CancelScan(req->id()), resp);
 }
 
 StreamStats CoordinatorService::stream_stats() {
@@ -166,7 +158,7 @@ grpc::Status CoordinatorService::ListFindings(grpc::ServerContext* ctx,
 
 grpc::Status CoordinatorService::DiffScan(grpc::ServerContext*, const v1::DiffScanRequest* req,
                                           v1::ScanDiff* resp) {
-  return Reply(manager_.DiffScan(req->id(), req->base_id()), resp);
+  return ReplyWith(manager_.DiffScan(req->id(), req->base_id()), resp);
 }
 
 grpc::Status CoordinatorService::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
@@ -178,14 +170,14 @@ grpc::Status CoordinatorService::ListWorkers(grpc::ServerContext*, const v1::Lis
 grpc::Status ShardService::RegisterWorker(grpc::ServerContext*,
                                           const v1::RegisterWorkerRequest* req,
                                           v1::RegisterWorkerResponse* resp) {
-  return Reply(manager_.RegisterWorker(*req), resp);
+  return ReplyWith(manager_.RegisterWorker(*req), resp);
 }
 
 grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseShardRequest* req,
                                       v1::LeaseShardResponse* resp) {
   uint64_t version = manager_.version();
   auto lease = manager_.LeaseShard(*req);
-  if (!lease.ok() || lease->has_shard()) return Reply(std::move(lease), resp);
+  if (!lease.ok() || lease->has_shard()) return ReplyWith(std::move(lease), resp);
   if (waiters_.fetch_add(1) < max_waiters_) {
     const absl::Time deadline = absl::Now() + long_poll_;
     while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
@@ -194,12 +186,12 @@ grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseS
     }
   }
   waiters_.fetch_sub(1);
-  return Reply(std::move(lease), resp);
+  return ReplyWith(std::move(lease), resp);
 }
 
 grpc::Status ShardService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
                                      v1::HeartbeatResponse* resp) {
-  return Reply(manager_.Heartbeat(*req), resp);
+  return ReplyWith(manager_.Heartbeat(*req), resp);
 }
 
 grpc::Status ShardService::ReportFindings(grpc::ServerContext*,

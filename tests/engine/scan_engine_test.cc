@@ -8,13 +8,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/loopback.h"
@@ -521,8 +527,8 @@ constexpr double kTimestampJitterSeconds = 0.025;
 // The most starts a pacer of `rate` allows in any window of `window`, plus
 // the results a delayed event loop may bunch into it, plus the window's edge.
 size_t PacedCeiling(double rate, std::chrono::milliseconds window) {
-  return static_cast<size_t>(rate * (std::chrono::duration<double>(window).count() +
-                                     kTimestampJitterSeconds)) +
+  return static_cast<size_t>(
+             rate * (std::chrono::duration<double>(window).count() + kTimestampJitterSeconds)) +
          1;
 }
 
@@ -584,6 +590,30 @@ TEST(ScanEnginePacingTest, TheNodePacerCapsEveryScanTogether) {
             PacedCeiling(400, std::chrono::milliseconds(250)));
 }
 
+// Fails fast with the engine's state instead of hanging until ctest's
+// timeout: this test hung once (under ASan on a loaded machine) and printed
+// nothing; next time it says where it was.
+class Watchdog {
+ public:
+  Watchdog(absl::Duration limit, std::function<std::string()> dump)
+      : thread_([this, limit, dump = std::move(dump)] {
+          if (!disarmed_.WaitForNotificationWithTimeout(limit)) {
+            std::fprintf(stderr, "watchdog: no progress after %s: %s\n",
+                         absl::FormatDuration(limit).c_str(), dump().c_str());
+            std::fflush(stderr);
+            std::abort();
+          }
+        }) {}
+  ~Watchdog() {
+    disarmed_.Notify();
+    thread_.join();
+  }
+
+ private:
+  absl::Notification disarmed_;
+  std::thread thread_;
+};
+
 // A lower rate applies at once to the running slices, without restarting
 // the engine.
 TEST(ScanEnginePacingTest, ALowerRateAppliesToRunningSlicesAtOnce) {
@@ -596,8 +626,17 @@ TEST(ScanEnginePacingTest, ALowerRateAppliesToRunningSlicesAtOnce) {
   auto scan = std::make_shared<Pacer>(2000);
   TimingSink sink;
   auto slice = std::make_shared<ScanSlice>(space, 0, 256, sink, scan);
+  std::atomic<const char*> phase{"waiting for the first 20 results"};
+  Watchdog dog(absl::Seconds(90), [&] {
+    return absl::StrCat(phase.load(), "; slice reported ", slice->reported(), " remaining ",
+                        slice->remaining(), " done ", slice->done(), " cancelled ",
+                        slice->cancelled(), "; engine remaining ", engine.remaining(),
+                        " probes done ", engine.counters().done.load(), " in flight ",
+                        engine.counters().in_flight.load(), " cancelled ", engine.cancelled());
+  });
   engine.Submit(slice);
   while (slice->reported() < 20) absl::SleepFor(absl::Milliseconds(1));
+  phase = "pacing at the lower rate";
   scan->SetRate(50);
   const auto lowered = std::chrono::steady_clock::now();
   absl::SleepFor(absl::Milliseconds(1000));
@@ -607,6 +646,7 @@ TEST(ScanEnginePacingTest, ALowerRateAppliesToRunningSlicesAtOnce) {
   // 50/s for a second, +1 for the edge, plus what the engine's 16 slots had
   // already been granted at the old rate.
   EXPECT_LE(after, 50u + 1 + 16);
+  phase = "in engine.Wait() after Cancel and CloseInput";
   slice->Cancel();
   engine.CloseInput();
   ASSERT_TRUE(engine.Wait().ok());
