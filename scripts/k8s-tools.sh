@@ -40,17 +40,6 @@ stamped() { [[ -f "$TOOLS/$1/.done" ]]; }
 stamp() { touch "$TOOLS/$1/.done"; }
 link() { ln -sf "$1" "$BIN/$(basename "$1")"; }
 
-build_helm() {
-  local d="helm-$HELM_VERSION"
-  if ! stamped "$d"; then
-    log "building helm $HELM_VERSION (about 2.5 minutes cold)"
-    mkdir -p "$TOOLS/$d/bin"
-    GOBIN="$TOOLS/$d/bin" nice -n 10 go install -trimpath "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-    stamp "$d"
-  fi
-  link "$TOOLS/$d/bin/helm"
-}
-
 # helm-unittest as a Helm plugin directory ($BIN/../helm-plugins/unittest),
 # built from its module (go install refuses it for its replace directive;
 # `helm plugin install` would download from the internet).
@@ -163,6 +152,8 @@ build_go_install() {  # NAME VERSION PACKAGE
   fi
   link "$TOOLS/$d/bin/$1"
 }
+
+build_helm() { build_go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm; }
 
 # promtool from the Prometheus module (whose cmd/ is not `go install`able at a
 # v0.x module version with its replace directives): a wrapper module.
