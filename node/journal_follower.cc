@@ -34,6 +34,8 @@ namespace {
 
 constexpr absl::string_view kMessageField = "MESSAGE=";
 constexpr const char* kKernelMatch = "_TRANSPORT=kernel";
+// Repaired copies are CHECKPOINT.repair-INO-N.journal.
+constexpr absl::string_view kRepairInfix = ".repair-";
 
 // A file name that may hold system-journal entries.
 bool IsJournalFile(absl::string_view name) {
@@ -77,30 +79,80 @@ void ScanDirectory(const std::string& dir, int depth, std::vector<Found>& out) {
   ::closedir(d);
 }
 
-// Opens the files as one journal with the kernel match. Null when
-// libsystemd refuses (the errno is in *err).
-std::unique_ptr<JournalFollower::Handle> OpenFiles(const std::vector<std::string>& paths,
-                                                   size_t max_message_bytes, int* err) {
-  std::vector<const char*> argv;
-  argv.reserve(paths.size() + 1);
-  for (const std::string& p : paths) argv.push_back(p.c_str());
-  argv.push_back(nullptr);
+// Opens the descriptors as one journal with the kernel match. On success
+// the journal owns them (sd_journal_close closes them); on failure they are
+// closed here. Null when libsystemd refuses.
+std::unique_ptr<JournalFollower::Handle> OpenFds(std::vector<int> fds, size_t max_message_bytes) {
   auto h = std::make_unique<JournalFollower::Handle>();
-  int r = sd_journal_open_files(&h->j, argv.data(), 0);
-  if (r < 0) {
+  if (fds.empty() ||
+      sd_journal_open_files_fd(&h->j, fds.data(), static_cast<unsigned>(fds.size()), 0) < 0) {
     h->j = nullptr;
-    *err = -r;
+    for (int fd : fds) ::close(fd);
     return nullptr;
   }
-  r = sd_journal_add_match(h->j, kKernelMatch, 0);
-  if (r < 0) {
-    *err = -r;
-    return nullptr;
-  }
+  if (sd_journal_add_match(h->j, kKernelMatch, 0) < 0) return nullptr;
   // One byte more than allowed, so that an overlong message is seen as one
   // without libsystemd decompressing all of it.
   sd_journal_set_data_threshold(h->j, max_message_bytes + kMessageField.size() + 1);
   return h;
+}
+
+// Whether libsystemd accepts the file open at `fd` on its own (fd stays ours).
+bool Accepted(int fd) {
+  const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return d >= 0 && OpenFds({d}, 1) != nullptr;
+}
+
+// The bytes a journal file's header says it has (header_size + arena_size,
+// little-endian at offsets 88 and 96 behind the "LPKSHHRH" signature), or 0
+// when the first bytes are no journal header.
+uint64_t HeaderSays(int fd) {
+  unsigned char h[104];
+  if (::pread(fd, h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h))) return 0;
+  if (std::memcmp(h, "LPKSHHRH", 8) != 0) return 0;
+  auto le64 = [&](size_t at) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v |= uint64_t{h[at + i]} << (8 * i);
+    return v;
+  };
+  const uint64_t header = le64(88);
+  const uint64_t arena = le64(96);
+  if (header < sizeof(h) || arena > (uint64_t{1} << 40)) return 0;
+  return header + arena;
+}
+
+// A truncated journal file (shorter than its header says, which libsystemd
+// refuses whole) copied to `copy_path` and extended with zeros (sparse) to
+// the size its header says: libsystemd then reads the entries before the
+// cut. (The copy needs a name: libsystemd refuses a file with no link.)
+// -1 when that is not possible.
+int RepairedCopy(int fd, uint64_t size, const std::string& copy_path, uint64_t max_bytes) {
+  const uint64_t need = HeaderSays(fd);
+  if (need == 0 || size >= need || need > max_bytes) return -1;
+  ::unlink(copy_path.c_str());
+  const int out = ::open(copy_path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  if (out < 0) return -1;
+  char buf[64 * 1024];
+  uint64_t done = 0;
+  bool ok = true;
+  while (ok && done < size) {
+    const ssize_t r = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(done));
+    if (r <= 0) break;
+    ok = ::write(out, buf, static_cast<size_t>(r)) == r;
+    done += static_cast<uint64_t>(r);
+  }
+  if (!ok || ::ftruncate(out, static_cast<off_t>(need)) != 0) {
+    ::close(out);
+    ::unlink(copy_path.c_str());
+    return -1;
+  }
+  return out;
+}
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 // The cursor of the current entry, or nullopt.
@@ -118,7 +170,13 @@ std::optional<std::string> CursorOf(sd_journal* j) {
 JournalFollower::JournalFollower(const JournalFollowerOptions& options, const Clock& clock)
     : options_(options), clock_(clock) {}
 
-JournalFollower::~JournalFollower() = default;
+JournalFollower::~JournalFollower() {
+  journal_.reset();
+  for (const Repaired& r : repaired_) {
+    ::close(r.fd);
+    ::unlink(r.path.c_str());
+  }
+}
 
 absl::StatusOr<std::unique_ptr<JournalFollower>> JournalFollower::Open(
     const JournalFollowerOptions& options, const Clock& clock) {
@@ -147,6 +205,16 @@ absl::StatusOr<std::unique_ptr<JournalFollower>> JournalFollower::Open(
   } else {
     f->pos_.realtime_usec = absl::ToUnixMicros(clock.Now() - options.catch_up_max_age) - 1;
   }
+  // Repaired copies left by a process that was killed.
+  const std::string dir = DirOf(options.checkpoint_path);
+  const std::string stale = absl::StrCat(
+      options.checkpoint_path.substr(options.checkpoint_path.rfind('/') + 1), kRepairInfix);
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d)) {
+      if (absl::StartsWith(e->d_name, stale)) ::unlinkat(::dirfd(d), e->d_name, 0);
+    }
+    ::closedir(d);
+  }
   f->Rescan(/*force=*/true);
   return f;
 }
@@ -166,6 +234,16 @@ void JournalFollower::Rescan(bool force) {
   std::erase_if(bad_, [&](const std::pair<FileId, uint64_t>& b) {
     return std::none_of(found.begin(), found.end(),
                         [&](const Found& x) { return x.id == b.first && x.size == b.second; });
+  });
+  std::erase_if(repaired_, [&](const Repaired& r) {
+    const bool gone = std::none_of(found.begin(), found.end(), [&](const Found& x) {
+      return x.id == r.id && x.size == r.size;
+    });
+    if (gone) {
+      ::close(r.fd);
+      ::unlink(r.path.c_str());
+    }
+    return gone;
   });
   std::vector<FileId> considered;
   for (Found& x : found) {
@@ -187,26 +265,51 @@ void JournalFollower::Reopen(std::vector<FileId> files) {
   need_reopen_ = false;
   // Each file alone first: libsystemd refuses the whole set for one bad file.
   std::vector<FileId> good;
+  std::vector<int> fds;
   for (FileId& id : files) {
-    int err = 0;
-    if (OpenFiles({id.path}, options_.max_message_bytes, &err) != nullptr) {
+    const int fd = ::open(id.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;  // gone since the scan; the next one tells
+    struct stat st;
+    const uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    auto repaired = std::find_if(repaired_.begin(), repaired_.end(),
+                                 [&](const Repaired& r) { return r.id == id && r.size == size; });
+    if (repaired != repaired_.end()) {
+      ::close(fd);
+      const int d = ::fcntl(repaired->fd, F_DUPFD_CLOEXEC, 0);
+      if (d < 0) continue;
+      fds.push_back(d);
       good.push_back(std::move(id));
       continue;
     }
-    struct stat st;
-    const uint64_t size = ::stat(id.path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    if (err != ENOENT) {
-      ++stats_.bad_files;
-      bad_.emplace_back(std::move(id), size);
+    if (Accepted(fd)) {
+      fds.push_back(fd);
+      good.push_back(std::move(id));
+      continue;
     }
+    const std::string copy_path = absl::StrCat(options_.checkpoint_path, kRepairInfix, id.ino, "-",
+                                               ++repair_serial_, ".journal");
+    const int copy = RepairedCopy(fd, size, copy_path, options_.max_repair_bytes);
+    ::close(fd);
+    if (copy >= 0 && Accepted(copy)) {
+      ++stats_.repaired_files;
+      const int d = ::fcntl(copy, F_DUPFD_CLOEXEC, 0);
+      repaired_.push_back({id, size, copy, copy_path});
+      if (d < 0) continue;
+      fds.push_back(d);
+      good.push_back(std::move(id));
+      continue;
+    }
+    if (copy >= 0) {
+      ::close(copy);
+      ::unlink(copy_path.c_str());
+    }
+    ++stats_.bad_files;
+    bad_.emplace_back(std::move(id), size);
   }
   files_ = std::move(good);
   stats_.files = 0;
   if (files_.empty()) return;
-  std::vector<std::string> paths;
-  for (const FileId& id : files_) paths.push_back(id.path);
-  int err = 0;
-  journal_ = OpenFiles(paths, options_.max_message_bytes, &err);
+  journal_ = OpenFds(std::move(fds), options_.max_message_bytes);
   if (journal_ == nullptr) {
     // Changed between the two opens: try again at the next Poll.
     ++stats_.read_errors;

@@ -27,13 +27,21 @@
 // written to the system journal. A directory that does not exist (a host
 // with only a volatile journal) is simply empty; it is scanned again every
 // `rescan_interval`. All files are opened as one sd_journal
-// (sd_journal_open_files), which interleaves them in time order, so a
-// single cursor is the position. A file that libsystemd refuses to open
-// (random bytes, a header that does not fit the file: a truncated file) is
-// left out and counted in `bad_files` (once per file, by inode and size);
-// the others are read. Damage inside a file that opens (a crash mid-write,
-// garbage appended) is sd-journal's to contain: the entries before it are
-// read; an entry whose MESSAGE cannot be read is skipped (`unreadable_entries`).
+// (sd_journal_open_files_fd), which interleaves them in time order, so a
+// single cursor is the position.
+//
+// Damage. libsystemd refuses a file whose header promises more bytes than
+// the file has (a truncated file): such a file is copied beside the
+// checkpoint (CHECKPOINT.repair-INO-N.journal, sparse, removed when the file
+// goes or changes, by the destructor, and at the next Open after a kill),
+// extended with zeros to the size its header says, and read from there
+// (`repaired_files`, up to max_repair_bytes): the entries before the cut
+// are read. A file refused otherwise (random bytes, empty, no journal
+// header) is left out and counted in `bad_files` (once per file, by inode
+// and size; tried again when it changes); the others are read. Damage
+// inside a file that opens (a crash mid-write, garbage appended) is
+// sd-journal's to contain: the entries before it are read; an entry whose
+// MESSAGE cannot be read is skipped (`unreadable_entries`).
 //
 // Rotation. When a rescan finds the set of files changed (journald archived
 // `system.journal` to `system@...journal` and started a new one; a file was
@@ -93,6 +101,9 @@ struct JournalFollowerOptions {
   absl::Duration poll_interval = absl::Milliseconds(500);  // for the caller's loop
   size_t max_entries_per_poll = 10000;
   size_t max_message_bytes = 64 * 1024;
+  // A truncated journal file is read through a sparse copy beside the
+  // checkpoint, up to this size (what its header says it should be).
+  uint64_t max_repair_bytes = uint64_t{256} << 20;
 };
 
 // One kernel message. The views are valid during the callback only.
@@ -112,6 +123,7 @@ struct JournalFollowerStats {
   uint64_t overlong_entries = 0;    // skipped
   uint64_t unreadable_entries = 0;  // no readable MESSAGE or timestamp: skipped
   uint64_t bad_files = 0;           // refused by libsystemd, left out
+  uint64_t repaired_files = 0;      // truncated, read through a repaired copy
   uint64_t files = 0;               // open now
   uint64_t reopens = 0;             // the set of files changed (rotation, vacuum)
   uint64_t cursor_lost = 0;         // the checkpointed entry was gone
@@ -167,6 +179,16 @@ class JournalFollower {
   std::vector<FileId> files_;
   // Files libsystemd refused, by (path, ino, size): not retried unchanged.
   std::vector<std::pair<FileId, uint64_t>> bad_;
+  // Truncated files read through a repaired copy (owned, removed when the
+  // file goes or changes, and by the destructor).
+  struct Repaired {
+    FileId id;
+    uint64_t size = 0;
+    int fd = -1;
+    std::string path;
+  };
+  std::vector<Repaired> repaired_;
+  uint64_t repair_serial_ = 0;
   JournalPosition pos_;       // last consumed (or the starting point)
   bool on_untaken_ = false;   // the handle sits on an entry offered and refused
   bool need_reopen_ = false;  // after a read error
