@@ -3,13 +3,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -149,6 +153,49 @@ int RepairedCopy(int fd, uint64_t size, const std::string& copy_path, uint64_t m
   return out;
 }
 
+// SIGBUS guard. libsystemd reads journal files through mmap; a file cut
+// shorter while mapped (by someone else: journald never does) makes the
+// next read of a page past its new end raise SIGBUS, which kills the
+// process. The handler maps a page of zeros over the faulting page (what
+// journald itself does for its own files), so the read sees zeros, which
+// libsystemd takes for a damaged object; the follower notices the count
+// change and opens the journal again. Other SIGBUS causes re-raise.
+std::atomic<uint64_t> g_sigbus_faults{0};
+uintptr_t g_page_size = 4096;
+struct sigaction g_previous_sigbus;
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  if (info != nullptr && info->si_code == BUS_ADRERR && info->si_addr != nullptr) {
+    const uintptr_t page = reinterpret_cast<uintptr_t>(info->si_addr) & ~(g_page_size - 1);
+    void* p = ::mmap(reinterpret_cast<void*>(page), g_page_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (p != MAP_FAILED) {
+      g_sigbus_faults.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) != 0 && g_previous_sigbus.sa_sigaction != nullptr) {
+    g_previous_sigbus.sa_sigaction(sig, info, context);
+    return;
+  }
+  ::signal(SIGBUS, SIG_DFL);
+  ::raise(SIGBUS);
+}
+
+void InstallSigbusGuard() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const long page = ::sysconf(_SC_PAGESIZE);
+    if (page > 0) g_page_size = static_cast<uintptr_t>(page);
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = OnSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
+}
+
 std::string DirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
@@ -190,7 +237,9 @@ absl::StatusOr<std::unique_ptr<JournalFollower>> JournalFollower::Open(
     return absl::InvalidArgumentError(
         "journal follower: max_entries_per_poll and max_message_bytes must be > 0");
   }
+  if (options.guard_sigbus) InstallSigbusGuard();
   std::unique_ptr<JournalFollower> f(new JournalFollower(options, clock));
+  f->sigbus_seen_ = g_sigbus_faults.load(std::memory_order_relaxed);
   ASSIGN_OR_RETURN(std::optional<FollowerCheckpoint> cp,
                    ReadFollowerCheckpointFile(options.checkpoint_path));
   if (cp.has_value()) {
@@ -340,11 +389,20 @@ void JournalFollower::Position() {
 
 PollResult JournalFollower::Poll(const JournalCallback& on_line) {
   PollResult result;
+  const uint64_t faults = g_sigbus_faults.load(std::memory_order_relaxed);
+  if (faults != sigbus_seen_) {
+    // A file shrank under our mapping (this follower's or another's):
+    // check every file again.
+    stats_.sigbus_faults += faults - sigbus_seen_;
+    sigbus_seen_ = faults;
+    need_reopen_ = true;
+  }
   if (clock_.Now() >= next_rescan_ || need_reopen_) Rescan(/*force=*/need_reopen_);
   if (journal_ == nullptr) return result;
   sd_journal* j = journal_->j;
   size_t budget = options_.max_entries_per_poll;
   while (budget > 0) {
+    const uint64_t faults_before = g_sigbus_faults.load(std::memory_order_relaxed);
     if (!on_untaken_) {
       const int r = sd_journal_next(j);
       if (r < 0) {
@@ -367,6 +425,12 @@ PollResult JournalFollower::Poll(const JournalCallback& on_line) {
     size_t len = 0;
     const int r = sd_journal_get_data(j, "MESSAGE", &data, &len);
     const JournalPosition here{*cursor, static_cast<int64_t>(rt)};
+    if (g_sigbus_faults.load(std::memory_order_relaxed) != faults_before) {
+      // Read (partly) from a page of zeros: not delivered; the next Poll
+      // opens the journal again and re-reads from the last cursor.
+      result.more = true;
+      break;
+    }
     if (r < 0 || len < kMessageField.size()) {
       ++stats_.unreadable_entries;
       pos_ = here;

@@ -43,6 +43,15 @@
 // sd-journal's to contain: the entries before it are read; an entry whose
 // MESSAGE cannot be read is skipped (`unreadable_entries`).
 //
+// A file cut shorter while it is open would make libsystemd's mmap reads
+// raise SIGBUS and kill the process. Open installs (once, process-wide,
+// unless guard_sigbus is false) a SIGBUS handler that maps a page of zeros
+// over the faulting page of a mapping past its file's end, as journald does
+// for its own files: the read sees zeros, taken for damage; the next Poll
+// counts it (`sigbus_faults`) and opens every file again (the cut file then
+// through a repaired copy). Other SIGBUS causes go to the previous handler
+// or kill the process as before.
+//
 // Rotation. When a rescan finds the set of files changed (journald archived
 // `system.journal` to `system@...journal` and started a new one; a file was
 // vacuumed), the journal is opened again over the new set and positioned
@@ -104,6 +113,8 @@ struct JournalFollowerOptions {
   // A truncated journal file is read through a sparse copy beside the
   // checkpoint, up to this size (what its header says it should be).
   uint64_t max_repair_bytes = uint64_t{256} << 20;
+  // Installs the process-wide SIGBUS guard (see above) on Open.
+  bool guard_sigbus = true;
 };
 
 // One kernel message. The views are valid during the callback only.
@@ -128,6 +139,7 @@ struct JournalFollowerStats {
   uint64_t reopens = 0;             // the set of files changed (rotation, vacuum)
   uint64_t cursor_lost = 0;         // the checkpointed entry was gone
   uint64_t read_errors = 0;         // sd_journal_next failed
+  uint64_t sigbus_faults = 0;       // pages of shrunk files replaced by zeros
   uint64_t commits = 0;
 };
 
@@ -189,6 +201,7 @@ class JournalFollower {
   };
   std::vector<Repaired> repaired_;
   uint64_t repair_serial_ = 0;
+  uint64_t sigbus_seen_ = 0;  // the guard's process-wide count at the last Poll
   JournalPosition pos_;       // last consumed (or the starting point)
   bool on_untaken_ = false;   // the handle sits on an entry offered and refused
   bool need_reopen_ = false;  // after a read error

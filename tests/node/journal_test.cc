@@ -7,7 +7,9 @@
 // systemd-journal-remote keeps the trusted fields (_TRANSPORT, _BOOT_ID,
 // __REALTIME_TIMESTAMP, ...) of the export stream it is given, so entries
 // carry _TRANSPORT=kernel exactly as journald writes them.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +211,35 @@ TEST_F(JournalFollowerTest, FollowsEntriesAppendedToAnOpenFile) {
   EXPECT_THAT(Drain(*f), IsEmpty());
   WriteJournal(file, Kernel(4, 6));
   EXPECT_EQ(Drain(*f), Messages(4, 6));
+  EXPECT_EQ(f->stats().reopens, 0u);
+}
+
+// journald grows a file in steps (fallocate) as it fills: entries written
+// past the size the reader first saw are read too.
+TEST_F(JournalFollowerTest, FollowsAnOpenFileGrowingPastItsFirstSize) {
+  const std::string file = journal_dir_ + "/system.journal";
+  WriteJournal(file, Kernel(1, 1));
+  struct stat first;
+  ASSERT_EQ(::stat(file.c_str(), &first), 0);
+  std::unique_ptr<JournalFollower> f = OpenFollower();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(Drain(*f), Messages(1, 1));
+  // Random text: journal-remote compresses long fields, so repeated
+  // bytes would not grow the file.
+  std::mt19937 rng(3);
+  std::vector<Entry> big;
+  for (int i = 2; i <= 6000; ++i) {
+    std::string noise(1500, ' ');
+    for (char& c : noise) c = "0123456789abcdef"[rng() % 16];
+    big.push_back({kBase + i * 1000, absl::StrCat(Tftp(i), " ", noise)});
+  }
+  WriteJournal(file, big);
+  struct stat now;
+  ASSERT_EQ(::stat(file.c_str(), &now), 0);
+  ASSERT_GT(now.st_size, first.st_size);
+  std::vector<std::string> got = Drain(*f);
+  ASSERT_EQ(got.size(), big.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], big[i].message) << i;
   EXPECT_EQ(f->stats().reopens, 0u);
 }
 
@@ -501,6 +532,64 @@ TEST_F(JournalFollowerTest, ReadsTheEntriesBeforeADamagedTail) {
   ASSERT_NE(f, nullptr);
   EXPECT_TRUE(IsPrefix(Drain(*f), 250, 299));
   EXPECT_THAT(Drain(*f), IsEmpty());
+}
+
+// A file cut shorter while the follower has it open (not journald's doing,
+// but an operator's or a full disk's): the entries before the cut are read
+// once, and the file is read through a repaired copy once re-opened.
+TEST_F(JournalFollowerTest, SurvivesAFileCutShorterWhileOpen) {
+  const std::string file = journal_dir_ + "/system@1.journal";
+  WriteJournal(file, Kernel(1, 1000));
+  const uint64_t tail = TailObjectOffset(file);
+  options_.max_entries_per_poll = 10;
+  std::unique_ptr<JournalFollower> f = OpenFollower();
+  ASSERT_NE(f, nullptr);
+  std::vector<std::string> got;
+  f->Poll([&](const JournalLine& l) {
+    got.emplace_back(l.message);
+    return true;
+  });
+  ASSERT_EQ(got, Messages(1, 10));
+  ASSERT_EQ(::truncate(file.c_str(), static_cast<off_t>(tail - 20000)), 0);
+  std::vector<std::string> rest = Drain(*f);
+  got.insert(got.end(), rest.begin(), rest.end());
+  // Later entries elsewhere still come.
+  WriteJournal(journal_dir_ + "/system.journal", {{kBase + 2000 * int64_t{1000000}, Tftp(2000)}});
+  rest = Drain(*f);
+  got.insert(got.end(), rest.begin(), rest.end());
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back(), Tftp(2000));
+  got.pop_back();
+  EXPECT_TRUE(IsPrefix(got, 900, 999));
+  EXPECT_EQ(f->stats().repaired_files, 1u);  // re-vetted when system.journal came
+}
+
+// The guard itself: a read past the end of a shrunk mapping (what
+// libsystemd would do without its own size checks, e.g. reading a journal
+// without a match) sees zeros instead of killing the process, and the next
+// Poll counts it and opens every file again.
+TEST_F(JournalFollowerTest, SigbusGuardTurnsAReadPastAShrunkFileIntoZeros) {
+  WriteJournal(journal_dir_ + "/system.journal", Kernel(1, 2));
+  std::unique_ptr<JournalFollower> f = OpenFollower();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(Drain(*f), Messages(1, 2));
+  const std::string path = dir_.path() + "/mapped";
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  WriteFile(path, std::string(2 * page, 'm'));
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  void* map = ::mmap(nullptr, 2 * page, PROT_READ, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+  const volatile char* bytes = static_cast<const volatile char*>(map);
+  EXPECT_EQ(bytes[page + 7], 0);
+  EXPECT_EQ(bytes[3], 0);
+  ::munmap(map, 2 * page);
+  ::close(fd);
+  WriteJournal(journal_dir_ + "/system.journal", Kernel(3, 3));
+  EXPECT_EQ(Drain(*f), Messages(3, 3));
+  EXPECT_EQ(f->stats().sigbus_faults, 2u);
+  EXPECT_EQ(f->stats().reopens, 1u);
 }
 
 // Re-opens (rotations) and repaired copies leave no descriptor behind.
