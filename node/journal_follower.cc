@@ -335,8 +335,10 @@ void JournalFollower::Reopen(std::vector<FileId> files) {
       good.push_back(std::move(id));
       continue;
     }
+    // Unique in the process (two followers of one path overlap in tests).
+    static std::atomic<uint64_t> serial{0};
     const std::string copy_path = absl::StrCat(options_.checkpoint_path, kRepairInfix, id.ino, "-",
-                                               ++repair_serial_, ".journal");
+                                               serial.fetch_add(1) + 1, ".journal");
     const int copy = RepairedCopy(fd, size, copy_path, options_.max_repair_bytes);
     ::close(fd);
     if (copy >= 0 && Accepted(copy)) {

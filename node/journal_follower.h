@@ -200,7 +200,6 @@ class JournalFollower {
     std::string path;
   };
   std::vector<Repaired> repaired_;
-  uint64_t repair_serial_ = 0;
   uint64_t sigbus_seen_ = 0;  // the guard's process-wide count at the last Poll
   JournalPosition pos_;       // last consumed (or the starting point)
   bool on_untaken_ = false;   // the handle sits on an entry offered and refused

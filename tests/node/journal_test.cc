@@ -507,11 +507,17 @@ TEST_F(JournalFollowerTest, ReadsATruncatedFileUpToTheCut) {
   EXPECT_TRUE(IsPrefix(Drain(*f), 250, 299));
   EXPECT_EQ(f->stats().repaired_files, 1u);
   EXPECT_EQ(f->stats().bad_files, 0u);
-  // Nothing twice after a restart, and no copy is left behind.
+  // Nothing twice after a restart, and no copy is left behind, not even
+  // one of a killed process.
   ASSERT_TRUE(f->Commit("x").ok());
+  f.reset();
+  WriteFile(options_.checkpoint_path + ".repair-12-3.journal", "left by a killed agent");
   f = OpenFollower();
   ASSERT_NE(f, nullptr);
   EXPECT_THAT(Drain(*f), IsEmpty());
+  EXPECT_EQ(f->stats().repaired_files, 1u);
+  WriteJournal(journal_dir_ + "/system.journal", {{kBase + 1000 * int64_t{1000000}, Tftp(1000)}});
+  EXPECT_EQ(Drain(*f), Messages(1000, 1000));
   f.reset();
   EXPECT_EQ(::system(absl::StrCat("test $(ls -A '", dir_.path(), "' | wc -l) -eq 2").c_str()), 0)
       << "only journal/ and journal.ckpt in " << dir_.path();
