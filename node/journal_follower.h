@@ -73,6 +73,10 @@
 // An error of sd_journal_next is counted (`read_errors`), ends the Poll, and
 // the next Poll opens the journal again from the last cursor.
 //
+// journald's flush of /run/log/journal into /var/log/journal copies
+// entries: libsystemd delivers an entry present in both once; a cursor of
+// the removed volatile file is "lost" and resumed by its time.
+//
 // Known limit: an entry that appears later with an earlier time than the
 // cursor (a file copied in from elsewhere) is not read: the journal is read
 // in time order from the cursor on.

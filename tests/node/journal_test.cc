@@ -421,6 +421,28 @@ TEST_F(JournalFollowerTest, ReadsMachineIdSubdirectoriesOfEveryDirectory) {
               ElementsAre(persistent + "/system.journal", volatile_sub + "/system.journal"));
 }
 
+// journald flushing /run/log/journal into /var/log/journal copies entries:
+// while both copies exist, each entry is delivered once.
+TEST_F(JournalFollowerTest, AnEntryInBothTheVolatileAndThePersistentJournalComesOnce) {
+  const std::string run = dir_.path() + "/run";
+  ASSERT_EQ(::mkdir(run.c_str(), 0755), 0);
+  options_.directories = {journal_dir_, run};
+  WriteJournal(run + "/system.journal", Kernel(1, 5));
+  WriteJournal(journal_dir_ + "/system.journal", Kernel(1, 3));
+  std::unique_ptr<JournalFollower> f = OpenFollower();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(Drain(*f), Messages(1, 5));
+  ASSERT_TRUE(f->Commit("at 5").ok());
+  f.reset();
+  // The flush completes while the agent is down: the volatile file, which
+  // held the checkpointed entry, is removed; its copy has other cursors.
+  WriteJournal(journal_dir_ + "/system.journal", Kernel(4, 7));
+  ASSERT_EQ(::unlink((run + "/system.journal").c_str()), 0);
+  f = OpenFollower();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(Drain(*f), Messages(6, 7));
+}
+
 // Damaged files: random bytes, a truncated file, garbage appended, the tail
 // of the used part overwritten (a crash mid-write). Never a crash or a
 // stuck Poll; what libsystemd can read is read, refused files are counted.
