@@ -43,11 +43,12 @@
 // sd-journal's to contain: the entries before it are read; an entry whose
 // MESSAGE cannot be read is skipped (`unreadable_entries`).
 //
-// A file cut shorter while it is open would make libsystemd's mmap reads
-// raise SIGBUS and kill the process. Open installs (once, process-wide,
+// A file cut shorter while it is open can make libsystemd's mmap reads
+// raise SIGBUS and kill the process (with the kernel match, libsystemd 252
+// mostly notices the new size first). Open installs (once, process-wide,
 // unless guard_sigbus is false) a SIGBUS handler that maps a page of zeros
-// over the faulting page of a mapping past its file's end, as journald does
-// for its own files: the read sees zeros, taken for damage; the next Poll
+// over the faulting page of a mapping past its file's end (what systemd's
+// own tools do): the read sees zeros, taken for damage; the next Poll
 // counts it (`sigbus_faults`) and opens every file again (the cut file then
 // through a repaired copy). Other SIGBUS causes go to the previous handler
 // or kill the process as before.
