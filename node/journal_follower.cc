@@ -317,7 +317,19 @@ void JournalFollower::Reopen(std::vector<FileId> files) {
   std::vector<int> fds;
   for (FileId& id : files) {
     const int fd = ::open(id.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) continue;  // gone since the scan; the next one tells
+    if (fd < 0) {
+      // Gone since the scan: the next one tells. Unreadable (permissions:
+      // the pod lacks the journal's group): counted, and left alone until
+      // it changes, like a refused file.
+      if (errno != ENOENT) {
+        ++stats_.open_errors;
+        struct stat st;
+        if (::stat(id.path.c_str(), &st) == 0) {
+          bad_.emplace_back(std::move(id), static_cast<uint64_t>(st.st_size));
+        }
+      }
+      continue;
+    }
     struct stat st;
     const uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
     auto repaired = std::find_if(repaired_.begin(), repaired_.end(),

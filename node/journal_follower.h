@@ -139,6 +139,7 @@ struct JournalFollowerStats {
   uint64_t overlong_entries = 0;    // skipped
   uint64_t unreadable_entries = 0;  // no readable MESSAGE or timestamp: skipped
   uint64_t bad_files = 0;           // refused by libsystemd, left out
+  uint64_t open_errors = 0;         // files that could not be opened (EACCES: group?)
   uint64_t repaired_files = 0;      // truncated, read through a repaired copy
   uint64_t files = 0;               // open now
   uint64_t reopens = 0;             // the set of files changed (rotation, vacuum)

@@ -8,9 +8,11 @@
 // __REALTIME_TIMESTAMP, ...) of the export stream it is given, so entries
 // carry _TRANSPORT=kernel exactly as journald writes them.
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -419,6 +421,47 @@ TEST_F(JournalFollowerTest, ReadsMachineIdSubdirectoriesOfEveryDirectory) {
   EXPECT_EQ(Drain(*f), Messages(1, 4));
   EXPECT_THAT(f->Files(),
               ElementsAre(persistent + "/system.journal", volatile_sub + "/system.journal"));
+}
+
+// A journal file the agent may not read (0640 root:systemd-journal, the pod
+// without that group) is counted once and left alone; the others are read.
+// Run as `nobody` in a child process (the test runs as root).
+TEST_F(JournalFollowerTest, AnUnreadableFileIsCountedOnceAndTheOthersRead) {
+  WriteJournal(journal_dir_ + "/system.journal", Kernel(1, 2));
+  WriteJournal(journal_dir_ + "/system@private.journal", Kernel(3, 3));
+  ASSERT_EQ(::chmod((journal_dir_ + "/system.journal").c_str(), 0644), 0);
+  ASSERT_EQ(::chmod((journal_dir_ + "/system@private.journal").c_str(), 0600), 0);
+  const std::string state = dir_.path() + "/state";
+  ASSERT_EQ(::mkdir(state.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(state.c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+  options_.checkpoint_path = state + "/journal.ckpt";
+  ::fflush(nullptr);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(10);
+    if (::access((journal_dir_ + "/system@private.journal").c_str(), R_OK) == 0) _exit(11);
+    absl::StatusOr<std::unique_ptr<JournalFollower>> f = JournalFollower::Open(options_, clock_);
+    if (!f.ok()) _exit(12);
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+      (*f)->Poll([&](const JournalLine& l) {
+        got.emplace_back(l.message);
+        return true;
+      });
+    }
+    if (got != Messages(1, 2)) _exit(13);
+    if ((*f)->stats().open_errors != 1) _exit(14);
+    if ((*f)->stats().reopens != 0) _exit(15);
+    if (!(*f)->Commit("x").ok()) _exit(16);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 readable anyway, 12 open, 13 entries, "
+                                       "14 open_errors, 15 reopens, 16 commit";
 }
 
 // journald flushing /run/log/journal into /var/log/journal copies entries:
