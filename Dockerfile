@@ -25,6 +25,7 @@ RUN apt-get update \
       libcurl4-openssl-dev libssl-dev libsqlite3-dev \
       libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev \
       libre2-dev \
+      libsystemd-dev \
  && rm -rf /var/lib/apt/lists/*
 
 COPY . /src
