@@ -52,6 +52,22 @@ class FileSource : public LineSource {
   std::unique_ptr<LogFollower> f_;
 };
 
+class JournalSource : public LineSource {
+ public:
+  explicit JournalSource(std::unique_ptr<JournalFollower> f) : f_(std::move(f)) {}
+  const std::string& restored_blob() const override { return f_->restored_blob(); }
+  uint64_t restored_seq() const override { return f_->restored_seq(); }
+  PollResult Poll(const SourceLineCallback& on_line) override {
+    return f_->Poll([&](const JournalLine& l) {
+      return on_line(SourceLine{l.message, l.realtime_usec});
+    });
+  }
+  absl::StatusOr<uint64_t> Commit(absl::string_view blob) override { return f_->Commit(blob); }
+
+ private:
+  std::unique_ptr<JournalFollower> f_;
+};
+
 void PutU64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
@@ -213,6 +229,12 @@ absl::StatusOr<std::unique_ptr<LineSource>> OpenFileSource(const LogFollowerOpti
   return std::unique_ptr<LineSource>(new FileSource(std::move(f)));
 }
 
+absl::StatusOr<std::unique_ptr<LineSource>> OpenJournalSource(const JournalFollowerOptions& options,
+                                                              const Clock& clock) {
+  ASSIGN_OR_RETURN(std::unique_ptr<JournalFollower> f, JournalFollower::Open(options, clock));
+  return std::unique_ptr<LineSource>(new JournalSource(std::move(f)));
+}
+
 NodeAgent::NodeAgent(NodeAgentOptions options, const Clock& clock, NodeReportClient& client)
     : options_(std::move(options)), clock_(clock), client_(client) {}
 
@@ -291,13 +313,19 @@ absl::StatusOr<std::unique_ptr<NodeAgent>> NodeAgent::Create(NodeAgentOptions op
       RETURN_IF_ERROR(add(absl::StrCat("rule:", spec.name, ":files"), rule, std::move(src)));
     }
     if (journal) {
-      if (!o.journal) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "rule '", spec.name, "': source 'journal' is not available in this build"));
+      absl::StatusOr<std::unique_ptr<LineSource>> src;
+      if (o.journal) {
+        src = o.journal(base + ".journal.ckpt", spec.window);
+      } else {
+        JournalFollowerOptions jo;
+        jo.directories = o.config.journal_directories;
+        jo.checkpoint_path = base + ".journal.ckpt";
+        jo.catch_up_max_age = spec.window;
+        jo.poll_interval = o.poll_interval;
+        src = OpenJournalSource(jo, clock);
       }
-      ASSIGN_OR_RETURN(std::unique_ptr<LineSource> src,
-                       o.journal(base + ".journal.ckpt", spec.window));
-      RETURN_IF_ERROR(add(absl::StrCat("rule:", spec.name, ":journal"), rule, std::move(src)));
+      if (!src.ok()) return src.status();
+      RETURN_IF_ERROR(add(absl::StrCat("rule:", spec.name, ":journal"), rule, *std::move(src)));
     }
   }
   Log()->info("node agent node={} rules={} sources={} spool={} pending={} epoch={:016x}", o.node,

@@ -59,6 +59,7 @@
 #include "common/clock.h"
 #include "goalkeeper/v1/node.pb.h"
 #include "node/hit_aggregator.h"
+#include "node/journal_follower.h"
 #include "node/log_follower.h"
 #include "node/node_config.h"
 #include "node/spool.h"
@@ -102,8 +103,12 @@ class LineSource {
 absl::StatusOr<std::unique_ptr<LineSource>> OpenFileSource(const LogFollowerOptions& options,
                                                            const Clock& clock);
 
-// Opens the journal source of a rule (checkpoint path given); unset: a rule
-// listing "journal" is refused at Create.
+// JournalFollower as a LineSource (lines carry their realtime stamp).
+absl::StatusOr<std::unique_ptr<LineSource>> OpenJournalSource(const JournalFollowerOptions& options,
+                                                              const Clock& clock);
+
+// Opens the journal source of a rule (checkpoint path given); unset: a
+// JournalFollower over config.journal_directories.
 using JournalSourceFactory = std::function<absl::StatusOr<std::unique_ptr<LineSource>>(
     const std::string& checkpoint_path, absl::Duration catch_up_max_age)>;
 
