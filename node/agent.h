@@ -58,6 +58,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "goalkeeper/v1/node.pb.h"
+#include "node/agent_state.h"
 #include "node/hit_aggregator.h"
 #include "node/journal_follower.h"
 #include "node/log_follower.h"
@@ -188,16 +189,6 @@ class NodeAgent {
   absl::BitGen jitter_;
   NodeAgentStats stats_;
 };
-
-// The blob a rule source keeps in its checkpoint: the aggregator's state and
-// the findings of the last batch (serialized NodeFinding without id).
-struct SourceBlob {
-  std::string aggregator;
-  std::vector<std::string> pending;
-};
-std::string SerializeSourceBlob(const SourceBlob& blob);
-// InvalidArgument for anything SerializeSourceBlob did not write.
-absl::StatusOr<SourceBlob> ParseSourceBlob(absl::string_view bytes);
 
 // The finding for a brute-force source (no id; observed at `now`).
 goalkeeper::v1::NodeFinding BruteForceToProto(const BruteForceFinding& f, absl::Time now);

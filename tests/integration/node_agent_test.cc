@@ -6,6 +6,7 @@
 // misses one (sources with exactly `threshold` hits are each found exactly
 // once, sources with threshold-1 never); a killed agent goes silent and
 // comes back. Traffic goes only to 127.0.0.1.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>

@@ -509,3 +509,22 @@ TEST(SourceBlobTest, RoundTripsAndRefusesDamage) {
 
 }  // namespace
 }  // namespace goalkeeper::node
+
+namespace goalkeeper::node {
+namespace {
+
+TEST(ListenerStateTest, RoundTripsAndNamesABadLine) {
+  std::vector<Listener> ls = {
+      {.protocol = SocketProtocol::kTcp, .address = *IpAddress::Parse("0.0.0.0"), .port = 22},
+      {.protocol = SocketProtocol::kUdp, .address = *IpAddress::Parse("::"), .port = 53}};
+  const std::string text = SerializeListenerState(ls);
+  EXPECT_EQ(text, "tcp 0.0.0.0 22\nudp :: 53\n");
+  absl::StatusOr<std::vector<Listener>> back = ParseListenerState(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, ls);
+  EXPECT_EQ(ParseListenerState("tcp 0.0.0.0 70000\n").status().message(),
+            "listener state: bad line 'tcp 0.0.0.0 70000'");
+}
+
+}  // namespace
+}  // namespace goalkeeper::node
