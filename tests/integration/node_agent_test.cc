@@ -272,6 +272,7 @@ TEST_F(NodeAgentProcessTest, KillNineMidFileAndMidRotationCountsEveryLineExactly
   std::uniform_int_distribution<int> pause(100, 600);
   size_t next = 0;
   int rotations = 0;
+  int renames = 0;
   while (next < lines.size()) {
     // A burst of lines (through the file's own descriptor, as a logger).
     std::string burst;
@@ -291,7 +292,8 @@ TEST_F(NodeAgentProcessTest, KillNineMidFileAndMidRotationCountsEveryLineExactly
     }
     const int event = static_cast<int>(next / 6) % 5;
     if (event == 1) {
-      goalkeeper::testing::RotateByRename(log_, /*gzip_second=*/rotations % 2 == 1);
+      // Every other rename also compresses the previous rotation (.2.gz).
+      goalkeeper::testing::RotateByRename(log_, /*gzip_second=*/renames++ % 2 == 1);
       AppendTo(log_, Noise(-1));
       ++rotations;
     } else if (event == 3) {
