@@ -451,7 +451,20 @@ absl::Status NodeAgent::MaybeReport() {
 absl::Status NodeAgent::Step() {
   for (std::unique_ptr<RuleSource>& s : sources_) RETURN_IF_ERROR(PollSource(*s));
   RETURN_IF_ERROR(ScanListeners());
-  return MaybeReport();
+  RETURN_IF_ERROR(MaybeReport());
+  const absl::Time now = clock_.Now();
+  if (now >= next_stats_log_) {
+    if (next_stats_log_ != absl::InfinitePast()) {
+      Log()->info(
+          "node agent stats lines={} hits={} unparsed={} findings={} reports={} failures={} "
+          "acked={} listener_scans={} listener_errors={} backpressure={} pending={}",
+          stats_.lines, stats_.hits, stats_.unparsed_firewall_lines, stats_.findings_spooled,
+          stats_.reports_sent, stats_.report_failures, stats_.findings_acked, stats_.listener_scans,
+          stats_.listener_scan_errors, stats_.backpressure, spool_->records());
+    }
+    next_stats_log_ = now + kStatsLogInterval;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status NodeAgent::Run(absl::Notification* stop) {

@@ -70,6 +70,8 @@ namespace goalkeeper::node {
 inline constexpr int kMaxFindingsPerReport = 500;
 inline constexpr absl::Duration kMinBackoff = absl::Seconds(1);
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(60);
+// How often Step logs the counters (one info line).
+inline constexpr absl::Duration kStatsLogInterval = absl::Minutes(10);
 
 // The coordinator, as the agent sees it: one attempt per call (a deadline
 // inside); retries are the agent's.
@@ -182,6 +184,7 @@ class NodeAgent {
   absl::Time next_listeners_ = absl::InfinitePast();
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_attempt_ = absl::InfinitePast();
+  absl::Time next_stats_log_ = absl::InfinitePast();
   absl::Duration backoff_ = absl::ZeroDuration();
   bool unsent_ = true;     // records spooled since the last report
   bool reachable_ = true;  // for logging the changes only
