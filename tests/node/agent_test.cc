@@ -303,6 +303,25 @@ TEST_F(NodeAgentTest, ListenersAreReportedWhenTheyAppearAndWhenTheyGo) {
   EXPECT_EQ(agent->stats().listener_scan_errors, 1u);
 }
 
+TEST_F(NodeAgentTest, ManyFindingsGoInReportsOfAtMost500) {
+  std::vector<int> ports;
+  for (int p = 20000; p < 21200; ++p) ports.push_back(p);
+  SetTcp(ports);
+  FakeNodeClient client;
+  std::unique_ptr<NodeAgent> agent = Start(client);
+  Step(*agent);
+  Step(*agent);
+  Step(*agent);
+  ASSERT_EQ(client.reports.size(), 3u);
+  EXPECT_EQ(client.reports[0].findings_size(), kMaxFindingsPerReport);
+  EXPECT_EQ(client.reports[1].findings_size(), kMaxFindingsPerReport);
+  EXPECT_EQ(client.reports[2].findings_size(), 200);
+  EXPECT_EQ(client.findings.size(), 1200u);
+  EXPECT_EQ(agent->spool().records(), 0);
+  Step(*agent);
+  EXPECT_EQ(client.reports.size(), 3u);  // the rest waits for the heartbeat
+}
+
 TEST_F(NodeAgentTest, TheFirstNodePolicyMatchingTheLabelsDecides) {
   SetTcp({22, 80, 8080});
   options_.config.listeners.policy.allowed_ports = {22};
