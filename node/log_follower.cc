@@ -582,6 +582,13 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
         continue;
       }
     }
+    // Lines a callback refused last time wait in buf: they come first, even
+    // when the file has not grown since.
+    if (!s.buf.empty() && !s.skipping &&
+        !Deliver(s, c, options_.max_line_bytes, on_line, stats_, result)) {
+      result.more = true;
+      return;
+    }
     bool eof = false;
     while (budget > 0) {
       const size_t want = std::min(budget, sizeof(chunk));
