@@ -17,11 +17,17 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
+// A notifier restarted is reached again within about a second.
+ChannelOptions FastReconnect() {
+  ChannelOptions options;
+  options.fast_reconnect = true;
+  return options;
+}
+
 class GrpcNodeFindingSender : public NodeFindingSender {
  public:
   explicit GrpcNodeFindingSender(const std::string& address)
-      : stub_(v1::Notifier::NewStub(MakeChannel(address, ChannelOptions{.fast_reconnect = true}))) {
-  }
+      : stub_(v1::Notifier::NewStub(MakeChannel(address, FastReconnect()))) {}
 
   void Shutdown() override {
     absl::MutexLock lock(&mu_);

@@ -170,7 +170,7 @@ TEST_F(NodeFindingDelivererTest, MarksDeliveredOnlyAfterTheAcknowledgementAndRet
   EXPECT_EQ(deliverer_->Tick(), 3);  // acknowledged
   EXPECT_EQ(Open("node-a"), 0u);
   // Every attempt saw all three still undelivered in the store.
-  EXPECT_THAT(sender_->undelivered_at_send, ElementsAre(3, 3, 3, 3, 3));
+  EXPECT_THAT(sender_->undelivered_at_send, ElementsAre(3u, 3u, 3u, 3u, 3u));
   EXPECT_EQ(NodeFindingDeliverer::Backoff(1), absl::Seconds(1));
   EXPECT_EQ(NodeFindingDeliverer::Backoff(4), absl::Seconds(8));
   EXPECT_EQ(NodeFindingDeliverer::Backoff(30), absl::Minutes(5));

@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -216,7 +218,8 @@ TEST_F(NodeFindingsTest, OtherContentUnderAKnownIdIsAlreadyExistsAndTheBatchStor
   auto r = Receive(Batch(
       {BruteForce("node-a", "bf-9", "192.0.2.9"), BruteForce("node-a", "bf-1", "192.0.2.7", 43)}));
   ASSERT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists) << r.status();
-  EXPECT_THAT(r.status().message(), HasSubstr("findings[1]: node 'node-a' finding 'bf-1'"));
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("findings[1]: node 'node-a' finding 'bf-1'"));
   auto stored = store_->LoadNodeFindings();
   ASSERT_TRUE(stored.ok());
   ASSERT_EQ(stored->size(), 1u);
@@ -325,7 +328,10 @@ TEST_F(NodeFindingsTest, BadBatchesNameTheFieldAndStoreNothing) {
        "findings[1].id: must not be empty"},
       {[](v1::NodeFindingBatch& b) { b.mutable_findings(1)->mutable_finding()->set_id("x"); },
        "findings[1].finding.id: 'x' differs from id 'bf-2'"},
-      {[](v1::NodeFindingBatch& b) { b.mutable_findings(1)->set_id("bf-1"); },
+      {[](v1::NodeFindingBatch& b) {
+         b.mutable_findings(1)->set_id("bf-1");
+         b.mutable_findings(1)->mutable_finding()->clear_id();
+       },
        "findings[1].id: 'bf-1' of node 'node-a' is given twice"},
       {[](v1::NodeFindingBatch& b) {
          b.mutable_findings(1)->mutable_finding()->mutable_brute_force()->set_source("<b>x");
@@ -358,7 +364,7 @@ TEST_F(NodeFindingsTest, BadBatchesNameTheFieldAndStoreNothing) {
     c.edit(b);
     auto r = Receive(b);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
-    EXPECT_THAT(r.status().message(), StartsWith(c.message));
+    EXPECT_THAT(std::string(r.status().message()), StartsWith(c.message));
   }
   auto stored = store_->LoadNodeFindings();
   ASSERT_TRUE(stored.ok());
