@@ -67,7 +67,7 @@ constexpr char kSchemaV2[] = "ALTER TABLE reports ADD COLUMN digest TEXT NOT NUL
 // Version 3: node findings from the coordinator, one row per (node, id),
 // with the SHA-256 of their content (NodeFindingDigest) for idempotency.
 constexpr char kSchemaV3[] = R"sql(
-CREATE TABLE node_findings (
+CREATE TABLE IF NOT EXISTS node_findings (
   node TEXT NOT NULL,
   id TEXT NOT NULL,
   kind INTEGER NOT NULL,

@@ -210,13 +210,13 @@ class NodeNotifyE2eTest : public ::testing::Test {
 
   std::vector<json> TelegramMessages(size_t count, int seconds = 30) {
     std::vector<json> out;
-    for (int i = 0; i < seconds * 10; ++i) {
+    for (int i = 0; i <= seconds * 10; ++i) {
       out.clear();
       for (absl::string_view line :
            absl::StrSplit(ReadFile(dir_ + "/tg.jsonl"), '\n', absl::SkipEmpty())) {
         out.push_back(json::parse(line));
       }
-      if (out.size() >= count) break;
+      if (out.size() >= count || i == seconds * 10) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return out;
