@@ -8,7 +8,8 @@
 // its "delivered" mark, still give exactly one mail; a node that stops
 // reporting gives one "agent silent" mail, and its return one "agent back"
 // mail; and the real agent (`goalkeeper-worker node`) following a log that
-// grows during the test gets its brute-force source to the SMTP server.
+// grows during the test gets its brute-force source to the SMTP server once,
+// and stopping and restarting it mails "agent silent" and "agent back".
 // Everything listens on 127.0.0.1.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -399,7 +400,7 @@ std::string FirewallLine(const std::string& src, int id) {
       " PROTO=UDP SPT=40000 DPT=69 LEN=25\n");
 }
 
-TEST_F(NodeNotifyE2eTest, TheRealAgentFollowingAGrowingLogGetsABruteForceSourceMailedOnce) {
+TEST_F(NodeNotifyE2eTest, TheRealAgentOnAGrowingLogMailsItsSourceOnceThenItsSilenceAndReturn) {
   StartSmtp();
   StartNotifier(smtp_->port);
   StartCoordinator();
@@ -449,8 +450,25 @@ TEST_F(NodeNotifyE2eTest, TheRealAgentFollowingAGrowingLogGetsABruteForceSourceM
   for (int i = 9; i < 15; ++i) AppendTo(log, FirewallLine("192.0.2.77", i));
   std::this_thread::sleep_for(std::chrono::seconds(4));
   EXPECT_EQ(Mail(1, 0).size(), 1u) << Logs();
+  // The agent stops: "agent silent" (3 heartbeats of 1 s missed); it starts
+  // again from its checkpoint: "agent back", and its source is not re-sent.
   agent.Signal(SIGTERM);
   EXPECT_EQ(agent.Wait(std::chrono::seconds(20)).exit_code, 0);
+  mail = Mail(2);
+  ASSERT_EQ(mail.size(), 2u) << Logs();
+  EXPECT_EQ(mail[1]["subject"], "Goalkeeper node node-agent-e2e: agent silent");
+  EXPECT_THAT(mail[1]["text"].get<std::string>(), HasSubstr("are not running"));
+  Subprocess again = Subprocess::StartLogged(
+      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
+       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      dir_ + "/agent.log");
+  mail = Mail(3);
+  ASSERT_EQ(mail.size(), 3u) << Logs();
+  EXPECT_EQ(mail[2]["subject"], "Goalkeeper node node-agent-e2e: agent back");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(Mail(3, 0).size(), 3u) << Logs();
+  again.Signal(SIGTERM);
+  EXPECT_EQ(again.Wait(std::chrono::seconds(20)).exit_code, 0);
 }
 
 }  // namespace
