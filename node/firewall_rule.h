@@ -73,6 +73,11 @@ class FirewallRule {
   //   if (rule.MayMatchLine(l.text) && ParseFirewallLine(l.text, ctx, &fl) == kOk &&
   //       rule.Matches(fl)) ...
   bool MayMatchLine(absl::string_view line) const;
+  // The literal every line this rule matches holds: the prefix of a literal
+  // rule, "" for a regex rule. For LogFollowerOptions::line_literal.
+  absl::string_view RequiredLiteral() const {
+    return regex_ == nullptr ? absl::string_view(spec_.prefix) : absl::string_view();
+  }
 
  private:
   FirewallRule() = default;
