@@ -58,7 +58,7 @@ using goalkeeper::FirewallLine;
 using goalkeeper::FirewallLineStatus;
 
 struct Expected {
-  std::map<std::string, std::string> header;  // "lines" -> "1000000"
+  std::map<std::string, std::string> header;                     // "lines" -> "1000000"
   std::map<std::string, std::pair<uint64_t, uint64_t>> sources;  // hits, findings
 };
 
@@ -243,8 +243,9 @@ int main(int argc, char** argv) {
   int wrong = 0;  // only the first 20 are printed
   auto check = [&](const char* what, uint64_t have, const std::string& want) {
     if (want.empty() || std::to_string(have) == want) return;
-    if (wrong < 20) std::fprintf(stderr, "MISMATCH %s: counted %llu, expected %s\n", what,
-                 static_cast<unsigned long long>(have), want.c_str());
+    if (wrong < 20)
+      std::fprintf(stderr, "MISMATCH %s: counted %llu, expected %s\n", what,
+                   static_cast<unsigned long long>(have), want.c_str());
     ++wrong;
   };
   check("lines", lines, expected.header["lines"]);
@@ -255,18 +256,22 @@ int main(int argc, char** argv) {
     for (const auto& [s, hf] : expected.sources) {
       auto it = got.find(s);
       if (it == got.end() || it->second != hf) {
-        if (wrong < 20) std::fprintf(stderr, "MISMATCH source %s: counted %llu hits / %llu findings, expected "
-                     "%llu / %llu\n", s.c_str(),
-                     static_cast<unsigned long long>(it == got.end() ? 0 : it->second.first),
-                     static_cast<unsigned long long>(it == got.end() ? 0 : it->second.second),
-                     static_cast<unsigned long long>(hf.first),
-                     static_cast<unsigned long long>(hf.second));
+        if (wrong < 20)
+          std::fprintf(stderr,
+                       "MISMATCH source %s: counted %llu hits / %llu findings, expected "
+                       "%llu / %llu\n",
+                       s.c_str(),
+                       static_cast<unsigned long long>(it == got.end() ? 0 : it->second.first),
+                       static_cast<unsigned long long>(it == got.end() ? 0 : it->second.second),
+                       static_cast<unsigned long long>(hf.first),
+                       static_cast<unsigned long long>(hf.second));
         ++wrong;
       }
     }
     for (const auto& [s, hf] : got) {
       if (expected.sources.count(s) == 0) {
-        if (wrong < 20) std::fprintf(stderr, "MISMATCH source %s: counted, not expected\n", s.c_str());
+        if (wrong < 20)
+          std::fprintf(stderr, "MISMATCH source %s: counted, not expected\n", s.c_str());
         ++wrong;
       }
     }

@@ -24,7 +24,8 @@ int Commonness(char c) {
 
 }  // namespace
 
-LiteralScanner::LiteralScanner(absl::string_view literal) : literal_(literal) {
+LiteralScanner::LiteralScanner(absl::string_view literal, Width width)
+    : literal_(literal), width_(width) {
   for (size_t i = 1; i < literal_.size(); ++i) {
     if (Commonness(literal_[i]) < Commonness(literal_[rare1_])) rare1_ = i;
   }
@@ -124,8 +125,11 @@ size_t LiteralScanner::Find(absl::string_view hay, uint64_t* newlines) const {
   if (n == 0) return 0;
 #if defined(__x86_64__)
   size_t found = npos;
-  nl = kHaveAvx2 ? ScanAvx2(p, size, literal_, rare1_, rare2_, i, &found)
-                 : ScanSse2(p, size, literal_, rare1_, rare2_, i, &found);
+  if (width_ == Width::kBest && kHaveAvx2) {
+    nl = ScanAvx2(p, size, literal_, rare1_, rare2_, i, &found);
+  } else if (width_ != Width::kScalar) {
+    nl = ScanSse2(p, size, literal_, rare1_, rare2_, i, &found);
+  }
   if (found != npos) {
     *newlines += nl;
     return found;

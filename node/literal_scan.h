@@ -30,8 +30,12 @@ class LiteralScanner {
  public:
   static constexpr size_t npos = absl::string_view::npos;
 
+  // Which loop runs: the widest the CPU has, or a narrower one (tests check
+  // each against the others on any machine).
+  enum class Width { kBest, kSse2, kScalar };
+
   // `literal` must not be empty and must not hold '\n' (a line-level match).
-  explicit LiteralScanner(absl::string_view literal);
+  explicit LiteralScanner(absl::string_view literal, Width width = Width::kBest);
 
   // The position of the first occurrence of the literal in `hay`, or npos;
   // adds the number of '\n' bytes before that position (in all of `hay` on
@@ -44,6 +48,7 @@ class LiteralScanner {
   std::string literal_;
   size_t rare1_ = 0;  // offsets of the two bytes tested first
   size_t rare2_ = 0;
+  Width width_;
 };
 
 }  // namespace goalkeeper::node

@@ -531,8 +531,9 @@ bool Deliver(LogFollower::Stream& s, const Candidate& c, size_t max_line,
       const void* prev_nl =
           ::memrchr(rest.data(), '\n', at == LiteralScanner::npos ? rest.size() : at);
       const size_t skip =
-          prev_nl == nullptr ? 0 : static_cast<size_t>(static_cast<const char*>(prev_nl) -
-                                                      rest.data()) + 1;
+          prev_nl == nullptr
+              ? 0
+              : static_cast<size_t>(static_cast<const char*>(prev_nl) - rest.data()) + 1;
       if (skip > 0) {
         stats.filtered_lines += newlines;
         stats.filtered_bytes += skip - newlines;
