@@ -84,7 +84,18 @@ TEST_P(LiteralScannerWidthTest, FindsTheLiteralAtEveryOffsetOfALongBuffer) {
 INSTANTIATE_TEST_SUITE_P(EveryWidth, LiteralScannerWidthTest,
                          ::testing::Values(LiteralScanner::Width::kBest,
                                            LiteralScanner::Width::kSse2,
-                                           LiteralScanner::Width::kScalar));
+                                           LiteralScanner::Width::kScalar),
+                         [](const ::testing::TestParamInfo<LiteralScanner::Width>& param) {
+                           switch (param.param) {
+                             case LiteralScanner::Width::kBest:
+                               return std::string("Best");
+                             case LiteralScanner::Width::kSse2:
+                               return std::string("Sse2");
+                             case LiteralScanner::Width::kScalar:
+                               return std::string("Scalar");
+                           }
+                           return std::string("Unknown");
+                         });
 
 }  // namespace
 }  // namespace goalkeeper::node
