@@ -515,6 +515,7 @@ bool Deliver(LogFollower::Stream& s, const Candidate& c, size_t max_line,
       if (skip > 0) {
         stats.filtered_lines += newlines;
         stats.filtered_bytes += skip - newlines;
+        result.filtered += newlines;
         pos += skip;
         s.consumed = base + pos;
       }
@@ -682,6 +683,7 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
       } else if (literal_ && literal_->Find(line, &newlines) == LiteralScanner::npos) {
         ++stats_.filtered_lines;
         stats_.filtered_bytes += line.size();
+        ++result.filtered;
       } else {
         LogLine l{line, s.base, c.src->path(), s.read_pos};
         if (!on_line(l)) {

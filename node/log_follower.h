@@ -146,8 +146,9 @@ struct LogFollowerStats {
 };
 
 struct PollResult {
-  uint64_t lines = 0;
-  bool more = false;  // stopped by max_bytes_per_poll or the callback: poll again now
+  uint64_t lines = 0;     // delivered
+  uint64_t filtered = 0;  // skipped for want of line_literal (read all the same)
+  bool more = false;      // stopped by max_bytes_per_poll or the callback: poll again now
 };
 
 class LogFollower {

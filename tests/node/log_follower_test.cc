@@ -565,18 +565,20 @@ TEST_F(LogFollowerTest, LineLiteralDeliversOnlyTheLinesHoldingItAtTheirOffsets) 
   std::unique_ptr<LogFollower> f = OpenFollower();
   std::vector<std::string> got;
   std::vector<uint64_t> ends;
+  uint64_t filtered = 0;
   for (int i = 0; i < 20; ++i) {
-    f->Poll([&](const LogLine& l) {
-      got.emplace_back(l.text);
-      ends.push_back(l.end_offset);
-      return true;
-    });
+    filtered += f->Poll([&](const LogLine& l) {
+                   got.emplace_back(l.text);
+                   ends.push_back(l.end_offset);
+                   return true;
+                 }).filtered;
   }
   EXPECT_TRUE(SameLines(got, want));
   EXPECT_EQ(ends, want_ends);
   const uint64_t all_lines = static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
   EXPECT_EQ(f->stats().lines, want.size());
   EXPECT_EQ(f->stats().filtered_lines, all_lines - want.size());
+  EXPECT_EQ(filtered, f->stats().filtered_lines);  // each poll tells how many it skipped
   EXPECT_EQ(f->stats().bytes + f->stats().filtered_bytes + all_lines, text.size());
 }
 
