@@ -9,6 +9,7 @@
 #                       200000): it is about 200 times slower; its MB/s is
 #                       computed over the bytes it read
 #   --reps N            runs per tool, the median kept (default 5; fail2ban 3)
+#                       (the run with the median wall time; its CPU time too)
 #   --cpu C             the core everything is pinned to (default 1)
 #   --out DIR           run directory (default /var/tmp/gkbench/node-<timestamp>)
 #
@@ -182,21 +183,23 @@ fi
 # ---------------------------------------------------------------- report ---
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the end" >>"$OUT/env.txt"
 GK_MBS=$(awk -v b="$BYTES" -v w="${WALL[goalkeeper]:-0}" 'BEGIN {printf "%.1f", (w > 0 ? b / 1e6 / w : 0)}')
+GK_CMBS=$(awk -v b="$BYTES" -v w="${CPUS[goalkeeper]:-0}" 'BEGIN {printf "%.1f", (w > 0 ? b / 1e6 / w : 0)}')
 {
   echo "### Node checks: firewall-log throughput on one core"
   echo
   sed 's/^/    /' "$OUT/env.txt"
   echo
-  echo "| tool | input MB | wall s (median of runs) | MB/s | CPU s | CPU MB/s | other CPU s | goalkeeper's MB/s ÷ tool's | note |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "| tool | input MB | wall s (median of runs) | MB/s | CPU s | CPU MB/s | other CPU s | goalkeeper ÷ tool, MB/s | goalkeeper ÷ tool, CPU MB/s | note |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   for t in goalkeeper goalkeeper-callback goalkeeper-none grep pipeline fail2ban; do
     [[ -n ${WALL[$t]:-} ]] || continue
     NOTE_TEXT="${NOTE[$t]}" awk -v t="$t" -v b="${INPUT_BYTES[$t]}" -v w="${WALL[$t]}" \
-      -v c="${CPUS[$t]}" -v o="${OTHER[$t]}" -v g="$GK_MBS" 'BEGIN {
+      -v c="${CPUS[$t]}" -v o="${OTHER[$t]}" -v g="$GK_MBS" -v gc="$GK_CMBS" 'BEGIN {
         n = ENVIRON["NOTE_TEXT"]
         mbs = b / 1e6 / w; cmbs = c > 0 ? b / 1e6 / c : 0
-        printf "| %s | %.1f | %.3f | %.1f | %.3f | %.1f | %.2f | %s | %s |\n", t, b / 1e6, w, mbs, c,
-          cmbs, o, (t == "goalkeeper" ? "1" : sprintf("%.2f", g / mbs)), n }'
+        printf "| %s | %.1f | %.3f | %.1f | %.3f | %.1f | %.2f | %s | %s | %s |\n", t, b / 1e6, w, mbs,
+          c, cmbs, o, (t == "goalkeeper" ? "1" : sprintf("%.2f", g / mbs)),
+          (t == "goalkeeper" ? "1" : (cmbs > 0 ? sprintf("%.2f", gc / cmbs) : "-")), n }'
   done
   echo
   if [[ $FAILED -eq 0 ]]; then
