@@ -141,7 +141,10 @@ cat "$OUT/env.txt" >&2
 
 # ---------------------------------------------------------------- lab -------
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start" >>"$OUT/env.txt"
-lab_up
+# The scanner scenarios need the lab; `node` alone does not.
+if [[ ,$ONLY, =~ ,(lab|closed|fdmax|startup), ]]; then
+  lab_up
+fi
 
 # record SCENARIO NAME PARSER PROBES TRUTH RC TIMEOUT NOTE [TRIES KEPT_TRY]
 record() {
