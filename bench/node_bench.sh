@@ -12,6 +12,9 @@
 #                       (the run with the median wall time; its CPU time too)
 #   --cpu C             the core everything is pinned to (default 1)
 #   --out DIR           run directory (default /var/tmp/gkbench/node-<timestamp>)
+#   --wait-idle S       first wait up to S seconds for the machine to be idle
+#                       (under 10% of all cores busy over 5 s; default 0: no
+#                       wait); how busy it was is in the results either way
 #
 # Environment: GK_NODE_BENCH_BIN (default <repo>/build/bench/node_bench; build it
 # with `cmake --build build --target node_bench`).
@@ -41,6 +44,7 @@ REPS=5
 CPU=1
 OUT="/var/tmp/gkbench/node-$(date +%Y%m%dT%H%M%S)"
 PREFIX='IPTables-TFTP-Rejected: '
+WAIT_IDLE=0
 while (($#)); do
   case "$1" in
     --lines) LINES=$2; shift 2 ;;
@@ -48,7 +52,8 @@ while (($#)); do
     --reps) REPS=$2; shift 2 ;;
     --cpu) CPU=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    --wait-idle) WAIT_IDLE=$2; shift 2 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "node_bench.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -74,6 +79,18 @@ cat "$LOG" "$LOG" "$LOG.head" >/dev/null  # into the page cache
 cpu_busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
 NCPU=$(nproc)
+busy_pct() {  # share of all cores busy over 5 s
+  local b0 b1
+  b0=$(cpu_busy_ticks); sleep 5; b1=$(cpu_busy_ticks)
+  echo $(((b1 - b0) * 100 / (5 * HZ * NCPU)))
+}
+deadline=$((SECONDS + WAIT_IDLE))
+BUSY=$(busy_pct)
+while ((BUSY >= 10 && SECONDS < deadline)); do
+  log "machine ${BUSY}% busy with other work; waiting (up to $((deadline - SECONDS)) s more)"
+  sleep 20
+  BUSY=$(busy_pct)
+done
 {
   echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   echo "cpu:      $(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1) ($NCPU cores), pinned to core $CPU"
@@ -81,7 +98,7 @@ NCPU=$(nproc)
   echo "git:      $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "input:    $LINES lines, $BYTES bytes, $HITS hits; fail2ban: first $F2B_LINES lines, $HEAD_BYTES bytes"
   echo "tools:    $(grep --version | head -1); awk = $(readlink -f "$(command -v awk)"); $(sort --version | head -1); fail2ban-regex $(fail2ban-regex -V 2>/dev/null | head -1 || echo 'not installed')"
-  echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start"
+  echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start; ${BUSY}% of all cores busy over the 5 s before"
 } >"$OUT/env.txt"
 
 # measure NAME REPS OUTFILE -- CMD...: runs CMD REPS times pinned to $CPU,
