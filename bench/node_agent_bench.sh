@@ -158,6 +158,11 @@ wait "$AGENT" 2>/dev/null || true
 # How far the agent got: its checkpoint's offset for the log (the last commit).
 # Entry lines: "entry STREAM_HEX DEV INO OFFSET HEAD_LEN HEAD_HASH MTIME_NS".
 CKPT_OFFSET=$(cat "$OUT"/ckpt/*.ckpt 2>/dev/null | awk '$1 == "entry" {print $5}' | sort -n | tail -1 || true)
+# What reached the coordinator (its store): brute-force and listener findings.
+STORED=$(python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(c.execute("select count(*) from node_findings").fetchone()[0])' "$OUT/coordinator.db" 2>/dev/null || echo '?')
+HITS_LOGGED=$(grep -c 'brute-force source' "$OUT/agent.log" || true)
 if [[ -x $B/cli/goalkeeperctl ]]; then
   "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$PORT" nodes list >"$OUT/nodes.txt" 2>&1 || true
 fi
@@ -171,6 +176,7 @@ fi
   echo "    git:     $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "    load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the end"
   echo "    written: $WRITTEN lines, $FILE_BYTES bytes in $SECONDS_RUN s; agent checkpoint offset ${CKPT_OFFSET:-?}"
+  echo "    agent:   $HITS_LOGGED brute-force findings; $STORED node findings in the coordinator's store"
   echo
   # Median RSS after the warm-up (sort: mawk has no asort).
   RSS_MED=$(awk -v warm="$WARMUP" 'NR == 1 {t0 = $1} $1 - t0 >= warm {print $3}' "$OUT/samples.txt" |
