@@ -20,7 +20,7 @@
 # with `cmake --build build --target node_bench`).
 #
 # Tools, each reading the same file from the page cache (read once before, so
-# it is warm), pinned with `taskset -c C`:
+# it is warm), pinned with `taskset -c C`, each run once as a warm-up first:
 #   goalkeeper  bench/node_bench: LogFollower -> ParseFirewallLine ->
 #               FirewallRule::Matches -> HitAggregator (every hit fully parsed,
 #               timestamp included; the other lines skipped by the rule's
@@ -74,7 +74,8 @@ HEAD_BYTES=$(stat -c %s "$LOG.head")
 HITS=$(awk '$1 == "#" && $2 == "hits" {print $3}' "$OUT/expected.tsv")
 # SOURCE<TAB>HITS, sorted: the form every tool's counts are brought to.
 awk -F'\t' '!/^#/ {print $1 "\t" $2}' "$OUT/expected.tsv" | LC_ALL=C sort >"$OUT/expected.counts"
-cat "$LOG" "$LOG" "$LOG.head" >/dev/null  # into the page cache
+# Into the page cache (wc -l reads every byte; cat to /dev/null may not).
+wc -l "$LOG" "$LOG" "$LOG.head" >/dev/null
 
 cpu_busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
@@ -101,15 +102,18 @@ done
   echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start; ${BUSY}% of all cores busy over the 5 s before"
 } >"$OUT/env.txt"
 
-# measure NAME REPS OUTFILE -- CMD...: runs CMD REPS times pinned to $CPU,
-# stdout to OUTFILE (the last run's), and prints "wall_s cpu_s other_cpu_s" of
-# the run with the median wall time. other_cpu_s is what the rest of the
-# machine was busy with meanwhile (all cores), from /proc/stat.
+# measure NAME REPS OUTFILE -- CMD...: runs CMD once as a warm-up (not
+# counted: the first run of a tool is up to twice as slow), then REPS times
+# pinned to $CPU, stdout to OUTFILE (the last run's), and prints "wall_s cpu_s
+# other_cpu_s" of the run with the median wall time. other_cpu_s is what the
+# rest of the machine was busy with meanwhile (all cores), from /proc/stat.
 measure() {
   local name=$1 reps=$2 outfile=$3 r t0 t1 b0 b1 tf wall user sys
   shift 4
   tf="$OUT/$name.times"
   : >"$tf"
+  taskset -c "$CPU" "$@" >"$outfile" 2>"$OUT/$name.err" ||
+    { log "$name failed (warm-up): $(tail -3 "$OUT/$name.err")"; return 1; }
   for ((r = 1; r <= reps; r++)); do
     b0=$(cpu_busy_ticks)
     t0=$(date +%s%N)
