@@ -58,7 +58,9 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "goalkeeper/v1/node.pb.h"
+#include "node/agent_state.h"
 #include "node/hit_aggregator.h"
+#include "node/journal_follower.h"
 #include "node/log_follower.h"
 #include "node/node_config.h"
 #include "node/spool.h"
@@ -68,6 +70,8 @@ namespace goalkeeper::node {
 inline constexpr int kMaxFindingsPerReport = 500;
 inline constexpr absl::Duration kMinBackoff = absl::Seconds(1);
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(60);
+// How often Step logs the counters (one info line).
+inline constexpr absl::Duration kStatsLogInterval = absl::Minutes(10);
 
 // The coordinator, as the agent sees it: one attempt per call (a deadline
 // inside); retries are the agent's.
@@ -102,8 +106,12 @@ class LineSource {
 absl::StatusOr<std::unique_ptr<LineSource>> OpenFileSource(const LogFollowerOptions& options,
                                                            const Clock& clock);
 
-// Opens the journal source of a rule (checkpoint path given); unset: a rule
-// listing "journal" is refused at Create.
+// JournalFollower as a LineSource (lines carry their realtime stamp).
+absl::StatusOr<std::unique_ptr<LineSource>> OpenJournalSource(const JournalFollowerOptions& options,
+                                                              const Clock& clock);
+
+// Opens the journal source of a rule (checkpoint path given); unset: a
+// JournalFollower over config.journal_directories.
 using JournalSourceFactory = std::function<absl::StatusOr<std::unique_ptr<LineSource>>(
     const std::string& checkpoint_path, absl::Duration catch_up_max_age)>;
 
@@ -176,6 +184,7 @@ class NodeAgent {
   absl::Time next_listeners_ = absl::InfinitePast();
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_attempt_ = absl::InfinitePast();
+  absl::Time next_stats_log_ = absl::InfinitePast();
   absl::Duration backoff_ = absl::ZeroDuration();
   bool unsent_ = true;     // records spooled since the last report
   bool reachable_ = true;  // for logging the changes only
@@ -183,16 +192,6 @@ class NodeAgent {
   absl::BitGen jitter_;
   NodeAgentStats stats_;
 };
-
-// The blob a rule source keeps in its checkpoint: the aggregator's state and
-// the findings of the last batch (serialized NodeFinding without id).
-struct SourceBlob {
-  std::string aggregator;
-  std::vector<std::string> pending;
-};
-std::string SerializeSourceBlob(const SourceBlob& blob);
-// InvalidArgument for anything SerializeSourceBlob did not write.
-absl::StatusOr<SourceBlob> ParseSourceBlob(absl::string_view bytes);
 
 // The finding for a brute-force source (no id; observed at `now`).
 goalkeeper::v1::NodeFinding BruteForceToProto(const BruteForceFinding& f, absl::Time now);

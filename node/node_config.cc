@@ -75,7 +75,9 @@ class NodeConfigParser {
   absl::StatusOr<NodeConfig> Parse(absl::string_view text) {
     ASSIGN_OR_RETURN(YamlField root, yaml_.LoadDocument(text));
     RETURN_IF_ERROR(yaml_.ForEachEntry(
-        root, {"rules", "timezone_file", "checkpoint_dir", "heartbeat_interval", "listeners"},
+        root,
+        {"rules", "timezone_file", "checkpoint_dir", "heartbeat_interval", "listeners",
+         "journal_directories"},
         [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
     return std::move(config_);
   }
@@ -86,6 +88,19 @@ class NodeConfigParser {
       config_.rules.clear();
       return yaml_.ForEachElement(f, "a list of rules",
                                   [this](const YamlField& e) { return ParseRule(e); });
+    }
+    if (key == "journal_directories") {
+      config_.journal_directories.clear();
+      return yaml_.ForEachListItem(
+          f, {"a", "directory", "directories"}, [&](absl::string_view d, int line) {
+            if (!ValidPath(d)) {
+              return yaml_.Error(
+                  line, f.path,
+                  absl::StrCat("expected an absolute directory, got ", QuoteValue(d)));
+            }
+            config_.journal_directories.emplace_back(d);
+            return absl::OkStatus();
+          });
     }
     if (key == "timezone_file") {
       ASSIGN_OR_RETURN(config_.timezone_file, Path(f));

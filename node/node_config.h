@@ -1,6 +1,7 @@
 // The node agent's config file (strict YAML, see common/strict_yaml.h):
 //
 //   timezone_file: /host/etc/localtime     # zone of RFC 3164 stamps (default /etc/localtime)
+//   journal_directories: [/var/log/journal, /run/log/journal]   # for "journal" sources
 //   checkpoint_dir: /var/lib/goalkeeper-node
 //   heartbeat_interval: 60s
 //   rules:                                  # absent: the default TFTP rule; [] for none
@@ -65,6 +66,7 @@ ListenerPolicy PolicyForLabels(const ListenerConfig& config,
 struct NodeConfig {
   std::vector<FirewallRuleSpec> rules = {DefaultFirewallRule()};
   std::string timezone_file = "/etc/localtime";
+  std::vector<std::string> journal_directories = {"/var/log/journal", "/run/log/journal"};
   std::string checkpoint_dir = "/var/lib/goalkeeper-node";
   absl::Duration heartbeat_interval = absl::Seconds(60);
   ListenerConfig listeners;

@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -302,6 +303,25 @@ TEST_F(NodeAgentTest, ListenersAreReportedWhenTheyAppearAndWhenTheyGo) {
   EXPECT_EQ(agent->stats().listener_scan_errors, 1u);
 }
 
+TEST_F(NodeAgentTest, ManyFindingsGoInReportsOfAtMost500) {
+  std::vector<int> ports;
+  for (int p = 20000; p < 21200; ++p) ports.push_back(p);
+  SetTcp(ports);
+  FakeNodeClient client;
+  std::unique_ptr<NodeAgent> agent = Start(client);
+  Step(*agent);
+  Step(*agent);
+  Step(*agent);
+  ASSERT_EQ(client.reports.size(), 3u);
+  EXPECT_EQ(client.reports[0].findings_size(), kMaxFindingsPerReport);
+  EXPECT_EQ(client.reports[1].findings_size(), kMaxFindingsPerReport);
+  EXPECT_EQ(client.reports[2].findings_size(), 200);
+  EXPECT_EQ(client.findings.size(), 1200u);
+  EXPECT_EQ(agent->spool().records(), 0);
+  Step(*agent);
+  EXPECT_EQ(client.reports.size(), 3u);  // the rest waits for the heartbeat
+}
+
 TEST_F(NodeAgentTest, TheFirstNodePolicyMatchingTheLabelsDecides) {
   SetTcp({22, 80, 8080});
   options_.config.listeners.policy.allowed_ports = {22};
@@ -441,12 +461,56 @@ TEST_F(NodeAgentTest, IdsOfASpoolCreatedAgainDoNotRepeatOldOnes) {
   EXPECT_THAT(first, ::testing::MatchesRegex("[0-9a-f]{16}-1"));
 }
 
-TEST_F(NodeAgentTest, AJournalRuleWithoutAJournalReaderIsAConfigError) {
+// Kernel entries in the journal export format (binary MESSAGE field), for
+// systemd-journal-remote, which keeps the trusted fields it is given.
+std::string JournalExport(const std::vector<std::pair<int64_t, std::string>>& entries) {
+  std::string out;
+  for (const auto& [usec, message] : entries) {
+    absl::StrAppend(&out, "__REALTIME_TIMESTAMP=", usec, "\n__MONOTONIC_TIMESTAMP=", usec / 1000,
+                    "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n"
+                    "_MACHINE_ID=4f1d3c2b5a6978800112233445566778\n_HOSTNAME=node-1\n"
+                    "_TRANSPORT=kernel\nSYSLOG_IDENTIFIER=kernel\nPRIORITY=4\nMESSAGE\n");
+    uint64_t n = message.size();
+    for (int i = 0; i < 8; ++i, n >>= 8) out.push_back(static_cast<char>(n & 0xff));
+    absl::StrAppend(&out, message, "\n\n");
+  }
+  return out;
+}
+
+TEST_F(NodeAgentTest, AJournalSourceIsReadWithItsOwnStampsAndNotReportedAgainAfterARestart) {
+  const std::string journal_dir = dir_.path() + "/journal";
+  ASSERT_EQ(::mkdir(journal_dir.c_str(), 0755), 0);
+  options_.config.journal_directories = {journal_dir};
   options_.config.rules[0].sources = {"journal"};
+  const std::string msg =
+      "IPTables-TFTP-Rejected: IN=eth0 OUT= SRC=2001:db8::9 DST=2001:db8::1 LEN=65 TC=0 "
+      "HOPLIMIT=64 FLOWLBL=0 PROTO=UDP SPT=40000 DPT=69 LEN=25";
+  const int64_t usec = absl::ToUnixMicros(kStart - absl::Minutes(2));
+  const std::string cmd = absl::StrCat("/lib/systemd/systemd-journal-remote --output='",
+                                       journal_dir, "/system.journal' - 2>/dev/null");
+  FILE* p = ::popen(cmd.c_str(), "w");
+  ASSERT_NE(p, nullptr);
+  const std::string bytes =
+      JournalExport({{usec, msg}, {usec + 1000000, msg}, {usec + 2000000, msg}});
+  ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), p), bytes.size());
+  ASSERT_EQ(::pclose(p), 0) << cmd;
+  {
+    FakeNodeClient client;
+    std::unique_ptr<NodeAgent> agent = Start(client);
+    Step(*agent);
+    ASSERT_EQ(client.findings.size(), 1u);
+    const v1::BruteForceSource& b = client.findings[0].brute_force();
+    EXPECT_EQ(b.source(), "2001:db8::9");
+    EXPECT_EQ(b.hits_in_window(), 3u);
+    EXPECT_EQ(b.first_seen_unix_ms(), usec / 1000);
+    EXPECT_EQ(b.last_seen_unix_ms(), usec / 1000 + 2000);
+  }
   FakeNodeClient client;
-  absl::StatusOr<std::unique_ptr<NodeAgent>> a = NodeAgent::Create(options_, clock_, client);
-  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(a.status().message(), ::testing::HasSubstr("rule 'tftp': source 'journal'"));
+  std::unique_ptr<NodeAgent> agent = Start(client);
+  clock_.Advance(absl::Seconds(61));
+  Step(*agent);
+  EXPECT_TRUE(client.findings.empty());
+  EXPECT_EQ(agent->stats().lines, 0u);  // the cursor was kept
 }
 
 TEST(SourceBlobTest, RoundTripsAndRefusesDamage) {
@@ -460,6 +524,25 @@ TEST(SourceBlobTest, RoundTripsAndRefusesDamage) {
     EXPECT_FALSE(ParseSourceBlob(bytes.substr(0, cut)).ok()) << cut;
   }
   EXPECT_FALSE(ParseSourceBlob(bytes + "x").ok());
+}
+
+}  // namespace
+}  // namespace goalkeeper::node
+
+namespace goalkeeper::node {
+namespace {
+
+TEST(ListenerStateTest, RoundTripsAndNamesABadLine) {
+  std::vector<Listener> ls = {
+      {.protocol = SocketProtocol::kTcp, .address = *IpAddress::Parse("0.0.0.0"), .port = 22},
+      {.protocol = SocketProtocol::kUdp, .address = *IpAddress::Parse("::"), .port = 53}};
+  const std::string text = SerializeListenerState(ls);
+  EXPECT_EQ(text, "tcp 0.0.0.0 22\nudp :: 53\n");
+  absl::StatusOr<std::vector<Listener>> back = ParseListenerState(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, ls);
+  EXPECT_EQ(ParseListenerState("tcp 0.0.0.0 70000\n").status().message(),
+            "listener state: bad line 'tcp 0.0.0.0 70000'");
 }
 
 }  // namespace

@@ -178,3 +178,23 @@ TEST(NodeConfigTest, NodePolicyErrorsNameTheKeyAndValue) {
 
 }  // namespace
 }  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+TEST(NodeConfigTest, JournalDirectoriesDefaultToTheHostsAndMustBeAbsolute) {
+  absl::StatusOr<NodeConfig> d = ParseNodeConfig("heartbeat_interval: 60s\n", "node.yaml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->journal_directories,
+            (std::vector<std::string>{"/var/log/journal", "/run/log/journal"}));
+  absl::StatusOr<NodeConfig> c =
+      ParseNodeConfig("journal_directories: [/host/var/log/journal]\n", "node.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->journal_directories, (std::vector<std::string>{"/host/var/log/journal"}));
+  absl::StatusOr<NodeConfig> bad = ParseNodeConfig("journal_directories: [log]\n", "node.yaml");
+  EXPECT_EQ(bad.status().message(),
+            "node.yaml:1: journal_directories: expected an absolute directory, got 'log'");
+}
+
+}  // namespace
+}  // namespace goalkeeper
