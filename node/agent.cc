@@ -310,6 +310,7 @@ absl::Status NodeAgent::PollSource(RuleSource& s) {
       }
       return true;
     });
+    stats_.lines += r.filtered;  // read and skipped unparsed (the rule's literal is not in them)
     if (r.lines + r.filtered == 0 && (full || now - s.last_commit < kIdleCommit)) {
       if (full) ++stats_.backpressure;
       return absl::OkStatus();
