@@ -111,7 +111,11 @@ __attribute__((target("avx2"))) uint64_t ScanAvx2(const char* p, size_t size,
 }
 #undef GK_SCAN_LOOP
 
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+// A static initializer may run before libgcc's own CPU detection: init first.
+const bool kHaveAvx2 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") != 0;
+}();
 #endif
 
 }  // namespace
