@@ -1,21 +1,25 @@
 // Node-check throughput: the agent's firewall-log path over one syslog file,
 // on the calling thread. LogFollower (a first start: no checkpoint, catch up
-// from the file's start, checkpoint in a temporary directory) -> the rule's
-// literal pre-filter (FirewallRule::MayMatchLine) -> ParseFirewallLine ->
-// FirewallRule::Matches -> HitAggregator (the default rule: 10 hits in 10
-// minutes per source, quiet 1 hour), plus a total per source to check.
+// from the file's start, checkpoint in a temporary directory; the lines
+// without the rule's literal prefix skipped in bulk, line_literal) ->
+// ParseFirewallLine -> FirewallRule::Matches -> HitAggregator (the default
+// rule: 10 hits in 10 minutes per source, quiet 1 hour), plus a total per
+// source to check.
 //
 //   node_bench --log /tmp/syslog --expected /tmp/expected.tsv --counts /tmp/gk.tsv
 //
 // Prints `key value` lines (lines, bytes, seconds, mb_per_s, hits, sources,
-// findings, ...), writes SOURCE<TAB>HITS<TAB>FINDINGS sorted by source to
-// --counts, and exits 1 when --expected (from bench/gen_syslog.py) disagrees
-// with what was counted: lines, hits, or any source's hits or findings.
+// findings, ...) and `source SRC HITS FINDINGS` per source, writes
+// SOURCE<TAB>HITS<TAB>FINDINGS sorted by source to --counts, and exits 1 when
+// --expected (from bench/gen_syslog.py) disagrees with what was counted:
+// lines, bytes, hits, findings, or any source's hits or findings.
+//
 // `seconds` runs from LogFollower::Open to the final Commit (the checkpoint
 // with the aggregator's state, fsync'd), so it includes every open, read,
-// parse and the one commit; process start and the result files do not count.
-// `cpu_seconds` is the process's CPU time (user + system) over the same span,
-// less disturbed by other work on a shared machine.
+// parse and the one commit; process start and the result files do not
+// count. `cpu_seconds` is the process's CPU time (user + system) over the
+// same span, less disturbed by other work on a shared machine.
+//
 // --filter says where lines without the rule's literal prefix are dropped:
 // `follower` (default: LogFollowerOptions::line_literal, skipped in bulk),
 // `callback` (every line delivered, FirewallRule::MayMatchLine on each) or
@@ -228,6 +232,10 @@ int main(int argc, char** argv) {
   std::printf("findings %llu\npolls %llu\nfilter %s\ndelivered %llu\n",
               static_cast<unsigned long long>(findings), static_cast<unsigned long long>(polls),
               filter.c_str(), static_cast<unsigned long long>(fs.lines));
+  for (const auto& [src, hf] : got) {
+    std::printf("source %s %llu %llu\n", src.c_str(), static_cast<unsigned long long>(hf.first),
+                static_cast<unsigned long long>(hf.second));
+  }
   if (!counts_path.empty()) {
     std::ofstream out(counts_path);
     for (const auto& [s, hf] : got) out << s << '\t' << hf.first << '\t' << hf.second << '\n';
