@@ -7,6 +7,9 @@
 #   nmap      Debian package
 #   RustScan  cargo install rustscan --locked (pinned)
 #   naabu     go install .../naabu/v2/cmd/naabu@<pinned> (needs libpcap-dev)
+#   fail2ban  Debian package, for fail2ban-regex only (bench/node_bench.sh): the
+#             package's server is never left running, since it would change
+#             this machine's firewall (see install_fail2ban)
 #   plus iproute2, iptables, time, strace, python3, build tools for the C loop.
 set -euo pipefail
 
@@ -109,6 +112,60 @@ install_naabu() {
     status naabu fail "go install / go build of naabu@$NAABU_VERSION failed: $(grep -m1 -iE 'error|cannot|undefined|forbidden' "$logf" || tail -1 "$logf")"
   fi
 }
+
+# --- fail2ban (fail2ban-regex only) ------------------------------------------
+# fail2ban-regex reads a log with a filter and needs no server. The package's
+# maintainer scripts would start fail2ban-server (which then bans addresses in
+# this machine's iptables/nftables), so the install runs under a
+# policy-rc.d that forbids starting services (Debian's own mechanism; one
+# already there is left as it is), and afterwards any fail2ban-server is
+# stopped and the service disabled.
+stop_fail2ban_server() {
+  local pids
+  if [[ -d /run/systemd/system ]]; then
+    systemctl disable --now fail2ban.service >/dev/null 2>&1 || true
+  elif command -v systemctl >/dev/null 2>&1; then
+    systemctl disable fail2ban.service >/dev/null 2>&1 || true  # offline: the symlink
+  fi
+  command -v update-rc.d >/dev/null 2>&1 && update-rc.d fail2ban disable >/dev/null 2>&1 || true
+  pids=$(pgrep -x fail2ban-server || true)
+  if [[ -n $pids ]]; then
+    log "fail2ban-server is running (pid $pids): stopping it"
+    fail2ban-client stop >/dev/null 2>&1 || true
+    sleep 2
+    pids=$(pgrep -x fail2ban-server || true)
+    # shellcheck disable=SC2086
+    [[ -z $pids ]] || kill $pids 2>/dev/null || true
+  fi
+  if pgrep -x fail2ban-server >/dev/null; then
+    log "WARNING: fail2ban-server still runs: $(pgrep -a fail2ban-server)"
+    return 1
+  fi
+  return 0
+}
+install_fail2ban() {
+  local made_policy=0 ok=0
+  if command -v fail2ban-regex >/dev/null 2>&1; then
+    ok=1
+  else
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\n# bench/install_peers.sh: no service starts while fail2ban installs\nexit 101\n' \
+        >/usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      made_policy=1
+    fi
+    apt_install fail2ban && ok=1
+    [[ $made_policy -eq 0 ]] || rm -f /usr/sbin/policy-rc.d
+  fi
+  if ! stop_fail2ban_server; then
+    status fail2ban fail "fail2ban-server could not be stopped"
+  elif [[ $ok -eq 1 ]]; then
+    status fail2ban ok "fail2ban-regex $(fail2ban-regex -V 2>/dev/null | head -1), no server running"
+  else
+    status fail2ban fail "apt-get install fail2ban failed"
+  fi
+}
+install_fail2ban
 
 # The two builds are independent; run them side by side.
 install_rustscan &

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Goalkeeper benchmark: one run, every scenario, every tool. Root only.
 #
-#   sudo bench/run.sh [--skip-install] [--quick] [--only=lab,closed,fdmax,startup]
+#   sudo bench/run.sh [--skip-install] [--quick] [--only=lab,closed,fdmax,startup,node]
 #
 #   --skip-install  do not run bench/install_peers.sh first
 #   --quick         leave out the slow naabu accuracy run (rate 4000)
-#   --only=LIST     run only these scenarios (default: all four)
+#   --only=LIST     run only these scenarios (default: all five; `node` is
+#                   bench/node_bench.sh, the firewall-log throughput, which
+#                   can also run on its own)
 #
 # Environment:
 #   GOALKEEPER_BIN  scanner binary (default <repo>/build/worker/goalkeeper-worker)
@@ -37,13 +39,13 @@ NAABU="$GOBIN_DIR/naabu"
 SKIP_INSTALL=0
 MAX_TRIES="${GK_BENCH_MAX_TRIES:-3}"
 QUICK=0
-ONLY="lab,closed,fdmax,startup"
+ONLY="lab,closed,fdmax,startup,node"
 for a in "$@"; do
   case "$a" in
     --skip-install) SKIP_INSTALL=1 ;;
     --quick) QUICK=1 ;;
     --only=*) ONLY="${a#--only=}" ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -95,7 +97,7 @@ if [[ $SKIP_INSTALL -eq 0 ]]; then
   "$BENCH_DIR/install_peers.sh" || log "install_peers.sh failed (exit $?); continuing with what is there"
 fi
 : >"$OUT/peers.tsv"
-for p in nmap rustscan naabu; do
+for p in nmap rustscan naabu fail2ban; do
   if [[ -f $GK_BENCH_STATE/peer-$p.status ]]; then
     printf '%s\t%s\n' "$p" "$(cat "$GK_BENCH_STATE/peer-$p.status")" >>"$OUT/peers.tsv"
   else
@@ -139,7 +141,10 @@ cat "$OUT/env.txt" >&2
 
 # ---------------------------------------------------------------- lab -------
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start" >>"$OUT/env.txt"
-lab_up
+# The scanner scenarios need the lab; `node` alone does not.
+if [[ ,$ONLY, =~ ,(lab|closed|fdmax|startup), ]]; then
+  lab_up
+fi
 
 # record SCENARIO NAME PARSER PROBES TRUTH RC TIMEOUT NOTE [TRIES KEPT_TRY]
 record() {
@@ -322,8 +327,24 @@ if want $S; then
   fi
 fi
 
+# ------------------------------------------- scenario 5: node checks -------
+# Outside the namespace (it reads a file, no network); its own tables.
+S=node
+if want $S; then
+  if [[ -x $REPO_DIR/build/bench/node_bench ]]; then
+    wait_idle "${GK_BENCH_RETRY_WAIT_S:-600}" quiet
+    log "[$S] bench/node_bench.sh --out $OUT/node"
+    "$BENCH_DIR/node_bench.sh" --out "$OUT/node" >/dev/null || log "[$S] node_bench.sh failed (exit $?): see $OUT/node"
+  else
+    log "[$S] skipped: $REPO_DIR/build/bench/node_bench not built"
+  fi
+fi
+
 # ---------------------------------------------------------------- report ----
 lab_down
 echo "finished: $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >>"$OUT/env.txt"
 python3 "$BENCH_DIR/report.py" "$OUT" | tee "$OUT/results.md"
+if [[ -f $OUT/node/results.md ]]; then
+  { echo; cat "$OUT/node/results.md"; } | tee -a "$OUT/results.md"
+fi
 log "results: $OUT/results.md, raw: $OUT/results.json"

@@ -223,6 +223,8 @@ absl::StatusOr<std::unique_ptr<NodeAgent>> NodeAgent::Create(NodeAgentOptions op
     if (!lo.globs.empty()) {
       lo.checkpoint_path = base + ".ckpt";
       lo.catch_up_max_age = spec.window;
+      // A literal rule's other lines are skipped in bulk, unparsed.
+      lo.line_literal = std::string(rule.RequiredLiteral());
       lo.poll_interval = o.poll_interval;
       ASSIGN_OR_RETURN(std::unique_ptr<LineSource> src, OpenFileSource(lo, clock));
       RETURN_IF_ERROR(add(absl::StrCat("rule:", spec.name, ":files"), rule, std::move(src)));
@@ -308,7 +310,8 @@ absl::Status NodeAgent::PollSource(RuleSource& s) {
       }
       return true;
     });
-    if (r.lines == 0 && (full || now - s.last_commit < kIdleCommit)) {
+    stats_.lines += r.filtered;  // read and skipped unparsed (the rule's literal is not in them)
+    if (r.lines + r.filtered == 0 && (full || now - s.last_commit < kIdleCommit)) {
       if (full) ++stats_.backpressure;
       return absl::OkStatus();
     }

@@ -84,6 +84,32 @@ enum FieldBit : uint32_t {
   kCode = 512,
 };
 
+// The bit of a LOG field key; 0 for keys not read (LEN, TOS, TTL, ...).
+uint32_t FieldBitOf(absl::string_view key) {
+  switch (key.size()) {
+    case 2:
+      if (key == "IN") return kIn;
+      return 0;
+    case 3:
+      if (key == "SRC") return kSrc;
+      if (key == "DST") return kDst;
+      if (key == "SPT") return kSpt;
+      if (key == "DPT") return kDpt;
+      if (key == "OUT") return kOut;
+      if (key == "MAC") return kMac;
+      return 0;
+    case 4:
+      if (key == "TYPE") return kType;
+      if (key == "CODE") return kCode;
+      return 0;
+    case 5:
+      if (key == "PROTO") return kProto;
+      return 0;
+    default:
+      return 0;
+  }
+}
+
 // Parses a kernel message "[uptime] PREFIX IN=... OUT=... SRC=...".
 FirewallLineStatus ParseMessage(absl::string_view msg, FirewallLine* out) {
   msg = SkipUptime(msg);
@@ -100,39 +126,22 @@ FirewallLineStatus ParseMessage(absl::string_view msg, FirewallLine* out) {
   uint32_t seen = 0;
   absl::string_view rest = msg.substr(fields);
   while (!rest.empty()) {
-    const size_t space = rest.find(' ');
+    // Tokens are short: a byte loop beats a memchr call per token here.
+    size_t space = 0;
+    size_t eq = absl::string_view::npos;
+    while (space < rest.size() && rest[space] != ' ') {
+      if (rest[space] == '=' && eq == absl::string_view::npos) eq = space;
+      ++space;
+    }
     const absl::string_view token = rest.substr(0, space);
-    rest = space == absl::string_view::npos ? absl::string_view() : rest.substr(space + 1);
+    rest = space == rest.size() ? absl::string_view() : rest.substr(space + 1);
     if (token.empty()) continue;
-    if (token[0] == '[') break;  // the quoted header of an ICMP error
-    const size_t eq = token.find('=');
+    if (token[0] == '[') break;                   // the quoted header of an ICMP error
     if (eq == absl::string_view::npos) continue;  // a flag: DF, SYN, ...
     const absl::string_view key = token.substr(0, eq);
     const absl::string_view value = token.substr(eq + 1);
-    uint32_t bit = 0;
-    if (key == "IN") {
-      bit = kIn;
-    } else if (key == "OUT") {
-      bit = kOut;
-    } else if (key == "MAC") {
-      bit = kMac;
-    } else if (key == "SRC") {
-      bit = kSrc;
-    } else if (key == "DST") {
-      bit = kDst;
-    } else if (key == "PROTO") {
-      bit = kProto;
-    } else if (key == "SPT") {
-      bit = kSpt;
-    } else if (key == "DPT") {
-      bit = kDpt;
-    } else if (key == "TYPE") {
-      bit = kType;
-    } else if (key == "CODE") {
-      bit = kCode;
-    } else {
-      continue;
-    }
+    const uint32_t bit = FieldBitOf(key);
+    if (bit == 0) continue;    // LEN, TOS, TTL, ID, ...
     if (seen & bit) continue;  // the first LEN=, SRC=, ... counts
     seen |= bit;
     switch (bit) {

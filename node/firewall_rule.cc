@@ -1,6 +1,7 @@
 #include "node/firewall_rule.h"
 
 #include <re2/re2.h>
+#include <string.h>
 
 #include <algorithm>
 
@@ -60,6 +61,11 @@ absl::StatusOr<FirewallRule> FirewallRule::Create(const FirewallRuleSpec& spec) 
   rule.spec_.ports.erase(std::unique(rule.spec_.ports.begin(), rule.spec_.ports.end()),
                          rule.spec_.ports.end());
   return rule;
+}
+
+bool FirewallRule::MayMatchLine(absl::string_view line) const {
+  if (regex_ != nullptr) return true;
+  return ::memmem(line.data(), line.size(), spec_.prefix.data(), spec_.prefix.size()) != nullptr;
 }
 
 bool FirewallRule::Matches(const FirewallLine& line) const {

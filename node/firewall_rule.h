@@ -64,6 +64,21 @@ class FirewallRule {
   const FirewallRuleSpec& spec() const { return spec_; }
   bool Matches(const FirewallLine& line) const;
 
+  // A cheap test on the raw line before parsing it: false when the line
+  // cannot be a hit (a literal-prefix rule's prefix is nowhere in it), true
+  // when it may be one and must be parsed and given to Matches. Regex rules
+  // always say true. Lets a follower reject the ~95% of syslog lines that are
+  // not its rule's in one memmem, as `grep -F` does.
+  //
+  //   if (rule.MayMatchLine(l.text) && ParseFirewallLine(l.text, ctx, &fl) == kOk &&
+  //       rule.Matches(fl)) ...
+  bool MayMatchLine(absl::string_view line) const;
+  // The literal every line this rule matches holds: the prefix of a literal
+  // rule, "" for a regex rule. For LogFollowerOptions::line_literal.
+  absl::string_view RequiredLiteral() const {
+    return regex_ == nullptr ? absl::string_view(spec_.prefix) : absl::string_view();
+  }
+
  private:
   FirewallRule() = default;
 

@@ -357,7 +357,11 @@ absl::StatusOr<std::unique_ptr<LogFollower>> LogFollower::Open(const LogFollower
   if (options.max_line_bytes == 0 || options.max_bytes_per_poll == 0) {
     return absl::InvalidArgumentError("log follower: max_line_bytes and max_bytes_per_poll > 0");
   }
+  if (options.line_literal.find('\n') != std::string::npos) {
+    return absl::InvalidArgumentError("log follower: line_literal must not hold a newline");
+  }
   std::unique_ptr<LogFollower> f(new LogFollower(options, clock));
+  if (!options.line_literal.empty()) f->literal_.emplace(options.line_literal);
   ASSIGN_OR_RETURN(std::optional<FollowerCheckpoint> cp,
                    ReadFollowerCheckpointFile(options.checkpoint_path));
   if (cp.has_value()) {
@@ -478,13 +482,14 @@ namespace {
 // Delivers the complete lines in s.buf; false when the callback refused one
 // (it stays in buf, before everything else).
 bool Deliver(LogFollower::Stream& s, const Candidate& c, size_t max_line,
-             const LineCallback& on_line, LogFollowerStats& stats, PollResult& result) {
+             const LiteralScanner* literal, const LineCallback& on_line, LogFollowerStats& stats,
+             PollResult& result) {
   size_t pos = 0;
   const uint64_t base = s.read_pos - s.buf.size();  // file offset of buf[0]
   bool ok = true;
   for (;;) {
-    const size_t nl = s.buf.find('\n', pos);
     if (s.skipping) {
+      const size_t nl = s.buf.find('\n', pos);
       if (nl == std::string::npos) {
         pos = s.buf.size();
         break;
@@ -495,6 +500,35 @@ bool Deliver(LogFollower::Stream& s, const Candidate& c, size_t max_line,
       s.consumed = base + pos;
       continue;
     }
+    if (literal != nullptr) {
+      // The complete lines before the next one that holds the literal are
+      // skipped in one go (newlines = lines, counted by the same scan).
+      const absl::string_view rest(s.buf.data() + pos, s.buf.size() - pos);
+      uint64_t newlines = 0;
+      const size_t at = literal->Find(rest, &newlines);
+      const void* prev_nl =
+          ::memrchr(rest.data(), '\n', at == LiteralScanner::npos ? rest.size() : at);
+      const size_t skip =
+          prev_nl == nullptr
+              ? 0
+              : static_cast<size_t>(static_cast<const char*>(prev_nl) - rest.data()) + 1;
+      if (skip > 0) {
+        stats.filtered_lines += newlines;
+        stats.filtered_bytes += skip - newlines;
+        result.filtered += newlines;
+        pos += skip;
+        s.consumed = base + pos;
+      }
+      if (at == LiteralScanner::npos) {
+        // A partial line without the literal so far: waits for more bytes.
+        if (s.buf.size() - pos > max_line) {
+          s.skipping = true;
+          pos = s.buf.size();
+        }
+        break;
+      }
+    }
+    const size_t nl = s.buf.find('\n', pos);
     if (nl == std::string::npos) {
       if (s.buf.size() - pos > max_line) {
         s.skipping = true;
@@ -531,7 +565,6 @@ bool Deliver(LogFollower::Stream& s, const Candidate& c, size_t max_line,
 void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult& result,
                              size_t& budget) {
   const absl::Time now = clock_.Now();
-  char chunk[kChunk];
   for (int guard = 0; guard < 64; ++guard) {
     if (s.queue.empty()) {
       if (now < s.retry_at) return;
@@ -585,14 +618,21 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
     // Lines a callback refused last time wait in buf: they come first, even
     // when the file has not grown since.
     if (!s.buf.empty() && !s.skipping &&
-        !Deliver(s, c, options_.max_line_bytes, on_line, stats_, result)) {
+        !Deliver(s, c, options_.max_line_bytes, literal_ ? &*literal_ : nullptr, on_line, stats_,
+                 result)) {
       result.more = true;
       return;
     }
     bool eof = false;
     while (budget > 0) {
-      const size_t want = std::min(budget, sizeof(chunk));
-      absl::StatusOr<size_t> n = c.src->Read(chunk, want);
+      const size_t want = std::min(budget, kChunk);
+      // Read straight into the buffer, after the partial line it holds (in
+      // an overlong line nothing before is needed).
+      if (s.skipping) s.buf.clear();
+      const size_t held = s.buf.size();
+      s.buf.resize(held + want);
+      absl::StatusOr<size_t> n = c.src->Read(s.buf.data() + held, want);
+      s.buf.resize(held + (n.ok() ? *n : 0));
       if (!n.ok()) {
         ++stats_.read_errors;
         if (c.live) return;  // retried next Poll
@@ -606,12 +646,8 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
       budget -= *n;
       s.read_pos += *n;
       if (s.seen_eof) s.last_growth = now;
-      if (s.skipping) {
-        s.buf.assign(chunk, *n);
-      } else {
-        s.buf.append(chunk, *n);
-      }
-      if (!Deliver(s, c, options_.max_line_bytes, on_line, stats_, result)) {
+      if (!Deliver(s, c, options_.max_line_bytes, literal_ ? &*literal_ : nullptr, on_line, stats_,
+                   result)) {
         result.more = true;
         return;
       }
@@ -641,8 +677,13 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
       s.consumed = s.read_pos;
     } else if (!s.buf.empty()) {
       absl::string_view line = s.buf;
+      uint64_t newlines = 0;
       if (line.size() > options_.max_line_bytes) {
         ++stats_.overlong_lines;
+      } else if (literal_ && literal_->Find(line, &newlines) == LiteralScanner::npos) {
+        ++stats_.filtered_lines;
+        stats_.filtered_bytes += line.size();
+        ++result.filtered;
       } else {
         LogLine l{line, s.base, c.src->path(), s.read_pos};
         if (!on_line(l)) {

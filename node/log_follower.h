@@ -80,6 +80,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "node/follower_checkpoint.h"
+#include "node/literal_scan.h"
 
 namespace goalkeeper::node {
 
@@ -104,6 +106,13 @@ struct LogFollowerOptions {
   absl::Duration poll_interval = absl::Milliseconds(500);  // for the caller's loop
   size_t max_line_bytes = 64 * 1024;
   size_t max_bytes_per_poll = 8 << 20;  // bounds one Poll's work
+  // When set, only lines holding this literal are handed to the callback
+  // (a literal-prefix rule's prefix: FirewallRule::RequiredLiteral); the
+  // others are skipped unseen, found at memory speed (node/literal_scan.h),
+  // and counted in filtered_lines/filtered_bytes, not in lines/bytes, nor
+  // checked for NULs. Positions, checkpoints and rotation are the same as
+  // without it. Must not hold '\n'.
+  std::string line_literal;
 };
 
 // One complete line, without its newline. Valid during the callback only.
@@ -132,11 +141,14 @@ struct LogFollowerStats {
   uint64_t open_errors = 0;
   uint64_t read_errors = 0;
   uint64_t commits = 0;
+  uint64_t filtered_lines = 0;  // skipped for want of line_literal
+  uint64_t filtered_bytes = 0;  // their bytes, newlines not counted
 };
 
 struct PollResult {
-  uint64_t lines = 0;
-  bool more = false;  // stopped by max_bytes_per_poll or the callback: poll again now
+  uint64_t lines = 0;     // delivered
+  uint64_t filtered = 0;  // skipped for want of line_literal (read all the same)
+  bool more = false;      // stopped by max_bytes_per_poll or the callback: poll again now
 };
 
 class LogFollower {
@@ -180,6 +192,7 @@ class LogFollower {
   static FollowerCheckpointEntry EntryOf(const Stream& s, const Candidate& c);
 
   LogFollowerOptions options_;
+  std::optional<LiteralScanner> literal_;  // from options_.line_literal
   const Clock& clock_;
   std::map<std::string, std::unique_ptr<Stream>> streams_;
   // Entries of the checkpoint for streams not (yet) matched by a glob: kept

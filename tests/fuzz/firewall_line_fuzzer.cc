@@ -5,7 +5,9 @@
 // kTooLong; the views of a parsed line lie inside the input, the message
 // runs to its end and starts with the prefix; the message parsed again as a
 // journal entry gives the same fields; the default rule's matcher and
-// HitFromLine accept whatever parsed.
+// HitFromLine accept whatever parsed; the rule's pre-filter keeps every line
+// it matches; LiteralScanner finds what a plain search finds, at every width.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -15,6 +17,7 @@
 #include "node/firewall_line.h"
 #include "node/firewall_rule.h"
 #include "node/hit_aggregator.h"
+#include "node/literal_scan.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
@@ -23,6 +26,14 @@ namespace {
 bool Inside(absl::string_view part, absl::string_view whole) {
   if (part.empty()) return true;
   return part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size();
+}
+
+void CheckScan(const node::LiteralScanner& scan, absl::string_view hay) {
+  uint64_t newlines = 0;
+  const size_t at = scan.Find(hay, &newlines);
+  FUZZ_CHECK(at == hay.find(scan.literal()));
+  const absl::string_view before = hay.substr(0, at == absl::string_view::npos ? hay.size() : at);
+  FUZZ_CHECK(newlines == static_cast<uint64_t>(std::count(before.begin(), before.end(), '\n')));
 }
 
 void Check(absl::string_view input) {
@@ -49,7 +60,8 @@ void Check(absl::string_view input) {
     FUZZ_CHECK(again.src == line.src && again.dst == line.dst && again.dpt == line.dpt &&
                again.spt == line.spt && again.proto == line.proto && again.in == line.in &&
                absl::EndsWith(line.prefix, again.prefix) && again.icmp_type == line.icmp_type);
-    (void)rule->Matches(line);
+    // The follower's pre-filter never drops a line the rule matches.
+    if (rule->Matches(line)) FUZZ_CHECK(rule->MayMatchLine(input));
     const Hit hit = HitFromLine(line);
     FUZZ_CHECK(hit.proto.size() == line.proto.size());
   }
@@ -61,6 +73,21 @@ void Check(absl::string_view input) {
   }
   absl::string_view rest;
   if (ParseRfc3339Time(input, &rest)) FUZZ_CHECK(Inside(rest, input));
+  // LiteralScanner (the follower's bulk skip) agrees with a plain search, for
+  // the rule's prefix and for a literal taken from the input itself.
+  static const node::LiteralScanner* prefix_scan =
+      new node::LiteralScanner(rule->RequiredLiteral());
+  CheckScan(*prefix_scan, input);
+  const size_t len = input.empty() ? 0 : 1 + static_cast<unsigned char>(input[0]) % 6;
+  if (input.size() > len) {
+    const absl::string_view literal = input.substr(1, len);
+    if (literal.find('\n') == absl::string_view::npos) {
+      for (auto width : {node::LiteralScanner::Width::kBest, node::LiteralScanner::Width::kSse2,
+                         node::LiteralScanner::Width::kScalar}) {
+        CheckScan(node::LiteralScanner(literal, width), input.substr(1 + len));
+      }
+    }
+  }
 }
 
 }  // namespace

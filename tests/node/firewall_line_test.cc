@@ -340,6 +340,33 @@ TEST(FirewallRuleTest, RegexProtoAndPortFilters) {
   EXPECT_TRUE(FirewallRule::Create(icmp)->Matches(l));
 }
 
+TEST(FirewallRuleTest, PreFilterKeepsEveryLineTheRuleMatches) {
+  absl::StatusOr<FirewallRule> rule = FirewallRule::Create(DefaultFirewallRule());
+  ASSERT_TRUE(rule.ok()) << rule.status();
+  EXPECT_EQ(rule->RequiredLiteral(), "IPTables-TFTP-Rejected: ");
+  const FirewallLineContext ctx = Ctx(Utc(2026, 4, 1, 12, 0, 0));
+  int kept = 0, matched = 0;
+  for (const std::string& text : FixtureLines("kern.log")) {
+    FirewallLine l;
+    const bool match =
+        ParseFirewallLine(text, ctx, &l) == FirewallLineStatus::kOk && rule->Matches(l);
+    EXPECT_TRUE(!match || rule->MayMatchLine(text)) << text;
+    kept += rule->MayMatchLine(text) ? 1 : 0;
+    matched += match ? 1 : 0;
+  }
+  EXPECT_EQ(matched, 5);
+  EXPECT_LT(kept, 13);  // the other rules' lines are dropped unparsed
+  EXPECT_FALSE(rule->MayMatchLine("Mar 31 22:00:07 n kernel: IPTables-TFTP-Rejected:IN=eth0"));
+  // A regex rule cannot be pre-filtered by a literal: every line may match.
+  FirewallRuleSpec spec;
+  spec.name = "ssh";
+  spec.regex = "^nft (ssh|telnet) drop: ";
+  absl::StatusOr<FirewallRule> re = FirewallRule::Create(spec);
+  ASSERT_TRUE(re.ok()) << re.status();
+  EXPECT_EQ(re->RequiredLiteral(), "");
+  EXPECT_TRUE(re->MayMatchLine("anything at all"));
+}
+
 TEST(FirewallRuleTest, RefusesABadRegexNamingIt) {
   FirewallRuleSpec spec;
   spec.name = "bad";

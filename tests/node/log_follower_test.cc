@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <string>
@@ -536,6 +537,105 @@ TEST_F(LogFollowerTest, RejectsEmptyOptions) {
   options_.globs.clear();
   EXPECT_EQ(LogFollower::Open(options_, clock_).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// line_literal: only the lines holding it are delivered, the same lines at
+// the same offsets as a caller filtering by itself would take, across read
+// chunks, polls and restarts.
+TEST_F(LogFollowerTest, LineLiteralDeliversOnlyTheLinesHoldingItAtTheirOffsets) {
+  std::mt19937 rng(5);
+  std::string text;
+  std::vector<std::string> want;
+  std::vector<uint64_t> want_ends;
+  for (int i = 0; text.size() < (600 << 10); ++i) {
+    // Lengths vary so that lines and the literal straddle the 64 KiB chunks.
+    std::string line = absl::StrCat("Mar 31 22:00:07 n kernel: ", std::string(rng() % 300, 'x'));
+    if (rng() % 20 == 0) {
+      absl::StrAppend(&line, " HIT-X: line ", i);
+      want.push_back(line);
+      want_ends.push_back(text.size() + line.size() + 1);
+    } else if (rng() % 5 == 0) {
+      absl::StrAppend(&line, " HIT-Y: near miss ", i);
+    }
+    absl::StrAppend(&text, line, "\n");
+  }
+  AppendTo(log_, text);
+  options_.line_literal = "HIT-X: ";
+  options_.max_bytes_per_poll = 100 * 1024;
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  std::vector<std::string> got;
+  std::vector<uint64_t> ends;
+  uint64_t filtered = 0;
+  for (int i = 0; i < 20; ++i) {
+    filtered += f->Poll([&](const LogLine& l) {
+                   got.emplace_back(l.text);
+                   ends.push_back(l.end_offset);
+                   return true;
+                 }).filtered;
+  }
+  EXPECT_TRUE(SameLines(got, want));
+  EXPECT_EQ(ends, want_ends);
+  const uint64_t all_lines = static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+  EXPECT_EQ(f->stats().lines, want.size());
+  EXPECT_EQ(f->stats().filtered_lines, all_lines - want.size());
+  EXPECT_EQ(filtered, f->stats().filtered_lines);  // each poll tells how many it skipped
+  EXPECT_EQ(f->stats().bytes + f->stats().filtered_bytes + all_lines, text.size());
+}
+
+TEST_F(LogFollowerTest, LineLiteralPartialLineWaitsEvenWithTheLiteralCut) {
+  options_.line_literal = "HIT: ";
+  AppendTo(log_, "no\nfirst HIT: 1\nsecond H");
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  EXPECT_THAT(PollLines(*f), ElementsAre("first HIT: 1"));
+  AppendTo(log_, "IT");
+  EXPECT_THAT(PollLines(*f), IsEmpty());
+  AppendTo(log_, ": 2\nthird, no\nfourth HIT: 4 and HIT: again\n");
+  EXPECT_THAT(PollLines(*f), ElementsAre("second HIT: 2", "fourth HIT: 4 and HIT: again"));
+  EXPECT_EQ(f->stats().filtered_lines, 2u);
+}
+
+TEST_F(LogFollowerTest, LineLiteralRestartNeitherRepeatsNorMissesALine) {
+  options_.line_literal = "7";
+  AppendTo(log_, Lines(1, 40));
+  {
+    std::unique_ptr<LogFollower> f = OpenFollower();
+    EXPECT_THAT(PollLines(*f), ElementsAre("line 7", "line 17", "line 27", "line 37"));
+    ASSERT_TRUE(f->Commit("").ok());
+  }
+  AppendTo(log_, Lines(41, 80));
+  RotateByRename(log_);
+  AppendTo(log_, Lines(81, 90));
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  EXPECT_THAT(Drain(*f), ElementsAre("line 47", "line 57", "line 67", "line 70", "line 71",
+                                     "line 72", "line 73", "line 74", "line 75", "line 76",
+                                     "line 77", "line 78", "line 79", "line 87"));
+}
+
+TEST_F(LogFollowerTest, LineLiteralSkipsOverlongLinesAndFiltersTheUnterminatedLast) {
+  options_.line_literal = "HIT";
+  options_.max_bytes_per_poll = 100 * 1024;
+  AppendTo(log_, "HIT before\n" + std::string(1 << 20, 'x') + "HIT\n" + std::string(1 << 20, 'y') +
+                     "\nHIT after\nno newline at the end");
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  std::vector<std::string> got;
+  for (int i = 0; i < 40; ++i) {
+    for (std::string& l : PollLines(*f)) got.push_back(std::move(l));
+  }
+  EXPECT_THAT(got, ElementsAre("HIT before", "HIT after"));
+  EXPECT_EQ(f->stats().overlong_lines, 2u);
+  // Rotated away: the unterminated last line is finished, and filtered.
+  RotateByRename(log_);
+  AppendTo(log_, "HIT new\n");
+  EXPECT_THAT(Drain(*f), ElementsAre("HIT new"));
+  EXPECT_EQ(f->stats().unterminated_lines, 0u);
+  EXPECT_EQ(f->stats().filtered_lines, 1u);
+}
+
+TEST_F(LogFollowerTest, LineLiteralWithANewlineIsRefused) {
+  options_.line_literal = "a\nb";
+  absl::StatusOr<std::unique_ptr<LogFollower>> f = LogFollower::Open(options_, clock_);
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("line_literal"));
 }
 
 TEST(FollowerCheckpointTest, RoundTrips) {
