@@ -153,7 +153,7 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
   }
   if (absl::StartsWith(rest, "journal ")) {
     ++n;
-    NextLine(rest, line);
+    if (!NextLine(rest, line)) return Bad(n, "unterminated journal line:", rest);
     std::vector<absl::string_view> f = absl::StrSplit(line.substr(8), ' ');
     JournalPosition j;
     if (f.size() != 2) return Bad(n, "a journal line has 2 fields, got", line);

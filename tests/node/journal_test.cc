@@ -724,6 +724,12 @@ TEST(FollowerCheckpointTest, RoundTripsAJournalPosition) {
                   .status()
                   .message(),
               HasSubstr("checkpoint line 3: cursor is not '-' or 1..1024 bytes in lowercase hex"));
+  // A journal line without its newline (found by follower_checkpoint_fuzzer:
+  // it used to read past the line).
+  EXPECT_THAT(ParseFollowerCheckpoint("goalkeeper-follower-checkpoint v1\nseq 3\njournal 17 733d")
+                  .status()
+                  .message(),
+              HasSubstr("checkpoint line 3: unterminated journal line: 'journal 17 733d'"));
 }
 
 // The journal harness killed with SIGKILL at random points while batches of
