@@ -11,8 +11,9 @@
                                               no object twice, names short enough
   chart_checks.py kinds RENDERED.yaml         prints the kinds, one per line
   chart_checks.py extract RENDERED.yaml DIR   writes DIR/coordinator.yaml, DIR/notifier.yaml,
-                                              DIR/worker.args and DIR/cronjob.args (the
-                                              first CronJob's; one argument a line)
+                                              DIR/worker.args, DIR/cronjob.args (the
+                                              first CronJob's; one argument a line), and
+                                              the node agent's DIR/node.yaml, DIR/node.args
   chart_checks.py rolls A.yaml B.yaml         prints the workloads whose pod template
                                               differs between two renders
 
@@ -251,7 +252,7 @@ def extract(docs, out):
     found = set()
     for d in docs:
         if d["kind"] == "ConfigMap":
-            for key in ("coordinator.yaml", "notifier.yaml"):
+            for key in ("coordinator.yaml", "notifier.yaml", "node.yaml"):
                 if key in d.get("data", {}):
                     with open(f"{out}/{key}", "w", encoding="utf-8") as f:
                         f.write(d["data"][key])
@@ -262,6 +263,12 @@ def extract(docs, out):
             with open(f"{out}/worker.args", "w", encoding="utf-8") as f:
                 f.write("\n".join(c["command"][1:] + c["args"]) + "\n")
             found.add("worker.args")
+        if d["kind"] == "DaemonSet" and d["metadata"]["labels"].get(
+                "app.kubernetes.io/component") == "node-agent":
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            with open(f"{out}/node.args", "w", encoding="utf-8") as f:
+                f.write("\n".join(c["command"][1:] + c.get("args", [])) + "\n")
+            found.add("node.args")
         if d["kind"] == "CronJob" and "cronjob.args" not in found:
             c = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
             with open(f"{out}/cronjob.args", "w", encoding="utf-8") as f:
