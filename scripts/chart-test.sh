@@ -283,7 +283,7 @@ bad "a malformed image digest" "at '/image/digest'" --set image.digest=sha256:ab
 bad "a bad notifier egress CIDR" "at '/networkPolicy/notifier/egress/0/cidrs/0'" \
   --set 'networkPolicy.notifier.egress[0].cidrs[0]=mail.example.net'
 bad "a node agent namespace below privileged" \
-  "at '/nodeAgent/namespace/podSecurity/enforce': value must be one of 'privileged'" \
+  "at '/nodeAgent/namespace/podSecurity/enforce': value must be 'privileged'" \
   --set nodeAgent.namespace.podSecurity.enforce=baseline
 bad "a relative host log directory" "at '/nodeAgent/hostPaths/logDir'" \
   --set nodeAgent.hostPaths.logDir=var/log
