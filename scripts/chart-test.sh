@@ -140,6 +140,16 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
   mapfile -t args < <(sed 's/\$(POD_NAME)/goalkeeper-worker-0/' "$dir/worker.args")
   echo "== worker ${args[*]}"
   "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+  if [[ -f $dir/node.args ]]; then
+    # The node agent's rendered command and config, its mounts pointed at stand-ins: the zone
+    # file at UTC and the checkpoint directory at the scratch directory.
+    mkdir -p "$dir/node-checkpoint"
+    sed -i -e "s|^checkpoint_dir: .*|checkpoint_dir: $dir/node-checkpoint|" \
+      -e "s|^timezone_file: .*|timezone_file: /usr/share/zoneinfo/UTC|" "$dir/node.yaml"
+    mapfile -t args < <(sed "s|^--config=.*|--config=$dir/node.yaml|" "$dir/node.args")
+    echo "== node agent ${args[*]}"
+    NODE_NAME=node-1 "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+  fi
   [[ -f $dir/cronjob.args ]] || return 0
   # goalkeeperctl has no --check-config: its flags must parse (exit 1 "unreachable" from a
   # closed loopback port, not 2 for bad usage).

@@ -323,7 +323,12 @@ schema = {
                 "threshold": Imin(1), "per_ipv6_64": B, "quiet": R("duration")},
                 required=["name", "sources"])),
             "listeners": O({"interval": R("duration"), "protocols": A(E("tcp", "udp")),
-                            "allowed_ports": A(PORT_SPEC), "exclude_ports": A(PORT_SPEC)})},
+                            "allowed_ports": A(PORT_SPEC), "exclude_ports": A(PORT_SPEC),
+                            "node_policies": A(O({
+                                "selector": R("stringMap"), "allowed_ports": A(PORT_SPEC),
+                                "exclude_ports": A(PORT_SPEC)}, required=["selector"]),
+                                description="the first whose selector matches the node's "
+                                            "labels (nodeAgent.nodeLabels) wins")})},
             desc="the node agent's YAML (node/node_config.h keys); the chart sets "
                  "timezone_file and checkpoint_dir"),
         "tolerations": R("tolerations"), "nodeSelector": R("stringMap"),
