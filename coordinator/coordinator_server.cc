@@ -21,6 +21,7 @@
 #include "common/server_util.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/inventory_source.h"
+#include "coordinator/node_finding_deliverer.h"
 #include "coordinator/node_registry.h"
 #include "coordinator/node_service.h"
 #include "coordinator/node_store.h"
@@ -138,7 +139,25 @@ class CoordinatorMetrics final : public ManagerEvents {
                           .Help("Nodes whose agent is silent (no report for "
                                 "nodes.silence_after_intervals heartbeats)")
                           .Register(registry)
-                          .Add({})) {
+                          .Add({})),
+        node_findings_undelivered_(
+            prometheus::BuildGauge()
+                .Name("goalkeeper_node_findings_undelivered")
+                .Help("Node findings (agent_silent and agent_returned included) not yet "
+                      "acknowledged by the notifier")
+                .Register(registry)
+                .Add({})),
+        node_finding_attempts_(
+            prometheus::BuildCounter()
+                .Name("goalkeeper_node_finding_delivery_attempts_total")
+                .Help("Batches of node findings sent to the notifier, by outcome (delivered, "
+                      "failed)")
+                .Register(registry)),
+        node_findings_delivered_(prometheus::BuildCounter()
+                                     .Name("goalkeeper_node_findings_delivered_total")
+                                     .Help("Node findings the notifier acknowledged since start")
+                                     .Register(registry)
+                                     .Add({})) {
     for (int st : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
       const std::string state = v1::ScanState_Name(static_cast<v1::ScanState>(st));
       ended_.Add({{"outcome", state}});
@@ -148,6 +167,7 @@ class CoordinatorMetrics final : public ManagerEvents {
       leases_.Add({{"event", e}});
     }
     for (const char* o : {"delivered", "failed"}) report_attempts_.Add({{"outcome", o}});
+    for (const char* o : {"delivered", "failed"}) node_finding_attempts_.Add({{"outcome", o}});
   }
 
   // ManagerEvents (under the manager's mutex: count only).
@@ -179,6 +199,15 @@ class CoordinatorMetrics final : public ManagerEvents {
       if (n.silent) ++silent;
     }
     nodes_silent_.Set(silent);
+  }
+
+  void UpdateNodeDelivery(const NodeFindingDeliverer& d, absl::StatusOr<uint64_t> undelivered) {
+    if (undelivered.ok()) node_findings_undelivered_.Set(static_cast<double>(*undelivered));
+    AdvanceCounter(node_finding_attempts_.Add({{"outcome", "delivered"}}),
+                   static_cast<double>(d.delivered_attempts()));
+    AdvanceCounter(node_finding_attempts_.Add({{"outcome", "failed"}}),
+                   static_cast<double>(d.failed_attempts()));
+    AdvanceCounter(node_findings_delivered_, static_cast<double>(d.delivered_findings()));
   }
 
   void UpdateDelivery(const ReportDeliverer& d) {
@@ -240,6 +269,9 @@ class CoordinatorMetrics final : public ManagerEvents {
   prometheus::Family<prometheus::Counter>& leases_;
   prometheus::Family<prometheus::Gauge>& node_last_check_;
   prometheus::Gauge& nodes_silent_;
+  prometheus::Gauge& node_findings_undelivered_;
+  prometheus::Family<prometheus::Counter>& node_finding_attempts_;
+  prometheus::Counter& node_findings_delivered_;
   absl::Time last_time_ = absl::InfinitePast();
   uint64_t last_probes_ = 0;
 };
@@ -291,6 +323,12 @@ int RunCoordinator(const CoordinatorConfig& config) {
   std::unique_ptr<ReportSender> sender;
   if (!config.notifier_address.empty()) sender = MakeGrpcReportSender(config.notifier_address);
   ReportDeliverer deliverer(manager, sender.get(), clock);
+  // Node findings to the same notifier, on a thread and a channel of their own.
+  std::unique_ptr<NodeFindingSender> node_sender;
+  if (!config.notifier_address.empty()) {
+    node_sender = MakeGrpcNodeFindingSender(config.notifier_address);
+  }
+  NodeFindingDeliverer node_deliverer(nodes, node_sender.get(), clock);
 
   auto registry = std::make_shared<prometheus::Registry>();
   CoordinatorMetrics metrics(*registry);
@@ -362,6 +400,17 @@ int RunCoordinator(const CoordinatorConfig& config) {
         log->warn("node agents silent raised={}", *raised);
       }
       metrics.UpdateNodes(nodes.Gauges());
+      metrics.UpdateNodeDelivery(node_deliverer, nodes.CountUndelivered());
+      for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+
+  // Node findings to the notifier on their own thread: like reports, a hung
+  // notifier holds up only them (and a node store write waits for the
+  // database's write lock, which must never hold up housekeeping).
+  std::thread node_delivery([&] {
+    while (!stopping.load()) {
+      node_deliverer.Tick();
       for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -381,10 +430,12 @@ int RunCoordinator(const CoordinatorConfig& config) {
   health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (sender != nullptr) sender->Shutdown();  // a report in flight to a hung notifier
+  if (node_sender != nullptr) node_sender->Shutdown();
   scheduling.join();
   node_checks.join();
   housekeeping.join();
   delivery.join();
+  node_delivery.join();
   manager.Flush();
   log->info("coordinator stopped");
   return 0;

@@ -256,4 +256,22 @@ std::vector<NodeGauge> NodeRegistry::Gauges() {
   return out;
 }
 
+absl::StatusOr<std::vector<NodeFindingRow>> NodeRegistry::Undelivered(uint32_t limit) {
+  absl::MutexLock lock(&mu_);
+  return store_.Undelivered(limit);
+}
+
+absl::Status NodeRegistry::MarkDelivered(const std::vector<NodeFindingRow>& findings) {
+  absl::MutexLock lock(&mu_);
+  return store_.MarkDelivered(findings, absl::ToUnixMillis(clock_.Now()));
+}
+
+absl::StatusOr<uint64_t> NodeRegistry::CountUndelivered() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(auto open, store_.CountUndelivered());
+  uint64_t total = 0;
+  for (const auto& [node, n] : open) total += n;
+  return total;
+}
+
 }  // namespace goalkeeper

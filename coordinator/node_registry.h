@@ -93,6 +93,14 @@ class NodeRegistry {
 
   std::vector<NodeGauge> Gauges();
 
+  // For the forwarding to the notifier (coordinator/node_finding_deliverer.h):
+  // at most `limit` undelivered findings, oldest received first; and marking
+  // those the notifier acknowledged (NodeStore's, under this registry's lock).
+  absl::StatusOr<std::vector<NodeFindingRow>> Undelivered(uint32_t limit);
+  absl::Status MarkDelivered(const std::vector<NodeFindingRow>& findings);
+  // Undelivered findings of every node together (for /metrics).
+  absl::StatusOr<uint64_t> CountUndelivered();
+
   // The bounds check alone (no store): OK, INVALID_ARGUMENT or
   // RESOURCE_EXHAUSTED naming the field.
   static absl::Status Validate(const goalkeeper::v1::NodeReport& report, const NodeLimits& limits);

@@ -167,4 +167,17 @@ absl::Status NodeStore::MarkDelivered(const std::string& node, const std::string
   });
 }
 
+absl::Status NodeStore::MarkDelivered(const std::vector<NodeFindingRow>& findings, int64_t now_ms) {
+  return InTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE node_findings SET delivered = 1, delivered_ms = ? "
+                                 "WHERE node = ? AND id = ?"));
+    for (const NodeFindingRow& f : findings) {
+      st->Bind(1, now_ms).Bind(2, f.node).Bind(3, f.finding.id());
+      RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace goalkeeper

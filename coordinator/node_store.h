@@ -84,6 +84,8 @@ class NodeStore {
   absl::StatusOr<std::map<std::string, uint64_t>> CountUndelivered();
   // The notifier has the finding (for the forwarding step).
   absl::Status MarkDelivered(const std::string& node, const std::string& id, int64_t now_ms);
+  // The same for many findings (their node and finding.id), in one transaction.
+  absl::Status MarkDelivered(const std::vector<NodeFindingRow>& findings, int64_t now_ms);
 
   const std::string& path() const { return path_; }
 

@@ -64,12 +64,25 @@ CREATE TABLE IF NOT EXISTS acknowledgements (
 // ('' for reports stored before: computed from the payload when needed).
 constexpr char kSchemaV2[] = "ALTER TABLE reports ADD COLUMN digest TEXT NOT NULL DEFAULT ''";
 
+// Version 3: node findings from the coordinator, one row per (node, id),
+// with the SHA-256 of their content (NodeFindingDigest) for idempotency.
+constexpr char kSchemaV3[] = R"sql(
+CREATE TABLE IF NOT EXISTS node_findings (
+  node TEXT NOT NULL,
+  id TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  received_ms INTEGER NOT NULL,
+  PRIMARY KEY (node, id));
+)sql";
+
 const SqliteSchema& NotifierSchema() {
   static const SqliteSchema* schema =
       new SqliteSchema{0x474B4E31,  // "GKN1"
                        "notifier",
-                       {"reports", "exposures", "outbox", "acknowledgements"},
-                       {kSchemaV1, kSchemaV2}};
+                       {"reports", "exposures", "outbox", "acknowledgements", "node_findings"},
+                       {kSchemaV1, kSchemaV2, kSchemaV3}};
   return *schema;
 }
 
@@ -146,6 +159,75 @@ absl::StatusOr<bool> NotificationStore::InsertReport(const v1::ScanReport& repor
   return absl::AlreadyExistsError(absl::StrCat(
       "report of scan '", report.scan_id(), "' was already received with other content (sha256 ",
       stored.substr(0, 16), ", this one ", digest.substr(0, 16), "); the first is kept"));
+}
+
+absl::StatusOr<NodeFindingsResult> NotificationStore::InsertNodeFindings(
+    const std::vector<StoredNodeFinding>& findings,
+    const std::function<std::vector<OutboxItem>(const std::vector<size_t>& fresh)>& notify,
+    absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  SqliteTransaction txn(*db_);
+  RETURN_IF_ERROR(txn.begin_status());
+  ASSIGN_OR_RETURN(SqliteStatement * ins,
+                   db_->Cached("INSERT OR IGNORE INTO node_findings (node, id, kind, digest, "
+                               "payload, received_ms) VALUES (?,?,?,?,?,?)"));
+  ASSIGN_OR_RETURN(SqliteStatement * old,
+                   db_->Cached("SELECT digest FROM node_findings WHERE node = ? AND id = ?"));
+  NodeFindingsResult result;
+  for (size_t i = 0; i < findings.size(); ++i) {
+    const StoredNodeFinding& f = findings[i];
+    ins->Bind(1, f.delivery->node()).Bind(2, f.delivery->id());
+    ins->Bind(3, int64_t{f.delivery->finding().kind_case()}).Bind(4, f.digest);
+    ins->BindBlob(5, f.delivery->SerializeAsString()).Bind(6, Ms(now));
+    RETURN_IF_ERROR(ins->Run());
+    if (db_->Changes() == 1) {
+      result.fresh.push_back(i);
+      continue;
+    }
+    old->Bind(1, f.delivery->node()).Bind(2, f.delivery->id());
+    ASSIGN_OR_RETURN(bool row, old->Step());
+    const std::string stored = row ? old->Text(0) : std::string();
+    old->Reset();
+    if (stored != f.digest) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("findings[", i, "]: node '", f.delivery->node(), "' finding '",
+                       f.delivery->id(), "' was already received with other content (sha256 ",
+                       stored.substr(0, 16), ", this one ", f.digest.substr(0, 16),
+                       "); the first is kept, nothing of this batch "
+                       "was stored"));
+    }
+    ++result.duplicates;
+  }
+  if (!result.fresh.empty()) {
+    ASSIGN_OR_RETURN(SqliteStatement * out,
+                     db_->Cached("INSERT OR IGNORE INTO outbox (key, scan_id, channel, "
+                                 "recipients, cc, subject, body, created_ms, next_attempt_ms) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?)"));
+    for (const OutboxItem& it : notify(result.fresh)) {
+      out->Bind(1, it.key).Bind(2, it.scan_id).Bind(3, ChannelName(it.channel));
+      out->Bind(4, absl::StrJoin(it.to, ",")).Bind(5, absl::StrJoin(it.cc, ","));
+      out->Bind(6, it.subject).Bind(7, it.body).Bind(8, Ms(now)).Bind(9, Ms(now));
+      RETURN_IF_ERROR(out->Run());
+      ++result.queued;
+    }
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return result;
+}
+
+absl::StatusOr<std::vector<goalkeeper::v1::NodeFindingDelivery>>
+NotificationStore::LoadNodeFindings() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT payload FROM node_findings ORDER BY received_ms, rowid"));
+  std::vector<goalkeeper::v1::NodeFindingDelivery> out;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    if (!out.emplace_back().ParseFromString(r.Text(0))) {
+      return absl::DataLossError("a stored node finding does not parse");
+    }
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<std::optional<uint64_t>> NotificationStore::StoredExposures(

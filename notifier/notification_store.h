@@ -13,6 +13,7 @@
 #ifndef GOALKEEPER_NOTIFIER_NOTIFICATION_STORE_H_
 #define GOALKEEPER_NOTIFIER_NOTIFICATION_STORE_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/sqlite.h"
+#include "goalkeeper/v1/node.pb.h"
 #include "goalkeeper/v1/notifier.pb.h"
 #include "notifier/outbox.h"
 
@@ -48,6 +50,19 @@ struct ExposureUpdate {
 // (a streaming detail) left out.
 std::string ReportDigest(const goalkeeper::v1::ScanReport& report);
 
+// A node finding to store (InsertNodeFindings) and its content digest
+// (notifier/node_findings.h's NodeFindingDigest).
+struct StoredNodeFinding {
+  const goalkeeper::v1::NodeFindingDelivery* delivery;
+  std::string digest;
+};
+
+struct NodeFindingsResult {
+  std::vector<size_t> fresh;  // indexes of the findings stored for the first time
+  uint32_t duplicates = 0;    // stored before with the same content
+  uint32_t queued = 0;        // outbox items queued
+};
+
 class NotificationStore {
  public:
   static absl::StatusOr<std::unique_ptr<NotificationStore>> Open(const std::string& path);
@@ -68,6 +83,18 @@ class NotificationStore {
   absl::Status CompleteReport(const std::string& scan_id,
                               const std::vector<ExposureUpdate>& updates,
                               const std::vector<OutboxItem>& items, absl::Time now);
+
+  // In one transaction: stores each finding unless its (node, id) is known,
+  // then queues `notify(fresh)`'s items (called only if some are fresh; an
+  // item whose key exists is kept). A known (node, id) with the same digest
+  // is a duplicate; with another digest, AlreadyExists naming the index, the
+  // node, the id and both digests, and nothing of the batch is stored.
+  absl::StatusOr<NodeFindingsResult> InsertNodeFindings(
+      const std::vector<StoredNodeFinding>& findings,
+      const std::function<std::vector<OutboxItem>(const std::vector<size_t>& fresh)>& notify,
+      absl::Time now);
+  // Every stored node finding, oldest first.
+  absl::StatusOr<std::vector<goalkeeper::v1::NodeFindingDelivery>> LoadNodeFindings();
 
   absl::StatusOr<std::optional<ExposureState>> GetExposure(const std::string& owner_key,
                                                            const std::string& ip, uint32_t port);

@@ -22,6 +22,7 @@
 #include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
+#include "notifier/node_findings.h"
 #include "notifier/notification_store.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/owner_resolver.h"
@@ -38,9 +39,20 @@ namespace v1 = goalkeeper::v1;
 
 class NotifierService final : public v1::Notifier::Service {
  public:
-  NotifierService(NotificationStore& store, const Clock& clock, absl::Mutex& wake_mu,
-                  absl::CondVar& wake)
-      : store_(store), clock_(clock), wake_mu_(wake_mu), wake_(wake) {}
+  NotifierService(NotificationStore& store, NodeFindingReceiver& nodes, const Clock& clock,
+                  absl::Mutex& wake_mu, absl::CondVar& wake)
+      : store_(store), nodes_(nodes), clock_(clock), wake_mu_(wake_mu), wake_(wake) {}
+
+  // Node findings: stored with their notifications queued, then acknowledged.
+  grpc::Status DeliverNodeFindings(grpc::ServerContext*, const v1::NodeFindingBatch* batch,
+                                   v1::DeliverNodeFindingsResponse* resp) override {
+    absl::StatusOr<v1::DeliverNodeFindingsResponse> r = nodes_.Receive(*batch);
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    *resp = *std::move(r);
+    absl::MutexLock lock(&wake_mu_);
+    wake_.Signal();
+    return grpc::Status::OK;
+  }
 
   grpc::Status DeliverReport(grpc::ServerContext*, const v1::ScanReport* report,
                              v1::DeliverReportResponse* resp) override {
@@ -160,6 +172,7 @@ class NotifierService final : public v1::Notifier::Service {
   }
 
   NotificationStore& store_;
+  NodeFindingReceiver& nodes_;
   const Clock& clock_;
   absl::Mutex& wake_mu_;
   absl::CondVar& wake_;
@@ -343,7 +356,8 @@ int RunNotifier(const NotifierConfig& config) {
 
   absl::Mutex wake_mu;
   absl::CondVar wake;
-  NotifierService service(**store, clock, wake_mu, wake);
+  NodeFindingReceiver node_findings(config, **store, clock);
+  NotifierService service(**store, node_findings, clock, wake_mu, wake);
   HealthService health({"goalkeeper.v1.Notifier"});
   int port = 0;
   std::unique_ptr<grpc::Server> server = StartGrpcServer(config.listen, {&service, &health}, &port);

@@ -79,6 +79,9 @@ REQUIRED = {
         "goalkeeper_findings_held": "gauge",
         "goalkeeper_db_writes_refused": "gauge",
         "goalkeeper_nodes_silent": "gauge",
+        "goalkeeper_node_findings_undelivered": "gauge",
+        "goalkeeper_node_finding_delivery_attempts": "counter",
+        "goalkeeper_node_findings_delivered": "counter",
     },
     "notifier": {
         **COMMON,
