@@ -293,6 +293,9 @@ helm_ upgrade "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --wait --timeout 120s \
   >"$D/agent-start.log" 2>&1 || cat "$D/agent-start.log"
 for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
 check "the agent's return clears it" test "$(node_state)" == ok
+for _ in $(seq 1 100); do [[ -n "$(outbox_eml_with 'Node agent back')" ]] && break; sleep 0.3; done
+check "... with a \"node agent back\" mail in the outbox" \
+  test -n "$(outbox_eml_with 'Node agent back')"
 
 # --- upgrade rolls exactly the changed pods ----------------------------------------------
 uids() { k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.uid}{"\n"}{end}' | sort; }
