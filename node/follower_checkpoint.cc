@@ -1,6 +1,11 @@
 #include "node/follower_checkpoint.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,6 +124,11 @@ uint64_t Fnv1a64(absl::string_view bytes, uint64_t seed) {
 
 std::string SerializeFollowerCheckpoint(const FollowerCheckpoint& cp) {
   std::string out = absl::StrCat(kMagic, "\nseq ", cp.seq, "\n");
+  if (cp.journal.has_value()) {
+    absl::StrAppend(&out, "journal ", cp.journal->realtime_usec, " ",
+                    cp.journal->cursor.empty() ? "-" : absl::BytesToHexString(cp.journal->cursor),
+                    "\n");
+  }
   for (const FollowerCheckpointEntry& e : cp.entries) {
     absl::StrAppend(&out, "entry ", absl::BytesToHexString(e.stream), " ", e.dev, " ", e.ino, " ",
                     e.offset, " ", e.head_len, " ", Hex16(e.head_hash), " ", e.mtime_ns, "\n");
@@ -140,6 +150,19 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
   if (!NextLine(rest, line) || !absl::StartsWith(line, "seq ") ||
       !ParseU64(line.substr(4), cp.seq)) {
     return Bad(n, "expected 'seq N', got", line);
+  }
+  if (absl::StartsWith(rest, "journal ")) {
+    ++n;
+    NextLine(rest, line);
+    std::vector<absl::string_view> f = absl::StrSplit(line.substr(8), ' ');
+    JournalPosition j;
+    if (f.size() != 2) return Bad(n, "a journal line has 2 fields, got", line);
+    if (!ParseI64(f[0], j.realtime_usec)) return Bad(n, "realtime_usec is not a number:", f[0]);
+    if (f[1] != "-" &&
+        (f[1].empty() || f[1].size() > 2 * kMaxJournalCursor || !ParseHexBytes(f[1], j.cursor))) {
+      return Bad(n, "cursor is not '-' or 1..1024 bytes in lowercase hex:", f[1]);
+    }
+    cp.journal = std::move(j);
   }
   for (;;) {
     ++n;
@@ -198,6 +221,80 @@ absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view byt
                line);
   }
   return cp;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("checkpoint '", tmp, "': ", std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return absl::UnavailableError(absl::StrCat("checkpoint '", tmp, "': ", std::strerror(err)));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("fsync '", tmp, "': ", std::strerror(err)));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("rename '", tmp, "' to '", path, "': ", std::strerror(errno)));
+  }
+  const size_t slash = path.rfind('/');
+  std::string dir;
+  if (slash == std::string::npos) {
+    dir.assign(1, '.');
+  } else if (slash == 0) {
+    dir.assign(1, '/');
+  } else {
+    dir = path.substr(0, slash);
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<FollowerCheckpoint>> ReadFollowerCheckpointFile(
+    const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<FollowerCheckpoint>();
+    return absl::UnavailableError(absl::StrCat("checkpoint '", path, "': ", std::strerror(errno)));
+  }
+  std::string bytes;
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t r = ::read(fd, chunk, sizeof(chunk));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return absl::UnavailableError(absl::StrCat("checkpoint '", path, "': ", std::strerror(err)));
+    }
+    if (r == 0) break;
+    bytes.append(chunk, static_cast<size_t>(r));
+    if (bytes.size() > kMaxCheckpointBlob + (size_t{64} << 20)) break;
+  }
+  ::close(fd);
+  absl::StatusOr<FollowerCheckpoint> cp = ParseFollowerCheckpoint(bytes);
+  if (!cp.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint '", path, "' is damaged: ", cp.status().message()));
+  }
+  return std::optional<FollowerCheckpoint>(std::move(*cp));
 }
 
 }  // namespace goalkeeper::node

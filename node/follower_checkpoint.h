@@ -1,5 +1,6 @@
-// The LogFollower's checkpoint file: where each followed file was read up to,
-// plus the caller's opaque state, in one atomically replaced file.
+// The followers' checkpoint file: where each followed file was read up to
+// (LogFollower) or the journal position (JournalFollower), plus the caller's
+// opaque state, in one atomically replaced file.
 //
 //   FollowerCheckpoint cp;
 //   cp.seq = 7;
@@ -11,6 +12,7 @@
 // Format (text, one record a line, the blob raw):
 //   goalkeeper-follower-checkpoint v1
 //   seq 7
+//   journal <realtime_usec> <hex of the cursor, or "-" for none>   (optional)
 //   entry <hex of the stream path> <dev> <ino> <offset> <head_len> <head_hash hex> <mtime_ns>
 //   blob <length>
 //   <length raw bytes>
@@ -19,15 +21,21 @@
 // bytes) and bounded, so a damaged or foreign file is refused with an
 // InvalidArgument that names the line and the bad value, never misread.
 //
-// Thread-safety: pure functions, safe from any thread.
+// WriteFileAtomically / ReadFollowerCheckpointFile do the file I/O for both
+// followers (PATH.tmp + fsync + rename + fsync of the directory).
+//
+// Thread-safety: pure functions, safe from any thread (the file functions
+// too, for different paths).
 #ifndef GOALKEEPER_NODE_FOLLOWER_CHECKPOINT_H_
 #define GOALKEEPER_NODE_FOLLOWER_CHECKPOINT_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -40,6 +48,7 @@ inline constexpr size_t kFollowerHeadBytes = 256;
 inline constexpr size_t kMaxCheckpointEntries = 100000;
 inline constexpr size_t kMaxCheckpointPath = 4096;
 inline constexpr size_t kMaxCheckpointBlob = size_t{256} << 20;
+inline constexpr size_t kMaxJournalCursor = 1024;
 
 // FNV-1a 64 of the bytes (stable across builds and runs, unlike absl::Hash).
 uint64_t Fnv1a64(absl::string_view bytes, uint64_t seed = 0xcbf29ce484222325ULL);
@@ -56,8 +65,18 @@ struct FollowerCheckpointEntry {
   bool operator==(const FollowerCheckpointEntry&) const = default;
 };
 
+// Where a JournalFollower stood: the cursor of the last entry consumed
+// ("" when none was yet) and its realtime (with no cursor: just before the
+// point where reading started), to fall back on when the cursor is gone.
+struct JournalPosition {
+  std::string cursor;  // sd_journal_get_cursor(): "s=...;i=...;b=...;m=...;t=...;x=..."
+  int64_t realtime_usec = 0;
+  bool operator==(const JournalPosition&) const = default;
+};
+
 struct FollowerCheckpoint {
   uint64_t seq = 0;  // 1 for the first commit, +1 for each
+  std::optional<JournalPosition> journal;
   std::vector<FollowerCheckpointEntry> entries;
   std::string blob;  // the caller's state, opaque
   bool operator==(const FollowerCheckpoint&) const = default;
@@ -67,6 +86,16 @@ std::string SerializeFollowerCheckpoint(const FollowerCheckpoint& checkpoint);
 // InvalidArgument "checkpoint line 3: 'entry x' ..." for anything not
 // produced by SerializeFollowerCheckpoint.
 absl::StatusOr<FollowerCheckpoint> ParseFollowerCheckpoint(absl::string_view bytes);
+
+// Replaces `path` with `bytes`: PATH.tmp, fsync, rename, fsync of the
+// directory. Unavailable naming the file and the errno text on failure.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
+
+// Reads and parses the checkpoint at `path`: nullopt when it does not exist
+// (a first start), FailedPrecondition "checkpoint 'PATH' is damaged: ..."
+// when it does not parse (an operator decides), Unavailable when unreadable.
+absl::StatusOr<std::optional<FollowerCheckpoint>> ReadFollowerCheckpointFile(
+    const std::string& path);
 
 }  // namespace goalkeeper::node
 

@@ -358,34 +358,12 @@ absl::StatusOr<std::unique_ptr<LogFollower>> LogFollower::Open(const LogFollower
     return absl::InvalidArgumentError("log follower: max_line_bytes and max_bytes_per_poll > 0");
   }
   std::unique_ptr<LogFollower> f(new LogFollower(options, clock));
-  const int fd = ::open(options.checkpoint_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    std::string bytes;
-    char chunk[kChunk];
-    for (;;) {
-      const ssize_t r = ::read(fd, chunk, sizeof(chunk));
-      if (r < 0) {
-        const int err = errno;
-        ::close(fd);
-        return absl::UnavailableError(
-            absl::StrCat("checkpoint '", options.checkpoint_path, "': ", ErrnoText(err)));
-      }
-      if (r == 0) break;
-      bytes.append(chunk, static_cast<size_t>(r));
-      if (bytes.size() > kMaxCheckpointBlob + (size_t{64} << 20)) break;
-    }
-    ::close(fd);
-    absl::StatusOr<FollowerCheckpoint> cp = ParseFollowerCheckpoint(bytes);
-    if (!cp.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("checkpoint '", options.checkpoint_path,
-                                                        "' is damaged: ", cp.status().message()));
-    }
+  ASSIGN_OR_RETURN(std::optional<FollowerCheckpoint> cp,
+                   ReadFollowerCheckpointFile(options.checkpoint_path));
+  if (cp.has_value()) {
     f->restored_blob_ = std::move(cp->blob);
     f->restored_seq_ = f->seq_ = cp->seq;
     for (FollowerCheckpointEntry& e : cp->entries) f->dormant_[e.stream] = std::move(e);
-  } else if (errno != ENOENT) {
-    return absl::UnavailableError(
-        absl::StrCat("checkpoint '", options.checkpoint_path, "': ", ErrnoText(errno)));
   }
   f->Rescan(/*initial=*/true);
   return f;
@@ -604,6 +582,13 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
         continue;
       }
     }
+    // Lines a callback refused last time wait in buf: they come first, even
+    // when the file has not grown since.
+    if (!s.buf.empty() && !s.skipping &&
+        !Deliver(s, c, options_.max_line_bytes, on_line, stats_, result)) {
+      result.more = true;
+      return;
+    }
     bool eof = false;
     while (budget > 0) {
       const size_t want = std::min(budget, sizeof(chunk));
@@ -688,47 +673,6 @@ void LogFollower::PollStream(Stream& s, const LineCallback& on_line, PollResult&
   }
   result.more = true;  // many files finished in one go: more may be ready
 }
-
-namespace {
-
-absl::Status WriteAtomically(const std::string& path, absl::string_view bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("checkpoint '", tmp, "': ", ErrnoText(errno)));
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return absl::UnavailableError(absl::StrCat("checkpoint '", tmp, "': ", ErrnoText(err)));
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return absl::UnavailableError(absl::StrCat("fsync '", tmp, "': ", ErrnoText(err)));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("rename '", tmp, "' to '", path, "': ", ErrnoText(errno)));
-  }
-  std::string dir, name;
-  SplitDir(path, dir, name);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 // After a file is finished, the files that came after it, oldest first:
 // there may have been several rotations since it was renamed away (kern.log
@@ -845,7 +789,7 @@ absl::StatusOr<uint64_t> LogFollower::Commit(absl::string_view blob) {
   }
   for (const auto& [base, e] : dormant_) cp.entries.push_back(e);
   cp.blob = std::string(blob);
-  RETURN_IF_ERROR(WriteAtomically(options_.checkpoint_path, SerializeFollowerCheckpoint(cp)));
+  RETURN_IF_ERROR(WriteFileAtomically(options_.checkpoint_path, SerializeFollowerCheckpoint(cp)));
   seq_ = cp.seq;
   ++stats_.commits;
   return seq_;

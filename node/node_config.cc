@@ -23,6 +23,18 @@ constexpr size_t kMaxRules = 256;
 constexpr size_t kMaxSources = 64;
 constexpr uint32_t kMaxThreshold = 1000000;
 constexpr size_t kMaxDayDigits = 4;
+constexpr size_t kMaxNodePolicies = 256;
+constexpr size_t kMaxLabelLength = 63;
+
+// A Kubernetes label key: [prefix/]name, name of [A-Za-z0-9._-] (at most 63),
+// the prefix a DNS name (at most 253).
+bool ValidLabel(absl::string_view key) {
+  if (key.empty() || key.size() > 253 + 1 + kMaxLabelLength) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           c == '/';
+  });
+}
 
 bool ValidName(absl::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
@@ -63,7 +75,9 @@ class NodeConfigParser {
   absl::StatusOr<NodeConfig> Parse(absl::string_view text) {
     ASSIGN_OR_RETURN(YamlField root, yaml_.LoadDocument(text));
     RETURN_IF_ERROR(yaml_.ForEachEntry(
-        root, {"rules", "timezone_file", "checkpoint_dir", "heartbeat_interval", "listeners"},
+        root,
+        {"rules", "timezone_file", "checkpoint_dir", "heartbeat_interval", "listeners",
+         "journal_directories"},
         [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
     return std::move(config_);
   }
@@ -74,6 +88,19 @@ class NodeConfigParser {
       config_.rules.clear();
       return yaml_.ForEachElement(f, "a list of rules",
                                   [this](const YamlField& e) { return ParseRule(e); });
+    }
+    if (key == "journal_directories") {
+      config_.journal_directories.clear();
+      return yaml_.ForEachListItem(
+          f, {"a", "directory", "directories"}, [&](absl::string_view d, int line) {
+            if (!ValidPath(d)) {
+              return yaml_.Error(
+                  line, f.path,
+                  absl::StrCat("expected an absolute directory, got ", QuoteValue(d)));
+            }
+            config_.journal_directories.emplace_back(d);
+            return absl::OkStatus();
+          });
     }
     if (key == "timezone_file") {
       ASSIGN_OR_RETURN(config_.timezone_file, Path(f));
@@ -214,8 +241,12 @@ class NodeConfigParser {
   absl::Status ParseListeners(const YamlField& f) {
     ListenerConfig& l = config_.listeners;
     return yaml_.ForEachEntry(
-        f, {"interval", "allowed_ports", "exclude_ports", "protocols"},
+        f, {"interval", "allowed_ports", "exclude_ports", "protocols", "node_policies"},
         [&](const std::string& key, const YamlField& e) -> absl::Status {
+          if (key == "node_policies") {
+            return yaml_.ForEachElement(e, "a list of node policies",
+                                        [&](const YamlField& p) { return ParseNodePolicy(p); });
+          }
           if (key == "interval") {
             ASSIGN_OR_RETURN(l.interval,
                              Duration(e, absl::Seconds(1), absl::Hours(24), "1s..24h (e.g. 60s)"));
@@ -244,11 +275,64 @@ class NodeConfigParser {
         });
   }
 
+  absl::Status ParseNodePolicy(const YamlField& f) {
+    if (config_.listeners.node_policies.size() >= kMaxNodePolicies) {
+      return yaml_.Error(f, absl::StrCat("more than ", kMaxNodePolicies, " node policies"));
+    }
+    NodeListenerPolicy policy;
+    bool has_selector = false;
+    RETURN_IF_ERROR(yaml_.ForEachEntry(
+        f, {"selector", "allowed_ports", "exclude_ports"},
+        [&](const std::string& key, const YamlField& e) -> absl::Status {
+          if (key == "selector") {
+            has_selector = true;
+            return yaml_.ForEachEntry(
+                e, {}, [&](const std::string& label, const YamlField& v) -> absl::Status {
+                  if (!ValidLabel(label)) {
+                    return yaml_.Error(
+                        v, absl::StrCat("expected a label key, got ", QuoteValue(label)));
+                  }
+                  ASSIGN_OR_RETURN(std::string value, yaml_.String(v));
+                  if (value.size() > kMaxLabelLength) {
+                    return yaml_.Expected(v, "a label value of at most 63 bytes");
+                  }
+                  policy.selector[label] = value;
+                  return absl::OkStatus();
+                });
+          }
+          if (key == "allowed_ports") {
+            ASSIGN_OR_RETURN(policy.allowed_ports, Ports(e));
+          } else if (key == "exclude_ports") {
+            ASSIGN_OR_RETURN(policy.exclude_ports, Ports(e));
+          }
+          return absl::OkStatus();
+        }));
+    if (!has_selector) return yaml_.Error(f, "a node policy needs a selector");
+    config_.listeners.node_policies.push_back(std::move(policy));
+    return absl::OkStatus();
+  }
+
   StrictYamlParser yaml_;
   NodeConfig config_;
 };
 
 }  // namespace
+
+ListenerPolicy PolicyForLabels(const ListenerConfig& config,
+                               const std::map<std::string, std::string>& labels) {
+  ListenerPolicy policy = config.policy;
+  for (const NodeListenerPolicy& p : config.node_policies) {
+    const bool match = std::all_of(p.selector.begin(), p.selector.end(), [&](const auto& kv) {
+      auto it = labels.find(kv.first);
+      return it != labels.end() && it->second == kv.second;
+    });
+    if (!match) continue;
+    policy.allowed_ports = p.allowed_ports;
+    policy.exclude_ports = p.exclude_ports;
+    break;
+  }
+  return policy;
+}
 
 absl::StatusOr<NodeConfig> ParseNodeConfig(absl::string_view yaml, absl::string_view source) {
   return CatchYamlExceptions(source, [&]() -> absl::StatusOr<NodeConfig> {

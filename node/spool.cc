@@ -1,5 +1,6 @@
 #include "node/spool.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,7 +15,7 @@ namespace {
 const SqliteSchema& SpoolSchema() {
   static const SqliteSchema* schema = new SqliteSchema{0x474B5331,  // "GKS1"
                                                        "node spool",
-                                                       {"records", "spool_meta"},
+                                                       {"records", "spool_meta", "spool_state"},
                                                        {R"sql(
         CREATE TABLE IF NOT EXISTS records (
           id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -23,6 +24,15 @@ const SqliteSchema& SpoolSchema() {
           k TEXT PRIMARY KEY,
           v INTEGER NOT NULL);
         INSERT OR IGNORE INTO spool_meta (k, v) VALUES ('last_batch_seq', 0);
+      )sql",
+                                                        // v2: the epoch, a batch seq per
+                                                        // key ('seq:KEY' rows), states.
+                                                        R"sql(
+        CREATE TABLE IF NOT EXISTS spool_state (
+          k TEXT PRIMARY KEY,
+          v BLOB NOT NULL);
+        INSERT OR IGNORE INTO spool_meta (k, v)
+          VALUES ('epoch', (random() & 9223372036854775807) | 1);
       )sql"}};
   return *schema;
 }
@@ -55,6 +65,16 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) 
                      spool->db_->Prepare("SELECT v FROM spool_meta WHERE k = 'last_batch_seq'"));
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) spool->last_batch_seq_ = st.Int(0);
+  }
+  {
+    ASSIGN_OR_RETURN(SqliteStatement st,
+                     spool->db_->Prepare("SELECT v FROM spool_meta WHERE k = 'epoch'"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("spool '", options.path, "' has no epoch (damaged spool_meta)"));
+    }
+    spool->epoch_ = static_cast<uint64_t>(st.Int(0));
   }
   return spool;
 }
@@ -106,6 +126,93 @@ absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::s
   bytes_ += add_bytes;
   last_batch_seq_ = batch_seq;
   return ids;
+}
+
+absl::StatusOr<int64_t> Spool::LastBatchSeq(absl::string_view key) {
+  if (key.empty()) return last_batch_seq_;
+  ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("SELECT v FROM spool_meta WHERE k = ?"));
+  st->Bind(1, absl::StrCat("seq:", key));
+  int64_t seq = 0;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    seq = r.Int(0);
+    return absl::OkStatus();
+  }));
+  return seq;
+}
+
+absl::Status Spool::SetBatchSeq(absl::string_view key, int64_t batch_seq) {
+  if (key.empty()) {
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE spool_meta SET v = ? WHERE k = 'last_batch_seq'"));
+    st->Bind(1, batch_seq);
+    RETURN_IF_ERROR(st->Run());
+    last_batch_seq_ = batch_seq;
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT INTO spool_meta (k, v) VALUES (?, ?) "
+                               "ON CONFLICT(k) DO UPDATE SET v = excluded.v"));
+  st->Bind(1, absl::StrCat("seq:", key));
+  st->Bind(2, batch_seq);
+  return st->Run();
+}
+
+absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::string>& records,
+                                                        int64_t batch_seq, absl::string_view key) {
+  if (key.empty()) return AppendBatch(records, batch_seq);
+  ASSIGN_OR_RETURN(int64_t last, LastBatchSeq(key));
+  if (batch_seq <= last) return std::vector<int64_t>{};
+  int64_t add_bytes = 0;
+  for (const std::string& r : records) add_bytes += static_cast<int64_t>(r.size());
+  RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(records.size()), add_bytes));
+  std::vector<int64_t> ids;
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.begin_status());
+  for (const std::string& r : records) {
+    ASSIGN_OR_RETURN(int64_t id, Insert(r));
+    ids.push_back(id);
+  }
+  RETURN_IF_ERROR(SetBatchSeq(key, batch_seq));
+  RETURN_IF_ERROR(tx.Commit());
+  records_ += static_cast<int64_t>(records.size());
+  bytes_ += add_bytes;
+  return ids;
+}
+
+absl::StatusOr<std::vector<int64_t>> Spool::AppendWithState(const std::vector<std::string>& records,
+                                                            absl::string_view key,
+                                                            absl::string_view state) {
+  int64_t add_bytes = 0;
+  for (const std::string& r : records) add_bytes += static_cast<int64_t>(r.size());
+  RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(records.size()), add_bytes));
+  std::vector<int64_t> ids;
+  SqliteTransaction tx(*db_);
+  RETURN_IF_ERROR(tx.begin_status());
+  for (const std::string& r : records) {
+    ASSIGN_OR_RETURN(int64_t id, Insert(r));
+    ids.push_back(id);
+  }
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("INSERT INTO spool_state (k, v) VALUES (?, ?) "
+                               "ON CONFLICT(k) DO UPDATE SET v = excluded.v"));
+  st->Bind(1, key);
+  st->BindBlob(2, state);
+  RETURN_IF_ERROR(st->Run());
+  RETURN_IF_ERROR(tx.Commit());
+  records_ += static_cast<int64_t>(records.size());
+  bytes_ += add_bytes;
+  return ids;
+}
+
+absl::StatusOr<std::optional<std::string>> Spool::State(absl::string_view key) {
+  ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("SELECT v FROM spool_state WHERE k = ?"));
+  st->Bind(1, key);
+  std::optional<std::string> out;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    out = r.Text(0);
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::Status Spool::Ack(int64_t id) {

@@ -22,7 +22,16 @@
 // batch and batch_seq in one transaction and is a no-op for a batch_seq not
 // above the last one stored, so a caller that records its batch in its own
 // checkpoint before spooling it can replay it after a crash without
-// duplicates (see LogFollower::Commit).
+// duplicates (see LogFollower::Commit). Several checkpointed callers share
+// one spool by giving each its own key: AppendBatch(records, seq, key) keeps
+// a batch seq per key (a follower whose checkpoint was deleted starts again
+// at seq 1: SetBatchSeq(key, 0) first). AppendWithState(records, key, state)
+// stores records together with a caller's state blob (read back by State),
+// for callers without a checkpoint file (the listener scan's previous set).
+//
+// Epoch: a random 63-bit number chosen when the spool file is created and
+// kept for its life, so "epoch-id" names a record uniquely even across a
+// spool deleted and created again (the node agent's finding ids).
 //
 // Thread-safety: not thread-safe; one thread uses a Spool.
 #ifndef GOALKEEPER_NODE_SPOOL_H_
@@ -31,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +76,19 @@ class Spool {
   // empty vector when batch_seq <= last_batch_seq() (already stored).
   absl::StatusOr<std::vector<int64_t>> AppendBatch(const std::vector<std::string>& records,
                                                    int64_t batch_seq);
+  // The same with the batch seq of `key` ("" is the seq above).
+  absl::StatusOr<std::vector<int64_t>> AppendBatch(const std::vector<std::string>& records,
+                                                   int64_t batch_seq, absl::string_view key);
+  // The last batch seq stored for `key` (0 when none).
+  absl::StatusOr<int64_t> LastBatchSeq(absl::string_view key);
+  absl::Status SetBatchSeq(absl::string_view key, int64_t batch_seq);
+  // Stores the records and sets the state of `key`, atomically (always; no
+  // seq). Full: ResourceExhausted, nothing stored.
+  absl::StatusOr<std::vector<int64_t>> AppendWithState(const std::vector<std::string>& records,
+                                                       absl::string_view key,
+                                                       absl::string_view state);
+  // The state last stored for `key`, nullopt when none.
+  absl::StatusOr<std::optional<std::string>> State(absl::string_view key);
   // Removes a record; acknowledging an unknown or already acknowledged id is
   // OK (acks may be repeated after a reconnect).
   absl::Status Ack(int64_t id);
@@ -76,6 +99,8 @@ class Spool {
   int64_t records() const { return records_; }
   int64_t bytes() const { return bytes_; }
   int64_t last_batch_seq() const { return last_batch_seq_; }
+  uint64_t epoch() const { return epoch_; }
+  const SpoolOptions& options() const { return options_; }
 
  private:
   Spool(SpoolOptions options, std::unique_ptr<SqliteDb> db)
@@ -88,6 +113,7 @@ class Spool {
   int64_t records_ = 0;
   int64_t bytes_ = 0;
   int64_t last_batch_seq_ = 0;
+  uint64_t epoch_ = 0;
 };
 
 }  // namespace goalkeeper::node

@@ -14,6 +14,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
   python3-prometheus-client python3-yaml
+  libsystemd-dev systemd-journal-remote
 )
 
 missing=()

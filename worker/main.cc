@@ -1,10 +1,12 @@
 // goalkeeper-worker: the scanning node. Subcommands:
 //   scan   one-shot scan from the command line (see scan_command.h)
 //   run    join a coordinator's fleet (see run_command.h)
+//   node   the node agent: firewall log and listeners of this host (see node_command.h)
 #include <cstdio>
 #include <cstring>
 
 #include "common/version.h"
+#include "worker/node_command.h"
 #include "worker/run_command.h"
 #include "worker/scan_command.h"
 
@@ -15,7 +17,8 @@ constexpr char kUsage[] =
     "       goalkeeper-worker --version\n"
     "commands:\n"
     "  scan    scan targets now and print open ports (--help for flags)\n"
-    "  run     pull and scan shards from a coordinator (--help for flags)\n";
+    "  run     pull and scan shards from a coordinator (--help for flags)\n"
+    "  node    node agent: this host's firewall log and listeners (--help for flags)\n";
 
 }  // namespace
 
@@ -33,6 +36,9 @@ int main(int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "run") == 0) {
     return goalkeeper::RunWorkerCommand(argc - 2, argv + 2);
+  }
+  if (std::strcmp(argv[1], "node") == 0) {
+    return goalkeeper::RunNodeCommand(argc - 2, argv + 2);
   }
   std::fprintf(stderr, "error: unknown command '%s'\n%s", argv[1], kUsage);
   return goalkeeper::kExitUsage;

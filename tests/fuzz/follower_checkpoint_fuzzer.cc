@@ -1,4 +1,4 @@
-// Fuzzes ParseFollowerCheckpoint (the node agent's log-follower checkpoint,
+// Fuzzes ParseFollowerCheckpoint (the node agent's log and journal follower checkpoint,
 // read back from a writable host path on every start). On success the
 // checkpoint serializes back to bytes that parse to the same value (and,
 // the format having one spelling per value, to the same bytes); on failure
@@ -25,6 +25,7 @@ void CheckCheckpoint(absl::string_view input) {
   }
   FUZZ_CHECK(cp->entries.size() <= kMaxCheckpointEntries);
   FUZZ_CHECK(cp->blob.size() <= input.size());
+  if (cp->journal.has_value()) FUZZ_CHECK(cp->journal->cursor.size() <= kMaxJournalCursor);
   for (const FollowerCheckpointEntry& e : cp->entries) {
     FUZZ_CHECK(!e.stream.empty());
     FUZZ_CHECK(e.stream.size() <= kMaxCheckpointPath);

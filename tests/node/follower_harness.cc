@@ -1,7 +1,9 @@
-// A test helper process for the kill -9 test: follows DIR/app.log* and
-// appends every delivered line to OUT, exactly once across SIGKILLs.
+// A test helper process for the kill -9 tests: follows DIR/app.log* (or,
+// with --source journal, the kernel messages of the journal files in DIR)
+// and appends every delivered line to OUT, exactly once across SIGKILLs.
 //
 //   follower_harness --dir DIR --state STATE_DIR --out OUT [--exit-when-idle-ms N]
+//                    [--source files|journal]
 //
 // Ordering (why the union of outputs holds every line exactly once): the
 // output is part of the checkpoint. Each step polls a batch of lines, then
@@ -28,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "node/journal_follower.h"
 #include "node/log_follower.h"
 
 namespace {
@@ -50,6 +53,7 @@ void WriteAll(int fd, const std::string& bytes) {
 
 int main(int argc, char** argv) {
   std::string dir, state, out;
+  std::string source = "files";
   int64_t idle_exit_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
@@ -60,6 +64,8 @@ int main(int argc, char** argv) {
       state = v;
     } else if (k == "--out") {
       out = v;
+    } else if (k == "--source") {
+      source = v;
     } else if (k == "--exit-when-idle-ms") {
       if (!absl::SimpleAtoi(v, &idle_exit_ms)) Die("bad --exit-when-idle-ms " + v);
     } else {
@@ -68,21 +74,55 @@ int main(int argc, char** argv) {
   }
   if (dir.empty() || state.empty() || out.empty()) Die("--dir, --state and --out are required");
 
+  if (source != "files" && source != "journal") Die("--source is files or journal, got " + source);
+
   goalkeeper::SystemClock clock;
-  goalkeeper::node::LogFollowerOptions o;
-  o.globs = {dir + "/app.log*"};
-  o.checkpoint_path = state + "/follower.ckpt";
-  o.rotation_grace = absl::Milliseconds(100);
-  o.retry_interval = absl::Milliseconds(20);
-  o.rescan_interval = absl::Milliseconds(50);
-  absl::StatusOr<std::unique_ptr<goalkeeper::node::LogFollower>> f =
-      goalkeeper::node::LogFollower::Open(o, clock);
-  if (!f.ok()) Die(std::string(f.status().message()));
+  // One of the two followers, behind the three calls the loop needs.
+  std::unique_ptr<goalkeeper::node::LogFollower> files;
+  std::unique_ptr<goalkeeper::node::JournalFollower> journal;
+  if (source == "files") {
+    goalkeeper::node::LogFollowerOptions o;
+    o.globs = {dir + "/app.log*"};
+    o.checkpoint_path = state + "/follower.ckpt";
+    o.rotation_grace = absl::Milliseconds(100);
+    o.retry_interval = absl::Milliseconds(20);
+    o.rescan_interval = absl::Milliseconds(50);
+    absl::StatusOr<std::unique_ptr<goalkeeper::node::LogFollower>> f =
+        goalkeeper::node::LogFollower::Open(o, clock);
+    if (!f.ok()) Die(std::string(f.status().message()));
+    files = *std::move(f);
+  } else {
+    goalkeeper::node::JournalFollowerOptions o;
+    o.directories = {dir};
+    o.checkpoint_path = state + "/journal.ckpt";
+    o.rescan_interval = absl::Milliseconds(20);
+    o.max_entries_per_poll = 50;  // several polls and commits per batch
+    absl::StatusOr<std::unique_ptr<goalkeeper::node::JournalFollower>> f =
+        goalkeeper::node::JournalFollower::Open(o, clock);
+    if (!f.ok()) Die(std::string(f.status().message()));
+    journal = *std::move(f);
+  }
+  auto poll = [&](std::string& lines) {
+    if (files != nullptr) {
+      files->Poll([&](const goalkeeper::node::LogLine& l) {
+        absl::StrAppend(&lines, l.text, "\n");
+        return true;
+      });
+    } else {
+      journal->Poll([&](const goalkeeper::node::JournalLine& l) {
+        absl::StrAppend(&lines, l.message, "\n");
+        return true;
+      });
+    }
+  };
+  auto commit = [&](absl::string_view blob) {
+    return files != nullptr ? files->Commit(blob) : journal->Commit(blob);
+  };
 
   const int fd = ::open(out.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) Die(absl::StrCat("open ", out, ": ", std::strerror(errno)));
   // Replay the redo record of the last checkpoint.
-  const std::string& blob = (*f)->restored_blob();
+  const std::string& blob = files != nullptr ? files->restored_blob() : journal->restored_blob();
   uint64_t len = 0;
   std::string batch;
   if (!blob.empty()) {
@@ -100,14 +140,11 @@ int main(int argc, char** argv) {
   absl::Time last_line = absl::Now();
   for (;;) {
     std::string lines;
-    (*f)->Poll([&](const goalkeeper::node::LogLine& l) {
-      absl::StrAppend(&lines, l.text, "\n");
-      return true;
-    });
+    poll(lines);
     if (!lines.empty()) {
       last_line = absl::Now();
       const off_t size = ::lseek(fd, 0, SEEK_END);
-      absl::StatusOr<uint64_t> seq = (*f)->Commit(absl::StrCat(size, "\n", lines));
+      absl::StatusOr<uint64_t> seq = commit(absl::StrCat(size, "\n", lines));
       if (!seq.ok()) Die(std::string(seq.status().message()));
       WriteAll(fd, lines);
       ::fsync(fd);

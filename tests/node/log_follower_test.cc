@@ -476,6 +476,30 @@ TEST_F(LogFollowerTest, FileAppearingLaterIsReadFromItsStart) {
   EXPECT_EQ(PollLines(*f), Names(1, 2));
 }
 
+TEST_F(LogFollowerTest, ALineRefusedByTheCallbackComesAgainWithoutTheFileGrowing) {
+  AppendTo(log_, Lines(1, 5));
+  std::unique_ptr<LogFollower> f = OpenFollower();
+  std::vector<std::string> got;
+  // Back-pressure: two lines taken, the third refused.
+  PollResult r = f->Poll([&](const LogLine& l) {
+    if (got.size() == 2) return false;
+    got.emplace_back(l.text);
+    return true;
+  });
+  EXPECT_TRUE(r.more);
+  EXPECT_EQ(got, Names(1, 2));
+  // Nothing was appended since: the refused line and the rest still come.
+  EXPECT_EQ(PollLines(*f), Names(3, 5));
+  EXPECT_THAT(PollLines(*f), IsEmpty());
+  // A partial last line waiting in the buffer is not delivered early.
+  AppendTo(log_, "line 6\nline 7 part");
+  got.clear();
+  f->Poll([&](const LogLine&) { return false; });
+  EXPECT_EQ(PollLines(*f), Names(6, 6));
+  AppendTo(log_, "\n");
+  EXPECT_THAT(PollLines(*f), ElementsAre("line 7 part"));
+}
+
 TEST_F(LogFollowerTest, DamagedCheckpointIsRefusedNamingTheFile) {
   WriteFile(options_.checkpoint_path, "goalkeeper-follower-checkpoint v1\nseq x\n");
   absl::StatusOr<std::unique_ptr<LogFollower>> f = LogFollower::Open(options_, clock_);

@@ -130,3 +130,71 @@ TEST(NodeConfigTest, MalformedYamlIsAnErrorNotAnException) {
 
 }  // namespace
 }  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+TEST(NodeConfigTest, NodePoliciesPickTheFirstMatchingSelectorElseTheDefault) {
+  absl::StatusOr<NodeConfig> c = ParseNodeConfig(
+      "listeners:\n"
+      "  protocols: [tcp, udp]\n"
+      "  allowed_ports: [22]\n"
+      "  exclude_ports: [9100]\n"
+      "  node_policies:\n"
+      "    - selector: {role: ingress, zone: a}\n"
+      "      allowed_ports: [22, 80, 443]\n"
+      "    - selector: {role: ingress}\n"
+      "      allowed_ports: [80]\n"
+      "      exclude_ports: ['30000-30001']\n",
+      "node.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->listeners.node_policies.size(), 2u);
+  ListenerPolicy both = PolicyForLabels(c->listeners, {{"role", "ingress"}, {"zone", "a"}});
+  EXPECT_EQ(both.allowed_ports, (std::vector<uint16_t>{22, 80, 443}));
+  EXPECT_TRUE(both.exclude_ports.empty());
+  EXPECT_TRUE(both.tcp && both.udp);  // protocols stay the top level's
+  ListenerPolicy ingress = PolicyForLabels(c->listeners, {{"role", "ingress"}, {"zone", "b"}});
+  EXPECT_EQ(ingress.allowed_ports, (std::vector<uint16_t>{80}));
+  EXPECT_EQ(ingress.exclude_ports, (std::vector<uint16_t>{30000, 30001}));
+  ListenerPolicy other = PolicyForLabels(c->listeners, {{"role", "worker"}});
+  EXPECT_EQ(other.allowed_ports, (std::vector<uint16_t>{22}));
+  EXPECT_EQ(other.exclude_ports, (std::vector<uint16_t>{9100}));
+  EXPECT_EQ(PolicyForLabels(c->listeners, {}).allowed_ports, (std::vector<uint16_t>{22}));
+}
+
+TEST(NodeConfigTest, NodePolicyErrorsNameTheKeyAndValue) {
+  auto error = [](const std::string& yaml) {
+    absl::StatusOr<NodeConfig> c = ParseNodeConfig(yaml, "node.yaml");
+    return c.ok() ? std::string("ok") : std::string(c.status().message());
+  };
+  EXPECT_EQ(error("listeners:\n  node_policies:\n    - allowed_ports: [22]\n"),
+            "node.yaml:3: listeners.node_policies[0]: a node policy needs a selector");
+  EXPECT_EQ(error("listeners:\n  node_policies:\n    - {selector: {a: b}, allowed: [1]}\n"),
+            "node.yaml:3: unknown key 'allowed' in listeners.node_policies[0]");
+  EXPECT_EQ(error("listeners:\n  node_policies:\n    - {selector: {'a b': c}}\n"),
+            "node.yaml:3: listeners.node_policies[0].selector.a b: expected a label key, got "
+            "'a b'");
+}
+
+}  // namespace
+}  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+TEST(NodeConfigTest, JournalDirectoriesDefaultToTheHostsAndMustBeAbsolute) {
+  absl::StatusOr<NodeConfig> d = ParseNodeConfig("heartbeat_interval: 60s\n", "node.yaml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->journal_directories,
+            (std::vector<std::string>{"/var/log/journal", "/run/log/journal"}));
+  absl::StatusOr<NodeConfig> c =
+      ParseNodeConfig("journal_directories: [/host/var/log/journal]\n", "node.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->journal_directories, (std::vector<std::string>{"/host/var/log/journal"}));
+  absl::StatusOr<NodeConfig> bad = ParseNodeConfig("journal_directories: [log]\n", "node.yaml");
+  EXPECT_EQ(bad.status().message(),
+            "node.yaml:1: journal_directories: expected an absolute directory, got 'log'");
+}
+
+}  // namespace
+}  // namespace goalkeeper

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -234,6 +235,59 @@ TEST_F(SpoolTest, TornLastWriteDropsOnlyTheLastRecord) {
     EXPECT_EQ((*pending)[i].data, absl::StrCat("rec-", i));
   }
   EXPECT_TRUE(s->Append("after").ok());
+}
+
+TEST_F(SpoolTest, BatchSeqsPerKeyAreIndependentAndSurviveReopening) {
+  {
+    std::unique_ptr<Spool> s = OpenSpool(options_);
+    absl::StatusOr<std::vector<int64_t>> a = s->AppendBatch({"a1"}, 5, "rule:a:files");
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(a->size(), 1u);
+    // Another key's seq 1 is not "already stored".
+    absl::StatusOr<std::vector<int64_t>> b = s->AppendBatch({"b1", "b2"}, 1, "rule:b:files");
+    ASSERT_TRUE(b.ok()) << b.status();
+    EXPECT_EQ(b->size(), 2u);
+    EXPECT_EQ(s->last_batch_seq(), 0);  // the key-less seq is untouched
+  }
+  std::unique_ptr<Spool> s = OpenSpool(options_);
+  EXPECT_EQ(*s->LastBatchSeq("rule:a:files"), 5);
+  EXPECT_EQ(*s->LastBatchSeq("rule:b:files"), 1);
+  EXPECT_EQ(*s->LastBatchSeq("rule:c:files"), 0);
+  // A replay of either batch stores nothing.
+  EXPECT_TRUE(s->AppendBatch({"a1"}, 5, "rule:a:files")->empty());
+  EXPECT_TRUE(s->AppendBatch({"b1", "b2"}, 1, "rule:b:files")->empty());
+  EXPECT_EQ(s->records(), 3);
+  // A checkpoint started again: its seqs count after SetBatchSeq.
+  ASSERT_TRUE(s->SetBatchSeq("rule:a:files", 0).ok());
+  EXPECT_EQ(s->AppendBatch({"a2"}, 1, "rule:a:files")->size(), 1u);
+  EXPECT_EQ(s->records(), 4);
+}
+
+TEST_F(SpoolTest, AStateIsStoredWithItsRecordsAtomicallyAndRefusedWhenFull) {
+  options_.max_records = 3;
+  {
+    std::unique_ptr<Spool> s = OpenSpool(options_);
+    EXPECT_FALSE(s->State("listeners")->has_value());
+    ASSERT_TRUE(s->AppendWithState({"x", "y"}, "listeners", std::string("tcp\0 22", 8)).ok());
+    // Full: neither the records nor the state change.
+    absl::StatusOr<std::vector<int64_t>> full = s->AppendWithState({"z", "w"}, "listeners", "B");
+    EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  }
+  std::unique_ptr<Spool> s = OpenSpool(options_);
+  EXPECT_EQ(s->records(), 2);
+  EXPECT_EQ(**s->State("listeners"), std::string("tcp\0 22", 8));
+}
+
+TEST_F(SpoolTest, TheEpochIsKeptForTheFilesLifeAndNewForANewFile) {
+  uint64_t first = 0;
+  {
+    std::unique_ptr<Spool> s = OpenSpool(options_);
+    first = s->epoch();
+    EXPECT_NE(first, 0u);
+  }
+  EXPECT_EQ(OpenSpool(options_)->epoch(), first);
+  ASSERT_EQ(std::system(("rm -f " + options_.path + "*").c_str()), 0);
+  EXPECT_NE(OpenSpool(options_)->epoch(), first);
 }
 
 }  // namespace
