@@ -377,11 +377,19 @@ own (so a sidecar meets the "restricted" standard by default): (list . .Values.w
 {{- define "goalkeeper.nodeAgentCheckpointDir" -}}/var/lib/goalkeeper-node{{- end }}
 {{- define "goalkeeper.nodeAgentLocaltime" -}}/host/etc/localtime{{- end }}
 
-{{/* The node agent's config file (node/node_config.h), exactly as the binary reads it. */}}
+{{/*
+The node agent's config file (node/node_config.h), exactly as the binary reads it: the values'
+config plus the paths of the pod's mounts (timezone_file, checkpoint_dir, journal_directories).
+*/}}
 {{- define "goalkeeper.nodeAgentConfig" -}}
 {{- $c := deepCopy .Values.nodeAgent.config }}
 {{- $_ := set $c "timezone_file" (include "goalkeeper.nodeAgentLocaltime" .) }}
 {{- $_ := set $c "checkpoint_dir" (include "goalkeeper.nodeAgentCheckpointDir" .) }}
+{{- $journals := list "/var/log/journal" }}
+{{- if .Values.nodeAgent.hostPaths.volatileJournalDir }}
+{{- $journals = append $journals "/run/log/journal" }}
+{{- end }}
+{{- $_ := set $c "journal_directories" $journals }}
 {{- toYaml $c }}
 {{- end }}
 
