@@ -11,7 +11,8 @@
 #     with no capability; firewall lines appended to the log directory it reads (a directory
 #     of the test) make a brute-force finding that reaches the notifier's outbox; stopping
 #     the agent pod makes `goalkeeperctl nodes list` show the node silent ("node agent
-#     silent" in the outbox), and its return clears it;
+#     silent" in the outbox), and its return clears it ("node agent back"); the new pod
+#     resumes from the checkpoints on the node (nothing counted twice);
 #   - `helm upgrade` with a changed notifier value rolls the notifier pod only;
 #   - raising the workers' minimum adds a worker that joins a running scan;
 #   - a variant with one securityContext field wrong is refused by the real admission;
@@ -296,6 +297,18 @@ check "the agent's return clears it" test "$(node_state)" == ok
 for _ in $(seq 1 100); do [[ -n "$(outbox_eml_with 'Node agent back')" ]] && break; sleep 0.3; done
 check "... with a \"node agent back\" mail in the outbox" \
   test -n "$(outbox_eml_with 'Node agent back')"
+# The new pod resumes from the checkpoints on the node (the hostPath): a new source written
+# now is found, and the lines read before the stop are not counted again (192.0.2.23 is in
+# exactly one mail). The file is read in order, so once the new source's mail is out, a
+# re-read of the old lines would have been reported too.
+for i in $(seq 1 10); do fw_line 192.0.2.77 $((42000 + i)) >>"$NODE_DIR/log/kern.log"; done
+for _ in $(seq 1 150); do
+  [[ -n "$(outbox_eml_with 'Brute-force source 192\.0\.2\.77')" ]] && break; sleep 0.3
+done
+sleep 3
+mails_23=$(grep -rlE 'Brute-force source 192\.0\.2\.23 ' "$D/pv/notifier" --include='*.eml' | wc -l)
+check "the new agent pod resumes from its checkpoints: a new source found, the old one not again ($mails_23 mail)" \
+  test -n "$(outbox_eml_with 'Brute-force source 192\.0\.2\.77')" -a "$mails_23" -eq 1
 
 # --- upgrade rolls exactly the changed pods ----------------------------------------------
 uids() { k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.uid}{"\n"}{end}' | sort; }
