@@ -188,8 +188,9 @@ for entry in "${SETS[@]}"; do
     "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${vals[@]}" "${extra_flags[@]}"
   check "$set: kubernetes-validate -k 1.31.0 --strict (every object)" validate "$WORK/$set.yaml"
   check "$set: CRD objects well formed, names unique and short enough" "$PY" "$CHECKS" crds "$WORK/$set.yaml"
-  check "$set: restricted Pod Security (the node agent: its exceptions only, in its privileged namespace), tokens, resources, /tmp, selectors" \
-    "$PY" "$CHECKS" pss "$WORK/$set.yaml"
+  pss_name="restricted Pod Security (the node agent: only its exceptions, in its privileged"
+  pss_name+=" namespace), tokens, resources, /tmp, selectors"
+  check "$set: $pss_name" "$PY" "$CHECKS" pss "$WORK/$set.yaml"
   check "$set: configs parsed by the binaries (--check-config)" check_config "$set"
 done
 
@@ -297,7 +298,8 @@ bad "a node agent namespace below privileged" \
   --set nodeAgent.namespace.podSecurity.enforce=baseline
 bad "a relative host log directory" "at '/nodeAgent/hostPaths/logDir'" \
   --set nodeAgent.hostPaths.logDir=var/log
-bad "an unknown node agent config key" "at '/nodeAgent/config': additional properties 'heartbeat' not allowed" \
+bad "an unknown node agent config key" \
+  "at '/nodeAgent/config': additional properties 'heartbeat' not allowed" \
   --set nodeAgent.config.heartbeat=5s
 bad "a bad node CIDR" "at '/networkPolicy/coordinator/nodeAgentCidrs/0'" \
   --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=nodes'

@@ -15,7 +15,8 @@
 # in the pods (their only extra route is the service range), so nothing can
 # leave. hostNetwork pods (the node agent) share this namespace, not the
 # machine's: containerd and runc are started in it, and a hostNetwork pod
-# keeps the runtime's namespace (chart_cluster_test.sh proves it). The control plane listens on 127.0.0.1 of this namespace; the node's
+# keeps the runtime's namespace (chart_cluster_test.sh proves it). The
+# control plane listens on 127.0.0.1 of this namespace; the node's
 # address (the kubelet's, for logs and port-forward) is the gateway, since a
 # node needs a non-loopback address and this namespace has no other. CoreDNS
 # answers cluster.local on 10.244.0.1 and nothing else (no forwarder).
