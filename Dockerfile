@@ -24,7 +24,8 @@ RUN apt-get update \
       libabsl-dev libboost-dev libboost-system-dev libspdlog-dev libfmt-dev \
       libcurl4-openssl-dev libssl-dev libsqlite3-dev \
       libyaml-cpp-dev prometheus-cpp-dev nlohmann-json3-dev \
-      libre2-dev libsystemd-dev \
+      libre2-dev \
+      libsystemd-dev \
  && rm -rf /var/lib/apt/lists/*
 
 COPY . /src
