@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "node/agent_state.h"
 #include "node/firewall_line.h"
 #include "node/firewall_rule.h"
 #include "node/proc_net.h"
@@ -32,7 +33,6 @@ constexpr int kMaxPollsPerStep = 16;
 // A source with nothing new still commits this often (rotations met).
 constexpr absl::Duration kIdleCommit = absl::Seconds(30);
 constexpr absl::string_view kListenersKey = "listeners";
-constexpr char kBlobMagic[] = "GKB1";
 
 std::shared_ptr<spdlog::logger> Log() { return MakeLogger("node"); }
 
@@ -67,59 +67,6 @@ class JournalSource : public LineSource {
  private:
   std::unique_ptr<JournalFollower> f_;
 };
-
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool GetU64(absl::string_view& in, uint64_t* v) {
-  if (in.size() < 8) return false;
-  *v = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    *v |= uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
-  }
-  in.remove_prefix(8);
-  return true;
-}
-
-bool GetBytes(absl::string_view& in, std::string* out) {
-  uint64_t n = 0;
-  if (!GetU64(in, &n) || n > in.size()) return false;
-  out->assign(in.data(), static_cast<size_t>(n));
-  in.remove_prefix(static_cast<size_t>(n));
-  return true;
-}
-
-// The reportable listeners as text, one "proto address port" a line.
-std::string SerializeListeners(const std::vector<Listener>& ls) {
-  std::string out;
-  for (const Listener& l : ls) {
-    absl::StrAppend(&out, SocketProtocolName(l.protocol), " ", l.address.ToString(), " ", l.port,
-                    "\n");
-  }
-  return out;
-}
-
-absl::StatusOr<std::vector<Listener>> ParseListeners(absl::string_view text) {
-  std::vector<Listener> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
-    Listener l;
-    uint32_t port = 0;
-    std::optional<IpAddress> a;
-    if (f.size() == 3) a = IpAddress::Parse(f[1]);
-    if (f.size() != 3 || (f[0] != "tcp" && f[0] != "udp") || !a || !absl::SimpleAtoi(f[2], &port) ||
-        port > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("listener state: bad line '", EscapeLogText(line), "'"));
-    }
-    l.protocol = f[0] == "tcp" ? SocketProtocol::kTcp : SocketProtocol::kUdp;
-    l.address = *a;
-    l.port = static_cast<uint16_t>(port);
-    out.push_back(l);
-  }
-  return out;
-}
 
 v1::NodeFinding ListenerFinding(const Listener& l, bool appeared, absl::Time now) {
   v1::NodeFinding f;
@@ -173,38 +120,6 @@ struct NodeAgent::RuleSource {
   uint64_t pending_seq = 0;          // 0: nothing waits
   absl::Time last_commit = absl::InfinitePast();
 };
-
-std::string SerializeSourceBlob(const SourceBlob& blob) {
-  std::string out = kBlobMagic;
-  PutU64(out, blob.aggregator.size());
-  out += blob.aggregator;
-  PutU64(out, blob.pending.size());
-  for (const std::string& p : blob.pending) {
-    PutU64(out, p.size());
-    out += p;
-  }
-  return out;
-}
-
-absl::StatusOr<SourceBlob> ParseSourceBlob(absl::string_view bytes) {
-  SourceBlob blob;
-  absl::string_view in = bytes;
-  uint64_t n = 0;
-  auto bad = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat("source blob: ", what, " at byte ",
-                                                   bytes.size() - in.size(), " of ", bytes.size()));
-  };
-  if (!absl::ConsumePrefix(&in, kBlobMagic)) return bad("not a GKB1 blob");
-  if (!GetBytes(in, &blob.aggregator)) return bad("truncated aggregator state");
-  if (!GetU64(in, &n) || n > in.size()) return bad("bad finding count");
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string p;
-    if (!GetBytes(in, &p)) return bad("truncated finding");
-    blob.pending.push_back(std::move(p));
-  }
-  if (!in.empty()) return bad("trailing bytes");
-  return blob;
-}
 
 v1::NodeFinding BruteForceToProto(const BruteForceFinding& f, absl::Time now) {
   v1::NodeFinding out;
@@ -446,7 +361,7 @@ absl::Status NodeAgent::ScanListeners() {
   ASSIGN_OR_RETURN(std::optional<std::string> stored, spool_->State(kListenersKey));
   std::vector<Listener> previous;
   if (stored) {
-    absl::StatusOr<std::vector<Listener>> parsed = ParseListeners(*stored);
+    absl::StatusOr<std::vector<Listener>> parsed = ParseListenerState(*stored);
     if (!parsed.ok()) {
       Log()->warn("stored listeners unreadable, starting from none: {}", parsed.status().message());
     } else {
@@ -465,7 +380,7 @@ absl::Status NodeAgent::ScanListeners() {
     records.push_back(ListenerFinding(l, false, now).SerializeAsString());
   }
   absl::StatusOr<std::vector<int64_t>> ids =
-      spool_->AppendWithState(records, kListenersKey, SerializeListeners(current));
+      spool_->AppendWithState(records, kListenersKey, SerializeListenerState(current));
   if (absl::IsResourceExhausted(ids.status())) {
     ++stats_.backpressure;
     next_listeners_ = now;  // nothing stored: the same diff next round
@@ -536,7 +451,20 @@ absl::Status NodeAgent::MaybeReport() {
 absl::Status NodeAgent::Step() {
   for (std::unique_ptr<RuleSource>& s : sources_) RETURN_IF_ERROR(PollSource(*s));
   RETURN_IF_ERROR(ScanListeners());
-  return MaybeReport();
+  RETURN_IF_ERROR(MaybeReport());
+  const absl::Time now = clock_.Now();
+  if (now >= next_stats_log_) {
+    if (next_stats_log_ != absl::InfinitePast()) {
+      Log()->info(
+          "node agent stats lines={} hits={} unparsed={} findings={} reports={} failures={} "
+          "acked={} listener_scans={} listener_errors={} backpressure={} pending={}",
+          stats_.lines, stats_.hits, stats_.unparsed_firewall_lines, stats_.findings_spooled,
+          stats_.reports_sent, stats_.report_failures, stats_.findings_acked, stats_.listener_scans,
+          stats_.listener_scan_errors, stats_.backpressure, spool_->records());
+    }
+    next_stats_log_ = now + kStatsLogInterval;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status NodeAgent::Run(absl::Notification* stop) {

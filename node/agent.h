@@ -58,6 +58,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "goalkeeper/v1/node.pb.h"
+#include "node/agent_state.h"
 #include "node/hit_aggregator.h"
 #include "node/journal_follower.h"
 #include "node/log_follower.h"
@@ -69,6 +70,8 @@ namespace goalkeeper::node {
 inline constexpr int kMaxFindingsPerReport = 500;
 inline constexpr absl::Duration kMinBackoff = absl::Seconds(1);
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(60);
+// How often Step logs the counters (one info line).
+inline constexpr absl::Duration kStatsLogInterval = absl::Minutes(10);
 
 // The coordinator, as the agent sees it: one attempt per call (a deadline
 // inside); retries are the agent's.
@@ -181,6 +184,7 @@ class NodeAgent {
   absl::Time next_listeners_ = absl::InfinitePast();
   absl::Time next_heartbeat_ = absl::InfinitePast();
   absl::Time next_attempt_ = absl::InfinitePast();
+  absl::Time next_stats_log_ = absl::InfinitePast();
   absl::Duration backoff_ = absl::ZeroDuration();
   bool unsent_ = true;     // records spooled since the last report
   bool reachable_ = true;  // for logging the changes only
@@ -188,16 +192,6 @@ class NodeAgent {
   absl::BitGen jitter_;
   NodeAgentStats stats_;
 };
-
-// The blob a rule source keeps in its checkpoint: the aggregator's state and
-// the findings of the last batch (serialized NodeFinding without id).
-struct SourceBlob {
-  std::string aggregator;
-  std::vector<std::string> pending;
-};
-std::string SerializeSourceBlob(const SourceBlob& blob);
-// InvalidArgument for anything SerializeSourceBlob did not write.
-absl::StatusOr<SourceBlob> ParseSourceBlob(absl::string_view bytes);
 
 // The finding for a brute-force source (no id; observed at `now`).
 goalkeeper::v1::NodeFinding BruteForceToProto(const BruteForceFinding& f, absl::Time now);

@@ -6,6 +6,7 @@
 // misses one (sources with exactly `threshold` hits are each found exactly
 // once, sources with threshold-1 never); a killed agent goes silent and
 // comes back. Traffic goes only to 127.0.0.1.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -271,6 +272,7 @@ TEST_F(NodeAgentProcessTest, KillNineMidFileAndMidRotationCountsEveryLineExactly
   std::uniform_int_distribution<int> pause(100, 600);
   size_t next = 0;
   int rotations = 0;
+  int renames = 0;
   while (next < lines.size()) {
     // A burst of lines (through the file's own descriptor, as a logger).
     std::string burst;
@@ -290,7 +292,8 @@ TEST_F(NodeAgentProcessTest, KillNineMidFileAndMidRotationCountsEveryLineExactly
     }
     const int event = static_cast<int>(next / 6) % 5;
     if (event == 1) {
-      goalkeeper::testing::RotateByRename(log_, /*gzip_second=*/rotations % 2 == 1);
+      // Every other rename also compresses the previous rotation (.2.gz).
+      goalkeeper::testing::RotateByRename(log_, /*gzip_second=*/renames++ % 2 == 1);
       AppendTo(log_, Noise(-1));
       ++rotations;
     } else if (event == 3) {
@@ -356,6 +359,62 @@ TEST_F(NodeAgentProcessTest, AKilledAgentGoesSilentAndReturns) {
                           [](const v1::NodeFinding& f) { return f.has_agent_returned(); }));
   agent->Signal(SIGTERM);
   EXPECT_EQ(agent->Wait(std::chrono::seconds(20)).exit_code, 0);
+}
+
+TEST_F(NodeAgentProcessTest, BadFlagsAndConfigsExitTwoWithOneLineNamingTheValue) {
+  WriteAgentConfig(5);
+  const std::string cfg = dir_ + "/node.yaml";
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  } cases[] = {
+      {{"--config", cfg}, "error: --coordinator is required (or set GOALKEEPER_COORDINATOR)\n"},
+      {{"--coordinator", "127.0.0.1:70000", "--config", cfg}, "error: --coordinator: "},
+      {{"--coordinator", "127.0.0.1:1", "--config", dir_ + "/none.yaml"},
+       "error: --config: cannot read config file '" + dir_ + "/none.yaml'"},
+      {{"--coordinator", "127.0.0.1:1", "--config", cfg, "--node-labels", "role"},
+       "error: --node-labels: 'role' is not key=value (in 'role')\n"},
+      {{"--coordinator", "127.0.0.1:1", "--config", cfg, "--node-name", "a b"},
+       "error: --node-name: 'a b' is not 1..253 bytes of [A-Za-z0-9._-]"},
+      {{"--coordinator", "127.0.0.1:1", "--config", cfg, "--threshold", "3"},
+       "error: unknown flag --threshold"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {kWorkerBin, "node"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    RunResult r = goalkeeper::testing::Run(argv);
+    EXPECT_EQ(r.exit_code, 2) << c.error;
+    EXPECT_THAT(r.err, ::testing::StartsWith(c.error));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  WriteFile(cfg, "rules:\n  - {name: x, sources: [journal], prefix: p, window: ten}\n");
+  RunResult r = goalkeeper::testing::Run(
+      {kWorkerBin, "node", "--coordinator", "127.0.0.1:1", "--config", cfg});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + cfg +
+                       ":2: rules[0].window: expected a duration 1s..7d (e.g. 10m), got 'ten'\n");
+  // Nothing was created.
+  EXPECT_EQ(ReadFile(dir_ + "/ckpt/spool.db"), "");
+}
+
+TEST_F(NodeAgentProcessTest, CheckConfigPrintsThisNodesPolicyAndTouchesNothing) {
+  WriteFile(dir_ + "/node.yaml",
+            absl::StrCat("checkpoint_dir: ", dir_, "/fresh\n",
+                         "listeners:\n  allowed_ports: [22]\n  node_policies:\n"
+                         "    - {selector: {role: web}, allowed_ports: [22, 443]}\n"));
+  ::setenv("NODE_NAME", "node-from-env", 1);
+  ::setenv("NODE_LABELS", "role=web,zone=a", 1);
+  RunResult r = goalkeeper::testing::Run({kWorkerBin, "node", "--check-config", "--coordinator",
+                                          "127.0.0.1:1", "--config", dir_ + "/node.yaml"});
+  ::unsetenv("NODE_NAME");
+  ::unsetenv("NODE_LABELS");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("node-name: \"node-from-env\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("node-labels: \"role=web,zone=a\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("  allowed_ports: [22, 443]\n"));
+  EXPECT_THAT(r.out, HasSubstr("    sources: [\"/var/log/kern.log\"]\n"));
+  struct stat st;
+  EXPECT_NE(::stat((dir_ + "/fresh").c_str(), &st), 0) << "--check-config created the directory";
 }
 
 }  // namespace

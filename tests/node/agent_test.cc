@@ -303,6 +303,25 @@ TEST_F(NodeAgentTest, ListenersAreReportedWhenTheyAppearAndWhenTheyGo) {
   EXPECT_EQ(agent->stats().listener_scan_errors, 1u);
 }
 
+TEST_F(NodeAgentTest, ManyFindingsGoInReportsOfAtMost500) {
+  std::vector<int> ports;
+  for (int p = 20000; p < 21200; ++p) ports.push_back(p);
+  SetTcp(ports);
+  FakeNodeClient client;
+  std::unique_ptr<NodeAgent> agent = Start(client);
+  Step(*agent);
+  Step(*agent);
+  Step(*agent);
+  ASSERT_EQ(client.reports.size(), 3u);
+  EXPECT_EQ(client.reports[0].findings_size(), kMaxFindingsPerReport);
+  EXPECT_EQ(client.reports[1].findings_size(), kMaxFindingsPerReport);
+  EXPECT_EQ(client.reports[2].findings_size(), 200);
+  EXPECT_EQ(client.findings.size(), 1200u);
+  EXPECT_EQ(agent->spool().records(), 0);
+  Step(*agent);
+  EXPECT_EQ(client.reports.size(), 3u);  // the rest waits for the heartbeat
+}
+
 TEST_F(NodeAgentTest, TheFirstNodePolicyMatchingTheLabelsDecides) {
   SetTcp({22, 80, 8080});
   options_.config.listeners.policy.allowed_ports = {22};
@@ -505,6 +524,25 @@ TEST(SourceBlobTest, RoundTripsAndRefusesDamage) {
     EXPECT_FALSE(ParseSourceBlob(bytes.substr(0, cut)).ok()) << cut;
   }
   EXPECT_FALSE(ParseSourceBlob(bytes + "x").ok());
+}
+
+}  // namespace
+}  // namespace goalkeeper::node
+
+namespace goalkeeper::node {
+namespace {
+
+TEST(ListenerStateTest, RoundTripsAndNamesABadLine) {
+  std::vector<Listener> ls = {
+      {.protocol = SocketProtocol::kTcp, .address = *IpAddress::Parse("0.0.0.0"), .port = 22},
+      {.protocol = SocketProtocol::kUdp, .address = *IpAddress::Parse("::"), .port = 53}};
+  const std::string text = SerializeListenerState(ls);
+  EXPECT_EQ(text, "tcp 0.0.0.0 22\nudp :: 53\n");
+  absl::StatusOr<std::vector<Listener>> back = ParseListenerState(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, ls);
+  EXPECT_EQ(ParseListenerState("tcp 0.0.0.0 70000\n").status().message(),
+            "listener state: bad line 'tcp 0.0.0.0 70000'");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "node/spool.h"
 
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -276,6 +277,31 @@ TEST_F(SpoolTest, AStateIsStoredWithItsRecordsAtomicallyAndRefusedWhenFull) {
   std::unique_ptr<Spool> s = OpenSpool(options_);
   EXPECT_EQ(s->records(), 2);
   EXPECT_EQ(**s->State("listeners"), std::string("tcp\0 22", 8));
+}
+
+TEST_F(SpoolTest, AVersion1SpoolIsMigratedKeepingItsRecords) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options_.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA application_id = 1196118833;"  // "GKS1"
+                         "CREATE TABLE records (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                         "data BLOB NOT NULL);"
+                         "CREATE TABLE spool_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+                         "INSERT INTO spool_meta VALUES ('last_batch_seq', 7);"
+                         "INSERT INTO records (data) VALUES ('old');"
+                         "PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  std::unique_ptr<Spool> s = OpenSpool(options_);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->last_batch_seq(), 7);
+  EXPECT_NE(s->epoch(), 0u);
+  absl::StatusOr<std::vector<SpoolRecord>> pending = s->Pending();
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].data, "old");
+  EXPECT_TRUE(s->AppendWithState({"new"}, "k", "state").ok());
 }
 
 TEST_F(SpoolTest, TheEpochIsKeptForTheFilesLifeAndNewForANewFile) {
