@@ -7,7 +7,10 @@
 // the coordinator and the notifier mid-delivery, and a coordinator that lost
 // its "delivered" mark, still give exactly one mail; a node that stops
 // reporting gives one "agent silent" mail, and its return one "agent back"
-// mail. Everything listens on 127.0.0.1.
+// mail; and the real agent (`goalkeeper-worker node`) following a log that
+// grows during the test gets its brute-force source to the SMTP server once,
+// and stopping and restarting it mails "agent silent" and "agent back".
+// Everything listens on 127.0.0.1.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -22,10 +25,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/node/log_files.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
@@ -33,6 +39,7 @@ namespace goalkeeper {
 namespace {
 
 namespace v1 = goalkeeper::v1;
+using ::goalkeeper::testing::AppendTo;
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::Subprocess;
 using ::goalkeeper::testing::WriteFile;
@@ -42,6 +49,7 @@ using json = nlohmann::json;
 constexpr char kSource[] = GOALKEEPER_SOURCE_DIR;
 constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kNotifier[] = GOALKEEPER_NOTIFIER_BIN;
+constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
 
 // A fake started with `python3 FAKE args`, waiting for "listening PORT".
 struct Fake {
@@ -380,6 +388,87 @@ TEST_F(NodeNotifyE2eTest, ASilentNodeMailsAgentSilentAndItsReturnAgentBack) {
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_EQ(Mail(2, 0).size(), 2u) << Logs();
+}
+
+// A kernel firewall line stamped now (RFC 3339, UTC), as iptables' LOG
+// target writes it.
+std::string FirewallLine(const std::string& src, int id) {
+  return absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6S+00:00", absl::Now(), absl::UTCTimeZone()),
+      " node-1 kernel: [81234.567890] IPTables-TFTP-Rejected: IN=eth0 OUT= SRC=", src,
+      " DST=198.51.100.1 LEN=45 TOS=0x00 PREC=0x00 TTL=64 ID=", id,
+      " PROTO=UDP SPT=40000 DPT=69 LEN=25\n");
+}
+
+TEST_F(NodeNotifyE2eTest, TheRealAgentOnAGrowingLogMailsItsSourceOnceThenItsSilenceAndReturn) {
+  StartSmtp();
+  StartNotifier(smtp_->port);
+  StartCoordinator();
+  const std::string log = dir_ + "/log/kern.log";
+  ASSERT_EQ(
+      std::system(("mkdir -p " + dir_ + "/log " + dir_ + "/proc/net " + dir_ + "/ckpt").c_str()),
+      0);
+  AppendTo(log, "");
+  const std::string header =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+      "timeout inode\n";
+  WriteFile(dir_ + "/proc/net/tcp", header);
+  WriteFile(dir_ + "/proc/net/tcp6", header);
+  WriteFile(dir_ + "/node.yaml",
+            absl::StrCat("checkpoint_dir: ", dir_, "/ckpt\nheartbeat_interval: 1s\n",
+                         "rules:\n  - name: tftp\n    sources: [", log, "]\n",
+                         "    prefix: \"IPTables-TFTP-Rejected: \"\n    proto: udp\n",
+                         "    ports: [69]\n    window: 1h\n    threshold: 5\n    quiet: 7d\n",
+                         "listeners:\n  interval: 1s\n"));
+  Subprocess agent = Subprocess::StartLogged(
+      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
+       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      dir_ + "/agent.log");
+  // The log grows while the agent follows it: three hits, then more later.
+  AppendTo(log, FirewallLine("192.0.2.77", 1) + FirewallLine("198.51.100.9", 2) +
+                    FirewallLine("192.0.2.77", 3) + FirewallLine("192.0.2.77", 4));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(Mail(1, 0).empty()) << "under the threshold";
+  for (int i = 5; i < 9; ++i) {
+    AppendTo(log, FirewallLine("192.0.2.77", i));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::vector<json> mail = Mail(1);
+  ASSERT_EQ(mail.size(), 1u) << Logs() << "--- agent.log\n" << ReadFile(dir_ + "/agent.log");
+  EXPECT_EQ(mail[0]["rcpt_tos"], json::array({"noc@ops.example"}));
+  EXPECT_EQ(mail[0]["subject"], "Goalkeeper node node-agent-e2e: 1 brute-force source");
+  const std::string text = mail[0]["text"];
+  for (const char* field :
+       {"Brute-force source 192.0.2.77 (rule tftp)", "Node: node-agent-e2e", "Rule: tftp",
+        "Source: 192.0.2.77", "Ports and protocols: udp/69", "First seen: 20", "Last seen: 20",
+        "What to do: block the source 192.0.2.77"}) {
+    EXPECT_THAT(text, HasSubstr(field));
+  }
+  EXPECT_THAT(text, ::testing::ContainsRegex("Hits in window: ([5-9]|[1-9][0-9]+)\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("198.51.100.9")));
+  // More hits from the same source within `quiet`: no second mail.
+  for (int i = 9; i < 15; ++i) AppendTo(log, FirewallLine("192.0.2.77", i));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(Mail(1, 0).size(), 1u) << Logs();
+  // The agent stops: "agent silent" (3 heartbeats of 1 s missed); it starts
+  // again from its checkpoint: "agent back", and its source is not re-sent.
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(std::chrono::seconds(20)).exit_code, 0);
+  mail = Mail(2);
+  ASSERT_EQ(mail.size(), 2u) << Logs();
+  EXPECT_EQ(mail[1]["subject"], "Goalkeeper node node-agent-e2e: agent silent");
+  EXPECT_THAT(mail[1]["text"].get<std::string>(), HasSubstr("are not running"));
+  Subprocess again = Subprocess::StartLogged(
+      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
+       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      dir_ + "/agent.log");
+  mail = Mail(3);
+  ASSERT_EQ(mail.size(), 3u) << Logs();
+  EXPECT_EQ(mail[2]["subject"], "Goalkeeper node node-agent-e2e: agent back");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(Mail(3, 0).size(), 3u) << Logs();
+  again.Signal(SIGTERM);
+  EXPECT_EQ(again.Wait(std::chrono::seconds(20)).exit_code, 0);
 }
 
 }  // namespace

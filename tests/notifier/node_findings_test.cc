@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/sqlite.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "notifier/node_finding_render.h"
@@ -313,6 +314,28 @@ TEST_F(NodeFindingsTest, TheTelegramSummaryStaysBoundedForManyNodes) {
   EXPECT_THAT(parts[0], HasSubstr("node-19: 1 brute-force source"));
   EXPECT_THAT(parts[0], Not(HasSubstr("node-20:")));
   EXPECT_THAT(parts[0], HasSubstr("… and 280 more nodes"));
+}
+
+TEST_F(NodeFindingsTest, ADatabaseOfThePreviousSchemaGainsNodeFindingsAndKeepsItsReports) {
+  v1::ScanReport report;
+  report.set_scan_id("old-scan");
+  ASSERT_TRUE(store_->InsertReport(report, clock_.Now()).ok());
+  store_.reset();
+  {
+    // The previous version's file (schema 2): no node_findings table.
+    auto raw = SqliteDb::Open(db_);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)->Exec("DROP TABLE node_findings; PRAGMA user_version = 2").ok());
+  }
+  auto s = NotificationStore::Open(db_);
+  ASSERT_TRUE(s.ok()) << s.status();
+  store_ = *std::move(s);
+  auto dup = store_->InsertReport(report, clock_.Now());
+  ASSERT_TRUE(dup.ok()) << dup.status();
+  EXPECT_FALSE(*dup) << "the report is still there";
+  auto r = Receive(Batch({BruteForce("node-a", "bf-1", "192.0.2.7")}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stored(), 1u);
 }
 
 TEST_F(NodeFindingsTest, BadBatchesNameTheFieldAndStoreNothing) {
