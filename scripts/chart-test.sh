@@ -140,6 +140,16 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
   mapfile -t args < <(sed 's/\$(POD_NAME)/goalkeeper-worker-0/' "$dir/worker.args")
   echo "== worker ${args[*]}"
   "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+  if [[ -f $dir/node.args ]]; then
+    # The node agent's rendered command and config, its mounts pointed at stand-ins: the zone
+    # file at UTC and the checkpoint directory at the scratch directory.
+    mkdir -p "$dir/node-checkpoint"
+    sed -i -e "s|^checkpoint_dir: .*|checkpoint_dir: $dir/node-checkpoint|" \
+      -e "s|^timezone_file: .*|timezone_file: /usr/share/zoneinfo/UTC|" "$dir/node.yaml"
+    mapfile -t args < <(sed "s|^--config=.*|--config=$dir/node.yaml|" "$dir/node.args")
+    echo "== node agent ${args[*]}"
+    NODE_NAME=node-1 "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+  fi
   [[ -f $dir/cronjob.args ]] || return 0
   # goalkeeperctl has no --check-config: its flags must parse (exit 1 "unreachable" from a
   # closed loopback port, not 2 for bad usage).
@@ -178,8 +188,9 @@ for entry in "${SETS[@]}"; do
     "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${vals[@]}" "${extra_flags[@]}"
   check "$set: kubernetes-validate -k 1.31.0 --strict (every object)" validate "$WORK/$set.yaml"
   check "$set: CRD objects well formed, names unique and short enough" "$PY" "$CHECKS" crds "$WORK/$set.yaml"
-  check "$set: restricted Pod Security, tokens, resources, /tmp, selectors" \
-    "$PY" "$CHECKS" pss "$WORK/$set.yaml"
+  pss_name="restricted Pod Security (the node agent: only its exceptions, in its privileged"
+  pss_name+=" namespace), tokens, resources, /tmp, selectors"
+  check "$set: $pss_name" "$PY" "$CHECKS" pss "$WORK/$set.yaml"
   check "$set: configs parsed by the binaries (--check-config)" check_config "$set"
 done
 
@@ -195,6 +206,7 @@ check "all-on: renders every kind" bash -c '
   for k in "apps/v1 StatefulSet" "apps/v1 Deployment" "batch/v1 CronJob" "v1 Secret" \
     "v1 ConfigMap" "v1 Service" "v1 ServiceAccount" "networking.k8s.io/v1 NetworkPolicy" \
     "policy/v1 PodDisruptionBudget" "keda.sh/v1alpha1 ScaledObject" \
+    "apps/v1 DaemonSet" "v1 Namespace" \
     "monitoring.coreos.com/v1 ServiceMonitor" "monitoring.coreos.com/v1 PodMonitor" \
     "monitoring.coreos.com/v1 PrometheusRule"; do
     grep -qx "$k" <<<"$kinds" || { echo "missing $k"; exit 1; }
@@ -203,6 +215,31 @@ check "prod: HPA rendered, spec.replicas left out" bash -c '
   "$1" "$2" kinds "$3" | grep -qx "autoscaling/v2 HorizontalPodAutoscaler" &&
   ! sed -n "/^kind: Deployment/,/^---/p" "$3" | grep -q "^  replicas:"' _ \
   "$PY" "$CHECKS" "$WORK/prod.yaml"
+
+# The node agent's exceptions are allowed only in its own privileged namespace: the same
+# DaemonSet in a namespace the chart does not label (create: false, no NS argument) fails.
+"$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" -f "$CHART/values-prod.yaml" \
+  --set nodeAgent.namespace.create=false >"$WORK/agent-unlabelled.yaml"
+expect_fail "pss: the node agent outside a privileged namespace is refused" \
+  "DaemonSet/gk-goalkeeper-node-agent: hostNetwork is set" \
+  "$PY" "$CHECKS" pss "$WORK/agent-unlabelled.yaml"
+check "pss: ... and passes when that existing namespace is named privileged" \
+  "$PY" "$CHECKS" pss "$WORK/agent-unlabelled.yaml" goalkeeper-node
+sed -e 's/readOnly: true}/readOnly: false}/' "$WORK/prod.yaml" >"$WORK/agent-rw.yaml"
+expect_fail "pss: a host log directory mounted read-write is refused" \
+  "hostPath volume host-log is mounted read-write" "$PY" "$CHECKS" pss "$WORK/agent-rw.yaml"
+sed -e 's/add: \[CHOWN, FOWNER\]/add: [CHOWN, FOWNER, SYS_ADMIN]/' "$WORK/prod.yaml" \
+  >"$WORK/agent-caps.yaml"
+expect_fail "pss: the checkpoint init container may add CHOWN and FOWNER only" \
+  "checkpoint-owner: adds capabilities \['SYS_ADMIN'\]" \
+  "$PY" "$CHECKS" pss "$WORK/agent-caps.yaml"
+expect_fail "the node agent in the release namespace fails clearly" \
+  'nodeAgent.namespace.name: "goalkeeper" is the release namespace' \
+  "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" -f "$CHART/values-prod.yaml" \
+  --set nodeAgent.namespace.name=goalkeeper
+expect_fail "the node agent with NetworkPolicies but no node CIDRs fails clearly" \
+  "networkPolicy.coordinator.nodeAgentCidrs: the node agents reach the coordinator" \
+  "$HELM" template gk "$CHART" "${KUBE[@]}" --set nodeAgent.enabled=true
 
 # The validator must be able to fail: an unknown field and a wrong type.
 cat >"$WORK/wrong.yaml" <<'EOF'
@@ -256,6 +293,16 @@ bad "an unknown autoscaler kind" "at '/worker/autoscaling/kind': value must be o
 bad "a malformed image digest" "at '/image/digest'" --set image.digest=sha256:abc
 bad "a bad notifier egress CIDR" "at '/networkPolicy/notifier/egress/0/cidrs/0'" \
   --set 'networkPolicy.notifier.egress[0].cidrs[0]=mail.example.net'
+bad "a node agent namespace below privileged" \
+  "at '/nodeAgent/namespace/podSecurity/enforce': value must be 'privileged'" \
+  --set nodeAgent.namespace.podSecurity.enforce=baseline
+bad "a relative host log directory" "at '/nodeAgent/hostPaths/logDir'" \
+  --set nodeAgent.hostPaths.logDir=var/log
+bad "an unknown node agent config key" \
+  "at '/nodeAgent/config': additional properties 'heartbeat' not allowed" \
+  --set nodeAgent.config.heartbeat=5s
+bad "a bad node CIDR" "at '/networkPolicy/coordinator/nodeAgentCidrs/0'" \
+  --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=nodes'
 bad "a memory limit missing from resources" "at '/worker/resources': missing property 'limits'" \
   --set worker.resources.limits=null
 
@@ -283,6 +330,15 @@ rolls "a worker flag rolls only the workers" "Deployment/gk-goalkeeper-worker" \
   --set worker.maxRate=1000
 rolls "the NetworkPolicy egress rolls nothing" "" \
   --set 'networkPolicy.notifier.egress[0].cidrs[0]=203.0.113.25/32'
+
+# The same with the node agent on: its config rolls only the DaemonSet, and the others' config
+# does not roll it.
+AGENT=(--set nodeAgent.enabled=true --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=10.0.0.0/24')
+render "${AGENT[@]}" >"$WORK/base.yaml"
+rolls "a node agent setting rolls only the node agents" "DaemonSet/gk-goalkeeper-node-agent" \
+  "${AGENT[@]}" --set nodeAgent.config.heartbeat_interval=30s
+rolls "a coordinator setting does not roll the node agents" \
+  "StatefulSet/gk-goalkeeper-coordinator" "${AGENT[@]}" --set coordinator.lease.ttlSeconds=40
 
 check "values.schema.json is what scripts/chart_schema.py writes" \
   "$PY" "$ROOT/scripts/chart_schema.py" --check

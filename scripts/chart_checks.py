@@ -1,14 +1,19 @@
 """Checks on rendered Helm output for scripts/chart-test.sh (needs PyYAML).
 
-  chart_checks.py pss RENDERED.yaml           every pod meets the "restricted" PSS and the
-                                              chart's own rules (resources, /tmp, tokens)
+  chart_checks.py pss RENDERED.yaml [NS...]   every pod meets the "restricted" PSS and the
+                                              chart's own rules (resources, /tmp, tokens),
+                                              except the node agent's DaemonSet in its own
+                                              namespace at the "privileged" level (a rendered
+                                              Namespace with that label, or one of NS): it is
+                                              checked for exactly its documented exceptions
   chart_checks.py crds RENDERED.yaml          the CRD objects (no Kubernetes schema) are
                                               well formed: known kinds, required fields;
                                               no object twice, names short enough
   chart_checks.py kinds RENDERED.yaml         prints the kinds, one per line
   chart_checks.py extract RENDERED.yaml DIR   writes DIR/coordinator.yaml, DIR/notifier.yaml,
-                                              DIR/worker.args and DIR/cronjob.args (the
-                                              first CronJob's; one argument a line)
+                                              DIR/worker.args, DIR/cronjob.args (the
+                                              first CronJob's; one argument a line), and
+                                              the node agent's DIR/node.yaml, DIR/node.args
   chart_checks.py rolls A.yaml B.yaml         prints the workloads whose pod template
                                               differs between two renders
 
@@ -44,11 +49,103 @@ def pod_specs(docs):
             yield f"Pod/{name}", d["metadata"], d["spec"], d
 
 
-def check_pss(docs):
+# The node agent's exceptions (docs/deploy.md): the host's network, read-only host paths but
+# the checkpoint directory it owns, an init container that may only chown that directory.
+NODE_AGENT_WRITABLE_HOSTPATHS = {"checkpoint"}
+NODE_AGENT_INIT_CAPS = {"CHOWN", "FOWNER"}
+
+
+def privileged_namespaces(docs, given=()):
+    found = set(given)
+    for d in docs:
+        if d["kind"] == "Namespace" and d["metadata"].get("labels", {}).get(
+                "pod-security.kubernetes.io/enforce") == "privileged":
+            found.add(d["metadata"]["name"])
+    return found
+
+
+def check_container_common(bad, c, volumes):
+    """The hardening every container keeps, the node agent's included."""
+    cname = f"container {c['name']}"
+    sc = c.get("securityContext", {})
+    if sc.get("privileged"):
+        bad(f"{cname}: privileged")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        bad(f"{cname}: allowPrivilegeEscalation is not false")
+    if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+        bad(f"{cname}: capabilities do not drop ALL")
+    sc_seccomp = (sc.get("seccompProfile") or {}).get("type")
+    if sc_seccomp not in (None, "RuntimeDefault", "Localhost"):
+        bad(f"{cname}: seccompProfile {sc_seccomp}")
+    if sc.get("readOnlyRootFilesystem") is not True:
+        bad(f"{cname}: readOnlyRootFilesystem is not true")
+    res = c.get("resources") or {}
+    if not res.get("requests"):
+        bad(f"{cname}: no resource requests")
+    if not (res.get("limits") or {}).get("memory"):
+        bad(f"{cname}: no memory limit")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    if c["name"] in ("coordinator", "notifier", "worker", "scan", "node-agent"):
+        tmp = mounts.get("/tmp")
+        if tmp is None or "emptyDir" not in volumes.get(tmp, {}):
+            bad(f"{cname}: /tmp is not an emptyDir")
+
+
+def check_node_agent(spec, doc, bad):
+    """A pod in a privileged namespace: the node agent's DaemonSet with its exceptions only."""
+    if doc["kind"] != "DaemonSet":
+        bad("only the node agent's DaemonSet may run in a privileged namespace")
+    psc = spec.get("securityContext", {})
+    if spec.get("automountServiceAccountToken") is not False:
+        bad("automountServiceAccountToken is not false")
+    for host in ("hostPID", "hostIPC"):
+        if spec.get(host):
+            bad(f"{host} is set")
+    if spec.get("hostNetwork") and spec.get("dnsPolicy") != "ClusterFirstWithHostNet":
+        bad("hostNetwork without dnsPolicy ClusterFirstWithHostNet")
+    if (psc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        bad("pod seccompProfile is not RuntimeDefault")
+    if psc.get("runAsNonRoot") is not True or psc.get("runAsUser") in (None, 0):
+        bad("the pod does not run as a non-root UID")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        check_container_common(bad, c, volumes)
+        cname = f"container {c['name']}"
+        sc = c.get("securityContext", {})
+        added = set((sc.get("capabilities") or {}).get("add") or [])
+        is_init = c in spec.get("initContainers", [])
+        if is_init:
+            if added - NODE_AGENT_INIT_CAPS:
+                bad(f"{cname}: adds capabilities {sorted(added - NODE_AGENT_INIT_CAPS)}")
+        else:
+            if added:
+                bad(f"{cname}: adds capabilities {sorted(added)}")
+            if sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is not True or \
+                    sc.get("runAsUser") == 0:
+                bad(f"{cname}: does not run as non-root")
+        for m in c.get("volumeMounts", []):
+            v = volumes.get(m["name"], {})
+            if "hostPath" in v and not m.get("readOnly") and \
+                    m["name"] not in NODE_AGENT_WRITABLE_HOSTPATHS:
+                bad(f"{cname}: hostPath volume {m['name']} is mounted read-write")
+
+
+def check_pss(docs, privileged_given=()):
     problems = []
+    privileged = privileged_namespaces(docs, privileged_given)
     for name, meta, spec, doc in pod_specs(docs):
         def bad(msg, name=name):
             problems.append(f"{name}: {msg}")
+        labels = meta.get("labels", {})
+        missing = STANDARD_LABELS - set(labels)
+        if missing:
+            bad(f"pod labels lack {sorted(missing)}")
+        selector = (doc["spec"].get("selector") or {}).get("matchLabels")
+        if selector is not None and set(selector) != SELECTOR_KEYS:
+            bad(f"selector is on {sorted(selector)}, not name/instance/component")
+        if doc["metadata"].get("namespace") in privileged:
+            check_node_agent(spec, doc, bad)
+            continue
         psc = spec.get("securityContext", {})
         if spec.get("automountServiceAccountToken") is not False:
             bad("automountServiceAccountToken is not false")
@@ -63,46 +160,18 @@ def check_pss(docs):
         for v in volumes.values():
             if "hostPath" in v:
                 bad(f"volume {v['name']} is a hostPath")
-        labels = meta.get("labels", {})
-        missing = STANDARD_LABELS - set(labels)
-        if missing:
-            bad(f"pod labels lack {sorted(missing)}")
-        selector = (doc["spec"].get("selector") or {}).get("matchLabels")
-        if selector is not None and set(selector) != SELECTOR_KEYS:
-            bad(f"selector is on {sorted(selector)}, not name/instance/component")
         for c in spec.get("initContainers", []) + spec["containers"]:
+            check_container_common(bad, c, volumes)
             cname = f"container {c['name']}"
             sc = c.get("securityContext", {})
-            if sc.get("privileged"):
-                bad(f"{cname}: privileged")
-            if sc.get("allowPrivilegeEscalation") is not False:
-                bad(f"{cname}: allowPrivilegeEscalation is not false")
             non_root = sc.get("runAsNonRoot", psc.get("runAsNonRoot"))
             if non_root is not True:
                 bad(f"{cname}: runAsNonRoot is not true")
             if sc.get("runAsUser") == 0:
                 bad(f"{cname}: runAsUser is 0")
-            caps = sc.get("capabilities") or {}
-            if "ALL" not in (caps.get("drop") or []):
-                bad(f"{cname}: capabilities do not drop ALL")
-            extra = set(caps.get("add") or []) - RESTRICTED_CAPS_ALLOWED
+            extra = set((sc.get("capabilities") or {}).get("add") or []) - RESTRICTED_CAPS_ALLOWED
             if extra:
                 bad(f"{cname}: adds capabilities {sorted(extra)}")
-            sc_seccomp = (sc.get("seccompProfile") or {}).get("type")
-            if sc_seccomp not in (None, "RuntimeDefault", "Localhost"):
-                bad(f"{cname}: seccompProfile {sc_seccomp}")
-            if sc.get("readOnlyRootFilesystem") is not True:
-                bad(f"{cname}: readOnlyRootFilesystem is not true")
-            res = c.get("resources") or {}
-            if not res.get("requests"):
-                bad(f"{cname}: no resource requests")
-            if not (res.get("limits") or {}).get("memory"):
-                bad(f"{cname}: no memory limit")
-            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-            if c["name"] in ("coordinator", "notifier", "worker", "scan"):
-                tmp = mounts.get("/tmp")
-                if tmp is None or "emptyDir" not in volumes.get(tmp, {}):
-                    bad(f"{cname}: /tmp is not an emptyDir")
     for d in docs:
         if d["kind"] == "ServiceAccount" and d.get("automountServiceAccountToken") is not False:
             problems.append(f"ServiceAccount/{d['metadata']['name']}: "
@@ -183,7 +252,7 @@ def extract(docs, out):
     found = set()
     for d in docs:
         if d["kind"] == "ConfigMap":
-            for key in ("coordinator.yaml", "notifier.yaml"):
+            for key in ("coordinator.yaml", "notifier.yaml", "node.yaml"):
                 if key in d.get("data", {}):
                     with open(f"{out}/{key}", "w", encoding="utf-8") as f:
                         f.write(d["data"][key])
@@ -194,6 +263,12 @@ def extract(docs, out):
             with open(f"{out}/worker.args", "w", encoding="utf-8") as f:
                 f.write("\n".join(c["command"][1:] + c["args"]) + "\n")
             found.add("worker.args")
+        if d["kind"] == "DaemonSet" and d["metadata"]["labels"].get(
+                "app.kubernetes.io/component") == "node-agent":
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            with open(f"{out}/node.args", "w", encoding="utf-8") as f:
+                f.write("\n".join(c["command"][1:] + c.get("args", [])) + "\n")
+            found.add("node.args")
         if d["kind"] == "CronJob" and "cronjob.args" not in found:
             c = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
             with open(f"{out}/cronjob.args", "w", encoding="utf-8") as f:
@@ -219,7 +294,7 @@ def main(argv):
                 print(name)
         return 0
     if cmd == "pss":
-        problems = check_pss(load(argv[2]))
+        problems = check_pss(load(argv[2]), argv[3:])
     elif cmd == "crds":
         problems = check_crds(load(argv[2])) + check_unique(load(argv[2]))
     elif cmd == "extract":

@@ -46,6 +46,10 @@ DNS_NAME = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h|d))+$"
 EMAIL = r"^[^@\s]+@[^@\s]+$"
 QTY = {"type": ["string", "integer", "number"]}
+PSS_LEVEL = E("privileged", "baseline", "restricted")
+ABS_PATH = {"type": "string", "pattern": r"^/.*$", "description": "an absolute host path"}
+PORT_SPEC = {"type": ["integer", "string"], "description": "a port, a range a-b or a name "
+             "of common/ports.h"}
 
 defs = {
   "stringMap": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -280,9 +284,62 @@ schema = {
         "service": R("service"), "persistence": R("persistence")}),
     "networkPolicy": O({
         "enabled": B, "dnsPorts": A(Imin(1, 65535)), "metricsFrom": R("peers"),
-        "coordinator": O({"extraIngressFrom": R("peers"), "egress": R("egress")}),
+        "coordinator": O({"extraIngressFrom": R("peers"), "egress": R("egress"),
+                          "nodeAgentCidrs": A(R("cidr"), description=(
+                              "the nodes' addresses: the node agents (hostNetwork) reach "
+                              "the coordinator from them"))}),
         "worker": O({"extraTargetCidrs": A(R("cidr"))}),
         "notifier": O({"egress": R("egress")})}),
+    "nodeAgent": O({
+        "enabled": B, "logLevel": R("logLevel"),
+        "namespace": O({
+            "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},
+            "create": B,
+            "podSecurity": O({"enforce": E("privileged", desc="hostNetwork and hostPath "
+                                           "need the privileged level"),
+                              "warn": PSS_LEVEL, "audit": PSS_LEVEL,
+                              "version": {"type": "string", "pattern": r"^(latest|v1\.[0-9]+)$"}},
+                             required=["enforce", "warn", "audit", "version"])},
+            required=["name", "create"]),
+        "coordinatorAddress": R("hostPort"),
+        "nodeLabels": {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z0-9_./-]{1,253}$"},
+                       "additionalProperties": {"type": "string",
+                                                "pattern": r"^[A-Za-z0-9_.-]{0,63}$"}},
+        "hostPaths": O({"logDir": ABS_PATH, "volatileJournalDir": {
+                            "type": "string", "pattern": r"^(/.*)?$",
+                            "description": "an absolute path, or \"\" for none"},
+                        "localtime": ABS_PATH, "checkpointDir": ABS_PATH},
+                       required=["logDir", "localtime", "checkpointDir"]),
+        "supplementalGroups": A(Imin(0)),
+        "chownCheckpointDir": B,
+        "config": O({
+            "heartbeat_interval": R("duration"),
+            "rules": A(O({
+                "name": {"type": "string", "pattern": NAME},
+                "sources": A({"type": "string", "pattern": r"^(/.+|journal)$"}, minItems=1),
+                "prefix": {"type": "string", "minLength": 1},
+                "regex": {"type": "string", "minLength": 1},
+                "proto": S, "ports": A(PORT_SPEC), "window": R("duration"),
+                "threshold": Imin(1), "per_ipv6_64": B, "quiet": R("duration")},
+                required=["name", "sources"])),
+            "listeners": O({"interval": R("duration"), "protocols": A(E("tcp", "udp")),
+                            "allowed_ports": A(PORT_SPEC), "exclude_ports": A(PORT_SPEC),
+                            "node_policies": A(O({
+                                "selector": R("stringMap"), "allowed_ports": A(PORT_SPEC),
+                                "exclude_ports": A(PORT_SPEC)}, required=["selector"]),
+                                description="the first whose selector matches the node's "
+                                            "labels (nodeAgent.nodeLabels) wins")})},
+            desc="the node agent's YAML (node/node_config.h keys); the chart sets "
+                 "timezone_file and checkpoint_dir"),
+        "tolerations": R("tolerations"), "nodeSelector": R("stringMap"),
+        "affinity": R("affinity"), "priorityClassName": S,
+        "updateStrategy": O({"maxUnavailable": INT_OR_STR}),
+        "terminationGracePeriodSeconds": Imin(0),
+        "resources": R("resources"),
+        "podSecurityContext": R("podSecurityContext"),
+        "securityContext": R("securityContext"),
+        "podAnnotations": R("stringMap"), "podLabels": R("stringMap"),
+        "extraEnv": R("env")}),
     "monitoring": O({
         "serviceMonitor": O({"enabled": B, "interval": R("duration"), "labels": R("stringMap")}),
         "prometheusRule": O({"enabled": B, "labels": R("stringMap")}),

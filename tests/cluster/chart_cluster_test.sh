@@ -6,6 +6,13 @@
 #   - through `kubectl port-forward`, goalkeeperctl runs an ad-hoc scan and an inventory scan
 #     of the lab sidecar's loopback listeners inside the worker pod; the findings reach the
 #     notifier's outbox (.eml files on its volume);
+#   - the node agent's DaemonSet runs in its own privileged namespace, in the cluster's network
+#     namespace (never the machine's: checked, and the test stops otherwise), as UID 10001
+#     with no capability; firewall lines appended to the log directory it reads (a directory
+#     of the test) make a brute-force finding that reaches the notifier's outbox; stopping
+#     the agent pod makes `goalkeeperctl nodes list` show the node silent ("node agent
+#     silent" in the outbox), and its return clears it ("node agent back"); the new pod
+#     resumes from the checkpoints on the node (nothing counted twice);
 #   - `helm upgrade` with a changed notifier value rolls the notifier pod only;
 #   - raising the workers' minimum adds a worker that joins a running scan;
 #   - a variant with one securityContext field wrong is refused by the real admission;
@@ -28,7 +35,13 @@ NS=goalkeeper
 BAD_NS=goalkeeper-noncompliant
 REL=goalkeeper
 CHART="$ROOT/helm/goalkeeper"
-VALUES=(-f "$CHART/values-prod.yaml" -f "$HERE/values-cluster.yaml")
+AGENT_NS=goalkeeper-node
+NODE_DIR="$D/node"
+VALUES=(-f "$CHART/values-prod.yaml" -f "$HERE/values-cluster.yaml"
+  --set "nodeAgent.hostPaths.logDir=$NODE_DIR/log"
+  --set nodeAgent.hostPaths.volatileJournalDir=
+  --set "nodeAgent.hostPaths.localtime=$NODE_DIR/localtime"
+  --set "nodeAgent.hostPaths.checkpointDir=$NODE_DIR/checkpoint")
 PF_PORT=17070
 
 passed=0
@@ -92,6 +105,15 @@ EOF
   pv notifier "data-$REL-notifier-0"
 } >"$D/storage.yaml"
 k apply -f "$D/storage.yaml" >/dev/null
+
+# The node agent's host paths: a log directory as Debian has it (kern.log root:adm 0640, so
+# the agent reads it through its supplemental group 4 only), the host's zone file (UTC), and
+# no checkpoint directory yet (the kubelet creates it, the init container hands it over).
+mkdir -p "$NODE_DIR/log"
+install -m 0640 -o 0 -g 4 /dev/null "$NODE_DIR/log/kern.log"
+echo "$(date -u '+%b %e %H:%M:%S') localhost kernel: [    1.000000] booted" \
+  >>"$NODE_DIR/log/kern.log"
+cp /usr/share/zoneinfo/UTC "$NODE_DIR/localtime"
 for ns in "$NS" "$BAD_NS"; do
   k create namespace "$ns" >/dev/null
   k label namespace "$ns" pod-security.kubernetes.io/enforce=restricted \
@@ -165,6 +187,147 @@ outbox_has_findings() {
 for _ in $(seq 1 100); do outbox_has_findings && break; sleep 0.3; done
 check "the findings reach the notifier's outbox (.eml on its volume)" outbox_has_findings
 
+# --- the node agent ----------------------------------------------------------------------
+agent_pod() {
+  k get pods -n "$AGENT_NS" -l app.kubernetes.io/component=node-agent \
+    -o jsonpath='{range .items[?(@.status.phase=="Running")]}{.metadata.name}{"\n"}{end}' | head -1
+}
+ax() { k exec -n "$AGENT_NS" "$(agent_pod)" -c node-agent -- "$@"; }
+agent_ready() {
+  local level
+  level=$(k get ns "$AGENT_NS" \
+    -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')
+  [[ $level == privileged ]] &&
+    k wait --for=condition=Ready pods -n "$AGENT_NS" -l app.kubernetes.io/component=node-agent \
+      --timeout=60s >/dev/null
+}
+check "the node agent's DaemonSet pod is Ready in its own namespace (enforce=privileged)" \
+  agent_ready
+
+# Network safety: a hostNetwork pod joins the container runtime's network namespace. That
+# must be the cluster's own (gk-cluster, where cluster.sh starts containerd), never this
+# machine's. Stop here if it is not.
+netns_safe() {
+  local got want mine devs
+  got=$(ax readlink /proc/self/ns/net)
+  want="net:[$(stat -L -c %i "/run/netns/${GOALKEEPER_CLUSTER_NETNS:-gk-cluster}")]"
+  mine=$(readlink /proc/self/ns/net)
+  devs=$(ax cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')
+  echo "cluster-test: agent netns $got (cluster $want, this machine $mine); interfaces: $devs"
+  [[ "$got" == "$want" && "$got" != "$mine" ]] || return 1
+  local d
+  for d in $devs; do
+    [[ $d == lo || $d == gk0 || $d == veth* ]] || { echo "cluster-test: unexpected $d"; return 1; }
+  done
+  # Every veth is a pod's, on the cluster's bridge.
+  local on_bridge
+  on_bridge=$(ip -n "${GOALKEEPER_CLUSTER_NETNS:-gk-cluster}" -o link show master gk0 |
+    awk -F': ' '{print $2}' | cut -d@ -f1)
+  for d in $devs; do
+    [[ $d == veth* ]] || continue
+    grep -qx "$d" <<<"$on_bridge" || { echo "cluster-test: $d is not on gk0"; return 1; }
+  done
+}
+if netns_safe; then
+  ok "the agent's host network is the cluster's namespace (only lo, gk0 and the pods' veths)"
+else
+  bad "the agent's host network is the cluster's namespace"
+  echo "cluster-test: stopping: the agent must not run in this machine's network" >&2
+  exit 1
+fi
+agent_identity() {
+  local st
+  st=$(ax cat /proc/self/status)
+  echo "cluster-test: agent $(grep -E '^(Uid|Gid|Groups|CapEff):' <<<"$st" | tr '\t\n' '  ')"
+  grep -qE '^Uid:\s+10001\s+10001\s+10001\s+10001$' <<<"$st" &&
+    grep -qE '^Groups:.*\b4\b' <<<"$st" && grep -qE '^CapEff:\s+0+$' <<<"$st" &&
+    [[ "$(stat -c '%u:%g %a' "$NODE_DIR/checkpoint")" == "10001:10001 700" ]]
+}
+check "the agent runs as UID 10001, group adm, no capability; it owns its checkpoint dir (0700)" \
+  agent_identity
+check "its root filesystem and the host log directory are read-only" bash -c '
+  ! "$@" touch /var/log/x 2>/dev/null && ! "$@" touch /x 2>/dev/null' _ \
+  "$HERE/cluster.sh" run kubectl exec -n "$AGENT_NS" "$(agent_pod)" -c node-agent --
+
+node_json() { ctl nodes list --output json; }
+node_state() {  # -> "silent" | "ok" | "" for the node "localhost"
+  node_json 2>/dev/null | python3 -c '
+import json, sys
+for n in json.load(sys.stdin).get("nodes", []):
+    if n["name"] == "localhost":
+        print("silent" if n.get("silent") else "ok")' 2>/dev/null
+}
+for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
+check "the agent reports: \`goalkeeperctl nodes list\` shows node localhost ($(node_state))" \
+  test "$(node_state)" == ok
+
+# Firewall lines in the default TFTP rule's format (RFC 3164 stamps in the host's zone, UTC
+# here): 12 hits from 192.0.2.23 (threshold 10 in 10 minutes) and 3 from 192.0.2.99.
+fw_line() {  # SRC SPT
+  local mac=52:54:00:12:34:56:52:54:00:65:43:21:08:00
+  echo "$(date -u '+%b %e %H:%M:%S') localhost kernel: [81234.567890]" \
+    "IPTables-TFTP-Rejected: IN=eth0 OUT= MAC=$mac SRC=$1 DST=198.51.100.1 LEN=45" \
+    "TOS=0x00 PREC=0x00 TTL=64 ID=54321 DF PROTO=UDP SPT=$2 DPT=69 LEN=25"
+}
+for i in $(seq 1 12); do fw_line 192.0.2.23 $((40000 + i)) >>"$NODE_DIR/log/kern.log"; done
+for i in 1 2 3; do fw_line 192.0.2.99 $((41000 + i)) >>"$NODE_DIR/log/kern.log"; done
+outbox_eml_with() { grep -rlE "$1" "$D/pv/notifier" --include='*.eml' 2>/dev/null | head -1; }
+for _ in $(seq 1 150); do [[ -n "$(outbox_eml_with '192\.0\.2\.23')" ]] && break; sleep 0.3; done
+brute_force_mailed() {  # the operators' mail (notifier/node_finding_render.cc) with its fields
+  local f hits
+  f=$(outbox_eml_with 'Brute-force source 192\.0\.2\.23 \(rule tftp\)')
+  [[ -n "$f" ]] || return 1
+  hits=$(sed -nE 's/^ *Hits in window: ([0-9]+).*/\1/p' "$f" | head -1)
+  echo "cluster-test: $(basename "$f"): $hits hits; $(grep -m1 -E '^ *Ports and protocols:' "$f")"
+  grep -qE '^ *Node: localhost' "$f" && grep -qE '^ *Ports and protocols: .*69' "$f" &&
+    [[ -n $hits && $hits -ge 10 && $hits -le 12 ]] &&
+    ! grep -rqE '192\.0\.2\.99' "$D/pv/notifier" --include='*.eml'
+}
+check "a brute-force source in the node's log reaches the outbox (a 3-hit one does not)" \
+  brute_force_mailed
+
+# Stopping the agent pod (a nodeSelector no node matches) makes the node silent.
+helm_ upgrade "$REL" "$CHART" -n "$NS" "${VALUES[@]}" \
+  --set-string nodeAgent.nodeSelector.goalkeeper-test-no-node=true \
+  --wait --timeout 120s >"$D/agent-stop.log" 2>&1 || cat "$D/agent-stop.log"
+agent_gone() {
+  for _ in $(seq 1 100); do
+    [[ -z "$(k get pods -n "$AGENT_NS" -l app.kubernetes.io/component=node-agent -o name)" ]] &&
+      return 0
+    sleep 0.3
+  done
+  return 1
+}
+check "the upgrade stopped the agent pod" agent_gone
+for _ in $(seq 1 100); do [[ "$(node_state)" == silent ]] && break; sleep 0.3; done
+check "the stopped agent's node is silent in \`goalkeeperctl nodes list\`" \
+  test "$(node_state)" == silent
+for _ in $(seq 1 100); do
+  [[ -n "$(outbox_eml_with 'Node agent silent')" ]] && break; sleep 0.3
+done
+check "\"node agent silent\" reaches the notifier's outbox" \
+  test -n "$(outbox_eml_with 'Node agent silent')"
+helm_ upgrade "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --wait --timeout 120s \
+  >"$D/agent-start.log" 2>&1 || cat "$D/agent-start.log"
+for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
+check "the agent's return clears it" test "$(node_state)" == ok
+for _ in $(seq 1 100); do [[ -n "$(outbox_eml_with 'Node agent back')" ]] && break; sleep 0.3; done
+check "... with a \"node agent back\" mail in the outbox" \
+  test -n "$(outbox_eml_with 'Node agent back')"
+# The new pod resumes from the checkpoints on the node (the hostPath): a new source written
+# now is found, and the lines read before the stop are not counted again (192.0.2.23 is in
+# exactly one mail). The file is read in order, so once the new source's mail is out, a
+# re-read of the old lines would have been reported too.
+for i in $(seq 1 10); do fw_line 192.0.2.77 $((42000 + i)) >>"$NODE_DIR/log/kern.log"; done
+for _ in $(seq 1 150); do
+  [[ -n "$(outbox_eml_with 'Brute-force source 192\.0\.2\.77')" ]] && break; sleep 0.3
+done
+sleep 3
+mails_23=$(grep -rlE 'Brute-force source 192\.0\.2\.23 ' "$D/pv/notifier" --include='*.eml' | wc -l)
+echo "cluster-test: mails about 192.0.2.23: $mails_23"
+check "the new agent pod resumes from its checkpoints: a new source found, the old not again" \
+  test -n "$(outbox_eml_with 'Brute-force source 192\.0\.2\.77')" -a "$mails_23" -eq 1
+
 # --- upgrade rolls exactly the changed pods ----------------------------------------------
 uids() { k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.uid}{"\n"}{end}' | sort; }
 before=$(uids)
@@ -203,7 +366,7 @@ check "scaling the workers adds one that joins the running scan ($(cat "$D/worke
 ctl scan cancel "$slow_id" >/dev/null 2>&1 || true
 
 # --- the real admission refuses a non-compliant variant --------------------------------------
-helm_ install bad "$CHART" -n "$BAD_NS" "${VALUES[@]}" \
+helm_ install bad "$CHART" -n "$BAD_NS" "${VALUES[@]}" --set nodeAgent.enabled=false \
   --set coordinator.securityContext.allowPrivilegeEscalation=true \
   --set coordinator.persistence.enabled=false --set notifier.persistence.enabled=false \
   >"$D/bad.log" 2>&1 || true
@@ -233,6 +396,12 @@ done
 left=$(leftover | tr '\n' ' ')
 check "helm uninstall leaves only the PVCs (left: $left)" test "$left" == \
   "persistentvolumeclaim/data-$REL-coordinator-0 persistentvolumeclaim/data-$REL-notifier-0 "
+
+check "helm uninstall removes the node agent's namespace" bash -c '
+  for _ in $(seq 1 120); do
+    "$1" run kubectl get ns "$2" >/dev/null 2>&1 || exit 0
+    sleep 0.5
+  done; exit 1' _ "$HERE/cluster.sh" "$AGENT_NS"
 
 echo "cluster-test: total $((SECONDS - start_s)) s"
 echo "cluster-tests: $passed passed, $failed failed"

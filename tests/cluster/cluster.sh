@@ -13,7 +13,10 @@
 # gk0 (10.244.0.0/24, the gateway 10.244.0.1 is this namespace's address on
 # it). There is no uplink, no masquerade to the outside and no default route
 # in the pods (their only extra route is the service range), so nothing can
-# leave. The control plane listens on 127.0.0.1 of this namespace; the node's
+# leave. hostNetwork pods (the node agent) share this namespace, not the
+# machine's: containerd and runc are started in it, and a hostNetwork pod
+# keeps the runtime's namespace (chart_cluster_test.sh proves it). The
+# control plane listens on 127.0.0.1 of this namespace; the node's
 # address (the kubelet's, for logs and port-forward) is the gateway, since a
 # node needs a non-loopback address and this namespace has no other. CoreDNS
 # answers cluster.local on 10.244.0.1 and nothing else (no forwarder).
@@ -258,6 +261,10 @@ up() {
   ip -n "$NETNS" link add gk0 type bridge
   ip -n "$NETNS" addr add "$GATEWAY/24" dev gk0
   ip -n "$NETNS" link set gk0 up
+  # hostNetwork pods (the node agent) live in this namespace itself: their ClusterIP
+  # connections need a route for the service range to reach kube-proxy's DNAT (on gk0, the
+  # only interface; nothing leaves the namespace).
+  ip -n "$NETNS" route add "$SERVICE_CIDR" dev gk0 src "$GATEWAY"
   in_ns sysctl -qw net.ipv4.ip_forward=1
   # Nothing enters or leaves the namespace but through gk0 (there is no other
   # interface); this also keeps any later interface out of the pod network.

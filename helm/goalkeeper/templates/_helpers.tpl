@@ -358,3 +358,46 @@ own (so a sidecar meets the "restricted" standard by default): (list . .Values.w
 {{- end }}
 {{- if $out }}{{ toYaml $out }}{{ end }}
 {{- end }}
+
+{{/* The node agent's namespace (never the release's: that one is "restricted"). */}}
+{{- define "goalkeeper.nodeAgentNamespace" -}}
+{{- $ns := .Values.nodeAgent.namespace.name }}
+{{- if eq $ns .Release.Namespace }}
+{{- fail (printf "nodeAgent.namespace.name: %q is the release namespace; the agent needs a namespace of its own at the privileged Pod Security level" $ns) }}
+{{- end }}
+{{- $ns }}
+{{- end }}
+
+{{/* The coordinator's address as the node agents dial it: the Service's DNS name. */}}
+{{- define "goalkeeper.nodeAgentCoordinatorAddress" -}}
+{{- default (printf "%s.%s.svc:7070" (include "goalkeeper.componentName" (list . "coordinator")) .Release.Namespace) .Values.nodeAgent.coordinatorAddress }}
+{{- end }}
+
+{{/* Where the node agent's host paths are mounted in its pod. */}}
+{{- define "goalkeeper.nodeAgentCheckpointDir" -}}/var/lib/goalkeeper-node{{- end }}
+{{- define "goalkeeper.nodeAgentLocaltime" -}}/host/etc/localtime{{- end }}
+
+{{/*
+The node agent's config file (node/node_config.h), exactly as the binary reads it: the values'
+config plus the paths of the pod's mounts (timezone_file, checkpoint_dir, journal_directories).
+*/}}
+{{- define "goalkeeper.nodeAgentConfig" -}}
+{{- $c := deepCopy .Values.nodeAgent.config }}
+{{- $_ := set $c "timezone_file" (include "goalkeeper.nodeAgentLocaltime" .) }}
+{{- $_ := set $c "checkpoint_dir" (include "goalkeeper.nodeAgentCheckpointDir" .) }}
+{{- $journals := list "/var/log/journal" }}
+{{- if .Values.nodeAgent.hostPaths.volatileJournalDir }}
+{{- $journals = append $journals "/run/log/journal" }}
+{{- end }}
+{{- $_ := set $c "journal_directories" $journals }}
+{{- toYaml $c }}
+{{- end }}
+
+{{/* NODE_LABELS from a map: "k=v,k2=v2", sorted by key. */}}
+{{- define "goalkeeper.nodeLabels" -}}
+{{- $parts := list }}
+{{- range $k, $v := . }}
+{{- $parts = append $parts (printf "%s=%s" $k $v) }}
+{{- end }}
+{{- join "," $parts }}
+{{- end }}
