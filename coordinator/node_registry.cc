@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/node_finding_check.h"
 #include "common/status_macros.h"
 
 namespace goalkeeper {
@@ -13,95 +14,28 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-// "'x y'" with bytes outside printable ASCII escaped, cut to 80 characters:
-// a bad value is named without echoing a megabyte or control bytes.
-std::string Quote(const std::string& v) {
-  std::string out = "'";
-  for (size_t i = 0; i < v.size() && i < 80; ++i) {
-    const unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-    }
-  }
-  if (v.size() > 80) absl::StrAppend(&out, "...");
-  return out + "'";
-}
-
-bool AllOf(const std::string& v, absl::string_view extra) {
-  return std::all_of(v.begin(), v.end(), [extra](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-           extra.find(c) != absl::string_view::npos;
-  });
-}
-
-absl::Status Bad(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
-
-// A non-empty string of at most `max` bytes of letters, digits and `extra`.
-absl::Status CheckToken(const std::string& field, const std::string& v, size_t max,
-                        absl::string_view extra) {
-  if (v.empty()) return Bad(field, "must not be empty");
-  if (v.size() > max || !AllOf(v, extra)) {
-    return Bad(field, absl::StrCat(Quote(v), " (", v.size(), " bytes) must be 1-", max,
-                                   " bytes of letters, digits and '", extra, "'"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckListener(const std::string& field, const v1::Listener& l,
-                           const NodeLimits& limits) {
-  if (l.protocol() != "tcp" && l.protocol() != "udp") {
-    return Bad(field + ".protocol", absl::StrCat(Quote(l.protocol()), " is not tcp or udp"));
-  }
-  RETURN_IF_ERROR(CheckToken(field + ".address", l.address(), limits.max_address, ".:"));
-  if (l.port() < 1 || l.port() > 65535) {
-    return Bad(field + ".port", absl::StrCat(l.port(), " is not a port (1-65535)"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckBruteForce(const std::string& field, const v1::BruteForceSource& b,
-                             const NodeLimits& limits) {
-  RETURN_IF_ERROR(CheckToken(field + ".rule", b.rule(), limits.max_rule, "._-"));
-  RETURN_IF_ERROR(CheckToken(field + ".source", b.source(), limits.max_address, ".:/"));
-  if (b.hits_in_window() == 0) return Bad(field + ".hits_in_window", "must be at least 1");
-  if (b.first_seen_unix_ms() > b.last_seen_unix_ms()) {
-    return Bad(field + ".first_seen_unix_ms",
-               absl::StrCat(b.first_seen_unix_ms(), " is after last_seen_unix_ms ",
-                            b.last_seen_unix_ms()));
-  }
-  if (static_cast<size_t>(b.ports_size()) > limits.max_ports) {
-    return Bad(field + ".ports",
-               absl::StrCat(b.ports_size(), " ports, at most ", limits.max_ports));
-  }
-  for (int i = 0; i < b.ports_size(); ++i) {
-    const std::string pf = absl::StrCat(field, ".ports[", i, "]");
-    RETURN_IF_ERROR(CheckToken(pf + ".protocol", b.ports(i).protocol(), limits.max_protocol, "-"));
-    if (b.ports(i).has_port() && (b.ports(i).port() < 1 || b.ports(i).port() > 65535)) {
-      return Bad(pf + ".port", absl::StrCat(b.ports(i).port(), " is not a port (1-65535)"));
-    }
-  }
-  return absl::OkStatus();
+NodeFindingLimits FindingLimits(const NodeLimits& limits) {
+  return {.max_rule = limits.max_rule,
+          .max_address = limits.max_address,
+          .max_protocol = limits.max_protocol,
+          .max_ports = limits.max_ports};
 }
 
 }  // namespace
 
 absl::Status NodeRegistry::Validate(const v1::NodeReport& report, const NodeLimits& limits) {
-  RETURN_IF_ERROR(CheckToken("node", report.node(), limits.max_node_name, "._-"));
+  RETURN_IF_ERROR(CheckFieldToken("node", report.node(), limits.max_node_name, "._-"));
   const std::string& version = report.agent_version();
   if (version.size() > limits.max_agent_version ||
       !std::all_of(version.begin(), version.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
-    return Bad("agent_version",
-               absl::StrCat(Quote(report.agent_version()), " (", report.agent_version().size(),
-                            " bytes) must be at most ", limits.max_agent_version,
-                            " bytes of printable ASCII"));
+    return FieldError("agent_version",
+                      absl::StrCat(QuoteFieldValue(report.agent_version()), " (",
+                                   report.agent_version().size(), " bytes) must be at most ",
+                                   limits.max_agent_version, " bytes of printable ASCII"));
   }
   if (report.heartbeat_seconds() < 1 || report.heartbeat_seconds() > limits.max_heartbeat_seconds) {
-    return Bad("heartbeat_seconds", absl::StrCat(report.heartbeat_seconds(), " is not 1..",
-                                                 limits.max_heartbeat_seconds));
+    return FieldError("heartbeat_seconds", absl::StrCat(report.heartbeat_seconds(), " is not 1..",
+                                                        limits.max_heartbeat_seconds));
   }
   if (static_cast<size_t>(report.findings_size()) > limits.max_findings) {
     return absl::ResourceExhaustedError(
@@ -112,27 +46,31 @@ absl::Status NodeRegistry::Validate(const v1::NodeReport& report, const NodeLimi
   for (int i = 0; i < report.findings_size(); ++i) {
     const v1::NodeFinding& f = report.findings(i);
     const std::string field = absl::StrCat("findings[", i, "]");
-    RETURN_IF_ERROR(CheckToken(field + ".id", f.id(), limits.max_id, "._:-"));
+    RETURN_IF_ERROR(CheckFieldToken(field + ".id", f.id(), limits.max_id, "._:-"));
     if (!ids.insert(f.id()).second) {
-      return Bad(field + ".id", absl::StrCat(Quote(f.id()), " is given twice in the report"));
+      return FieldError(field + ".id",
+                        absl::StrCat(QuoteFieldValue(f.id()), " is given twice in the report"));
     }
     switch (f.kind_case()) {
       case v1::NodeFinding::kBruteForce:
-        RETURN_IF_ERROR(CheckBruteForce(field + ".brute_force", f.brute_force(), limits));
+        RETURN_IF_ERROR(
+            CheckBruteForceSource(field + ".brute_force", f.brute_force(), FindingLimits(limits)));
         break;
       case v1::NodeFinding::kListenerAppeared:
-        RETURN_IF_ERROR(CheckListener(field + ".listener_appeared", f.listener_appeared(), limits));
+        RETURN_IF_ERROR(CheckListener(field + ".listener_appeared", f.listener_appeared(),
+                                      FindingLimits(limits)));
         break;
       case v1::NodeFinding::kListenerGone:
-        RETURN_IF_ERROR(CheckListener(field + ".listener_gone", f.listener_gone(), limits));
+        RETURN_IF_ERROR(
+            CheckListener(field + ".listener_gone", f.listener_gone(), FindingLimits(limits)));
         break;
       case v1::NodeFinding::kAgentSilent:
       case v1::NodeFinding::kAgentReturned:
-        return Bad(field,
-                   absl::StrCat(NodeFindingKindName(static_cast<NodeFindingKind>(f.kind_case())),
+        return FieldError(
+            field, absl::StrCat(NodeFindingKindName(static_cast<NodeFindingKind>(f.kind_case())),
                                 " is raised by the coordinator, never reported"));
       case v1::NodeFinding::KIND_NOT_SET:
-        return Bad(field, "has no kind (brute_force, listener_appeared or listener_gone)");
+        return FieldError(field, "has no kind (brute_force, listener_appeared or listener_gone)");
     }
   }
   return absl::OkStatus();

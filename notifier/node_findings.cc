@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/node_finding_check.h"
 #include "common/status_macros.h"
 #include "notifier/node_finding_render.h"
 
@@ -23,68 +24,11 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
-// "'x y'" with bytes outside printable ASCII escaped, cut to 80 characters.
-std::string Quote(const std::string& v) {
-  std::string out = "'";
-  for (size_t i = 0; i < v.size() && i < 80; ++i) {
-    const unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
-    }
-  }
-  if (v.size() > 80) absl::StrAppend(&out, "...");
-  return out + "'";
-}
-
-absl::Status Bad(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
-
-// A non-empty string of at most `max` bytes of letters, digits and `extra`.
-absl::Status CheckToken(const std::string& field, const std::string& v, size_t max,
-                        absl::string_view extra) {
-  if (v.empty()) return Bad(field, "must not be empty");
-  const bool ok = std::all_of(v.begin(), v.end(), [extra](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-           extra.find(c) != absl::string_view::npos;
-  });
-  if (v.size() > max || !ok) {
-    return Bad(field, absl::StrCat(Quote(v), " (", v.size(), " bytes) must be 1-", max,
-                                   " bytes of letters, digits and '", extra, "'"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckPort(const std::string& field, uint32_t port) {
-  if (port < 1 || port > 65535) return Bad(field, absl::StrCat(port, " is not a port (1-65535)"));
-  return absl::OkStatus();
-}
-
-absl::Status CheckListener(const std::string& field, const v1::Listener& l,
-                           const NodeFindingBounds& bounds) {
-  if (l.protocol() != "tcp" && l.protocol() != "udp") {
-    return Bad(field + ".protocol", absl::StrCat(Quote(l.protocol()), " is not tcp or udp"));
-  }
-  RETURN_IF_ERROR(CheckToken(field + ".address", l.address(), bounds.max_address, ".:"));
-  return CheckPort(field + ".port", l.port());
-}
-
-absl::Status CheckBruteForce(const std::string& field, const v1::BruteForceSource& b,
-                             const NodeFindingBounds& bounds) {
-  RETURN_IF_ERROR(CheckToken(field + ".rule", b.rule(), bounds.max_rule, "._-"));
-  RETURN_IF_ERROR(CheckToken(field + ".source", b.source(), bounds.max_address, ".:/"));
-  if (static_cast<size_t>(b.ports_size()) > bounds.max_ports) {
-    return Bad(field + ".ports",
-               absl::StrCat(b.ports_size(), " ports, at most ", bounds.max_ports));
-  }
-  for (int i = 0; i < b.ports_size(); ++i) {
-    const std::string pf = absl::StrCat(field, ".ports[", i, "]");
-    RETURN_IF_ERROR(CheckToken(pf + ".protocol", b.ports(i).protocol(), bounds.max_protocol, "-"));
-    if (b.ports(i).has_port()) RETURN_IF_ERROR(CheckPort(pf + ".port", b.ports(i).port()));
-  }
-  return absl::OkStatus();
+NodeFindingLimits FindingLimits(const NodeFindingBounds& bounds) {
+  return {.max_rule = bounds.max_rule,
+          .max_address = bounds.max_address,
+          .max_protocol = bounds.max_protocol,
+          .max_ports = bounds.max_ports};
 }
 
 std::string Sha256Hex(const std::string& bytes) {
@@ -98,44 +42,49 @@ std::string Sha256Hex(const std::string& bytes) {
 
 absl::Status ValidateNodeFindingBatch(const v1::NodeFindingBatch& batch,
                                       const NodeFindingBounds& bounds) {
-  if (batch.findings_size() == 0) return Bad("findings", "the batch is empty");
+  if (batch.findings_size() == 0) return FieldError("findings", "the batch is empty");
   if (static_cast<size_t>(batch.findings_size()) > bounds.max_findings) {
-    return Bad("findings",
-               absl::StrCat(batch.findings_size(), " in one batch, at most ", bounds.max_findings));
+    return FieldError("findings", absl::StrCat(batch.findings_size(), " in one batch, at most ",
+                                               bounds.max_findings));
   }
   std::set<std::pair<std::string, std::string>> keys;
   for (int i = 0; i < batch.findings_size(); ++i) {
     const v1::NodeFindingDelivery& d = batch.findings(i);
     const std::string field = absl::StrCat("findings[", i, "]");
-    RETURN_IF_ERROR(CheckToken(field + ".node", d.node(), bounds.max_node, "._-"));
-    RETURN_IF_ERROR(CheckToken(field + ".id", d.id(), bounds.max_id, "._:/-"));
+    RETURN_IF_ERROR(CheckFieldToken(field + ".node", d.node(), bounds.max_node, "._-"));
+    RETURN_IF_ERROR(CheckFieldToken(field + ".id", d.id(), bounds.max_id, "._:/-"));
     if (!d.finding().id().empty() && d.finding().id() != d.id()) {
-      return Bad(field + ".finding.id",
-                 absl::StrCat(Quote(d.finding().id()), " differs from id ", Quote(d.id())));
+      return FieldError(field + ".finding.id",
+                        absl::StrCat(QuoteFieldValue(d.finding().id()), " differs from id ",
+                                     QuoteFieldValue(d.id())));
     }
     if (!keys.insert({d.node(), d.id()}).second) {
-      return Bad(field + ".id", absl::StrCat(Quote(d.id()), " of node ", Quote(d.node()),
-                                             " is given twice in the batch"));
+      return FieldError(field + ".id",
+                        absl::StrCat(QuoteFieldValue(d.id()), " of node ",
+                                     QuoteFieldValue(d.node()), " is given twice in the batch"));
     }
     const v1::NodeFinding& f = d.finding();
     const std::string ff = field + ".finding";
     switch (f.kind_case()) {
       case v1::NodeFinding::kBruteForce:
-        RETURN_IF_ERROR(CheckBruteForce(ff + ".brute_force", f.brute_force(), bounds));
+        RETURN_IF_ERROR(
+            CheckBruteForceSource(ff + ".brute_force", f.brute_force(), FindingLimits(bounds)));
         break;
       case v1::NodeFinding::kListenerAppeared:
-        RETURN_IF_ERROR(CheckListener(ff + ".listener_appeared", f.listener_appeared(), bounds));
+        RETURN_IF_ERROR(
+            CheckListener(ff + ".listener_appeared", f.listener_appeared(), FindingLimits(bounds)));
         break;
       case v1::NodeFinding::kListenerGone:
-        RETURN_IF_ERROR(CheckListener(ff + ".listener_gone", f.listener_gone(), bounds));
+        RETURN_IF_ERROR(
+            CheckListener(ff + ".listener_gone", f.listener_gone(), FindingLimits(bounds)));
         break;
       case v1::NodeFinding::kAgentSilent:
       case v1::NodeFinding::kAgentReturned:
         break;
       case v1::NodeFinding::KIND_NOT_SET:
-        return Bad(ff,
-                   "has no kind (brute_force, listener_appeared, listener_gone, "
-                   "agent_silent or agent_returned)");
+        return FieldError(ff,
+                          "has no kind (brute_force, listener_appeared, listener_gone, "
+                          "agent_silent or agent_returned)");
     }
   }
   return absl::OkStatus();
