@@ -147,8 +147,15 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
     sed -i -e "s|^checkpoint_dir: .*|checkpoint_dir: $dir/node-checkpoint|" \
       -e "s|^timezone_file: .*|timezone_file: /usr/share/zoneinfo/UTC|" "$dir/node.yaml"
     mapfile -t args < <(sed "s|^--config=.*|--config=$dir/node.yaml|" "$dir/node.args")
-    echo "== node agent ${args[*]}"
-    NODE_NAME=node-1 "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+    # Every node agent DaemonSet (the default one and one per pool) with its own NODE_LABELS:
+    # the effective listener policy of each goes to DIR/<DaemonSet>.policy.
+    local ds labels
+    while IFS=$'\t' read -r ds labels; do
+      echo "== node agent $ds (NODE_LABELS=$labels) ${args[*]}"
+      NODE_NAME=node-1 NODE_LABELS=$labels "${NETNS[@]}" "$bin" "${args[0]}" --check-config \
+        "${args[@]:1}" >"$dir/$ds.policy" || return 1
+      grep "^  allowed_ports: " "$dir/$ds.policy"
+    done <"$dir/node-agents.tsv"
   fi
   [[ -f $dir/cronjob.args ]] || return 0
   # goalkeeperctl has no --check-config: its flags must parse (exit 1 "unreachable" from a
@@ -211,6 +218,16 @@ check "all-on: renders every kind" bash -c '
     "monitoring.coreos.com/v1 PrometheusRule"; do
     grep -qx "$k" <<<"$kinds" || { echo "missing $k"; exit 1; }
   done' _ "$PY" "$CHECKS" "$WORK/all-on.yaml"
+# all-on has two node pools: each agent's effective listener policy is its pool's
+# node_policies entry (by its NODE_LABELS), the default agent's the edge one (nodeLabels).
+check "all-on: each node pool's agent gets its own listener policy" bash -c '
+  d=$1.config
+  ports() { sed -n "/^listeners:/,\$p" "$d/$1.policy" | grep "^  allowed_ports: "; }
+  db="  allowed_ports: [22, 5432, 10250, 10251, 10252, 10253, 10254, 10255, 10256]"
+  [[ $(ports gk-node-agent-db) == "$db" &&
+     $(ports gk-node-agent-gpu) == "  allowed_ports: [22, 9400, 10250]" &&
+     $(ports gk-node-agent) == "  allowed_ports: [22, 80, 443, 10250]" ]] ||
+  { grep -H "allowed_ports" "$d"/*.policy; exit 1; }' _ "$WORK/all-on"
 check "prod: HPA rendered, spec.replicas left out" bash -c '
   "$1" "$2" kinds "$3" | grep -qx "autoscaling/v2 HorizontalPodAutoscaler" &&
   ! sed -n "/^kind: Deployment/,/^---/p" "$3" | grep -q "^  replicas:"' _ \
