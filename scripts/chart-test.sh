@@ -320,13 +320,15 @@ bad "an unknown node agent config key" \
   --set nodeAgent.config.heartbeat=5s
 bad "a bad node CIDR" "at '/networkPolicy/coordinator/nodeAgentCidrs/0'" \
   --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=nodes'
-bad "a node pool without a nodeSelector" "at '/nodeAgent/pools/0': missing property 'nodeSelector'" \
+bad "a node pool without a nodeSelector" \
+  "at '/nodeAgent/pools/0': missing property 'nodeSelector'" \
   --set 'nodeAgent.pools[0].name=db'
 bad "a node pool with an empty nodeSelector" "at '/nodeAgent/pools/0/nodeSelector': minProperties" \
   --set 'nodeAgent.pools[0].name=db' --set-json 'nodeAgent.pools[0].nodeSelector={}'
 bad "a node pool name that is no DNS label" "at '/nodeAgent/pools/0/name'" \
   --set 'nodeAgent.pools[0].name=DB_1' --set-string 'nodeAgent.pools[0].nodeSelector.role=db'
-bad "an unknown node pool key" "at '/nodeAgent/pools/0': additional properties 'affinity' not allowed" \
+bad "an unknown node pool key" \
+  "at '/nodeAgent/pools/0': additional properties 'affinity' not allowed" \
   --set 'nodeAgent.pools[0].name=db' --set-string 'nodeAgent.pools[0].nodeSelector.role=db' \
   --set 'nodeAgent.pools[0].affinity.x=1'
 bad "a memory limit missing from resources" "at '/worker/resources': missing property 'limits'" \
@@ -369,7 +371,8 @@ rolls "a coordinator setting does not roll the node agents" \
 # too (its affinity excludes the new pool's nodes); the agents' config rolls all of them.
 AGENT+=(--set 'nodeAgent.pools[0].name=db' --set-string 'nodeAgent.pools[0].nodeSelector.role=db')
 render "${AGENT[@]}" >"$WORK/base.yaml"
-rolls "a node pool's resources roll only that pool's agents" "DaemonSet/gk-goalkeeper-node-agent-db" \
+rolls "a node pool's resources roll only that pool's agents" \
+  "DaemonSet/gk-goalkeeper-node-agent-db" \
   "${AGENT[@]}" --set 'nodeAgent.pools[0].resources.requests.cpu=50m' \
   --set 'nodeAgent.pools[0].resources.limits.memory=64Mi'
 rolls "another node pool rolls the default agents, not the first pool's" \
