@@ -147,8 +147,15 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
     sed -i -e "s|^checkpoint_dir: .*|checkpoint_dir: $dir/node-checkpoint|" \
       -e "s|^timezone_file: .*|timezone_file: /usr/share/zoneinfo/UTC|" "$dir/node.yaml"
     mapfile -t args < <(sed "s|^--config=.*|--config=$dir/node.yaml|" "$dir/node.args")
-    echo "== node agent ${args[*]}"
-    NODE_NAME=node-1 "${NETNS[@]}" "$bin" "${args[0]}" --check-config "${args[@]:1}" || return 1
+    # Every node agent DaemonSet (the default one and one per pool) with its own NODE_LABELS:
+    # the effective listener policy of each goes to DIR/<DaemonSet>.policy.
+    local ds labels
+    while IFS=$'\t' read -r ds labels; do
+      echo "== node agent $ds (NODE_LABELS=$labels) ${args[*]}"
+      NODE_NAME=node-1 NODE_LABELS=$labels "${NETNS[@]}" "$bin" "${args[0]}" --check-config \
+        "${args[@]:1}" >"$dir/$ds.policy" || return 1
+      grep "^  allowed_ports: " "$dir/$ds.policy"
+    done <"$dir/node-agents.tsv"
   fi
   [[ -f $dir/cronjob.args ]] || return 0
   # goalkeeperctl has no --check-config: its flags must parse (exit 1 "unreachable" from a
@@ -211,6 +218,16 @@ check "all-on: renders every kind" bash -c '
     "monitoring.coreos.com/v1 PrometheusRule"; do
     grep -qx "$k" <<<"$kinds" || { echo "missing $k"; exit 1; }
   done' _ "$PY" "$CHECKS" "$WORK/all-on.yaml"
+# all-on has two node pools: each agent's effective listener policy is its pool's
+# node_policies entry (by its NODE_LABELS), the default agent's the edge one (nodeLabels).
+check "all-on: each node pool's agent gets its own listener policy" bash -c '
+  d=$1.config
+  ports() { sed -n "/^listeners:/,\$p" "$d/$1.policy" | grep "^  allowed_ports: "; }
+  db="  allowed_ports: [22, 5432, 10250, 10251, 10252, 10253, 10254, 10255, 10256]"
+  [[ $(ports gk-node-agent-db) == "$db" &&
+     $(ports gk-node-agent-gpu) == "  allowed_ports: [22, 9400, 10250]" &&
+     $(ports gk-node-agent) == "  allowed_ports: [22, 80, 443, 10250]" ]] ||
+  { grep -H "allowed_ports" "$d"/*.policy; exit 1; }' _ "$WORK/all-on"
 check "prod: HPA rendered, spec.replicas left out" bash -c '
   "$1" "$2" kinds "$3" | grep -qx "autoscaling/v2 HorizontalPodAutoscaler" &&
   ! sed -n "/^kind: Deployment/,/^---/p" "$3" | grep -q "^  replicas:"' _ \
@@ -303,6 +320,17 @@ bad "an unknown node agent config key" \
   --set nodeAgent.config.heartbeat=5s
 bad "a bad node CIDR" "at '/networkPolicy/coordinator/nodeAgentCidrs/0'" \
   --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=nodes'
+bad "a node pool without a nodeSelector" \
+  "at '/nodeAgent/pools/0': missing property 'nodeSelector'" \
+  --set 'nodeAgent.pools[0].name=db'
+bad "a node pool with an empty nodeSelector" "at '/nodeAgent/pools/0/nodeSelector': minProperties" \
+  --set 'nodeAgent.pools[0].name=db' --set-json 'nodeAgent.pools[0].nodeSelector={}'
+bad "a node pool name that is no DNS label" "at '/nodeAgent/pools/0/name'" \
+  --set 'nodeAgent.pools[0].name=DB_1' --set-string 'nodeAgent.pools[0].nodeSelector.role=db'
+bad "an unknown node pool key" \
+  "at '/nodeAgent/pools/0': additional properties 'affinity' not allowed" \
+  --set 'nodeAgent.pools[0].name=db' --set-string 'nodeAgent.pools[0].nodeSelector.role=db' \
+  --set 'nodeAgent.pools[0].affinity.x=1'
 bad "a memory limit missing from resources" "at '/worker/resources': missing property 'limits'" \
   --set worker.resources.limits=null
 
@@ -339,6 +367,20 @@ rolls "a node agent setting rolls only the node agents" "DaemonSet/gk-goalkeeper
   "${AGENT[@]}" --set nodeAgent.config.heartbeat_interval=30s
 rolls "a coordinator setting does not roll the node agents" \
   "StatefulSet/gk-goalkeeper-coordinator" "${AGENT[@]}" --set coordinator.lease.ttlSeconds=40
+# With a node pool: its resources roll only its DaemonSet; a new pool rolls the default one
+# too (its affinity excludes the new pool's nodes); the agents' config rolls all of them.
+AGENT+=(--set 'nodeAgent.pools[0].name=db' --set-string 'nodeAgent.pools[0].nodeSelector.role=db')
+render "${AGENT[@]}" >"$WORK/base.yaml"
+rolls "a node pool's resources roll only that pool's agents" \
+  "DaemonSet/gk-goalkeeper-node-agent-db" \
+  "${AGENT[@]}" --set 'nodeAgent.pools[0].resources.requests.cpu=50m' \
+  --set 'nodeAgent.pools[0].resources.limits.memory=64Mi'
+rolls "another node pool rolls the default agents, not the first pool's" \
+  "DaemonSet/gk-goalkeeper-node-agent DaemonSet/gk-goalkeeper-node-agent-edge" "${AGENT[@]}" \
+  --set 'nodeAgent.pools[1].name=edge' --set-string 'nodeAgent.pools[1].nodeSelector.role=edge'
+rolls "a node agent setting rolls the default and every pool's agents" \
+  "DaemonSet/gk-goalkeeper-node-agent DaemonSet/gk-goalkeeper-node-agent-db" \
+  "${AGENT[@]}" --set nodeAgent.config.heartbeat_interval=30s
 
 check "values.schema.json is what scripts/chart_schema.py writes" \
   "$PY" "$ROOT/scripts/chart_schema.py" --check

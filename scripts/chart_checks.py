@@ -14,6 +14,8 @@
                                               DIR/worker.args, DIR/cronjob.args (the
                                               first CronJob's; one argument a line), and
                                               the node agent's DIR/node.yaml, DIR/node.args
+                                              and DIR/node-agents.tsv (each DaemonSet's
+                                              name TAB NODE_LABELS: default and pools)
   chart_checks.py rolls A.yaml B.yaml         prints the workloads whose pod template
                                               differs between two renders
 
@@ -249,7 +251,7 @@ def check_unique(docs):
 
 
 def extract(docs, out):
-    found = set()
+    found, agents = set(), []
     for d in docs:
         if d["kind"] == "ConfigMap":
             for key in ("coordinator.yaml", "notifier.yaml", "node.yaml"):
@@ -264,16 +266,22 @@ def extract(docs, out):
                 f.write("\n".join(c["command"][1:] + c["args"]) + "\n")
             found.add("worker.args")
         if d["kind"] == "DaemonSet" and d["metadata"]["labels"].get(
-                "app.kubernetes.io/component") == "node-agent":
+                "app.kubernetes.io/component", "").startswith("node-agent"):
+            # The default agent's and every pool's: the same command, their own NODE_LABELS.
             c = d["spec"]["template"]["spec"]["containers"][0]
             with open(f"{out}/node.args", "w", encoding="utf-8") as f:
                 f.write("\n".join(c["command"][1:] + c.get("args", [])) + "\n")
+            labels = [e.get("value", "") for e in c.get("env", []) if e["name"] == "NODE_LABELS"]
+            agents.append(f"{d['metadata']['name']}\t{labels[0] if labels else ''}\n")
             found.add("node.args")
         if d["kind"] == "CronJob" and "cronjob.args" not in found:
             c = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
             with open(f"{out}/cronjob.args", "w", encoding="utf-8") as f:
                 f.write("\n".join(c["command"][1:] + c["args"]) + "\n")
             found.add("cronjob.args")
+    if agents:
+        with open(f"{out}/node-agents.tsv", "w", encoding="utf-8") as f:
+            f.write("".join(agents))
     return [f"no {k} rendered" for k in ("coordinator.yaml", "worker.args") if k not in found]
 
 

@@ -48,6 +48,8 @@ EMAIL = r"^[^@\s]+@[^@\s]+$"
 QTY = {"type": ["string", "integer", "number"]}
 PSS_LEVEL = E("privileged", "baseline", "restricted")
 ABS_PATH = {"type": "string", "pattern": r"^/.*$", "description": "an absolute host path"}
+NODE_LABELS = {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z0-9_./-]{1,253}$"},
+               "additionalProperties": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{0,63}$"}}
 PORT_SPEC = {"type": ["integer", "string"], "description": "a port, a range a-b or a name "
              "of common/ports.h"}
 
@@ -302,9 +304,7 @@ schema = {
                              required=["enforce", "warn", "audit", "version"])},
             required=["name", "create"]),
         "coordinatorAddress": R("hostPort"),
-        "nodeLabels": {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z0-9_./-]{1,253}$"},
-                       "additionalProperties": {"type": "string",
-                                                "pattern": r"^[A-Za-z0-9_.-]{0,63}$"}},
+        "nodeLabels": NODE_LABELS,
         "hostPaths": O({"logDir": ABS_PATH, "volatileJournalDir": {
                             "type": "string", "pattern": r"^(/.*)?$",
                             "description": "an absolute path, or \"\" for none"},
@@ -333,6 +333,17 @@ schema = {
                  "timezone_file and checkpoint_dir"),
         "tolerations": R("tolerations"), "nodeSelector": R("stringMap"),
         "affinity": R("affinity"), "priorityClassName": S,
+        "pools": A(O({
+            "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$",
+                     "description": "the DaemonSet is <fullname>-node-agent-<name>"},
+            "nodeSelector": {**NODE_LABELS, "minProperties": 1,
+                             "description": "the pool's nodes (every label, equal values); "
+                                            "also in its NODE_LABELS"},
+            "labels": {**NODE_LABELS, "description": "more NODE_LABELS for the pool's agents"},
+            "tolerations": R("tolerations"), "resources": R("resources"),
+            "priorityClassName": S}, required=["name", "nodeSelector"]),
+            description="one DaemonSet per pool; a node runs the agent of the first pool "
+                        "whose nodeSelector it matches, the default one when none"),
         "updateStrategy": O({"maxUnavailable": INT_OR_STR}),
         "terminationGracePeriodSeconds": Imin(0),
         "resources": R("resources"),

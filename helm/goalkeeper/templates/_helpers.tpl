@@ -401,3 +401,121 @@ config plus the paths of the pod's mounts (timezone_file, checkpoint_dir, journa
 {{- end }}
 {{- join "," $parts }}
 {{- end }}
+
+{{/*
+The node agents' DaemonSets as a YAML list: the default one first, then one per
+nodeAgent.pools entry, each {name, component, pool, nodeSelector, nodeLabels, tolerations,
+resources, priorityClassName, affinity}. Pools are matched in order: a node belongs to the
+first pool whose nodeSelector it matches (every key, equal values), and a node in no pool
+runs the default agent. So pool i's DaemonSet requires its nodeSelector and excludes the
+nodes of pools 0..i-1, and the default one excludes the nodes of every pool; the exclusions
+are required nodeAffinity terms (NotIn also matches a node without the key), ANDed with the
+terms of nodeAgent.affinity. Exactly one agent per node, whatever labels a node carries.
+*/}}
+{{- define "goalkeeper.nodeAgents" -}}
+{{- $a := .Values.nodeAgent }}
+{{- $base := include "goalkeeper.componentName" (list . "node-agent") }}
+{{- $pools := $a.pools | default (list) }}
+{{- $seen := dict }}
+{{- $selectors := list }}
+{{- $out := list }}
+{{- range $i, $p := $pools }}
+{{- $where := printf "nodeAgent.pools[%d] (%q)" $i $p.name }}
+{{- if hasKey $seen $p.name }}
+{{- fail (printf "%s: the pool name is used twice; every pool needs a name of its own" $where) }}
+{{- end }}
+{{- $_ := set $seen $p.name true }}
+{{- if eq $p.name "default" }}
+{{- fail (printf "%s: \"default\" names the agent of the nodes in no pool; choose another pool name" $where) }}
+{{- end }}
+{{- if not $p.nodeSelector }}
+{{- fail (printf "%s: nodeSelector is empty; a pool selects its nodes by at least one label (an empty one would take every node from the default agent)" $where) }}
+{{- end }}
+{{- $name := printf "%s-%s" $base $p.name }}
+{{- if gt (len $name) 63 }}
+{{- fail (printf "%s: the DaemonSet name %q has %d characters, more than 63 (a DNS label); shorten the pool name or fullnameOverride" $where $name (len $name)) }}
+{{- end }}
+{{- range $j, $prev := $selectors }}
+{{- $covered := true }}
+{{- range $k, $v := $prev }}
+{{- if ne (toString (get $p.nodeSelector $k)) (toString $v) }}{{ $covered = false }}{{ end }}
+{{- if not (hasKey $p.nodeSelector $k) }}{{ $covered = false }}{{ end }}
+{{- end }}
+{{- if $covered }}
+{{- fail (printf "%s: every node its nodeSelector selects is in the earlier pool %q (pools are matched in order, the first wins); put the narrower pool first" $where (index $pools $j).name) }}
+{{- end }}
+{{- end }}
+{{- range $k, $v := ($p.labels | default (dict)) }}
+{{- if and (hasKey $p.nodeSelector $k) (ne (toString (get $p.nodeSelector $k)) (toString $v)) }}
+{{- fail (printf "%s: labels.%s is %q but nodeSelector.%s is %q; NODE_LABELS would contradict the node's own label" $where $k $v $k (get $p.nodeSelector $k)) }}
+{{- end }}
+{{- end }}
+{{- $labels := merge (deepCopy $p.nodeSelector) (deepCopy ($p.labels | default (dict))) (deepCopy ($a.nodeLabels | default (dict))) }}
+{{- $affinity := include "goalkeeper.nodeAgentAffinity" (list $a.affinity $selectors $where) | fromYaml }}
+{{- $agent := dict "name" $name "component" (printf "node-agent-%s" $p.name) "pool" $p.name }}
+{{- $_ := set $agent "nodeSelector" (merge (deepCopy $p.nodeSelector) (deepCopy ($a.nodeSelector | default (dict)))) }}
+{{- $_ := set $agent "nodeLabels" $labels }}
+{{- $_ := set $agent "tolerations" (hasKey $p "tolerations" | ternary $p.tolerations $a.tolerations) }}
+{{- $_ := set $agent "resources" ($p.resources | default $a.resources) }}
+{{- $_ := set $agent "priorityClassName" (hasKey $p "priorityClassName" | ternary $p.priorityClassName $a.priorityClassName) }}
+{{- $_ := set $agent "affinity" $affinity }}
+{{- $out = append $out $agent }}
+{{- $selectors = append $selectors $p.nodeSelector }}
+{{- end }}
+{{- $default := dict "name" $base "component" "node-agent" "pool" "" "nodeSelector" $a.nodeSelector "nodeLabels" $a.nodeLabels "tolerations" $a.tolerations "resources" $a.resources "priorityClassName" $a.priorityClassName }}
+{{- $_ := set $default "affinity" (include "goalkeeper.nodeAgentAffinity" (list $a.affinity $selectors "the default node agent (nodeAgent.affinity with the pools excluded)") | fromYaml) }}
+{{- toYaml (prepend $out $default) }}
+{{- end }}
+
+{{/*
+(list AFFINITY SELECTORS WHERE): AFFINITY (nodeAgent.affinity) with its required node
+affinity narrowed to the nodes that match none of SELECTORS (maps of labels). A node
+matches none when, for each selector, one of its labels is missing or different: in
+disjunctive form one term per choice of a key from each selector (the expressions on one
+key merged into one NotIn), each term ANDed into each of AFFINITY's own terms.
+*/}}
+{{- define "goalkeeper.nodeAgentAffinity" -}}
+{{- $aff := deepCopy (index . 0 | default (dict)) }}
+{{- $selectors := index . 1 }}
+{{- $where := index . 2 }}
+{{- if $selectors }}
+{{- $terms := list (dict) }}
+{{- range $s := $selectors }}
+{{- $next := list }}
+{{- range $t := $terms }}
+{{- range $k := keys $s | sortAlpha }}
+{{- $nt := deepCopy $t }}
+{{- $_ := set $nt $k ((get $nt $k | default (list)) | concat (list (toString (get $s $k))) | uniq | sortAlpha) }}
+{{- $next = append $next $nt }}
+{{- end }}
+{{- end }}
+{{- $terms = $next | uniq }}
+{{- end }}
+{{- $own := list }}
+{{- range $t := $terms }}
+{{- $exprs := list }}
+{{- range $k := keys $t | sortAlpha }}
+{{- $exprs = append $exprs (dict "key" $k "operator" "NotIn" "values" (get $t $k)) }}
+{{- end }}
+{{- $own = append $own $exprs }}
+{{- end }}
+{{- $na := $aff.nodeAffinity | default (dict) }}
+{{- $req := get $na "requiredDuringSchedulingIgnoredDuringExecution" | default (dict) }}
+{{- $userTerms := $req.nodeSelectorTerms | default (list (dict)) }}
+{{- $combined := list }}
+{{- range $u := $userTerms }}
+{{- range $exprs := $own }}
+{{- $nt := deepCopy $u }}
+{{- $_ := set $nt "matchExpressions" (concat ($u.matchExpressions | default (list)) $exprs) }}
+{{- $combined = append $combined $nt }}
+{{- end }}
+{{- end }}
+{{- if gt (len $combined) 32 }}
+{{- fail (printf "%s: excluding the pools' nodes takes %d nodeSelectorTerms, more than 32; give the pools fewer labels in their nodeSelectors (one key each is one term)" $where (len $combined)) }}
+{{- end }}
+{{- $_ := set $req "nodeSelectorTerms" $combined }}
+{{- $_ := set $na "requiredDuringSchedulingIgnoredDuringExecution" $req }}
+{{- $_ := set $aff "nodeAffinity" $na }}
+{{- end }}
+{{- if $aff }}{{ toYaml $aff }}{{ end }}
+{{- end }}
