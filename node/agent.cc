@@ -1,6 +1,7 @@
 #include "node/agent.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,6 +151,40 @@ absl::StatusOr<std::unique_ptr<LineSource>> OpenJournalSource(const JournalFollo
   return std::unique_ptr<LineSource>(new JournalSource(std::move(f)));
 }
 
+absl::StatusOr<std::unique_ptr<CheckpointDirLock>> CheckpointDirLock::TryAcquire(
+    const std::string& dir) {
+  const std::string path = dir + "/agent.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint_dir lock '", path, "': ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char holder[32] = {};
+    const ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::UnavailableError(
+          absl::StrCat("checkpoint_dir '", dir, "' is in use by another agent (pid ",
+                       n > 0 ? absl::StripAsciiWhitespace(holder) : "unknown", ")"));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint_dir lock '", path, "': ", std::strerror(err)));
+  }
+  const std::string pid = absl::StrCat(::getpid(), "\n");
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    const int err = errno;
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("checkpoint_dir lock '", path, "': ", std::strerror(err)));
+  }
+  return std::unique_ptr<CheckpointDirLock>(new CheckpointDirLock(fd));
+}
+
+CheckpointDirLock::~CheckpointDirLock() { ::close(fd_); }
+
 NodeAgent::NodeAgent(NodeAgentOptions options, const Clock& clock, NodeReportClient& client)
     : options_(std::move(options)), clock_(clock), client_(client) {}
 
@@ -161,7 +196,10 @@ absl::StatusOr<std::unique_ptr<NodeAgent>> NodeAgent::Create(NodeAgentOptions op
   if (options.spool.path.empty()) {
     options.spool.path = options.config.checkpoint_dir + "/spool.db";
   }
+  ASSIGN_OR_RETURN(std::unique_ptr<CheckpointDirLock> lock,
+                   CheckpointDirLock::TryAcquire(options.config.checkpoint_dir));
   std::unique_ptr<NodeAgent> agent(new NodeAgent(std::move(options), clock, client));
+  agent->lock_ = std::move(lock);
   NodeAgentOptions& o = agent->options_;
   ASSIGN_OR_RETURN(agent->spool_, Spool::Open(o.spool));
   agent->policy_ = PolicyForLabels(o.config.listeners, o.labels);

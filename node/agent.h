@@ -141,10 +141,31 @@ struct NodeAgentStats {
   uint64_t backpressure = 0;  // Polls stopped by a full spool
 };
 
+// An exclusive lock on `<checkpoint_dir>/agent.lock` (flock), held for the
+// agent's lifetime: two agents on one node (a DaemonSet pod replaced by
+// another one's during a node-pool relabel, or an operator's second run)
+// would share the spool and the checkpoints. The file holds the holder's pid.
+class CheckpointDirLock {
+ public:
+  // UNAVAILABLE naming the directory and the holder's pid when another
+  // process (or another lock in this one) holds it; other errors for a
+  // directory that cannot hold the file.
+  static absl::StatusOr<std::unique_ptr<CheckpointDirLock>> TryAcquire(const std::string& dir);
+  ~CheckpointDirLock();
+  CheckpointDirLock(const CheckpointDirLock&) = delete;
+  CheckpointDirLock& operator=(const CheckpointDirLock&) = delete;
+
+ private:
+  explicit CheckpointDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 class NodeAgent {
  public:
-  // Opens the spool and every source (creating checkpoint_dir's files, not
-  // the directory) and replays the findings of each source's checkpoint.
+  // Takes the checkpoint directory's lock (UNAVAILABLE while another agent
+  // holds it: the caller waits and tries again), opens the spool and every
+  // source (creating checkpoint_dir's files, not the directory) and replays
+  // the findings of each source's checkpoint.
   static absl::StatusOr<std::unique_ptr<NodeAgent>> Create(NodeAgentOptions options,
                                                            const Clock& clock,
                                                            NodeReportClient& client);
@@ -178,6 +199,7 @@ class NodeAgent {
   NodeAgentOptions options_;
   const Clock& clock_;
   NodeReportClient& client_;
+  std::unique_ptr<CheckpointDirLock> lock_;  // before everything it guards
   ListenerPolicy policy_;
   std::unique_ptr<Spool> spool_;
   std::vector<std::unique_ptr<RuleSource>> sources_;

@@ -215,14 +215,6 @@ int RunNodeCommand(int argc, const char* const* argv) {
   }
   GrpcNodeReportClient client(f.coordinator);
   SystemClock clock;
-  absl::StatusOr<std::unique_ptr<node::NodeAgent>> agent =
-      node::NodeAgent::Create(o, clock, client);
-  if (!agent.ok()) {
-    std::fprintf(stderr, "error: %s\n", std::string(agent.status().message()).c_str());
-    return absl::IsInvalidArgument(agent.status()) ? kExitUsage : kExitFailure;
-  }
-  MakeLogger("node")->info("node agent started node={} coordinator={} version={}", o.node,
-                           f.coordinator, Version());
   absl::Notification stop;
   std::thread waiter([&] {
     int sig = 0;
@@ -232,10 +224,36 @@ int RunNodeCommand(int argc, const char* const* argv) {
       stop.Notify();
     }
   });
+  auto join_waiter = [&] {
+    if (!stop.HasBeenNotified()) stop.Notify();
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+  };
+  absl::StatusOr<std::unique_ptr<node::NodeAgent>> agent =
+      node::NodeAgent::Create(o, clock, client);
+  // Another agent holds the checkpoint directory (the pod this one replaces
+  // is still committing): wait for it, once a second, until told to stop.
+  if (absl::IsUnavailable(agent.status())) {
+    MakeLogger("node")->warn("{}; waiting for it to exit", agent.status().message());
+    while (absl::IsUnavailable(agent.status()) &&
+           !stop.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      agent = node::NodeAgent::Create(o, clock, client);
+    }
+    if (stop.HasBeenNotified()) {
+      join_waiter();
+      MakeLogger("node")->info("node agent stopped before it started");
+      return kExitOk;
+    }
+  }
+  if (!agent.ok()) {
+    join_waiter();
+    std::fprintf(stderr, "error: %s\n", std::string(agent.status().message()).c_str());
+    return absl::IsInvalidArgument(agent.status()) ? kExitUsage : kExitFailure;
+  }
+  MakeLogger("node")->info("node agent started node={} coordinator={} version={}", o.node,
+                           f.coordinator, Version());
   absl::Status s = (*agent)->Run(&stop);
-  if (!stop.HasBeenNotified()) stop.Notify();
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  join_waiter();
   if (!s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return kExitFailure;

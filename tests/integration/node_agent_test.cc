@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -359,6 +360,45 @@ TEST_F(NodeAgentProcessTest, AKilledAgentGoesSilentAndReturns) {
                           [](const v1::NodeFinding& f) { return f.has_agent_returned(); }));
   agent->Signal(SIGTERM);
   EXPECT_EQ(agent->Wait(std::chrono::seconds(20)).exit_code, 0);
+}
+
+// A second agent on the same checkpoint directory (the pod replacing another
+// one's during a node-pool relabel) waits until the first has exited, then
+// takes over; told to stop while waiting, it exits 0.
+TEST_F(NodeAgentProcessTest, ASecondAgentWaitsForTheFirstToReleaseTheCheckpointDir) {
+  WriteAgentConfig(10);
+  auto coordinator = StartCoordinator();
+  Subprocess first = StartAgent(*coordinator);
+  ASSERT_TRUE(WaitFor(20, [&] { return coordinator->Node(kNode).has_value(); }))
+      << ReadFile(dir_ + "/agent.log");
+  Subprocess waiting = Subprocess::StartLogged(
+      {kWorkerBin, "node", "--coordinator", coordinator->address(), "--config", dir_ + "/node.yaml",
+       "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+      dir_ + "/second.log");
+  ASSERT_TRUE(WaitFor(20, [&] {
+    return absl::StrContains(ReadFile(dir_ + "/second.log"),
+                             "is in use by another agent (pid " + std::to_string(first.pid()));
+  })) << ReadFile(dir_ + "/second.log");
+  SleepMs(1500);
+  EXPECT_FALSE(waiting.Exited());
+  EXPECT_FALSE(absl::StrContains(ReadFile(dir_ + "/second.log"), "node agent started"));
+  first.Signal(SIGTERM);
+  EXPECT_EQ(first.Wait(std::chrono::seconds(20)).exit_code, 0);
+  ASSERT_TRUE(WaitFor(20, [&] {
+    return absl::StrContains(ReadFile(dir_ + "/second.log"), "node agent started");
+  })) << ReadFile(dir_ + "/second.log");
+  Subprocess third = Subprocess::StartLogged(
+      {kWorkerBin, "node", "--coordinator", coordinator->address(), "--config", dir_ + "/node.yaml",
+       "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+      dir_ + "/third.log");
+  ASSERT_TRUE(WaitFor(20, [&] {
+    return absl::StrContains(ReadFile(dir_ + "/third.log"), "is in use by another agent");
+  })) << ReadFile(dir_ + "/third.log");
+  third.Signal(SIGTERM);
+  EXPECT_EQ(third.Wait(std::chrono::seconds(20)).exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_ + "/third.log"), "stopped before it started"));
+  waiting.Signal(SIGTERM);
+  EXPECT_EQ(waiting.Wait(std::chrono::seconds(20)).exit_code, 0);
 }
 
 TEST_F(NodeAgentProcessTest, BadFlagsAndConfigsExitTwoWithOneLineNamingTheValue) {

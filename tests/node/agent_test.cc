@@ -6,6 +6,7 @@
 #include "node/agent.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,7 @@ namespace v1 = goalkeeper::v1;
 using ::goalkeeper::testing::AppendTo;
 using ::goalkeeper::testing::TempDir;
 using ::goalkeeper::testing::WriteFile;
+using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
 const absl::Time kStart = absl::FromUnixSeconds(1796137200);  // 2026-12-01T15:00:00Z
@@ -184,6 +186,21 @@ TEST_F(NodeAgentTest, ASourceCrossingTheThresholdIsSentOnceAndAcknowledged) {
   ASSERT_EQ(client.reports.size(), 2u);
   EXPECT_THAT(BruteForceSources(client.findings), UnorderedElementsAre("192.0.2.23", "192.0.2.99"));
   EXPECT_EQ(agent->stats().hits, 8u);
+}
+
+// Two agents never share a checkpoint directory: the second is told who
+// holds it, and gets it once the first is gone.
+TEST_F(NodeAgentTest, ASecondAgentOnTheSameCheckpointDirIsRefusedUntilTheFirstIsGone) {
+  FakeNodeClient client;
+  std::unique_ptr<NodeAgent> first = Start(client);
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::unique_ptr<NodeAgent>> second = NodeAgent::Create(options_, clock_, client);
+  ASSERT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+  EXPECT_THAT(second.status().message(),
+              HasSubstr(absl::StrCat("is in use by another agent (pid ", getpid(), ")")));
+  first.reset();
+  second = NodeAgent::Create(options_, clock_, client);
+  EXPECT_TRUE(second.ok()) << second.status();
 }
 
 TEST_F(NodeAgentTest, HeartbeatsEveryIntervalWithoutFindings) {
