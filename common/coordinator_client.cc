@@ -7,11 +7,25 @@
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
+#include "goalkeeper/v1/node.grpc.pb.h"
 
 namespace goalkeeper {
 namespace {
 
 namespace v1 = goalkeeper::v1;
+
+// One unary call with a deadline; the server's (or the transport's) status.
+template <typename Stub, typename Req, typename Resp>
+absl::StatusOr<Resp> CallOnce(Stub& stub,
+                              grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
+                              const Req& req, absl::Duration deadline) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
+  Resp resp;
+  grpc::Status s = (stub.*rpc)(&ctx, req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return resp;
+}
 
 class GrpcCoordinatorClient : public CoordinatorClient {
  public:
@@ -42,19 +56,35 @@ class GrpcCoordinatorClient : public CoordinatorClient {
   absl::StatusOr<Resp> Call(grpc::Status (v1::ShardService::Stub::*rpc)(grpc::ClientContext*,
                                                                         const Req&, Resp*),
                             const Req& req, absl::Duration deadline) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
-    Resp resp;
-    grpc::Status s = (stub_.get()->*rpc)(&ctx, req, &resp);
-    if (!s.ok()) return FromGrpcStatus(s);
-    return resp;
+    return CallOnce(*stub_, rpc, req, deadline);
   }
 
   const std::unique_ptr<v1::ShardService::Stub> stub_;
   const absl::Duration deadline_;
 };
 
+class GrpcNodeReportClient : public NodeReportClient {
+ public:
+  GrpcNodeReportClient(const std::string& address, absl::Duration deadline)
+      : stub_(
+            v1::NodeService::NewStub(MakeChannel(address, ChannelOptions{.fast_reconnect = true}))),
+        deadline_(deadline) {}
+
+  absl::StatusOr<v1::NodeReportAck> Report(const v1::NodeReport& report) override {
+    return CallOnce(*stub_, &v1::NodeService::Stub::ReportNode, report, deadline_);
+  }
+
+ private:
+  const std::unique_ptr<v1::NodeService::Stub> stub_;
+  const absl::Duration deadline_;
+};
+
 }  // namespace
+
+std::unique_ptr<NodeReportClient> NewGrpcNodeReportClient(const std::string& address,
+                                                          absl::Duration deadline) {
+  return std::make_unique<GrpcNodeReportClient>(address, deadline);
+}
 
 std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(const std::string& address,
                                                             absl::Duration deadline) {

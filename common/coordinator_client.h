@@ -1,8 +1,9 @@
 // The worker side of ShardService as a small seam: register, lease,
-// heartbeat, report findings, complete. The fleet worker (and the node agent
-// after it) talks to the coordinator only through it, so tests drive them
-// with an in-memory fake (tests/testing/fake_coordinator_client.h) and the
-// transport lives in one place.
+// heartbeat, report findings, complete; and the node agent's side of
+// NodeService (NodeReportClient). The fleet worker and the node agent talk
+// to the coordinator only through them, so tests drive them with in-memory
+// fakes (tests/testing/fake_coordinator_client.h, tests/node/agent_test.cc)
+// and the transport lives in one place.
 //
 //   std::unique_ptr<CoordinatorClient> c = NewGrpcCoordinatorClient("coord:7070");
 //   absl::StatusOr<v1::LeaseShardResponse> r = c->Lease(req);
@@ -22,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "goalkeeper/v1/coordinator.pb.h"
+#include "goalkeeper/v1/node.pb.h"
 
 namespace goalkeeper {
 
@@ -38,9 +40,23 @@ class CoordinatorClient {
   virtual absl::Status Complete(const goalkeeper::v1::CompleteShardRequest& req) = 0;
 };
 
+// The node agent's side of NodeService (node/agent.h): its reports, which
+// are also its heartbeats. One attempt per call, like CoordinatorClient.
+class NodeReportClient {
+ public:
+  virtual ~NodeReportClient() = default;
+  virtual absl::StatusOr<goalkeeper::v1::NodeReportAck> Report(
+      const goalkeeper::v1::NodeReport& report) = 0;
+};
+
 // A ShardService client over one channel (MakeChannel, fast reconnect).
 // `deadline` bounds each call; heartbeats get half of it.
 std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(
+    const std::string& address, absl::Duration deadline = absl::Seconds(10));
+
+// A NodeService client over one channel (MakeChannel, fast reconnect);
+// `deadline` bounds each call.
+std::unique_ptr<NodeReportClient> NewGrpcNodeReportClient(
     const std::string& address, absl::Duration deadline = absl::Seconds(10));
 
 }  // namespace goalkeeper

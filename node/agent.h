@@ -57,6 +57,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/coordinator_client.h"
 #include "goalkeeper/v1/node.pb.h"
 #include "node/agent_state.h"
 #include "node/hit_aggregator.h"
@@ -73,14 +74,9 @@ inline constexpr absl::Duration kMaxBackoff = absl::Seconds(60);
 // How often Step logs the counters (one info line).
 inline constexpr absl::Duration kStatsLogInterval = absl::Minutes(10);
 
-// The coordinator, as the agent sees it: one attempt per call (a deadline
-// inside); retries are the agent's.
-class NodeReportClient {
- public:
-  virtual ~NodeReportClient() = default;
-  virtual absl::StatusOr<goalkeeper::v1::NodeReportAck> Report(
-      const goalkeeper::v1::NodeReport& report) = 0;
-};
+// The coordinator, as the agent sees it: goalkeeper::NodeReportClient
+// (common/coordinator_client.h), one attempt per call; retries are the
+// agent's.
 
 // One line of a source: a syslog-file line, or a journal entry's MESSAGE
 // with its realtime stamp.

@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -20,15 +19,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "common/coordinator_client.h"
 #include "common/flags.h"
-#include "common/grpc_channel.h"
-#include "common/grpc_status.h"
 #include "common/host_port.h"
 #include "common/logging.h"
 #include "common/strict_yaml.h"
 #include "common/version.h"
 #include "common/yaml_write.h"
-#include "goalkeeper/v1/node.grpc.pb.h"
 #include "node/agent.h"
 #include "node/firewall_line.h"
 #include "node/node_config.h"
@@ -40,24 +37,6 @@ namespace {
 namespace v1 = goalkeeper::v1;
 
 constexpr size_t kMaxNodeName = 253;
-
-// NodeReportClient over gRPC (one channel, fast reconnect; a deadline per call).
-class GrpcNodeReportClient : public node::NodeReportClient {
- public:
-  explicit GrpcNodeReportClient(const std::string& address)
-      : stub_(v1::NodeService::NewStub(MakeChannel(address, {.fast_reconnect = true}))) {}
-  absl::StatusOr<v1::NodeReportAck> Report(const v1::NodeReport& report) override {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    v1::NodeReportAck ack;
-    grpc::Status s = stub_->ReportNode(&ctx, report, &ack);
-    if (!s.ok()) return FromGrpcStatus(s);
-    return ack;
-  }
-
- private:
-  std::unique_ptr<v1::NodeService::Stub> stub_;
-};
 
 struct NodeFlags {
   std::string coordinator;
@@ -213,7 +192,7 @@ int RunNodeCommand(int argc, const char* const* argv) {
                  ec.message().c_str());
     return kExitFailure;
   }
-  GrpcNodeReportClient client(f.coordinator);
+  std::unique_ptr<NodeReportClient> client = NewGrpcNodeReportClient(f.coordinator);
   SystemClock clock;
   absl::Notification stop;
   std::thread waiter([&] {
@@ -230,14 +209,14 @@ int RunNodeCommand(int argc, const char* const* argv) {
     waiter.join();
   };
   absl::StatusOr<std::unique_ptr<node::NodeAgent>> agent =
-      node::NodeAgent::Create(o, clock, client);
+      node::NodeAgent::Create(o, clock, *client);
   // Another agent holds the checkpoint directory (the pod this one replaces
   // is still committing): wait for it, once a second, until told to stop.
   if (absl::IsUnavailable(agent.status())) {
     MakeLogger("node")->warn("{}; waiting for it to exit", agent.status().message());
     while (absl::IsUnavailable(agent.status()) &&
            !stop.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-      agent = node::NodeAgent::Create(o, clock, client);
+      agent = node::NodeAgent::Create(o, clock, *client);
     }
     if (stop.HasBeenNotified()) {
       join_waiter();
