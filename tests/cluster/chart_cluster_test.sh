@@ -390,7 +390,10 @@ leftover() {
   k get "${kinds%,}" -n "$NS" --ignore-not-found -o name 2>/dev/null |
     grep -vE '^(configmap/kube-root-ca.crt|serviceaccount/default)$' | sort
 }
-for _ in $(seq 1 60); do
+# Pods go after the objects: a worker still holding a shard when it got
+# SIGTERM tries to hand it back until its grace period (60 s) ends, and the
+# coordinator it would hand it to is being deleted too. Wait that long.
+for _ in $(seq 1 200); do
   [[ "$(leftover | grep -v '^persistentvolumeclaim/')" == "" ]] && break; sleep 0.5
 done
 left=$(leftover | tr '\n' ' ')
