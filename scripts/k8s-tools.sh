@@ -134,12 +134,17 @@ build_kube() {
     ver+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=31"
     ver+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
     ver+=" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=31"
+    # One `go build` for all of them: the shared packages compile once and
+    # the links (single-threaded each) run side by side.
+    local pkgs=()
     for c in "${cmds[@]}"; do
-      [[ -x "$TOOLS/$d/bin/$c" ]] && continue
-      log "building $c $KUBE_VERSION (minutes cold)"
-      (cd "$w" && "${GO_BUILD[@]}" -ldflags "$ver -w" -o "$TOOLS/$d/bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
-      mv "$TOOLS/$d/bin/$c.tmp" "$TOOLS/$d/bin/$c"
+      [[ -x "$TOOLS/$d/bin/$c" ]] || pkgs+=("k8s.io/kubernetes/cmd/$c")
     done
+    log "building ${pkgs[*]##*/} $KUBE_VERSION (minutes cold)"
+    rm -rf "$TOOLS/$d/bin/.new" && mkdir -p "$TOOLS/$d/bin/.new"
+    (cd "$w" && "${GO_BUILD[@]}" -ldflags "$ver -w" -o "$TOOLS/$d/bin/.new/" "${pkgs[@]}")
+    for p in "${pkgs[@]}"; do mv "$TOOLS/$d/bin/.new/${p##*/}" "$TOOLS/$d/bin/"; done
+    rmdir "$TOOLS/$d/bin/.new"
   fi
   for c in "${cmds[@]}"; do link "$TOOLS/$d/bin/$c"; done
 }

@@ -14,7 +14,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
   python3-prometheus-client python3-yaml
-  libsystemd-dev systemd-journal-remote
+  libsystemd-dev systemd-journal-remote ccache
 )
 
 missing=()

@@ -14,10 +14,13 @@
 #      rendered configs through the binaries' --check-config), the alert rules
 #      (scripts/check-rules.sh: promtool), the image (scripts/build-images.sh,
 #      scripts/image-smoke-test.sh) and the chart on a real single-node
-#      cluster (tests/cluster/chart_cluster_test.sh, root only). The Go tools
-#      (Helm, the Kubernetes binaries, promtool, CoreDNS) are built once into
-#      ~/.cache/goalkeeper/tools by scripts/k8s-tools.sh, in the background
-#      from the start, so a fresh machine builds them while the C++ suites run.
+#      cluster (tests/cluster/chart_cluster_test.sh, root only).
+# What does not need the C++ suites runs beside them from the start, at nice
+# 19 so the suites keep the CPU: the Go tools (Helm and promtool for the chart
+# checks; the Kubernetes binaries and CoreDNS for the cluster), built once into
+# ~/.cache/goalkeeper/tools by scripts/k8s-tools.sh, and the image build.
+# The C++ builds go through ccache (~/.cache/goalkeeper/ccache): exact, and a
+# second run on the same machine recompiles only what changed.
 # Ends with one line "N passed, N failed" counting tests, fuzz runs and checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,10 +28,21 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 mkdir -p build
-# The Go tools, in the background and at low priority (about 25 minutes cold,
-# nothing when cached): waited for before step 6.
-nice -n 19 scripts/k8s-tools.sh >build/k8s-tools.log 2>&1 &
-TOOLS_PID=$!
+# In the background, at low priority; each is waited for where it is needed.
+# The Go tools: the chart's (a few minutes cold) and the cluster's (about
+# 25 minutes cold); nothing when cached.
+nice -n 19 scripts/k8s-tools.sh chart >build/k8s-tools-chart.log 2>&1 &
+CHART_TOOLS_PID=$!
+nice -n 19 scripts/k8s-tools.sh cluster >build/k8s-tools-cluster.log 2>&1 &
+CLUSTER_TOOLS_PID=$!
+# The image: its own Release build inside podman (its layers are cached).
+nice -n 19 scripts/build-images.sh >build/build-images.log 2>&1 &
+IMAGES_PID=$!
+
+CACHE="${GOALKEEPER_CACHE:-$HOME/.cache/goalkeeper}"
+export CCACHE_DIR="${CCACHE_DIR:-$CACHE/ccache}" CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
+LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 FUZZ_SECONDS=${GOALKEEPER_FUZZ_SECONDS:-30}
 JOBS=$(nproc)
@@ -49,7 +63,7 @@ count_ctest() {  # $1 = ctest log
 run_suite() {  # $1 = build dir, $2... = extra cmake args
   local dir=$1; shift
   echo "== build $dir"
-  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake -S . -B "$dir" -G Ninja "${LAUNCHER[@]}" "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS"
   echo "== ctest $dir"
   local log="$dir/ctest.log"
@@ -69,7 +83,7 @@ run_suite build -DCMAKE_BUILD_TYPE=Release -DGOALKEEPER_WERROR=ON
 run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DGOALKEEPER_SANITIZE=ON -DGOALKEEPER_WERROR=ON
 
 echo "== fuzz (${FUZZ_SECONDS}s per target)"
-CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DGOALKEEPER_FUZZ=ON \
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja "${LAUNCHER[@]}" -DGOALKEEPER_FUZZ=ON \
   -DGOALKEEPER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOALKEEPER_WERROR=ON >/dev/null
 cmake --build build-fuzz -j "$JOBS"
 # One fuzzer per core at a time: each runs FUZZ_SECONDS of wall time.
@@ -120,26 +134,38 @@ run_script() {  # NAME CMD...: runs a check script, counts its summary line
   count_script "$log"
 }
 
-echo "== Go tools (scripts/k8s-tools.sh)"
-if wait "$TOOLS_PID"; then
-  echo "tools: ok"
-else
-  echo "tools: FAILED"; tail -40 build/k8s-tools.log
-  failed=$((failed + 1))
-fi
-run_script chart-tests env GOALKEEPER_BIN=build scripts/chart-test.sh
-run_script rules scripts/check-rules.sh
-echo "== images"
-if scripts/build-images.sh 2>&1 | tee build/build-images.log; then
-  run_script image-smoke scripts/image-smoke-test.sh
-  if [ "$(id -u)" -eq 0 ]; then
-    run_script cluster env GOALKEEPER_BIN=build tests/cluster/chart_cluster_test.sh
-  else
-    echo "cluster: not run (needs root for the network namespace, containerd and the kubelet)"
-    failed=$((failed + 1))
+wait_job() {  # NAME PID LOG: waits for a background job, counts its outcome
+  echo "== $1"
+  if wait "$2"; then
+    echo "$1: ok"; passed=$((passed + 1)); return 0
   fi
+  echo "$1: FAILED"; tail -40 "$3"
+  failed=$((failed + 1)); return 1
+}
+
+if wait_job "Go tools for the chart (scripts/k8s-tools.sh chart)" "$CHART_TOOLS_PID" \
+     build/k8s-tools-chart.log; then
+  run_script chart-tests env GOALKEEPER_BIN=build scripts/chart-test.sh
+  run_script rules scripts/check-rules.sh
 else
-  echo "images: FAILED"; failed=$((failed + 1))
+  echo "chart-tests, rules: not run (no tools)"; failed=$((failed + 2))
+fi
+images_ok=0
+if wait_job "images (scripts/build-images.sh)" "$IMAGES_PID" build/build-images.log; then
+  images_ok=1
+  grep -E '^(image:|build-images: .* took)' build/build-images.log || true
+  run_script image-smoke scripts/image-smoke-test.sh
+fi
+tools_ok=0
+wait_job "Go tools for the cluster (scripts/k8s-tools.sh cluster)" "$CLUSTER_TOOLS_PID" \
+  build/k8s-tools-cluster.log && tools_ok=1
+if [ "$(id -u)" -ne 0 ]; then
+  echo "cluster: not run (needs root for the network namespace, containerd and the kubelet)"
+  failed=$((failed + 1))
+elif [ "$images_ok" -eq 1 ] && [ "$tools_ok" -eq 1 ]; then
+  run_script cluster env GOALKEEPER_BIN=build tests/cluster/chart_cluster_test.sh
+else
+  echo "cluster: not run (no image or no tools)"; failed=$((failed + 1))
 fi
 
 echo "tests: $passed passed, $failed failed"
