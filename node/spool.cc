@@ -104,9 +104,8 @@ absl::StatusOr<int64_t> Spool::Append(absl::string_view record) {
   return id;
 }
 
-absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::string>& records,
-                                                        int64_t batch_seq) {
-  if (batch_seq <= last_batch_seq_) return std::vector<int64_t>{};
+absl::StatusOr<std::vector<int64_t>> Spool::InsertAll(const std::vector<std::string>& records,
+                                                      const std::function<absl::Status()>& also) {
   int64_t add_bytes = 0;
   for (const std::string& r : records) add_bytes += static_cast<int64_t>(r.size());
   RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(records.size()), add_bytes));
@@ -117,13 +116,23 @@ absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::s
     ASSIGN_OR_RETURN(int64_t id, Insert(r));
     ids.push_back(id);
   }
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("UPDATE spool_meta SET v = ? WHERE k = 'last_batch_seq'"));
-  st->Bind(1, batch_seq);
-  RETURN_IF_ERROR(st->Run());
+  RETURN_IF_ERROR(also());
   RETURN_IF_ERROR(tx.Commit());
   records_ += static_cast<int64_t>(records.size());
   bytes_ += add_bytes;
+  return ids;
+}
+
+absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::string>& records,
+                                                        int64_t batch_seq) {
+  if (batch_seq <= last_batch_seq_) return std::vector<int64_t>{};
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids, InsertAll(records, [&]() -> absl::Status {
+                     ASSIGN_OR_RETURN(SqliteStatement * st,
+                                      db_->Cached("UPDATE spool_meta SET v = ? "
+                                                  "WHERE k = 'last_batch_seq'"));
+                     st->Bind(1, batch_seq);
+                     return st->Run();
+                   }));
   last_batch_seq_ = batch_seq;
   return ids;
 }
@@ -162,46 +171,20 @@ absl::StatusOr<std::vector<int64_t>> Spool::AppendBatch(const std::vector<std::s
   if (key.empty()) return AppendBatch(records, batch_seq);
   ASSIGN_OR_RETURN(int64_t last, LastBatchSeq(key));
   if (batch_seq <= last) return std::vector<int64_t>{};
-  int64_t add_bytes = 0;
-  for (const std::string& r : records) add_bytes += static_cast<int64_t>(r.size());
-  RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(records.size()), add_bytes));
-  std::vector<int64_t> ids;
-  SqliteTransaction tx(*db_);
-  RETURN_IF_ERROR(tx.begin_status());
-  for (const std::string& r : records) {
-    ASSIGN_OR_RETURN(int64_t id, Insert(r));
-    ids.push_back(id);
-  }
-  RETURN_IF_ERROR(SetBatchSeq(key, batch_seq));
-  RETURN_IF_ERROR(tx.Commit());
-  records_ += static_cast<int64_t>(records.size());
-  bytes_ += add_bytes;
-  return ids;
+  return InsertAll(records, [&] { return SetBatchSeq(key, batch_seq); });
 }
 
 absl::StatusOr<std::vector<int64_t>> Spool::AppendWithState(const std::vector<std::string>& records,
                                                             absl::string_view key,
                                                             absl::string_view state) {
-  int64_t add_bytes = 0;
-  for (const std::string& r : records) add_bytes += static_cast<int64_t>(r.size());
-  RETURN_IF_ERROR(CheckRoom(static_cast<int64_t>(records.size()), add_bytes));
-  std::vector<int64_t> ids;
-  SqliteTransaction tx(*db_);
-  RETURN_IF_ERROR(tx.begin_status());
-  for (const std::string& r : records) {
-    ASSIGN_OR_RETURN(int64_t id, Insert(r));
-    ids.push_back(id);
-  }
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT INTO spool_state (k, v) VALUES (?, ?) "
-                               "ON CONFLICT(k) DO UPDATE SET v = excluded.v"));
-  st->Bind(1, key);
-  st->BindBlob(2, state);
-  RETURN_IF_ERROR(st->Run());
-  RETURN_IF_ERROR(tx.Commit());
-  records_ += static_cast<int64_t>(records.size());
-  bytes_ += add_bytes;
-  return ids;
+  return InsertAll(records, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT INTO spool_state (k, v) VALUES (?, ?) "
+                                 "ON CONFLICT(k) DO UPDATE SET v = excluded.v"));
+    st->Bind(1, key);
+    st->BindBlob(2, state);
+    return st->Run();
+  });
 }
 
 absl::StatusOr<std::optional<std::string>> Spool::State(absl::string_view key) {

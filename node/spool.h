@@ -39,6 +39,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,10 @@ class Spool {
       : options_(std::move(options)), db_(std::move(db)) {}
   absl::Status CheckRoom(int64_t add_records, int64_t add_bytes) const;
   absl::StatusOr<int64_t> Insert(absl::string_view record);
+  // Inserts `records` and runs `also` (more writes) in one transaction,
+  // within the bounds; the counts change only once it is committed.
+  absl::StatusOr<std::vector<int64_t>> InsertAll(const std::vector<std::string>& records,
+                                                 const std::function<absl::Status()>& also);
 
   SpoolOptions options_;
   std::unique_ptr<SqliteDb> db_;
