@@ -133,6 +133,15 @@ std::string TestCerts::Yaml(const std::string& name, int indent) const {
   return pad + "tls:\n" + pad + "  dir: " + Dir(name) + "\n";
 }
 
+TlsConfig TestCerts::Tls(const std::string& name) const {
+  const std::string dir = Dir(name);
+  TlsConfig tls;
+  tls.ca_file = dir + "/ca.crt";
+  tls.cert_file = dir + "/tls.crt";
+  tls.key_file = dir + "/tls.key";
+  return tls;
+}
+
 std::vector<std::string> TestCerts::GrpcurlFlags(const std::string& name) const {
   const std::string dir = Dir(name);
   return {"-cacert", CaFile(), "-cert", dir + "/tls.crt", "-key", dir + "/tls.key"};

@@ -8,6 +8,7 @@
 //   yaml << certs.Yaml("coordinator");            // "tls:\n  dir: DIR/coordinator\n"
 //   ctl  = certs.Flags("admin");                  // goalkeeperctl as the admin
 //   grpcurl = certs.GrpcurlFlags("admin");        // -cacert -cert -key
+//   ChannelOptions options;  options.tls = certs.Tls("worker");  // in-process
 //   // Hostile cases: a certificate of another CA, an expired one of ours.
 //   std::string rogue = certs.OtherCa("worker");   // a directory
 //   std::string old = certs.Expired("worker");
@@ -27,6 +28,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "common/tls_config.h"
 
 namespace goalkeeper::testing {
 
@@ -49,6 +52,9 @@ class TestCerts {
   //   tls:
   //     dir: DIR/NAME
   std::string Yaml(const std::string& name, int indent = 0) const;
+  // The files of Dir(name) as a TlsConfig, for in-process channels and
+  // servers (ChannelOptions::tls, MakeServerCredentials).
+  TlsConfig Tls(const std::string& name) const;
   // {"-cacert", CA, "-cert", DIR/NAME/tls.crt, "-key", DIR/NAME/tls.key}.
   std::vector<std::string> GrpcurlFlags(const std::string& name) const;
   // The CA every identity made without other_ca chains to.

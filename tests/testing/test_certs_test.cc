@@ -91,6 +91,11 @@ TEST(TestCertsTest, FlagsYamlAndGrpcurlFlagsNameTheFiles) {
   EXPECT_THAT(
       certs.GrpcurlFlags("operator"),
       ElementsAre("-cacert", certs.CaFile(), "-cert", dir + "/tls.crt", "-key", dir + "/tls.key"));
+  const TlsConfig tls = certs.Tls("operator");
+  EXPECT_EQ(tls.ca_file, dir + "/ca.crt");
+  EXPECT_EQ(tls.cert_file, dir + "/tls.crt");
+  EXPECT_EQ(tls.key_file, dir + "/tls.key");
+  EXPECT_FALSE(tls.insecure);
   std::vector<std::string> argv = {"x"};
   AppendTo(argv, certs.Flags("operator"));
   EXPECT_THAT(argv, ElementsAre("x", "--tls-dir", dir));
