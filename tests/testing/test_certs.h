@@ -4,7 +4,7 @@
 //
 //   const TestCerts& certs = TestCerts::Get();
 //   argv = {kWorker, "run", "--coordinator", address, "--name", "w1"};
-//   AppendTo(argv, certs.Flags("worker"));        // --tls-dir DIR/worker
+//   AddArgs(argv, certs.Flags("worker"));        // --tls-dir DIR/worker
 //   yaml << certs.Yaml("coordinator");            // "tls:\n  dir: DIR/coordinator\n"
 //   ctl  = certs.Flags("admin");                  // goalkeeperctl as the admin
 //   grpcurl = certs.GrpcurlFlags("admin");        // -cacert -cert -key
@@ -88,7 +88,7 @@ class TestCerts {
 };
 
 // Appends `extra` to `argv` (for Flags() and GrpcurlFlags()).
-inline void AppendTo(std::vector<std::string>& argv, const std::vector<std::string>& extra) {
+inline void AddArgs(std::vector<std::string>& argv, const std::vector<std::string>& extra) {
   argv.insert(argv.end(), extra.begin(), extra.end());
 }
 

@@ -97,7 +97,7 @@ TEST(TestCertsTest, FlagsYamlAndGrpcurlFlagsNameTheFiles) {
   EXPECT_EQ(tls.key_file, dir + "/tls.key");
   EXPECT_FALSE(tls.insecure);
   std::vector<std::string> argv = {"x"};
-  AppendTo(argv, certs.Flags("operator"));
+  AddArgs(argv, certs.Flags("operator"));
   EXPECT_THAT(argv, ElementsAre("x", "--tls-dir", dir));
 }
 
