@@ -133,6 +133,10 @@ std::string TestCerts::Yaml(const std::string& name, int indent) const {
   return pad + "tls:\n" + pad + "  dir: " + Dir(name) + "\n";
 }
 
+std::string TestCerts::DaemonYaml(const std::string& name) const {
+  return Yaml(name) + "health_listen: \"\"\n";
+}
+
 TlsConfig TestCerts::Tls(const std::string& name) const {
   const std::string dir = Dir(name);
   TlsConfig tls;
@@ -148,5 +152,10 @@ std::vector<std::string> TestCerts::GrpcurlFlags(const std::string& name) const 
 }
 
 std::string TestCerts::CaFile() const { return root_ + "/ca.crt"; }
+
+std::vector<std::string> WithTls(std::vector<std::string> argv, const std::string& name) {
+  AddArgs(argv, TestCerts::Get().Flags(name));
+  return argv;
+}
 
 }  // namespace goalkeeper::testing

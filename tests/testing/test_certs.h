@@ -6,6 +6,8 @@
 //   argv = {kWorker, "run", "--coordinator", address, "--name", "w1"};
 //   AddArgs(argv, certs.Flags("worker"));        // --tls-dir DIR/worker
 //   yaml << certs.Yaml("coordinator");            // "tls:\n  dir: DIR/coordinator\n"
+//   yaml << certs.DaemonYaml("coordinator");      // the same + health_listen: ""
+//   Run(WithTls({kCtl, "--coordinator", address, "scan", "list"}, "admin"));
 //   ctl  = certs.Flags("admin");                  // goalkeeperctl as the admin
 //   grpcurl = certs.GrpcurlFlags("admin");        // -cacert -cert -key
 //   ChannelOptions options;  options.tls = certs.Tls("worker");  // in-process
@@ -52,6 +54,10 @@ class TestCerts {
   //   tls:
   //     dir: DIR/NAME
   std::string Yaml(const std::string& name, int indent = 0) const;
+  // Yaml(name) plus `health_listen: ""`: what a test's coordinator or
+  // notifier config needs with TLS on (the plaintext health port's default,
+  // 0.0.0.0:7072 / :7073, would collide between tests running at once).
+  std::string DaemonYaml(const std::string& name) const;
   // The files of Dir(name) as a TlsConfig, for in-process channels and
   // servers (ChannelOptions::tls, MakeServerCredentials).
   TlsConfig Tls(const std::string& name) const;
@@ -91,6 +97,10 @@ class TestCerts {
 inline void AddArgs(std::vector<std::string>& argv, const std::vector<std::string>& extra) {
   argv.insert(argv.end(), extra.begin(), extra.end());
 }
+
+// `argv` followed by TestCerts::Get().Flags(name):
+//   Run(WithTls({kCtl, "--coordinator", address, "scan", "list"}, "admin"));
+std::vector<std::string> WithTls(std::vector<std::string> argv, const std::string& name);
 
 }  // namespace goalkeeper::testing
 

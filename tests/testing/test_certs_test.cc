@@ -91,6 +91,8 @@ TEST(TestCertsTest, FlagsYamlAndGrpcurlFlagsNameTheFiles) {
   EXPECT_THAT(
       certs.GrpcurlFlags("operator"),
       ElementsAre("-cacert", certs.CaFile(), "-cert", dir + "/tls.crt", "-key", dir + "/tls.key"));
+  EXPECT_EQ(certs.DaemonYaml("operator"), "tls:\n  dir: " + dir + "\nhealth_listen: \"\"\n");
+  EXPECT_THAT(WithTls({"ctl", "x"}, "operator"), ElementsAre("ctl", "x", "--tls-dir", dir));
   const TlsConfig tls = certs.Tls("operator");
   EXPECT_EQ(tls.ca_file, dir + "/ca.crt");
   EXPECT_EQ(tls.cert_file, dir + "/tls.crt");
