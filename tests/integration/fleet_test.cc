@@ -51,6 +51,21 @@ using ::goalkeeper::testing::ReadFile;
 
 using ::goalkeeper::testing::WithTls;
 
+// Pulls `"key": "value"` or `"key": number` out of one-line JSON (enough for
+// the fields these tests read).
+std::string JsonField(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  size_t at = json.find(needle);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  if (json[at] == '"') {
+    size_t end = json.find('"', at + 1);
+    return json.substr(at + 1, end - at - 1);
+  }
+  size_t end = json.find_first_of(",}", at);
+  return json.substr(at, end - at);
+}
+
 // The coordinator's TLS settings (tests/testing/test_certs.h).
 std::string CoordinatorTlsYaml() { return TestCerts::Get().DaemonYaml("coordinator"); }
 
