@@ -407,6 +407,10 @@ TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.Coordinator\n"));
   EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.ShardService\n"));
   EXPECT_THAT(list.out, HasSubstr("grpc.health.v1.Health\n"));
+  // The port is TLS only: a plaintext client gets nothing.
+  RunResult plain = ::goalkeeper::testing::Run(
+      {GRPCURL_BIN, "-plaintext", "-max-time", "10", fleet.address(), "list"});
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
   RunResult health =
       ::goalkeeper::testing::Run(Grpcurl({fleet.address(), "grpc.health.v1.Health/Check"}));
   ASSERT_EQ(health.exit_code, 0) << health.err;
