@@ -157,7 +157,7 @@ for r in $(seq "$RUNS"); do
   # --insecure: bench/lease_bench dials plaintext; it measures the lease path of
   # long-lived connections, where TLS adds nothing after the handshake.
   "$B/coordinator/goalkeeper-coordinator" --config "$work/lease-coordinator.yaml" \
-    --listen 127.0.0.1:0 --db "$work/lease.db" --insecure \
+    --listen 127.0.0.1:0 --db "$work/lease.db" --insecure --health-listen "" \
     --metrics-listen "" --allowed 127.0.0.0/8 >"$work/lease-coordinator.log" 2>&1 &
   cp=$!
   for _ in $(seq 100); do grep -q "listening grpc" "$work/lease-coordinator.log" && break; sleep 0.05; done
