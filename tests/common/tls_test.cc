@@ -25,7 +25,9 @@
 #include "absl/synchronization/mutex.h"
 #include "common/caller.h"
 #include "common/grpc_channel.h"
+#include "common/health_service.h"
 #include "common/server_util.h"
+#include "goalkeeper/v1/coordinator.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_certs.h"
@@ -34,20 +36,21 @@ namespace goalkeeper {
 namespace {
 
 namespace fs = std::filesystem;
+namespace v1 = goalkeeper::v1;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 using testing::TestCerts;
 
-// grpc.health.v1 that tells the caller, in trailing metadata, who the server
-// saw: the peer certificate's identity and the Caller the handler gets.
-class WhoAmIService final : public grpc::health::v1::Health::Service {
+// Tells the caller, in trailing metadata, who the server saw: the peer
+// certificate's identity and the Caller the handler gets (ListWorkers stands
+// for any method that is not public).
+class WhoAmIService final : public v1::Coordinator::Service {
  public:
-  grpc::Status Check(grpc::ServerContext* ctx, const HealthCheckRequest*,
-                     HealthCheckResponse* resp) override {
+  grpc::Status ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest*,
+                           v1::ListWorkersResponse*) override {
     std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
     ctx->AddTrailingMetadata("x-peer", auth == nullptr ? "" : PeerIdentity(*auth));
     ctx->AddTrailingMetadata("x-caller", CallerOf(*ctx).identity);
-    resp->set_status(HealthCheckResponse::SERVING);
     return grpc::Status::OK;
   }
 };
@@ -118,12 +121,12 @@ struct CallResult {
 };
 
 CallResult CallOn(const std::shared_ptr<grpc::Channel>& channel) {
-  auto stub = grpc::health::v1::Health::NewStub(channel);
+  auto stub = v1::Coordinator::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  HealthCheckResponse resp;
+  v1::ListWorkersResponse resp;
   CallResult r;
-  r.status = stub->Check(&ctx, HealthCheckRequest(), &resp);
+  r.status = stub->ListWorkers(&ctx, v1::ListWorkersRequest(), &resp);
   r.peer = Trailer(ctx, "x-peer");
   r.caller = Trailer(ctx, "x-caller");
   if (std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context(); auth != nullptr) {
@@ -156,8 +159,8 @@ class TlsServerTest : public ::testing::Test {
   void Start(const TlsConfig& tls, std::shared_ptr<grpc::AuthMetadataProcessor> gate = nullptr,
              int port = 0) {
     port_ = port;
-    server_ = StartGrpcServer("127.0.0.1:" + std::to_string(port), {&service_}, &port_, tls,
-                              std::move(gate));
+    server_ = StartGrpcServer("127.0.0.1:" + std::to_string(port), {&service_, &health_}, &port_,
+                              tls, std::move(gate));
     ASSERT_NE(server_, nullptr);
   }
   void Stop() {
@@ -168,6 +171,7 @@ class TlsServerTest : public ::testing::Test {
 
   const TestCerts& certs_ = TestCerts::Get();
   WhoAmIService service_;
+  HealthService health_{{}};
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
@@ -188,7 +192,7 @@ TEST_F(TlsServerTest, TheGateSeesTheCallAndItsRefusalEndsTheCall) {
   CallResult ok = Call(port_, As(certs_.Tls("admin")));
   ASSERT_TRUE(ok.status.ok()) << ok.status.error_message();
   EXPECT_EQ(ok.caller, "spiffe://goalkeeper/admin");
-  EXPECT_EQ(gate->path(), "/grpc.health.v1.Health/Check");
+  EXPECT_EQ(gate->path(), "/goalkeeper.v1.Coordinator/ListWorkers");
   EXPECT_EQ(gate->authorization(), "");
   gate->set_deny(true);
   CallResult denied = Call(port_, As(certs_.Tls("admin")));
@@ -203,14 +207,42 @@ TEST_F(TlsServerTest, ABearerTokenReachesTheGateOverTlsWithTheCaOnly) {
   options.tls.ca_file = certs_.CaFile();
   options.bearer_token = "s3cret-token";
   ASSERT_TRUE(RequireTlsMaterial(options.tls, TlsUse::kTokenClient).ok());
-  // The server requires a client certificate: a token alone is refused at
-  // the handshake...
-  EXPECT_EQ(Call(port_, options).status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  // ...and with one the gate sees the token.
-  options.tls = certs_.Tls("operator");
   CallResult r = Call(port_, options);
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_EQ(gate->authorization(), "Bearer s3cret-token");
+  EXPECT_EQ(r.peer, "");  // no certificate: the gate names the caller by the token
+  // With a certificate too, the gate sees both.
+  options.tls = certs_.Tls("operator");
+  r = Call(port_, options);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(gate->authorization(), "Bearer s3cret-token");
+  EXPECT_EQ(r.peer, "spiffe://goalkeeper/operator");
+}
+
+TEST_F(TlsServerTest, WithAGateACallWithNeitherCertificateNorTokenIsUnauthenticated) {
+  auto gate = std::make_shared<RecordingGate>();
+  Start(certs_.Tls("coordinator"), gate);
+  ChannelOptions options;
+  options.tls.ca_file = certs_.CaFile();
+  CallResult r = Call(port_, options);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(r.status.error_message(),
+            "no client certificate and no bearer token: give --tls-dir (or --tls-cert-file and "
+            "--tls-key-file) or --token-file");
+  EXPECT_EQ(gate->path(), "");  // refused before the gate
+  // grpc.health.v1 stays public.
+  auto health =
+      grpc::health::v1::Health::NewStub(MakeChannel("127.0.0.1:" + std::to_string(port_), options));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  HealthCheckResponse resp;
+  grpc::Status s = health->Check(&ctx, HealthCheckRequest(), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.status(), HealthCheckResponse::SERVING);
+  // A certificate from another CA still fails the handshake.
+  TlsConfig rogue = FromDir(certs_.OtherCa("worker"));
+  rogue.ca_file = certs_.CaFile();
+  EXPECT_EQ(Call(port_, As(rogue)).status.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(TlsServerTest, AClientCertificateFromAnotherCaIsRefused) {
