@@ -51,6 +51,21 @@ using ::goalkeeper::testing::ReadFile;
 
 using ::goalkeeper::testing::WithTls;
 
+// Pulls `"key": "value"` or `"key": number` out of one-line JSON (enough for
+// the fields these tests read).
+std::string JsonField(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  size_t at = json.find(needle);
+  if (at == std::string::npos) return "";
+  at += needle.size();
+  if (json[at] == '"') {
+    size_t end = json.find('"', at + 1);
+    return json.substr(at + 1, end - at - 1);
+  }
+  size_t end = json.find_first_of(",}", at);
+  return json.substr(at, end - at);
+}
+
 // The coordinator's TLS settings (tests/testing/test_certs.h).
 std::string CoordinatorTlsYaml() { return TestCerts::Get().DaemonYaml("coordinator"); }
 
@@ -392,6 +407,10 @@ TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.Coordinator\n"));
   EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.ShardService\n"));
   EXPECT_THAT(list.out, HasSubstr("grpc.health.v1.Health\n"));
+  // The port is TLS only: a plaintext client gets nothing.
+  RunResult plain = ::goalkeeper::testing::Run(
+      {GRPCURL_BIN, "-plaintext", "-max-time", "10", fleet.address(), "list"});
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
   RunResult health =
       ::goalkeeper::testing::Run(Grpcurl({fleet.address(), "grpc.health.v1.Health/Check"}));
   ASSERT_EQ(health.exit_code, 0) << health.err;

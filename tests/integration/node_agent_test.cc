@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -54,6 +55,13 @@ constexpr char kCoordinatorBin[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kWorkerBin[] = GOALKEEPER_WORKER_BIN;
 constexpr char kCtlBin[] = GOALKEEPER_CTL_BIN;
 constexpr char kNode[] = "node-it";
+
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = ::goalkeeper::testing::TestCerts::Get().Tls(name);
+  return options;
+}
 
 void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -83,7 +91,7 @@ class Coordinator {
       const std::string text = ReadFile(log_).substr(before);
       if (size_t at = text.find(needle); at != std::string::npos) {
         port_ = std::stoi(text.substr(at + needle.size()));
-        channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+        channel_ = MakeChannel(address(), As("admin"));
         return;
       }
       if (process_->Exited()) break;

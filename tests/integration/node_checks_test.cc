@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -40,6 +41,13 @@ using ::testing::HasSubstr;
 constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
 
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = ::goalkeeper::testing::TestCerts::Get().Tls(name);
+  return options;
+}
+
 // The coordinator as a process logging to a file; reads its ports from
 // "coordinator listening grpc=127.0.0.1:P metrics=127.0.0.1:M".
 class Coordinator {
@@ -57,7 +65,8 @@ class Coordinator {
         if (size_t mat = text.find(m, at); mat != std::string::npos) {
           metrics_port_ = std::stoi(text.substr(mat + m.size()));
         }
-        channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+        agent_channel_ = MakeChannel(address(), As("node-agent"));
+        admin_channel_ = MakeChannel(address(), As("admin"));
         return;
       }
       if (process_->Exited()) break;
@@ -77,13 +86,13 @@ class Coordinator {
   grpc::Status Report(const v1::NodeReport& r, v1::NodeReportAck* ack) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return v1::NodeService::NewStub(channel_)->ReportNode(&ctx, r, ack);
+    return v1::NodeService::NewStub(agent_channel_)->ReportNode(&ctx, r, ack);
   }
   v1::ListNodesResponse List() {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::ListNodesResponse resp;
-    grpc::Status s = v1::NodeService::NewStub(channel_)->ListNodes(&ctx, {}, &resp);
+    grpc::Status s = v1::NodeService::NewStub(admin_channel_)->ListNodes(&ctx, {}, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
@@ -112,7 +121,8 @@ class Coordinator {
   std::optional<Subprocess> process_;
   int port_ = 0;
   int metrics_port_ = 0;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> agent_channel_;  // reports: the node agent's identity
+  std::shared_ptr<grpc::Channel> admin_channel_;  // reads: an operator's
 };
 
 class NodeChecksTest : public ::testing::Test {
@@ -188,8 +198,7 @@ TEST_F(NodeChecksTest, AcknowledgedFindingsSurviveAKill9AndARetryStoresNothingTw
   EXPECT_THAT(ctl.out, HasSubstr("\"heartbeat_seconds\":3600"));
 
   // NodeService is reported by the health service.
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(coordinator->address(), grpc::InsecureChannelCredentials()));
+  auto health = grpc::health::v1::Health::NewStub(MakeChannel(coordinator->address(), As("admin")));
   grpc::ClientContext ctx;
   grpc::health::v1::HealthCheckRequest req;
   req.set_service("goalkeeper.v1.NodeService");

@@ -28,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -52,6 +53,13 @@ constexpr char kSource[] = GOALKEEPER_SOURCE_DIR;
 constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kNotifier[] = GOALKEEPER_NOTIFIER_BIN;
 constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
+
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = ::goalkeeper::testing::TestCerts::Get().Tls(name);
+  return options;
+}
 
 // A fake started with `python3 FAKE args`, waiting for "listening PORT".
 struct Fake {
@@ -162,8 +170,8 @@ class NodeNotifyE2eTest : public ::testing::Test {
     coordinator_.emplace(
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
         dir_ + "/coordinator.log", "coordinator");
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", coordinator_->port),
-                                   grpc::InsecureChannelCredentials());
+    agent_channel_ = MakeChannel(absl::StrCat("127.0.0.1:", coordinator_->port), As("node-agent"));
+    admin_channel_ = MakeChannel(absl::StrCat("127.0.0.1:", coordinator_->port), As("admin"));
   }
 
   // What the node agent would send: a heartbeat and its findings.
@@ -171,7 +179,7 @@ class NodeNotifyE2eTest : public ::testing::Test {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::NodeReportAck ack;
-    grpc::Status s = v1::NodeService::NewStub(channel_)->ReportNode(&ctx, r, &ack);
+    grpc::Status s = v1::NodeService::NewStub(agent_channel_)->ReportNode(&ctx, r, &ack);
     ASSERT_TRUE(s.ok()) << s.error_message();
     ASSERT_EQ(ack.stored_ids_size(), r.findings_size());
   }
@@ -180,7 +188,7 @@ class NodeNotifyE2eTest : public ::testing::Test {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::ListNodesResponse resp;
-    grpc::Status s = v1::NodeService::NewStub(channel_)->ListNodes(&ctx, {}, &resp);
+    grpc::Status s = v1::NodeService::NewStub(admin_channel_)->ListNodes(&ctx, {}, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     for (const v1::NodeInfo& n : resp.nodes()) {
       if (n.name() == node) return n.open_findings();
@@ -283,7 +291,8 @@ class NodeNotifyE2eTest : public ::testing::Test {
   std::string dir_;
   std::optional<Fake> telegram_, smtp_;
   std::optional<Daemon> notifier_, coordinator_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> agent_channel_;  // reports: the node agent's identity
+  std::shared_ptr<grpc::Channel> admin_channel_;  // reads: an operator's
   int notifier_port_ = 0;
 };
 

@@ -92,6 +92,18 @@ class Daemon {
   int port_ = 0;
 };
 
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = TestCerts::Get().Tls(name);
+  return options;
+}
+
+// A context with the deadline every call of ours carries.
+void Deadline(grpc::ClientContext& ctx, int seconds = 30) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -225,7 +237,8 @@ TEST_F(StoreTest, ACoordinatorDeliversA200kExposureReportToARealNotifier) {
 
 TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
   auto notifier = StartNotifier();
-  auto stub = v1::Notifier::NewStub(MakeChannel(notifier->address(), ChannelOptions{}));
+  // Reports come from the coordinator's identity.
+  auto stub = v1::Notifier::NewStub(MakeChannel(notifier->address(), As("coordinator")));
   auto batch = [](int from, int n) {
     v1::ReportChunk c;
     for (int i = from; i < from + n; ++i) {
@@ -286,6 +299,7 @@ TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
   v1::ScanReport unary;
   unary.set_scan_id("whole");
   grpc::ClientContext ctx;
+  Deadline(ctx);
   v1::DeliverReportResponse resp;
   EXPECT_EQ(stub->DeliverReport(&ctx, unary, &resp).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(notifier->log(), HasSubstr("report refused scan=whole"));
@@ -303,15 +317,15 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
   ASSERT_EQ(listen(black_hole, 64), 0);
   const std::string hole = absl::StrCat("127.0.0.1:", ::goalkeeper::testing::LocalPort(black_hole));
   auto coordinator = StartCoordinator(db, hole);
-  auto channel = MakeChannel(coordinator->address(), ChannelOptions{});
-  auto ops = v1::Coordinator::NewStub(channel);
-  auto shards = v1::ShardService::NewStub(channel);
+  auto ops = v1::Coordinator::NewStub(MakeChannel(coordinator->address(), As("admin")));
+  auto shards = v1::ShardService::NewStub(MakeChannel(coordinator->address(), As("worker")));
   v1::StartScanRequest start;
   start.mutable_targets()->add_include("127.81.0.0/24");
   start.set_profile("lab");
   v1::Scan scan;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(ops->StartScan(&ctx, start, &scan).ok());
   }
   v1::RegisterWorkerRequest reg;
@@ -320,6 +334,7 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
   v1::RegisterWorkerResponse registered;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->RegisterWorker(&ctx, reg, &registered).ok());
   }
   v1::LeaseShardRequest lease_req;
@@ -328,6 +343,7 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
   v1::LeaseShardResponse lease;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->LeaseShard(&ctx, lease_req, &lease).ok());
   }
   ASSERT_TRUE(lease.has_shard());
@@ -341,7 +357,7 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
 
 TEST_F(StoreTest, ScanListFollowsPagesOverScansOf60kTargets) {
   auto coordinator = StartCoordinator(dir_ + "/coordinator.db");
-  auto ops = v1::Coordinator::NewStub(MakeChannel(coordinator->address(), ChannelOptions{}));
+  auto ops = v1::Coordinator::NewStub(MakeChannel(coordinator->address(), As("admin")));
   v1::StartScanRequest start;
   for (int i = 0; i < 60000; ++i) {
     start.mutable_targets()->add_include(absl::StrCat("127.81.", i / 256, ".", i % 256));
@@ -350,6 +366,7 @@ TEST_F(StoreTest, ScanListFollowsPagesOverScansOf60kTargets) {
   std::vector<std::string> ids;
   for (int i = 0; i < 6; ++i) {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     v1::Scan scan;
     grpc::Status s = ops->StartScan(&ctx, start, &scan);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -428,7 +445,7 @@ class TmpfsDir {
 };
 
 grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address, ChannelOptions{}));
+  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address, As("admin")));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::health::v1::HealthCheckRequest req;
@@ -460,12 +477,13 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_TRUE(WaitForHealth(at, HealthResponse::SERVING, 10));
   // A worker (the ShardService by hand) holds the scan's one shard.
-  auto shards = v1::ShardService::NewStub(MakeChannel(at, ChannelOptions{}));
+  auto shards = v1::ShardService::NewStub(MakeChannel(at, As("worker")));
   v1::RegisterWorkerRequest reg;
   reg.set_worker_id("w-disk");
   v1::RegisterWorkerResponse worker;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->RegisterWorker(&ctx, reg, &worker).ok());
   }
   v1::LeaseShardRequest lease_req;
@@ -474,6 +492,7 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   v1::LeaseShardResponse lease;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->LeaseShard(&ctx, lease_req, &lease).ok());
   }
   ASSERT_TRUE(lease.has_shard());
@@ -488,6 +507,7 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   open->set_state(v1::PROBE_STATE_OPEN);
   auto report = [&] {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     v1::ReportFindingsResponse resp;
     return shards->ReportFindings(&ctx, findings, &resp);
   };
