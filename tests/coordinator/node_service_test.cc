@@ -127,6 +127,7 @@ TEST_F(NodeServiceTest, AReportIsAcknowledgedAndListedWithItsOpenFindings) {
   ASSERT_TRUE(Report(Heartbeat("worker-1.example"), &ack).ok());
 
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::ListNodesResponse list;
   ASSERT_TRUE(reader_->ListNodes(&ctx, v1::ListNodesRequest(), &list).ok());
   ASSERT_EQ(list.nodes_size(), 2);
@@ -180,6 +181,7 @@ TEST_F(NodeServiceTest, BadReportsAreInvalidArgumentAndTooManyFindingsResourceEx
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(s.error_message(), HasSubstr("findings: 501 in one report, at most 500"));
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::ListNodesResponse list;
   ASSERT_TRUE(reader_->ListNodes(&ctx, v1::ListNodesRequest(), &list).ok());
   EXPECT_EQ(list.nodes_size(), 0);

@@ -200,6 +200,7 @@ TEST_F(NodeChecksTest, AcknowledgedFindingsSurviveAKill9AndARetryStoresNothingTw
   // NodeService is reported by the health service.
   auto health = grpc::health::v1::Health::NewStub(MakeChannel(coordinator->address(), As("admin")));
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::health::v1::HealthCheckRequest req;
   req.set_service("goalkeeper.v1.NodeService");
   grpc::health::v1::HealthCheckResponse resp;
