@@ -155,30 +155,29 @@ class Ctl {
       return Usage(absl::StrCat("--coordinator: ", hp.status().message()));
     }
     if (rest.size() < 2) return Usage("missing command");
-    ChannelOptions channel_options;
-    if (absl::Status s = tls_flags.ApplyTo(globals, &channel_options.tls); !s.ok()) {
+    if (absl::Status s = tls_flags.ApplyTo(globals, &channel_options_.tls); !s.ok()) {
       return Usage(s.message());
     }
     if (globals.WasSet("token-file")) {
-      if (channel_options.tls.insecure) {
+      if (channel_options_.tls.insecure) {
         return Usage("--token-file needs TLS: a bearer token is never sent in plaintext");
       }
       absl::StatusOr<std::string> token = ReadTokenFile(token_file);
       if (!token.ok()) return Usage(token.status().message());
-      channel_options.bearer_token = *std::move(token);
+      channel_options_.bearer_token = *std::move(token);
     }
-    if (absl::Status s = RequireTlsMaterial(channel_options.tls, globals.WasSet("token-file")
-                                                                     ? TlsUse::kTokenClient
-                                                                     : TlsUse::kClient);
+    if (absl::Status s = RequireTlsMaterial(channel_options_.tls, globals.WasSet("token-file")
+                                                                      ? TlsUse::kTokenClient
+                                                                      : TlsUse::kClient);
         !s.ok()) {
       return Usage(s.message());
     }
-    if (absl::Status s = CheckTlsFiles(channel_options.tls); !s.ok()) return Usage(s.message());
+    if (absl::Status s = CheckTlsFiles(channel_options_.tls); !s.ok()) return Usage(s.message());
     const std::string group = rest[0];
     const std::string verb = rest[1];
     argc = static_cast<int>(rest.size()) - 2;
     argv = rest.data() + 2;
-    channel_ = MakeChannel(address_, channel_options);
+    channel_ = MakeChannel(address_, channel_options_);
     stub_ = v1::Coordinator::NewStub(channel_);
     if (group == "scan") {
       if (verb == "start") return ScanStart(argc, argv);
@@ -594,6 +593,9 @@ class Ctl {
   std::FILE* out_;
   std::FILE* err_;
   std::string address_;
+  // How every channel is dialled (TLS files or --insecure, a bearer token):
+  // the coordinator's, and any other server's the same way.
+  ChannelOptions channel_options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
 };

@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -199,6 +200,23 @@ TEST(TlsProcessTest, CheckConfigPrintsTheTlsPathsOnly) {
             std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("BEGIN"), std::string::npos) << r.out;
+}
+
+TEST(TlsProcessTest, WorkersAndAgentsTakeTheirTlsDirFromTheEnvironment) {
+  const std::string worker = TestCerts::Get().Dir("worker");
+  ASSERT_EQ(setenv("GOALKEEPER_TLS_DIR", worker.c_str(), 1), 0);
+  RunResult r = testing::Run({kWorker, "run", "--check-config", "--coordinator", "127.0.0.1:1"},
+                             std::chrono::seconds(30));
+  // --insecure still wins over the environment's default.
+  RunResult insecure =
+      testing::Run({kWorker, "run", "--check-config", "--coordinator", "127.0.0.1:1", "--insecure"},
+                   std::chrono::seconds(30));
+  unsetenv("GOALKEEPER_TLS_DIR");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("tls-cert-file: \"" + worker + "/tls.crt\"\n"), std::string::npos) << r.out;
+  ASSERT_EQ(insecure.exit_code, 0) << insecure.err;
+  EXPECT_NE(insecure.out.find("insecure: true\n"), std::string::npos) << insecure.out;
+  EXPECT_EQ(insecure.out.find("tls-cert-file"), std::string::npos) << insecure.out;
 }
 
 TEST(TlsProcessTest, GoalkeeperctlTakesTheTlsFlagsAfterTheCommandToo) {
