@@ -1,12 +1,14 @@
 // goalkeeperctl's flag rule, as every binary's: a scalar flag given twice is
 // a usage error naming it (exit 2) rather than "the last one wins". These
-// cases fail before any RPC, so no coordinator is needed.
+// cases fail before any RPC, so no coordinator is needed (the admin's TLS
+// identity is given as a real run would need it).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/ctl.h"
 #include "gtest/gtest.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -39,41 +41,50 @@ CtlRun Ctl(const std::vector<std::string>& args) {
   return r;
 }
 
+// `args` after goalkeeperctl's TLS flags as the admin.
+std::vector<std::string> WithAdminTls(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = ::goalkeeper::testing::TestCerts::Get().Flags("admin");
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 TEST(CtlFlagsTest, RepeatedCoordinatorIsAUsageError) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "--coordinator=127.0.0.1:2", "workers", "list"});
+  CtlRun r = Ctl(WithAdminTls(
+      {"--coordinator", "127.0.0.1:1", "--coordinator=127.0.0.1:2", "workers", "list"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --coordinator given twice");
   EXPECT_EQ(r.out, "");
 }
 
 TEST(CtlFlagsTest, RepeatedScalarFlagOfACommandIsAUsageError) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "scan", "start", "--targets", "127.0.0.1",
-                  "--ports", "80", "--profile", "a", "--profile", "b"});
+  CtlRun r = Ctl(WithAdminTls({"--coordinator", "127.0.0.1:1", "scan", "start", "--targets",
+                               "127.0.0.1", "--ports", "80", "--profile", "a", "--profile", "b"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --profile given twice");
 }
 
 TEST(CtlFlagsTest, RepeatedOutputOfScanListIsAUsageError) {
-  CtlRun r = Ctl(
-      {"--coordinator", "127.0.0.1:1", "scan", "list", "--output", "json", "--output", "table"});
+  CtlRun r = Ctl(WithAdminTls(
+      {"--coordinator", "127.0.0.1:1", "scan", "list", "--output", "json", "--output", "table"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
 }
 
 TEST(CtlFlagsTest, NodesListRefusesBadOutputRepeatsAndArgumentsBeforeAnyRpc) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "xml"});
+  CtlRun r =
+      Ctl(WithAdminTls({"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "xml"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output: 'xml' is not table or json");
-  r = Ctl(
-      {"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "json", "--output", "table"});
+  r = Ctl(WithAdminTls(
+      {"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "json", "--output", "table"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
-  r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "list", "node-a"});
+  r = Ctl(WithAdminTls({"--coordinator", "127.0.0.1:1", "nodes", "list", "node-a"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: unexpected argument");
-  r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "show"});
+  r = Ctl(WithAdminTls({"--coordinator", "127.0.0.1:1", "nodes", "show"}));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: unknown command 'nodes show'");
   r = Ctl({"--help"});

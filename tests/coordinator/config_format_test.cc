@@ -66,7 +66,28 @@ TEST(CoordinatorConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "  max_probes_per_scan: 4294967296\n"
             "nodes:\n"
             "  silence_after_intervals: 3  # heartbeat intervals without a report: agent "
-            "silent\n");
+            "silent\n"
+            "tls:\n"
+            "  # ca_file: unset\n"
+            "  # cert_file: unset\n"
+            "  # key_file: unset\n"
+            "  refresh_seconds: 10  # the files are re-read this often\n"
+            "insecure: false\n"
+            "health_listen: \"0.0.0.0:7072\"  # plaintext grpc.health.v1 only; \"\" = off\n");
+}
+
+TEST(CoordinatorConfigFormatTest, TlsAndHealthListenRoundTrip) {
+  absl::StatusOr<CoordinatorConfig> c = ParseCoordinatorConfig(
+      "tls: {dir: /etc/gk/tls, refresh_seconds: 3}\nhealth_listen: \"\"\n", "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tls.cert_file, "/etc/gk/tls/tls.crt");
+  EXPECT_EQ(c->health_listen, "");
+  EXPECT_THAT(ExpectRoundTrip(*c), HasSubstr("tls:\n  ca_file: \"/etc/gk/tls/ca.crt\"\n"));
+  c = ParseCoordinatorConfig("insecure: true\n", "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(ExpectRoundTrip(*c), HasSubstr("insecure: true"));
+  EXPECT_EQ(ParseCoordinatorConfig("tls: {dir: /x}\ninsecure: true\n", "c.yaml").status().message(),
+            "c.yaml:2: insecure: true contradicts the tls: files (plaintext or TLS: give one)");
 }
 
 TEST(CoordinatorConfigFormatTest, NodeSilenceRoundTrips) {

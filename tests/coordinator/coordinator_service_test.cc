@@ -42,6 +42,9 @@ class CoordinatorServiceTest : public ::testing::Test {
     int port = 0;
     server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port);
     ASSERT_NE(server_, nullptr);
+    // Plaintext on purpose: this tests the adapter's stream bounds, and the
+    // client's HTTP/2 window is set with channel arguments that MakeChannel
+    // (the one place TLS channels are built) does not take.
     // A client's receive window as a small one would be (no BDP growth), so
     // that a client that stops reading really stops the stream.
     grpc::ChannelArguments args;

@@ -1,7 +1,9 @@
 // NodeService over a real gRPC channel on loopback (in-process server): a
 // report is acknowledged with its ids, a bad one is INVALID_ARGUMENT naming
 // the field, too many findings RESOURCE_EXHAUSTED, and ListNodes shows the
-// node with its open findings; `goalkeeperctl nodes list` prints them.
+// node with its open findings; `goalkeeperctl nodes list` prints them. The
+// server is mutual TLS as in the coordinator (no authorization gate here):
+// reports as the node agent, reads and goalkeeperctl as the admin.
 #include "coordinator/node_service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -12,16 +14,26 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/ctl.h"
+#include "common/grpc_channel.h"
 #include "common/server_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
 
 namespace v1 = goalkeeper::v1;
+using ::goalkeeper::testing::TestCerts;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+
+// Channel options for identity `name`.
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = TestCerts::Get().Tls(name);
+  return options;
+}
 
 std::string ReadAll(std::FILE* f) {
   std::rewind(f);
@@ -45,10 +57,12 @@ class NodeServiceTest : public ::testing::Test {
     registry_ = std::make_unique<NodeRegistry>(*store_, clock_, NodesConfig{});
     EXPECT_TRUE(registry_->Load().ok());
     service_ = std::make_unique<NodeService>(*registry_);
-    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port_);
+    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port_,
+                              TestCerts::Get().Tls("coordinator"), nullptr);
     EXPECT_NE(server_, nullptr);
-    stub_ = v1::NodeService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+    const std::string address = absl::StrCat("127.0.0.1:", port_);
+    stub_ = v1::NodeService::NewStub(MakeChannel(address, As("node-agent")));
+    reader_ = v1::NodeService::NewStub(MakeChannel(address, As("admin")));
   }
   ~NodeServiceTest() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
@@ -62,7 +76,8 @@ class NodeServiceTest : public ::testing::Test {
 
   // goalkeeperctl against this server: exit code, stdout, stderr.
   std::tuple<int, std::string, std::string> Ctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--coordinator", absl::StrCat("127.0.0.1:", port_)});
+    args.insert(args.begin(), {"--coordinator", absl::StrCat("127.0.0.1:", port_), "--tls-dir",
+                               TestCerts::Get().Dir("admin")});
     std::vector<const char*> argv;
     for (const std::string& a : args) argv.push_back(a.c_str());
     std::FILE* out = std::tmpfile();
@@ -86,7 +101,8 @@ class NodeServiceTest : public ::testing::Test {
   std::unique_ptr<NodeService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  std::unique_ptr<v1::NodeService::Stub> stub_;
+  std::unique_ptr<v1::NodeService::Stub> stub_;    // the node agent's identity: reports
+  std::unique_ptr<v1::NodeService::Stub> reader_;  // the admin's: ListNodes
 };
 
 TEST_F(NodeServiceTest, AReportIsAcknowledgedAndListedWithItsOpenFindings) {
@@ -111,8 +127,9 @@ TEST_F(NodeServiceTest, AReportIsAcknowledgedAndListedWithItsOpenFindings) {
   ASSERT_TRUE(Report(Heartbeat("worker-1.example"), &ack).ok());
 
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::ListNodesResponse list;
-  ASSERT_TRUE(stub_->ListNodes(&ctx, v1::ListNodesRequest(), &list).ok());
+  ASSERT_TRUE(reader_->ListNodes(&ctx, v1::ListNodesRequest(), &list).ok());
   ASSERT_EQ(list.nodes_size(), 2);
   EXPECT_EQ(list.nodes(0).name(), "worker-1.example");
   EXPECT_EQ(list.nodes(1).name(), "worker-3.example");
@@ -164,8 +181,9 @@ TEST_F(NodeServiceTest, BadReportsAreInvalidArgumentAndTooManyFindingsResourceEx
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(s.error_message(), HasSubstr("findings: 501 in one report, at most 500"));
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::ListNodesResponse list;
-  ASSERT_TRUE(stub_->ListNodes(&ctx, v1::ListNodesRequest(), &list).ok());
+  ASSERT_TRUE(reader_->ListNodes(&ctx, v1::ListNodesRequest(), &list).ok());
   EXPECT_EQ(list.nodes_size(), 0);
 }
 

@@ -2,7 +2,9 @@
 // effective configuration as YAML that the binary reads back to the same
 // output; exit 2 with one line naming the bad value; secrets (files and
 // environment variables) never printed; no database created, no port bound,
-// nothing dialed. Traffic only to 127.0.0.0/8.
+// nothing dialed. Every binary is given its TLS identity (--tls-dir, from
+// tests/testing/test_certs.h), as a start needs one. Traffic only to
+// 127.0.0.0/8.
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -48,6 +51,18 @@ bool Exists(const std::string& path) {
 }
 
 RunResult Exec(std::vector<std::string> argv) { return ::goalkeeper::testing::Run(argv); }
+
+// The --tls-dir flags of the identity `bin` runs as.
+std::vector<std::string> TlsOf(const std::string& bin) {
+  const char* name = bin == kCoordinator ? "coordinator" : bin == kNotifier ? "notifier" : "worker";
+  return ::goalkeeper::testing::TestCerts::Get().Flags(name);
+}
+
+// `argv` with the TLS flags of its binary (argv[0]) appended.
+std::vector<std::string> WithTlsOf(std::vector<std::string> argv) {
+  ::goalkeeper::testing::AddArgs(argv, TlsOf(argv[0]));
+  return argv;
+}
 
 // Exit 2, nothing on stdout, one "error: ..." line holding `what`.
 void ExpectUsageError(const RunResult& r, const std::string& what) {
@@ -90,12 +105,14 @@ class CheckConfigTest : public ::testing::Test {
     return Write(component + "-" + name, text);
   }
 
-  // Runs `bin --check-config args...`; expects exit 0, no stderr, and that
-  // the printed configuration, given back as --config with the same flags
-  // but the file's, prints the very same text.
+  // Runs `bin --check-config args... --tls-dir DIR`; expects exit 0, no
+  // stderr, and that the printed configuration (its tls: block included),
+  // given back as --config with no flags but the file's, prints the very
+  // same text.
   RunResult ExpectValid(const std::string& bin, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {bin, "--check-config"};
     argv.insert(argv.end(), args.begin(), args.end());
+    ::goalkeeper::testing::AddArgs(argv, TlsOf(bin));
     RunResult r = Exec(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.err, "");
@@ -161,7 +178,7 @@ TEST_F(CheckConfigTest, CoordinatorNamesTheVariableOfAPasswordFromTheEnvironment
                                "$GOALKEEPER_OPENSTACK_PASSWORD (set)\n"));
 
   unsetenv("GOALKEEPER_OPENSTACK_PASSWORD");
-  ExpectUsageError(Exec({kCoordinator, "--check-config", "--config", config}),
+  ExpectUsageError(Exec(WithTlsOf({kCoordinator, "--check-config", "--config", config})),
                    "inventories.cloud.openstack.password_file: not set, and "
                    "GOALKEEPER_OPENSTACK_PASSWORD is not set");
 }
@@ -177,7 +194,7 @@ class CoordinatorCheckConfigBadTest : public CheckConfigTest,
                                       public ::testing::WithParamInterface<BadCase> {};
 
 TEST_P(CoordinatorCheckConfigBadTest, ExitsTwoNamingTheBadValue) {
-  std::vector<std::string> argv = {kCoordinator, "--check-config"};
+  std::vector<std::string> argv = WithTlsOf({kCoordinator, "--check-config"});
   if (!GetParam().config.empty()) {
     argv.push_back("--config");
     argv.push_back(Write("coordinator.yaml", GetParam().config));
@@ -230,9 +247,11 @@ TEST_F(CheckConfigTest, CoordinatorCreatesNoDatabaseBindsNoPortAndDialsNothing) 
                                     "--notifier",
                                     absl::StrCat("127.0.0.1:", notifier->port()),
                                     "--db",
-                                    db};
+                                    db,
+                                    "--health-listen",
+                                    ""};
   };
-  std::vector<std::string> check = {kCoordinator, "--check-config"};
+  std::vector<std::string> check = WithTlsOf({kCoordinator, "--check-config"});
   for (const std::string& a : args(dir_ + "/checked.db")) check.push_back(a);
   RunResult r = Exec(check);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -243,7 +262,7 @@ TEST_F(CheckConfigTest, CoordinatorCreatesNoDatabaseBindsNoPortAndDialsNothing) 
 
   // The same flags without --check-config: a real start creates the
   // database and fails on the taken port (so the checks above can fail).
-  std::vector<std::string> start = {kCoordinator};
+  std::vector<std::string> start = WithTlsOf({kCoordinator});
   for (const std::string& a : args(dir_ + "/started.db")) start.push_back(a);
   RunResult started = Exec(start);
   EXPECT_EQ(started.exit_code, 1) << started.err;
@@ -298,7 +317,7 @@ TEST_F(CheckConfigTest, NotifierNeverPrintsSecretsFromTheEnvironment) {
     EXPECT_THAT(r.out, HasSubstr(absl::StrCat("unset: from $", var, " (set)\n")));
   }
   unsetenv("GOALKEEPER_SMTP_PASSWORD");
-  ExpectUsageError(Exec({kNotifier, "--check-config", "--config", config}),
+  ExpectUsageError(Exec(WithTlsOf({kNotifier, "--check-config", "--config", config})),
                    "email.password_file: not set, and GOALKEEPER_SMTP_PASSWORD is not set");
 }
 
@@ -306,7 +325,7 @@ class NotifierCheckConfigBadTest : public CheckConfigTest,
                                    public ::testing::WithParamInterface<BadCase> {};
 
 TEST_P(NotifierCheckConfigBadTest, ExitsTwoNamingTheBadValue) {
-  std::vector<std::string> argv = {kNotifier, "--check-config"};
+  std::vector<std::string> argv = WithTlsOf({kNotifier, "--check-config"});
   if (!GetParam().config.empty()) {
     argv.push_back("--config");
     argv.push_back(Write("notifier.yaml", GetParam().config));
@@ -351,9 +370,10 @@ TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
                                    "email: {outbox_dir: \"", dir_, "/outbox\"}\n"));
   auto args = [&](const std::string& db) {
     return std::vector<std::string>{
-        "--config", config, "--listen", absl::StrCat("127.0.0.1:", grpc_port->port()), "--db", db};
+        "--config", config, "--listen",        absl::StrCat("127.0.0.1:", grpc_port->port()),
+        "--db",     db,     "--health-listen", ""};
   };
-  std::vector<std::string> check = {kNotifier, "--check-config"};
+  std::vector<std::string> check = WithTlsOf({kNotifier, "--check-config"});
   for (const std::string& a : args(dir_ + "/checked.db")) check.push_back(a);
   RunResult r = Exec(check);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -361,7 +381,7 @@ TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
   EXPECT_FALSE(Exists(dir_ + "/outbox"));
   EXPECT_EQ(grpc_port->accepted(), 0);
 
-  std::vector<std::string> start = {kNotifier};
+  std::vector<std::string> start = WithTlsOf({kNotifier});
   for (const std::string& a : args(dir_ + "/started.db")) start.push_back(a);
   RunResult started = Exec(start);
   EXPECT_EQ(started.exit_code, 1) << started.err;
@@ -373,9 +393,11 @@ TEST_F(CheckConfigTest, NotifierCreatesNoDatabaseNoOutboxAndBindsNoPort) {
 TEST_F(CheckConfigTest, WorkerPrintsItsEffectiveSettingsAndDialsNothing) {
   auto coordinator = OpenPort::Start("127.0.0.1");
   const std::string address = absl::StrCat("127.0.0.1:", coordinator->port());
-  RunResult r = Exec({kWorker, "run", "--check-config", "--coordinator", address, "--name", "w-1",
+  RunResult r =
+      Exec(WithTlsOf({kWorker, "run", "--check-config", "--coordinator", address, "--name", "w-1",
                       "--concurrency", "100", "--threads", "2", "--max-rate", "1500.5",
-                      "--metrics-listen", "127.0.0.1:9999", "--health-listen", ""});
+                      "--metrics-listen", "127.0.0.1:9999", "--health-listen", ""}));
+  const std::string tls = ::goalkeeper::testing::TestCerts::Get().Dir("worker");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out,
@@ -388,13 +410,25 @@ TEST_F(CheckConfigTest, WorkerPrintsItsEffectiveSettingsAndDialsNothing) {
                 "threads: 2  # 0 = one per core\n"
                 "max-rate: 1500.5  # probes/s, 0 = none\n"
                 "metrics-listen: \"127.0.0.1:9999\"  # \"\" = off\n"
-                "health-listen: \"\"  # \"\" = off\n");
+                "health-listen: \"\"  # \"\" = off\n"
+                "insecure: false\n"
+                "tls-ca-file: \"" +
+                tls +
+                "/ca.crt\"\n"
+                "tls-cert-file: \"" +
+                tls +
+                "/tls.crt\"\n"
+                "tls-key-file: \"" +
+                tls +
+                "/tls.key\"\n"
+                "tls-server-name: \"\"  # \"\" = the coordinator's host\n");
   EXPECT_EQ(coordinator->accepted(), 0);
 }
 
 TEST_F(CheckConfigTest, WorkerTakesTheCoordinatorFromTheEnvironmentAndShowsDefaults) {
   setenv("GOALKEEPER_COORDINATOR", "127.0.0.1:7070", 1);
-  RunResult r = Exec({kWorker, "run", "--check-config", "--name", "w", "--concurrency", "64"});
+  RunResult r =
+      Exec(WithTlsOf({kWorker, "run", "--check-config", "--name", "w", "--concurrency", "64"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\ncoordinator: \"127.0.0.1:7070\"\n"));
   EXPECT_THAT(r.out, HasSubstr("\nthreads: 0 "));
@@ -413,7 +447,7 @@ class WorkerCheckConfigBadTest : public CheckConfigTest,
                                  public ::testing::WithParamInterface<WorkerBadCase> {};
 
 TEST_P(WorkerCheckConfigBadTest, ExitsTwoNamingTheBadValue) {
-  std::vector<std::string> argv = {kWorker, "run", "--check-config"};
+  std::vector<std::string> argv = WithTlsOf({kWorker, "run", "--check-config"});
   argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
   ExpectUsageError(Exec(argv), GetParam().error);
 }

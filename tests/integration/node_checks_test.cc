@@ -3,7 +3,8 @@
 // findings after the restart (and a retried report stores nothing twice); a
 // node that stops reporting becomes silent (ListNodes, `goalkeeperctl nodes
 // list`, /metrics) and its return clears it; NodeService is in the health
-// service. Traffic goes only to 127.0.0.1.
+// service. Every call is mutual TLS (tests/testing/test_certs.h): reports as
+// the node agent, reads as the admin. Traffic goes only to 127.0.0.1.
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -18,12 +19,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -37,6 +40,13 @@ using ::testing::HasSubstr;
 
 constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
+
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = ::goalkeeper::testing::TestCerts::Get().Tls(name);
+  return options;
+}
 
 // The coordinator as a process logging to a file; reads its ports from
 // "coordinator listening grpc=127.0.0.1:P metrics=127.0.0.1:M".
@@ -55,7 +65,8 @@ class Coordinator {
         if (size_t mat = text.find(m, at); mat != std::string::npos) {
           metrics_port_ = std::stoi(text.substr(mat + m.size()));
         }
-        channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+        agent_channel_ = MakeChannel(address(), As("node-agent"));
+        admin_channel_ = MakeChannel(address(), As("admin"));
         return;
       }
       if (process_->Exited()) break;
@@ -75,13 +86,13 @@ class Coordinator {
   grpc::Status Report(const v1::NodeReport& r, v1::NodeReportAck* ack) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return v1::NodeService::NewStub(channel_)->ReportNode(&ctx, r, ack);
+    return v1::NodeService::NewStub(agent_channel_)->ReportNode(&ctx, r, ack);
   }
   v1::ListNodesResponse List() {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::ListNodesResponse resp;
-    grpc::Status s = v1::NodeService::NewStub(channel_)->ListNodes(&ctx, {}, &resp);
+    grpc::Status s = v1::NodeService::NewStub(admin_channel_)->ListNodes(&ctx, {}, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
@@ -110,7 +121,8 @@ class Coordinator {
   std::optional<Subprocess> process_;
   int port_ = 0;
   int metrics_port_ = 0;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> agent_channel_;  // reports: the node agent's identity
+  std::shared_ptr<grpc::Channel> admin_channel_;  // reads: an operator's
 };
 
 class NodeChecksTest : public ::testing::Test {
@@ -122,7 +134,8 @@ class NodeChecksTest : public ::testing::Test {
     config_ = dir_ + "/coordinator.yaml";
     WriteFile(config_,
               absl::StrCat("db: ", dir_, "/coordinator.db\n", "metrics_listen: 127.0.0.1:0\n",
-                           "nodes: {silence_after_intervals: 2}\n"));
+                           "nodes: {silence_after_intervals: 2}\n",
+                           ::goalkeeper::testing::TestCerts::Get().DaemonYaml("coordinator")));
   }
   std::unique_ptr<Coordinator> Start() {
     return std::make_unique<Coordinator>(config_, dir_ + "/coordinator.log");
@@ -176,17 +189,18 @@ TEST_F(NodeChecksTest, AcknowledgedFindingsSurviveAKill9AndARetryStoresNothingTw
   EXPECT_EQ(ack.stored_ids_size(), 4);
   EXPECT_EQ(coordinator->List().nodes(0).open_findings(), 4u);
 
-  RunResult ctl = goalkeeper::testing::Run(
-      {kCtl, "--coordinator", coordinator->address(), "nodes", "list", "--output", "json"});
+  RunResult ctl = goalkeeper::testing::Run(goalkeeper::testing::WithTls(
+      {kCtl, "--coordinator", coordinator->address(), "nodes", "list", "--output", "json"},
+      "admin"));
   ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
   EXPECT_THAT(ctl.out, HasSubstr("\"name\":\"node-a\""));
   EXPECT_THAT(ctl.out, HasSubstr("\"open_findings\":\"4\""));
   EXPECT_THAT(ctl.out, HasSubstr("\"heartbeat_seconds\":3600"));
 
   // NodeService is reported by the health service.
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(coordinator->address(), grpc::InsecureChannelCredentials()));
+  auto health = grpc::health::v1::Health::NewStub(MakeChannel(coordinator->address(), As("admin")));
   grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::health::v1::HealthCheckRequest req;
   req.set_service("goalkeeper.v1.NodeService");
   grpc::health::v1::HealthCheckResponse resp;
@@ -214,8 +228,8 @@ TEST_F(NodeChecksTest, ASilentNodeIsRaisedOnceShownAndClearedWhenItReturns) {
   }
   ASSERT_TRUE(silent) << ReadFile(dir_ + "/coordinator.log");
   ASSERT_TRUE(coordinator->Report(Report("node-busy", 1), &ack).ok());
-  RunResult ctl =
-      goalkeeper::testing::Run({kCtl, "--coordinator", coordinator->address(), "nodes", "list"});
+  RunResult ctl = goalkeeper::testing::Run(goalkeeper::testing::WithTls(
+      {kCtl, "--coordinator", coordinator->address(), "nodes", "list"}, "admin"));
   ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
   EXPECT_THAT(ctl.out, ::testing::ContainsRegex("node-quiet +[-0-9]+ [:0-9]+ +1s silent +1  it"))
       << ctl.out;

@@ -10,7 +10,8 @@
 // mail; and the real agent (`goalkeeper-worker node`) following a log that
 // grows during the test gets its brute-force source to the SMTP server once,
 // and stopping and restarting it mails "agent silent" and "agent back".
-// Everything listens on 127.0.0.1.
+// Every gRPC link is mutual TLS (tests/testing/test_certs.h). Everything
+// listens on 127.0.0.1.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -34,6 +36,7 @@
 #include "tests/node/log_files.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -50,6 +53,13 @@ constexpr char kSource[] = GOALKEEPER_SOURCE_DIR;
 constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
 constexpr char kNotifier[] = GOALKEEPER_NOTIFIER_BIN;
 constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
+
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = ::goalkeeper::testing::TestCerts::Get().Tls(name);
+  return options;
+}
 
 // A fake started with `python3 FAKE args`, waiting for "listening PORT".
 struct Fake {
@@ -132,15 +142,17 @@ class NodeNotifyE2eTest : public ::testing::Test {
   // The first start picks a port; restarts keep it (the coordinator's
   // configuration names it).
   void StartNotifier(int smtp_port, const std::string& mode = "prod") {
-    WriteFile(dir_ + "/notifier.yaml",
-              absl::StrCat("listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_,
-                           "/notifier.db\nmetrics_listen: \"\"\nmode: ", mode,
-                           "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
-                           "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port,
-                           "\n  username: goalkeeper\n  password_file: ", dir_,
-                           "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ", dir_,
-                           "/cert.pem\n", "telegram: {api_url: \"http://127.0.0.1:",
-                           telegram_->port, "\", token_file: ", dir_, "/tg.token}\n"));
+    WriteFile(
+        dir_ + "/notifier.yaml",
+        absl::StrCat("listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_,
+                     "/notifier.db\nmetrics_listen: \"\"\n",
+                     ::goalkeeper::testing::TestCerts::Get().DaemonYaml("notifier"), "mode: ", mode,
+                     "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
+                     "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port,
+                     "\n  username: goalkeeper\n  password_file: ", dir_,
+                     "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ", dir_, "/cert.pem\n",
+                     "telegram: {api_url: \"http://127.0.0.1:", telegram_->port,
+                     "\", token_file: ", dir_, "/tg.token}\n"));
     notifier_.reset();
     notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
                       dir_ + "/notifier.log", "notifier");
@@ -151,14 +163,15 @@ class NodeNotifyE2eTest : public ::testing::Test {
     WriteFile(
         dir_ + "/coordinator.yaml",
         absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
+                     ::goalkeeper::testing::TestCerts::Get().DaemonYaml("coordinator"),
                      "nodes: {silence_after_intervals: ", silence_after_intervals, "}\n",
                      "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
     coordinator_.reset();
     coordinator_.emplace(
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
         dir_ + "/coordinator.log", "coordinator");
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", coordinator_->port),
-                                   grpc::InsecureChannelCredentials());
+    agent_channel_ = MakeChannel(absl::StrCat("127.0.0.1:", coordinator_->port), As("node-agent"));
+    admin_channel_ = MakeChannel(absl::StrCat("127.0.0.1:", coordinator_->port), As("admin"));
   }
 
   // What the node agent would send: a heartbeat and its findings.
@@ -166,7 +179,7 @@ class NodeNotifyE2eTest : public ::testing::Test {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::NodeReportAck ack;
-    grpc::Status s = v1::NodeService::NewStub(channel_)->ReportNode(&ctx, r, &ack);
+    grpc::Status s = v1::NodeService::NewStub(agent_channel_)->ReportNode(&ctx, r, &ack);
     ASSERT_TRUE(s.ok()) << s.error_message();
     ASSERT_EQ(ack.stored_ids_size(), r.findings_size());
   }
@@ -175,7 +188,7 @@ class NodeNotifyE2eTest : public ::testing::Test {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::ListNodesResponse resp;
-    grpc::Status s = v1::NodeService::NewStub(channel_)->ListNodes(&ctx, {}, &resp);
+    grpc::Status s = v1::NodeService::NewStub(admin_channel_)->ListNodes(&ctx, {}, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     for (const v1::NodeInfo& n : resp.nodes()) {
       if (n.name() == node) return n.open_findings();
@@ -278,7 +291,8 @@ class NodeNotifyE2eTest : public ::testing::Test {
   std::string dir_;
   std::optional<Fake> telegram_, smtp_;
   std::optional<Daemon> notifier_, coordinator_;
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::Channel> agent_channel_;  // reports: the node agent's identity
+  std::shared_ptr<grpc::Channel> admin_channel_;  // reads: an operator's
   int notifier_port_ = 0;
 };
 
@@ -421,8 +435,11 @@ TEST_F(NodeNotifyE2eTest, TheRealAgentOnAGrowingLogMailsItsSourceOnceThenItsSile
                          "    ports: [69]\n    window: 1h\n    threshold: 5\n    quiet: 7d\n",
                          "listeners:\n  interval: 1s\n"));
   Subprocess agent = Subprocess::StartLogged(
-      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
-       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      ::goalkeeper::testing::WithTls(
+          {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
+           "--config", dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root",
+           dir_ + "/proc"},
+          "node-agent"),
       dir_ + "/agent.log");
   // The log grows while the agent follows it: three hits, then more later.
   AppendTo(log, FirewallLine("192.0.2.77", 1) + FirewallLine("198.51.100.9", 2) +
@@ -459,8 +476,11 @@ TEST_F(NodeNotifyE2eTest, TheRealAgentOnAGrowingLogMailsItsSourceOnceThenItsSile
   EXPECT_EQ(mail[1]["subject"], "Goalkeeper node node-agent-e2e: agent silent");
   EXPECT_THAT(mail[1]["text"].get<std::string>(), HasSubstr("are not running"));
   Subprocess again = Subprocess::StartLogged(
-      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
-       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      ::goalkeeper::testing::WithTls(
+          {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
+           "--config", dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root",
+           dir_ + "/proc"},
+          "node-agent"),
       dir_ + "/agent.log");
   mail = Mail(3);
   ASSERT_EQ(mail.size(), 3u) << Logs();

@@ -3,8 +3,8 @@
 // 4 MiB limit) delivered from a coordinator to a notifier, idempotency by
 // content and broken report streams, a notifier that never answers while
 // leases must expire, a full disk (a small tmpfs), `scan list` over scans of
-// 60k targets, `--db ""` and foreign database files. Traffic goes only to
-// 127.0.0.0/8.
+// 60k targets, `--db ""` and foreign database files. Every gRPC link is
+// mutual TLS (tests/testing/test_certs.h). Traffic goes only to 127.0.0.0/8.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/mount.h>
@@ -31,6 +31,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -39,6 +40,8 @@ namespace v1 = goalkeeper::v1;
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
+using ::goalkeeper::testing::WithTls;
 using ::goalkeeper::testing::WriteFile;
 using ::testing::HasSubstr;
 
@@ -89,6 +92,18 @@ class Daemon {
   int port_ = 0;
 };
 
+// Channel options for identity `name` (mutual TLS, tests/testing/test_certs.h).
+ChannelOptions As(const std::string& name) {
+  ChannelOptions options;
+  options.tls = TestCerts::Get().Tls(name);
+  return options;
+}
+
+// A context with the deadline every call of ours carries.
+void Deadline(grpc::ClientContext& ctx, int seconds = 30) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -106,6 +121,7 @@ class StoreTest : public ::testing::Test {
   std::string CoordinatorConfig(const std::string& db, int ttl_seconds = 2) {
     const std::string path = dir_ + "/coordinator.yaml";
     WriteFile(path, absl::StrCat("db: ", db, "\nmetrics_listen: \"\"\n",
+                                 TestCerts::Get().DaemonYaml("coordinator"),
                                  "allowed_ranges: [127.81.0.0/16]\n",
                                  "profiles:\n  lab: {ports: \"22,80,443,5432\", timeout_ms: 300, "
                                  "retries: 1}\n",
@@ -128,6 +144,7 @@ class StoreTest : public ::testing::Test {
   std::string NotifierConfig(const std::string& db) {
     const std::string path = dir_ + "/notifier.yaml";
     WriteFile(path, absl::StrCat("db: ", db, "\nmetrics_listen: \"\"\n",
+                                 TestCerts::Get().DaemonYaml("notifier"),
                                  "ops: {emails: [noc@ops.example]}\n", "email: {outbox_dir: ", dir_,
                                  "/outbox}\n"));
     return path;
@@ -200,7 +217,7 @@ class StoreTest : public ::testing::Test {
 
   RunResult Ctl(const std::string& address, std::vector<std::string> args) {
     args.insert(args.begin(), {kCtl, "--coordinator", address});
-    return ::goalkeeper::testing::Run(args, std::chrono::seconds(120));
+    return ::goalkeeper::testing::Run(WithTls(args, "admin"), std::chrono::seconds(120));
   }
 
   std::string dir_;
@@ -220,7 +237,8 @@ TEST_F(StoreTest, ACoordinatorDeliversA200kExposureReportToARealNotifier) {
 
 TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
   auto notifier = StartNotifier();
-  auto stub = v1::Notifier::NewStub(MakeChannel(notifier->address(), ChannelOptions{}));
+  // Reports come from the coordinator's identity.
+  auto stub = v1::Notifier::NewStub(MakeChannel(notifier->address(), As("coordinator")));
   auto batch = [](int from, int n) {
     v1::ReportChunk c;
     for (int i = from; i < from + n; ++i) {
@@ -281,6 +299,7 @@ TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
   v1::ScanReport unary;
   unary.set_scan_id("whole");
   grpc::ClientContext ctx;
+  Deadline(ctx);
   v1::DeliverReportResponse resp;
   EXPECT_EQ(stub->DeliverReport(&ctx, unary, &resp).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_THAT(notifier->log(), HasSubstr("report refused scan=whole"));
@@ -298,15 +317,15 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
   ASSERT_EQ(listen(black_hole, 64), 0);
   const std::string hole = absl::StrCat("127.0.0.1:", ::goalkeeper::testing::LocalPort(black_hole));
   auto coordinator = StartCoordinator(db, hole);
-  auto channel = MakeChannel(coordinator->address(), ChannelOptions{});
-  auto ops = v1::Coordinator::NewStub(channel);
-  auto shards = v1::ShardService::NewStub(channel);
+  auto ops = v1::Coordinator::NewStub(MakeChannel(coordinator->address(), As("admin")));
+  auto shards = v1::ShardService::NewStub(MakeChannel(coordinator->address(), As("worker")));
   v1::StartScanRequest start;
   start.mutable_targets()->add_include("127.81.0.0/24");
   start.set_profile("lab");
   v1::Scan scan;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(ops->StartScan(&ctx, start, &scan).ok());
   }
   v1::RegisterWorkerRequest reg;
@@ -315,6 +334,7 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
   v1::RegisterWorkerResponse registered;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->RegisterWorker(&ctx, reg, &registered).ok());
   }
   v1::LeaseShardRequest lease_req;
@@ -323,6 +343,7 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
   v1::LeaseShardResponse lease;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->LeaseShard(&ctx, lease_req, &lease).ok());
   }
   ASSERT_TRUE(lease.has_shard());
@@ -336,7 +357,7 @@ TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {
 
 TEST_F(StoreTest, ScanListFollowsPagesOverScansOf60kTargets) {
   auto coordinator = StartCoordinator(dir_ + "/coordinator.db");
-  auto ops = v1::Coordinator::NewStub(MakeChannel(coordinator->address(), ChannelOptions{}));
+  auto ops = v1::Coordinator::NewStub(MakeChannel(coordinator->address(), As("admin")));
   v1::StartScanRequest start;
   for (int i = 0; i < 60000; ++i) {
     start.mutable_targets()->add_include(absl::StrCat("127.81.", i / 256, ".", i % 256));
@@ -345,6 +366,7 @@ TEST_F(StoreTest, ScanListFollowsPagesOverScansOf60kTargets) {
   std::vector<std::string> ids;
   for (int i = 0; i < 6; ++i) {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     v1::Scan scan;
     grpc::Status s = ops->StartScan(&ctx, start, &scan);
     ASSERT_TRUE(s.ok()) << s.error_message();
@@ -363,8 +385,10 @@ TEST_F(StoreTest, ScanListFollowsPagesOverScansOf60kTargets) {
 
 TEST_F(StoreTest, EmptyDbFlagIsRefusedByBothDaemons) {
   for (const char* bin : {kCoordinator, kNotifier}) {
-    RunResult r = ::goalkeeper::testing::Run({bin, "--db", "", "--listen", "127.0.0.1:0"},
-                                             std::chrono::seconds(30));
+    RunResult r = ::goalkeeper::testing::Run(
+        WithTls({bin, "--db", "", "--listen", "127.0.0.1:0"},
+                bin == std::string(kNotifier) ? "notifier" : "coordinator"),
+        std::chrono::seconds(30));
     EXPECT_EQ(r.exit_code, 2) << bin << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr("--db"));
     EXPECT_EQ(Count(r.err, "\n"), 1u) << r.err;
@@ -421,7 +445,7 @@ class TmpfsDir {
 };
 
 grpc::health::v1::HealthCheckResponse::ServingStatus Health(const std::string& address) {
-  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address, ChannelOptions{}));
+  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(address, As("admin")));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::health::v1::HealthCheckRequest req;
@@ -453,12 +477,13 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_TRUE(WaitForHealth(at, HealthResponse::SERVING, 10));
   // A worker (the ShardService by hand) holds the scan's one shard.
-  auto shards = v1::ShardService::NewStub(MakeChannel(at, ChannelOptions{}));
+  auto shards = v1::ShardService::NewStub(MakeChannel(at, As("worker")));
   v1::RegisterWorkerRequest reg;
   reg.set_worker_id("w-disk");
   v1::RegisterWorkerResponse worker;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->RegisterWorker(&ctx, reg, &worker).ok());
   }
   v1::LeaseShardRequest lease_req;
@@ -467,6 +492,7 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   v1::LeaseShardResponse lease;
   {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     ASSERT_TRUE(shards->LeaseShard(&ctx, lease_req, &lease).ok());
   }
   ASSERT_TRUE(lease.has_shard());
@@ -481,6 +507,7 @@ TEST_F(StoreTest, AFullDiskRefusesWritesKeepsReadsAndHealthAndResumesLosingNothi
   open->set_state(v1::PROBE_STATE_OPEN);
   auto report = [&] {
     grpc::ClientContext ctx;
+    Deadline(ctx);
     v1::ReportFindingsResponse resp;
     return shards->ReportFindings(&ctx, findings, &resp);
   };

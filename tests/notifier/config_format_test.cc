@@ -79,7 +79,14 @@ TEST(NotifierConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "  repeat_interval: \"7d\"\n"
             "  give_up_after: \"3d\"\n"
             "  notify_closed: false\n"
-            "  acknowledged: []\n");
+            "  acknowledged: []\n"
+            "tls:\n"
+            "  # ca_file: unset\n"
+            "  # cert_file: unset\n"
+            "  # key_file: unset\n"
+            "  refresh_seconds: 10  # the files are re-read this often\n"
+            "insecure: false\n"
+            "health_listen: \"0.0.0.0:7073\"\n");
 }
 
 TEST(NotifierConfigFormatTest, PrintsTheExampleInTheFileSchema) {
