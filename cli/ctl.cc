@@ -136,6 +136,10 @@ class Ctl {
         for (; j < argc; ++j) rest.push_back(argv[j]);
         break;
       }
+      if (a == "--version") {  // anywhere, before anything is checked or dialled
+        std::fprintf(out_, "%s\n", VersionLine("goalkeeperctl").c_str());
+        return kOk;
+      }
       if (a.rfind("--", 0) != 0 || !IsConnectionFlag(FlagName(a))) {
         rest.push_back(argv[j]);
         continue;

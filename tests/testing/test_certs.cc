@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "tests/testing/subprocess.h"
 
 #ifndef GOALKEEPER_DEV_CERTS_SH
@@ -67,9 +69,7 @@ void TestCerts::RunScript(const std::vector<std::string>& args) const {
   argv.insert(argv.end(), args.begin(), args.end());
   RunResult r = Run(argv, std::chrono::seconds(120));
   if (r.exit_code != 0) {
-    std::string cmd;
-    for (const std::string& a : argv) cmd += " " + a;
-    Die("'" + cmd.substr(1) + "' exited " + std::to_string(r.exit_code) + ": " + r.err + r.out);
+    Die(absl::StrCat("'", absl::StrJoin(argv, " "), "' exited ", r.exit_code, ": ", r.err, r.out));
   }
 }
 
