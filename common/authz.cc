@@ -1,5 +1,6 @@
 #include "common/authz.h"
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -229,9 +230,10 @@ std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> StreamSlo
 }
 
 std::vector<std::string> MethodsOf(
-    std::initializer_list<const google::protobuf::ServiceDescriptor*> services) {
+    const std::vector<const google::protobuf::ServiceDescriptor*>& services) {
   std::vector<std::string> out;
   for (const google::protobuf::ServiceDescriptor* s : services) {
+    if (s == nullptr) std::abort();  // a service name that is not in the proto
     for (int i = 0; i < s->method_count(); ++i) {
       out.push_back(absl::StrCat("/", s->full_name(), "/", s->method(i)->name()));
     }
@@ -240,9 +242,10 @@ std::vector<std::string> MethodsOf(
 }
 
 std::set<std::string> StreamingMethods(
-    std::initializer_list<const google::protobuf::ServiceDescriptor*> services) {
+    const std::vector<const google::protobuf::ServiceDescriptor*>& services) {
   std::set<std::string> out;
   for (const google::protobuf::ServiceDescriptor* s : services) {
+    if (s == nullptr) std::abort();  // a service name that is not in the proto
     for (int i = 0; i < s->method_count(); ++i) {
       const google::protobuf::MethodDescriptor* m = s->method(i);
       if (m->client_streaming() || m->server_streaming()) {

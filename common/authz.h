@@ -22,7 +22,7 @@
 //
 //   ASSIGN_OR_RETURN(auto policy, AuthPolicy::Create(config.auth));
 //   auto gate = std::make_shared<AuthGate>(policy, CoordinatorMethodTable(),
-//                                          StreamingMethods({Coordinator::descriptor()}),
+//                                          CoordinatorStreamingMethods(),
 //                                          [](const DeniedCall& d) { ... });
 //   auto creds = MakeServerCredentials(config.tls, gate);
 //
@@ -140,11 +140,12 @@ std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> StreamSlo
     StreamSlots* slots = &StreamSlots::Global());
 
 // "/pkg.Service/Method" of every method of the services.
+// A null service (not found by name) is an impossible state: it aborts.
 std::vector<std::string> MethodsOf(
-    std::initializer_list<const google::protobuf::ServiceDescriptor*> services);
+    const std::vector<const google::protobuf::ServiceDescriptor*>& services);
 // The client-, server- or bidi-streaming ones.
 std::set<std::string> StreamingMethods(
-    std::initializer_list<const google::protobuf::ServiceDescriptor*> services);
+    const std::vector<const google::protobuf::ServiceDescriptor*>& services);
 
 }  // namespace goalkeeper
 

@@ -28,6 +28,7 @@
 //   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5}
 //   limits: {max_probes_per_scan: 4294967296}  # addresses x ports; larger scans are refused
 //   nodes: {silence_after_intervals: 3}  # a node agent silent this many heartbeats: alarm
+//   auth: {...}   # who may do what: common/auth_config.h
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
@@ -50,6 +51,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/auth_config.h"  // AuthConfig: who may do what
 #include "common/http_client.h"  // SecretRef
 #include "coordinator/scheduler.h"
 #include "owner_apis/openstack_config.h"
@@ -110,6 +112,9 @@ struct CoordinatorConfig {
   LeaseConfig lease;
   LimitsConfig limits;
   NodesConfig nodes;
+  // Identities, tokens and role scopes (common/auth_config.h); a role's
+  // allowed_ranges must lie inside allowed_ranges.
+  AuthConfig auth;
 
   friend bool operator==(const CoordinatorConfig&, const CoordinatorConfig&) = default;
 };

@@ -191,6 +191,8 @@ absl::Status NotifierParser::ParseTop(const std::string& key, const YamlField& f
     return ParseOwners(f);
   } else if (key == "notify") {
     return ParseNotify(f);
+  } else if (key == "auth") {
+    return ParseAuthConfig(yaml_, f, &config_.auth);
   }
   return absl::OkStatus();
 }
@@ -397,7 +399,8 @@ absl::StatusOr<NotifierConfig> NotifierParser::Parse(absl::string_view yaml) {
   ASSIGN_OR_RETURN(const YamlField root, yaml_.LoadDocument(yaml));
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
-      {"listen", "db", "metrics_listen", "mode", "ops", "email", "telegram", "owners", "notify"},
+      {"listen", "db", "metrics_listen", "mode", "ops", "email", "telegram", "owners", "notify",
+       "auth"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckOps());
   return std::move(config_);
@@ -504,6 +507,7 @@ std::string FormatNotifierConfig(const NotifierConfig& c) {
     text("      ", "until", absl::FormatTime(absl::RFC3339_full, ack.until, absl::UTCTimeZone()));
     text("      ", "reason", ack.reason);
   }
+  absl::StrAppend(&out, FormatAuthConfig(c.auth));
   return out;
 }
 
