@@ -107,8 +107,8 @@ absl::Status ParseValue(const ErrorFactory& err, const Field& field, absl::strin
   if (AllDigits(text)) {
     *value = ParseDigits(text);
     if (*value < field.min || *value > field.max) {
-      return err.InField(
-          field, absl::StrCat("'", Shown(text), "' is out of range ", field.min, "-", field.max));
+      return err.InField(field, absl::StrCat("'", Shown(text), "' is out of range ", field.min,
+                                             "-", field.max));
     }
     return absl::OkStatus();
   }
@@ -158,8 +158,8 @@ absl::Status ParseElement(const ErrorFactory& err, const Field& field, absl::str
       s = ParseValue(err, field, element, base.substr(dash + 1), &hi);
       if (!s.ok()) return s;
       if (lo > hi) {
-        return err.InField(
-            field, absl::StrCat("'", Shown(base), "' is a reversed range (", lo, " > ", hi, ")"));
+        return err.InField(field, absl::StrCat("'", Shown(base), "' is a reversed range (", lo,
+                                               " > ", hi, ")"));
       }
     } else {
       absl::Status s = ParseValue(err, field, element, base, &lo);

@@ -65,8 +65,8 @@ absl::StatusOr<Scheduler> Scheduler::Create(std::vector<ScheduleSpec> specs) {
     }
     absl::TimeZone tz;
     if (!LoadZone(spec.timezone, &tz)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ".timezone: '", Shown(spec.timezone), "' is not a known time zone"));
+      return absl::InvalidArgumentError(absl::StrCat(where, ".timezone: '", Shown(spec.timezone),
+                                                     "' is not a known time zone"));
     }
     scheduler.entries_.push_back(Entry{*std::move(cron), tz});
   }
