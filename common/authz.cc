@@ -5,6 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_server_metrics.h"  // GrpcCodeName
+#include "common/logging.h"
 #include "common/status_macros.h"
 
 namespace goalkeeper {

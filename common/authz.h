@@ -134,6 +134,16 @@ class AuthGate final : public grpc::AuthMetadataProcessor {
   StreamSlots* const slots_;
 };
 
+// The gate of a component's server: the policy of `auth` (its token files
+// are read now: errors name the key and the file), every refusal logged as
+// one line on the `component` logger ("denied: identity=... method=...
+// code=PermissionDenied message=...") and then passed to `also` (the audit;
+// may be null).
+absl::StatusOr<std::shared_ptr<AuthGate>> MakeServerGate(const AuthConfig& auth, MethodTable table,
+                                                         std::set<std::string> streaming,
+                                                         absl::string_view component,
+                                                         DeniedFn also = nullptr);
+
 // Gives a call's stream slot back when the call ends (StartGrpcServer
 // installs it in every server).
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> StreamSlotInterceptorFactory(
