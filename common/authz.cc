@@ -226,6 +226,22 @@ grpc::Status AuthGate::Process(const InputMetadata& auth_metadata, grpc::AuthCon
   return grpc::Status::OK;
 }
 
+absl::StatusOr<std::shared_ptr<AuthGate>> MakeServerGate(const AuthConfig& auth, MethodTable table,
+                                                         std::set<std::string> streaming,
+                                                         absl::string_view component,
+                                                         DeniedFn also) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const AuthPolicy> policy, AuthPolicy::Create(auth));
+  auto log = MakeLogger(std::string(component));
+  DeniedFn denied = [log, also = std::move(also)](const DeniedCall& d) {
+    log->warn("denied: identity={} method={} code={} message={}",
+              d.identity.empty() ? "(none)" : d.identity, d.method, GrpcCodeName(d.code),
+              d.message);
+    if (also) also(d);
+  };
+  return std::make_shared<AuthGate>(std::move(policy), std::move(table), std::move(streaming),
+                                    std::move(denied));
+}
+
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> StreamSlotInterceptorFactory(
     StreamSlots* slots) {
   return std::make_unique<StreamSlotFactory>(slots);
