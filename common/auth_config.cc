@@ -265,7 +265,7 @@ std::string FormatAuthDuration(absl::Duration d) {
   return absl::FormatDuration(d);
 }
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path, absl::string_view key) {
+absl::StatusOr<std::string> ReadAuthTokenFile(const std::string& path, absl::string_view key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(

@@ -114,7 +114,7 @@ std::string FormatAuthDuration(absl::Duration d);
 
 // The token in `path`, whitespace trimmed. Errors name the file, never the
 // content: "auth.tokens[0].file: '/run/x' is empty".
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path, absl::string_view key);
+absl::StatusOr<std::string> ReadAuthTokenFile(const std::string& path, absl::string_view key);
 
 }  // namespace goalkeeper
 

@@ -90,7 +90,7 @@ absl::StatusOr<std::shared_ptr<const AuthPolicy>> AuthPolicy::Create(const AuthC
   for (size_t i = 0; i < config.tokens.size(); ++i) {
     const TokenRule& rule = config.tokens[i];
     ASSIGN_OR_RETURN(std::string secret,
-                     ReadTokenFile(rule.file, absl::StrCat("auth.tokens[", i, "].file")));
+                     ReadAuthTokenFile(rule.file, absl::StrCat("auth.tokens[", i, "].file")));
     for (const Token& t : tokens) {
       if (SecretEquals(t.secret, secret)) {
         return absl::InvalidArgumentError(absl::StrCat("auth.tokens[", i, "].file: the token in '",
