@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "coordinator/scan_audit.h"
 
 namespace goalkeeper {
 namespace {
@@ -36,11 +37,25 @@ class ScopeExit {
   std::function<void()> fn_;
 };
 
+void AuditAs(const AuditHooks& hooks, const grpc::ServerContext& ctx, AuditEntry entry) {
+  if (hooks.auditor == nullptr) return;
+  const Caller caller = hooks.caller_of(ctx);
+  entry.identity = caller.identity;
+  entry.role = std::string(RoleName(caller.role));
+  hooks.auditor->Record(std::move(entry));
+}
+
 }  // namespace
 
-grpc::Status CoordinatorService::StartScan(grpc::ServerContext*, const v1::StartScanRequest* req,
-                                           v1::Scan* resp) {
-  return ReplyWith(manager_.StartScan(*req, ""), resp);
+void CoordinatorService::Audit(const grpc::ServerContext& ctx, AuditEntry entry) {
+  AuditAs(audit_, ctx, std::move(entry));
+}
+
+grpc::Status CoordinatorService::StartScan(grpc::ServerContext* ctx,
+                                           const v1::StartScanRequest* req, v1::Scan* resp) {
+  absl::StatusOr<v1::Scan> scan = manager_.StartScan(*req, "");
+  Audit(*ctx, StartScanAudit(*req, scan, ""));
+  return ReplyWith(std::move(scan), resp);
 }
 
 grpc::Status CoordinatorService::GetScan(grpc::ServerContext*, const v1::GetScanRequest* req,
@@ -53,9 +68,16 @@ grpc::Status CoordinatorService::ListScans(grpc::ServerContext*, const v1::ListS
   return ReplyWith(manager_.ListScans(*req), resp);
 }
 
-grpc::Status CoordinatorService::CancelScan(grpc::ServerContext*, const v1::CancelScanRequest* req,
-                                            v1::Scan* resp) {
-  return ReplyWith(manager_.CancelScan(req->id()), resp);
+grpc::Status CoordinatorService::CancelScan(grpc::ServerContext* ctx,
+                                            const v1::CancelScanRequest* req, v1::Scan* resp) {
+  absl::StatusOr<v1::Scan> scan = manager_.CancelScan(req->id());
+  Audit(*ctx, CancelScanAudit(*req, scan));
+  return ReplyWith(std::move(scan), resp);
+}
+
+grpc::Status CoordinatorService::ListAudit(grpc::ServerContext*, const v1::ListAuditRequest* req,
+                                           v1::ListAuditResponse* resp) {
+  return ServeListAudit(audit_.auditor, *req, resp);
 }
 
 StreamStats CoordinatorService::stream_stats() {
@@ -167,10 +189,25 @@ grpc::Status CoordinatorService::ListWorkers(grpc::ServerContext*, const v1::Lis
   return grpc::Status::OK;
 }
 
-grpc::Status ShardService::RegisterWorker(grpc::ServerContext*,
+void ShardService::Audit(const grpc::ServerContext& ctx, AuditEntry entry) {
+  AuditAs(audit_, ctx, std::move(entry));
+}
+
+absl::Status ShardService::AuditRefusal(const grpc::ServerContext& ctx, const char* method,
+                                        const std::string& worker_id, absl::Status status) {
+  if (absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status) ||
+      absl::IsInvalidArgument(status)) {
+    Audit(ctx, WorkerRefusalAudit(method, worker_id, status));
+  }
+  return status;
+}
+
+grpc::Status ShardService::RegisterWorker(grpc::ServerContext* ctx,
                                           const v1::RegisterWorkerRequest* req,
                                           v1::RegisterWorkerResponse* resp) {
-  return ReplyWith(manager_.RegisterWorker(*req), resp);
+  absl::StatusOr<v1::RegisterWorkerResponse> r = manager_.RegisterWorker(*req);
+  Audit(*ctx, RegisterWorkerAudit(*req, r));
+  return ReplyWith(std::move(r), resp);
 }
 
 grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseShardRequest* req,
@@ -186,23 +223,35 @@ grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseS
     }
   }
   waiters_.fetch_sub(1);
+  if (!lease.ok()) {
+    AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/LeaseShard", req->worker_id(), lease.status())
+        .IgnoreError();
+  }
   return ReplyWith(std::move(lease), resp);
 }
 
-grpc::Status ShardService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+grpc::Status ShardService::Heartbeat(grpc::ServerContext* ctx, const v1::HeartbeatRequest* req,
                                      v1::HeartbeatResponse* resp) {
-  return ReplyWith(manager_.Heartbeat(*req), resp);
+  absl::StatusOr<v1::HeartbeatResponse> r = manager_.Heartbeat(*req);
+  if (!r.ok()) {
+    AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/Heartbeat", req->worker_id(), r.status())
+        .IgnoreError();
+  }
+  return ReplyWith(std::move(r), resp);
 }
 
-grpc::Status ShardService::ReportFindings(grpc::ServerContext*,
+grpc::Status ShardService::ReportFindings(grpc::ServerContext* ctx,
                                           const v1::ReportFindingsRequest* req,
                                           v1::ReportFindingsResponse*) {
-  return ToGrpcStatus(manager_.ReportFindings(*req));
+  return ToGrpcStatus(AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/ReportFindings",
+                                   req->worker_id(), manager_.ReportFindings(*req)));
 }
 
-grpc::Status ShardService::CompleteShard(grpc::ServerContext*, const v1::CompleteShardRequest* req,
+grpc::Status ShardService::CompleteShard(grpc::ServerContext* ctx,
+                                         const v1::CompleteShardRequest* req,
                                          v1::CompleteShardResponse*) {
-  return ToGrpcStatus(manager_.CompleteShard(*req));
+  return ToGrpcStatus(AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/CompleteShard",
+                                   req->worker_id(), manager_.CompleteShard(*req)));
 }
 
 }  // namespace goalkeeper

@@ -84,8 +84,8 @@ struct ReportRow {
 };
 
 // The coordinator database's schema (application id, tables, migrations up
-// to user_version 4), shared by every connection to the file (ScanStore,
-// NodeStore).
+// to user_version 5), shared by every connection to the file (ScanStore,
+// NodeStore, the audit trail's SqliteAuditLog).
 const SqliteSchema& CoordinatorSchema();
 
 class ScanStore {

@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/audit_grpc.h"
+#include "common/audit_log.h"
 #include "common/grpc_status.h"
 #include "common/health_service.h"
 #include "common/http_client.h"
@@ -20,6 +22,7 @@
 #include "common/process_metrics.h"
 #include "common/server_util.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
+#include "notifier/acknowledger.h"
 #include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
 #include "notifier/node_findings.h"
@@ -40,8 +43,14 @@ namespace v1 = goalkeeper::v1;
 class NotifierService final : public v1::Notifier::Service {
  public:
   NotifierService(NotificationStore& store, NodeFindingReceiver& nodes, const Clock& clock,
-                  absl::Mutex& wake_mu, absl::CondVar& wake)
-      : store_(store), nodes_(nodes), clock_(clock), wake_mu_(wake_mu), wake_(wake) {}
+                  absl::Mutex& wake_mu, absl::CondVar& wake, AuditHooks audit)
+      : store_(store),
+        nodes_(nodes),
+        clock_(clock),
+        wake_mu_(wake_mu),
+        wake_(wake),
+        audit_(std::move(audit)),
+        acks_(store, clock, audit_.auditor) {}
 
   // Node findings: stored with their notifications queued, then acknowledged.
   grpc::Status DeliverNodeFindings(grpc::ServerContext*, const v1::NodeFindingBatch* batch,
@@ -123,18 +132,15 @@ class NotifierService final : public v1::Notifier::Service {
   }
 
  public:
-  grpc::Status Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
+  // Checked, stored and audited by the Acknowledger (notifier/acknowledger.h).
+  grpc::Status Acknowledge(grpc::ServerContext* ctx, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse*) override {
-    if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("'", req->ip(), ":", req->port(), "' is not an address and port"));
-    }
-    if (absl::FromUnixMillis(req->until_unix_ms()) <= clock_.Now()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "until_unix_ms is not in the future");
-    }
-    return ToGrpcStatus(store_.Acknowledge(
-        req->ip(), req->port(), absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
+    return ToGrpcStatus(acks_.Acknowledge(audit_.caller_of(*ctx), *req));
+  }
+
+  grpc::Status ListAudit(grpc::ServerContext*, const v1::ListAuditRequest* req,
+                         v1::ListAuditResponse* resp) override {
+    return ServeListAudit(audit_.auditor, *req, resp);
   }
 
  private:
@@ -176,6 +182,8 @@ class NotifierService final : public v1::Notifier::Service {
   const Clock& clock_;
   absl::Mutex& wake_mu_;
   absl::CondVar& wake_;
+  const AuditHooks audit_;
+  Acknowledger acks_;
 };
 
 // The notifier's Prometheus families, refreshed by its loop after each pass
@@ -329,7 +337,14 @@ int RunNotifier(const NotifierConfig& config) {
     log->error("{}", store.status().message());
     return 1;
   }
+  // The audit trail (acknowledgements, refusals): a connection of its own.
+  auto audit_log = SqliteAuditLog::Open(config.db, NotifierSchema());
+  if (!audit_log.ok()) {
+    log->error("{}", audit_log.status().message());
+    return 1;
+  }
   SystemClock clock;
+  Auditor auditor(**audit_log, clock, "notifier");
   std::unique_ptr<HttpClient> curl = MakeCurlHttpClient({absl::Seconds(5), config.email_ca_file});
   RetryingHttpClient http(*curl, RetryPolicy{});
   std::unique_ptr<Mailer> mailer =
@@ -357,7 +372,8 @@ int RunNotifier(const NotifierConfig& config) {
   absl::Mutex wake_mu;
   absl::CondVar wake;
   NodeFindingReceiver node_findings(config, **store, clock);
-  NotifierService service(**store, node_findings, clock, wake_mu, wake);
+  NotifierService service(**store, node_findings, clock, wake_mu, wake,
+                          AuditHooks{&auditor, CallerOf});
   HealthService health({"goalkeeper.v1.Notifier"});
   int port = 0;
   std::unique_ptr<grpc::Server> server = StartGrpcServer(config.listen, {&service, &health}, &port);
@@ -408,6 +424,7 @@ int RunNotifier(const NotifierConfig& config) {
       }
       sender.Tick();
       metrics.Update(**store, sender.counts(), processor.counts(), clock.Now());
+      auditor.Flush();  // folded refusals
       absl::MutexLock lock(&wake_mu);
       wake.WaitWithTimeout(&wake_mu, absl::Seconds(1));
     }
@@ -423,6 +440,7 @@ int RunNotifier(const NotifierConfig& config) {
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   loop.join();
+  auditor.Flush(/*all=*/true);
   log->info("notifier stopped");
   return 0;
 }

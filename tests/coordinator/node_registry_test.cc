@@ -408,7 +408,7 @@ TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans)
   auto st = (*raw)->Prepare("PRAGMA user_version");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*st->Step());
-  EXPECT_EQ(st->Int(0), 4);
+  EXPECT_EQ(st->Int(0), 5);  // v4: nodes, v5: the audit trail
   auto app = (*raw)->Prepare("PRAGMA application_id");
   ASSERT_TRUE(app.ok());
   ASSERT_TRUE(*app->Step());
