@@ -619,7 +619,6 @@ class Ctl {
     }
     req.set_identity(identity);
     req.set_method(method);
-    std::unique_ptr<v1::Coordinator::Stub> coordinator;
     std::unique_ptr<v1::Notifier::Stub> notifier_stub;
     if (!notifier.empty()) {
       if (int rc = UseNotifier(notifier); rc >= 0) return rc;

@@ -44,8 +44,8 @@ constexpr size_t kMaxMessageBytes = 1024;
 // FNV-1a, 64 bits: stable across processes and builds (a token issued before
 // a restart stays valid), unlike absl::Hash.
 uint64_t Fnv1a(absl::string_view bytes, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : bytes) {
-    h ^= c;
+  for (char ch : bytes) {
+    h ^= static_cast<unsigned char>(ch);
     h *= 1099511628211ull;
   }
   return h;
@@ -67,7 +67,8 @@ absl::Status TooLong(absl::string_view field, size_t size, size_t max) {
 // A log field: as is when it is plain, else quoted with C escapes.
 std::string LogValue(absl::string_view v) {
   if (v.empty()) return "\"\"";
-  for (unsigned char c : v) {
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c <= ' ' || c == '"' || c == '\\' || c == '=' || c >= 0x7f) {
       return absl::StrCat("\"", absl::CEscape(v), "\"");
     }
