@@ -203,12 +203,14 @@ void Auditor::Record(AuditEntry entry) {
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
   if (entry.at_unix_ms == 0) entry.at_unix_ms = now_ms;
   absl::MutexLock lock(&mu_);
-  FlushLocked(now_ms, false);
+  Key key{entry.identity, entry.method, entry.code};
+  // Other keys' closed windows first; this key's folded refusals, if its
+  // window has closed, ride on this entry (below).
+  FlushLocked(now_ms, false, entry.code == 0 ? nullptr : &key);
   if (entry.code == 0) {
     Write(entry);
     return;
   }
-  Key key{entry.identity, entry.method, entry.code};
   auto it = windows_.find(key);
   if (it == windows_.end()) {
     if (windows_.size() >= kMaxFloodKeys) {
@@ -243,11 +245,15 @@ void Auditor::RecordDenied(const std::string& identity, const std::string& metho
 void Auditor::Flush(bool all) {
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
   absl::MutexLock lock(&mu_);
-  FlushLocked(now_ms, all);
+  FlushLocked(now_ms, all, nullptr);
 }
 
-void Auditor::FlushLocked(int64_t now_ms, bool all) {
+void Auditor::FlushLocked(int64_t now_ms, bool all, const Key* skip) {
   for (auto it = windows_.begin(); it != windows_.end();) {
+    if (skip != nullptr && it->first == *skip) {
+      ++it;
+      continue;
+    }
     Window& w = it->second;
     if (w.folded > 0 && (all || now_ms >= w.open_until_ms)) {
       AuditEntry e = std::move(w.newest);

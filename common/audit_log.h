@@ -165,7 +165,8 @@ class Auditor {
     AuditEntry newest;  // the newest folded refusal
   };
   void Write(const AuditEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FlushLocked(int64_t now_ms, bool all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes closed windows' folded refusals (all with `all`), except `skip`'s.
+  void FlushLocked(int64_t now_ms, bool all, const Key* skip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   AuditLog& log_;
   const Clock& clock_;
