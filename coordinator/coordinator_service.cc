@@ -214,15 +214,16 @@ grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseS
                                       v1::LeaseShardResponse* resp) {
   uint64_t version = manager_.version();
   auto lease = manager_.LeaseShard(*req);
-  if (!lease.ok() || lease->has_shard()) return ReplyWith(std::move(lease), resp);
-  if (waiters_.fetch_add(1) < max_waiters_) {
-    const absl::Time deadline = absl::Now() + long_poll_;
-    while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
-      version = manager_.WaitForChange(version, deadline - absl::Now());
-      lease = manager_.LeaseShard(*req);
+  if (lease.ok() && !lease->has_shard()) {
+    if (waiters_.fetch_add(1) < max_waiters_) {
+      const absl::Time deadline = absl::Now() + long_poll_;
+      while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
+        version = manager_.WaitForChange(version, deadline - absl::Now());
+        lease = manager_.LeaseShard(*req);
+      }
     }
+    waiters_.fetch_sub(1);
   }
-  waiters_.fetch_sub(1);
   if (!lease.ok()) {
     AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/LeaseShard", req->worker_id(), lease.status())
         .IgnoreError();

@@ -23,7 +23,6 @@ namespace goalkeeper {
 namespace {
 
 using ::goalkeeper::testing::ReadFile;
-using ::goalkeeper::testing::Run;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
 using ::goalkeeper::testing::WriteFile;
@@ -91,7 +90,7 @@ class AuditCliTest : public ::testing::Test {
   RunResult Ctl(std::vector<std::string> args) {
     std::vector<std::string> argv = {kCtl, "--coordinator", coordinator_->address()};
     argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv, std::chrono::seconds(30));
+    return goalkeeper::testing::Run(argv, std::chrono::seconds(30));
   }
 
   // The entries of `audit list ... --output json`.
@@ -172,7 +171,8 @@ TEST_F(AuditCliTest, AnAcknowledgementIsInTheNotifiersTrail) {
   EXPECT_EQ(detail["reason"], "ticket OPS-7");
   const int64_t until = detail["until_unix_ms"];
   const int64_t week_ms = int64_t{7} * 24 * 3600 * 1000;
-  EXPECT_GT(until, entries[1]["at_unix_ms"].get<int64_t>() + week_ms - 60'000);
+  // int64 fields are strings in proto JSON.
+  EXPECT_GT(until, std::stoll(entries[1]["at_unix_ms"].get<std::string>()) + week_ms - 60000);
   EXPECT_EQ(entries[0]["code"], 3);
   EXPECT_EQ(entries[0]["target"], "not-an-ip:22");
   EXPECT_EQ(Audit({}).size(), 0u) << "the coordinator's trail is its own";

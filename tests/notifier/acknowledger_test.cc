@@ -81,8 +81,11 @@ TEST_F(AcknowledgerTest, RefusalsAreOneEntryEachNamingTheValue) {
   const Caller op{"token:ci", Role::kOperator, true};
   absl::Status port = acks_->Acknowledge(op, Request("127.0.0.5", 70000, 1'900'000'000'000));
   EXPECT_EQ(port.message(), "'127.0.0.5:70000' is not an address and port");
+  // Identical refusals within a second are folded (common/audit_log.h).
+  clock_.Advance(absl::Seconds(1));
   absl::Status past = acks_->Acknowledge(op, Request("127.0.0.6", 22, 1'000));
   EXPECT_EQ(past.message(), "until_unix_ms: 1000 is not in the future");
+  clock_.Advance(absl::Seconds(1));
   v1::AcknowledgeRequest long_reason = Request("127.0.0.7", 22, 1'900'000'000'000);
   long_reason.set_reason(std::string(5000, 'x'));
   EXPECT_EQ(acks_->Acknowledge(op, long_reason).message(), "reason: 5000 bytes (at most 1024)");
@@ -91,6 +94,7 @@ TEST_F(AcknowledgerTest, RefusalsAreOneEntryEachNamingTheValue) {
   for (const AuditEntry& e : entries) {
     EXPECT_EQ(e.identity, "token:ci");
     EXPECT_EQ(e.code, static_cast<int>(absl::StatusCode::kInvalidArgument));
+    EXPECT_EQ(e.repeated, 0u);
   }
   EXPECT_EQ(entries[2].target, "127.0.0.5:70000");
   EXPECT_THAT(entries[1].detail_json, HasSubstr("not in the future"));
