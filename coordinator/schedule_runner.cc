@@ -74,8 +74,8 @@ int ScheduleRunner::Tick() {
                    scan.status().message());
       }
     } else {
-      log->warn("schedule skipped name={} fire_time={}: its previous scan is still running", d.name,
-                absl::FormatTime(d.fire_time));
+      log->warn("schedule skipped name={} fire_time={}: its previous scan is still running",
+                d.name, absl::FormatTime(d.fire_time));
     }
     retry_.erase(d.name);
     auto it = runs->find(d.name);
