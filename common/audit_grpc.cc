@@ -1,10 +1,36 @@
 #include "common/audit_grpc.h"
 
+#include <nlohmann/json.hpp>
+
 #include "common/grpc_status.h"
 
 namespace goalkeeper {
 
 namespace v1 = goalkeeper::v1;
+
+grpc::Status AuditRefusal(const AuditHooks& hooks, const grpc::ServerContext& ctx,
+                          const std::string& method, const std::string& target,
+                          grpc::Status status) {
+  using grpc::StatusCode;
+  const StatusCode c = status.error_code();
+  if (hooks.auditor == nullptr ||
+      (c != StatusCode::INVALID_ARGUMENT && c != StatusCode::ALREADY_EXISTS &&
+       c != StatusCode::PERMISSION_DENIED && c != StatusCode::UNAUTHENTICATED &&
+       c != StatusCode::RESOURCE_EXHAUSTED)) {
+    return status;
+  }
+  const Caller caller = hooks.caller_of(ctx);
+  AuditEntry e;
+  e.identity = caller.identity;
+  e.role = std::string(RoleName(caller.role));
+  e.method = method;
+  e.code = static_cast<int>(c);
+  e.target = target.substr(0, 256);
+  nlohmann::json detail = {{"message", status.error_message().substr(0, 1024)}};
+  e.detail_json = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  hooks.auditor->Record(std::move(e));
+  return status;
+}
 
 v1::AuditEntry AuditEntryToProto(const AuditEntry& e) {
   v1::AuditEntry p;

@@ -30,6 +30,15 @@ struct AuditHooks {
   CallerFn caller_of = CallerOf;
 };
 
+// Records a refusal a handler made (INVALID_ARGUMENT, ALREADY_EXISTS,
+// PERMISSION_DENIED, UNAUTHENTICATED, RESOURCE_EXHAUSTED; other codes and OK
+// are not refusals and leave nothing): the caller, `method`, `target` and
+// detail {"message": ...}. Returns `status`.
+//   return AuditRefusal(audit_, *ctx, kDeliverReport, report->scan_id(), Store(*report, resp));
+grpc::Status AuditRefusal(const AuditHooks& hooks, const grpc::ServerContext& ctx,
+                          const std::string& method, const std::string& target,
+                          grpc::Status status);
+
 goalkeeper::v1::AuditEntry AuditEntryToProto(const AuditEntry& e);
 AuditFilter AuditFilterFromProto(const goalkeeper::v1::ListAuditRequest& req);
 

@@ -53,19 +53,24 @@ class NotifierService final : public v1::Notifier::Service {
         acks_(store, clock, audit_.auditor) {}
 
   // Node findings: stored with their notifications queued, then acknowledged.
-  grpc::Status DeliverNodeFindings(grpc::ServerContext*, const v1::NodeFindingBatch* batch,
+  // Refusals of the three deliveries are audited (common/audit_grpc.h).
+  grpc::Status DeliverNodeFindings(grpc::ServerContext* ctx, const v1::NodeFindingBatch* batch,
                                    v1::DeliverNodeFindingsResponse* resp) override {
     absl::StatusOr<v1::DeliverNodeFindingsResponse> r = nodes_.Receive(*batch);
-    if (!r.ok()) return ToGrpcStatus(r.status());
+    if (!r.ok()) {
+      return AuditRefusal(audit_, *ctx, "/goalkeeper.v1.Notifier/DeliverNodeFindings", "",
+                          ToGrpcStatus(r.status()));
+    }
     *resp = *std::move(r);
     absl::MutexLock lock(&wake_mu_);
     wake_.Signal();
     return grpc::Status::OK;
   }
 
-  grpc::Status DeliverReport(grpc::ServerContext*, const v1::ScanReport* report,
+  grpc::Status DeliverReport(grpc::ServerContext* ctx, const v1::ScanReport* report,
                              v1::DeliverReportResponse* resp) override {
-    return Store(*report, resp);
+    return AuditRefusal(audit_, *ctx, "/goalkeeper.v1.Notifier/DeliverReport", report->scan_id(),
+                        Store(*report, resp));
   }
 
   // Header, then batches of exposures; the whole report is stored in one
@@ -82,7 +87,8 @@ class NotifierService final : public v1::Notifier::Service {
     }
     grpc::Status s = ReceiveStream(ctx, reader, resp);
     streams_.fetch_sub(1);
-    return s;
+    return AuditRefusal(audit_, *ctx, "/goalkeeper.v1.Notifier/DeliverReportStream", "",
+                        std::move(s));
   }
 
  private:

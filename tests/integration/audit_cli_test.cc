@@ -4,6 +4,7 @@
 // acknowledgement and a refused one in the notifier's; usage errors name
 // the value and exit 2, an unreachable server exits 1. The servers run
 // plaintext here, so every caller is "insecure" (admin).
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
@@ -179,6 +181,26 @@ TEST_F(AuditCliTest, AnAcknowledgementIsInTheNotifiersTrail) {
   EXPECT_THAT(notifier_->log(), HasSubstr("audit: id=1 identity=insecure role=admin "
                                           "method=/goalkeeper.v1.Notifier/Acknowledge code=OK "
                                           "target=127.0.0.5:5432"));
+}
+
+TEST_F(AuditCliTest, ARefusedReportIsInTheNotifiersTrail) {
+  auto stub = goalkeeper::v1::Notifier::NewStub(
+      grpc::CreateChannel(notifier_->address(), grpc::InsecureChannelCredentials()));
+  goalkeeper::v1::ScanReport report;
+  report.set_scan_id("forged-1");
+  goalkeeper::v1::Exposure* e = report.add_exposures();
+  e->set_ip("not-an-ip");
+  e->set_port(22);
+  goalkeeper::v1::DeliverReportResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  ASSERT_EQ(stub->DeliverReport(&ctx, report, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  nlohmann::json entries = Audit({"--notifier", notifier_->address(), "--method", "DeliverReport"});
+  ASSERT_EQ(entries.size(), 1u) << entries.dump();
+  EXPECT_EQ(entries[0]["target"], "forged-1");
+  EXPECT_EQ(entries[0]["code"], 3);
+  EXPECT_THAT(entries[0]["detail_json"].get<std::string>(), HasSubstr("not-an-ip"));
 }
 
 TEST_F(AuditCliTest, BadUsageNamesTheValueAndExits2) {
