@@ -611,7 +611,7 @@ class Ctl {
     v1::ListAuditRequest req;
     if (!since.empty()) {
       std::optional<absl::Duration> d = ParseCliDuration(since);
-      if (!d || *d <= absl::ZeroDuration()) {
+      if (!d || *d <= absl::ZeroDuration() || *d == absl::InfiniteDuration()) {
         return Usage(
             absl::StrCat("--since: '", since, "' is not a duration (like 90s, 30m, 12h, 7d)"));
       }
@@ -683,7 +683,7 @@ class Ctl {
     }
     if (for_text.empty()) return Usage("--for DURATION is required");
     std::optional<absl::Duration> d = ParseCliDuration(for_text);
-    if (!d || *d <= absl::ZeroDuration()) {
+    if (!d || *d <= absl::ZeroDuration() || *d == absl::InfiniteDuration()) {
       return Usage(
           absl::StrCat("--for: '", for_text, "' is not a duration (like 90s, 30m, 12h, 7d)"));
     }

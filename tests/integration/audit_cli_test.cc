@@ -214,6 +214,8 @@ TEST_F(AuditCliTest, BadUsageNamesTheValueAndExits2) {
        "error: PORT: '0' is not a port (1-65535)"},
       {{"ack", "127.0.0.5", "22", "--for", "5x", "--reason", "r", "--notifier", notifier},
        "error: --for: '5x' is not a duration (like 90s, 30m, 12h, 7d)"},
+      {{"ack", "127.0.0.5", "22", "--for", "99999999999999999999w", "--reason", "r", "--notifier", notifier},
+       "error: --for: '99999999999999999999w' is not a duration"},
       {{"ack", "127.0.0.5", "22", "--reason", "r", "--notifier", notifier},
        "error: --for DURATION is required"},
       {{"ack", "127.0.0.5", "22", "--for", "1h", "--notifier", notifier},
