@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/authz.h"  // StreamSlotInterceptorFactory
 #include "common/grpc_channel.h"
 #include "common/grpc_server_metrics.h"
 #include "common/process_metrics.h"
@@ -29,23 +30,47 @@ std::string HostOf(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
-std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
-                                              const std::vector<grpc::Service*>& services,
-                                              int* port) {
+namespace {
+
+std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
+                                          const std::vector<grpc::Service*>& services, int* port,
+                                          const std::shared_ptr<grpc::ServerCredentials>& creds) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second process on the same
   // port would silently share the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   *port = 0;
-  builder.AddListeningPort(listen, MakeServerCredentials(), port);
+  builder.AddListeningPort(listen, creds, port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
-  builder.experimental().SetInterceptorCreators(GrpcServerMetrics::Global().InterceptorFactories());
+  auto interceptors = GrpcServerMetrics::Global().InterceptorFactories();
+  interceptors.push_back(StreamSlotInterceptorFactory());  // the gate's stream bound
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
     *port = 0;
     return nullptr;
+  }
+  return server;
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port) {
+  return StartServer(listen, services, port, grpc::InsecureServerCredentials());
+}
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port, const TlsConfig& tls,
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate) {
+  std::unique_ptr<grpc::Server> server =
+      StartServer(listen, services, port, MakeServerCredentials(tls, std::move(gate)));
+  if (server != nullptr && tls.insecure) {
+    WarnInsecure(absl::StrCat(HostOf(listen), ":", *port), /*server=*/true);
   }
   return server;
 }

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/caller.h"
 #include "common/grpc_status.h"
 #include "coordinator/scan_audit.h"
 
@@ -23,6 +24,19 @@ std::string PeerAddress(const std::string& peer) {
   const size_t colon = peer.rfind(':');
   const size_t first = peer.find(':');
   return colon != std::string::npos && colon != first ? peer.substr(0, colon) : peer;
+}
+
+// The caller as the manager knows it (the gate resolved it).
+ScanCaller ScanCallerOf(const grpc::ServerContext& ctx) {
+  Caller c = CallerOf(ctx);
+  return ScanCaller::Of(std::move(c.identity), c.role);
+}
+
+// The identity a worker is bound to: "" without TLS (nobody is
+// authenticated, so nothing is bound).
+std::string BindingIdentity(const grpc::ServerContext& ctx) {
+  Caller c = CallerOf(ctx);
+  return c.authenticated ? c.identity : "";
 }
 
 // Decrements on scope exit.
@@ -53,7 +67,7 @@ void CoordinatorService::Audit(const grpc::ServerContext& ctx, AuditEntry entry)
 
 grpc::Status CoordinatorService::StartScan(grpc::ServerContext* ctx,
                                            const v1::StartScanRequest* req, v1::Scan* resp) {
-  absl::StatusOr<v1::Scan> scan = manager_.StartScan(*req, "");
+  absl::StatusOr<v1::Scan> scan = manager_.StartScan(*req, "", ScanCallerOf(*ctx));
   Audit(*ctx, StartScanAudit(*req, scan, ""));
   return ReplyWith(std::move(scan), resp);
 }
@@ -70,7 +84,7 @@ grpc::Status CoordinatorService::ListScans(grpc::ServerContext*, const v1::ListS
 
 grpc::Status CoordinatorService::CancelScan(grpc::ServerContext* ctx,
                                             const v1::CancelScanRequest* req, v1::Scan* resp) {
-  absl::StatusOr<v1::Scan> scan = manager_.CancelScan(req->id());
+  absl::StatusOr<v1::Scan> scan = manager_.CancelScan(req->id(), ScanCallerOf(*ctx));
   Audit(*ctx, CancelScanAudit(*req, scan));
   return ReplyWith(std::move(scan), resp);
 }
@@ -205,7 +219,8 @@ absl::Status ShardService::AuditRefusal(const grpc::ServerContext& ctx, const ch
 grpc::Status ShardService::RegisterWorker(grpc::ServerContext* ctx,
                                           const v1::RegisterWorkerRequest* req,
                                           v1::RegisterWorkerResponse* resp) {
-  absl::StatusOr<v1::RegisterWorkerResponse> r = manager_.RegisterWorker(*req);
+  absl::StatusOr<v1::RegisterWorkerResponse> r =
+      manager_.RegisterWorker(*req, BindingIdentity(*ctx));
   Audit(*ctx, RegisterWorkerAudit(*req, r));
   return ReplyWith(std::move(r), resp);
 }
@@ -213,13 +228,14 @@ grpc::Status ShardService::RegisterWorker(grpc::ServerContext* ctx,
 grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseShardRequest* req,
                                       v1::LeaseShardResponse* resp) {
   uint64_t version = manager_.version();
-  auto lease = manager_.LeaseShard(*req);
+  const std::string identity = BindingIdentity(*ctx);
+  auto lease = manager_.LeaseShard(*req, identity);
   if (lease.ok() && !lease->has_shard()) {
     if (waiters_.fetch_add(1) < max_waiters_) {
       const absl::Time deadline = absl::Now() + long_poll_;
       while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
         version = manager_.WaitForChange(version, deadline - absl::Now());
-        lease = manager_.LeaseShard(*req);
+        lease = manager_.LeaseShard(*req, identity);
       }
     }
     waiters_.fetch_sub(1);
@@ -233,7 +249,7 @@ grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseS
 
 grpc::Status ShardService::Heartbeat(grpc::ServerContext* ctx, const v1::HeartbeatRequest* req,
                                      v1::HeartbeatResponse* resp) {
-  absl::StatusOr<v1::HeartbeatResponse> r = manager_.Heartbeat(*req);
+  absl::StatusOr<v1::HeartbeatResponse> r = manager_.Heartbeat(*req, BindingIdentity(*ctx));
   if (!r.ok()) {
     AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/Heartbeat", req->worker_id(), r.status())
         .IgnoreError();
@@ -245,14 +261,16 @@ grpc::Status ShardService::ReportFindings(grpc::ServerContext* ctx,
                                           const v1::ReportFindingsRequest* req,
                                           v1::ReportFindingsResponse*) {
   return ToGrpcStatus(AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/ReportFindings",
-                                   req->worker_id(), manager_.ReportFindings(*req)));
+                                   req->worker_id(),
+                                   manager_.ReportFindings(*req, BindingIdentity(*ctx))));
 }
 
 grpc::Status ShardService::CompleteShard(grpc::ServerContext* ctx,
                                          const v1::CompleteShardRequest* req,
                                          v1::CompleteShardResponse*) {
   return ToGrpcStatus(AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/CompleteShard",
-                                   req->worker_id(), manager_.CompleteShard(*req)));
+                                   req->worker_id(),
+                                   manager_.CompleteShard(*req, BindingIdentity(*ctx))));
 }
 
 }  // namespace goalkeeper

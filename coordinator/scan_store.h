@@ -71,6 +71,7 @@ struct WorkerRow {
   std::string name;
   std::string token_hash;  // lowercase hex
   int64_t registered_ms = 0;
+  std::string identity;  // the caller that registered it; "" = not bound
 };
 
 struct ReportRow {
@@ -84,7 +85,7 @@ struct ReportRow {
 };
 
 // The coordinator database's schema (application id, tables, migrations up
-// to user_version 5), shared by every connection to the file (ScanStore,
+// to user_version 6), shared by every connection to the file (ScanStore,
 // NodeStore, the audit trail's SqliteAuditLog).
 const SqliteSchema& CoordinatorSchema();
 

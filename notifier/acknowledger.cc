@@ -5,12 +5,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/ip_address.h"
+#include "notifier/notifier_authz.h"
 
 namespace goalkeeper {
 
 namespace v1 = goalkeeper::v1;
 
-absl::Status Acknowledger::Check(const v1::AcknowledgeRequest& req) const {
+absl::Status Acknowledger::Check(const Caller& caller, const v1::AcknowledgeRequest& req) const {
   if (!IpAddress::Parse(req.ip()) || req.port() == 0 || req.port() > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", req.ip().substr(0, 64), ":", req.port(), "' is not an address and port"));
@@ -18,6 +19,11 @@ absl::Status Acknowledger::Check(const v1::AcknowledgeRequest& req) const {
   if (absl::FromUnixMillis(req.until_unix_ms()) <= clock_.Now()) {
     return absl::InvalidArgumentError(
         absl::StrCat("until_unix_ms: ", req.until_unix_ms(), " is not in the future"));
+  }
+  if (absl::Status bounded = CheckAcknowledgeUntil(auth_, caller.role, clock_.Now(),
+                                                   absl::FromUnixMillis(req.until_unix_ms()));
+      !bounded.ok()) {
+    return bounded;
   }
   if (req.reason().size() > kMaxReasonBytes) {
     return absl::InvalidArgumentError(
@@ -27,7 +33,7 @@ absl::Status Acknowledger::Check(const v1::AcknowledgeRequest& req) const {
 }
 
 absl::Status Acknowledger::Acknowledge(const Caller& caller, const v1::AcknowledgeRequest& req) {
-  absl::Status s = Check(req);
+  absl::Status s = Check(caller, req);
   if (s.ok()) {
     s = store_.Acknowledge(req.ip(), req.port(), absl::FromUnixMillis(req.until_unix_ms()),
                            req.reason());

@@ -8,7 +8,8 @@
 //   absl::Status s = acks.Acknowledge(CallerOf(*ctx), *req);
 //
 // Checks (InvalidArgument naming the value): an address and a port 1-65535,
-// `until` in the future, a reason of at most kMaxReasonBytes.
+// `until` in the future and within the caller role's max_acknowledge
+// (notifier/notifier_authz.h), a reason of at most kMaxReasonBytes.
 //
 // Thread-safety: thread-safe (the store and the Auditor are).
 #ifndef GOALKEEPER_NOTIFIER_ACKNOWLEDGER_H_
@@ -16,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "common/audit_log.h"
+#include "common/auth_config.h"
 #include "common/caller.h"
 #include "common/clock.h"
 #include "goalkeeper/v1/notifier.pb.h"
@@ -29,17 +31,18 @@ class Acknowledger {
  public:
   static constexpr size_t kMaxReasonBytes = 1024;
 
-  // `audit` (null: not audited) must outlive it.
-  Acknowledger(NotificationStore& store, const Clock& clock, Auditor* audit)
-      : store_(store), clock_(clock), audit_(audit) {}
+  // `auth` and `audit` (null: not audited) must outlive it.
+  Acknowledger(NotificationStore& store, const Clock& clock, const AuthConfig& auth, Auditor* audit)
+      : store_(store), clock_(clock), auth_(auth), audit_(audit) {}
 
   absl::Status Acknowledge(const Caller& caller, const goalkeeper::v1::AcknowledgeRequest& req);
 
  private:
-  absl::Status Check(const goalkeeper::v1::AcknowledgeRequest& req) const;
+  absl::Status Check(const Caller& caller, const goalkeeper::v1::AcknowledgeRequest& req) const;
 
   NotificationStore& store_;
   const Clock& clock_;
+  const AuthConfig& auth_;
   Auditor* const audit_;
 };
 

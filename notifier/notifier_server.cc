@@ -15,18 +15,22 @@
 #include "absl/synchronization/notification.h"
 #include "common/audit_grpc.h"
 #include "common/audit_log.h"
+#include "common/authz.h"
+#include "common/caller.h"
 #include "common/grpc_status.h"
 #include "common/health_service.h"
 #include "common/http_client.h"
 #include "common/logging.h"
 #include "common/process_metrics.h"
 #include "common/server_util.h"
+#include "common/tls.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "notifier/acknowledger.h"
 #include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
 #include "notifier/node_findings.h"
 #include "notifier/notification_store.h"
+#include "notifier/notifier_authz.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/owner_resolver.h"
 #include "notifier/report_processor.h"
@@ -43,14 +47,16 @@ namespace v1 = goalkeeper::v1;
 class NotifierService final : public v1::Notifier::Service {
  public:
   NotifierService(NotificationStore& store, NodeFindingReceiver& nodes, const Clock& clock,
-                  absl::Mutex& wake_mu, absl::CondVar& wake, AuditHooks audit)
+                  absl::Mutex& wake_mu, absl::CondVar& wake, const AuthConfig& auth,
+                  AuditHooks audit)
       : store_(store),
         nodes_(nodes),
         clock_(clock),
         wake_mu_(wake_mu),
         wake_(wake),
+        auth_(auth),
         audit_(std::move(audit)),
-        acks_(store, clock, audit_.auditor) {}
+        acks_(store, clock, auth_, audit_.auditor) {}
 
   // Node findings: stored with their notifications queued, then acknowledged.
   // Refusals of the three deliveries are audited (common/audit_grpc.h).
@@ -188,6 +194,7 @@ class NotifierService final : public v1::Notifier::Service {
   const Clock& clock_;
   absl::Mutex& wake_mu_;
   absl::CondVar& wake_;
+  const AuthConfig& auth_;
   const AuditHooks audit_;
   Acknowledger acks_;
 };
@@ -378,14 +385,39 @@ int RunNotifier(const NotifierConfig& config) {
   absl::Mutex wake_mu;
   absl::CondVar wake;
   NodeFindingReceiver node_findings(config, **store, clock);
-  NotifierService service(**store, node_findings, clock, wake_mu, wake,
+  NotifierService service(**store, node_findings, clock, wake_mu, wake, config.auth,
                           AuditHooks{&auditor, CallerOf});
   HealthService health({"goalkeeper.v1.Notifier"});
+  // The same answers in plaintext on health_listen, for Kubernetes' probes.
+  HealthService probe_health({"goalkeeper.v1.Notifier"});
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(config.listen, {&service, &health}, &port);
+  // Mutual TLS (or --insecure) with the authorization gate: reports only
+  // from the coordinator, acknowledgements from admins (notifier/notifier_authz.h).
+  // Its refusals go to the audit trail too.
+  auto gate =
+      MakeServerGate(config.auth, NotifierMethodTable(), NotifierStreamingMethods(), "notifier",
+                     [&auditor](const DeniedCall& d) {
+                       auditor.RecordDenied(d.identity.empty() ? "anonymous" : d.identity, d.method,
+                                            static_cast<absl::StatusCode>(d.code), d.message);
+                     });
+  if (!gate.ok()) {
+    log->error("{}", gate.status().message());
+    return 1;
+  }
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(config.listen, {&service, &health}, &port, config.tls, *gate);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;
+  }
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!config.health_listen.empty()) {
+    health_server = StartGrpcServer(config.health_listen, {&probe_health}, &health_port);
+    if (health_server == nullptr) {
+      log->error("cannot listen on '{}' (health_listen)", config.health_listen);
+      return 1;
+    }
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -397,14 +429,16 @@ int RunNotifier(const NotifierConfig& config) {
     return 1;
   }
   log->info(
-      "notifier listening grpc={}:{} metrics={} db={} mode={} email={} telegram={} "
-      "openstack={} fleio={}",
-      HostOf(config.listen), port, metrics_address, config.db,
-      config.mode == NotifierMode::kProd ? "prod" : "stage",
+      "notifier listening grpc={}:{} metrics={} health={} db={} mode={} email={} telegram={} "
+      "openstack={} fleio={} {}",
+      HostOf(config.listen), port, metrics_address,
+      health_server == nullptr ? "off"
+                               : absl::StrCat(HostOf(config.health_listen), ":", health_port),
+      config.db, config.mode == NotifierMode::kProd ? "prod" : "stage",
       config.smtp_url.empty() ? "outbox:" + config.outbox_dir : UrlOrigin(config.smtp_url),
       telegram_token.empty() ? "log" : UrlOrigin(config.telegram_api_url),
       config.openstack_enabled ? UrlOrigin(config.openstack.auth_url) : "off",
-      config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off");
+      config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off", DescribeTls(config.tls));
 
   std::atomic<bool> stopping{false};
   std::thread loop([&] {
@@ -439,6 +473,7 @@ int RunNotifier(const NotifierConfig& config) {
   const int sig = WaitForStopSignal(stop_signals);
   log->info("signal {} received; shutting down", sig);
   health.Shutdown();
+  probe_health.Shutdown();
   stopping.store(true);
   {
     absl::MutexLock lock(&wake_mu);
@@ -446,6 +481,9 @@ int RunNotifier(const NotifierConfig& config) {
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   loop.join();
+  if (health_server != nullptr) {
+    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
   auditor.Flush(/*all=*/true);
   log->info("notifier stopped");
   return 0;

@@ -290,7 +290,7 @@ TEST_F(AuditServiceTest, ListAuditPagesAndNamesTheFieldOutOfBounds) {
 namespace goalkeeper {
 namespace {
 
-// A coordinator database of the previous schema (version 4, no audit table)
+// A coordinator database of an earlier schema (version 4, no audit table)
 // opens, keeps its data and gains the audit trail with its triggers.
 TEST(CoordinatorAuditMigrationTest, AVersion4DatabaseKeepsItsDataAndGainsTheAuditTable) {
   const std::string db =
@@ -319,7 +319,7 @@ TEST(CoordinatorAuditMigrationTest, AVersion4DatabaseKeepsItsDataAndGainsTheAudi
   auto st = (*raw)->Prepare("PRAGMA user_version");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*st->Step());
-  EXPECT_EQ(st->Int(0), 5);
+  EXPECT_EQ(st->Int(0), 6);
   EXPECT_FALSE((*raw)->Exec("UPDATE audit SET identity = 'x'").ok());
 }
 

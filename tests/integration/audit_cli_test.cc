@@ -82,15 +82,16 @@ class AuditCliTest : public ::testing::Test {
                            "/outbox}\n"));
     coordinator_.emplace(
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml", "--listen",
-                                 "127.0.0.1:0"},
+                                 "127.0.0.1:0", "--insecure", "--health-listen", ""},
         dir_ + "/coordinator.log", "coordinator");
-    notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml",
-                                               "--listen", "127.0.0.1:0"},
-                      dir_ + "/notifier.log", "notifier");
+    notifier_.emplace(
+        std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml", "--listen",
+                                 "127.0.0.1:0", "--insecure", "--health-listen", ""},
+        dir_ + "/notifier.log", "notifier");
   }
 
   RunResult Ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {kCtl, "--coordinator", coordinator_->address()};
+    std::vector<std::string> argv = {kCtl, "--insecure", "--coordinator", coordinator_->address()};
     argv.insert(argv.end(), args.begin(), args.end());
     return goalkeeper::testing::Run(argv, std::chrono::seconds(30));
   }

@@ -29,7 +29,7 @@ class AcknowledgerTest : public ::testing::Test {
     EXPECT_TRUE(log.ok()) << log.status();
     log_ = *std::move(log);
     auditor_ = std::make_unique<Auditor>(*log_, clock_, "notifier");
-    acks_ = std::make_unique<Acknowledger>(*store_, clock_, auditor_.get());
+    acks_ = std::make_unique<Acknowledger>(*store_, clock_, auth_, auditor_.get());
   }
 
   std::vector<AuditEntry> Entries() {
@@ -48,6 +48,7 @@ class AcknowledgerTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  AuthConfig auth_;  // the defaults: admin's max_acknowledge
   std::string db_;
   std::unique_ptr<NotificationStore> store_;
   std::unique_ptr<SqliteAuditLog> log_;
@@ -136,6 +137,44 @@ TEST(NotifierAuditMigrationTest, AVersion3DatabaseKeepsItsDataAndGainsTheAuditTa
   ASSERT_TRUE(*st->Step());
   EXPECT_EQ(st->Int(0), 4);
   EXPECT_FALSE((*raw)->Exec("DELETE FROM audit").ok()) << "the triggers came with it";
+}
+
+}  // namespace
+}  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+// auth.roles.admin.max_acknowledge bounds `until`; the refusal is audited.
+TEST(AcknowledgerLimitTest, AnAcknowledgementPastTheRolesLimitIsRefusedAndAudited) {
+  const std::string db = ::testing::TempDir() + "/ack-limit-" + std::to_string(getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((db + suffix).c_str());
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  auto store = NotificationStore::Open(db);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto log = SqliteAuditLog::Open(db, NotifierSchema());
+  ASSERT_TRUE(log.ok()) << log.status();
+  Auditor auditor(**log, clock, "notifier");
+  AuthConfig auth;
+  auth.roles[Role::kAdmin].max_acknowledge = absl::Hours(24 * 90);
+  Acknowledger acks(**store, clock, auth, &auditor);
+  const Caller admin{"spiffe://goalkeeper/admin", Role::kAdmin, true};
+  v1::AcknowledgeRequest req;
+  req.set_ip("127.0.0.5");
+  req.set_port(22);
+  req.set_reason("forever");
+  req.set_until_unix_ms(absl::ToUnixMillis(clock.Now() + absl::Hours(24 * 365 * 8000)));
+  absl::Status s = acks.Acknowledge(admin, req);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("max_acknowledge"));
+  auto page = (*log)->List({});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].code, static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(page->entries[0].detail_json, HasSubstr("max_acknowledge"));
+  auto acked = (*store)->IsAcknowledged("127.0.0.5", 22, clock.Now());
+  ASSERT_TRUE(acked.ok());
+  EXPECT_FALSE(*acked);
 }
 
 }  // namespace
