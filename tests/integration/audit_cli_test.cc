@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -27,6 +28,7 @@ namespace {
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
 using ::goalkeeper::testing::WriteFile;
 using ::testing::HasSubstr;
 
@@ -248,6 +250,48 @@ TEST_F(AuditCliTest, AnUnreachableNotifierExits1NamingIt) {
   RunResult r = Ctl({"audit", "list", "--notifier", address});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat("error: notifier ", address, " is unreachable")));
+}
+
+// With mutual TLS and the authorization gate: entries carry the identity of
+// the client certificate, and a call the gate refuses is an entry too.
+TEST(AuditTlsTest, EntriesCarryTheCertificatesIdentityAndTheGatesRefusals) {
+  const std::string dir = ::testing::TempDir() + "/audit-tls-" + std::to_string(getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const TestCerts& certs = TestCerts::Get();
+  WriteFile(dir + "/coordinator.yaml",
+            absl::StrCat("db: ", dir, "/coordinator.db\nmetrics_listen: \"\"\n",
+                         "allowed_ranges: [127.83.0.0/16]\n",
+                         "profiles:\n  lab: {ports: \"22\", timeout_ms: 300, retries: 1}\n",
+                         certs.DaemonYaml("coordinator")));
+  Daemon coordinator(
+      {kCoordinator, "--config", dir + "/coordinator.yaml", "--listen", "127.0.0.1:0"},
+      dir + "/coordinator.log", "coordinator");
+  auto ctl = [&](const std::string& who, std::vector<std::string> args) {
+    std::vector<std::string> argv = {kCtl, "--coordinator", coordinator.address()};
+    for (const std::string& f : certs.Flags(who)) argv.push_back(f);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return goalkeeper::testing::Run(argv, std::chrono::seconds(30));
+  };
+  RunResult denied =
+      ctl("viewer", {"scan", "start", "--targets", "127.83.0.0/30", "--ports", "22"});
+  EXPECT_NE(denied.exit_code, 0);
+  EXPECT_THAT(denied.err, HasSubstr("needs role operator"));
+  RunResult started =
+      ctl("operator", {"scan", "start", "--targets", "127.83.0.0/30", "--ports", "22"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  RunResult listed = ctl("viewer", {"audit", "list", "--output", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  nlohmann::json j = nlohmann::json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(j.is_object() && j.contains("entries")) << listed.out;
+  nlohmann::json entries = j["entries"];
+  ASSERT_EQ(entries.size(), 2u) << entries.dump();
+  EXPECT_EQ(entries[0]["identity"], "spiffe://goalkeeper/operator");
+  EXPECT_EQ(entries[0]["role"], "operator");
+  EXPECT_EQ(entries[0]["code"], 0);
+  EXPECT_EQ(entries[1]["identity"], "spiffe://goalkeeper/viewer");
+  EXPECT_EQ(entries[1]["method"], "/goalkeeper.v1.Coordinator/StartScan");
+  EXPECT_EQ(entries[1]["code"], 7);  // PERMISSION_DENIED, from the gate
+  EXPECT_THAT(entries[1]["detail_json"].get<std::string>(), HasSubstr("needs role operator"));
 }
 
 }  // namespace
