@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -22,6 +25,7 @@
 #include "common/version.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
+#include "goalkeeper/v1/notifier.grpc.pb.h"
 
 namespace goalkeeper {
 namespace {
@@ -53,7 +57,11 @@ constexpr char kUsageText[] =
     "  scan diff ID [--base ID] [--output table|json]\n"
     "  scan findings ID [--output jsonl|csv|table]\n"
     "  workers list [--output table|json]\n"
-    "  nodes list [--output table|json]\n";
+    "  nodes list [--output table|json]\n"
+    "  audit list [--since DURATION] [--identity ID] [--method M] [--limit N (0 = all)]\n"
+    "             [--output table|json] [--notifier HOST:PORT]\n"
+    "  ack IP PORT --for DURATION --reason TEXT --notifier HOST:PORT\n"
+    "DURATION: 90s, 30m, 12h, 7d, 2w or combinations (1h30m)\n";
 
 std::string ToJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions opt;
@@ -74,6 +82,44 @@ std::string Human(double n) {
   if (n >= 1e6) return absl::StrFormat("%.1fM", n / 1e6);
   if (n >= 1e4) return absl::StrFormat("%.1fk", n / 1e3);
   return absl::StrFormat("%.0f", n);
+}
+
+// "90s", "30m", "12h", "7d", "2w", "1d12h", "1.5h": absl's units plus d and w.
+std::optional<absl::Duration> ParseCliDuration(absl::string_view text) {
+  if (text.empty()) return std::nullopt;
+  absl::Duration total;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() &&
+           (absl::ascii_isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) {
+      ++j;
+    }
+    double n = 0;
+    if (j == i || !absl::SimpleAtod(text.substr(i, j - i), &n)) return std::nullopt;
+    size_t k = j;
+    while (k < text.size() && absl::ascii_isalpha(static_cast<unsigned char>(text[k]))) ++k;
+    const absl::string_view unit = text.substr(j, k - j);
+    absl::Duration one;
+    if (unit == "w") {
+      one = absl::Hours(24 * 7);
+    } else if (unit == "d") {
+      one = absl::Hours(24);
+    } else if (unit == "h") {
+      one = absl::Hours(1);
+    } else if (unit == "m") {
+      one = absl::Minutes(1);
+    } else if (unit == "s") {
+      one = absl::Seconds(1);
+    } else if (unit == "ms") {
+      one = absl::Milliseconds(1);
+    } else {
+      return std::nullopt;
+    }
+    total += n * one;
+    i = k;
+  }
+  return total;
 }
 
 bool IsFinal(v1::ScanState s) {
@@ -159,7 +205,8 @@ class Ctl {
       return Usage(absl::StrCat("--coordinator: ", hp.status().message()));
     }
     if (rest.size() < 2) return Usage("missing command");
-    if (absl::Status s = tls_flags.ApplyTo(globals, &channel_options_.tls); !s.ok()) {
+    ChannelOptions& channel_options = channel_options_;  // the notifier's channel too
+    if (absl::Status s = tls_flags.ApplyTo(globals, &channel_options.tls); !s.ok()) {
       return Usage(s.message());
     }
     if (globals.WasSet("token-file")) {
@@ -195,6 +242,11 @@ class Ctl {
       return WorkersList(argc, argv);
     } else if (group == "nodes" && verb == "list") {
       return NodesList(argc, argv);
+    } else if (group == "audit" && verb == "list") {
+      return AuditList(argc, argv);
+    } else if (group == "ack") {
+      // `ack IP PORT ...`: the verb is the first positional argument.
+      return Ack(argc + 1, argv - 1);
     }
     return Usage(absl::StrCat("unknown command '", group, " ", verb, "'"));
   }
@@ -217,8 +269,8 @@ class Ctl {
         }
         [[fallthrough]];
       case grpc::StatusCode::DEADLINE_EXCEEDED:
-        std::fprintf(err_, "error: coordinator %s is unreachable: %s\n", address_.c_str(),
-                     s.error_message().c_str());
+        std::fprintf(err_, "error: %s %s is unreachable: %s\n", server_kind_.c_str(),
+                     address_.c_str(), s.error_message().c_str());
         return kFailure;
       case grpc::StatusCode::INVALID_ARGUMENT:
       case grpc::StatusCode::NOT_FOUND:
@@ -226,7 +278,7 @@ class Ctl {
         std::fprintf(err_, "error: %s\n", s.error_message().c_str());
         return kUsage;
       default:
-        std::fprintf(err_, "error: coordinator %s: %s\n", address_.c_str(),
+        std::fprintf(err_, "error: %s %s: %s\n", server_kind_.c_str(), address_.c_str(),
                      s.error_message().c_str());
         return kFailure;
     }
@@ -236,15 +288,16 @@ class Ctl {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
   }
 
-  // Parses flags and exactly `ids` positional arguments.
-  int ParseArgs(FlagParser& flags, int argc, const char* const* argv, size_t ids) {
+  // Parses flags and exactly `ids` positional arguments (`what` names them).
+  int ParseArgs(FlagParser& flags, int argc, const char* const* argv, size_t ids,
+                const char* what = "expected a scan ID") {
     if (absl::Status s = flags.Parse(argc, argv); !s.ok()) return Usage(s.message());
     if (flags.version_requested()) {
       std::fprintf(out_, "%s\n", VersionLine(flags.program()).c_str());
       return kOk;
     }
     if (flags.positional().size() != ids) {
-      return Usage(ids == 0 ? "unexpected argument" : "expected a scan ID");
+      return Usage(ids == 0 ? "unexpected argument" : what);
     }
     return -1;
   }
@@ -594,8 +647,135 @@ class Ctl {
     return kOk;
   }
 
+  // Commands that talk to the notifier: --notifier (required) as the server.
+  int UseNotifier(const std::string& notifier) {
+    if (notifier.empty()) return Usage("--notifier HOST:PORT is required");
+    address_ = notifier;
+    server_kind_ = "notifier";
+    channel_ = MakeChannel(address_, channel_options_);
+    return -1;
+  }
+
+  // The audit trail of the coordinator (or, with --notifier, the
+  // notifier's), newest first, page after page until --limit.
+  int AuditList(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl audit list");
+    std::string since, identity, method, notifier, output = "table";
+    uint64_t limit = 50;
+    flags.AddString("since", &since, "DURATION", "only entries newer than this (e.g. 1h, 7d)");
+    flags.AddString("identity", &identity, "ID", "only this caller identity (exact)");
+    flags.AddString("method", &method, "M", "only this method (StartScan, or its full name)");
+    flags.AddUint("limit", &limit, 0, UINT32_MAX, "how many (newest first; 0 = all)");
+    flags.AddString("output", &output, "table|json", "output format");
+    flags.AddHostPort("notifier", &notifier, PortRule::kDial, false,
+                      "read the notifier's audit trail instead");
+    if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
+    if (!OneOf(output, {"table", "json"})) {
+      return Usage(absl::StrCat("--output: '", output, "' is not table or json"));
+    }
+    v1::ListAuditRequest req;
+    if (!since.empty()) {
+      std::optional<absl::Duration> d = ParseCliDuration(since);
+      if (!d || *d <= absl::ZeroDuration() || *d == absl::InfiniteDuration()) {
+        return Usage(
+            absl::StrCat("--since: '", since, "' is not a duration (like 90s, 30m, 12h, 7d)"));
+      }
+      req.set_since_unix_ms(std::max<int64_t>(0, absl::ToUnixMillis(absl::Now() - *d)));
+    }
+    req.set_identity(identity);
+    req.set_method(method);
+    std::unique_ptr<v1::Notifier::Stub> notifier_stub;
+    if (!notifier.empty()) {
+      if (int rc = UseNotifier(notifier); rc >= 0) return rc;
+      notifier_stub = v1::Notifier::NewStub(channel_);
+    }
+    v1::ListAuditResponse all;
+    for (;;) {
+      const uint64_t want =
+          limit == 0 ? kAuditPage : std::min<uint64_t>(kAuditPage, limit - all.entries_size());
+      req.set_limit(static_cast<uint32_t>(want));
+      v1::ListAuditResponse page;
+      grpc::ClientContext ctx;
+      SetDeadline(ctx);
+      grpc::Status s = notifier_stub != nullptr ? notifier_stub->ListAudit(&ctx, req, &page)
+                                                : stub_->ListAudit(&ctx, req, &page);
+      if (!s.ok()) return RpcError(s);
+      for (v1::AuditEntry& e : *page.mutable_entries()) *all.add_entries() = std::move(e);
+      if (page.next_page_token().empty() ||
+          (limit != 0 && static_cast<uint64_t>(all.entries_size()) >= limit)) {
+        break;
+      }
+      req.set_page_token(page.next_page_token());
+    }
+    if (output == "json") {
+      std::string json = ToJson(all);
+      if (absl::EndsWith(json, ",\"next_page_token\":\"\"}")) {
+        json.erase(json.size() - std::string(",\"next_page_token\":\"\"}").size());
+        json += "}";
+      }
+      std::fprintf(out_, "%s\n", json.c_str());
+      return kOk;
+    }
+    std::fprintf(out_, "%-6s %-19s %-32s %-11s %-16s %-19s %-24s %5s  %s\n", "ID", "TIME (UTC)",
+                 "IDENTITY", "ROLE", "METHOD", "CODE", "TARGET", "CALLS", "DETAIL");
+    for (const v1::AuditEntry& e : all.entries()) {
+      const std::string& m = e.method();
+      const std::string short_method =
+          m.substr(m.rfind('/') == std::string::npos ? 0 : m.rfind('/') + 1);
+      const std::string code = absl::StatusCodeToString(static_cast<absl::StatusCode>(e.code()));
+      std::fprintf(
+          out_, "%-6ld %-19s %-32s %-11s %-16s %-19s %-24s %5u  %s\n", static_cast<long>(e.id()),
+          FormatMs(e.at_unix_ms()).c_str(), e.identity().c_str(),
+          e.role().empty() ? "-" : e.role().c_str(), short_method.c_str(), code.c_str(),
+          e.target().empty() ? "-" : e.target().c_str(), e.repeated() + 1, e.detail_json().c_str());
+    }
+    return kOk;
+  }
+
+  // Acknowledge: the notifier sends nothing about IP:PORT for DURATION.
+  int Ack(int argc, const char* const* argv) {
+    FlagParser flags("goalkeeperctl ack");
+    std::string for_text, reason, notifier;
+    flags.AddString("for", &for_text, "DURATION", "how long (e.g. 7d, 12h)");
+    flags.AddString("reason", &reason, "TEXT", "why (kept in the audit trail)");
+    flags.AddHostPort("notifier", &notifier, PortRule::kDial, false, "the notifier");
+    if (int rc = ParseArgs(flags, argc, argv, 2, "expected IP PORT"); rc >= 0) return rc;
+    const std::string& ip = flags.positional()[0];
+    const std::string& port_text = flags.positional()[1];
+    uint32_t port = 0;
+    if (!absl::SimpleAtoi(port_text, &port) || port == 0 || port > 65535) {
+      return Usage(absl::StrCat("PORT: '", port_text, "' is not a port (1-65535)"));
+    }
+    if (for_text.empty()) return Usage("--for DURATION is required");
+    std::optional<absl::Duration> d = ParseCliDuration(for_text);
+    if (!d || *d <= absl::ZeroDuration() || *d == absl::InfiniteDuration()) {
+      return Usage(
+          absl::StrCat("--for: '", for_text, "' is not a duration (like 90s, 30m, 12h, 7d)"));
+    }
+    if (reason.empty()) return Usage("--reason TEXT is required");
+    if (int rc = UseNotifier(notifier); rc >= 0) return rc;
+    const absl::Time until = absl::Now() + *d;
+    v1::AcknowledgeRequest req;
+    req.set_ip(ip);
+    req.set_port(port);
+    req.set_until_unix_ms(absl::ToUnixMillis(until));
+    req.set_reason(reason);
+    v1::AcknowledgeResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    auto stub = v1::Notifier::NewStub(channel_);
+    if (grpc::Status s = stub->Acknowledge(&ctx, req, &resp); !s.ok()) return RpcError(s);
+    std::fprintf(out_, "acknowledged %s:%u until %s UTC\n", ip.c_str(), port,
+                 FormatMs(absl::ToUnixMillis(until)).c_str());
+    return kOk;
+  }
+
+  static constexpr uint64_t kAuditPage = 1000;
+
   std::FILE* out_;
   std::FILE* err_;
+  std::string server_kind_ = "coordinator";
+  ChannelOptions channel_options_;  // TLS (or --insecure) and token, from the global flags
   std::string address_;
   // How every channel is dialled (TLS files or --insecure, a bearer token):
   // the coordinator's, and any other server's the same way.

@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/audit_grpc.h"
+#include "common/audit_log.h"
 #include "common/authz.h"
 #include "common/clock.h"
 #include "common/health_service.h"
@@ -298,7 +300,14 @@ int RunCoordinator(const CoordinatorConfig& config) {
     log->error("{}", node_store.status().message());
     return 1;
   }
+  // The audit trail: a connection of its own too (common/audit_log.h).
+  auto audit_log = SqliteAuditLog::Open(config.db, CoordinatorSchema());
+  if (!audit_log.ok()) {
+    log->error("{}", audit_log.status().message());
+    return 1;
+  }
   SystemClock clock;
+  Auditor auditor(**audit_log, clock, "coordinator");
   NodeRegistry nodes(**node_store, clock, config.nodes);
   if (absl::Status s = nodes.Load(); !s.ok()) {
     log->error("cannot load nodes from '{}': {}", config.db, s.message());
@@ -322,7 +331,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
     log->error("{}", scheduler.status().message());
     return 1;
   }
-  ScheduleRunner schedules(*std::move(scheduler), manager, clock);
+  ScheduleRunner schedules(*std::move(scheduler), manager, clock, &auditor);
   std::unique_ptr<ReportSender> sender;
   // The notifier is dialled with the coordinator's own certificate: its
   // identity is the only one the notifier takes reports from.
@@ -341,8 +350,9 @@ int RunCoordinator(const CoordinatorConfig& config) {
   CoordinatorMetrics metrics(*registry);
   manager.SetEvents(&metrics);  // before any other thread calls the manager
 
-  CoordinatorService coordinator_service(manager);
-  ShardService shard_service(manager);
+  AuditHooks audit_hooks{&auditor, CallerOf};
+  CoordinatorService coordinator_service(manager, StreamLimits{}, audit_hooks);
+  ShardService shard_service(manager, absl::Seconds(2), 64, audit_hooks);
   NodeService node_service(nodes);
   HealthService health(
       {"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService", "goalkeeper.v1.NodeService"});
@@ -352,8 +362,13 @@ int RunCoordinator(const CoordinatorConfig& config) {
   int port = 0;
   // Mutual TLS (or --insecure) with the authorization gate: who may call
   // what (common/authz.h, coordinator/coordinator_authz.h).
-  auto gate = MakeServerGate(config.auth, CoordinatorMethodTable(), CoordinatorStreamingMethods(),
-                             "coordinator");
+  // Its refusals go to the audit trail too.
+  auto gate =
+      MakeServerGate(config.auth, CoordinatorMethodTable(), CoordinatorStreamingMethods(),
+                     "coordinator", [&auditor](const DeniedCall& d) {
+                       auditor.RecordDenied(d.identity.empty() ? "anonymous" : d.identity, d.method,
+                                            static_cast<absl::StatusCode>(d.code), d.message);
+                     });
   if (!gate.ok()) {
     log->error("{}", gate.status().message());
     return 1;
@@ -433,6 +448,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
       }
       metrics.UpdateNodes(nodes.Gauges());
       metrics.UpdateNodeDelivery(node_deliverer, nodes.CountUndelivered());
+      auditor.Flush();  // folded refusals (a store write: never on housekeeping)
       for (int i = 0; i < 10 && !stopping.load(); ++i) absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -473,6 +489,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
     health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
   manager.Flush();
+  auditor.Flush(/*all=*/true);
   log->info("coordinator stopped");
   return 0;
 }

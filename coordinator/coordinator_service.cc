@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/caller.h"
 #include "common/grpc_status.h"
+#include "coordinator/scan_audit.h"
 
 namespace goalkeeper {
 namespace {
@@ -50,11 +51,25 @@ class ScopeExit {
   std::function<void()> fn_;
 };
 
+void AuditAs(const AuditHooks& hooks, const grpc::ServerContext& ctx, AuditEntry entry) {
+  if (hooks.auditor == nullptr) return;
+  const Caller caller = hooks.caller_of(ctx);
+  entry.identity = caller.identity;
+  entry.role = std::string(RoleName(caller.role));
+  hooks.auditor->Record(std::move(entry));
+}
+
 }  // namespace
+
+void CoordinatorService::Audit(const grpc::ServerContext& ctx, AuditEntry entry) {
+  AuditAs(audit_, ctx, std::move(entry));
+}
 
 grpc::Status CoordinatorService::StartScan(grpc::ServerContext* ctx,
                                            const v1::StartScanRequest* req, v1::Scan* resp) {
-  return ReplyWith(manager_.StartScan(*req, "", ScanCallerOf(*ctx)), resp);
+  absl::StatusOr<v1::Scan> scan = manager_.StartScan(*req, "", ScanCallerOf(*ctx));
+  Audit(*ctx, StartScanAudit(*req, scan, ""));
+  return ReplyWith(std::move(scan), resp);
 }
 
 grpc::Status CoordinatorService::GetScan(grpc::ServerContext*, const v1::GetScanRequest* req,
@@ -69,7 +84,14 @@ grpc::Status CoordinatorService::ListScans(grpc::ServerContext*, const v1::ListS
 
 grpc::Status CoordinatorService::CancelScan(grpc::ServerContext* ctx,
                                             const v1::CancelScanRequest* req, v1::Scan* resp) {
-  return ReplyWith(manager_.CancelScan(req->id(), ScanCallerOf(*ctx)), resp);
+  absl::StatusOr<v1::Scan> scan = manager_.CancelScan(req->id(), ScanCallerOf(*ctx));
+  Audit(*ctx, CancelScanAudit(*req, scan));
+  return ReplyWith(std::move(scan), resp);
+}
+
+grpc::Status CoordinatorService::ListAudit(grpc::ServerContext*, const v1::ListAuditRequest* req,
+                                           v1::ListAuditResponse* resp) {
+  return ServeListAudit(audit_.auditor, *req, resp);
 }
 
 StreamStats CoordinatorService::stream_stats() {
@@ -181,10 +203,26 @@ grpc::Status CoordinatorService::ListWorkers(grpc::ServerContext*, const v1::Lis
   return grpc::Status::OK;
 }
 
+void ShardService::Audit(const grpc::ServerContext& ctx, AuditEntry entry) {
+  AuditAs(audit_, ctx, std::move(entry));
+}
+
+absl::Status ShardService::AuditRefusal(const grpc::ServerContext& ctx, const char* method,
+                                        const std::string& worker_id, absl::Status status) {
+  if (absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status) ||
+      absl::IsInvalidArgument(status)) {
+    Audit(ctx, WorkerRefusalAudit(method, worker_id, status));
+  }
+  return status;
+}
+
 grpc::Status ShardService::RegisterWorker(grpc::ServerContext* ctx,
                                           const v1::RegisterWorkerRequest* req,
                                           v1::RegisterWorkerResponse* resp) {
-  return ReplyWith(manager_.RegisterWorker(*req, BindingIdentity(*ctx)), resp);
+  absl::StatusOr<v1::RegisterWorkerResponse> r =
+      manager_.RegisterWorker(*req, BindingIdentity(*ctx));
+  Audit(*ctx, RegisterWorkerAudit(*req, r));
+  return ReplyWith(std::move(r), resp);
 }
 
 grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseShardRequest* req,
@@ -192,33 +230,47 @@ grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseS
   uint64_t version = manager_.version();
   const std::string identity = BindingIdentity(*ctx);
   auto lease = manager_.LeaseShard(*req, identity);
-  if (!lease.ok() || lease->has_shard()) return ReplyWith(std::move(lease), resp);
-  if (waiters_.fetch_add(1) < max_waiters_) {
-    const absl::Time deadline = absl::Now() + long_poll_;
-    while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
-      version = manager_.WaitForChange(version, deadline - absl::Now());
-      lease = manager_.LeaseShard(*req, identity);
+  if (lease.ok() && !lease->has_shard()) {
+    if (waiters_.fetch_add(1) < max_waiters_) {
+      const absl::Time deadline = absl::Now() + long_poll_;
+      while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
+        version = manager_.WaitForChange(version, deadline - absl::Now());
+        lease = manager_.LeaseShard(*req, identity);
+      }
     }
+    waiters_.fetch_sub(1);
   }
-  waiters_.fetch_sub(1);
+  if (!lease.ok()) {
+    AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/LeaseShard", req->worker_id(), lease.status())
+        .IgnoreError();
+  }
   return ReplyWith(std::move(lease), resp);
 }
 
 grpc::Status ShardService::Heartbeat(grpc::ServerContext* ctx, const v1::HeartbeatRequest* req,
                                      v1::HeartbeatResponse* resp) {
-  return ReplyWith(manager_.Heartbeat(*req, BindingIdentity(*ctx)), resp);
+  absl::StatusOr<v1::HeartbeatResponse> r = manager_.Heartbeat(*req, BindingIdentity(*ctx));
+  if (!r.ok()) {
+    AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/Heartbeat", req->worker_id(), r.status())
+        .IgnoreError();
+  }
+  return ReplyWith(std::move(r), resp);
 }
 
 grpc::Status ShardService::ReportFindings(grpc::ServerContext* ctx,
                                           const v1::ReportFindingsRequest* req,
                                           v1::ReportFindingsResponse*) {
-  return ToGrpcStatus(manager_.ReportFindings(*req, BindingIdentity(*ctx)));
+  return ToGrpcStatus(AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/ReportFindings",
+                                   req->worker_id(),
+                                   manager_.ReportFindings(*req, BindingIdentity(*ctx))));
 }
 
 grpc::Status ShardService::CompleteShard(grpc::ServerContext* ctx,
                                          const v1::CompleteShardRequest* req,
                                          v1::CompleteShardResponse*) {
-  return ToGrpcStatus(manager_.CompleteShard(*req, BindingIdentity(*ctx)));
+  return ToGrpcStatus(AuditRefusal(*ctx, "/goalkeeper.v1.ShardService/CompleteShard",
+                                   req->worker_id(),
+                                   manager_.CompleteShard(*req, BindingIdentity(*ctx))));
 }
 
 }  // namespace goalkeeper

@@ -11,6 +11,11 @@
 // at a time as the client consumes it, so a client that stops reading holds
 // one page, never the scan's findings.
 //
+// Audit (common/audit_grpc.h): StartScan, CancelScan and RegisterWorker
+// leave one entry each whatever their outcome (coordinator/scan_audit.h);
+// the other worker calls one when refused (PERMISSION_DENIED,
+// UNAUTHENTICATED, INVALID_ARGUMENT). ListAudit serves the trail.
+//
 // Thread-safety: thread-safe (the manager is).
 #ifndef GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_
 #define GOALKEEPER_COORDINATOR_COORDINATOR_SERVICE_H_
@@ -22,6 +27,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/audit_grpc.h"
 #include "coordinator/scan_manager.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 
@@ -45,8 +51,8 @@ struct StreamStats {
 
 class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
  public:
-  explicit CoordinatorService(ScanManager& manager, StreamLimits limits = {})
-      : manager_(manager), limits_(limits) {}
+  explicit CoordinatorService(ScanManager& manager, StreamLimits limits = {}, AuditHooks audit = {})
+      : manager_(manager), limits_(limits), audit_(std::move(audit)) {}
   StreamStats stream_stats();
 
   grpc::Status StartScan(grpc::ServerContext* ctx, const goalkeeper::v1::StartScanRequest* req,
@@ -66,8 +72,12 @@ class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
                         goalkeeper::v1::ScanDiff* resp) override;
   grpc::Status ListWorkers(grpc::ServerContext* ctx, const goalkeeper::v1::ListWorkersRequest* req,
                            goalkeeper::v1::ListWorkersResponse* resp) override;
+  grpc::Status ListAudit(grpc::ServerContext* ctx, const goalkeeper::v1::ListAuditRequest* req,
+                         goalkeeper::v1::ListAuditResponse* resp) override;
 
  private:
+  // Writes `entry` with the caller's identity and role (no auditor: nothing).
+  void Audit(const grpc::ServerContext& ctx, AuditEntry entry);
   // Counts a stream in; false (nothing counted) when a limit is reached.
   bool AdmitFindings(const std::string& peer);
   void ReleaseFindings(const std::string& peer);
@@ -75,6 +85,7 @@ class CoordinatorService final : public goalkeeper::v1::Coordinator::Service {
 
   ScanManager& manager_;
   const StreamLimits limits_;
+  const AuditHooks audit_;
   absl::Mutex mu_;
   std::map<std::string, int> findings_by_peer_ ABSL_GUARDED_BY(mu_);
   StreamStats stats_ ABSL_GUARDED_BY(mu_);
@@ -86,8 +97,11 @@ class ShardService final : public goalkeeper::v1::ShardService::Service {
   // to `long_poll` for some (a scan starts, a lease expires), so a new scan
   // starts at once without every idle worker polling fast.
   explicit ShardService(ScanManager& manager, absl::Duration long_poll = absl::Seconds(2),
-                        int max_waiters = 64)
-      : manager_(manager), long_poll_(long_poll), max_waiters_(max_waiters) {}
+                        int max_waiters = 64, AuditHooks audit = {})
+      : manager_(manager),
+        long_poll_(long_poll),
+        max_waiters_(max_waiters),
+        audit_(std::move(audit)) {}
 
   grpc::Status RegisterWorker(grpc::ServerContext* ctx,
                               const goalkeeper::v1::RegisterWorkerRequest* req,
@@ -104,9 +118,15 @@ class ShardService final : public goalkeeper::v1::ShardService::Service {
                              goalkeeper::v1::CompleteShardResponse* resp) override;
 
  private:
+  void Audit(const grpc::ServerContext& ctx, AuditEntry entry);
+  // Audits a refused worker call (see the file comment); returns `status`.
+  absl::Status AuditRefusal(const grpc::ServerContext& ctx, const char* method,
+                            const std::string& worker_id, absl::Status status);
+
   ScanManager& manager_;
   const absl::Duration long_poll_;
   const int max_waiters_;
+  const AuditHooks audit_;
   std::atomic<int> waiters_{0};
 };
 

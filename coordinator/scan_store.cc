@@ -1,6 +1,7 @@
 #include "coordinator/scan_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/audit_log.h"
 #include "common/services.h"
 #include "common/status_macros.h"
 
@@ -135,8 +136,9 @@ const SqliteSchema& CoordinatorSchema() {
       new SqliteSchema{0x474B4331,  // "GKC1"
                        "coordinator",
                        {"scans", "shards", "findings", "exposures", "reports", "schedule_runs",
-                        "report_exposures", "meta", "workers", "nodes", "node_findings"},
-                       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5}};
+                        "report_exposures", "meta", "workers", "nodes", "node_findings", "audit"},
+                       // Version 6: the audit trail (common/audit_log.h).
+                       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kAuditSchemaSql}};
   return *schema;
 }
 

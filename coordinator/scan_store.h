@@ -85,8 +85,8 @@ struct ReportRow {
 };
 
 // The coordinator database's schema (application id, tables, migrations up
-// to user_version 4), shared by every connection to the file (ScanStore,
-// NodeStore).
+// to user_version 6), shared by every connection to the file (ScanStore,
+// NodeStore, the audit trail's SqliteAuditLog).
 const SqliteSchema& CoordinatorSchema();
 
 class ScanStore {

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/caller.h"
 #include "common/logging.h"
+#include "coordinator/scan_audit.h"
 
 namespace goalkeeper {
 
@@ -45,6 +47,13 @@ int ScheduleRunner::Tick() {
       req.set_inventory(spec->inventory);
       req.set_profile(spec->profile);
       auto scan = manager_.StartScan(req, spec->name);
+      // A passing failure is retried (below) and audited once it ends.
+      if (audit_ != nullptr && !absl::IsUnavailable(scan.status())) {
+        AuditEntry e = StartScanAudit(req, scan, spec->name);
+        e.identity = kSchedulerIdentity;
+        e.role = std::string(RoleName(Role::kCoordinator));
+        audit_->Record(std::move(e));
+      }
       if (scan.ok()) {
         ++started;
         log->info("schedule fired name={} fire_time={} missed={} scan={}", d.name,

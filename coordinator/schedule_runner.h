@@ -7,6 +7,9 @@
 // the OpenStack API of its inventory failed) is not recorded and is tried
 // again after a backoff (1 minute, doubling up to 15), until it starts or the
 // next fire time replaces it; a restart meanwhile runs it once on start.
+// Each run started or refused is one audit entry (identity "scheduler",
+// coordinator/scan_audit.h) when an Auditor is given; a run retried for a
+// passing reason is audited when it starts.
 //
 //   ScheduleRunner runner(std::move(scheduler), manager, clock);
 //   runner.Tick();   // about once a second
@@ -21,6 +24,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/audit_log.h"
 #include "common/clock.h"
 #include "coordinator/scan_manager.h"
 #include "coordinator/scheduler.h"
@@ -32,8 +36,10 @@ class ScheduleRunner {
   static constexpr absl::Duration kFirstRetry = absl::Minutes(1);
   static constexpr absl::Duration kMaxRetry = absl::Minutes(15);
 
-  ScheduleRunner(Scheduler scheduler, ScanManager& manager, const Clock& clock)
-      : scheduler_(std::move(scheduler)), manager_(manager), clock_(clock) {}
+  // `audit` (null: none) must outlive the runner.
+  ScheduleRunner(Scheduler scheduler, ScanManager& manager, const Clock& clock,
+                 Auditor* audit = nullptr)
+      : scheduler_(std::move(scheduler)), manager_(manager), clock_(clock), audit_(audit) {}
 
   // Returns the number of scans started.
   int Tick();
@@ -47,6 +53,7 @@ class ScheduleRunner {
   Scheduler scheduler_;
   ScanManager& manager_;
   const Clock& clock_;
+  Auditor* const audit_;
   std::map<std::string, Retry> retry_;  // schedules whose run waits to be tried again
 };
 

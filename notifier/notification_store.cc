@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/audit_log.h"
 #include "common/status_macros.h"
 
 namespace goalkeeper {
@@ -77,15 +78,6 @@ CREATE TABLE IF NOT EXISTS node_findings (
   PRIMARY KEY (node, id));
 )sql";
 
-const SqliteSchema& NotifierSchema() {
-  static const SqliteSchema* schema =
-      new SqliteSchema{0x474B4E31,  // "GKN1"
-                       "notifier",
-                       {"reports", "exposures", "outbox", "acknowledgements", "node_findings"},
-                       {kSchemaV1, kSchemaV2, kSchemaV3}};
-  return *schema;
-}
-
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
 
@@ -105,6 +97,16 @@ absl::StatusOr<Channel> StoredChannel(const std::string& key, const std::string&
 }
 
 }  // namespace
+
+const SqliteSchema& NotifierSchema() {
+  static const SqliteSchema* schema = new SqliteSchema{
+      0x474B4E31,  // "GKN1"
+      "notifier",
+      {"reports", "exposures", "outbox", "acknowledgements", "node_findings", "audit"},
+      // Version 4: the audit trail (common/audit_log.h).
+      {kSchemaV1, kSchemaV2, kSchemaV3, kAuditSchemaSql}};
+  return *schema;
+}
 
 std::string ReportDigest(const v1::ScanReport& report) {
   v1::ScanReport canonical = report;

@@ -45,6 +45,11 @@ struct ExposureUpdate {
   bool notified = false;  // sets last_notified (and first_notified if new)
 };
 
+// The notifier database's schema (application id, tables, migrations up to
+// user_version 4), shared by its connections (NotificationStore, the audit
+// trail's SqliteAuditLog).
+const SqliteSchema& NotifierSchema();
+
 // SHA-256 (hex) of a report's canonical content: its fields with the
 // exposures sorted (their order carries no meaning) and exposure_count
 // (a streaming detail) left out.

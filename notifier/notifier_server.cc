@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/audit_grpc.h"
+#include "common/audit_log.h"
 #include "common/authz.h"
 #include "common/caller.h"
 #include "common/grpc_status.h"
@@ -23,6 +25,7 @@
 #include "common/server_util.h"
 #include "common/tls.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
+#include "notifier/acknowledger.h"
 #include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
 #include "notifier/node_findings.h"
@@ -44,23 +47,36 @@ namespace v1 = goalkeeper::v1;
 class NotifierService final : public v1::Notifier::Service {
  public:
   NotifierService(NotificationStore& store, NodeFindingReceiver& nodes, const Clock& clock,
-                  absl::Mutex& wake_mu, absl::CondVar& wake, const AuthConfig& auth)
-      : store_(store), nodes_(nodes), clock_(clock), wake_mu_(wake_mu), wake_(wake), auth_(auth) {}
+                  absl::Mutex& wake_mu, absl::CondVar& wake, const AuthConfig& auth,
+                  AuditHooks audit)
+      : store_(store),
+        nodes_(nodes),
+        clock_(clock),
+        wake_mu_(wake_mu),
+        wake_(wake),
+        auth_(auth),
+        audit_(std::move(audit)),
+        acks_(store, clock, auth_, audit_.auditor) {}
 
   // Node findings: stored with their notifications queued, then acknowledged.
-  grpc::Status DeliverNodeFindings(grpc::ServerContext*, const v1::NodeFindingBatch* batch,
+  // Refusals of the three deliveries are audited (common/audit_grpc.h).
+  grpc::Status DeliverNodeFindings(grpc::ServerContext* ctx, const v1::NodeFindingBatch* batch,
                                    v1::DeliverNodeFindingsResponse* resp) override {
     absl::StatusOr<v1::DeliverNodeFindingsResponse> r = nodes_.Receive(*batch);
-    if (!r.ok()) return ToGrpcStatus(r.status());
+    if (!r.ok()) {
+      return AuditRefusal(audit_, *ctx, "/goalkeeper.v1.Notifier/DeliverNodeFindings", "",
+                          ToGrpcStatus(r.status()));
+    }
     *resp = *std::move(r);
     absl::MutexLock lock(&wake_mu_);
     wake_.Signal();
     return grpc::Status::OK;
   }
 
-  grpc::Status DeliverReport(grpc::ServerContext*, const v1::ScanReport* report,
+  grpc::Status DeliverReport(grpc::ServerContext* ctx, const v1::ScanReport* report,
                              v1::DeliverReportResponse* resp) override {
-    return Store(*report, resp);
+    return AuditRefusal(audit_, *ctx, "/goalkeeper.v1.Notifier/DeliverReport", report->scan_id(),
+                        Store(*report, resp));
   }
 
   // Header, then batches of exposures; the whole report is stored in one
@@ -77,7 +93,8 @@ class NotifierService final : public v1::Notifier::Service {
     }
     grpc::Status s = ReceiveStream(ctx, reader, resp);
     streams_.fetch_sub(1);
-    return s;
+    return AuditRefusal(audit_, *ctx, "/goalkeeper.v1.Notifier/DeliverReportStream", "",
+                        std::move(s));
   }
 
  private:
@@ -127,21 +144,15 @@ class NotifierService final : public v1::Notifier::Service {
   }
 
  public:
+  // Checked, stored and audited by the Acknowledger (notifier/acknowledger.h).
   grpc::Status Acknowledge(grpc::ServerContext* ctx, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse*) override {
-    if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("'", req->ip(), ":", req->port(), "' is not an address and port"));
-    }
-    if (absl::FromUnixMillis(req->until_unix_ms()) <= clock_.Now()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "until_unix_ms is not in the future");
-    }
-    absl::Status bounded = CheckAcknowledgeUntil(auth_, CallerOf(*ctx).role, clock_.Now(),
-                                                 absl::FromUnixMillis(req->until_unix_ms()));
-    if (!bounded.ok()) return ToGrpcStatus(bounded);
-    return ToGrpcStatus(store_.Acknowledge(
-        req->ip(), req->port(), absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
+    return ToGrpcStatus(acks_.Acknowledge(audit_.caller_of(*ctx), *req));
+  }
+
+  grpc::Status ListAudit(grpc::ServerContext*, const v1::ListAuditRequest* req,
+                         v1::ListAuditResponse* resp) override {
+    return ServeListAudit(audit_.auditor, *req, resp);
   }
 
  private:
@@ -184,6 +195,8 @@ class NotifierService final : public v1::Notifier::Service {
   absl::Mutex& wake_mu_;
   absl::CondVar& wake_;
   const AuthConfig& auth_;
+  const AuditHooks audit_;
+  Acknowledger acks_;
 };
 
 // The notifier's Prometheus families, refreshed by its loop after each pass
@@ -337,7 +350,14 @@ int RunNotifier(const NotifierConfig& config) {
     log->error("{}", store.status().message());
     return 1;
   }
+  // The audit trail (acknowledgements, refusals): a connection of its own.
+  auto audit_log = SqliteAuditLog::Open(config.db, NotifierSchema());
+  if (!audit_log.ok()) {
+    log->error("{}", audit_log.status().message());
+    return 1;
+  }
   SystemClock clock;
+  Auditor auditor(**audit_log, clock, "notifier");
   std::unique_ptr<HttpClient> curl = MakeCurlHttpClient({absl::Seconds(5), config.email_ca_file});
   RetryingHttpClient http(*curl, RetryPolicy{});
   std::unique_ptr<Mailer> mailer =
@@ -365,15 +385,21 @@ int RunNotifier(const NotifierConfig& config) {
   absl::Mutex wake_mu;
   absl::CondVar wake;
   NodeFindingReceiver node_findings(config, **store, clock);
-  NotifierService service(**store, node_findings, clock, wake_mu, wake, config.auth);
+  NotifierService service(**store, node_findings, clock, wake_mu, wake, config.auth,
+                          AuditHooks{&auditor, CallerOf});
   HealthService health({"goalkeeper.v1.Notifier"});
   // The same answers in plaintext on health_listen, for Kubernetes' probes.
   HealthService probe_health({"goalkeeper.v1.Notifier"});
   int port = 0;
   // Mutual TLS (or --insecure) with the authorization gate: reports only
   // from the coordinator, acknowledgements from admins (notifier/notifier_authz.h).
+  // Its refusals go to the audit trail too.
   auto gate =
-      MakeServerGate(config.auth, NotifierMethodTable(), NotifierStreamingMethods(), "notifier");
+      MakeServerGate(config.auth, NotifierMethodTable(), NotifierStreamingMethods(), "notifier",
+                     [&auditor](const DeniedCall& d) {
+                       auditor.RecordDenied(d.identity.empty() ? "anonymous" : d.identity, d.method,
+                                            static_cast<absl::StatusCode>(d.code), d.message);
+                     });
   if (!gate.ok()) {
     log->error("{}", gate.status().message());
     return 1;
@@ -438,6 +464,7 @@ int RunNotifier(const NotifierConfig& config) {
       }
       sender.Tick();
       metrics.Update(**store, sender.counts(), processor.counts(), clock.Now());
+      auditor.Flush();  // folded refusals
       absl::MutexLock lock(&wake_mu);
       wake.WaitWithTimeout(&wake_mu, absl::Seconds(1));
     }
@@ -457,6 +484,7 @@ int RunNotifier(const NotifierConfig& config) {
   if (health_server != nullptr) {
     health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
+  auditor.Flush(/*all=*/true);
   log->info("notifier stopped");
   return 0;
 }

@@ -359,7 +359,7 @@ TEST(NodeStoreConnectionTest, AWriteWaitsForTheScanStoresOpenGroupTransaction) {
   std::atomic<bool> done{false};
   absl::Status written;
   std::thread writer([&] {
-    written = (*nodes)->RecordReport(NodeRow{"node-a", "v", 1, 1, 60, false, 0}, {}).status();
+    written = (*nodes)->RecordReport(NodeRow{"node-a", "v", 1, 1, 60, false, 0, ""}, {}).status();
     done = true;
   });
   absl::SleepFor(absl::Milliseconds(300));
@@ -393,12 +393,13 @@ TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans)
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)
                     ->Exec("DROP TABLE node_findings; DROP TABLE nodes; "
+                           "ALTER TABLE workers DROP COLUMN identity; DROP TABLE audit; "
                            "PRAGMA user_version = 3")
                     .ok());
   }
   auto nodes = NodeStore::Open(db);
   ASSERT_TRUE(nodes.ok()) << nodes.status();
-  NodeRow row{"node-a", "v", 1, 2, 60, false, 0};
+  NodeRow row{"node-a", "v", 1, 2, 60, false, 0, ""};
   ASSERT_TRUE((*nodes)->RecordReport(row, {}).ok());
   auto loaded = (*nodes)->LoadNodes();
   ASSERT_TRUE(loaded.ok());
@@ -408,7 +409,7 @@ TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans)
   auto st = (*raw)->Prepare("PRAGMA user_version");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*st->Step());
-  EXPECT_EQ(st->Int(0), 4);
+  EXPECT_EQ(st->Int(0), 6);  // v4: nodes, v5: bindings, v6: the audit trail
   auto app = (*raw)->Prepare("PRAGMA application_id");
   ASSERT_TRUE(app.ok());
   ASSERT_TRUE(*app->Step());
