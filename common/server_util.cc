@@ -31,7 +31,7 @@ std::string HostOf(const std::string& address) {
 
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              int* port) {
+                                              int* port, int max_receive_bytes) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second process on the same
@@ -40,6 +40,7 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
   *port = 0;
   builder.AddListeningPort(listen, MakeServerCredentials(), port);
   for (grpc::Service* s : services) builder.RegisterService(s);
+  builder.SetMaxReceiveMessageSize(max_receive_bytes);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
   builder.experimental().SetInterceptorCreators(GrpcServerMetrics::Global().InterceptorFactories());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

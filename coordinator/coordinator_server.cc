@@ -340,8 +340,9 @@ int RunCoordinator(const CoordinatorConfig& config) {
   HealthService health(
       {"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService", "goalkeeper.v1.NodeService"});
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(
-      config.listen, {&coordinator_service, &shard_service, &node_service, &health}, &port);
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(config.listen, {&coordinator_service, &shard_service, &node_service, &health},
+                      &port, kCoordinatorMaxReceiveBytes);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;

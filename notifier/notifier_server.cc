@@ -26,6 +26,7 @@
 #include "notifier/notification_store.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/owner_resolver.h"
+#include "notifier/report_check.h"
 #include "notifier/report_processor.h"
 #include "notifier/smtp_mailer.h"
 #include "notifier/telegram.h"
@@ -85,6 +86,8 @@ class NotifierService final : public v1::Notifier::Service {
                           "DeliverReportStream: the first chunk must be the report's header");
     }
     v1::ScanReport report = std::move(*chunk.mutable_header());
+    // Refused before any exposure is read (each batch is checked in Store).
+    if (absl::Status s = CheckReportHeader(report); !s.ok()) return ToGrpcStatus(s);
     const uint64_t expected = report.exposure_count();
     if (expected > kMaxReportExposures || report.exposures_size() != 0) {
       return grpc::Status(
@@ -133,6 +136,7 @@ class NotifierService final : public v1::Notifier::Service {
     if (absl::FromUnixMillis(req->until_unix_ms()) <= clock_.Now()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "until_unix_ms is not in the future");
     }
+    if (absl::Status s = CheckAcknowledgeReason(req->reason()); !s.ok()) return ToGrpcStatus(s);
     return ToGrpcStatus(store_.Acknowledge(
         req->ip(), req->port(), absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
   }
@@ -145,15 +149,11 @@ class NotifierService final : public v1::Notifier::Service {
   std::atomic<int> streams_{0};
 
   grpc::Status Store(const v1::ScanReport& report, v1::DeliverReportResponse* resp) {
-    if (report.scan_id().empty()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "scan_id is empty");
-    }
-    for (const v1::Exposure& e : report.exposures()) {
-      if (!IpAddress::Parse(e.ip()) || e.port() == 0 || e.port() > 65535) {
-        return grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("exposure '", e.ip(), ":", e.port(), "' is not an address and port"));
-      }
+    // Every value that can reach an email, held to the coordinator's formats
+    // (notifier/report_check.h).
+    if (absl::Status s = CheckScanReport(report); !s.ok()) {
+      MakeLogger("notifier")->warn("report refused: {}", s.message());
+      return ToGrpcStatus(s);
     }
     // Acknowledged only once stored (SQLite commit).
     auto fresh = store_.InsertReport(report, clock_.Now());
@@ -360,7 +360,8 @@ int RunNotifier(const NotifierConfig& config) {
   NotifierService service(**store, node_findings, clock, wake_mu, wake);
   HealthService health({"goalkeeper.v1.Notifier"});
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(config.listen, {&service, &health}, &port);
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(config.listen, {&service, &health}, &port, kNotifierMaxReceiveBytes);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;

@@ -40,7 +40,7 @@ class CoordinatorServiceTest : public ::testing::Test {
   void Serve(StreamLimits limits) {
     service_ = std::make_unique<CoordinatorService>(*manager_, limits);
     int port = 0;
-    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port);
+    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port, kCoordinatorMaxReceiveBytes);
     ASSERT_NE(server_, nullptr);
     // A client's receive window as a small one would be (no BDP growth), so
     // that a client that stops reading really stops the stream.

@@ -45,7 +45,7 @@ class NodeServiceTest : public ::testing::Test {
     registry_ = std::make_unique<NodeRegistry>(*store_, clock_, NodesConfig{});
     EXPECT_TRUE(registry_->Load().ok());
     service_ = std::make_unique<NodeService>(*registry_);
-    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port_);
+    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port_, kCoordinatorMaxReceiveBytes);
     EXPECT_NE(server_, nullptr);
     stub_ = v1::NodeService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));

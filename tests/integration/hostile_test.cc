@@ -1,0 +1,411 @@
+// Hostile clients against a real fleet (issue 11): a coordinator, a notifier
+// and a real worker scanning a loopback lab (127.72.0.0/24, 20 open ports),
+// while a hostile client tries what the issue lists. Each attempt ends with
+// an exact gRPC status; meanwhile the real worker keeps scanning, the lab
+// scan completes with every finding, and the fleet keeps serving others.
+//
+// This first stage runs without TLS (--insecure has no meaning yet on main):
+// the cases that need identities (another's scan, an operator certificate
+// registering as a worker, certificates from another CA, expired, none, the
+// wrong identity) come with the tls and authz branches.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
+#include "gmock/gmock.h"
+#include "goalkeeper/v1/coordinator.grpc.pb.h"
+#include "goalkeeper/v1/notifier.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/testing/files.h"
+#include "tests/testing/loopback.h"
+#include "tests/testing/subprocess.h"
+
+namespace goalkeeper {
+namespace {
+
+namespace v1 = goalkeeper::v1;
+using ::goalkeeper::testing::OpenPort;
+using ::goalkeeper::testing::ReadFile;
+using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::WriteFile;
+using ::testing::HasSubstr;
+
+constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
+constexpr char kWorker[] = GOALKEEPER_WORKER_BIN;
+constexpr char kNotifier[] = GOALKEEPER_NOTIFIER_BIN;
+constexpr uint16_t kLabPort = 15433;
+constexpr int kOpen = 20;  // 127.72.0.10 .. 127.72.0.29
+
+// A daemon of ours, logging to a file; waits for "<what> listening grpc=".
+struct Daemon {
+  Daemon(const std::vector<std::string>& argv, const std::string& log, const std::string& what) {
+    process.emplace(Subprocess::StartLogged(argv, log));
+    const std::string needle = what + " listening grpc=127.0.0.1:";
+    for (int i = 0; i < 400; ++i) {
+      std::string text = ReadFile(log);
+      if (size_t at = text.rfind(needle); at != std::string::npos) {
+        port = std::stoi(text.substr(at + needle.size()));
+        return;
+      }
+      if (process->Exited()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error(what + " did not start:\n" + ReadFile(log));
+  }
+  ~Daemon() {
+    if (process) process->Signal(SIGKILL);
+  }
+  std::optional<Subprocess> process;
+  int port = 0;
+};
+
+template <typename Context>
+void Deadline(Context& ctx, int seconds = 30) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+class HostileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/hostile-" + std::to_string(getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::system(("rm -rf " + dir_ + " && mkdir -p " + dir_ + "/outbox").c_str());
+    for (int i = 0; i < kOpen; ++i) {
+      listeners_.push_back(OpenPort::Start(absl::StrCat("127.72.0.", 10 + i), kLabPort));
+    }
+    WriteFile(
+        dir_ + "/notifier.yaml",
+        absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/notifier.db\n",
+                     "metrics_listen: \"\"\nmode: prod\n", "ops: {emails: [noc@ops.example]}\n",
+                     "email: {from: goalkeeper@ops.example, outbox_dir: ", dir_, "/outbox}\n",
+                     "owners:\n  static:\n    - {cidr: 127.72.0.0/24, ",
+                     "name: Lab Corp, emails: [lab@corp.example]}\n"));
+    notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
+                      dir_ + "/notifier.log", "notifier");
+    WriteFile(
+        dir_ + "/coordinator.yaml",
+        absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\n",
+                     "metrics_listen: \"\"\nallowed_ranges: [127.72.0.0/16]\n",
+                     "inventories:\n  lab: {targets: [127.72.0.0/24]}\n",
+                     "profiles:\n  lab: {ports: \"", kLabPort, "\", timeout_ms: 300, retries: 1}\n",
+                     "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n",
+                     "notifier: {address: \"127.0.0.1:", notifier_->port, "\"}\n"));
+    coordinator_.emplace(
+        std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
+        dir_ + "/coordinator.log", "coordinator");
+    const std::string at = absl::StrCat("127.0.0.1:", coordinator_->port);
+    auto channel = MakeChannel(at, ChannelOptions{});
+    coordinator_stub_ = v1::Coordinator::NewStub(channel);
+    shard_stub_ = v1::ShardService::NewStub(channel);
+    notifier_stub_ = v1::Notifier::NewStub(
+        MakeChannel(absl::StrCat("127.0.0.1:", notifier_->port), ChannelOptions{}));
+  }
+
+  void StartWorker(const std::string& name) {
+    workers_.push_back(Subprocess::StartLogged(
+        {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--name",
+         name, "--concurrency", "64", "--metrics-listen", "127.0.0.1:0", "--health-listen",
+         "127.0.0.1:0"},
+        dir_ + "/worker-" + name + ".log"));
+  }
+
+  grpc::Status StartScan(const v1::StartScanRequest& req, v1::Scan* scan) {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 60);
+    return coordinator_stub_->StartScan(&ctx, req, scan);
+  }
+
+  std::string StartLabScan() {
+    v1::StartScanRequest req;
+    req.set_inventory("lab");
+    req.set_profile("lab");
+    v1::Scan scan;
+    grpc::Status s = StartScan(req, &scan);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return scan.id();
+  }
+
+  v1::Scan GetScan(const std::string& id) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::GetScanRequest req;
+    req.set_id(id);
+    v1::Scan scan;
+    grpc::Status s = coordinator_stub_->GetScan(&ctx, req, &scan);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return scan;
+  }
+
+  // Waits for the scan to end (at most `seconds`) and returns its state.
+  v1::ScanState WaitForEnd(const std::string& id, int seconds = 120) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      v1::Scan scan = GetScan(id);
+      if (scan.state() != v1::PENDING && scan.state() != v1::RUNNING) return scan.state();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return GetScan(id).state();
+  }
+
+  std::set<std::string> OpenFindings(const std::string& id) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::ListFindingsRequest req;
+    req.set_scan_id(id);
+    auto reader = coordinator_stub_->ListFindings(&ctx, req);
+    std::set<std::string> out;
+    v1::Finding f;
+    while (reader->Read(&f)) {
+      if (f.state() == v1::PROBE_STATE_OPEN) out.insert(absl::StrCat(f.ip(), ":", f.port()));
+    }
+    grpc::Status s = reader->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  static std::set<std::string> LabOpen() {
+    std::set<std::string> out;
+    for (int i = 0; i < kOpen; ++i) out.insert(absl::StrCat("127.72.0.", 10 + i, ":", kLabPort));
+    return out;
+  }
+
+  // The lab scan ends SUCCEEDED with every open port found: nothing lost.
+  void ExpectLabScanComplete(const std::string& id) {
+    ASSERT_EQ(WaitForEnd(id), v1::SUCCEEDED) << ReadFile(dir_ + "/coordinator.log");
+    EXPECT_EQ(OpenFindings(id), LabOpen());
+  }
+
+  // Emails the notifier wrote to its outbox, once at least `count` are
+  // there (or after `seconds`).
+  size_t OutboxFiles(size_t count, int seconds) {
+    size_t n = 0;
+    for (int i = 0; i <= seconds * 10; ++i) {
+      testing::RunResult r = testing::Run({"sh", "-c", "ls " + dir_ + "/outbox | grep -c eml"});
+      n = r.out.empty() ? 0 : std::stoul(r.out);
+      if (n >= count) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return n;
+  }
+
+  std::string dir_;
+  std::vector<std::unique_ptr<OpenPort>> listeners_;
+  std::optional<Daemon> notifier_, coordinator_;
+  std::vector<Subprocess> workers_;
+  std::unique_ptr<v1::Coordinator::Stub> coordinator_stub_;
+  std::unique_ptr<v1::ShardService::Stub> shard_stub_;
+  std::unique_ptr<v1::Notifier::Stub> notifier_stub_;
+};
+
+TEST_F(HostileTest, HugeAndOddTargetListsEndWithAClearStatusWhileTheFleetScans) {
+  StartWorker("real");
+  const std::string lab = StartLabScan();
+
+  // A million target lines: over the coordinator's 4 MiB message limit.
+  v1::StartScanRequest million;
+  million.set_profile("lab");
+  for (int i = 0; i < 1'000'000; ++i) {
+    million.mutable_targets()->add_include(absl::StrCat("127.72.", (i / 256) % 256, ".", i % 256));
+  }
+  v1::Scan scan;
+  grpc::Status s = StartScan(million, &scan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+
+  // The whole Internet: outside allowed_ranges.
+  v1::StartScanRequest all;
+  all.set_profile("lab");
+  all.mutable_targets()->add_include("0.0.0.0/0");
+  s = StartScan(all, &scan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("allowed_ranges"));
+
+  // A reversed range.
+  v1::StartScanRequest reversed;
+  reversed.set_profile("lab");
+  reversed.mutable_targets()->add_include("127.72.0.20-127.72.0.10");
+  s = StartScan(reversed, &scan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("127.72.0.20-127.72.0.10"));
+
+  // Overlapping ranges: accepted, each address probed once.
+  v1::StartScanRequest overlap;
+  overlap.set_profile("lab");
+  for (const char* spec : {"127.72.1.0/28", "127.72.1.4-127.72.1.20", "127.72.1.7"}) {
+    overlap.mutable_targets()->add_include(spec);
+  }
+  s = StartScan(overlap, &scan);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(scan.probes_total(), 21u);  // 127.72.1.0 - 127.72.1.20, one port
+  EXPECT_EQ(WaitForEnd(scan.id()), v1::SUCCEEDED);
+
+  ExpectLabScanComplete(lab);
+}
+
+TEST_F(HostileTest, AWorkerThatStopsHeartbeatingMidScanLosesNothing) {
+  // The stuck worker starts alone, so it holds the first leases.
+  StartWorker("stuck");
+  const std::string lab = StartLabScan();
+  bool leased = false;
+  for (int i = 0; i < 300 && !leased; ++i) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::ListWorkersResponse workers;
+    ASSERT_TRUE(coordinator_stub_->ListWorkers(&ctx, {}, &workers).ok());
+    for (const v1::WorkerInfo& w : workers.workers()) leased |= w.leases() > 0;
+    if (!leased) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(leased) << ReadFile(dir_ + "/coordinator.log");
+  workers_[0].Signal(SIGSTOP);  // mid-stream: no heartbeat, no report, no completion
+  StartWorker("real");
+  ExpectLabScanComplete(lab);
+  workers_[0].Signal(SIGCONT);
+  workers_[0].Signal(SIGKILL);
+}
+
+TEST_F(HostileTest, ClientsThatNeverReadTheirStreamsDoNotStopTheFleet) {
+  StartWorker("real");
+  const std::string lab = StartLabScan();
+  // Watches that are never read: their messages pile up in flow control.
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Scan>>> readers;
+  for (int i = 0; i < 16; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    v1::WatchScanRequest req;
+    req.set_id(lab);
+    readers.push_back(coordinator_stub_->WatchScan(contexts.back().get(), req));
+  }
+  ExpectLabScanComplete(lab);
+  // Others are served meanwhile.
+  grpc::ClientContext ctx;
+  Deadline(ctx);
+  v1::ListScansResponse scans;
+  EXPECT_TRUE(coordinator_stub_->ListScans(&ctx, {}, &scans).ok());
+  for (size_t i = 0; i < readers.size(); ++i) {
+    contexts[i]->TryCancel();
+    EXPECT_EQ(readers[i]->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+}
+
+TEST_F(HostileTest, ImpersonatingTheRealWorkerIsRefused) {
+  StartWorker("real");
+  const std::string lab = StartLabScan();
+  std::string real_id;
+  for (int i = 0; i < 300 && real_id.empty(); ++i) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::ListWorkersResponse workers;
+    ASSERT_TRUE(coordinator_stub_->ListWorkers(&ctx, {}, &workers).ok());
+    if (workers.workers_size() > 0) real_id = workers.workers(0).id();
+    if (real_id.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(real_id.empty());
+
+  // Rename the real worker: its id again without its token.
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::RegisterWorkerRequest req;
+    req.set_worker_id(real_id);
+    req.set_name("evil");
+    v1::RegisterWorkerResponse resp;
+    grpc::Status s = shard_stub_->RegisterWorker(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  }
+  // Lease, report and complete as the real worker with a guessed token.
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::LeaseShardRequest req;
+    req.set_worker_id(real_id);
+    req.set_worker_token(std::string(64, '0'));
+    v1::LeaseShardResponse resp;
+    grpc::Status s = shard_stub_->LeaseShard(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::ReportFindingsRequest req;
+    req.set_worker_id(real_id);
+    req.set_worker_token(std::string(64, '0'));
+    req.set_lease_id("1");
+    v1::ProbeResult* r = req.add_results();
+    r->set_ip("127.72.0.200");  // invented: nothing listens there
+    r->set_port(kLabPort);
+    r->set_state(v1::PROBE_STATE_OPEN);
+    v1::ReportFindingsResponse resp;
+    grpc::Status s = shard_stub_->ReportFindings(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::CompleteShardRequest req;
+    req.set_worker_id("never-registered");
+    req.set_worker_token(std::string(64, '0'));
+    req.set_lease_id("1");
+    v1::CompleteShardResponse resp;
+    grpc::Status s = shard_stub_->CompleteShard(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  }
+  ExpectLabScanComplete(lab);
+}
+
+TEST_F(HostileTest, ForgedReportsToTheNotifierAreRefusedAndNothingIsMailed) {
+  auto deliver = [&](const v1::ScanReport& report) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::DeliverReportResponse resp;
+    return notifier_stub_->DeliverReport(&ctx, report, &resp);
+  };
+  v1::ScanReport forged;
+  forged.set_scan_id("20261201-182233-0a9f3c");
+  v1::Exposure* e = forged.add_exposures();
+  e->set_ip("127.72.0.10");
+  e->set_port(6379);
+  e->set_service("Redis. Your server is compromised: log in at https://evil.example");
+  e->set_status(v1::NEW);
+  grpc::Status s = deliver(forged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("exposures[0].service: 'Redis. Your server"));
+
+  e->set_service("Redis");
+  forged.set_scan_id("20261201-182233-0a9f3c\r\nBcc: everyone@example.com");
+  s = deliver(forged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("scan_id: '20261201-182233-0a9f3c\\x0d\\x0aBcc"));
+
+  // The stream is refused at its header, before any exposure.
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::DeliverReportResponse resp;
+    auto writer = notifier_stub_->DeliverReportStream(&ctx, &resp);
+    v1::ReportChunk header;
+    header.mutable_header()->set_scan_id("20261201-182233-0a9f3c");
+    header.mutable_header()->set_inventory("<a href=\"https://evil.example\">renew</a>");
+    header.mutable_header()->set_exposure_count(1);
+    writer->Write(header);
+    writer->WritesDone();
+    s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("inventory: '<a href="));
+  }
+
+  // The real fleet's report passes the same checks and is mailed.
+  StartWorker("real");
+  ExpectLabScanComplete(StartLabScan());
+  EXPECT_GE(OutboxFiles(1, 60), 1u) << ReadFile(dir_ + "/notifier.log");
+  EXPECT_THAT(ReadFile(dir_ + "/notifier.log"), HasSubstr("report received scan="));
+}
+
+}  // namespace
+}  // namespace goalkeeper
