@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -17,7 +18,7 @@
 #include "common/server_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "testing/subprocess.h"
+#include "tests/testing/subprocess.h"
 
 namespace goalkeeper {
 namespace {
@@ -103,10 +104,10 @@ std::string ReadFile(const std::string& path) {
 
 TEST(RequireDeadlineTest, AGateOnARealTlsServerSeesTheClientsDeadline) {
   const std::string dir = ::testing::TempDir() + "/deadline-" + std::to_string(getpid());
-  ASSERT_EQ(testing::Run({"mkdir", "-p", dir}).exit_code, 0);
+  std::filesystem::create_directories(dir);
   testing::RunResult made = testing::Run(
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-       "-keyout", dir + "/tls.key", "-out", dir + "/tls.crt", "-days", "1", "-subj",
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+       "-nodes", "-keyout", dir + "/tls.key", "-out", dir + "/tls.crt", "-days", "1", "-subj",
        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const std::string cert = ReadFile(dir + "/tls.crt");

@@ -28,6 +28,8 @@ namespace v1 = goalkeeper::v1;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
+std::string Msg(const absl::Status& s) { return std::string(s.message()); }
+
 // A report as the coordinator makes it (coordinator/scan_manager.cc).
 v1::ScanReport CoordinatorReport() {
   v1::ScanReport r;
@@ -147,7 +149,7 @@ TEST(ReportCheckTest, EveryFreeTextFieldIsRefusedNamingIt) {
     c.mutate(r);
     absl::Status s = CheckScanReport(r);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.what;
-    EXPECT_THAT(s.message(), StartsWith(c.field)) << c.what;
+    EXPECT_THAT(Msg(s), StartsWith(c.field)) << c.what;
     // The quoted value is bounded and holds no control byte.
     EXPECT_LT(s.message().size(), 400u) << c.what;
     for (char ch : s.message()) EXPECT_GE(static_cast<unsigned char>(ch), 0x20) << c.what;
@@ -156,20 +158,20 @@ TEST(ReportCheckTest, EveryFreeTextFieldIsRefusedNamingIt) {
   v1::ScanReport header = CoordinatorReport();
   header.clear_exposures();
   header.set_inventory("a b");
-  EXPECT_THAT(CheckReportHeader(header).message(), StartsWith("inventory: "));
+  EXPECT_THAT(Msg(CheckReportHeader(header)), StartsWith("inventory: "));
 }
 
 TEST(ReportCheckTest, AcknowledgeReasonsAreBoundedPrintableText) {
   EXPECT_TRUE(CheckAcknowledgeReason("").ok());
   EXPECT_TRUE(CheckAcknowledgeReason("customer's VPN gateway, ticket #4411 — until März").ok());
-  EXPECT_THAT(CheckAcknowledgeReason(std::string(501, 'r')).message(),
+  EXPECT_THAT(Msg(CheckAcknowledgeReason(std::string(501, 'r'))),
               StartsWith("reason: 501 bytes (at most 500)"));
   for (std::string bad :
        {std::string("ok\r\nBcc: x"), std::string("tab\there"), std::string("nul\0x", 5),
         std::string("\xc2\x85next line"), std::string("bad \xff utf-8")}) {
     absl::Status s = CheckAcknowledgeReason(bad);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(s.message(), StartsWith("reason: '")) << bad;
+    EXPECT_THAT(Msg(s), StartsWith("reason: '")) << bad;
   }
 }
 
