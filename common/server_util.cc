@@ -29,16 +29,19 @@ std::string HostOf(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
-std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
-                                              const std::vector<grpc::Service*>& services,
-                                              int* port, int max_receive_bytes) {
+namespace {
+
+std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
+                                          const std::vector<grpc::Service*>& services, int* port,
+                                          const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                          int max_receive_bytes) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second process on the same
   // port would silently share the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   *port = 0;
-  builder.AddListeningPort(listen, MakeServerCredentials(), port);
+  builder.AddListeningPort(listen, creds, port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(max_receive_bytes);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
@@ -47,6 +50,27 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
   if (server == nullptr || *port == 0) {
     *port = 0;
     return nullptr;
+  }
+  return server;
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port, int max_receive_bytes) {
+  return StartServer(listen, services, port, grpc::InsecureServerCredentials(), max_receive_bytes);
+}
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port, const TlsConfig& tls,
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate,
+                                              int max_receive_bytes) {
+  std::unique_ptr<grpc::Server> server = StartServer(
+      listen, services, port, MakeServerCredentials(tls, std::move(gate)), max_receive_bytes);
+  if (server != nullptr && tls.insecure) {
+    WarnInsecure(absl::StrCat(HostOf(listen), ":", *port), /*server=*/true);
   }
   return server;
 }

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/tls_config.h"
 
 namespace goalkeeper {
 
@@ -50,12 +51,23 @@ inline constexpr int kNotifierMaxReceiveBytes = 4 << 20;
 inline constexpr int kHealthOnlyMaxReceiveBytes = 64 << 10;
 
 // Starts a gRPC server on `listen` with the services and server reflection,
-// counting and timing every call (common/grpc_server_metrics.h), accepting
-// request messages of at most `max_receive_bytes` (one of the k*MaxReceive*
-// values above). Returns null (and *port 0) when the address cannot be bound.
+// counting and timing every call (common/grpc_server_metrics.h), with
+// MakeServerCredentials(tls, gate) (common/grpc_channel.h): mutual TLS, or
+// plaintext with tls.insecure (logged once as a warning), accepting request
+// messages of at most `max_receive_bytes` (one of the k*MaxReceive* values
+// above). Returns null (and *port 0) when the address cannot be bound.
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              int* port, int max_receive_bytes);
+                                              int* port, const TlsConfig& tls,
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate,
+                                              int max_receive_bytes = kCoordinatorMaxReceiveBytes);
+
+// The same in plaintext, without a warning: for what is plaintext by design
+// (the grpc.health.v1 ports of Kubernetes' probes) and in-process tests.
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port,
+                                              int max_receive_bytes = kHealthOnlyMaxReceiveBytes);
 
 // Serves `registry` on `listen` ("" = off: returns null and "off"), with
 // what every daemon exposes: goalkeeper_build_info{component} (added to
