@@ -4,10 +4,14 @@
 // an exact gRPC status; meanwhile the real worker keeps scanning, the lab
 // scan completes with every finding, and the fleet keeps serving others.
 //
-// This first stage runs without TLS (--insecure has no meaning yet on main):
-// the cases that need identities (another's scan, an operator certificate
-// registering as a worker, certificates from another CA, expired, none, the
-// wrong identity) come with the tls and authz branches.
+// Mutual TLS is on (tests/testing/test_certs.h: the development CA of
+// scripts/dev-certs.sh): the coordinator, the notifier and the workers have
+// their own certificates; the hostile client dials with certificates of its
+// own choosing (another CA's, an expired one, none). The cases that need the
+// authorization gate (another's scan, an operator certificate registering
+// as a worker, the right CA but an identity without a role, a report from a
+// non-coordinator, an acknowledgement until 9999, the StartScan rate limit)
+// come with the authz branch.
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,6 +33,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -37,6 +42,7 @@ namespace v1 = goalkeeper::v1;
 using ::goalkeeper::testing::OpenPort;
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
 using ::goalkeeper::testing::WriteFile;
 using ::testing::HasSubstr;
 
@@ -83,13 +89,13 @@ class HostileTest : public ::testing::Test {
     for (int i = 0; i < kOpen; ++i) {
       listeners_.push_back(OpenPort::Start(absl::StrCat("127.72.0.", 10 + i), kLabPort));
     }
-    WriteFile(
-        dir_ + "/notifier.yaml",
-        absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/notifier.db\n",
-                     "metrics_listen: \"\"\nmode: prod\n", "ops: {emails: [noc@ops.example]}\n",
-                     "email: {from: goalkeeper@ops.example, outbox_dir: ", dir_, "/outbox}\n",
-                     "owners:\n  static:\n    - {cidr: 127.72.0.0/24, ",
-                     "name: Lab Corp, emails: [lab@corp.example]}\n"));
+    WriteFile(dir_ + "/notifier.yaml",
+              absl::StrCat(
+                  "listen: 127.0.0.1:0\ndb: ", dir_, "/notifier.db\n",
+                  "metrics_listen: \"\"\nmode: prod\n", "ops: {emails: [noc@ops.example]}\n",
+                  "email: {from: goalkeeper@ops.example, outbox_dir: ", dir_, "/outbox}\n",
+                  "owners:\n  static:\n    - {cidr: 127.72.0.0/24, ",
+                  "name: Lab Corp, emails: [lab@corp.example]}\n", certs_.DaemonYaml("notifier")));
     notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
                       dir_ + "/notifier.log", "notifier");
     WriteFile(
@@ -99,16 +105,18 @@ class HostileTest : public ::testing::Test {
                      "inventories:\n  lab: {targets: [127.72.0.0/24]}\n",
                      "profiles:\n  lab: {ports: \"", kLabPort, "\", timeout_ms: 300, retries: 1}\n",
                      "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n",
-                     "notifier: {address: \"127.0.0.1:", notifier_->port, "\"}\n"));
+                     "notifier: {address: \"127.0.0.1:", notifier_->port, "\"}\n",
+                     certs_.DaemonYaml("coordinator")));
     coordinator_.emplace(
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
         dir_ + "/coordinator.log", "coordinator");
-    const std::string at = absl::StrCat("127.0.0.1:", coordinator_->port);
-    auto channel = MakeChannel(at, ChannelOptions{});
-    coordinator_stub_ = v1::Coordinator::NewStub(channel);
-    shard_stub_ = v1::ShardService::NewStub(channel);
+    coordinator_at_ = absl::StrCat("127.0.0.1:", coordinator_->port);
+    coordinator_stub_ = v1::Coordinator::NewStub(Dial(coordinator_at_, certs_.Tls("admin")));
+    // The hostile worker has a worker certificate of its own.
+    shard_stub_ = v1::ShardService::NewStub(Dial(coordinator_at_, certs_.Tls("worker-evil")));
+    // A stolen coordinator certificate: only the content checks stand.
     notifier_stub_ = v1::Notifier::NewStub(
-        MakeChannel(absl::StrCat("127.0.0.1:", notifier_->port), ChannelOptions{}));
+        Dial(absl::StrCat("127.0.0.1:", notifier_->port), certs_.Tls("coordinator")));
   }
 
   void StartWorker(const std::string& name) {
@@ -199,7 +207,9 @@ class HostileTest : public ::testing::Test {
     return out;
   }
 
+  const TestCerts& certs_ = TestCerts::Get();
   std::string dir_;
+  std::string coordinator_at_;
   std::vector<std::unique_ptr<OpenPort>> listeners_;
   std::optional<Daemon> notifier_, coordinator_;
   std::vector<Subprocess> workers_;
@@ -413,6 +423,53 @@ TEST_F(HostileTest, ForgedReportsToTheNotifierAreRefusedAndNothingIsMailed) {
   EXPECT_THAT(mail[0], HasSubstr("lab@corp.example"));
   EXPECT_THAT(mail[0], HasSubstr(absl::StrCat("127.72.0.10:", kLabPort)));
   EXPECT_THAT(mail[0], ::testing::Not(HasSubstr("evil.example")));
+}
+
+TEST_F(HostileTest, ClientsWithoutAGoodCertificateAreRefusedAtTheHandshake) {
+  StartWorker("real");
+  const std::string lab = StartLabScan();
+  auto list_scans = [&](const std::shared_ptr<grpc::Channel>& channel) {
+    grpc::ClientContext ctx;
+    Deadline(ctx, 10);
+    v1::ListScansResponse resp;
+    return v1::Coordinator::NewStub(channel)->ListScans(&ctx, {}, &resp);
+  };
+  auto with_cert = [&](const std::string& dir) {
+    TlsConfig tls;
+    tls.ca_file = certs_.CaFile();  // verifies our server; the server must refuse the client
+    tls.cert_file = dir + "/tls.crt";
+    tls.key_file = dir + "/tls.key";
+    return Dial(coordinator_at_, tls);
+  };
+  // A certificate from another CA, an expired one of ours, none at all.
+  for (const auto& [what, channel] :
+       std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>>{
+           {"another CA", with_cert(certs_.OtherCa("operator"))},
+           {"expired", with_cert(certs_.Expired("operator"))},
+           {"no certificate", [&] {
+              TlsConfig tls;
+              tls.ca_file = certs_.CaFile();
+              return Dial(coordinator_at_, tls);
+            }()}}) {
+    grpc::Status s = list_scans(channel);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << what << ": " << s.error_message();
+  }
+  // Plaintext to the TLS port.
+  TlsConfig plain;
+  plain.insecure = true;
+  grpc::Status s = list_scans(Dial(coordinator_at_, plain));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  // A client that does not trust our CA refuses the server.
+  TlsConfig stranger;
+  const std::string other = certs_.OtherCa("operator");
+  stranger.ca_file = other + "/ca.crt";
+  stranger.cert_file = other + "/tls.crt";
+  stranger.key_file = other + "/tls.key";
+  s = list_scans(Dial(coordinator_at_, stranger));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  // The fleet's own certificates work meanwhile.
+  EXPECT_TRUE(list_scans(Dial(coordinator_at_, certs_.Tls("viewer"))).ok());
+  ExpectLabScanComplete(lab);
 }
 
 }  // namespace
