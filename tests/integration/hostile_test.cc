@@ -119,12 +119,27 @@ class HostileTest : public ::testing::Test {
         Dial(absl::StrCat("127.0.0.1:", notifier_->port), certs_.Tls("coordinator")));
   }
 
+  static std::shared_ptr<grpc::Channel> Dial(const std::string& address, const TlsConfig& tls) {
+    ChannelOptions options;
+    options.tls = tls;
+    return MakeChannel(address, options);
+  }
+
   void StartWorker(const std::string& name) {
-    workers_.push_back(Subprocess::StartLogged(
-        {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--name",
-         name, "--concurrency", "64", "--metrics-listen", "127.0.0.1:0", "--health-listen",
-         "127.0.0.1:0"},
-        dir_ + "/worker-" + name + ".log"));
+    std::vector<std::string> argv = {kWorker,
+                                     "run",
+                                     "--coordinator",
+                                     coordinator_at_,
+                                     "--name",
+                                     name,
+                                     "--concurrency",
+                                     "64",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0",
+                                     "--health-listen",
+                                     "127.0.0.1:0"};
+    testing::AddArgs(argv, certs_.Flags("worker"));
+    workers_.push_back(Subprocess::StartLogged(argv, dir_ + "/worker-" + name + ".log"));
   }
 
   grpc::Status StartScan(const v1::StartScanRequest& req, v1::Scan* scan) {
