@@ -32,6 +32,7 @@ TEST(ServerLimitsTest, ARequestOverTheLimitIsResourceExhaustedAndTheServerServes
   ASSERT_NE(server, nullptr);
   ChannelOptions options;
   options.max_receive_bytes = 16 << 20;
+  options.tls.insecure = true;  // the plaintext overload
   auto stub =
       grpc::health::v1::Health::NewStub(MakeChannel("127.0.0.1:" + std::to_string(port), options));
 
