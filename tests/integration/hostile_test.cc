@@ -5,13 +5,13 @@
 // scan completes with every finding, and the fleet keeps serving others.
 //
 // Mutual TLS is on (tests/testing/test_certs.h: the development CA of
-// scripts/dev-certs.sh): the coordinator, the notifier and the workers have
-// their own certificates; the hostile client dials with certificates of its
-// own choosing (another CA's, an expired one, none). The cases that need the
-// authorization gate (another's scan, an operator certificate registering
-// as a worker, the right CA but an identity without a role, a report from a
-// non-coordinator, an acknowledgement until 9999, the StartScan rate limit)
-// come with the authz branch.
+// scripts/dev-certs.sh) and so is the authorization gate (common/authz.h,
+// default identities: spiffe://goalkeeper/<role>*). The coordinator, the
+// notifier and the workers have their own certificates; the hostile client
+// dials with certificates of its choosing: an operator's, a viewer's, a
+// worker's of its own, one without a role, another CA's, an expired one, or
+// none. The operator role is scoped to 127.72.1.0/24 and 3 scans an hour;
+// an admin may acknowledge for at most 90 days.
 #include <signal.h>
 #include <unistd.h>
 
@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/grpc_channel.h"
 #include "gmock/gmock.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
@@ -89,13 +91,15 @@ class HostileTest : public ::testing::Test {
     for (int i = 0; i < kOpen; ++i) {
       listeners_.push_back(OpenPort::Start(absl::StrCat("127.72.0.", 10 + i), kLabPort));
     }
-    WriteFile(dir_ + "/notifier.yaml",
-              absl::StrCat(
-                  "listen: 127.0.0.1:0\ndb: ", dir_, "/notifier.db\n",
-                  "metrics_listen: \"\"\nmode: prod\n", "ops: {emails: [noc@ops.example]}\n",
-                  "email: {from: goalkeeper@ops.example, outbox_dir: ", dir_, "/outbox}\n",
-                  "owners:\n  static:\n    - {cidr: 127.72.0.0/24, ",
-                  "name: Lab Corp, emails: [lab@corp.example]}\n", certs_.DaemonYaml("notifier")));
+    WriteFile(
+        dir_ + "/notifier.yaml",
+        absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/notifier.db\n",
+                     "metrics_listen: \"\"\nmode: prod\n", "ops: {emails: [noc@ops.example]}\n",
+                     "email: {from: goalkeeper@ops.example, outbox_dir: ", dir_, "/outbox}\n",
+                     "owners:\n  static:\n    - {cidr: 127.72.0.0/24, ",
+                     "name: Lab Corp, emails: [lab@corp.example]}\n",
+                     "auth:\n  roles:\n    admin: {max_acknowledge: 90d}\n",
+                     certs_.DaemonYaml("notifier")));
     notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
                       dir_ + "/notifier.log", "notifier");
     WriteFile(
@@ -106,7 +110,8 @@ class HostileTest : public ::testing::Test {
                      "profiles:\n  lab: {ports: \"", kLabPort, "\", timeout_ms: 300, retries: 1}\n",
                      "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n",
                      "notifier: {address: \"127.0.0.1:", notifier_->port, "\"}\n",
-                     certs_.DaemonYaml("coordinator")));
+                     "auth:\n  roles:\n    operator: {allowed_ranges: [127.72.1.0/24], ",
+                     "scans_per_hour: 3}\n", certs_.DaemonYaml("coordinator")));
     coordinator_.emplace(
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
         dir_ + "/coordinator.log", "coordinator");
@@ -301,25 +306,41 @@ TEST_F(HostileTest, AWorkerThatStopsHeartbeatingMidScanLosesNothing) {
 TEST_F(HostileTest, ClientsThatNeverReadTheirStreamsDoNotStopTheFleet) {
   StartWorker("real");
   const std::string lab = StartLabScan();
-  // Watches that are never read: their messages pile up in flow control.
+  // A viewer opens watches it never reads: their messages pile up in flow
+  // control. It gets 8 (auth.max_streams_per_identity), then
+  // RESOURCE_EXHAUSTED; the admin's calls go on meanwhile.
+  auto viewer = v1::Coordinator::NewStub(Dial(coordinator_at_, certs_.Tls("viewer")));
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReader<v1::Scan>>> readers;
-  for (int i = 0; i < 16; ++i) {
+  v1::WatchScanRequest req;
+  req.set_id(lab);
+  for (int i = 0; i < 8; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
-    v1::WatchScanRequest req;
-    req.set_id(lab);
-    readers.push_back(coordinator_stub_->WatchScan(contexts.back().get(), req));
+    readers.push_back(viewer->WatchScan(contexts.back().get(), req));
+    readers.back()->WaitForInitialMetadata();  // the server took it; nothing is read
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    auto ninth = viewer->WatchScan(&ctx, req);
+    grpc::Status s = ninth->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("spiffe://goalkeeper/viewer"));
   }
   ExpectLabScanComplete(lab);
-  // Others are served meanwhile.
-  grpc::ClientContext ctx;
-  Deadline(ctx);
-  v1::ListScansResponse scans;
-  EXPECT_TRUE(coordinator_stub_->ListScans(&ctx, {}, &scans).ok());
   for (size_t i = 0; i < readers.size(); ++i) {
     contexts[i]->TryCancel();
     EXPECT_EQ(readers[i]->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
+  // The slots came back: the viewer may watch again.
+  grpc::ClientContext ctx;
+  Deadline(ctx);
+  auto again = viewer->WatchScan(&ctx, req);
+  v1::Scan scan;
+  EXPECT_TRUE(again->Read(&scan));
+  EXPECT_EQ(scan.id(), lab);
+  ctx.TryCancel();
+  again->Finish();
 }
 
 TEST_F(HostileTest, ImpersonatingTheRealWorkerIsRefused) {
@@ -345,7 +366,8 @@ TEST_F(HostileTest, ImpersonatingTheRealWorkerIsRefused) {
     req.set_name("evil");
     v1::RegisterWorkerResponse resp;
     grpc::Status s = shard_stub_->RegisterWorker(&ctx, req, &resp);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("is registered to spiffe://goalkeeper/worker"));
   }
   // Lease, report and complete as the real worker with a guessed token.
   {
@@ -357,6 +379,7 @@ TEST_F(HostileTest, ImpersonatingTheRealWorkerIsRefused) {
     v1::LeaseShardResponse resp;
     grpc::Status s = shard_stub_->LeaseShard(&ctx, req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("is registered to spiffe://goalkeeper/worker"));
   }
   {
     grpc::ClientContext ctx;
@@ -372,6 +395,22 @@ TEST_F(HostileTest, ImpersonatingTheRealWorkerIsRefused) {
     v1::ReportFindingsResponse resp;
     grpc::Status s = shard_stub_->ReportFindings(&ctx, req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    // The same invented port from an operator: not a worker at all.
+    grpc::ClientContext op_ctx;
+    Deadline(op_ctx);
+    auto operator_shards = v1::ShardService::NewStub(Dial(coordinator_at_, certs_.Tls("operator")));
+    s = operator_shards->ReportFindings(&op_ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("ReportFindings needs role worker"));
+    // Nor may an operator register as a worker (and lease real shards).
+    grpc::ClientContext reg_ctx;
+    Deadline(reg_ctx);
+    v1::RegisterWorkerRequest reg;
+    reg.set_name("operator-as-worker");
+    v1::RegisterWorkerResponse reg_resp;
+    s = operator_shards->RegisterWorker(&reg_ctx, reg, &reg_resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("RegisterWorker needs role worker"));
   }
   {
     grpc::ClientContext ctx;
@@ -411,6 +450,24 @@ TEST_F(HostileTest, ForgedReportsToTheNotifierAreRefusedAndNothingIsMailed) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("scan_id: '20261201-182233-0a9f3c\\x0d\\x0aBcc"));
 
+  // A well-formed report from anyone but the coordinator: refused by the gate.
+  {
+    v1::ScanReport valid;
+    valid.set_scan_id("20261201-182233-0a9f3c");
+    v1::Exposure* x = valid.add_exposures();
+    x->set_ip("127.72.0.10");
+    x->set_port(6379);
+    x->set_service("Redis");
+    x->set_status(v1::NEW);
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::DeliverReportResponse resp;
+    auto from_operator = v1::Notifier::NewStub(
+        Dial(absl::StrCat("127.0.0.1:", notifier_->port), certs_.Tls("operator")));
+    s = from_operator->DeliverReport(&ctx, valid, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("DeliverReport needs role coordinator"));
+  }
   // The stream is refused at its header, before any exposure.
   {
     grpc::ClientContext ctx;
@@ -440,7 +497,7 @@ TEST_F(HostileTest, ForgedReportsToTheNotifierAreRefusedAndNothingIsMailed) {
   EXPECT_THAT(mail[0], ::testing::Not(HasSubstr("evil.example")));
 }
 
-TEST_F(HostileTest, ClientsWithoutAGoodCertificateAreRefusedAtTheHandshake) {
+TEST_F(HostileTest, ClientsWithoutAGoodCertificateOrIdentityAreRefused) {
   StartWorker("real");
   const std::string lab = StartLabScan();
   auto list_scans = [&](const std::shared_ptr<grpc::Channel>& channel) {
@@ -456,19 +513,26 @@ TEST_F(HostileTest, ClientsWithoutAGoodCertificateAreRefusedAtTheHandshake) {
     tls.key_file = dir + "/tls.key";
     return Dial(coordinator_at_, tls);
   };
-  // A certificate from another CA, an expired one of ours, none at all.
+  // A certificate from another CA, an expired one of ours.
   for (const auto& [what, channel] :
        std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>>{
            {"another CA", with_cert(certs_.OtherCa("operator"))},
-           {"expired", with_cert(certs_.Expired("operator"))},
-           {"no certificate", [&] {
-              TlsConfig tls;
-              tls.ca_file = certs_.CaFile();
-              return Dial(coordinator_at_, tls);
-            }()}}) {
+           {"expired", with_cert(certs_.Expired("operator"))}}) {
     grpc::Status s = list_scans(channel);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << what << ": " << s.error_message();
   }
+  // No certificate (and no bearer token): refused before the gate.
+  TlsConfig none;
+  none.ca_file = certs_.CaFile();
+  grpc::Status none_status = list_scans(Dial(coordinator_at_, none));
+  EXPECT_EQ(none_status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << none_status.error_message();
+  // The right CA, an identity without a role.
+  grpc::Status stranger_status = list_scans(Dial(coordinator_at_, certs_.Tls("stranger")));
+  EXPECT_EQ(stranger_status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << stranger_status.error_message();
+  EXPECT_THAT(stranger_status.error_message(),
+              HasSubstr("spiffe://goalkeeper/stranger has no role"));
   // Plaintext to the TLS port.
   TlsConfig plain;
   plain.insecure = true;
@@ -485,6 +549,91 @@ TEST_F(HostileTest, ClientsWithoutAGoodCertificateAreRefusedAtTheHandshake) {
   // The fleet's own certificates work meanwhile.
   EXPECT_TRUE(list_scans(Dial(coordinator_at_, certs_.Tls("viewer"))).ok());
   ExpectLabScanComplete(lab);
+}
+
+TEST_F(HostileTest, OperatorsStayInTheirScopeAndRateWhileTheLabScans) {
+  StartWorker("real");
+  const std::string lab = StartLabScan();  // the admin's
+  auto op = v1::Coordinator::NewStub(Dial(coordinator_at_, certs_.Tls("operator")));
+  auto start = [&](v1::Coordinator::Stub& stub, const std::string& targets, v1::Scan* scan) {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::StartScanRequest req;
+    req.set_profile("lab");
+    req.mutable_targets()->add_include(targets);
+    return stub.StartScan(&ctx, req, scan);
+  };
+  v1::Scan scan;
+  // Inside allowed_ranges but outside the operator role's.
+  grpc::Status s = start(*op, "127.72.0.0/24", &scan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("outside auth.roles.operator.allowed_ranges"));
+  // A flood of StartScan: 3 an hour, then RESOURCE_EXHAUSTED with a retry hint.
+  std::vector<std::string> mine;
+  int exhausted = 0;
+  for (int i = 0; i < 12; ++i) {
+    s = start(*op, absl::StrCat("127.72.1.", 16 * i, "/30"), &scan);
+    if (s.ok()) {
+      mine.push_back(scan.id());
+    } else {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+      EXPECT_THAT(s.error_message(), HasSubstr("scans_per_hour); retry in "));
+      ++exhausted;
+    }
+  }
+  EXPECT_EQ(mine.size(), 3u);
+  EXPECT_EQ(exhausted, 9);
+  // Cancel another's scan: the admin's lab scan.
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::CancelScanRequest req;
+    req.set_id(lab);
+    s = op->CancelScan(&ctx, req, &scan);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("was started by spiffe://goalkeeper/admin"));
+  }
+  // A viewer may not start scans at all.
+  auto viewer = v1::Coordinator::NewStub(Dial(coordinator_at_, certs_.Tls("viewer")));
+  s = start(*viewer, "127.72.1.0/30", &scan);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("StartScan needs role operator"));
+  // The lab scan was neither starved nor cancelled; the operator's ran too.
+  ExpectLabScanComplete(lab);
+  for (const std::string& id : mine) EXPECT_EQ(WaitForEnd(id), v1::SUCCEEDED) << id;
+}
+
+TEST_F(HostileTest, AcknowledgingARealExposureForeverIsRefused) {
+  auto ack = [&](const std::string& who, int64_t until_unix_ms) {
+    auto stub =
+        v1::Notifier::NewStub(Dial(absl::StrCat("127.0.0.1:", notifier_->port), certs_.Tls(who)));
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::AcknowledgeRequest req;
+    req.set_ip("127.72.0.10");
+    req.set_port(kLabPort);
+    req.set_until_unix_ms(until_unix_ms);
+    req.set_reason("silence it");
+    v1::AcknowledgeResponse resp;
+    return stub->Acknowledge(&ctx, req, &resp);
+  };
+  const int64_t year_9999 = 253'402'214'400'000;  // 9999-12-31T00:00:00Z
+  grpc::Status s = ack("admin", year_9999);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("auth.roles.admin.max_acknowledge (90d)"));
+  s = ack("operator", year_9999);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("Acknowledge needs role admin"));
+  // The exposure was not silenced: the lab scan's report mails the owner.
+  StartWorker("real");
+  ExpectLabScanComplete(StartLabScan());
+  std::vector<std::string> mail = Outbox(1, 60);
+  ASSERT_EQ(mail.size(), 1u) << ReadFile(dir_ + "/notifier.log");
+  EXPECT_THAT(mail[0], HasSubstr(absl::StrCat("127.72.0.10:", kLabPort)));
+  // A bounded acknowledgement by an admin is accepted.
+  const int64_t in_a_week = absl::ToUnixMillis(absl::Now() + absl::Hours(24 * 7));
+  s = ack("admin", in_a_week);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 }  // namespace
