@@ -37,7 +37,10 @@ while (($#)); do
     *) names+=("$1"); shift ;;
   esac
 done
-[[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || { echo "--seconds: '$SECONDS_EACH' is not a number" >&2; exit 2; }
+if ! [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]]; then
+  echo "--seconds: '$SECONDS_EACH' is not a number" >&2
+  exit 2
+fi
 
 if ((BUILD)); then
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DGOALKEEPER_FUZZ=ON \
@@ -49,7 +52,10 @@ if ((${#names[@]} == 0)); then
   for f in build-fuzz/tests/fuzz/*_fuzzer; do names+=("$(basename "$f")"); done
 fi
 for name in "${names[@]}"; do
-  [ -x "build-fuzz/tests/fuzz/$name" ] || { echo "no fuzzer build-fuzz/tests/fuzz/$name" >&2; exit 2; }
+  if [ ! -x "build-fuzz/tests/fuzz/$name" ]; then
+    echo "no fuzzer build-fuzz/tests/fuzz/$name" >&2
+    exit 2
+  fi
 done
 
 work=build-fuzz/fuzz-corpus
