@@ -34,7 +34,8 @@ namespace {
 
 std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
                                           const std::vector<grpc::Service*>& services, int* port,
-                                          const std::shared_ptr<grpc::ServerCredentials>& creds) {
+                                          const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                          int max_receive_bytes) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second process on the same
@@ -43,6 +44,7 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
   *port = 0;
   builder.AddListeningPort(listen, creds, port);
   for (grpc::Service* s : services) builder.RegisterService(s);
+  builder.SetMaxReceiveMessageSize(max_receive_bytes);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
   auto interceptors = GrpcServerMetrics::Global().InterceptorFactories();
   interceptors.push_back(StreamSlotInterceptorFactory());  // the gate's stream bound
@@ -59,16 +61,17 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
 
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              int* port) {
-  return StartServer(listen, services, port, grpc::InsecureServerCredentials());
+                                              int* port, int max_receive_bytes) {
+  return StartServer(listen, services, port, grpc::InsecureServerCredentials(), max_receive_bytes);
 }
 
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               int* port, const TlsConfig& tls,
-                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate) {
-  std::unique_ptr<grpc::Server> server =
-      StartServer(listen, services, port, MakeServerCredentials(tls, std::move(gate)));
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate,
+                                              int max_receive_bytes) {
+  std::unique_ptr<grpc::Server> server = StartServer(
+      listen, services, port, MakeServerCredentials(tls, std::move(gate)), max_receive_bytes);
   if (server != nullptr && tls.insecure) {
     WarnInsecure(absl::StrCat(HostOf(listen), ":", *port), /*server=*/true);
   }

@@ -38,21 +38,36 @@ int WaitForStopSignal(const sigset_t& signals);
 // "host" of "host:port" (for log lines).
 std::string HostOf(const std::string& address);
 
+// The largest request message each server accepts (SetMaxReceiveMessageSize);
+// a bigger one ends the call with RESOURCE_EXHAUSTED before any handler runs
+// and leaves the server serving others. docs/hostile-inputs.md lists them.
+// The coordinator and the notifier keep gRPC's 4 MiB: their largest
+// legitimate messages (a StartScan of some 300,000 target specs, a
+// ReportFindings batch, a report stream's chunk, a node finding batch) stay
+// under it, and the senders split what could grow. Servers that answer only
+// health checks (workers' and node agents' --health-listen) take 64 KiB.
+inline constexpr int kCoordinatorMaxReceiveBytes = 4 << 20;
+inline constexpr int kNotifierMaxReceiveBytes = 4 << 20;
+inline constexpr int kHealthOnlyMaxReceiveBytes = 64 << 10;
+
 // Starts a gRPC server on `listen` with the services and server reflection,
 // counting and timing every call (common/grpc_server_metrics.h), with
 // MakeServerCredentials(tls, gate) (common/grpc_channel.h): mutual TLS, or
-// plaintext with tls.insecure (logged once as a warning).
-// Returns null (and *port 0) when the address cannot be bound.
+// plaintext with tls.insecure (logged once as a warning), accepting request
+// messages of at most `max_receive_bytes` (one of the k*MaxReceive* values
+// above). Returns null (and *port 0) when the address cannot be bound.
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               int* port, const TlsConfig& tls,
-                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate);
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate,
+                                              int max_receive_bytes = kCoordinatorMaxReceiveBytes);
 
 // The same in plaintext, without a warning: for what is plaintext by design
 // (the grpc.health.v1 ports of Kubernetes' probes) and in-process tests.
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
-                                              int* port);
+                                              int* port,
+                                              int max_receive_bytes = kHealthOnlyMaxReceiveBytes);
 
 // Serves `registry` on `listen` ("" = off: returns null and "off"), with
 // what every daemon exposes: goalkeeper_build_info{component} (added to

@@ -80,7 +80,15 @@ std::string FirstPemLabel(absl::string_view text) {
   at += kBegin.size();
   size_t end = text.find("-----", at);
   if (end == absl::string_view::npos) return "";
-  return std::string(text.substr(at, end - at));
+  // A label is a few upper-case words on the BEGIN line (RFC 7468); anything
+  // else is not PEM, and is never quoted back (it may be a key's bytes, and
+  // an error is one line). Found by tls_files_fuzzer.
+  const absl::string_view label = text.substr(at, end - at);
+  if (label.empty() || label.size() > 64) return "";
+  for (char c : label) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c == '-')) return "";
+  }
+  return std::string(label);
 }
 
 std::unique_ptr<BIO, BioFree> MemBio(const std::string& text) {

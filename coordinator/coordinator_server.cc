@@ -375,7 +375,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
   }
   std::unique_ptr<grpc::Server> server =
       StartGrpcServer(config.listen, {&coordinator_service, &shard_service, &node_service, &health},
-                      &port, config.tls, *gate);
+                      &port, config.tls, *gate, kCoordinatorMaxReceiveBytes);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;

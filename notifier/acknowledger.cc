@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "common/ip_address.h"
 #include "notifier/notifier_authz.h"
+#include "notifier/report_check.h"
 
 namespace goalkeeper {
 
@@ -25,11 +26,8 @@ absl::Status Acknowledger::Check(const Caller& caller, const v1::AcknowledgeRequ
       !bounded.ok()) {
     return bounded;
   }
-  if (req.reason().size() > kMaxReasonBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reason: ", req.reason().size(), " bytes (at most ", kMaxReasonBytes, ")"));
-  }
-  return absl::OkStatus();
+  // At most kMaxAcknowledgeReason bytes of UTF-8 without control characters.
+  return CheckAcknowledgeReason(req.reason());
 }
 
 absl::Status Acknowledger::Acknowledge(const Caller& caller, const v1::AcknowledgeRequest& req) {

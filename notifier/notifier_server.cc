@@ -33,6 +33,7 @@
 #include "notifier/notifier_authz.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/owner_resolver.h"
+#include "notifier/report_check.h"
 #include "notifier/report_processor.h"
 #include "notifier/smtp_mailer.h"
 #include "notifier/telegram.h"
@@ -106,6 +107,8 @@ class NotifierService final : public v1::Notifier::Service {
                           "DeliverReportStream: the first chunk must be the report's header");
     }
     v1::ScanReport report = std::move(*chunk.mutable_header());
+    // Refused before any exposure is read (each batch is checked in Store).
+    if (absl::Status s = CheckReportHeader(report); !s.ok()) return ToGrpcStatus(s);
     const uint64_t expected = report.exposure_count();
     if (expected > kMaxReportExposures || report.exposures_size() != 0) {
       return grpc::Status(
@@ -163,15 +166,11 @@ class NotifierService final : public v1::Notifier::Service {
   std::atomic<int> streams_{0};
 
   grpc::Status Store(const v1::ScanReport& report, v1::DeliverReportResponse* resp) {
-    if (report.scan_id().empty()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "scan_id is empty");
-    }
-    for (const v1::Exposure& e : report.exposures()) {
-      if (!IpAddress::Parse(e.ip()) || e.port() == 0 || e.port() > 65535) {
-        return grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("exposure '", e.ip(), ":", e.port(), "' is not an address and port"));
-      }
+    // Every value that can reach an email, held to the coordinator's formats
+    // (notifier/report_check.h).
+    if (absl::Status s = CheckScanReport(report); !s.ok()) {
+      MakeLogger("notifier")->warn("report refused: {}", s.message());
+      return ToGrpcStatus(s);
     }
     // Acknowledged only once stored (SQLite commit).
     auto fresh = store_.InsertReport(report, clock_.Now());
@@ -404,8 +403,8 @@ int RunNotifier(const NotifierConfig& config) {
     log->error("{}", gate.status().message());
     return 1;
   }
-  std::unique_ptr<grpc::Server> server =
-      StartGrpcServer(config.listen, {&service, &health}, &port, config.tls, *gate);
+  std::unique_ptr<grpc::Server> server = StartGrpcServer(
+      config.listen, {&service, &health}, &port, config.tls, *gate, kNotifierMaxReceiveBytes);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;

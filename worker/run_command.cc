@@ -154,7 +154,7 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   std::unique_ptr<grpc::Server> health_server;
   if (!f.health_listen.empty()) {
     int port = 0;
-    health_server = StartGrpcServer(f.health_listen, {&health}, &port);
+    health_server = StartGrpcServer(f.health_listen, {&health}, &port, kHealthOnlyMaxReceiveBytes);
     if (health_server == nullptr) {
       std::fprintf(stderr, "error: --health-listen: cannot listen on '%s'\n",
                    f.health_listen.c_str());

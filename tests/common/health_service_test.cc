@@ -27,7 +27,7 @@ class HealthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     int port = 0;
-    server_ = StartGrpcServer("127.0.0.1:0", {&health_}, &port);
+    server_ = StartGrpcServer("127.0.0.1:0", {&health_}, &port, kHealthOnlyMaxReceiveBytes);
     ASSERT_NE(server_, nullptr);
     stub_ = grpc::health::v1::Health::NewStub(
         MakeChannel("127.0.0.1:" + std::to_string(port), Plaintext()));

@@ -40,7 +40,7 @@ class CoordinatorServiceTest : public ::testing::Test {
   void Serve(StreamLimits limits) {
     service_ = std::make_unique<CoordinatorService>(*manager_, limits);
     int port = 0;
-    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port);
+    server_ = StartGrpcServer("127.0.0.1:0", {service_.get()}, &port, kCoordinatorMaxReceiveBytes);
     ASSERT_NE(server_, nullptr);
     // Plaintext on purpose: this tests the adapter's stream bounds, and the
     // client's HTTP/2 window is set with channel arguments that MakeChannel
