@@ -775,7 +775,6 @@ class Ctl {
   std::FILE* out_;
   std::FILE* err_;
   std::string server_kind_ = "coordinator";
-  ChannelOptions channel_options_;  // TLS (or --insecure) and token, from the global flags
   std::string address_;
   // How every channel is dialled (TLS files or --insecure, a bearer token):
   // the coordinator's, and any other server's the same way.
