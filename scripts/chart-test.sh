@@ -278,6 +278,11 @@ sed -e 's/add: \[CHOWN, FOWNER\]/add: [CHOWN, FOWNER, SYS_ADMIN]/' "$WORK/prod.y
 expect_fail "pss: the checkpoint init container may add CHOWN and FOWNER only" \
   "checkpoint-owner: adds capabilities \['SYS_ADMIN'\]" \
   "$PY" "$CHECKS" pss "$WORK/agent-caps.yaml"
+sed -e 's|{name: tls, mountPath: /run/secrets/goalkeeper-tls, readOnly: true}|{name: tls, mountPath: /run/secrets/goalkeeper-tls}|' \
+  "$WORK/prod.yaml" >"$WORK/tls-rw.yaml"
+expect_fail "pss: a TLS Secret mounted read-write is refused" \
+  "container coordinator: volume tls \(keys, certificates or tokens\) is not read-only" \
+  "$PY" "$CHECKS" pss "$WORK/tls-rw.yaml"
 expect_fail "the node agent in the release namespace fails clearly" \
   'nodeAgent.namespace.name: "goalkeeper" is the release namespace' \
   "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${CM_API[@]}" \
