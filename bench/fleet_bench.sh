@@ -15,6 +15,9 @@
 #     3 runs of 10 s.
 # Prints a Markdown table with medians and ratios. Everything stays on
 # loopback: the scans run inside the private network namespace of lab.sh.
+# The fleet runs as deployed, with mutual TLS (certificates from
+# scripts/dev-certs.sh in the run directory); the lease benchmark's
+# coordinator alone is --insecure (see there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LAB_NS=${LAB_NS:-gkfleet}
@@ -34,6 +37,7 @@ cleanup() {
 trap cleanup EXIT
 lab_up
 truth=$(sort "$LAB_TRUTH")
+scripts/dev-certs.sh "$work/certs" coordinator worker admin
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
@@ -90,6 +94,8 @@ allowed_ranges: [$LAB_NET]
 profiles:
   default: {ports: "$LAB_PORTS", timeout_ms: 300, retries: 1}
 lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: ${SHARD_SECONDS:-5}}
+tls: {dir: $work/certs/coordinator}
+health_listen: ""
 YAML
   : >"$work/coordinator.log"
   # Not through in_ns (a function: its background copy is a subshell), so
@@ -101,16 +107,18 @@ YAML
   for w in $(seq "$n"); do
     ip netns exec "$LAB_NS" "$B/worker/goalkeeper-worker" run --coordinator "127.0.0.1:$port" --name "w$w" \
       --concurrency "$conc" --threads "$threads" --max-rate 0 --metrics-listen "" \
-      --health-listen "" >"$work/worker-$w.log" 2>&1 &
+      --health-listen "" --tls-dir "$work/certs/worker" >"$work/worker-$w.log" 2>&1 &
     pids+=($!)
   done
   sleep 1  # workers registered and long-polling
   t0=$(now)
-  in_ns timeout 300 "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$port" scan start \
+  in_ns timeout 300 "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$port" \
+    --tls-dir "$work/certs/admin" scan start \
     --targets "$LAB_NET" --profile default --wait --output json >"$work/scan.json" 2>/dev/null
   t1=$(now)
   id=$(python3 -c 'import json; print(json.load(open("'"$work/scan.json"'"))["id"])')
-  in_ns "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$port" scan findings "$id" --output csv \
+  in_ns "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$port" --tls-dir "$work/certs/admin" \
+    scan findings "$id" --output csv \
     | tail -n +2 | cut -d, -f1,2 | tr , : | sort >"$work/fleet.found"
   [[ "$(cat "$work/fleet.found")" == "$truth" ]] || { echo "fleet($n) recall/FP mismatch" >&2; exit 1; }
   # CPU-seconds of the coordinator and the workers (the scan plus 1 s idle).
@@ -146,8 +154,10 @@ for r in $(seq "$RUNS"); do
   rm -f "$work/lease.db"*
   # The bench's scan (127.0.0.0/8 x 1-65535) is over the default probe limit.
   echo "limits: {max_probes_per_scan: 1099511627776}" >"$work/lease-coordinator.yaml"
+  # --insecure: bench/lease_bench dials plaintext; it measures the lease path of
+  # long-lived connections, where TLS adds nothing after the handshake.
   "$B/coordinator/goalkeeper-coordinator" --config "$work/lease-coordinator.yaml" \
-    --listen 127.0.0.1:0 --db "$work/lease.db" \
+    --listen 127.0.0.1:0 --db "$work/lease.db" --insecure \
     --metrics-listen "" --allowed 127.0.0.0/8 >"$work/lease-coordinator.log" 2>&1 &
   cp=$!
   for _ in $(seq 100); do grep -q "listening grpc" "$work/lease-coordinator.log" && break; sleep 0.05; done

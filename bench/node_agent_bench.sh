@@ -66,7 +66,11 @@ KLOG="$OUT/kern.log"
 : >"$KLOG"
 
 # ------------------------------------------------------ the coordinator ---
+# Mutual TLS as deployed (scripts/dev-certs.sh).
+"$REPO_DIR/scripts/dev-certs.sh" "$OUT/certs" coordinator node-agent admin
 cat >"$OUT/coordinator.yaml" <<YAML
+tls: {dir: $OUT/certs/coordinator}
+health_listen: ""
 listen: 127.0.0.1:0
 db: $OUT/coordinator.db
 metrics_listen: ""
@@ -95,6 +99,7 @@ rules:
 YAML
 [[ -f /etc/localtime ]] && echo "timezone_file: /etc/localtime" >>"$OUT/node.yaml"
 "$B/worker/goalkeeper-worker" node --coordinator "127.0.0.1:$PORT" --config "$OUT/node.yaml" \
+  --tls-dir "$OUT/certs/node-agent" \
   --node-name bench-node >"$OUT/agent.log" 2>&1 &
 AGENT=$!
 PIDS+=("$AGENT")
@@ -164,7 +169,8 @@ c = sqlite3.connect(sys.argv[1])
 print(c.execute("select count(*) from node_findings").fetchone()[0])' "$OUT/coordinator.db" 2>/dev/null || echo '?')
 HITS_LOGGED=$(grep -c 'brute-force source' "$OUT/agent.log" || true)
 if [[ -x $B/cli/goalkeeperctl ]]; then
-  "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$PORT" nodes list >"$OUT/nodes.txt" 2>&1 || true
+  "$B/cli/goalkeeperctl" --coordinator "127.0.0.1:$PORT" --tls-dir "$OUT/certs/admin" nodes list \
+    >"$OUT/nodes.txt" 2>&1 || true
 fi
 
 # ------------------------------------------------------------- report ---

@@ -18,6 +18,7 @@
 #include "common/flags.h"
 #include "common/grpc_channel.h"
 #include "common/host_port.h"
+#include "common/tls.h"
 #include "common/version.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
@@ -34,8 +35,14 @@ constexpr int kUsage = 2;
 constexpr int kStartScanSeconds = 120;
 
 constexpr char kUsageText[] =
-    "usage: goalkeeperctl [--coordinator HOST:PORT] <command>\n"
+    "usage: goalkeeperctl [--coordinator HOST:PORT] [TLS flags] <command>\n"
     "       goalkeeperctl --version\n"
+    "TLS flags (one of them is required):\n"
+    "  --tls-dir DIR (DIR/ca.crt, DIR/tls.crt, DIR/tls.key; default $GOALKEEPER_TLS_DIR)\n"
+    "  --tls-ca-file FILE --tls-cert-file FILE --tls-key-file FILE (over --tls-dir)\n"
+    "  --token-file FILE (a bearer token, with --tls-ca-file or --tls-dir: the CA only)\n"
+    "  --tls-server-name NAME (the name the coordinator's certificate carries)\n"
+    "  --insecure (plaintext: local demos only)\n"
     "commands:\n"
     "  scan start (--targets SPEC --ports SPEC | --inventory NAME [--profile NAME])\n"
     "             [--exclude SPEC] [--seed N] [--wait] [--output table|json]\n"
@@ -77,15 +84,34 @@ class Ctl {
  public:
   Ctl(std::FILE* out, std::FILE* err) : out_(out), err_(err) {}
 
+  // The flag name of "--name" or "--name=value".
+  static std::string FlagName(const std::string& a) {
+    const size_t eq = a.find('=');
+    return a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+  }
+  // Connection flags: taken before the command and after it alike.
+  static bool IsConnectionFlag(const std::string& name) {
+    return OneOf(name, {"token-file", "tls-dir", "tls-ca-file", "tls-cert-file", "tls-key-file",
+                        "tls-server-name", "insecure"});
+  }
+
   int Main(int argc, const char* const* argv) {
-    // Global flags come before the command.
+    // Global flags come before the command; the connection flags may also
+    // follow it (they are taken out before the command's flags are parsed).
     int i = 0;
     const char* env = std::getenv("GOALKEEPER_COORDINATOR");
     address_ = env != nullptr && *env != '\0' ? env : "127.0.0.1:7070";
-    // The same rule as FlagParser's: a scalar flag given twice is an error.
-    bool coordinator_seen = false;
+    FlagParser globals("goalkeeperctl");
+    std::string coordinator;
+    std::string token_file;
+    globals.AddString("coordinator", &coordinator, "HOST:PORT", "the coordinator");
+    globals.AddString("token-file", &token_file, "FILE", "a bearer token (CI)");
+    TlsFlags tls_flags;
+    tls_flags.Add(globals, std::getenv("GOALKEEPER_TLS_DIR"));
+    // The global flags end at the first word that is not a flag (the command).
+    std::vector<const char*> global_args;
     while (i < argc && std::string(argv[i]).rfind("--", 0) == 0) {
-      std::string a = argv[i];
+      const std::string a = argv[i];
       if (a == "--help") {
         std::fputs(kUsageText, out_);
         return kOk;
@@ -94,30 +120,65 @@ class Ctl {
         std::fprintf(out_, "%s\n", VersionLine("goalkeeperctl").c_str());
         return kOk;
       }
-      if (a == "--coordinator" || a.rfind("--coordinator=", 0) == 0) {
-        if (coordinator_seen) return Usage("--coordinator given twice");
-        coordinator_seen = true;
-      }
-      if (a == "--coordinator" && i + 1 < argc) {
-        address_ = argv[i + 1];
-        i += 2;
-      } else if (a.rfind("--coordinator=", 0) == 0) {
-        address_ = a.substr(14);
-        ++i;
-      } else {
+      const std::string name = FlagName(a);
+      if (name != "coordinator" && !IsConnectionFlag(name)) {
         return Usage(absl::StrCat("unknown flag ", a));
       }
+      global_args.push_back(argv[i++]);
+      if (a.find('=') == std::string::npos && name != "insecure" && i < argc) {
+        global_args.push_back(argv[i++]);
+      }
     }
+    std::vector<const char*> rest;  // the command and its own flags
+    for (int j = i; j < argc; ++j) {
+      const std::string a = argv[j];
+      if (a == "--") {  // the rest is the command's
+        for (; j < argc; ++j) rest.push_back(argv[j]);
+        break;
+      }
+      if (a.rfind("--", 0) != 0 || !IsConnectionFlag(FlagName(a))) {
+        rest.push_back(argv[j]);
+        continue;
+      }
+      global_args.push_back(argv[j]);
+      if (a.find('=') == std::string::npos && FlagName(a) != "insecure" && j + 1 < argc) {
+        global_args.push_back(argv[++j]);
+      }
+    }
+    if (absl::Status s = globals.Parse(static_cast<int>(global_args.size()), global_args.data());
+        !s.ok()) {
+      return Usage(s.message());
+    }
+    if (globals.WasSet("coordinator")) address_ = coordinator;
     if (address_.empty()) return Usage("--coordinator is empty");
     if (auto hp = ParseHostPort(address_, PortRule::kDial); !hp.ok()) {
       return Usage(absl::StrCat("--coordinator: ", hp.status().message()));
     }
-    if (argc - i < 2) return Usage("missing command");
-    const std::string group = argv[i];
-    const std::string verb = argv[i + 1];
-    argc -= i + 2;
-    argv += i + 2;
-    channel_ = MakeChannel(address_, ChannelOptions{});
+    if (rest.size() < 2) return Usage("missing command");
+    ChannelOptions channel_options;
+    if (absl::Status s = tls_flags.ApplyTo(globals, &channel_options.tls); !s.ok()) {
+      return Usage(s.message());
+    }
+    if (globals.WasSet("token-file")) {
+      if (channel_options.tls.insecure) {
+        return Usage("--token-file needs TLS: a bearer token is never sent in plaintext");
+      }
+      absl::StatusOr<std::string> token = ReadTokenFile(token_file);
+      if (!token.ok()) return Usage(token.status().message());
+      channel_options.bearer_token = *std::move(token);
+    }
+    if (absl::Status s = RequireTlsMaterial(channel_options.tls, globals.WasSet("token-file")
+                                                                     ? TlsUse::kTokenClient
+                                                                     : TlsUse::kClient);
+        !s.ok()) {
+      return Usage(s.message());
+    }
+    if (absl::Status s = CheckTlsFiles(channel_options.tls); !s.ok()) return Usage(s.message());
+    const std::string group = rest[0];
+    const std::string verb = rest[1];
+    argc = static_cast<int>(rest.size()) - 2;
+    argv = rest.data() + 2;
+    channel_ = MakeChannel(address_, channel_options);
     stub_ = v1::Coordinator::NewStub(channel_);
     if (group == "scan") {
       if (verb == "start") return ScanStart(argc, argv);

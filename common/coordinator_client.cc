@@ -27,11 +27,18 @@ absl::StatusOr<Resp> CallOnce(Stub& stub,
   return resp;
 }
 
+// A restarted coordinator is reached again within about a second.
+ChannelOptions FastReconnect(const TlsConfig& tls) {
+  ChannelOptions options;
+  options.fast_reconnect = true;
+  options.tls = tls;
+  return options;
+}
+
 class GrpcCoordinatorClient : public CoordinatorClient {
  public:
-  GrpcCoordinatorClient(const std::string& address, absl::Duration deadline)
-      : stub_(v1::ShardService::NewStub(
-            MakeChannel(address, ChannelOptions{.fast_reconnect = true}))),
+  GrpcCoordinatorClient(const std::string& address, const TlsConfig& tls, absl::Duration deadline)
+      : stub_(v1::ShardService::NewStub(MakeChannel(address, FastReconnect(tls)))),
         deadline_(deadline) {}
 
   absl::StatusOr<v1::RegisterWorkerResponse> Register(
@@ -65,9 +72,8 @@ class GrpcCoordinatorClient : public CoordinatorClient {
 
 class GrpcNodeReportClient : public NodeReportClient {
  public:
-  GrpcNodeReportClient(const std::string& address, absl::Duration deadline)
-      : stub_(
-            v1::NodeService::NewStub(MakeChannel(address, ChannelOptions{.fast_reconnect = true}))),
+  GrpcNodeReportClient(const std::string& address, const TlsConfig& tls, absl::Duration deadline)
+      : stub_(v1::NodeService::NewStub(MakeChannel(address, FastReconnect(tls)))),
         deadline_(deadline) {}
 
   absl::StatusOr<v1::NodeReportAck> Report(const v1::NodeReport& report) override {
@@ -82,13 +88,15 @@ class GrpcNodeReportClient : public NodeReportClient {
 }  // namespace
 
 std::unique_ptr<NodeReportClient> NewGrpcNodeReportClient(const std::string& address,
+                                                          const TlsConfig& tls,
                                                           absl::Duration deadline) {
-  return std::make_unique<GrpcNodeReportClient>(address, deadline);
+  return std::make_unique<GrpcNodeReportClient>(address, tls, deadline);
 }
 
 std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(const std::string& address,
+                                                            const TlsConfig& tls,
                                                             absl::Duration deadline) {
-  return std::make_unique<GrpcCoordinatorClient>(address, deadline);
+  return std::make_unique<GrpcCoordinatorClient>(address, tls, deadline);
 }
 
 }  // namespace goalkeeper

@@ -5,7 +5,7 @@
 // fakes (tests/testing/fake_coordinator_client.h, tests/node/agent_test.cc)
 // and the transport lives in one place.
 //
-//   std::unique_ptr<CoordinatorClient> c = NewGrpcCoordinatorClient("coord:7070");
+//   std::unique_ptr<CoordinatorClient> c = NewGrpcCoordinatorClient("coord:7070", tls);
 //   absl::StatusOr<v1::LeaseShardResponse> r = c->Lease(req);
 //
 // Each call is one attempt with a deadline: retries, backoff and
@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls_config.h"
 #include "goalkeeper/v1/coordinator.pb.h"
 #include "goalkeeper/v1/node.pb.h"
 
@@ -49,15 +50,16 @@ class NodeReportClient {
       const goalkeeper::v1::NodeReport& report) = 0;
 };
 
-// A ShardService client over one channel (MakeChannel, fast reconnect).
-// `deadline` bounds each call; heartbeats get half of it.
+// A ShardService client over one channel (MakeChannel, fast reconnect, with
+// `tls`: the worker's own certificate). `deadline` bounds each call;
+// heartbeats get half of it.
 std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(
-    const std::string& address, absl::Duration deadline = absl::Seconds(10));
+    const std::string& address, const TlsConfig& tls, absl::Duration deadline = absl::Seconds(10));
 
-// A NodeService client over one channel (MakeChannel, fast reconnect);
-// `deadline` bounds each call.
+// A NodeService client over one channel (MakeChannel, fast reconnect, with
+// `tls`: the agent's own certificate); `deadline` bounds each call.
 std::unique_ptr<NodeReportClient> NewGrpcNodeReportClient(
-    const std::string& address, absl::Duration deadline = absl::Seconds(10));
+    const std::string& address, const TlsConfig& tls, absl::Duration deadline = absl::Seconds(10));
 
 }  // namespace goalkeeper
 

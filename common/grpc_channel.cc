@@ -1,6 +1,41 @@
 #include "common/grpc_channel.h"
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <set>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/logging.h"
+
 namespace goalkeeper {
+namespace {
+
+unsigned RefreshSeconds(const TlsConfig& tls) {
+  return tls.refresh_seconds > 0 ? static_cast<unsigned>(tls.refresh_seconds) : 10u;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const TlsConfig& tls) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  const bool identity = !tls.cert_file.empty() && !tls.key_file.empty();
+  if (!tls.ca_file.empty() || identity) {
+    options.set_certificate_provider(
+        std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            identity ? tls.key_file : "", identity ? tls.cert_file : "", tls.ca_file,
+            RefreshSeconds(tls)));
+    if (!tls.ca_file.empty()) options.watch_root_certs();
+    if (identity) options.watch_identity_key_cert_pairs();
+  }
+  // The server's certificate must name the dialled host (or server_name).
+  options.set_verify_server_certs(true);
+  options.set_certificate_verifier(
+      std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
+}
+
+}  // namespace
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            const ChannelOptions& options) {
@@ -11,11 +46,47 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   }
   if (options.max_receive_bytes > 0) args.SetMaxReceiveMessageSize(options.max_receive_bytes);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (options.tls.insecure) {
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
+  if (!options.tls.server_name.empty()) args.SetSslTargetNameOverride(options.tls.server_name);
+  std::shared_ptr<grpc::ChannelCredentials> creds = TlsChannelCredentials(options.tls);
+  if (!options.bearer_token.empty()) {
+    creds = grpc::CompositeChannelCredentials(creds,
+                                              grpc::AccessTokenCredentials(options.bearer_token));
+  }
+  return grpc::CreateCustomChannel(address, creds, args);
 }
 
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials() {
-  return grpc::InsecureServerCredentials();
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
+    const TlsConfig& tls, std::shared_ptr<grpc::AuthMetadataProcessor> gate) {
+  if (tls.insecure) return grpc::InsecureServerCredentials();
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file, tls.cert_file, tls.ca_file, RefreshSeconds(tls));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  std::shared_ptr<grpc::ServerCredentials> creds =
+      grpc::experimental::TlsServerCredentials(options);
+  if (gate != nullptr) creds->SetAuthMetadataProcessor(gate);
+  return creds;
+}
+
+void WarnInsecure(absl::string_view address, bool server) {
+  static absl::Mutex mu(absl::kConstInit);
+  static std::set<std::string>* warned ABSL_GUARDED_BY(mu) = new std::set<std::string>();
+  {
+    absl::MutexLock lock(&mu);
+    if (!warned->insert(std::string(server ? "s:" : "c:") + std::string(address)).second) return;
+  }
+  if (server) {
+    MakeLogger("tls")->warn(
+        "--insecure: plaintext gRPC on {}, no client is authenticated or authorised", address);
+  } else {
+    MakeLogger("tls")->warn("--insecure: plaintext gRPC to {}, the server is not authenticated",
+                            address);
+  }
 }
 
 }  // namespace goalkeeper

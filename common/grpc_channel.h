@@ -4,19 +4,38 @@
 // sender) dials through MakeChannel; every server listens with
 // MakeServerCredentials.
 //
-//   std::shared_ptr<grpc::Channel> ch = MakeChannel("coordinator:7070", ChannelOptions{});
+//   ChannelOptions options;
+//   options.tls = config.tls;   // checked at start: RequireTlsMaterial, CheckTlsFiles
+//   (common/tls.h) std::shared_ptr<grpc::Channel> ch = MakeChannel("coordinator:7070", options);
 //   auto stub = goalkeeper::v1::ShardService::NewStub(ch);
 //
-// Today both are plaintext; the fleet-security issue adds TLS here.
+//   auto creds = MakeServerCredentials(config.tls, gate);   // gate: common/authz.h
 //
-// Thread-safety: thread-safe (no shared state).
+// TLS (the default): mutual TLS with the files of a TlsConfig, through
+// gRPC's FileWatcherCertificateProvider, which re-reads the CA, the
+// certificate and the key every `refresh_seconds`: a rotated certificate or
+// CA is used by the next handshake, with no restart (swap the files together,
+// e.g. by renaming a directory, as Kubernetes does with a Secret's `..data`
+// symlink: they are read one by one). A client verifies the server's
+// certificate against the CA and the dialled host (or tls.server_name) and
+// presents its own certificate when it has one; a server requires and
+// verifies a client certificate, then runs the gate (a
+// grpc::AuthMetadataProcessor: the one place calls are authorised). A
+// TlsConfig with no files and not `insecure` verifies servers against the
+// system's CAs (never plaintext). `insecure`: plaintext, no gate.
+//
+// Thread-safety: thread-safe.
 #ifndef GOALKEEPER_COMMON_GRPC_CHANNEL_H_
 #define GOALKEEPER_COMMON_GRPC_CHANNEL_H_
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/auth_metadata_processor.h>
 
 #include <memory>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
+#include "absl/strings/string_view.h"
+#include "common/tls_config.h"
 
 namespace goalkeeper {
 
@@ -27,12 +46,26 @@ struct ChannelOptions {
   bool fast_reconnect = false;
   // Largest message accepted from the server; 0 = gRPC's default (4 MiB).
   int max_receive_bytes = 0;
+  // Transport security (see above).
+  TlsConfig tls;
+  // Sent with every call as `authorization: Bearer <token>` (TLS only; never
+  // logged). "" = none.
+  std::string bearer_token;
 };
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            const ChannelOptions& options);
 
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials();
+// TLS server credentials requiring a client certificate, with `gate` (may be
+// null: every peer with a certificate from the CA passes), or plaintext with
+// tls.insecure.
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
+    const TlsConfig& tls, std::shared_ptr<grpc::AuthMetadataProcessor> gate);
+
+// Logs, once per process and address, "--insecure: plaintext gRPC on ADDR,
+// no client is authenticated or authorised" (a server) or "--insecure:
+// plaintext gRPC to ADDR, the server is not authenticated" (a client).
+void WarnInsecure(absl::string_view address, bool server);
 
 }  // namespace goalkeeper
 

@@ -29,16 +29,18 @@ std::string HostOf(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
-std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
-                                              const std::vector<grpc::Service*>& services,
-                                              int* port) {
+namespace {
+
+std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
+                                          const std::vector<grpc::Service*>& services, int* port,
+                                          const std::shared_ptr<grpc::ServerCredentials>& creds) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, gRPC sets SO_REUSEPORT and a second process on the same
   // port would silently share the traffic.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   *port = 0;
-  builder.AddListeningPort(listen, MakeServerCredentials(), port);
+  builder.AddListeningPort(listen, creds, port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
   builder.experimental().SetInterceptorCreators(GrpcServerMetrics::Global().InterceptorFactories());
@@ -46,6 +48,26 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
   if (server == nullptr || *port == 0) {
     *port = 0;
     return nullptr;
+  }
+  return server;
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port) {
+  return StartServer(listen, services, port, grpc::InsecureServerCredentials());
+}
+
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port, const TlsConfig& tls,
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate) {
+  std::unique_ptr<grpc::Server> server =
+      StartServer(listen, services, port, MakeServerCredentials(tls, std::move(gate)));
+  if (server != nullptr && tls.insecure) {
+    WarnInsecure(absl::StrCat(HostOf(listen), ":", *port), /*server=*/true);
   }
   return server;
 }

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/tls_config.h"
 
 namespace goalkeeper {
 
@@ -38,8 +39,17 @@ int WaitForStopSignal(const sigset_t& signals);
 std::string HostOf(const std::string& address);
 
 // Starts a gRPC server on `listen` with the services and server reflection,
-// counting and timing every call (common/grpc_server_metrics.h).
+// counting and timing every call (common/grpc_server_metrics.h), with
+// MakeServerCredentials(tls, gate) (common/grpc_channel.h): mutual TLS, or
+// plaintext with tls.insecure (logged once as a warning).
 // Returns null (and *port 0) when the address cannot be bound.
+std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
+                                              const std::vector<grpc::Service*>& services,
+                                              int* port, const TlsConfig& tls,
+                                              std::shared_ptr<grpc::AuthMetadataProcessor> gate);
+
+// The same in plaintext, without a warning: for what is plaintext by design
+// (the grpc.health.v1 ports of Kubernetes' probes) and in-process tests.
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               int* port);

@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "common/strict_yaml.h"
 #include "common/targets.h"
+#include "common/tls.h"
 #include "common/yaml_write.h"
 
 namespace goalkeeper {
@@ -109,6 +110,7 @@ class ConfigParser {
   int ttl_line_ = -1;
   int heartbeat_line_ = -1;
   int lease_line_ = -1;
+  int insecure_line_ = -1;
 };
 
 absl::StatusOr<TargetList> ConfigParser::Targets(const YamlField& f) const {
@@ -172,6 +174,13 @@ absl::Status ConfigParser::ParseTop(const std::string& key, const YamlField& f) 
     return ParseLimits(f);
   } else if (key == "nodes") {
     return ParseNodes(f);
+  } else if (key == "tls") {
+    return ParseTlsYaml(yaml_, f, &config_.tls);
+  } else if (key == "insecure") {
+    insecure_line_ = f.line;
+    return ParseInsecureYaml(yaml_, f, &config_.tls);
+  } else if (key == "health_listen") {
+    ASSIGN_OR_RETURN(config_.health_listen, yaml_.HostPort(f, 0, true));
   }
   return absl::OkStatus();
 }
@@ -439,8 +448,9 @@ absl::StatusOr<CoordinatorConfig> ConfigParser::Parse(absl::string_view yaml) {
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
       {"listen", "db", "metrics_listen", "allowed_ranges", "inventories", "profiles", "schedules",
-       "notifier", "lease", "limits", "nodes"},
+       "notifier", "lease", "limits", "nodes", "tls", "insecure", "health_listen"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
+  RETURN_IF_ERROR(CheckTlsYaml(yaml_, config_.tls, insecure_line_));
   RETURN_IF_ERROR(CheckInventories());
   RETURN_IF_ERROR(CheckSchedules());
   RETURN_IF_ERROR(CheckLease());
@@ -542,6 +552,9 @@ std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
   absl::StrAppend(&out, "nodes:\n");
   absl::StrAppend(&out, "  silence_after_intervals: ", config.nodes.silence_after_intervals,
                   "  # heartbeat intervals without a report: agent silent\n");
+  absl::StrAppend(&out, FormatTlsYaml(config.tls));
+  absl::StrAppend(&out, "health_listen: ", YamlQuoted(config.health_listen),
+                  "  # plaintext grpc.health.v1 only; \"\" = off\n");
   return out;
 }
 

@@ -28,6 +28,9 @@
 //   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5}
 //   limits: {max_probes_per_scan: 4294967296}  # addresses x ports; larger scans are refused
 //   nodes: {silence_after_intervals: 3}  # a node agent silent this many heartbeats: alarm
+//   tls: {dir: /etc/goalkeeper/tls}  # ca.crt, tls.crt, tls.key (common/tls.h); or
+//   insecure: true                   # plaintext (local demos only)
+//   health_listen: 0.0.0.0:7072      # plaintext grpc.health.v1 for probes; "" = off
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
@@ -51,6 +54,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/http_client.h"  // SecretRef
+#include "common/tls_config.h"
 #include "coordinator/scheduler.h"
 #include "owner_apis/openstack_config.h"
 
@@ -110,6 +114,10 @@ struct CoordinatorConfig {
   LeaseConfig lease;
   LimitsConfig limits;
   NodesConfig nodes;
+  // Mutual TLS on `listen`, and the certificate the notifier is dialled
+  // with; or `insecure`. Neither: refused at start (common/tls.h).
+  TlsConfig tls;
+  std::string health_listen = "0.0.0.0:7072";  // plaintext grpc.health.v1 only; "" = off
 
   friend bool operator==(const CoordinatorConfig&, const CoordinatorConfig&) = default;
 };

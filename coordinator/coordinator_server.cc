@@ -19,6 +19,7 @@
 #include "common/logging.h"
 #include "common/process_metrics.h"
 #include "common/server_util.h"
+#include "common/tls.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/inventory_source.h"
 #include "coordinator/node_finding_deliverer.h"
@@ -321,12 +322,16 @@ int RunCoordinator(const CoordinatorConfig& config) {
   }
   ScheduleRunner schedules(*std::move(scheduler), manager, clock);
   std::unique_ptr<ReportSender> sender;
-  if (!config.notifier_address.empty()) sender = MakeGrpcReportSender(config.notifier_address);
+  // The notifier is dialled with the coordinator's own certificate: its
+  // identity is the only one the notifier takes reports from.
+  if (!config.notifier_address.empty()) {
+    sender = MakeGrpcReportSender(config.notifier_address, config.tls);
+  }
   ReportDeliverer deliverer(manager, sender.get(), clock);
   // Node findings to the same notifier, on a thread and a channel of their own.
   std::unique_ptr<NodeFindingSender> node_sender;
   if (!config.notifier_address.empty()) {
-    node_sender = MakeGrpcNodeFindingSender(config.notifier_address);
+    node_sender = MakeGrpcNodeFindingSender(config.notifier_address, config.tls);
   }
   NodeFindingDeliverer node_deliverer(nodes, node_sender.get(), clock);
 
@@ -339,12 +344,27 @@ int RunCoordinator(const CoordinatorConfig& config) {
   NodeService node_service(nodes);
   HealthService health(
       {"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService", "goalkeeper.v1.NodeService"});
+  // The same answers in plaintext on health_listen, for Kubernetes' probes.
+  HealthService probe_health(
+      {"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService", "goalkeeper.v1.NodeService"});
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(
-      config.listen, {&coordinator_service, &shard_service, &node_service, &health}, &port);
+  // Mutual TLS (or --insecure); the authorization gate: none yet (every peer
+  // with a certificate from the CA passes).
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(config.listen, {&coordinator_service, &shard_service, &node_service, &health},
+                      &port, config.tls, nullptr);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;
+  }
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!config.health_listen.empty()) {
+    health_server = StartGrpcServer(config.health_listen, {&probe_health}, &health_port);
+    if (health_server == nullptr) {
+      log->error("cannot listen on '{}' (health_listen)", config.health_listen);
+      return 1;
+    }
   }
 
   std::string metrics_address;
@@ -353,9 +373,12 @@ int RunCoordinator(const CoordinatorConfig& config) {
     log->error("{}", exposer.status().message());
     return 1;
   }
-  log->info("coordinator listening grpc={}:{} metrics={} db={} notifier={}", HostOf(config.listen),
-            port, metrics_address, config.db,
-            config.notifier_address.empty() ? "none" : config.notifier_address);
+  log->info("coordinator listening grpc={}:{} metrics={} health={} db={} notifier={} {}",
+            HostOf(config.listen), port, metrics_address,
+            health_server == nullptr ? "off"
+                                     : absl::StrCat(HostOf(config.health_listen), ":", health_port),
+            config.db, config.notifier_address.empty() ? "none" : config.notifier_address,
+            DescribeTls(config.tls));
 
   std::atomic<bool> stopping{false};
   // Lease expiry and group commit: never waits on the network.
@@ -376,6 +399,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
       manager.Flush();
       // A full disk: not ready (reads and health go on) until writes resume.
       health.SetDegraded(manager.WritesRefused());
+      probe_health.SetDegraded(manager.WritesRefused());
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
@@ -428,6 +452,7 @@ int RunCoordinator(const CoordinatorConfig& config) {
   log->info("signal {} received; shutting down", sig);
   stopping.store(true);
   health.Shutdown();
+  probe_health.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   if (sender != nullptr) sender->Shutdown();  // a report in flight to a hung notifier
   if (node_sender != nullptr) node_sender->Shutdown();
@@ -436,6 +461,9 @@ int RunCoordinator(const CoordinatorConfig& config) {
   housekeeping.join();
   delivery.join();
   node_delivery.join();
+  if (health_server != nullptr) {
+    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
   manager.Flush();
   log->info("coordinator stopped");
   return 0;

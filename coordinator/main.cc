@@ -10,7 +10,9 @@
 // --check-config), 1 runtime failure (including a database file that is
 // another application's or has a newer schema), 2 bad usage or configuration
 // (one line naming the bad value, e.g. an empty --db or a missing secret
-// file).
+// file, no TLS material, an expired certificate).
+// Transport: mutual TLS with --tls-dir DIR (or the tls: block), or plaintext
+// with --insecure (or insecure: true); neither is refused (common/tls.h).
 #include <curl/curl.h>
 
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include "common/http_client.h"
 #include "common/logging.h"
 #include "common/targets.h"
+#include "common/tls.h"
 #include "coordinator/config.h"
 #include "coordinator/coordinator_server.h"
 
@@ -34,6 +37,8 @@ struct CoordinatorFlags {
   goalkeeper::DaemonFlags daemon;
   std::string notifier;
   std::vector<std::string> allowed;
+  goalkeeper::TlsFlags tls;
+  std::string health_listen;
   bool check_config = false;
 };
 
@@ -42,6 +47,10 @@ void AddFlags(goalkeeper::FlagParser& flags, CoordinatorFlags& f) {
   flags.AddHostPort("notifier", &f.notifier, goalkeeper::PortRule::kDial, true,
                     "notifier address for scan reports");
   flags.AddList("allowed", &f.allowed, "SPEC[,SPEC...]", "add allowed target ranges");
+  // The server's certificate is also the one the notifier is dialled with.
+  f.tls.Add(flags, nullptr, /*server_name_flag=*/false);
+  flags.AddHostPort("health-listen", &f.health_listen, goalkeeper::PortRule::kListen, true,
+                    "plaintext grpc.health.v1 for probes (default 0.0.0.0:7072); empty disables");
   flags.AddBool("check-config", &f.check_config,
                 "check config, flags and secrets; print the effective config as YAML (secrets "
                 "never shown), exit 0 (or 2); binds, opens and dials nothing");
@@ -59,6 +68,15 @@ absl::StatusOr<goalkeeper::CoordinatorConfig> EffectiveConfig(const goalkeeper::
   if (!config.ok()) return config.status();
   f.daemon.ApplyTo(flags, *config);
   if (flags.WasSet("notifier")) config->notifier_address = f.notifier;
+  if (flags.WasSet("health-listen")) config->health_listen = f.health_listen;
+  if (absl::Status s = f.tls.ApplyTo(flags, &config->tls); !s.ok()) return s;
+  if (absl::Status s = goalkeeper::RequireTlsMaterial(config->tls, goalkeeper::TlsUse::kDaemon);
+      !s.ok()) {
+    if (s.message() != goalkeeper::kNoTlsMaterial) return s;
+    return absl::InvalidArgumentError(
+        absl::StrCat(s.message(), " (config: tls: {dir: DIR} or insecure: true)"));
+  }
+  if (absl::Status s = goalkeeper::CheckTlsFiles(config->tls); !s.ok()) return s;
   if (auto parsed = goalkeeper::ParseTargetSpecs(f.allowed); !parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--allowed: ", parsed.status().message()));
   }

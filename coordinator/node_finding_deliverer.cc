@@ -18,16 +18,17 @@ namespace {
 namespace v1 = goalkeeper::v1;
 
 // A notifier restarted is reached again within about a second.
-ChannelOptions FastReconnect() {
+ChannelOptions FastReconnect(const TlsConfig& tls) {
   ChannelOptions options;
   options.fast_reconnect = true;
+  options.tls = tls;
   return options;
 }
 
 class GrpcNodeFindingSender : public NodeFindingSender {
  public:
-  explicit GrpcNodeFindingSender(const std::string& address)
-      : stub_(v1::Notifier::NewStub(MakeChannel(address, FastReconnect()))) {}
+  GrpcNodeFindingSender(const std::string& address, const TlsConfig& tls)
+      : stub_(v1::Notifier::NewStub(MakeChannel(address, FastReconnect(tls)))) {}
 
   void Shutdown() override {
     absl::MutexLock lock(&mu_);
@@ -68,8 +69,9 @@ bool AboutContent(const absl::Status& s) {
 
 }  // namespace
 
-std::unique_ptr<NodeFindingSender> MakeGrpcNodeFindingSender(const std::string& address) {
-  return std::make_unique<GrpcNodeFindingSender>(address);
+std::unique_ptr<NodeFindingSender> MakeGrpcNodeFindingSender(const std::string& address,
+                                                             const TlsConfig& tls) {
+  return std::make_unique<GrpcNodeFindingSender>(address, tls);
 }
 
 absl::Duration NodeFindingDeliverer::Backoff(uint32_t attempts) {

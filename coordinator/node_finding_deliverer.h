@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/tls_config.h"
 #include "coordinator/node_registry.h"
 #include "goalkeeper/v1/notifier.pb.h"
 
@@ -52,8 +53,10 @@ class NodeFindingSender {
   virtual void Shutdown() {}
 };
 
-// Sends over gRPC to goalkeeper.v1.Notifier at `address` (30 s deadline).
-std::unique_ptr<NodeFindingSender> MakeGrpcNodeFindingSender(const std::string& address);
+// Sends over gRPC to goalkeeper.v1.Notifier at `address` (30 s deadline),
+// with the coordinator's own certificate (`tls`, common/grpc_channel.h).
+std::unique_ptr<NodeFindingSender> MakeGrpcNodeFindingSender(const std::string& address,
+                                                             const TlsConfig& tls);
 
 class NodeFindingDeliverer {
  public:

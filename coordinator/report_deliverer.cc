@@ -16,10 +16,16 @@ namespace {
 
 namespace v1 = goalkeeper::v1;
 
+ChannelOptions WithTls(const TlsConfig& tls) {
+  ChannelOptions options;
+  options.tls = tls;
+  return options;
+}
+
 class GrpcReportSender : public ReportSender {
  public:
-  explicit GrpcReportSender(const std::string& address)
-      : stub_(goalkeeper::v1::Notifier::NewStub(MakeChannel(address, ChannelOptions{}))) {}
+  GrpcReportSender(const std::string& address, const TlsConfig& tls)
+      : stub_(goalkeeper::v1::Notifier::NewStub(MakeChannel(address, WithTls(tls)))) {}
 
   void Shutdown() override {
     absl::MutexLock lock(&mu_);
@@ -80,8 +86,9 @@ class GrpcReportSender : public ReportSender {
 
 }  // namespace
 
-std::unique_ptr<ReportSender> MakeGrpcReportSender(const std::string& address) {
-  return std::make_unique<GrpcReportSender>(address);
+std::unique_ptr<ReportSender> MakeGrpcReportSender(const std::string& address,
+                                                   const TlsConfig& tls) {
+  return std::make_unique<GrpcReportSender>(address, tls);
 }
 
 absl::Duration ReportDeliverer::Backoff(uint32_t attempts) {

@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/tls_config.h"
 #include "coordinator/scan_manager.h"
 #include "goalkeeper/v1/notifier.pb.h"
 
@@ -46,8 +47,10 @@ class ReportSender {
   virtual void Shutdown() {}
 };
 
-// Sends over gRPC to goalkeeper.v1.Notifier at `address`.
-std::unique_ptr<ReportSender> MakeGrpcReportSender(const std::string& address);
+// Sends over gRPC to goalkeeper.v1.Notifier at `address`, with the
+// coordinator's own certificate (`tls`, common/grpc_channel.h).
+std::unique_ptr<ReportSender> MakeGrpcReportSender(const std::string& address,
+                                                   const TlsConfig& tls);
 
 class ReportDeliverer {
  public:

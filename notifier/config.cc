@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/strict_yaml.h"
 #include "common/targets.h"
+#include "common/tls.h"
 #include "common/yaml_write.h"
 
 namespace goalkeeper {
@@ -121,6 +122,7 @@ class NotifierParser {
   int ops_emails_line_ = -1;
   int ops_line_ = -1;
   int mode_line_ = -1;
+  int insecure_line_ = -1;
 };
 
 absl::StatusOr<std::string> NotifierParser::NonEmpty(const YamlField& f) const {
@@ -191,6 +193,13 @@ absl::Status NotifierParser::ParseTop(const std::string& key, const YamlField& f
     return ParseOwners(f);
   } else if (key == "notify") {
     return ParseNotify(f);
+  } else if (key == "tls") {
+    return ParseTlsYaml(yaml_, f, &config_.tls);
+  } else if (key == "insecure") {
+    insecure_line_ = f.line;
+    return ParseInsecureYaml(yaml_, f, &config_.tls);
+  } else if (key == "health_listen") {
+    ASSIGN_OR_RETURN(config_.health_listen, yaml_.HostPort(f, 0, true));
   }
   return absl::OkStatus();
 }
@@ -397,8 +406,10 @@ absl::StatusOr<NotifierConfig> NotifierParser::Parse(absl::string_view yaml) {
   ASSIGN_OR_RETURN(const YamlField root, yaml_.LoadDocument(yaml));
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
-      {"listen", "db", "metrics_listen", "mode", "ops", "email", "telegram", "owners", "notify"},
+      {"listen", "db", "metrics_listen", "mode", "ops", "email", "telegram", "owners", "notify",
+       "tls", "insecure", "health_listen"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
+  RETURN_IF_ERROR(CheckTlsYaml(yaml_, config_.tls, insecure_line_));
   RETURN_IF_ERROR(CheckOps());
   return std::move(config_);
 }
@@ -504,6 +515,8 @@ std::string FormatNotifierConfig(const NotifierConfig& c) {
     text("      ", "until", absl::FormatTime(absl::RFC3339_full, ack.until, absl::UTCTimeZone()));
     text("      ", "reason", ack.reason);
   }
+  absl::StrAppend(&out, FormatTlsYaml(c.tls));
+  text("", "health_listen", c.health_listen);
   return out;
 }
 

@@ -39,6 +39,9 @@
 //     notify_closed: false      # also tell owners when an exposure closes
 //     acknowledged:             # exposures not to notify, until they expire
 //       - {ip: 198.51.100.7, port: 22, until: "2027-01-31T00:00:00Z", reason: "bastion"}
+//   tls: {dir: /etc/goalkeeper/tls}  # ca.crt, tls.crt, tls.key (common/tls.h); or
+//   insecure: true                   # plaintext (local demos only)
+//   health_listen: 0.0.0.0:7073      # plaintext grpc.health.v1 for probes; "" = off
 //
 //   ASSIGN_OR_RETURN(NotifierConfig c, LoadNotifierConfig("/etc/goalkeeper/notifier.yaml"));
 //
@@ -56,6 +59,7 @@
 #include "absl/time/time.h"
 #include "common/http_client.h"  // SecretRef
 #include "common/targets.h"
+#include "common/tls_config.h"
 #include "owner_apis/openstack_config.h"
 
 namespace goalkeeper {
@@ -113,6 +117,10 @@ struct NotifierConfig {
   absl::Duration give_up_after = absl::Hours(24 * 3);
   bool notify_closed = false;
   std::vector<AcknowledgedExposure> acknowledged;
+
+  // Mutual TLS on `listen`, or `insecure`; neither: refused at start.
+  TlsConfig tls;
+  std::string health_listen = "0.0.0.0:7073";  // plaintext grpc.health.v1 only; "" = off
 
   friend bool operator==(const NotifierConfig&, const NotifierConfig&) = default;
 };

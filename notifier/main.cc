@@ -12,7 +12,9 @@
 // --check-config), 1 runtime failure (including a database file that is
 // another application's or has a newer schema), 2 bad usage or configuration
 // (one line naming the bad value, e.g. an empty --db or a missing secret
-// file).
+// file, no TLS material, an expired certificate).
+// Transport: mutual TLS with --tls-dir DIR (or the tls: block), or plaintext
+// with --insecure (or insecure: true); neither is refused (common/tls.h).
 #include <curl/curl.h>
 
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
 #include "common/http_client.h"
+#include "common/tls.h"
 #include "notifier/config.h"
 #include "notifier/notifier_server.h"
 
@@ -29,11 +32,16 @@ namespace {
 
 struct NotifierFlags {
   goalkeeper::DaemonFlags daemon;
+  goalkeeper::TlsFlags tls;
+  std::string health_listen;
   bool check_config = false;
 };
 
 void AddFlags(goalkeeper::FlagParser& flags, NotifierFlags& f) {
   f.daemon.Add(flags, "0.0.0.0:7071");
+  f.tls.Add(flags, nullptr, /*server_name_flag=*/false);
+  flags.AddHostPort("health-listen", &f.health_listen, goalkeeper::PortRule::kListen, true,
+                    "plaintext grpc.health.v1 for probes (default 0.0.0.0:7073); empty disables");
   flags.AddBool("check-config", &f.check_config,
                 "check config, flags and secrets; print the effective config as YAML (secrets "
                 "never shown), exit 0 (or 2); binds, opens and dials nothing");
@@ -49,6 +57,15 @@ absl::StatusOr<goalkeeper::NotifierConfig> EffectiveConfig(const goalkeeper::Fla
                               : goalkeeper::LoadNotifierConfig(f.daemon.config);
   if (!config.ok()) return config.status();
   f.daemon.ApplyTo(flags, *config);
+  if (flags.WasSet("health-listen")) config->health_listen = f.health_listen;
+  if (absl::Status s = f.tls.ApplyTo(flags, &config->tls); !s.ok()) return s;
+  if (absl::Status s = goalkeeper::RequireTlsMaterial(config->tls, goalkeeper::TlsUse::kDaemon);
+      !s.ok()) {
+    if (s.message() != goalkeeper::kNoTlsMaterial) return s;
+    return absl::InvalidArgumentError(
+        absl::StrCat(s.message(), " (config: tls: {dir: DIR} or insecure: true)"));
+  }
+  if (absl::Status s = goalkeeper::CheckTlsFiles(config->tls); !s.ok()) return s;
   return config;
 }
 

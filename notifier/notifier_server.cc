@@ -19,6 +19,7 @@
 #include "common/logging.h"
 #include "common/process_metrics.h"
 #include "common/server_util.h"
+#include "common/tls.h"
 #include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "notifier/eml_writer.h"
 #include "notifier/mailer.h"
@@ -359,11 +360,25 @@ int RunNotifier(const NotifierConfig& config) {
   NodeFindingReceiver node_findings(config, **store, clock);
   NotifierService service(**store, node_findings, clock, wake_mu, wake);
   HealthService health({"goalkeeper.v1.Notifier"});
+  // The same answers in plaintext on health_listen, for Kubernetes' probes.
+  HealthService probe_health({"goalkeeper.v1.Notifier"});
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(config.listen, {&service, &health}, &port);
+  // Mutual TLS (or --insecure); the authorization gate: none yet (every peer
+  // with a certificate from the CA passes).
+  std::unique_ptr<grpc::Server> server =
+      StartGrpcServer(config.listen, {&service, &health}, &port, config.tls, nullptr);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;
+  }
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!config.health_listen.empty()) {
+    health_server = StartGrpcServer(config.health_listen, {&probe_health}, &health_port);
+    if (health_server == nullptr) {
+      log->error("cannot listen on '{}' (health_listen)", config.health_listen);
+      return 1;
+    }
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -375,14 +390,16 @@ int RunNotifier(const NotifierConfig& config) {
     return 1;
   }
   log->info(
-      "notifier listening grpc={}:{} metrics={} db={} mode={} email={} telegram={} "
-      "openstack={} fleio={}",
-      HostOf(config.listen), port, metrics_address, config.db,
-      config.mode == NotifierMode::kProd ? "prod" : "stage",
+      "notifier listening grpc={}:{} metrics={} health={} db={} mode={} email={} telegram={} "
+      "openstack={} fleio={} {}",
+      HostOf(config.listen), port, metrics_address,
+      health_server == nullptr ? "off"
+                               : absl::StrCat(HostOf(config.health_listen), ":", health_port),
+      config.db, config.mode == NotifierMode::kProd ? "prod" : "stage",
       config.smtp_url.empty() ? "outbox:" + config.outbox_dir : UrlOrigin(config.smtp_url),
       telegram_token.empty() ? "log" : UrlOrigin(config.telegram_api_url),
       config.openstack_enabled ? UrlOrigin(config.openstack.auth_url) : "off",
-      config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off");
+      config.fleio_enabled ? UrlOrigin(config.fleio_url) : "off", DescribeTls(config.tls));
 
   std::atomic<bool> stopping{false};
   std::thread loop([&] {
@@ -416,6 +433,7 @@ int RunNotifier(const NotifierConfig& config) {
   const int sig = WaitForStopSignal(stop_signals);
   log->info("signal {} received; shutting down", sig);
   health.Shutdown();
+  probe_health.Shutdown();
   stopping.store(true);
   {
     absl::MutexLock lock(&wake_mu);
@@ -423,6 +441,9 @@ int RunNotifier(const NotifierConfig& config) {
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   loop.join();
+  if (health_server != nullptr) {
+    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
   log->info("notifier stopped");
   return 0;
 }

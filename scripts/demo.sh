@@ -5,6 +5,9 @@
 # scan of the inventory through goalkeeperctl, twice, to show the diff. The
 # notifier writes one email per owner into ./goalkeeper-demo/outbox/ and logs
 # the Telegram summary (embedded defaults: no SMTP server, no bot token).
+# Every gRPC link is mutual TLS: scripts/dev-certs.sh makes a development CA
+# and one certificate per identity under build/dev-certs/ (kept on later
+# runs), and goalkeeperctl acts as spiffe://goalkeeper/admin.
 # Idempotent; installs what it needs (scripts/setup.sh). Traffic stays in
 # 127.0.0.0/8. State and logs go to ./goalkeeper-demo/.
 set -euo pipefail
@@ -18,6 +21,9 @@ cmake --build build -j "$(nproc)" --target goalkeeper-worker goalkeeper-coordina
 state=goalkeeper-demo
 rm -rf "$state"
 mkdir -p "$state"
+# The fleet's certificates (scripts/demo/*.yaml name these directories).
+certs=build/dev-certs
+scripts/dev-certs.sh "$certs" coordinator notifier worker admin
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -46,7 +52,8 @@ for w in worker-1 worker-2; do
   # --max-rate: the default 2000/s protects a real node's conntrack table;
   # loopback needs no such care.
   build/worker/goalkeeper-worker run --coordinator 127.0.0.1:7070 --name "$w" --max-rate 50000 \
-    --metrics-listen 127.0.0.1:0 --health-listen 127.0.0.1:0 >"$state/$w.log" 2>&1 &
+    --tls-dir "$certs/worker" --metrics-listen 127.0.0.1:0 --health-listen 127.0.0.1:0 \
+    >"$state/$w.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 100); do
@@ -55,7 +62,7 @@ for _ in $(seq 100); do
 done
 
 export GOALKEEPER_COORDINATOR=127.0.0.1:7070
-ctl=build/cli/goalkeeperctl
+ctl="build/cli/goalkeeperctl --tls-dir $certs/admin"
 echo "== goalkeeperctl workers list"
 sleep 1
 $ctl workers list

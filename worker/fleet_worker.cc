@@ -58,7 +58,7 @@ class FleetWorker::Impl {
   Impl(FleetWorkerOptions options, std::unique_ptr<CoordinatorClient> client)
       : options_(std::move(options)),
         client_(client != nullptr ? std::move(client)
-                                  : NewGrpcCoordinatorClient(options_.coordinator)),
+                                  : NewGrpcCoordinatorClient(options_.coordinator, options_.tls)),
         clock_(options_.clock != nullptr ? options_.clock : &system_clock_),
         node_pacer_(std::make_shared<Pacer>(options_.max_rate)) {
     absl::BitGen gen;

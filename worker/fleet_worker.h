@@ -47,12 +47,14 @@
 #include "absl/status/status.h"
 #include "common/clock.h"
 #include "common/coordinator_client.h"
+#include "common/tls_config.h"
 #include "engine/scan_engine.h"
 
 namespace goalkeeper {
 
 struct FleetWorkerOptions {
   std::string coordinator;      // HOST:PORT
+  TlsConfig tls;                // how the coordinator is dialled (common/tls.h)
   std::string name;             // shown by `goalkeeperctl workers list`
   uint64_t concurrency = 4096;  // probes in flight
   unsigned threads = 0;         // engine threads, 0 = one per core

@@ -21,9 +21,11 @@
 #include "absl/synchronization/notification.h"
 #include "common/coordinator_client.h"
 #include "common/flags.h"
+#include "common/grpc_channel.h"
 #include "common/host_port.h"
 #include "common/logging.h"
 #include "common/strict_yaml.h"
+#include "common/tls.h"
 #include "common/version.h"
 #include "common/yaml_write.h"
 #include "node/agent.h"
@@ -44,6 +46,8 @@ struct NodeFlags {
   std::string node_name;
   std::string node_labels;
   std::string proc_root = "/proc";
+  TlsFlags tls;
+  TlsConfig tls_config;
   bool check_config = false;
 };
 
@@ -78,6 +82,14 @@ std::string FormatSettings(const NodeFlags& f, const node::NodeAgentOptions& o) 
   absl::StrAppend(&out, "node-name: ", YamlQuoted(o.node), "\n");
   absl::StrAppend(&out, "node-labels: ", YamlQuoted(f.node_labels), "\n");
   absl::StrAppend(&out, "proc-root: ", YamlQuoted(o.proc_root), "\n");
+  absl::StrAppend(&out, "insecure: ", f.tls_config.insecure ? "true" : "false", "\n");
+  if (!f.tls_config.insecure) {
+    absl::StrAppend(&out, "tls-ca-file: ", YamlQuoted(f.tls_config.ca_file), "\n");
+    absl::StrAppend(&out, "tls-cert-file: ", YamlQuoted(f.tls_config.cert_file), "\n");
+    absl::StrAppend(&out, "tls-key-file: ", YamlQuoted(f.tls_config.key_file), "\n");
+    absl::StrAppend(&out, "tls-server-name: ", YamlQuoted(f.tls_config.server_name),
+                    "  # \"\" = the coordinator's host\n");
+  }
   absl::StrAppend(&out, "timezone: ", YamlQuoted(o.zone.name()), "\n");
   absl::StrAppend(&out, "checkpoint_dir: ", YamlQuoted(o.config.checkpoint_dir), "\n");
   absl::StrAppend(&out, "heartbeat_interval: ",
@@ -102,7 +114,7 @@ std::string FormatSettings(const NodeFlags& f, const node::NodeAgentOptions& o) 
 }
 
 // Flags and config into the agent's options; InvalidArgument (exit 2).
-absl::Status Configure(NodeFlags& f, node::NodeAgentOptions& o) {
+absl::Status Configure(const FlagParser& flags, NodeFlags& f, node::NodeAgentOptions& o) {
   if (f.coordinator.empty()) {
     return absl::InvalidArgumentError("--coordinator is required (or set GOALKEEPER_COORDINATOR)");
   }
@@ -110,6 +122,9 @@ absl::Status Configure(NodeFlags& f, node::NodeAgentOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("--coordinator: ", hp.status().message()));
   }
   if (f.config.empty()) return absl::InvalidArgumentError("--config FILE is required");
+  if (absl::Status s = f.tls.ApplyTo(flags, &f.tls_config); !s.ok()) return s;
+  if (absl::Status s = RequireTlsMaterial(f.tls_config, TlsUse::kDaemon); !s.ok()) return s;
+  if (absl::Status s = CheckTlsFiles(f.tls_config); !s.ok()) return s;
   if (!ValidNodeName(f.node_name)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--node-name: '", f.node_name,
@@ -164,12 +179,13 @@ int RunNodeCommand(int argc, const char* const* argv) {
                   "this node's labels for listeners.node_policies (default $NODE_LABELS)");
   flags.AddString("proc-root", &f.proc_root, "DIR",
                   "where the host's /proc is (reads DIR/net/tcp...; default /proc)");
+  f.tls.Add(flags, std::getenv("GOALKEEPER_TLS_DIR"));
   flags.AddBool("check-config", &f.check_config,
                 "check the flags and config, print the effective settings as YAML, exit 0 (or "
                 "2); touches nothing");
   if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
   node::NodeAgentOptions o;
-  if (absl::Status s = Configure(f, o); !s.ok()) {
+  if (absl::Status s = Configure(flags, f, o); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
@@ -192,7 +208,8 @@ int RunNodeCommand(int argc, const char* const* argv) {
                  ec.message().c_str());
     return kExitFailure;
   }
-  std::unique_ptr<NodeReportClient> client = NewGrpcNodeReportClient(f.coordinator);
+  if (f.tls_config.insecure) WarnInsecure(f.coordinator, /*server=*/false);
+  std::unique_ptr<NodeReportClient> client = NewGrpcNodeReportClient(f.coordinator, f.tls_config);
   SystemClock clock;
   absl::Notification stop;
   std::thread waiter([&] {

@@ -13,10 +13,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
+#include "common/grpc_channel.h"
 #include "common/health_service.h"
 #include "common/host_port.h"
 #include "common/logging.h"
 #include "common/server_util.h"
+#include "common/status_macros.h"
+#include "common/tls.h"
 #include "common/yaml_write.h"
 #include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
@@ -33,6 +36,7 @@ constexpr size_t kMaxWorkerName = 256;
 // CheckRunFlags, print it in FormatRunSettings (under its flag name).
 struct RunFlags {
   FleetWorkerOptions opt;
+  TlsFlags tls;
   uint64_t threads = 0;
   std::string metrics_listen = "0.0.0.0:9466";
   std::string health_listen = "0.0.0.0:7072";
@@ -51,6 +55,7 @@ void AddRunFlags(FlagParser& flags, RunFlags& f) {
                   "serve Prometheus /metrics here (default 0.0.0.0:9466, \"\" = off)");
   flags.AddHostPort("health-listen", &f.health_listen, PortRule::kListen, true,
                     "grpc.health.v1 address (default 0.0.0.0:7072); empty disables");
+  f.tls.Add(flags, std::getenv("GOALKEEPER_TLS_DIR"));
   flags.AddBool("check-config", &f.check_config,
                 "check the flags, print the effective settings as YAML, exit 0 (or 2); dials "
                 "nothing");
@@ -58,8 +63,11 @@ void AddRunFlags(FlagParser& flags, RunFlags& f) {
 
 // After parsing, for a start and --check-config alike; fills in what the
 // flags imply (threads, the concurrency that fits the open-file limit).
-absl::Status CheckRunFlags(RunFlags& f) {
+absl::Status CheckRunFlags(const FlagParser& flags, RunFlags& f) {
   FleetWorkerOptions& opt = f.opt;
+  RETURN_IF_ERROR(f.tls.ApplyTo(flags, &opt.tls));
+  RETURN_IF_ERROR(RequireTlsMaterial(opt.tls, TlsUse::kDaemon));
+  RETURN_IF_ERROR(CheckTlsFiles(opt.tls));
   if (opt.coordinator.empty()) {
     return absl::InvalidArgumentError("--coordinator is required (or set GOALKEEPER_COORDINATOR)");
   }
@@ -98,6 +106,14 @@ std::string FormatRunSettings(const RunFlags& f) {
   absl::StrAppend(&out, "max-rate: ", YamlNumber(opt.max_rate), "  # probes/s, 0 = none\n");
   absl::StrAppend(&out, "metrics-listen: ", YamlQuoted(f.metrics_listen), "  # \"\" = off\n");
   absl::StrAppend(&out, "health-listen: ", YamlQuoted(f.health_listen), "  # \"\" = off\n");
+  absl::StrAppend(&out, "insecure: ", opt.tls.insecure ? "true" : "false", "\n");
+  if (!opt.tls.insecure) {
+    absl::StrAppend(&out, "tls-ca-file: ", YamlQuoted(opt.tls.ca_file), "\n");
+    absl::StrAppend(&out, "tls-cert-file: ", YamlQuoted(opt.tls.cert_file), "\n");
+    absl::StrAppend(&out, "tls-key-file: ", YamlQuoted(opt.tls.key_file), "\n");
+    absl::StrAppend(&out, "tls-server-name: ", YamlQuoted(opt.tls.server_name),
+                    "  # \"\" = the coordinator's host\n");
+  }
   return out;
 }
 
@@ -113,7 +129,7 @@ int RunWorkerCommand(int argc, const char* const* argv) {
   if (gethostname(host, sizeof(host) - 1) == 0) opt.name = host;
   AddRunFlags(flags, f);
   if (std::optional<int> rc = flags.ParseForMain(argc, argv, stdout, stderr)) return *rc;
-  if (absl::Status s = CheckRunFlags(f); !s.ok()) {
+  if (absl::Status s = CheckRunFlags(flags, f); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return kExitUsage;
   }
@@ -147,6 +163,7 @@ int RunWorkerCommand(int argc, const char* const* argv) {
     MakeLogger("worker")->info("worker health grpc={}:{}", HostOf(f.health_listen), port);
   }
 
+  if (opt.tls.insecure) WarnInsecure(opt.coordinator, /*server=*/false);
   FleetWorker worker(opt);
   // /metrics: build info, process and gRPC server metrics, and the worker's.
   auto registry = std::make_shared<prometheus::Registry>();

@@ -42,38 +42,40 @@ CtlRun Ctl(const std::vector<std::string>& args) {
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 TEST(CtlFlagsTest, RepeatedCoordinatorIsAUsageError) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "--coordinator=127.0.0.1:2", "workers", "list"});
+  CtlRun r = Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "--coordinator=127.0.0.1:2",
+                  "workers", "list"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --coordinator given twice");
   EXPECT_EQ(r.out, "");
 }
 
 TEST(CtlFlagsTest, RepeatedScalarFlagOfACommandIsAUsageError) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "scan", "start", "--targets", "127.0.0.1",
-                  "--ports", "80", "--profile", "a", "--profile", "b"});
+  CtlRun r = Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "scan", "start", "--targets",
+                  "127.0.0.1", "--ports", "80", "--profile", "a", "--profile", "b"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --profile given twice");
 }
 
 TEST(CtlFlagsTest, RepeatedOutputOfScanListIsAUsageError) {
-  CtlRun r = Ctl(
-      {"--coordinator", "127.0.0.1:1", "scan", "list", "--output", "json", "--output", "table"});
+  CtlRun r = Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "scan", "list", "--output", "json",
+                  "--output", "table"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
 }
 
 TEST(CtlFlagsTest, NodesListRefusesBadOutputRepeatsAndArgumentsBeforeAnyRpc) {
-  CtlRun r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "xml"});
+  CtlRun r =
+      Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "xml"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output: 'xml' is not table or json");
-  r = Ctl(
-      {"--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "json", "--output", "table"});
+  r = Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "nodes", "list", "--output", "json",
+           "--output", "table"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: --output given twice");
-  r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "list", "node-a"});
+  r = Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "nodes", "list", "node-a"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: unexpected argument");
-  r = Ctl({"--coordinator", "127.0.0.1:1", "nodes", "show"});
+  r = Ctl({"--insecure", "--coordinator", "127.0.0.1:1", "nodes", "show"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(FirstLine(r.err), "error: unknown command 'nodes show'");
   r = Ctl({"--help"});

@@ -16,6 +16,13 @@ namespace {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
+// The health port is plaintext by design (Kubernetes' probes).
+ChannelOptions Plaintext() {
+  ChannelOptions options;
+  options.tls.insecure = true;
+  return options;
+}
+
 class HealthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -23,7 +30,7 @@ class HealthServiceTest : public ::testing::Test {
     server_ = StartGrpcServer("127.0.0.1:0", {&health_}, &port);
     ASSERT_NE(server_, nullptr);
     stub_ = grpc::health::v1::Health::NewStub(
-        MakeChannel("127.0.0.1:" + std::to_string(port), ChannelOptions{}));
+        MakeChannel("127.0.0.1:" + std::to_string(port), Plaintext()));
   }
   void TearDown() override {
     if (server_ != nullptr) {

@@ -1,7 +1,9 @@
 // The fleet as real processes on loopback: a goalkeeper-coordinator, several
 // goalkeeper-worker runs and goalkeeperctl, with workers and the coordinator
 // killed mid-scan. Each test uses its own 127.x.0.0/16 and its own database.
-// Traffic goes only to 127.0.0.0/8.
+// Every gRPC link is mutual TLS (tests/testing/test_certs.h): the
+// coordinator, each worker and goalkeeperctl (as the admin) have their own
+// certificate. Traffic goes only to 127.0.0.0/8.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -30,6 +32,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -37,6 +40,7 @@ namespace {
 using ::goalkeeper::testing::OpenPort;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
 using ::testing::HasSubstr;
 
 constexpr char kCoordinator[] = GOALKEEPER_COORDINATOR_BIN;
@@ -45,20 +49,10 @@ constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
 
 using ::goalkeeper::testing::ReadFile;
 
-// Pulls `"key": "value"` or `"key": number` out of one-line JSON (enough for
-// the fields these tests read).
-std::string JsonField(const std::string& json, const std::string& key) {
-  const std::string needle = "\"" + key + "\":";
-  size_t at = json.find(needle);
-  if (at == std::string::npos) return "";
-  at += needle.size();
-  if (json[at] == '"') {
-    size_t end = json.find('"', at + 1);
-    return json.substr(at + 1, end - at - 1);
-  }
-  size_t end = json.find_first_of(",}", at);
-  return json.substr(at, end - at);
-}
+using ::goalkeeper::testing::WithTls;
+
+// The coordinator's TLS settings (tests/testing/test_certs.h).
+std::string CoordinatorTlsYaml() { return TestCerts::Get().DaemonYaml("coordinator"); }
 
 class Fleet {
  public:
@@ -83,7 +77,7 @@ class Fleet {
         << "profiles:\n"
         << "  lab: " << lab_profile << "\n"
         << "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n"
-        << extra;
+        << CoordinatorTlsYaml() << extra;
   }
 
   // Starts the coordinator (port 0 the first time, then the same port) and
@@ -118,16 +112,17 @@ class Fleet {
 
   void StartWorker(const std::string& name) {
     workers_.emplace(
-        name, Subprocess::StartLogged({kWorker, "run", "--coordinator", address(), "--name", name,
-                                       "--concurrency", "256", "--metrics-listen", "127.0.0.1:0",
-                                       "--health-listen", "127.0.0.1:0"},
+        name, Subprocess::StartLogged(WithTls({kWorker, "run", "--coordinator", address(), "--name",
+                                               name, "--concurrency", "256", "--metrics-listen",
+                                               "127.0.0.1:0", "--health-listen", "127.0.0.1:0"},
+                                              "worker"),
                                       dir_ + "/" + name + ".log"));
   }
   Subprocess& worker(const std::string& name) { return workers_.at(name); }
 
   RunResult Ctl(std::vector<std::string> args) {
     args.insert(args.begin(), {kCtl, "--coordinator", address()});
-    return ::goalkeeper::testing::Run(args, std::chrono::seconds(120));
+    return ::goalkeeper::testing::Run(WithTls(args, "admin"), std::chrono::seconds(120));
   }
 
   std::string StartScan(const std::string& targets) {
@@ -380,24 +375,32 @@ TEST(FleetTest, BadConfigFileExitsTwoNamingTheLine) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// grpcurl over TLS as the admin (`args` after the TLS flags).
+std::vector<std::string> Grpcurl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {GRPCURL_BIN};
+  ::goalkeeper::testing::AddArgs(argv, TestCerts::Get().GrpcurlFlags("admin"));
+  ::goalkeeper::testing::AddArgs(argv, args);
+  return argv;
+}
+
 TEST(FleetTest, ServesHealthAndReflectionForGrpcurlAndKubernetesProbes) {
   Fleet fleet("health", "127.67");
   fleet.WriteConfig();
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
-  RunResult list = ::goalkeeper::testing::Run({GRPCURL_BIN, "-plaintext", fleet.address(), "list"});
+  RunResult list = ::goalkeeper::testing::Run(Grpcurl({fleet.address(), "list"}));
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.Coordinator\n"));
   EXPECT_THAT(list.out, HasSubstr("goalkeeper.v1.ShardService\n"));
   EXPECT_THAT(list.out, HasSubstr("grpc.health.v1.Health\n"));
-  RunResult health = ::goalkeeper::testing::Run(
-      {GRPCURL_BIN, "-plaintext", fleet.address(), "grpc.health.v1.Health/Check"});
+  RunResult health =
+      ::goalkeeper::testing::Run(Grpcurl({fleet.address(), "grpc.health.v1.Health/Check"}));
   ASSERT_EQ(health.exit_code, 0) << health.err;
   EXPECT_THAT(health.out, HasSubstr("\"status\": \"SERVING\""));
   // A bad request gets a gRPC status naming the bad value.
   RunResult bad = ::goalkeeper::testing::Run(
-      {GRPCURL_BIN, "-plaintext", "-d",
-       "{\"targets\":{\"include\":[\"127.67.0.0/33\"]},\"ports\":{\"spec\":\"22\"}}",
-       fleet.address(), "goalkeeper.v1.Coordinator/StartScan"});
+      Grpcurl({"-max-time", "30", "-d",
+               "{\"targets\":{\"include\":[\"127.67.0.0/33\"]},\"ports\":{\"spec\":\"22\"}}",
+               fleet.address(), "goalkeeper.v1.Coordinator/StartScan"}));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.err, HasSubstr("InvalidArgument"));
   EXPECT_THAT(bad.err, HasSubstr("'127.67.0.0/33': prefix length /33 exceeds 32 bits"));
@@ -604,7 +607,8 @@ TEST(FleetTest, WholeInternetAllowedRangesAreAWarningAtStart) {
   {
     std::ofstream out(fleet.dir() + "/coordinator.yaml");
     out << "db: " << fleet.dir() << "/coordinator.db\nmetrics_listen: 127.0.0.1:0\n"
-        << "allowed_ranges: [0.0.0.0/0, '::/0', 127.71.0.0/16]\n";
+        << "allowed_ranges: [0.0.0.0/0, '::/0', 127.71.0.0/16]\n"
+        << CoordinatorTlsYaml();
   }
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
   const std::string log = fleet.Log("coordinator");
@@ -616,17 +620,20 @@ TEST(FleetTest, WholeInternetAllowedRangesAreAWarningAtStart) {
 
 TEST(CtlTest, UnreachableCoordinatorIsOneLineAndExitOne) {
   // Port 1 on 127.0.0.1: nothing listens there.
-  RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", "127.0.0.1:1", "scan", "list"});
+  RunResult r = ::goalkeeper::testing::Run(
+      WithTls({kCtl, "--coordinator", "127.0.0.1:1", "scan", "list"}, "admin"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, ::testing::StartsWith("error: coordinator 127.0.0.1:1 is unreachable"));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(CtlTest, BadFlagsExitTwo) {
-  RunResult r = ::goalkeeper::testing::Run({kCtl, "scan", "status", "x", "--output", "xml"});
+  RunResult r = ::goalkeeper::testing::Run(
+      WithTls({kCtl, "scan", "status", "x", "--output", "xml"}, "admin"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, ::testing::StartsWith("error: --output: 'xml' is not table or json\n"));
-  r = ::goalkeeper::testing::Run({kCtl, "scan", "start", "--targets", "127.0.0.1"});
+  r = ::goalkeeper::testing::Run(
+      WithTls({kCtl, "scan", "start", "--targets", "127.0.0.1"}, "admin"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, ::testing::StartsWith("error: --ports is required with --targets"));
 }
@@ -634,13 +641,15 @@ TEST(CtlTest, BadFlagsExitTwo) {
 TEST(CtlTest, CoordinatorPortOutsideTheRangeIsUsageErrorNamingIt) {
   // gRPC would have dialled 82606 mod 65536 = 17070, and -1 as 65535.
   for (const char* address : {"127.0.0.1:82606", "127.0.0.1:-1", "127.0.0.1:0", "127.0.0.1"}) {
-    RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator", address, "scan", "list"});
+    RunResult r = ::goalkeeper::testing::Run(
+        WithTls({kCtl, "--coordinator", address, "scan", "list"}, "admin"));
     EXPECT_EQ(r.exit_code, 2) << address;
     EXPECT_THAT(r.err,
                 ::testing::StartsWith(absl::StrCat("error: --coordinator: '", address, "': ")))
         << r.err;
   }
-  RunResult r = ::goalkeeper::testing::Run({kCtl, "--coordinator=[::1]:70000", "scan", "list"});
+  RunResult r = ::goalkeeper::testing::Run(
+      WithTls({kCtl, "--coordinator=[::1]:70000", "scan", "list"}, "admin"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, ::testing::StartsWith(
                          "error: --coordinator: '[::1]:70000': port 70000 is outside 1-65535\n"));
@@ -651,7 +660,7 @@ TEST(FleetTest, CoordinatorAddressFlagsOutsideThePortRangeExitTwo) {
        {std::vector<std::string>{"--listen", "127.0.0.1:82606"},
         std::vector<std::string>{"--metrics-listen", "127.0.0.1:-1"},
         std::vector<std::string>{"--notifier", "127.0.0.1:0"}}) {
-    std::vector<std::string> argv = {kCoordinator};
+    std::vector<std::string> argv = WithTls({kCoordinator}, "coordinator");
     argv.insert(argv.end(), args.begin(), args.end());
     RunResult r = ::goalkeeper::testing::Run(argv);
     EXPECT_EQ(r.exit_code, 2) << args[0];

@@ -16,10 +16,11 @@ hence /usr/bin/python3). It checks:
     are > 0, the coordinator counted the lease, the shard duration and the
     scan, and the notifier counted the report stream and the email it sent.
 Also: `--metrics-listen ""` turns the worker's /metrics off, and a malformed
-value is a usage error (exit 2).
+value is a usage error (exit 2). Every gRPC link is mutual TLS, with the
+certificates scripts/dev-certs.sh makes in the temporary directory.
 
 Usage: metrics_test.py --coordinator BIN --notifier BIN --worker BIN --ctl BIN
-       --version 0.1.0
+       --version 0.1.0 --dev-certs scripts/dev-certs.sh
 Exits 0 when every check passed; prints one line per check and a summary
 "metrics-tests: N passed, M failed".
 """
@@ -278,6 +279,13 @@ def poll(address, predicate, seconds=30):
 
 
 def run(args, workdir):
+    certs = os.path.join(workdir, "certs")
+    subprocess.run(["/bin/bash", args.dev_certs, certs, "coordinator", "notifier", "worker",
+                    "admin"], check=True, timeout=120)
+
+    def tls(name):
+        return ["--tls-dir", os.path.join(certs, name)]
+
     lab = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lab.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lab.bind((LAB_OPEN, LAB_PORT))
@@ -286,6 +294,7 @@ def run(args, workdir):
     with open(os.path.join(workdir, "notifier.yaml"), "w") as f:
         f.write(f"listen: 127.0.0.1:0\ndb: {workdir}/notifier.db\n"
                 "metrics_listen: 127.0.0.1:0\nmode: stage\n"
+                f"tls: {{dir: {certs}/notifier}}\nhealth_listen: \"\"\n"
                 "ops: {emails: [noc@ops.example]}\n"
                 f"email: {{outbox_dir: {workdir}/outbox, from: goalkeeper@ops.example}}\n")
     daemons = []
@@ -299,6 +308,7 @@ def run(args, workdir):
         with open(os.path.join(workdir, "coordinator.yaml"), "w") as f:
             f.write(f"listen: 127.0.0.1:0\ndb: {workdir}/coordinator.db\n"
                     "metrics_listen: 127.0.0.1:0\n"
+                    f"tls: {{dir: {certs}/coordinator}}\nhealth_listen: \"\"\n"
                     "allowed_ranges: [127.75.0.0/16]\n"
                     "inventories:\n  lab: {targets: [127.75.0.0/28]}\n"
                     f"profiles:\n  lab: {{ports: \"{LAB_PORT}\", timeout_ms: 300, retries: 1}}\n"
@@ -312,14 +322,16 @@ def run(args, workdir):
         target = f"127.0.0.1:{coordinator_grpc}"
 
         worker = Daemon("worker", [args.worker, "run", "--coordinator", target, "--name", "m1",
-                                   "--concurrency", "64", "--metrics-listen", "127.0.0.1:0"],
+                                   "--concurrency", "64", "--metrics-listen", "127.0.0.1:0"]
+                        + tls("worker"),
                         workdir)
         daemons.append(worker)
         worker_metrics = worker.wait_for(r"worker metrics=(127\.0\.0\.1:\d+)").group(1)
         worker.wait_for(r"worker registered id=")
 
         # One RPC that fails: GetScan of an unknown id is NOT_FOUND.
-        r = subprocess.run([args.ctl, "--coordinator", target, "scan", "status", "no-such-scan"],
+        ctl = [args.ctl, "--coordinator", target] + tls("admin")
+        r = subprocess.run(ctl + ["scan", "status", "no-such-scan"],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode != 0, "goalkeeperctl scan status of an unknown id fails")
         text, fams = poll(coordinator_metrics, lambda f: (value(
@@ -335,8 +347,8 @@ def run(args, workdir):
         check(lat is not None and lat >= 1,
               f"coordinator: grpc_server_handling_seconds_count{{GetScan}} = {lat} >= 1")
 
-        r = subprocess.run([args.ctl, "--coordinator", target, "scan", "start", "--inventory",
-                            "lab", "--profile", "lab", "--wait"],
+        r = subprocess.run(ctl + ["scan", "start", "--inventory", "lab", "--profile", "lab",
+                                  "--wait"],
                            capture_output=True, text=True, timeout=120)
         check(r.returncode == 0, f"the lab scan succeeded (goalkeeperctl exit {r.returncode})")
 
@@ -430,7 +442,7 @@ def run(args, workdir):
 
     # The flag: "" turns /metrics off; a malformed address is a usage error.
     off = Daemon("worker-off", [args.worker, "run", "--coordinator", "127.0.0.1:1",
-                                "--metrics-listen", ""], workdir)
+                                "--metrics-listen", ""] + tls("worker"), workdir)
     try:
         off.wait_for(r"worker metrics=off")
         check(True, "worker: --metrics-listen \"\" serves no /metrics (metrics=off)")
@@ -439,7 +451,8 @@ def run(args, workdir):
     finally:
         off.stop()
     r = subprocess.run([args.worker, "run", "--coordinator", "127.0.0.1:1", "--metrics-listen",
-                        "127.0.0.1:99999"], capture_output=True, text=True, timeout=30)
+                        "127.0.0.1:99999"] + tls("worker"), capture_output=True, text=True,
+                       timeout=30)
     check(r.returncode == 2 and "--metrics-listen" in r.stderr,
           f"worker: --metrics-listen 127.0.0.1:99999 exits 2 naming the flag "
           f"(rc={r.returncode}: {r.stderr.strip()})")
@@ -447,7 +460,7 @@ def run(args, workdir):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("coordinator", "notifier", "worker", "ctl", "version"):
+    for name in ("coordinator", "notifier", "worker", "ctl", "version", "dev-certs"):
         p.add_argument("--" + name, required=True)
     args = p.parse_args()
     workdir = tempfile.mkdtemp(prefix="metrics-test-")

@@ -5,7 +5,9 @@
 // (by rename, gzip'd, and by copytruncate) neither counts a line twice nor
 // misses one (sources with exactly `threshold` hits are each found exactly
 // once, sources with threshold-1 never); a killed agent goes silent and
-// comes back. Traffic goes only to 127.0.0.1.
+// comes back. The agent, goalkeeperctl and the test's own channel reach the
+// coordinator over mutual TLS (tests/testing/test_certs.h). Traffic goes
+// only to 127.0.0.1.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -33,6 +35,7 @@
 #include "tests/node/log_files.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -42,6 +45,8 @@ using ::goalkeeper::testing::AppendTo;
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
+using ::goalkeeper::testing::WithTls;
 using ::goalkeeper::testing::WriteFile;
 using ::testing::HasSubstr;
 
@@ -164,7 +169,8 @@ class NodeAgentProcessTest : public ::testing::Test {
     WriteFile(dir_ + "/proc/net/tcp6", header);
     WriteFile(dir_ + "/coordinator.yaml",
               absl::StrCat("db: ", dir_, "/coordinator.db\n", "metrics_listen: 127.0.0.1:0\n",
-                           "nodes: {silence_after_intervals: 2}\n"));
+                           "nodes: {silence_after_intervals: 2}\n",
+                           TestCerts::Get().DaemonYaml("coordinator")));
   }
 
   void WriteAgentConfig(int threshold) {
@@ -182,8 +188,9 @@ class NodeAgentProcessTest : public ::testing::Test {
 
   Subprocess StartAgent(const Coordinator& c) {
     return Subprocess::StartLogged(
-        {kWorkerBin, "node", "--coordinator", c.address(), "--config", dir_ + "/node.yaml",
-         "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+        WithTls({kWorkerBin, "node", "--coordinator", c.address(), "--config", dir_ + "/node.yaml",
+                 "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+                "node-agent"),
         dir_ + "/agent.log");
   }
 
@@ -238,8 +245,8 @@ TEST_F(NodeAgentProcessTest, AGrowingLogYieldsABruteForceFindingInTheCoordinator
   EXPECT_FALSE(info->silent());
   EXPECT_EQ(info->heartbeat_seconds(), 1u);
   EXPECT_GE(info->open_findings(), 2u);
-  RunResult ctl =
-      goalkeeper::testing::Run({kCtlBin, "--coordinator", coordinator->address(), "nodes", "list"});
+  RunResult ctl = goalkeeper::testing::Run(
+      WithTls({kCtlBin, "--coordinator", coordinator->address(), "nodes", "list"}, "admin"));
   ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
   EXPECT_THAT(ctl.out, HasSubstr(kNode));
 
@@ -344,8 +351,8 @@ TEST_F(NodeAgentProcessTest, AKilledAgentGoesSilentAndReturns) {
     std::optional<v1::NodeInfo> n = coordinator->Node(kNode);
     return n.has_value() && n->silent();
   })) << ReadFile(dir_ + "/coordinator.log");
-  RunResult ctl =
-      goalkeeper::testing::Run({kCtlBin, "--coordinator", coordinator->address(), "nodes", "list"});
+  RunResult ctl = goalkeeper::testing::Run(
+      WithTls({kCtlBin, "--coordinator", coordinator->address(), "nodes", "list"}, "admin"));
   ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
   EXPECT_THAT(ctl.out, ::testing::ContainsRegex(std::string(kNode) + " .* silent"));
   agent.emplace(StartAgent(*coordinator));
@@ -372,8 +379,9 @@ TEST_F(NodeAgentProcessTest, ASecondAgentWaitsForTheFirstToReleaseTheCheckpointD
   ASSERT_TRUE(WaitFor(20, [&] { return coordinator->Node(kNode).has_value(); }))
       << ReadFile(dir_ + "/agent.log");
   Subprocess waiting = Subprocess::StartLogged(
-      {kWorkerBin, "node", "--coordinator", coordinator->address(), "--config", dir_ + "/node.yaml",
-       "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+      WithTls({kWorkerBin, "node", "--coordinator", coordinator->address(), "--config",
+               dir_ + "/node.yaml", "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+              "node-agent"),
       dir_ + "/second.log");
   ASSERT_TRUE(WaitFor(20, [&] {
     return absl::StrContains(ReadFile(dir_ + "/second.log"),
@@ -388,8 +396,9 @@ TEST_F(NodeAgentProcessTest, ASecondAgentWaitsForTheFirstToReleaseTheCheckpointD
     return absl::StrContains(ReadFile(dir_ + "/second.log"), "node agent started");
   })) << ReadFile(dir_ + "/second.log");
   Subprocess third = Subprocess::StartLogged(
-      {kWorkerBin, "node", "--coordinator", coordinator->address(), "--config", dir_ + "/node.yaml",
-       "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+      WithTls({kWorkerBin, "node", "--coordinator", coordinator->address(), "--config",
+               dir_ + "/node.yaml", "--node-name", kNode, "--proc-root", dir_ + "/proc"},
+              "node-agent"),
       dir_ + "/third.log");
   ASSERT_TRUE(WaitFor(20, [&] {
     return absl::StrContains(ReadFile(dir_ + "/third.log"), "is in use by another agent");
@@ -420,7 +429,7 @@ TEST_F(NodeAgentProcessTest, BadFlagsAndConfigsExitTwoWithOneLineNamingTheValue)
        "error: unknown flag --threshold"},
   };
   for (const Case& c : cases) {
-    std::vector<std::string> argv = {kWorkerBin, "node"};
+    std::vector<std::string> argv = WithTls({kWorkerBin, "node"}, "node-agent");
     argv.insert(argv.end(), c.args.begin(), c.args.end());
     RunResult r = goalkeeper::testing::Run(argv);
     EXPECT_EQ(r.exit_code, 2) << c.error;
@@ -429,7 +438,7 @@ TEST_F(NodeAgentProcessTest, BadFlagsAndConfigsExitTwoWithOneLineNamingTheValue)
   }
   WriteFile(cfg, "rules:\n  - {name: x, sources: [journal], prefix: p, window: ten}\n");
   RunResult r = goalkeeper::testing::Run(
-      {kWorkerBin, "node", "--coordinator", "127.0.0.1:1", "--config", cfg});
+      WithTls({kWorkerBin, "node", "--coordinator", "127.0.0.1:1", "--config", cfg}, "node-agent"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: " + cfg +
                        ":2: rules[0].window: expected a duration 1s..7d (e.g. 10m), got 'ten'\n");
@@ -444,8 +453,10 @@ TEST_F(NodeAgentProcessTest, CheckConfigPrintsThisNodesPolicyAndTouchesNothing) 
                          "    - {selector: {role: web}, allowed_ports: [22, 443]}\n"));
   ::setenv("NODE_NAME", "node-from-env", 1);
   ::setenv("NODE_LABELS", "role=web,zone=a", 1);
-  RunResult r = goalkeeper::testing::Run({kWorkerBin, "node", "--check-config", "--coordinator",
-                                          "127.0.0.1:1", "--config", dir_ + "/node.yaml"});
+  RunResult r =
+      goalkeeper::testing::Run(WithTls({kWorkerBin, "node", "--check-config", "--coordinator",
+                                        "127.0.0.1:1", "--config", dir_ + "/node.yaml"},
+                                       "node-agent"));
   ::unsetenv("NODE_NAME");
   ::unsetenv("NODE_LABELS");
   ASSERT_EQ(r.exit_code, 0) << r.err;

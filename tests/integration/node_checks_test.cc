@@ -3,7 +3,8 @@
 // findings after the restart (and a retried report stores nothing twice); a
 // node that stops reporting becomes silent (ListNodes, `goalkeeperctl nodes
 // list`, /metrics) and its return clears it; NodeService is in the health
-// service. Traffic goes only to 127.0.0.1.
+// service. Every call is mutual TLS (tests/testing/test_certs.h): reports as
+// the node agent, reads as the admin. Traffic goes only to 127.0.0.1.
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -122,7 +124,8 @@ class NodeChecksTest : public ::testing::Test {
     config_ = dir_ + "/coordinator.yaml";
     WriteFile(config_,
               absl::StrCat("db: ", dir_, "/coordinator.db\n", "metrics_listen: 127.0.0.1:0\n",
-                           "nodes: {silence_after_intervals: 2}\n"));
+                           "nodes: {silence_after_intervals: 2}\n",
+                           ::goalkeeper::testing::TestCerts::Get().DaemonYaml("coordinator")));
   }
   std::unique_ptr<Coordinator> Start() {
     return std::make_unique<Coordinator>(config_, dir_ + "/coordinator.log");
@@ -176,8 +179,9 @@ TEST_F(NodeChecksTest, AcknowledgedFindingsSurviveAKill9AndARetryStoresNothingTw
   EXPECT_EQ(ack.stored_ids_size(), 4);
   EXPECT_EQ(coordinator->List().nodes(0).open_findings(), 4u);
 
-  RunResult ctl = goalkeeper::testing::Run(
-      {kCtl, "--coordinator", coordinator->address(), "nodes", "list", "--output", "json"});
+  RunResult ctl = goalkeeper::testing::Run(goalkeeper::testing::WithTls(
+      {kCtl, "--coordinator", coordinator->address(), "nodes", "list", "--output", "json"},
+      "admin"));
   ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
   EXPECT_THAT(ctl.out, HasSubstr("\"name\":\"node-a\""));
   EXPECT_THAT(ctl.out, HasSubstr("\"open_findings\":\"4\""));
@@ -214,8 +218,8 @@ TEST_F(NodeChecksTest, ASilentNodeIsRaisedOnceShownAndClearedWhenItReturns) {
   }
   ASSERT_TRUE(silent) << ReadFile(dir_ + "/coordinator.log");
   ASSERT_TRUE(coordinator->Report(Report("node-busy", 1), &ack).ok());
-  RunResult ctl =
-      goalkeeper::testing::Run({kCtl, "--coordinator", coordinator->address(), "nodes", "list"});
+  RunResult ctl = goalkeeper::testing::Run(goalkeeper::testing::WithTls(
+      {kCtl, "--coordinator", coordinator->address(), "nodes", "list"}, "admin"));
   ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
   EXPECT_THAT(ctl.out, ::testing::ContainsRegex("node-quiet +[-0-9]+ [:0-9]+ +1s silent +1  it"))
       << ctl.out;

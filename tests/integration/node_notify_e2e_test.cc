@@ -10,7 +10,8 @@
 // mail; and the real agent (`goalkeeper-worker node`) following a log that
 // grows during the test gets its brute-force source to the SMTP server once,
 // and stopping and restarting it mails "agent silent" and "agent back".
-// Everything listens on 127.0.0.1.
+// Every gRPC link is mutual TLS (tests/testing/test_certs.h). Everything
+// listens on 127.0.0.1.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 #include "tests/node/log_files.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -132,15 +134,17 @@ class NodeNotifyE2eTest : public ::testing::Test {
   // The first start picks a port; restarts keep it (the coordinator's
   // configuration names it).
   void StartNotifier(int smtp_port, const std::string& mode = "prod") {
-    WriteFile(dir_ + "/notifier.yaml",
-              absl::StrCat("listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_,
-                           "/notifier.db\nmetrics_listen: \"\"\nmode: ", mode,
-                           "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
-                           "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port,
-                           "\n  username: goalkeeper\n  password_file: ", dir_,
-                           "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ", dir_,
-                           "/cert.pem\n", "telegram: {api_url: \"http://127.0.0.1:",
-                           telegram_->port, "\", token_file: ", dir_, "/tg.token}\n"));
+    WriteFile(
+        dir_ + "/notifier.yaml",
+        absl::StrCat("listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_,
+                     "/notifier.db\nmetrics_listen: \"\"\n",
+                     ::goalkeeper::testing::TestCerts::Get().DaemonYaml("notifier"), "mode: ", mode,
+                     "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
+                     "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port,
+                     "\n  username: goalkeeper\n  password_file: ", dir_,
+                     "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ", dir_, "/cert.pem\n",
+                     "telegram: {api_url: \"http://127.0.0.1:", telegram_->port,
+                     "\", token_file: ", dir_, "/tg.token}\n"));
     notifier_.reset();
     notifier_.emplace(std::vector<std::string>{kNotifier, "--config", dir_ + "/notifier.yaml"},
                       dir_ + "/notifier.log", "notifier");
@@ -151,6 +155,7 @@ class NodeNotifyE2eTest : public ::testing::Test {
     WriteFile(
         dir_ + "/coordinator.yaml",
         absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
+                     ::goalkeeper::testing::TestCerts::Get().DaemonYaml("coordinator"),
                      "nodes: {silence_after_intervals: ", silence_after_intervals, "}\n",
                      "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
     coordinator_.reset();
@@ -421,8 +426,11 @@ TEST_F(NodeNotifyE2eTest, TheRealAgentOnAGrowingLogMailsItsSourceOnceThenItsSile
                          "    ports: [69]\n    window: 1h\n    threshold: 5\n    quiet: 7d\n",
                          "listeners:\n  interval: 1s\n"));
   Subprocess agent = Subprocess::StartLogged(
-      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
-       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      ::goalkeeper::testing::WithTls(
+          {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
+           "--config", dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root",
+           dir_ + "/proc"},
+          "node-agent"),
       dir_ + "/agent.log");
   // The log grows while the agent follows it: three hits, then more later.
   AppendTo(log, FirewallLine("192.0.2.77", 1) + FirewallLine("198.51.100.9", 2) +
@@ -459,8 +467,11 @@ TEST_F(NodeNotifyE2eTest, TheRealAgentOnAGrowingLogMailsItsSourceOnceThenItsSile
   EXPECT_EQ(mail[1]["subject"], "Goalkeeper node node-agent-e2e: agent silent");
   EXPECT_THAT(mail[1]["text"].get<std::string>(), HasSubstr("are not running"));
   Subprocess again = Subprocess::StartLogged(
-      {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "--config",
-       dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root", dir_ + "/proc"},
+      ::goalkeeper::testing::WithTls(
+          {kWorker, "node", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
+           "--config", dir_ + "/node.yaml", "--node-name", "node-agent-e2e", "--proc-root",
+           dir_ + "/proc"},
+          "node-agent"),
       dir_ + "/agent.log");
   mail = Mail(3);
   ASSERT_EQ(mail.size(), 3u) << Logs();

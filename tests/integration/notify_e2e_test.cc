@@ -1,7 +1,8 @@
 // End to end: coordinator + worker + notifier scan a loopback lab whose
 // addresses the local OpenStack/Fleio fakes assign to owners; emails go to a
 // real SMTP server (aiosmtpd, STARTTLS + AUTH) and the summary to a fake
-// Telegram Bot API. Everything listens on 127.0.0.1; the lab is 127.68.0.0/16.
+// Telegram Bot API. Every gRPC link is mutual TLS (tests/testing/test_certs.h).
+// Everything listens on 127.0.0.1; the lab is 127.68.0.0/16.
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -42,6 +44,13 @@ constexpr char kCtl[] = GOALKEEPER_CTL_BIN;
 
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::WriteFile;
+
+using ::goalkeeper::testing::WithTls;
+
+// A daemon config's TLS settings (tests/testing/test_certs.h).
+std::string TlsYaml(const std::string& name) {
+  return ::goalkeeper::testing::TestCerts::Get().DaemonYaml(name);
+}
 
 // A fake started with `python3 FAKE args`, waiting for "listening PORT".
 struct Fake {
@@ -145,7 +154,7 @@ class NotifyE2eTest : public ::testing::Test {
         dir_ + "/notifier.yaml",
         absl::StrCat(
             "listen: 127.0.0.1:", notifier_port_, "\ndb: ", dir_,
-            "/notifier.db\nmetrics_listen: \"\"\n", "mode: ", mode,
+            "/notifier.db\nmetrics_listen: \"\"\n", TlsYaml("notifier"), "mode: ", mode,
             "\nops: {emails: [noc@ops.example], telegram_chat_id: \"-100123\"}\n",
             "email:\n  smtp_url: smtp://127.0.0.1:", smtp_port, "\n  username: goalkeeper\n",
             "  password_file: ", dir_, "/smtp.pw\n  from: goalkeeper@ops.example\n  ca_file: ",
@@ -168,6 +177,7 @@ class NotifyE2eTest : public ::testing::Test {
         dir_ + "/coordinator.yaml",
         absl::StrCat(
             "listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
+            TlsYaml("coordinator"),
             "allowed_ranges: [127.68.0.0/16]\ninventories:\n  lab: {targets: [127.68.0.0/23]}\n",
             "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n",
             "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
@@ -175,16 +185,18 @@ class NotifyE2eTest : public ::testing::Test {
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
         dir_ + "/coordinator.log", "coordinator");
     worker_.emplace(Subprocess::StartLogged(
-        {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
-         "--concurrency", "256", "--metrics-listen", "127.0.0.1:0", "--health-listen",
-         "127.0.0.1:0"},
+        WithTls({kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port),
+                 "--concurrency", "256", "--metrics-listen", "127.0.0.1:0", "--health-listen",
+                 "127.0.0.1:0"},
+                "worker"),
         dir_ + "/worker.log"));
   }
 
   void Scan() {
     RunResult r = ::goalkeeper::testing::Run(
-        {kCtl, "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "scan", "start",
-         "--inventory", "lab", "--profile", "lab", "--wait"},
+        WithTls({kCtl, "--coordinator", absl::StrCat("127.0.0.1:", coordinator_->port), "scan",
+                 "start", "--inventory", "lab", "--profile", "lab", "--wait"},
+                "admin"),
         std::chrono::seconds(120));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -325,7 +337,7 @@ TEST(NotifierCliTest, AddressFlagsOutsideThePortRangeExitTwoNamingThem) {
        {std::vector<std::string>{"--listen", "127.0.0.1:82606"},
         std::vector<std::string>{"--metrics-listen", "127.0.0.1:-1"},
         std::vector<std::string>{"--listen", "localhost"}}) {
-    std::vector<std::string> argv = {kNotifier};
+    std::vector<std::string> argv = WithTls({kNotifier}, "notifier");
     argv.insert(argv.end(), args.begin(), args.end());
     RunResult r = ::goalkeeper::testing::Run(argv);
     EXPECT_EQ(r.exit_code, 2) << args[0];

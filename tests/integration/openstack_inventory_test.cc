@@ -4,7 +4,8 @@
 // asks, and a real worker scans them. The fixtures' documentation addresses
 // are moved into 127.69.0.0/16 (203.0.113.x -> 127.69.0.x, 198.51.100.x ->
 // 127.69.1.x) so that every probe stays on loopback; the one IPv6 address
-// (2001:db8::60) is excluded by the inventory and never probed.
+// (2001:db8::60) is excluded by the inventory and never probed. The fleet's
+// gRPC links are mutual TLS (tests/testing/test_certs.h).
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -33,6 +35,8 @@ namespace {
 using ::goalkeeper::testing::OpenPort;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
+using ::goalkeeper::testing::WithTls;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
@@ -97,11 +101,12 @@ class OpenStackInventoryTest : public ::testing::Test {
   }
 
   void StartCoordinator(const std::string& allowed, const std::string& inventories) {
-    WriteFile(dir_ + "/coordinator.yaml",
-              absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_,
-                           "/coordinator.db\nmetrics_listen: \"\"\nallowed_ranges: [", allowed,
-                           "]\ninventories:\n", inventories,
-                           "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n"));
+    WriteFile(
+        dir_ + "/coordinator.yaml",
+        absl::StrCat("listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
+                     TestCerts::Get().DaemonYaml("coordinator"), "allowed_ranges: [", allowed,
+                     "]\ninventories:\n", inventories,
+                     "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n"));
     const std::string log = dir_ + "/coordinator.log";
     coordinator_.emplace(
         Subprocess::StartLogged({kCoordinator, "--config", dir_ + "/coordinator.yaml"}, log));
@@ -121,7 +126,7 @@ class OpenStackInventoryTest : public ::testing::Test {
   RunResult Ctl(std::vector<std::string> args) {
     args.insert(args.begin(),
                 {kCtl, "--coordinator", absl::StrCat("127.0.0.1:", coordinator_port_)});
-    return ::goalkeeper::testing::Run(args, std::chrono::seconds(150));
+    return ::goalkeeper::testing::Run(WithTls(args, "admin"), std::chrono::seconds(150));
   }
 
   // Requests the fake counted for a path.
@@ -152,8 +157,10 @@ TEST_F(OpenStackInventoryTest, ScanStartFetchesThePublicAddressesAndScansThem) {
       "127.69.0.0/16",
       absl::StrCat("  cloud:\n", OpenStackBlock("os.pw"), "    exclude: [\"2001:db8::/32\"]\n")));
   worker_.emplace(Subprocess::StartLogged(
-      {kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_port_),
-       "--concurrency", "64", "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"},
+      WithTls({kWorker, "run", "--coordinator", absl::StrCat("127.0.0.1:", coordinator_port_),
+               "--concurrency", "64", "--metrics-listen", "127.0.0.1:0", "--health-listen",
+               "127.0.0.1:0"},
+              "worker"),
       dir_ + "/worker.log"));
 
   RunResult r = Ctl(

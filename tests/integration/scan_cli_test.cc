@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -18,6 +19,7 @@ namespace {
 using ::goalkeeper::testing::OpenPort;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::WithTls;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -200,10 +202,11 @@ TEST(WorkerCliTest, UnknownCommandExitsTwo) {
 }
 
 TEST(WorkerCliTest, RunCoordinatorPortOutsideTheRangeExitsTwoNamingIt) {
-  RunResult r = ::goalkeeper::testing::Run({kBin, "run", "--coordinator", "127.0.0.1:82606"});
+  RunResult r = ::goalkeeper::testing::Run(
+      WithTls({kBin, "run", "--coordinator", "127.0.0.1:82606"}, "worker"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: --coordinator: '127.0.0.1:82606': port 82606 is outside 1-65535\n");
-  r = ::goalkeeper::testing::Run({kBin, "run", "--coordinator=localhost:-1"});
+  r = ::goalkeeper::testing::Run(WithTls({kBin, "run", "--coordinator=localhost:-1"}, "worker"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: --coordinator: 'localhost:-1': port -1 is outside 1-65535\n");
 }
@@ -212,13 +215,14 @@ TEST(WorkerCliTest, RunCoordinatorPortOutsideTheRangeExitsTwoNamingIt) {
 // cannot be bound (a second worker on the same node port) exits 1 naming it.
 TEST(WorkerCliTest, RunHealthListenIsCheckedAndAnAddressInUseExitsOne) {
   RunResult r = ::goalkeeper::testing::Run(
-      {kBin, "run", "--coordinator", "127.0.0.1:1", "--health-listen", "127.0.0.1:70720"});
+      WithTls({kBin, "run", "--coordinator", "127.0.0.1:1", "--health-listen", "127.0.0.1:70720"},
+              "worker"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: --health-listen: '127.0.0.1:70720': port 70720 is outside 0-65535\n");
   auto taken = OpenPort::Start("127.0.0.1");
   const std::string address = "127.0.0.1:" + std::to_string(taken->port());
   r = ::goalkeeper::testing::Run(
-      {kBin, "run", "--coordinator", "127.0.0.1:1", "--health-listen", address});
+      WithTls({kBin, "run", "--coordinator", "127.0.0.1:1", "--health-listen", address}, "worker"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("error: --health-listen: cannot listen on '" + address + "'\n"));
 }

@@ -3,8 +3,8 @@
 // 4 MiB limit) delivered from a coordinator to a notifier, idempotency by
 // content and broken report streams, a notifier that never answers while
 // leases must expire, a full disk (a small tmpfs), `scan list` over scans of
-// 60k targets, `--db ""` and foreign database files. Traffic goes only to
-// 127.0.0.0/8.
+// 60k targets, `--db ""` and foreign database files. Every gRPC link is
+// mutual TLS (tests/testing/test_certs.h). Traffic goes only to 127.0.0.0/8.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/mount.h>
@@ -31,6 +31,7 @@
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/test_certs.h"
 
 namespace goalkeeper {
 namespace {
@@ -39,6 +40,8 @@ namespace v1 = goalkeeper::v1;
 using ::goalkeeper::testing::ReadFile;
 using ::goalkeeper::testing::RunResult;
 using ::goalkeeper::testing::Subprocess;
+using ::goalkeeper::testing::TestCerts;
+using ::goalkeeper::testing::WithTls;
 using ::goalkeeper::testing::WriteFile;
 using ::testing::HasSubstr;
 
@@ -106,6 +109,7 @@ class StoreTest : public ::testing::Test {
   std::string CoordinatorConfig(const std::string& db, int ttl_seconds = 2) {
     const std::string path = dir_ + "/coordinator.yaml";
     WriteFile(path, absl::StrCat("db: ", db, "\nmetrics_listen: \"\"\n",
+                                 TestCerts::Get().DaemonYaml("coordinator"),
                                  "allowed_ranges: [127.81.0.0/16]\n",
                                  "profiles:\n  lab: {ports: \"22,80,443,5432\", timeout_ms: 300, "
                                  "retries: 1}\n",
@@ -128,6 +132,7 @@ class StoreTest : public ::testing::Test {
   std::string NotifierConfig(const std::string& db) {
     const std::string path = dir_ + "/notifier.yaml";
     WriteFile(path, absl::StrCat("db: ", db, "\nmetrics_listen: \"\"\n",
+                                 TestCerts::Get().DaemonYaml("notifier"),
                                  "ops: {emails: [noc@ops.example]}\n", "email: {outbox_dir: ", dir_,
                                  "/outbox}\n"));
     return path;
@@ -200,7 +205,7 @@ class StoreTest : public ::testing::Test {
 
   RunResult Ctl(const std::string& address, std::vector<std::string> args) {
     args.insert(args.begin(), {kCtl, "--coordinator", address});
-    return ::goalkeeper::testing::Run(args, std::chrono::seconds(120));
+    return ::goalkeeper::testing::Run(WithTls(args, "admin"), std::chrono::seconds(120));
   }
 
   std::string dir_;
@@ -363,8 +368,10 @@ TEST_F(StoreTest, ScanListFollowsPagesOverScansOf60kTargets) {
 
 TEST_F(StoreTest, EmptyDbFlagIsRefusedByBothDaemons) {
   for (const char* bin : {kCoordinator, kNotifier}) {
-    RunResult r = ::goalkeeper::testing::Run({bin, "--db", "", "--listen", "127.0.0.1:0"},
-                                             std::chrono::seconds(30));
+    RunResult r = ::goalkeeper::testing::Run(
+        WithTls({bin, "--db", "", "--listen", "127.0.0.1:0"},
+                bin == std::string(kNotifier) ? "notifier" : "coordinator"),
+        std::chrono::seconds(30));
     EXPECT_EQ(r.exit_code, 2) << bin << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr("--db"));
     EXPECT_EQ(Count(r.err, "\n"), 1u) << r.err;
