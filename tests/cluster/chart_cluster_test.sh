@@ -436,14 +436,18 @@ notifier_refuses_without_cert() {
     grep -qiE 'certificate required|alert number 116|handshake failure'
 }
 check "... and by the notifier" notifier_refuses_without_cert
-ctl_without_cert() {  # goalkeeperctl trusting the CA but with no client certificate
+ctl_without_cert() {  # goalkeeperctl trusting the CA, with a bearer token but no certificate
   local rc=0
+  echo not-a-configured-token >"$D/bogus-token"
   c "$CTL" --coordinator "127.0.0.1:$PF_PORT" --tls-ca-file "$CERTS/ca.crt" \
-    --tls-server-name "$COORD_SVC" workers list >"$D/nocert.out" 2>&1 || rc=$?
-  echo "cluster-test: goalkeeperctl without a certificate: exit $rc: $(head -c 200 "$D/nocert.out" | tr '\n' ' ')"
-  [[ $rc -ne 0 ]] && ! grep -q "$REL-worker" "$D/nocert.out"
+    --tls-server-name "$COORD_SVC" --token-file "$D/bogus-token" workers list \
+    >"$D/nocert.out" 2>&1 || rc=$?
+  echo "cluster-test: goalkeeperctl without a certificate: exit $rc:" \
+    "$(head -c 200 "$D/nocert.out" | tr '\n' ' ')"
+  # 1 = the call failed (2 would be a usage error: no proof of anything).
+  [[ $rc -eq 1 ]] && ! grep -q "$REL-worker" "$D/nocert.out"
 }
-check "goalkeeperctl without a client certificate gets no answer" ctl_without_cert
+check "goalkeeperctl without a client certificate gets no answer (exit 1)" ctl_without_cert
 
 # Rotation: new keys and certificates from the same CA, the Secrets replaced in place. The
 # kubelet refreshes the mounted files within its sync period (1 min) and the servers re-read
