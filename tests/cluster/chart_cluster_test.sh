@@ -334,6 +334,11 @@ for n in json.load(sys.stdin).get("nodes", []):
 for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
 check "the agent reports: \`goalkeeperctl nodes list\` shows node localhost ($(node_state))" \
   test "$(node_state)" == ok
+if [[ "$(node_state)" != ok ]]; then  # what the agent says (its transport errors) and the nodes
+  k logs -n "$AGENT_NS" "$(agent_pod)" -c node-agent --tail=15 2>&1 | cut -c1-240 |
+    sed 's/^/cluster-test:   agent: /'
+  node_json 2>&1 | head -c 600 | sed 's/^/cluster-test:   nodes: /'
+fi
 
 # Firewall lines in the default TFTP rule's format (RFC 3164 stamps in the host's zone, UTC
 # here): 12 hits from 192.0.2.23 (threshold 10 in 10 minutes) and 3 from 192.0.2.99.
