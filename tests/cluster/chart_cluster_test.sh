@@ -418,8 +418,9 @@ tls_probe() {  # PORT SERVERNAME
     -CAfile "$3" -alpn h2 -verify_return_error -cert "$4" -key "$5" 2>&1' _ "$1" "$2" \
     "$CERTS/ca.crt" "$CERTS/cli/tls.crt" "$CERTS/cli/tls.key"
 }
-served_fp() {  # PORT SERVERNAME -> the SHA-256 fingerprint of the certificate served there
-  tls_probe "$1" "$2" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2
+served_fp() {  # PORT SERVERNAME -> the SHA-256 fingerprint served there ("" if none)
+  { tls_probe "$1" "$2" || true; } | { openssl x509 -noout -fingerprint -sha256 2>/dev/null || true; } |
+    cut -d= -f2
 }
 file_fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
 for _ in $(seq 1 50); do [[ -n "$(served_fp "$PF_NOTIFIER_PORT" "$REL-notifier")" ]] && break; sleep 0.2; done
