@@ -42,11 +42,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   grpc::ChannelArguments args;
   if (options.fast_reconnect) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    // gRPC uses this as the minimum connect timeout, TLS handshake included
-    // (grpc/grpc#12830, #33423): 100 ms made TLS connects of node agents time
-    // out for minutes on a loaded node ("Handshake timed out"). Retries still
-    // start 100 ms apart (INITIAL) and stay within a second (MAX).
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   }
   if (options.max_receive_bytes > 0) args.SetMaxReceiveMessageSize(options.max_receive_bytes);
