@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 
@@ -34,6 +35,44 @@ std::shared_ptr<grpc::ChannelCredentials> TlsChannelCredentials(const TlsConfig&
       std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
   return grpc::experimental::TlsCredentials(options);
 }
+
+// With a gate, a client may come with a bearer token instead of a
+// certificate (goalkeeperctl --token-file), so the handshake only requests
+// one (a certificate that is presented must still verify). This runs first
+// and refuses a call that brings neither, except the public health and
+// reflection services; then the gate decides.
+class CertificateOrToken final : public grpc::AuthMetadataProcessor {
+ public:
+  explicit CertificateOrToken(std::shared_ptr<grpc::AuthMetadataProcessor> gate)
+      : gate_(std::move(gate)) {}
+
+  bool IsBlocking() const override { return gate_->IsBlocking(); }
+
+  grpc::Status Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
+                       OutputMetadata* consumed_auth_metadata,
+                       OutputMetadata* response_metadata) override {
+    const bool certificate = !context->FindPropertyValues("x509_pem_cert").empty();
+    if (!certificate && auth_metadata.find("authorization") == auth_metadata.end() &&
+        !IsPublic(auth_metadata)) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "no client certificate and no bearer token: give --tls-dir (or "
+                          "--tls-cert-file and --tls-key-file) or --token-file");
+    }
+    return gate_->Process(auth_metadata, context, consumed_auth_metadata, response_metadata);
+  }
+
+ private:
+  static bool IsPublic(const InputMetadata& metadata) {
+    auto path = metadata.find(":path");
+    if (path == metadata.end()) return false;
+    const absl::string_view p(path->second.data(), path->second.size());
+    return absl::StartsWith(p, "/grpc.health.v1.Health/") ||
+           absl::StartsWith(p, "/grpc.reflection.v1alpha.ServerReflection/") ||
+           absl::StartsWith(p, "/grpc.reflection.v1.ServerReflection/");
+  }
+
+  const std::shared_ptr<grpc::AuthMetadataProcessor> gate_;
+};
 
 }  // namespace
 
@@ -66,10 +105,17 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
-  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  // Without a gate nothing could check a bearer token: a client certificate
+  // is required at the handshake. With one, a token may stand in for it
+  // (CertificateOrToken).
+  options.set_cert_request_type(gate == nullptr
+                                    ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                    : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   std::shared_ptr<grpc::ServerCredentials> creds =
       grpc::experimental::TlsServerCredentials(options);
-  if (gate != nullptr) creds->SetAuthMetadataProcessor(gate);
+  if (gate != nullptr) {
+    creds->SetAuthMetadataProcessor(std::make_shared<CertificateOrToken>(std::move(gate)));
+  }
   return creds;
 }
 

@@ -18,8 +18,8 @@
 // e.g. by renaming a directory, as Kubernetes does with a Secret's `..data`
 // symlink: they are read one by one). A client verifies the server's
 // certificate against the CA and the dialled host (or tls.server_name) and
-// presents its own certificate when it has one; a server requires and
-// verifies a client certificate, then runs the gate (a
+// presents its own certificate when it has one; a server verifies the
+// client's certificate (see MakeServerCredentials), then runs the gate (a
 // grpc::AuthMetadataProcessor: the one place calls are authorised). A
 // TlsConfig with no files and not `insecure` verifies servers against the
 // system's CAs (never plaintext). `insecure`: plaintext, no gate.
@@ -56,9 +56,14 @@ struct ChannelOptions {
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            const ChannelOptions& options);
 
-// TLS server credentials requiring a client certificate, with `gate` (may be
-// null: every peer with a certificate from the CA passes), or plaintext with
-// tls.insecure.
+// TLS server credentials, or plaintext with tls.insecure (no gate). Without
+// a gate (null) a client certificate from the CA is required at the
+// handshake and every such peer passes. With a gate a presented certificate
+// must verify, but a client may instead bring a bearer token: a call with
+// neither is refused UNAUTHENTICATED before the gate runs ("no client
+// certificate and no bearer token: ..."), except grpc.health.v1 and server
+// reflection (public); the gate then checks the token or the certificate's
+// identity.
 std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
     const TlsConfig& tls, std::shared_ptr<grpc::AuthMetadataProcessor> gate);
 

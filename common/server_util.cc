@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/authz.h"  // StreamSlotInterceptorFactory
 #include "common/grpc_channel.h"
 #include "common/grpc_server_metrics.h"
 #include "common/process_metrics.h"
@@ -43,7 +44,9 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
   builder.AddListeningPort(listen, creds, port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
-  builder.experimental().SetInterceptorCreators(GrpcServerMetrics::Global().InterceptorFactories());
+  auto interceptors = GrpcServerMetrics::Global().InterceptorFactories();
+  interceptors.push_back(StreamSlotInterceptorFactory());  // the gate's stream bound
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
     *port = 0;

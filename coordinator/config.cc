@@ -98,6 +98,8 @@ class ConfigParser {
   absl::Status CheckInventories() const;
   absl::Status CheckSchedules() const;
   absl::Status CheckLease() const;
+  // auth.roles.*.allowed_ranges lie inside allowed_ranges.
+  absl::Status CheckRoleRanges() const;
 
   const StrictYamlParser yaml_;
   CoordinatorConfig config_;
@@ -111,6 +113,7 @@ class ConfigParser {
   int heartbeat_line_ = -1;
   int lease_line_ = -1;
   int insecure_line_ = -1;
+  int auth_line_ = -1;
 };
 
 absl::StatusOr<TargetList> ConfigParser::Targets(const YamlField& f) const {
@@ -181,6 +184,9 @@ absl::Status ConfigParser::ParseTop(const std::string& key, const YamlField& f) 
     return ParseInsecureYaml(yaml_, f, &config_.tls);
   } else if (key == "health_listen") {
     ASSIGN_OR_RETURN(config_.health_listen, yaml_.HostPort(f, 0, true));
+  } else if (key == "auth") {
+    auth_line_ = f.line;
+    return ParseAuthConfig(yaml_, f, &config_.auth);
   }
   return absl::OkStatus();
 }
@@ -443,15 +449,33 @@ absl::Status ConfigParser::CheckLease() const {
                                   "), got ", lease.heartbeat_seconds));
 }
 
+absl::Status ConfigParser::CheckRoleRanges() const {
+  for (const auto& [role, scope] : config_.auth.roles) {
+    if (scope.allowed_ranges.empty()) continue;
+    const std::string key = absl::StrCat("auth.roles.", RoleName(role), ".allowed_ranges");
+    absl::StatusOr<TargetSet> narrow = TargetSet::Parse(scope.allowed_ranges, {});
+    if (!narrow.ok()) return yaml_.Error(auth_line_, key, narrow.status().message());
+    absl::StatusOr<TargetSet> global = TargetSet::Parse(config_.allowed_ranges, {});
+    AddressRange outside;
+    if (!global.ok() || !narrow->IsSubsetOf(*global, &outside)) {
+      return yaml_.Error(auth_line_, key,
+                         absl::StrCat(global.ok() ? outside.ToString() : scope.allowed_ranges[0],
+                                      " is outside allowed_ranges (a role's ranges narrow them)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CoordinatorConfig> ConfigParser::Parse(absl::string_view yaml) {
   ASSIGN_OR_RETURN(const YamlField root, yaml_.LoadDocument(yaml));
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
       {"listen", "db", "metrics_listen", "allowed_ranges", "inventories", "profiles", "schedules",
-       "notifier", "lease", "limits", "nodes", "tls", "insecure", "health_listen"},
+       "notifier", "lease", "limits", "nodes", "tls", "insecure", "health_listen", "auth"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckTlsYaml(yaml_, config_.tls, insecure_line_));
   RETURN_IF_ERROR(CheckInventories());
+  RETURN_IF_ERROR(CheckRoleRanges());
   RETURN_IF_ERROR(CheckSchedules());
   RETURN_IF_ERROR(CheckLease());
   for (const ScheduleEntry& entry : schedules_) config_.schedules.push_back(entry.spec);
@@ -555,6 +579,7 @@ std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
   absl::StrAppend(&out, FormatTlsYaml(config.tls));
   absl::StrAppend(&out, "health_listen: ", YamlQuoted(config.health_listen),
                   "  # plaintext grpc.health.v1 only; \"\" = off\n");
+  absl::StrAppend(&out, FormatAuthConfig(config.auth));
   return out;
 }
 

@@ -31,6 +31,7 @@
 //   tls: {dir: /etc/goalkeeper/tls}  # ca.crt, tls.crt, tls.key (common/tls.h); or
 //   insecure: true                   # plaintext (local demos only)
 //   health_listen: 0.0.0.0:7072      # plaintext grpc.health.v1 for probes; "" = off
+//   auth: {...}   # who may do what: common/auth_config.h
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
@@ -53,6 +54,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/auth_config.h"  // AuthConfig: who may do what
 #include "common/http_client.h"  // SecretRef
 #include "common/tls_config.h"
 #include "coordinator/scheduler.h"
@@ -118,6 +120,9 @@ struct CoordinatorConfig {
   // with; or `insecure`. Neither: refused at start (common/tls.h).
   TlsConfig tls;
   std::string health_listen = "0.0.0.0:7072";  // plaintext grpc.health.v1 only; "" = off
+  // Identities, tokens and role scopes (common/auth_config.h); a role's
+  // allowed_ranges must lie inside allowed_ranges.
+  AuthConfig auth;
 
   friend bool operator==(const CoordinatorConfig&, const CoordinatorConfig&) = default;
 };

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/authz.h"
 #include "common/clock.h"
 #include "common/health_service.h"
 #include "common/http_client.h"
@@ -20,6 +21,7 @@
 #include "common/process_metrics.h"
 #include "common/server_util.h"
 #include "common/tls.h"
+#include "coordinator/coordinator_authz.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/inventory_source.h"
 #include "coordinator/node_finding_deliverer.h"
@@ -348,11 +350,17 @@ int RunCoordinator(const CoordinatorConfig& config) {
   HealthService probe_health(
       {"goalkeeper.v1.Coordinator", "goalkeeper.v1.ShardService", "goalkeeper.v1.NodeService"});
   int port = 0;
-  // Mutual TLS (or --insecure); the authorization gate: none yet (every peer
-  // with a certificate from the CA passes).
+  // Mutual TLS (or --insecure) with the authorization gate: who may call
+  // what (common/authz.h, coordinator/coordinator_authz.h).
+  auto gate = MakeServerGate(config.auth, CoordinatorMethodTable(), CoordinatorStreamingMethods(),
+                             "coordinator");
+  if (!gate.ok()) {
+    log->error("{}", gate.status().message());
+    return 1;
+  }
   std::unique_ptr<grpc::Server> server =
       StartGrpcServer(config.listen, {&coordinator_service, &shard_service, &node_service, &health},
-                      &port, config.tls, nullptr);
+                      &port, config.tls, *gate);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;

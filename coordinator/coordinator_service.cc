@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/caller.h"
 #include "common/grpc_status.h"
 
 namespace goalkeeper {
@@ -24,6 +25,19 @@ std::string PeerAddress(const std::string& peer) {
   return colon != std::string::npos && colon != first ? peer.substr(0, colon) : peer;
 }
 
+// The caller as the manager knows it (the gate resolved it).
+ScanCaller ScanCallerOf(const grpc::ServerContext& ctx) {
+  Caller c = CallerOf(ctx);
+  return ScanCaller::Of(std::move(c.identity), c.role);
+}
+
+// The identity a worker is bound to: "" without TLS (nobody is
+// authenticated, so nothing is bound).
+std::string BindingIdentity(const grpc::ServerContext& ctx) {
+  Caller c = CallerOf(ctx);
+  return c.authenticated ? c.identity : "";
+}
+
 // Decrements on scope exit.
 class ScopeExit {
  public:
@@ -38,9 +52,9 @@ class ScopeExit {
 
 }  // namespace
 
-grpc::Status CoordinatorService::StartScan(grpc::ServerContext*, const v1::StartScanRequest* req,
-                                           v1::Scan* resp) {
-  return ReplyWith(manager_.StartScan(*req, ""), resp);
+grpc::Status CoordinatorService::StartScan(grpc::ServerContext* ctx,
+                                           const v1::StartScanRequest* req, v1::Scan* resp) {
+  return ReplyWith(manager_.StartScan(*req, "", ScanCallerOf(*ctx)), resp);
 }
 
 grpc::Status CoordinatorService::GetScan(grpc::ServerContext*, const v1::GetScanRequest* req,
@@ -53,9 +67,9 @@ grpc::Status CoordinatorService::ListScans(grpc::ServerContext*, const v1::ListS
   return ReplyWith(manager_.ListScans(*req), resp);
 }
 
-grpc::Status CoordinatorService::CancelScan(grpc::ServerContext*, const v1::CancelScanRequest* req,
-                                            v1::Scan* resp) {
-  return ReplyWith(manager_.CancelScan(req->id()), resp);
+grpc::Status CoordinatorService::CancelScan(grpc::ServerContext* ctx,
+                                            const v1::CancelScanRequest* req, v1::Scan* resp) {
+  return ReplyWith(manager_.CancelScan(req->id(), ScanCallerOf(*ctx)), resp);
 }
 
 StreamStats CoordinatorService::stream_stats() {
@@ -167,42 +181,44 @@ grpc::Status CoordinatorService::ListWorkers(grpc::ServerContext*, const v1::Lis
   return grpc::Status::OK;
 }
 
-grpc::Status ShardService::RegisterWorker(grpc::ServerContext*,
+grpc::Status ShardService::RegisterWorker(grpc::ServerContext* ctx,
                                           const v1::RegisterWorkerRequest* req,
                                           v1::RegisterWorkerResponse* resp) {
-  return ReplyWith(manager_.RegisterWorker(*req), resp);
+  return ReplyWith(manager_.RegisterWorker(*req, BindingIdentity(*ctx)), resp);
 }
 
 grpc::Status ShardService::LeaseShard(grpc::ServerContext* ctx, const v1::LeaseShardRequest* req,
                                       v1::LeaseShardResponse* resp) {
   uint64_t version = manager_.version();
-  auto lease = manager_.LeaseShard(*req);
+  const std::string identity = BindingIdentity(*ctx);
+  auto lease = manager_.LeaseShard(*req, identity);
   if (!lease.ok() || lease->has_shard()) return ReplyWith(std::move(lease), resp);
   if (waiters_.fetch_add(1) < max_waiters_) {
     const absl::Time deadline = absl::Now() + long_poll_;
     while (lease.ok() && !lease->has_shard() && absl::Now() < deadline && !ctx->IsCancelled()) {
       version = manager_.WaitForChange(version, deadline - absl::Now());
-      lease = manager_.LeaseShard(*req);
+      lease = manager_.LeaseShard(*req, identity);
     }
   }
   waiters_.fetch_sub(1);
   return ReplyWith(std::move(lease), resp);
 }
 
-grpc::Status ShardService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+grpc::Status ShardService::Heartbeat(grpc::ServerContext* ctx, const v1::HeartbeatRequest* req,
                                      v1::HeartbeatResponse* resp) {
-  return ReplyWith(manager_.Heartbeat(*req), resp);
+  return ReplyWith(manager_.Heartbeat(*req, BindingIdentity(*ctx)), resp);
 }
 
-grpc::Status ShardService::ReportFindings(grpc::ServerContext*,
+grpc::Status ShardService::ReportFindings(grpc::ServerContext* ctx,
                                           const v1::ReportFindingsRequest* req,
                                           v1::ReportFindingsResponse*) {
-  return ToGrpcStatus(manager_.ReportFindings(*req));
+  return ToGrpcStatus(manager_.ReportFindings(*req, BindingIdentity(*ctx)));
 }
 
-grpc::Status ShardService::CompleteShard(grpc::ServerContext*, const v1::CompleteShardRequest* req,
+grpc::Status ShardService::CompleteShard(grpc::ServerContext* ctx,
+                                         const v1::CompleteShardRequest* req,
                                          v1::CompleteShardResponse*) {
-  return ToGrpcStatus(manager_.CompleteShard(*req));
+  return ToGrpcStatus(manager_.CompleteShard(*req, BindingIdentity(*ctx)));
 }
 
 }  // namespace goalkeeper

@@ -93,7 +93,8 @@ absl::Time NodeRegistry::Deadline(const NodeRow& node) const {
   return from + absl::Seconds(int64_t{node.interval_seconds} * config_.silence_after_intervals);
 }
 
-absl::StatusOr<v1::NodeReportAck> NodeRegistry::Report(const v1::NodeReport& report) {
+absl::StatusOr<v1::NodeReportAck> NodeRegistry::Report(const v1::NodeReport& report,
+                                                       const std::string& identity) {
   RETURN_IF_ERROR(Validate(report, limits_));
   absl::MutexLock lock(&mu_);
   const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
@@ -101,10 +102,15 @@ absl::StatusOr<v1::NodeReportAck> NodeRegistry::Report(const v1::NodeReport& rep
   auto it = nodes_.find(report.node());
   if (it != nodes_.end()) {
     row = it->second;
+    if (!identity.empty() && !row.identity.empty() && row.identity != identity) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("node ", row.name, " is reported by ", row.identity, ", not ", identity));
+    }
   } else {
     row.name = report.node();
     row.first_seen_ms = now_ms;
   }
+  if (row.identity.empty()) row.identity = identity;  // bound to its first identity
   std::vector<NodeFindingRow> findings;
   findings.reserve(static_cast<size_t>(report.findings_size()) + 1);
   if (row.silent) {

@@ -82,7 +82,11 @@ class NodeRegistry {
   // Checks the report's bounds, then stores the node's heartbeat and its new
   // findings (and an agent_returned finding if it was silent) in one
   // transaction. The ack lists every finding id of the report.
-  absl::StatusOr<goalkeeper::v1::NodeReportAck> Report(const goalkeeper::v1::NodeReport& report);
+  // `identity` is the caller's (the gate's; "" = not checked, no TLS): a
+  // node is bound to the first identity that reports it, and reports from
+  // another are PermissionDenied "node N is reported by <identity>, not <caller>".
+  absl::StatusOr<goalkeeper::v1::NodeReportAck> Report(const goalkeeper::v1::NodeReport& report,
+                                                       const std::string& identity = "");
 
   // Marks the nodes past their deadline silent, each with one agent_silent
   // finding. Returns how many became silent now.

@@ -66,7 +66,7 @@ absl::Status NodeStore::InTransaction(const std::function<absl::Status()>& body)
 absl::StatusOr<std::vector<NodeRow>> NodeStore::LoadNodes() {
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT name, agent_version, first_seen_ms, last_report_ms, "
-                               "interval_seconds, silent, silent_since_ms FROM nodes "
+                               "interval_seconds, silent, silent_since_ms, identity FROM nodes "
                                "ORDER BY name"));
   std::vector<NodeRow> out;
   RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
@@ -78,6 +78,7 @@ absl::StatusOr<std::vector<NodeRow>> NodeStore::LoadNodes() {
     n.interval_seconds = static_cast<uint32_t>(r.Int(4));
     n.silent = r.Int(5) != 0;
     n.silent_since_ms = r.Int(6);
+    n.identity = r.Text(7);
     return absl::OkStatus();
   }));
   return out;
@@ -90,10 +91,10 @@ absl::StatusOr<uint64_t> NodeStore::RecordReport(const NodeRow& node,
     ASSIGN_OR_RETURN(SqliteStatement * up,
                      db_->Cached("INSERT OR REPLACE INTO nodes (name, agent_version, "
                                  "first_seen_ms, last_report_ms, interval_seconds, silent, "
-                                 "silent_since_ms) VALUES (?,?,?,?,?,?,?)"));
+                                 "silent_since_ms, identity) VALUES (?,?,?,?,?,?,?,?)"));
     up->Bind(1, node.name).Bind(2, node.agent_version).Bind(3, node.first_seen_ms);
     up->Bind(4, node.last_report_ms).Bind(5, int64_t{node.interval_seconds});
-    up->Bind(6, int64_t{node.silent}).Bind(7, node.silent_since_ms);
+    up->Bind(6, int64_t{node.silent}).Bind(7, node.silent_since_ms).Bind(8, node.identity);
     RETURN_IF_ERROR(up->Run());
     ASSIGN_OR_RETURN(SqliteStatement * ins,
                      db_->Cached("INSERT OR IGNORE INTO node_findings (node, id, kind, subject, "

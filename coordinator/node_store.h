@@ -50,6 +50,7 @@ struct NodeRow {
   uint32_t interval_seconds = 0;  // the heartbeat the agent promised
   bool silent = false;
   int64_t silent_since_ms = 0;  // 0 unless silent
+  std::string identity;         // the caller that first reported it; "" = not bound
 
   friend bool operator==(const NodeRow&, const NodeRow&) = default;
 };

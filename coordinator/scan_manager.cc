@@ -83,6 +83,11 @@ ScanManager::ScanManager(const CoordinatorConfig& config, ScanStore& store, cons
     : config_(config), clock_(clock), inventories_(inventories), store_(store) {
   auto allowed = ParseTargetSpecs(config.allowed_ranges);
   if (allowed.ok()) allowed_ = TargetSet::FromRanges(*allowed, {});
+  for (const auto& [role, scope] : config.auth.roles) {
+    if (scope.allowed_ranges.empty()) continue;
+    auto ranges = ParseTargetSpecs(scope.allowed_ranges);  // the config checked them
+    if (ranges.ok()) role_allowed_[role] = TargetSet::FromRanges(*ranges, {});
+  }
 }
 
 int64_t ScanManager::NowMs() const { return absl::ToUnixMillis(clock_.Now()); }
@@ -155,6 +160,7 @@ absl::Status ScanManager::RecoverLocked() {
     w.token_hash = row.token_hash;
     w.connected = absl::FromUnixMillis(row.registered_ms);
     w.last_seen = clock_.Now();
+    w.identity = row.identity;
   }
   for (v1::ScanState state : {v1::PENDING, v1::RUNNING}) {
     ASSIGN_OR_RETURN(std::vector<ScanRow> rows, store_.LoadScansInState(state));
@@ -249,8 +255,33 @@ absl::StatusOr<std::vector<std::string>> ScanManager::FetchInventory(
   return out;
 }
 
+absl::Status ScanManager::TakeScanBudget(const ScanCaller& caller, uint32_t per_hour) {
+  const absl::Time now = clock_.Now();
+  const double rate = static_cast<double>(per_hour) / 3600.0;  // scans per second
+  auto [it, fresh] = scan_budgets_.try_emplace(caller.identity);
+  ScanBudget& b = it->second;
+  if (fresh) {
+    b.tokens = per_hour;
+  } else {
+    b.tokens = std::min<double>(per_hour, b.tokens + absl::ToDoubleSeconds(now - b.updated) * rate);
+  }
+  b.updated = now;
+  if (b.tokens < 1) {
+    // Rounded up to whole seconds (less a rounding error of the refill sums).
+    const int64_t wait = static_cast<int64_t>(std::ceil((1 - b.tokens) / rate - 1e-6));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        caller.identity, " may start ", per_hour, " scans per hour (auth.roles.",
+        RoleName(caller.role), ".scans_per_hour); retry in ", std::max<int64_t>(wait, 1), " s"));
+  }
+  b.tokens -= 1;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
-                                                const std::string& schedule) {
+                                                const std::string& schedule,
+                                                const ScanCaller& caller) {
+  const RoleScope& role_scope =
+      caller.scheduler ? ScopeOf(AuthConfig{}, Role::kNone) : ScopeOf(config_.auth, caller.role);
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   bool from_openstack = false;
@@ -313,6 +344,13 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
     return absl::InvalidArgumentError(
         absl::StrCat("targets: ", outside.ToString(), " is outside allowed_ranges"));
   }
+  if (auto narrow = role_allowed_.find(caller.role);
+      !caller.scheduler && narrow != role_allowed_.end() &&
+      !targets->IsSubsetOf(narrow->second, &outside)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "targets: ", outside.ToString(), " is outside auth.roles.", RoleName(caller.role),
+        ".allowed_ranges (", caller.identity, " has role ", RoleName(caller.role), ")"));
+  }
   absl::StatusOr<PortSet> ports = PortSet::Parse(port_spec);
   if (!ports.ok())
     return absl::InvalidArgumentError(absl::StrCat("ports: ", ports.status().message()));
@@ -326,6 +364,12 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
         absl::StrCat("the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()),
                      " addresses x ", ports->size(), " ports), over limits.max_probes_per_scan (",
                      config_.limits.max_probes_per_scan, ")"));
+  }
+  if (role_scope.max_probes_per_scan != 0 && pairs > role_scope.max_probes_per_scan) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()), " addresses x ",
+        ports->size(), " ports), over auth.roles.", RoleName(caller.role), ".max_probes_per_scan (",
+        role_scope.max_probes_per_scan, ")"));
   }
 
   v1::Scan scan;
@@ -343,6 +387,10 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   p->set_timeout_ms(profile->second.timeout_ms);
   p->set_retries(profile->second.retries);
   p->set_rate(profile->second.rate);
+  if (role_scope.max_rate > 0 && (p->rate() <= 0 || p->rate() > role_scope.max_rate)) {
+    p->set_rate(role_scope.max_rate);  // auth.roles.<role>.max_rate caps the scan
+  }
+  scan.set_started_by(caller.identity);
   uint64_t seed = req.seed();
   while (seed == 0) seed = std::stoull(RandomHex(8), nullptr, 16);
   scan.set_seed(seed);
@@ -355,6 +403,9 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
                                 : req.inventory();
 
   absl::MutexLock lock(&mu_);
+  if (role_scope.scans_per_hour != 0) {
+    RETURN_IF_ERROR(TakeScanBudget(caller, role_scope.scans_per_hour));
+  }
   RETURN_IF_ERROR(store_.InsertScan(scan, scope, seq_ + 1));
   RETURN_IF_ERROR(CommitNow());  // acknowledged only once durable
   ++seq_;
@@ -366,9 +417,11 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   live.ports = *std::move(ports);
   live_.emplace(scan.id(), std::move(live));
   MakeLogger("coordinator")
-      ->info("scan started id={} inventory={} schedule={} probes={} ports={} seed={}{}", scan.id(),
-             scan.inventory(), schedule, scan.probes_total(), port_spec, seed,
-             from_openstack ? absl::StrCat(" openstack_addresses=", fetched) : "");
+      ->info(
+          "scan started id={} inventory={} schedule={} probes={} ports={} seed={} "
+          "started_by={}{}",
+          scan.id(), scan.inventory(), schedule, scan.probes_total(), port_spec, seed,
+          caller.identity, from_openstack ? absl::StrCat(" openstack_addresses=", fetched) : "");
   Changed();
   return scan;
 }
@@ -447,20 +500,28 @@ absl::StatusOr<v1::ListScansResponse> ScanManager::ListScans(const v1::ListScans
   return resp;
 }
 
-absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id) {
+absl::StatusOr<v1::Scan> ScanManager::CancelScan(const std::string& id, const ScanCaller& caller) {
   absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(v1::Scan current, Snapshot(id));
+  if (!caller.scheduler && !RoleAllows(caller.role, Role::kAdmin) &&
+      current.started_by() != caller.identity) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("scan '", id, "' was started by ",
+                     current.started_by().empty() ? "an unknown identity" : current.started_by(),
+                     "; cancelling another identity's scan needs role admin; ", caller.identity,
+                     " has ", RoleName(caller.role)));
+  }
   auto it = live_.find(id);
   if (it == live_.end()) {
-    ASSIGN_OR_RETURN(v1::Scan s, Snapshot(id));
     return absl::FailedPreconditionError(
-        absl::StrCat("scan '", id, "' already ended: ", v1::ScanState_Name(s.state())));
+        absl::StrCat("scan '", id, "' already ended: ", v1::ScanState_Name(current.state())));
   }
   RETURN_IF_ERROR(store_.SetScanState(id, v1::CANCELLED, NowMs(), "cancelled by an operator"));
   RETURN_IF_ERROR(CommitNow());
   for (const auto& [lease_id, lease] : it->second.leases) lease_scan_.erase(lease_id);
   events_->ScanEnded(v1::CANCELLED, RanFor(it->second.scan, clock_.Now()));
   live_.erase(it);
-  MakeLogger("coordinator")->info("scan cancelled id={}", id);
+  MakeLogger("coordinator")->info("scan cancelled id={} by={}", id, caller.identity);
   Changed();
   return Snapshot(id);
 }
@@ -560,12 +621,17 @@ bool ScanManager::ScheduleRunning(const std::string& schedule) {
 }
 
 absl::StatusOr<ScanManager::Worker*> ScanManager::Authenticate(const std::string& id,
-                                                               const std::string& token) {
+                                                               const std::string& token,
+                                                               const std::string& identity) {
   if (id.empty()) return absl::InvalidArgumentError("worker_id is empty");
   auto it = workers_.find(id);
   if (it == workers_.end()) {
     return absl::UnauthenticatedError(absl::StrCat(
         "worker '", id, "' is not registered (or was silent too long): register again"));
+  }
+  if (!identity.empty() && !it->second.identity.empty() && it->second.identity != identity) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("worker ", id, " is registered to ", it->second.identity));
   }
   if (!WorkerTokenMatches(token, it->second.token_hash)) {
     return absl::PermissionDeniedError(
@@ -576,7 +642,7 @@ absl::StatusOr<ScanManager::Worker*> ScanManager::Authenticate(const std::string
 }
 
 absl::StatusOr<v1::RegisterWorkerResponse> ScanManager::RegisterWorker(
-    const v1::RegisterWorkerRequest& req) {
+    const v1::RegisterWorkerRequest& req, const std::string& identity) {
   if (req.name().size() > 256 || req.worker_id().size() > 128) {
     return absl::InvalidArgumentError("worker name or id is longer than 256 characters");
   }
@@ -588,7 +654,12 @@ absl::StatusOr<v1::RegisterWorkerResponse> ScanManager::RegisterWorker(
   auto it = workers_.find(id);
   if (it != workers_.end()) {
     // The same worker again (say, after a coordinator restart) proves it with
-    // its token; anyone else may not take over its id and leases.
+    // its identity and its token; anyone else may not take over its id and
+    // leases.
+    if (!identity.empty() && !it->second.identity.empty() && it->second.identity != identity) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("worker ", id, " is registered to ", it->second.identity));
+    }
     if (!WorkerTokenMatches(req.worker_token(), it->second.token_hash)) {
       return absl::AlreadyExistsError(absl::StrCat(
           "worker id '", id, "' is registered by a live worker (name '", it->second.name,
@@ -607,8 +678,10 @@ absl::StatusOr<v1::RegisterWorkerResponse> ScanManager::RegisterWorker(
   if (!req.name().empty()) w.name = req.name();
   if (w.name.empty()) w.name = id;
   if (req.concurrency() != 0) w.concurrency = req.concurrency();
+  if (w.identity.empty()) w.identity = identity;  // bound to the identity that registered it
   w.last_seen = now;
-  RETURN_IF_ERROR(store_.SaveWorker({id, w.name, w.token_hash, absl::ToUnixMillis(w.connected)}));
+  RETURN_IF_ERROR(
+      store_.SaveWorker({id, w.name, w.token_hash, absl::ToUnixMillis(w.connected), w.identity}));
   // Committed before the worker gets its token: a restart must accept it.
   Durable(store_.Commit());
   v1::RegisterWorkerResponse resp;
@@ -759,9 +832,10 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::Grant(LiveScan& scan,
   return resp;
 }
 
-absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const v1::LeaseShardRequest& req) {
+absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const v1::LeaseShardRequest& req,
+                                                               const std::string& identity) {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token(), identity).status());
   const std::string& worker_id = req.worker_id();
   // Round-robin over the scans with work, in creation order, starting after
   // the one served last (see the header comment).
@@ -798,11 +872,12 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const v1::LeaseSh
   return resp;
 }
 
-absl::StatusOr<v1::HeartbeatResponse> ScanManager::Heartbeat(const v1::HeartbeatRequest& req) {
+absl::StatusOr<v1::HeartbeatResponse> ScanManager::Heartbeat(const v1::HeartbeatRequest& req,
+                                                             const std::string& identity) {
   absl::MutexLock lock(&mu_);
   // Probes are counted when their shard completes (CompleteShard), exactly
   // once; a heartbeat's probes_done would count them twice.
-  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token(), identity).status());
   const std::string& worker_id = req.worker_id();
   const absl::Time now = clock_.Now();
   const absl::Duration ttl = absl::Seconds(config_.lease.ttl_seconds);
@@ -868,9 +943,10 @@ absl::StatusOr<std::pair<ScanManager::LiveScan*, ScanManager::Lease*>> ScanManag
   return std::make_pair(&scan->second, &it->second);
 }
 
-absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
+absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req,
+                                         const std::string& identity) {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token(), identity).status());
   ASSIGN_OR_RETURN(auto held, HeldLease(req.lease_id(), req.worker_id()));
   if (held.second == nullptr) {
     return absl::FailedPreconditionError(
@@ -919,9 +995,10 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req) {
   return absl::OkStatus();
 }
 
-absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req) {
+absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req,
+                                        const std::string& identity) {
   absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token()).status());
+  RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token(), identity).status());
   ASSIGN_OR_RETURN(auto held, HeldLease(req.lease_id(), req.worker_id()));
   if (held.second == nullptr) return absl::OkStatus();  // stale: its shard went elsewhere
   LiveScan& scan = *held.first;

@@ -73,6 +73,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/ports.h"
+#include "common/role.h"
 #include "common/targets.h"
 #include "coordinator/config.h"
 #include "coordinator/inventory_source.h"
@@ -120,6 +121,21 @@ class ManagerEvents {
   }
 };
 
+// Who asks (the auth gate resolved it, common/caller.h): the scan's
+// started_by, the role whose scope (auth.roles) bounds an ad-hoc scan, and
+// whether it may cancel another identity's scan. The scheduler's scans have
+// no role scope.
+struct ScanCaller {
+  std::string identity = "scheduler";
+  Role role = Role::kAdmin;
+  bool scheduler = true;
+
+  static ScanCaller Scheduler() { return {}; }
+  static ScanCaller Of(std::string identity, Role role) {
+    return {std::move(identity), role, false};
+  }
+};
+
 class ScanManager {
  public:
   // `inventories` (may be null when no inventory has an `openstack` block)
@@ -145,8 +161,14 @@ class ScanManager {
   // allowed_ranges"), FailedPrecondition when nothing is left to scan
   // ("inventory 'cloud' has no addresses: openstack returned none"),
   // InvalidArgument for more pairs than limits.max_probes_per_scan.
-  absl::StatusOr<goalkeeper::v1::Scan> StartScan(const goalkeeper::v1::StartScanRequest& req,
-                                                 const std::string& schedule);
+  // Role scope (caller not the scheduler; common/auth_config.h): the
+  // targets must lie inside the role's allowed_ranges and the pairs within
+  // its max_probes_per_scan (InvalidArgument naming the key), the rate is
+  // capped to its max_rate, and each identity may start scans_per_hour
+  // (a token bucket: ResourceExhausted "... retry in N s").
+  absl::StatusOr<goalkeeper::v1::Scan> StartScan(
+      const goalkeeper::v1::StartScanRequest& req, const std::string& schedule,
+      const ScanCaller& caller = ScanCaller::Scheduler());
   absl::StatusOr<goalkeeper::v1::Scan> GetScan(const std::string& id);
   // The first `limit` scans (newest first), as ListScans summaries.
   absl::StatusOr<std::vector<goalkeeper::v1::Scan>> ListScans(uint32_t limit,
@@ -156,7 +178,9 @@ class ScanManager {
   // page token that was not issued for this inventory.
   absl::StatusOr<goalkeeper::v1::ListScansResponse> ListScans(
       const goalkeeper::v1::ListScansRequest& req);
-  absl::StatusOr<goalkeeper::v1::Scan> CancelScan(const std::string& id);
+  // PermissionDenied when the caller is below admin and did not start it.
+  absl::StatusOr<goalkeeper::v1::Scan> CancelScan(
+      const std::string& id, const ScanCaller& caller = ScanCaller::Scheduler());
   absl::Status ForEachFinding(const std::string& scan_id,
                               const std::function<void(const goalkeeper::v1::Finding&)>& fn);
   // At most `limit` findings after `after` in (ip, port) order (null = the
@@ -179,19 +203,25 @@ class ScanManager {
   // Every call but RegisterWorker authenticates the worker (id and token, see
   // the header comment). AlreadyExists when a live worker has this id and the
   // request lacks its token.
+  // `identity` is the caller's (the gate's; "" = not checked, no TLS): a
+  // worker id is bound to the identity that registered it, and every call
+  // for it from another identity, registering again included, is
+  // PermissionDenied "worker W is registered to <identity>".
   absl::StatusOr<goalkeeper::v1::RegisterWorkerResponse> RegisterWorker(
-      const goalkeeper::v1::RegisterWorkerRequest& req);
+      const goalkeeper::v1::RegisterWorkerRequest& req, const std::string& identity = "");
   absl::StatusOr<goalkeeper::v1::LeaseShardResponse> LeaseShard(
-      const goalkeeper::v1::LeaseShardRequest& req);
+      const goalkeeper::v1::LeaseShardRequest& req, const std::string& identity = "");
   // Extends the listed leases of the worker and the ones granted within the
   // last ttl (which the worker may not know of yet), cancels listed leases it
   // does not hold, takes its applied rates and answers its current shares.
   absl::StatusOr<goalkeeper::v1::HeartbeatResponse> Heartbeat(
-      const goalkeeper::v1::HeartbeatRequest& req);
+      const goalkeeper::v1::HeartbeatRequest& req, const std::string& identity = "");
   // InvalidArgument naming the pair when a result lies outside the scan or
   // outside the lease's slice; nothing of the batch is stored then.
-  absl::Status ReportFindings(const goalkeeper::v1::ReportFindingsRequest& req);
-  absl::Status CompleteShard(const goalkeeper::v1::CompleteShardRequest& req);
+  absl::Status ReportFindings(const goalkeeper::v1::ReportFindingsRequest& req,
+                              const std::string& identity = "");
+  absl::Status CompleteShard(const goalkeeper::v1::CompleteShardRequest& req,
+                             const std::string& identity = "");
 
   // Expires leases, rate reservations and silent workers. Call about once a second.
   void Tick();
@@ -262,12 +292,23 @@ class ScanManager {
     absl::Time last_seen;
     uint64_t probes_done = 0;
     std::string token_hash;  // SHA-256 of its token, hex
+    std::string identity;    // the caller that registered it; "" = not bound
+  };
+  // scans_per_hour of one identity: a token bucket.
+  struct ScanBudget {
+    double tokens = 0;
+    absl::Time updated;
   };
 
-  // The registered worker `id` when `token` is its token (and marks it
-  // seen); Unauthenticated for an unknown id, PermissionDenied for a wrong
-  // token.
-  absl::StatusOr<Worker*> Authenticate(const std::string& id, const std::string& token)
+  // The registered worker `id` when `token` is its token and `identity`
+  // the one it registered with (and marks it seen); Unauthenticated for an
+  // unknown id, PermissionDenied for a wrong token or identity.
+  absl::StatusOr<Worker*> Authenticate(const std::string& id, const std::string& token,
+                                       const std::string& identity)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes one scan of the caller's scans_per_hour; ResourceExhausted with
+  // the wait when none is left.
+  absl::Status TakeScanBudget(const ScanCaller& caller, uint32_t per_hour)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The lease `lease_id` when `worker_id` holds it: null when no live scan
   // has it; PermissionDenied naming both when another worker does.
@@ -323,12 +364,14 @@ class ScanManager {
   ManagerEvents no_events_;
   ManagerEvents* events_ = &no_events_;
   TargetSet allowed_;
+  std::map<Role, TargetSet> role_allowed_;  // auth.roles.*.allowed_ranges
   absl::Mutex mu_;
   absl::CondVar changed_;
   ScanStore& store_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, LiveScan> live_ ABSL_GUARDED_BY(mu_);           // PENDING/RUNNING
   std::map<std::string, std::string> lease_scan_ ABSL_GUARDED_BY(mu_);  // lease -> scan
   std::map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ScanBudget> scan_budgets_ ABSL_GUARDED_BY(mu_);  // by identity
   int64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t probes_done_total_ ABSL_GUARDED_BY(mu_) = 0;

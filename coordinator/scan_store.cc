@@ -120,6 +120,14 @@ CREATE TABLE node_findings (
 CREATE INDEX node_findings_undelivered ON node_findings (delivered, received_ms);
 )sql";
 
+// Version 5: the identity (peer certificate or bearer token) a worker
+// registered with and a node first reported with; later calls for the same
+// worker id or node name must come from it. '' = not bound (stored before).
+constexpr char kSchemaV5[] = R"sql(
+ALTER TABLE workers ADD COLUMN identity TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN identity TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const SqliteSchema& CoordinatorSchema() {
@@ -128,7 +136,7 @@ const SqliteSchema& CoordinatorSchema() {
                        "coordinator",
                        {"scans", "shards", "findings", "exposures", "reports", "schedule_runs",
                         "report_exposures", "meta", "workers", "nodes", "node_findings"},
-                       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4}};
+                       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5}};
   return *schema;
 }
 
@@ -704,13 +712,14 @@ absl::Status ScanStore::SaveScheduleRun(const std::string& name, int64_t last_fi
 }
 
 absl::StatusOr<std::vector<WorkerRow>> ScanStore::LoadWorkers() {
-  ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT id, name, token_hash, registered_ms FROM workers"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement * st,
+      db_->Cached("SELECT id, name, token_hash, registered_ms, identity FROM workers"));
   std::vector<WorkerRow> out;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
-    out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3)});
+    out.push_back({st->Text(0), st->Text(1), st->Text(2), st->Int(3), st->Text(4)});
   }
   st->Reset();
   return out;
@@ -720,9 +729,9 @@ absl::Status ScanStore::SaveWorker(const WorkerRow& worker) {
   RETURN_IF_ERROR(Begin());
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("INSERT OR REPLACE INTO workers (id, name, token_hash, "
-                               "registered_ms) VALUES (?,?,?,?)"));
+                               "registered_ms, identity) VALUES (?,?,?,?,?)"));
   st->Bind(1, worker.id).Bind(2, worker.name).Bind(3, worker.token_hash);
-  st->Bind(4, worker.registered_ms);
+  st->Bind(4, worker.registered_ms).Bind(5, worker.identity);
   return st->Run();
 }
 

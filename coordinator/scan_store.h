@@ -71,6 +71,7 @@ struct WorkerRow {
   std::string name;
   std::string token_hash;  // lowercase hex
   int64_t registered_ms = 0;
+  std::string identity;  // the caller that registered it; "" = not bound
 };
 
 struct ReportRow {

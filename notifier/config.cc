@@ -200,6 +200,8 @@ absl::Status NotifierParser::ParseTop(const std::string& key, const YamlField& f
     return ParseInsecureYaml(yaml_, f, &config_.tls);
   } else if (key == "health_listen") {
     ASSIGN_OR_RETURN(config_.health_listen, yaml_.HostPort(f, 0, true));
+  } else if (key == "auth") {
+    return ParseAuthConfig(yaml_, f, &config_.auth);
   }
   return absl::OkStatus();
 }
@@ -407,7 +409,7 @@ absl::StatusOr<NotifierConfig> NotifierParser::Parse(absl::string_view yaml) {
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
       {"listen", "db", "metrics_listen", "mode", "ops", "email", "telegram", "owners", "notify",
-       "tls", "insecure", "health_listen"},
+       "tls", "insecure", "health_listen", "auth"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckTlsYaml(yaml_, config_.tls, insecure_line_));
   RETURN_IF_ERROR(CheckOps());
@@ -517,6 +519,7 @@ std::string FormatNotifierConfig(const NotifierConfig& c) {
   }
   absl::StrAppend(&out, FormatTlsYaml(c.tls));
   text("", "health_listen", c.health_listen);
+  absl::StrAppend(&out, FormatAuthConfig(c.auth));
   return out;
 }
 

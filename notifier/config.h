@@ -42,6 +42,7 @@
 //   tls: {dir: /etc/goalkeeper/tls}  # ca.crt, tls.crt, tls.key (common/tls.h); or
 //   insecure: true                   # plaintext (local demos only)
 //   health_listen: 0.0.0.0:7073      # plaintext grpc.health.v1 for probes; "" = off
+//   auth: {...}   # who may do what: common/auth_config.h
 //
 //   ASSIGN_OR_RETURN(NotifierConfig c, LoadNotifierConfig("/etc/goalkeeper/notifier.yaml"));
 //
@@ -57,6 +58,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/auth_config.h"  // AuthConfig: who may do what
 #include "common/http_client.h"  // SecretRef
 #include "common/targets.h"
 #include "common/tls_config.h"
@@ -117,6 +119,9 @@ struct NotifierConfig {
   absl::Duration give_up_after = absl::Hours(24 * 3);
   bool notify_closed = false;
   std::vector<AcknowledgedExposure> acknowledged;
+  // Identities, tokens and roles (common/auth_config.h); of the role scopes
+  // the notifier uses max_acknowledge (the longest Acknowledge a role may give).
+  AuthConfig auth;
 
   // Mutual TLS on `listen`, or `insecure`; neither: refused at start.
   TlsConfig tls;

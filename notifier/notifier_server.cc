@@ -13,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/authz.h"
+#include "common/caller.h"
 #include "common/grpc_status.h"
 #include "common/health_service.h"
 #include "common/http_client.h"
@@ -25,6 +27,7 @@
 #include "notifier/mailer.h"
 #include "notifier/node_findings.h"
 #include "notifier/notification_store.h"
+#include "notifier/notifier_authz.h"
 #include "notifier/outbox_sender.h"
 #include "notifier/owner_resolver.h"
 #include "notifier/report_processor.h"
@@ -41,8 +44,8 @@ namespace v1 = goalkeeper::v1;
 class NotifierService final : public v1::Notifier::Service {
  public:
   NotifierService(NotificationStore& store, NodeFindingReceiver& nodes, const Clock& clock,
-                  absl::Mutex& wake_mu, absl::CondVar& wake)
-      : store_(store), nodes_(nodes), clock_(clock), wake_mu_(wake_mu), wake_(wake) {}
+                  absl::Mutex& wake_mu, absl::CondVar& wake, const AuthConfig& auth)
+      : store_(store), nodes_(nodes), clock_(clock), wake_mu_(wake_mu), wake_(wake), auth_(auth) {}
 
   // Node findings: stored with their notifications queued, then acknowledged.
   grpc::Status DeliverNodeFindings(grpc::ServerContext*, const v1::NodeFindingBatch* batch,
@@ -124,7 +127,7 @@ class NotifierService final : public v1::Notifier::Service {
   }
 
  public:
-  grpc::Status Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
+  grpc::Status Acknowledge(grpc::ServerContext* ctx, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse*) override {
     if (!IpAddress::Parse(req->ip()) || req->port() == 0 || req->port() > 65535) {
       return grpc::Status(
@@ -134,6 +137,9 @@ class NotifierService final : public v1::Notifier::Service {
     if (absl::FromUnixMillis(req->until_unix_ms()) <= clock_.Now()) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "until_unix_ms is not in the future");
     }
+    absl::Status bounded = CheckAcknowledgeUntil(auth_, CallerOf(*ctx).role, clock_.Now(),
+                                                 absl::FromUnixMillis(req->until_unix_ms()));
+    if (!bounded.ok()) return ToGrpcStatus(bounded);
     return ToGrpcStatus(store_.Acknowledge(
         req->ip(), req->port(), absl::FromUnixMillis(req->until_unix_ms()), req->reason()));
   }
@@ -177,6 +183,7 @@ class NotifierService final : public v1::Notifier::Service {
   const Clock& clock_;
   absl::Mutex& wake_mu_;
   absl::CondVar& wake_;
+  const AuthConfig& auth_;
 };
 
 // The notifier's Prometheus families, refreshed by its loop after each pass
@@ -358,15 +365,21 @@ int RunNotifier(const NotifierConfig& config) {
   absl::Mutex wake_mu;
   absl::CondVar wake;
   NodeFindingReceiver node_findings(config, **store, clock);
-  NotifierService service(**store, node_findings, clock, wake_mu, wake);
+  NotifierService service(**store, node_findings, clock, wake_mu, wake, config.auth);
   HealthService health({"goalkeeper.v1.Notifier"});
   // The same answers in plaintext on health_listen, for Kubernetes' probes.
   HealthService probe_health({"goalkeeper.v1.Notifier"});
   int port = 0;
-  // Mutual TLS (or --insecure); the authorization gate: none yet (every peer
-  // with a certificate from the CA passes).
+  // Mutual TLS (or --insecure) with the authorization gate: reports only
+  // from the coordinator, acknowledgements from admins (notifier/notifier_authz.h).
+  auto gate =
+      MakeServerGate(config.auth, NotifierMethodTable(), NotifierStreamingMethods(), "notifier");
+  if (!gate.ok()) {
+    log->error("{}", gate.status().message());
+    return 1;
+  }
   std::unique_ptr<grpc::Server> server =
-      StartGrpcServer(config.listen, {&service, &health}, &port, config.tls, nullptr);
+      StartGrpcServer(config.listen, {&service, &health}, &port, config.tls, *gate);
   if (server == nullptr) {
     log->error("cannot listen on '{}'", config.listen);
     return 1;

@@ -66,7 +66,25 @@ TEST(CoordinatorConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "  max_probes_per_scan: 4294967296\n"
             "nodes:\n"
             "  silence_after_intervals: 3  # heartbeat intervals without a report: agent "
-            "silent\n");
+            "silent\n"
+            "tls:\n"
+            "  # ca_file: unset\n"
+            "  # cert_file: unset\n"
+            "  # key_file: unset\n"
+            "  refresh_seconds: 10  # the files are re-read this often\n"
+            "insecure: false\n"
+            "health_listen: \"0.0.0.0:7072\"  # plaintext grpc.health.v1 only; \"\" = off\n"
+            "auth:\n"
+            "  identities:\n"
+            "    - {match: \"spiffe://goalkeeper/worker*\", role: worker}\n"
+            "    - {match: \"spiffe://goalkeeper/node-agent*\", role: node-agent}\n"
+            "    - {match: \"spiffe://goalkeeper/coordinator*\", role: coordinator}\n"
+            "    - {match: \"spiffe://goalkeeper/admin*\", role: admin}\n"
+            "    - {match: \"spiffe://goalkeeper/operator*\", role: operator}\n"
+            "    - {match: \"spiffe://goalkeeper/viewer*\", role: viewer}\n"
+            "  tokens: []\n"
+            "  max_streams_per_identity: 8\n"
+            "  # roles: unset (no role is narrower than the config)\n");
 }
 
 TEST(CoordinatorConfigFormatTest, NodeSilenceRoundTrips) {

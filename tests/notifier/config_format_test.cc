@@ -79,7 +79,25 @@ TEST(NotifierConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "  repeat_interval: \"7d\"\n"
             "  give_up_after: \"3d\"\n"
             "  notify_closed: false\n"
-            "  acknowledged: []\n");
+            "  acknowledged: []\n"
+            "tls:\n"
+            "  # ca_file: unset\n"
+            "  # cert_file: unset\n"
+            "  # key_file: unset\n"
+            "  refresh_seconds: 10  # the files are re-read this often\n"
+            "insecure: false\n"
+            "health_listen: \"0.0.0.0:7073\"\n"
+            "auth:\n"
+            "  identities:\n"
+            "    - {match: \"spiffe://goalkeeper/worker*\", role: worker}\n"
+            "    - {match: \"spiffe://goalkeeper/node-agent*\", role: node-agent}\n"
+            "    - {match: \"spiffe://goalkeeper/coordinator*\", role: coordinator}\n"
+            "    - {match: \"spiffe://goalkeeper/admin*\", role: admin}\n"
+            "    - {match: \"spiffe://goalkeeper/operator*\", role: operator}\n"
+            "    - {match: \"spiffe://goalkeeper/viewer*\", role: viewer}\n"
+            "  tokens: []\n"
+            "  max_streams_per_identity: 8\n"
+            "  # roles: unset (no role is narrower than the config)\n");
 }
 
 TEST(NotifierConfigFormatTest, PrintsTheExampleInTheFileSchema) {
