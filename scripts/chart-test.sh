@@ -8,9 +8,14 @@
 # template, every rendered object validated against the Kubernetes 1.31 schemas in strict mode
 # (kubernetes-validate; the CRD objects by scripts/chart_checks.py), the "restricted" Pod
 # Security rules, and the rendered config files parsed by the real binaries
-# (`--check-config`). Then: a deliberately wrong object must fail validation, bad values must
-# fail the schema with a message naming the key, checksum annotations roll exactly the pods
-# whose config changed, and the helm-unittest suites.
+# (`--check-config`, with certificates of scripts/dev-certs.sh where the pods mount their TLS
+# Secrets). Then: a deliberately wrong object must fail validation, bad values must fail the
+# schema with a message naming the key, checksum annotations roll exactly the pods whose config
+# changed (and nothing for TLS: rotation restarts nothing), and the helm-unittest suites.
+#
+# TLS is on by default: a render needs cert-manager's API (--api-versions cert-manager.io/v1,
+# the sets below) or an existing Secret per component (helm lint has no --api-versions: it
+# lints with stand-in Secret names, LINT_TLS).
 #
 # Tools come from ~/.cache/goalkeeper/tools (scripts/k8s-tools.sh builds them; override with
 # GOALKEEPER_TOOLS). GOALKEEPER_BIN is the directory with goalkeeper-coordinator,
@@ -31,6 +36,10 @@ CHECKS=$ROOT/scripts/chart_checks.py
 GOALKEEPER_BIN=${GOALKEEPER_BIN:-$ROOT/build}
 KUBE=(--kube-version 1.31.0)
 CRD_APIS=(--api-versions monitoring.coreos.com/v1 --api-versions keda.sh/v1alpha1)
+CM_API=(--api-versions cert-manager.io/v1)
+LINT_TLS=(--set tls.coordinator.existingSecret=lint-tls --set tls.notifier.existingSecret=lint-tls
+  --set tls.worker.existingSecret=lint-tls --set tls.nodeAgent.existingSecret=lint-tls
+  --set tls.cli.existingSecret=lint-tls)
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -96,6 +105,7 @@ validate() { # FILE: strict 1.31 schemas; only the known CRD kinds may lack a sc
   "$KV" -k 1.31.0 --strict "$1" | grep -v ' passed for resource ' || true
   local crds='kind (ServiceMonitor|PodMonitor|PrometheusRule) with api version '
   crds+='monitoring.coreos.com/v1|kind ScaledObject with api version keda.sh/v1alpha1'
+  crds+='|kind (Certificate|Issuer) with api version cert-manager.io/v1'
   if "$KV" -k 1.31.0 --strict --quiet "$1" 2>&1 | grep "Couldn't find schema" |
     grep -Ev "$crds"; then
     echo "an object of an unknown kind or apiVersion"
@@ -117,6 +127,21 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
   done
   sed -i -e "s|/run/secrets/goalkeeper/|$dir/secrets/|" -e "s|/var/lib/goalkeeper/|$dir/data/|" \
     "$dir"/*.yaml
+  # TLS: each component's mounted Secret becomes a directory of the same layout made by
+  # scripts/dev-certs.sh (the binaries check the files at start); auth.tokens: stand-in files.
+  "$ROOT/scripts/dev-certs.sh" "$WORK/certs" coordinator notifier worker node-agent cli || return 1
+  local tls=/run/secrets/goalkeeper-tls
+  sed -i -e "s|$tls|$WORK/certs/coordinator|" "$dir/coordinator.yaml"
+  [[ ! -f $dir/notifier.yaml ]] || sed -i -e "s|$tls|$WORK/certs/notifier|" "$dir/notifier.yaml"
+  mkdir -p "$dir/tokens"
+  local name
+  for name in $(sed -nE 's|^ *file: /run/secrets/goalkeeper-auth/(.*)$|\1|p' "$dir"/*.yaml); do
+    echo "stand-in-token-$name" >"$dir/tokens/$name"
+  done
+  sed -i -e "s|/run/secrets/goalkeeper-auth/|$dir/tokens/|" "$dir"/*.yaml
+  sed -i -e "s|$tls|$WORK/certs/worker|" "$dir/worker.args"
+  [[ ! -f $dir/node.args ]] || sed -i -e "s|$tls|$WORK/certs/node-agent|" "$dir/node.args"
+  [[ ! -f $dir/cronjob.args ]] || sed -i -e "s|$tls|$WORK/certs/cli|" "$dir/cronjob.args"
   bin=$(find_bin goalkeeper-coordinator) || {
     echo "no goalkeeper-coordinator in $GOALKEEPER_BIN"
     return 1
@@ -173,12 +198,14 @@ check_config() { # SET: the rendered configs parsed by the real binaries.
 }
 
 # name|values files (comma separated)|extra helm template flags
+# (cluster-test: the existing Secrets of ci/cluster-test-values.yaml, no cert-manager.)
 SETS=(
-  "default||"
-  "stage|$CHART/values-stage.yaml|"
-  "prod|$CHART/values-prod.yaml|--api-versions monitoring.coreos.com/v1"
-  "all-on|$CHART/ci/all-on-values.yaml|${CRD_APIS[*]}"
+  "default||${CM_API[*]}"
+  "stage|$CHART/values-stage.yaml|${CM_API[*]}"
+  "prod|$CHART/values-prod.yaml|--api-versions monitoring.coreos.com/v1 ${CM_API[*]}"
+  "all-on|$CHART/ci/all-on-values.yaml|${CRD_APIS[*]} ${CM_API[*]}"
   "cluster-test|$CHART/values-prod.yaml,$CHART/ci/cluster-test-values.yaml|"
+  "insecure||--set tls.enabled=false"
 )
 for entry in "${SETS[@]}"; do
   IFS='|' read -r set file extra <<<"$entry"
@@ -186,7 +213,8 @@ for entry in "${SETS[@]}"; do
   IFS=',' read -r -a files <<<"$file"
   for f in "${files[@]}"; do vals+=(-f "$f"); done
   read -r -a extra_flags <<<"$extra"
-  lint_vals=("${vals[@]}")
+  lint_vals=("${vals[@]}" "${LINT_TLS[@]}")
+  [[ $set == insecure ]] && lint_vals+=(--set tls.enabled=false)
   # helm lint has no --api-versions: lint the KEDA file with the HPA instead.
   [[ $set == all-on ]] && lint_vals+=(--set worker.autoscaling.kind=hpa)
   check "$set: helm lint --strict" "$HELM" lint --strict "${KUBE[@]}" "${lint_vals[@]}" "$CHART"
@@ -202,8 +230,8 @@ for entry in "${SETS[@]}"; do
 done
 
 # The binaries catch what the schema cannot: an inventory outside the allowed ranges.
-"$HELM" template gk "$CHART" "${KUBE[@]}" --set 'inventories.x.targets[0]=203.0.113.0/24' \
-  >"$WORK/outside.yaml"
+"$HELM" template gk "$CHART" "${KUBE[@]}" "${CM_API[@]}" \
+  --set 'inventories.x.targets[0]=203.0.113.0/24' >"$WORK/outside.yaml"
 expect_fail "--check-config refuses an inventory outside allowedRanges" \
   "inventories.x.targets.*outside allowed_ranges" check_config outside
 
@@ -215,7 +243,7 @@ check "all-on: renders every kind" bash -c '
     "policy/v1 PodDisruptionBudget" "keda.sh/v1alpha1 ScaledObject" \
     "apps/v1 DaemonSet" "v1 Namespace" \
     "monitoring.coreos.com/v1 ServiceMonitor" "monitoring.coreos.com/v1 PodMonitor" \
-    "monitoring.coreos.com/v1 PrometheusRule"; do
+    "monitoring.coreos.com/v1 PrometheusRule" "cert-manager.io/v1 Certificate"; do
     grep -qx "$k" <<<"$kinds" || { echo "missing $k"; exit 1; }
   done' _ "$PY" "$CHECKS" "$WORK/all-on.yaml"
 # all-on has two node pools: each agent's effective listener policy is its pool's
@@ -235,7 +263,7 @@ check "prod: HPA rendered, spec.replicas left out" bash -c '
 
 # The node agent's exceptions are allowed only in its own privileged namespace: the same
 # DaemonSet in a namespace the chart does not label (create: false, no NS argument) fails.
-"$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" -f "$CHART/values-prod.yaml" \
+"$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${CM_API[@]}" -f "$CHART/values-prod.yaml" \
   --set nodeAgent.namespace.create=false >"$WORK/agent-unlabelled.yaml"
 expect_fail "pss: the node agent outside a privileged namespace is refused" \
   "DaemonSet/gk-goalkeeper-node-agent: hostNetwork is set" \
@@ -250,13 +278,19 @@ sed -e 's/add: \[CHOWN, FOWNER\]/add: [CHOWN, FOWNER, SYS_ADMIN]/' "$WORK/prod.y
 expect_fail "pss: the checkpoint init container may add CHOWN and FOWNER only" \
   "checkpoint-owner: adds capabilities \['SYS_ADMIN'\]" \
   "$PY" "$CHECKS" pss "$WORK/agent-caps.yaml"
+sed -e 's|{name: tls, mountPath: /run/secrets/goalkeeper-tls, readOnly: true}|{name: tls, mountPath: /run/secrets/goalkeeper-tls}|' \
+  "$WORK/prod.yaml" >"$WORK/tls-rw.yaml"
+expect_fail "pss: a TLS Secret mounted read-write is refused" \
+  "container coordinator: volume tls \(keys, certificates or tokens\) is not read-only" \
+  "$PY" "$CHECKS" pss "$WORK/tls-rw.yaml"
 expect_fail "the node agent in the release namespace fails clearly" \
   'nodeAgent.namespace.name: "goalkeeper" is the release namespace' \
-  "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" -f "$CHART/values-prod.yaml" \
-  --set nodeAgent.namespace.name=goalkeeper
+  "$HELM" template gk "$CHART" -n goalkeeper "${KUBE[@]}" "${CM_API[@]}" \
+  -f "$CHART/values-prod.yaml" --set nodeAgent.namespace.name=goalkeeper
 expect_fail "the node agent with NetworkPolicies but no node CIDRs fails clearly" \
   "networkPolicy.coordinator.nodeAgentCidrs: the node agents reach the coordinator" \
-  "$HELM" template gk "$CHART" "${KUBE[@]}" --set nodeAgent.enabled=true
+  "$HELM" template gk "$CHART" "${KUBE[@]}" "${CM_API[@]}" --set nodeAgent.enabled=true \
+  --set tls.nodeAgent.existingSecret=agent-tls
 
 # The validator must be able to fail: an unknown field and a wrong type.
 cat >"$WORK/wrong.yaml" <<'EOF'
@@ -281,7 +315,7 @@ expect_fail "kubernetes-validate refuses a wrong type" "containerPort" \
   "$KV" -k 1.31.0 --strict "$WORK/wrong-type.yaml"
 expect_fail "a KEDA request without keda.sh/v1alpha1 fails clearly" \
   "no keda.sh/v1alpha1 API" \
-  "$HELM" template gk "$CHART" "${KUBE[@]}" --set worker.autoscaling.enabled=true \
+  "$HELM" template gk "$CHART" "${KUBE[@]}" "${CM_API[@]}" --set worker.autoscaling.enabled=true \
   --set worker.autoscaling.kind=keda
 
 # The schema refuses bad values with a message naming the key.
@@ -333,9 +367,29 @@ bad "an unknown node pool key" \
   --set 'nodeAgent.pools[0].affinity.x=1'
 bad "a memory limit missing from resources" "at '/worker/resources': missing property 'limits'" \
   --set worker.resources.limits=null
+bad "an unknown role" "at '/auth/identities/0/role': value must be one of" \
+  --set 'auth.identities[0].match=spiffe://x' --set 'auth.identities[0].role=root'
+bad "a token without its Secret" "at '/auth/tokens/0': missing property 'existingSecret'" \
+  --set 'auth.tokens[0].name=ci' --set 'auth.tokens[0].role=operator' \
+  --set 'auth.tokens[0].existingSecretKey=token'
+bad "an unknown cert-manager mode" "at '/tls/certManager/enabled'" \
+  --set-string tls.certManager.enabled=maybe
+bad "an unknown issuer kind" "at '/tls/certManager/issuerRef/kind'" \
+  --set tls.certManager.issuerRef.kind=Vault
+bad "a certificate duration in days (cert-manager wants hours)" \
+  "at '/tls/certManager/duration'" --set tls.certManager.duration=90d
+bad "an unknown TLS key" "at '/tls/worker': additional properties 'secret' not allowed" \
+  --set tls.worker.secret=x
+expect_fail "TLS with neither cert-manager nor a Secret fails naming the component" \
+  "tls\.[a-zA-Z]+: no TLS material for the [a-z-]+: the cluster serves no cert-manager.io/v1 API" \
+  "$HELM" template gk "$CHART" "${KUBE[@]}"
+expect_fail "the node agent with the release namespace's Issuer fails clearly" \
+  "tls.nodeAgent: the node agent runs in namespace \"goalkeeper-node\", where the Issuer" \
+  "$HELM" template gk "$CHART" "${KUBE[@]}" "${CM_API[@]}" --set nodeAgent.enabled=true \
+  --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=10.0.0.0/24'
 
 # Checksum annotations: a changed config or credential rolls exactly the pods that use it.
-render() { "$HELM" template gk "$CHART" "${KUBE[@]}" "$@"; }
+render() { "$HELM" template gk "$CHART" "${KUBE[@]}" "${CM_API[@]}" "$@"; }
 rolls() { # NAME EXPECTED(sorted, space separated) HELM-ARGS...
   local name=$1 want=$2
   shift 2
@@ -358,10 +412,24 @@ rolls "a worker flag rolls only the workers" "Deployment/gk-goalkeeper-worker" \
   --set worker.maxRate=1000
 rolls "the NetworkPolicy egress rolls nothing" "" \
   --set 'networkPolicy.notifier.egress[0].cidrs[0]=203.0.113.25/32'
+# TLS: certificates are renewed in place (the binaries re-read the files), so nothing about
+# them is in a checksum; auth is config, and rolls exactly the configs it is in.
+rolls "cert-manager durations and keys roll nothing (a renewal restarts no pod)" "" \
+  --set tls.certManager.duration=720h --set tls.certManager.renewBefore=100h \
+  --set tls.certManager.privateKey.algorithm=RSA --set tls.certManager.privateKey.size=2048
+rolls "an operator's scan scope rolls only the coordinator" \
+  "StatefulSet/gk-goalkeeper-coordinator" --set auth.roles.operator.scansPerHour=5
+rolls "the longest acknowledgement rolls only the notifier" \
+  "StatefulSet/gk-goalkeeper-notifier" --set auth.roles.admin.maxAcknowledge=7d
+rolls "an identity rolls the coordinator and the notifier" \
+  "StatefulSet/gk-goalkeeper-coordinator StatefulSet/gk-goalkeeper-notifier" \
+  --set 'auth.identities[0].match=spiffe://goalkeeper/coordinator' \
+  --set 'auth.identities[0].role=coordinator'
 
 # The same with the node agent on: its config rolls only the DaemonSet, and the others' config
 # does not roll it.
-AGENT=(--set nodeAgent.enabled=true --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=10.0.0.0/24')
+AGENT=(--set nodeAgent.enabled=true --set 'networkPolicy.coordinator.nodeAgentCidrs[0]=10.0.0.0/24'
+  --set tls.nodeAgent.existingSecret=agent-tls)
 render "${AGENT[@]}" >"$WORK/base.yaml"
 rolls "a node agent setting rolls only the node agents" "DaemonSet/gk-goalkeeper-node-agent" \
   "${AGENT[@]}" --set nodeAgent.config.heartbeat_interval=30s

@@ -7,7 +7,9 @@
                                               Namespace with that label, or one of NS): it is
                                               checked for exactly its documented exceptions
   chart_checks.py crds RENDERED.yaml          the CRD objects (no Kubernetes schema) are
-                                              well formed: known kinds, required fields;
+                                              well formed: known kinds, required fields
+                                              (a Certificate: one spiffe://goalkeeper/ URI,
+                                              client auth, a new key at each renewal);
                                               no object twice, names short enough
   chart_checks.py kinds RENDERED.yaml         prints the kinds, one per line
   chart_checks.py extract RENDERED.yaml DIR   writes DIR/coordinator.yaml, DIR/notifier.yaml,
@@ -87,6 +89,9 @@ def check_container_common(bad, c, volumes):
     if not (res.get("limits") or {}).get("memory"):
         bad(f"{cname}: no memory limit")
     mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+    for m in c.get("volumeMounts", []):
+        if m["name"] in ("tls", "auth-tokens", "credentials") and m.get("readOnly") is not True:
+            bad(f"{cname}: volume {m['name']} (keys, certificates or tokens) is not read-only")
     if c["name"] in ("coordinator", "notifier", "worker", "scan", "node-agent"):
         tmp = mounts.get("/tmp")
         if tmp is None or "emptyDir" not in volumes.get(tmp, {}):
@@ -188,11 +193,18 @@ CRD_REQUIRED = {
     ("monitoring.coreos.com/v1", "PrometheusRule"): [("spec", "groups")],
     ("keda.sh/v1alpha1", "ScaledObject"): [("spec", "scaleTargetRef", "name"),
                                            ("spec", "triggers")],
+    ("cert-manager.io/v1", "Certificate"): [("spec", "secretName"), ("spec", "issuerRef", "name"),
+                                            ("spec", "issuerRef", "kind")],
+    ("cert-manager.io/v1", "Issuer"): [("spec",)],
 }
 CRD_SPEC_KEYS = {
     "ServiceMonitor": {"selector", "endpoints", "namespaceSelector", "jobLabel"},
     "PodMonitor": {"selector", "podMetricsEndpoints", "namespaceSelector", "jobLabel"},
     "PrometheusRule": {"groups"},
+    "Certificate": {"secretName", "secretTemplate", "duration", "renewBefore", "commonName",
+                    "dnsNames", "uris", "ipAddresses", "usages", "privateKey", "issuerRef",
+                    "isCA"},
+    "Issuer": {"selfSigned", "ca"},
     "ScaledObject": {"scaleTargetRef", "minReplicaCount", "maxReplicaCount", "pollingInterval",
                      "cooldownPeriod", "triggers", "advanced", "fallback", "idleReplicaCount"},
 }
@@ -224,6 +236,19 @@ def check_crds(docs):
                     if not r.get("expr") or not (r.get("alert") or r.get("record")):
                         problems.append(f"{name}: group {g.get('name')}: rule without "
                                         "expr and alert/record")
+        if d["kind"] == "Certificate":
+            spec = d["spec"]
+            if not spec.get("isCA"):
+                uris = spec.get("uris") or []
+                if len(uris) != 1 or not uris[0].startswith("spiffe://goalkeeper/"):
+                    problems.append(f"{name}: needs exactly one SAN URI spiffe://goalkeeper/...")
+                if "client auth" not in (spec.get("usages") or []):
+                    problems.append(f"{name}: no client auth usage (every link is mutual TLS)")
+            if (spec.get("privateKey") or {}).get("rotationPolicy", "Always") != "Always" and \
+                    not spec.get("isCA"):
+                problems.append(f"{name}: privateKey.rotationPolicy is not Always")
+        if d["kind"] == "Issuer" and len(d["spec"]) != 1:
+            problems.append(f"{name}: spec needs exactly one of selfSigned, ca")
         if d["kind"] == "ScaledObject":
             for t in d["spec"]["triggers"]:
                 md = t.get("metadata", {})

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The chart on a real single-node Kubernetes cluster (tests/cluster/cluster.sh):
 #   - `helm install --wait` of values-prod.yaml + tests/cluster/values-cluster.yaml into a
-#     namespace enforcing the "restricted" Pod Security Standard; every pod Ready through its
-#     gRPC health probes;
+#     namespace enforcing the "restricted" Pod Security Standard, mutual TLS on every link from
+#     Secrets of scripts/dev-certs.sh certificates (the Services' DNS names); every pod Ready
+#     through its gRPC health probes on the plaintext health ports;
 #   - through `kubectl port-forward`, goalkeeperctl runs an ad-hoc scan and an inventory scan
 #     of the lab sidecar's loopback listeners inside the worker pod; the findings reach the
 #     notifier's outbox (.eml files on its volume);
@@ -13,10 +14,15 @@
 #     the agent pod makes `goalkeeperctl nodes list` show the node silent ("node agent
 #     silent" in the outbox), and its return clears it ("node agent back"); the new pod
 #     resumes from the checkpoints on the node (nothing counted twice);
+#   - certificate rotation: the Secrets replaced by new certificates of the same CA; within
+#     the kubelet's sync period the coordinator and the notifier serve the new ones, and no
+#     pod restarted (uids and restart counts unchanged); scans still work; a client without
+#     a certificate is refused;
 #   - `helm upgrade` with a changed notifier value rolls the notifier pod only;
 #   - raising the workers' minimum adds a worker that joins a running scan;
 #   - a variant with one securityContext field wrong is refused by the real admission;
-#   - `helm uninstall` leaves only the PersistentVolumeClaims (docs/deploy.md).
+#   - `helm uninstall` leaves only the PersistentVolumeClaims and the TLS Secrets the test
+#     made (docs/deploy.md).
 # Needs root, the tools of scripts/k8s-tools.sh, the image of scripts/build-images.sh and
 # GOALKEEPER_BIN (default build/) with goalkeeperctl. Prints one line per check and ends with
 # "cluster-tests: N passed, M failed"; exit 1 if any failed.
@@ -43,6 +49,9 @@ VALUES=(-f "$CHART/values-prod.yaml" -f "$HERE/values-cluster.yaml"
   --set "nodeAgent.hostPaths.localtime=$NODE_DIR/localtime"
   --set "nodeAgent.hostPaths.checkpointDir=$NODE_DIR/checkpoint")
 PF_PORT=17070
+PF_NOTIFIER_PORT=17071
+CERTS="$D/certs"
+COORD_SVC="$REL-coordinator"
 
 passed=0
 failed=0
@@ -55,10 +64,14 @@ check() {  # NAME CMD...
 c() { "$HERE/cluster.sh" run "$@"; }
 k() { c kubectl "$@"; }
 helm_() { c helm "$@"; }
-ctl() { c "$CTL" --coordinator "127.0.0.1:$PF_PORT" "$@"; }
+ctl() {
+  c "$CTL" --coordinator "127.0.0.1:$PF_PORT" --tls-dir "$CERTS/cli" \
+    --tls-server-name "$COORD_SVC" "$@"
+}
 
 cleanup() {
   [[ -n "${PF_PID:-}" ]] && kill "$PF_PID" 2>/dev/null || true
+  [[ -n "${PF_NOTIFIER_PID:-}" ]] && kill "$PF_NOTIFIER_PID" 2>/dev/null || true
   if [[ "${KEEP_CLUSTER:-0}" != 1 ]]; then "$HERE/cluster.sh" down || true; fi
 }
 trap cleanup EXIT
@@ -120,6 +133,34 @@ for ns in "$NS" "$BAD_NS"; do
     pod-security.kubernetes.io/enforce-version=v1.31 >/dev/null
 done
 
+# Mutual TLS: a development CA and one certificate per component (scripts/dev-certs.sh), with
+# the names the components dial: the Services' short names (workers, the coordinator's
+# notifier address), their .svc names (the node agents) and 127.0.0.1 (port-forward).
+DNS=()
+for svc in "$REL-coordinator" "$REL-notifier"; do
+  DNS+=(--dns "$svc" --dns "$svc.$NS" --dns "$svc.$NS.svc" --dns "$svc.$NS.svc.cluster.local")
+done
+make_certs() { "$ROOT/scripts/dev-certs.sh" "${DNS[@]}" "$CERTS" coordinator notifier worker node-agent cli; }
+make_certs
+tls_secret() {  # NAMESPACE IDENTITY: the kubernetes.io/tls Secret goalkeeper-IDENTITY-tls
+  k create secret generic "goalkeeper-$2-tls" -n "$1" --type=kubernetes.io/tls \
+    --from-file="$CERTS/$2/ca.crt" --from-file="$CERTS/$2/tls.crt" \
+    --from-file="$CERTS/$2/tls.key" --dry-run=client -o yaml | k apply -f - >/dev/null
+}
+# The node agent's namespace exists before the install (its Secret lives there), made
+# adoptable by the release so `helm uninstall` still deletes it.
+k create namespace "$AGENT_NS" >/dev/null
+k label namespace "$AGENT_NS" app.kubernetes.io/managed-by=Helm \
+  pod-security.kubernetes.io/enforce=privileged >/dev/null
+k annotate namespace "$AGENT_NS" "meta.helm.sh/release-name=$REL" \
+  "meta.helm.sh/release-namespace=$NS" >/dev/null
+all_secrets() {
+  local id
+  for id in coordinator notifier worker cli; do tls_secret "$NS" "$id"; done
+  tls_secret "$AGENT_NS" node-agent
+}
+all_secrets
+
 # --- install ---------------------------------------------------------------------------
 t0=$SECONDS
 if helm_ install "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --wait --timeout 180s >"$D/install.log" 2>&1
@@ -143,6 +184,39 @@ grpc_probes() {
   [[ "$p" =~ ^([0-9]+/liveness\ )+$ ]]
 }
 check "readiness and liveness probes are gRPC health probes" grpc_probes
+health_ports() {  # the kubelet cannot present a client certificate: plaintext health ports
+  local p
+  p=$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component}={.spec.containers[0].readinessProbe.grpc.port}{"\n"}{end}' | sort -u | tr '\n' ' ')
+  echo "cluster-test: probe ports: $p"
+  [[ "$p" == "coordinator=7072 notifier=7073 worker=7072 " ]]
+}
+check "the probes use the plaintext health ports, not the TLS ports 7070/7071" health_ports
+tls_mounted() {  # every pod of the release and the agent mounts its own Secret, read-only
+  local m
+  m=$( (k get pods -n "$NS" -o json; k get pods -n "$AGENT_NS" -o json) | python3 -c '
+import json, sys
+dec = json.JSONDecoder()
+text = sys.stdin.read()
+i = 0
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    doc, i = dec.raw_decode(text, i)
+    for p in doc["items"]:
+        vols = {v["name"]: v for v in p["spec"]["volumes"]}
+        c = p["spec"]["containers"][0]
+        mnt = [m for m in c.get("volumeMounts", []) if m["name"] == "tls"]
+        ok = (len(mnt) == 1 and mnt[0]["mountPath"] == "/run/secrets/goalkeeper-tls"
+              and mnt[0].get("readOnly") is True)
+        print(p["metadata"]["labels"]["app.kubernetes.io/component"],
+              vols.get("tls", {}).get("secret", {}).get("secretName"), "ro" if ok else "NOT-RO")
+' | sort -u | tr '\n' ',')
+  echo "cluster-test: TLS mounts: $m"
+  [[ "$m" == "coordinator goalkeeper-coordinator-tls ro,node-agent goalkeeper-node-agent-tls ro,notifier goalkeeper-notifier-tls ro,worker goalkeeper-worker-tls ro," ]]
+}
+check "each pod mounts its own TLS Secret read-only at /run/secrets/goalkeeper-tls" tls_mounted
 
 # The workers and the coordinator reach each other by Service name: CoreDNS answers
 # cluster.local and kube-proxy routes the ClusterIP to the pod.
@@ -260,6 +334,11 @@ for n in json.load(sys.stdin).get("nodes", []):
 for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
 check "the agent reports: \`goalkeeperctl nodes list\` shows node localhost ($(node_state))" \
   test "$(node_state)" == ok
+if [[ "$(node_state)" != ok ]]; then  # what the agent says (its transport errors) and the nodes
+  k logs -n "$AGENT_NS" "$(agent_pod)" -c node-agent --tail=15 2>&1 | cut -c1-240 |
+    sed 's/^/cluster-test:   agent: /'
+  node_json 2>&1 | head -c 600 | sed 's/^/cluster-test:   nodes: /'
+fi
 
 # Firewall lines in the default TFTP rule's format (RFC 3164 stamps in the host's zone, UTC
 # here): 12 hits from 192.0.2.23 (threshold 10 in 10 minutes) and 3 from 192.0.2.99.
@@ -328,6 +407,114 @@ echo "cluster-test: mails about 192.0.2.23: $mails_23"
 check "the new agent pod resumes from its checkpoints: a new source found, the old not again" \
   test -n "$(outbox_eml_with 'Brute-force source 192\.0\.2\.77')" -a "$mails_23" -eq 1
 
+# --- mutual TLS: a client without a certificate, then certificate rotation ---------------
+c kubectl port-forward -n "$NS" "svc/$REL-notifier" "$PF_NOTIFIER_PORT:7071" \
+  >"$D/port-forward-notifier.log" 2>&1 &
+PF_NOTIFIER_PID=$!
+# What a TLS client presenting the cli certificate sees on PORT (through the port-forwards)
+# with SERVERNAME: openssl's view of the handshake, the served certificate included.
+tls_probe() {  # PORT SERVERNAME
+  c bash -c 'sleep 1 | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername "$2" \
+    -CAfile "$3" -alpn h2 -verify_return_error -cert "$4" -key "$5" 2>&1' _ "$1" "$2" \
+    "$CERTS/ca.crt" "$CERTS/cli/tls.crt" "$CERTS/cli/tls.key"
+}
+served_fp() {  # PORT SERVERNAME -> the SHA-256 fingerprint served there ("" if none)
+  { tls_probe "$1" "$2" || true; } | { openssl x509 -noout -fingerprint -sha256 2>/dev/null || true; } |
+    cut -d= -f2
+}
+file_fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+for _ in $(seq 1 50); do [[ -n "$(served_fp "$PF_NOTIFIER_PORT" "$REL-notifier")" ]] && break; sleep 0.2; done
+# A gRPC call without a client certificate (grpcurl, trusting the CA) is refused: at the
+# handshake, or by the gate when the server only requests certificates (for bearer-token
+# clients); the same call with the cli certificate is answered, so this can fail.
+GRPCURL=${GRPCURL:-$(command -v grpcurl || echo "$HOME/go/bin/grpcurl")}
+grpc_call() {  # PORT SERVERNAME METHOD [nocert]
+  local id=(-cert "$CERTS/cli/tls.crt" -key "$CERTS/cli/tls.key")
+  [[ "${4:-}" == nocert ]] && id=()
+  c "$GRPCURL" -max-time 10 -cacert "$CERTS/ca.crt" -servername "$2" "${id[@]}" \
+    -import-path "$ROOT/proto" -proto goalkeeper/v1/coordinator.proto \
+    -proto goalkeeper/v1/notifier.proto "127.0.0.1:$1" "$3" 2>&1
+}
+refused_without_cert() {  # PORT SERVERNAME METHOD
+  local out rc=0
+  out=$(grpc_call "$1" "$2" "$3" nocert) || rc=$?
+  echo "cluster-test: $3 without a certificate: exit $rc: $(tr '\n' ' ' <<<"$out" | head -c 200)"
+  [[ $rc -ne 0 ]] &&
+    grep -qiE 'Unauthenticated|PermissionDenied|deadline exceeded|certificate|handshake|EOF' \
+      <<<"$out" && grpc_call "$1" "$2" "$3" >/dev/null
+}
+check "a gRPC call without a client certificate is refused by the coordinator (with one: answered)" \
+  refused_without_cert "$PF_PORT" "$COORD_SVC" goalkeeper.v1.Coordinator/ListWorkers
+# The notifier: a report delivery (the coordinator's alone) from a client without a certificate.
+notifier_refuses_without_cert() {
+  local out rc=0
+  out=$(grpc_call "$PF_NOTIFIER_PORT" "$REL-notifier" goalkeeper.v1.Notifier/DeliverReport \
+    nocert) || rc=$?
+  echo "cluster-test: the notifier without a certificate: exit $rc: $(tr '\n' ' ' <<<"$out" | head -c 200)"
+  [[ $rc -ne 0 ]] &&
+    grep -qiE 'Unauthenticated|PermissionDenied|deadline exceeded|certificate|handshake|EOF' <<<"$out"
+}
+check "... and by the notifier" notifier_refuses_without_cert
+ctl_without_cert() {  # goalkeeperctl trusting the CA, with a bearer token but no certificate
+  local rc=0
+  echo not-a-configured-token >"$D/bogus-token"
+  c "$CTL" --coordinator "127.0.0.1:$PF_PORT" --tls-ca-file "$CERTS/ca.crt" \
+    --tls-server-name "$COORD_SVC" --token-file "$D/bogus-token" workers list \
+    >"$D/nocert.out" 2>&1 || rc=$?
+  echo "cluster-test: goalkeeperctl without a certificate: exit $rc:" \
+    "$(head -c 200 "$D/nocert.out" | tr '\n' ' ')"
+  # 1 = the call failed (2 would be a usage error: no proof of anything).
+  [[ $rc -eq 1 ]] && ! grep -q "$REL-worker" "$D/nocert.out"
+}
+check "goalkeeperctl without a client certificate gets no answer (exit 1)" ctl_without_cert
+
+# Rotation: new keys and certificates from the same CA, the Secrets replaced in place. The
+# kubelet refreshes the mounted files within its sync period (1 min) and the servers re-read
+# them (tls.refreshSeconds): the new certificates are served, nothing restarts.
+pods_state() {  # "namespace/name uid restarts" of every pod of the release and the agent
+  local ns
+  for ns in "$NS" "$AGENT_NS"; do
+    k get pods -n "$ns" -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.uid} {range .status.containerStatuses[*]}{.restartCount},{end}{"\n"}{end}'
+  done | sort
+}
+before_rotation=$(pods_state)
+old_coord=$(served_fp "$PF_PORT" "$COORD_SVC")
+old_notifier=$(served_fp "$PF_NOTIFIER_PORT" "$REL-notifier")
+echo "cluster-test: served before rotation: coordinator $old_coord, notifier $old_notifier"
+for id in coordinator notifier worker node-agent cli; do rm -rf "${CERTS:?}/$id"; done
+make_certs
+all_secrets
+new_coord=$(file_fp "$CERTS/coordinator/tls.crt")
+new_notifier=$(file_fp "$CERTS/notifier/tls.crt")
+t0=$SECONDS
+for _ in $(seq 1 180); do
+  [[ "$(served_fp "$PF_PORT" "$COORD_SVC")" == "$new_coord" &&
+     "$(served_fp "$PF_NOTIFIER_PORT" "$REL-notifier")" == "$new_notifier" ]] && break
+  sleep 1
+done
+rotated_in=$((SECONDS - t0))
+check "after the Secrets are replaced the coordinator serves its new certificate (${rotated_in} s)" \
+  test "$(served_fp "$PF_PORT" "$COORD_SVC")" == "$new_coord" -a "$new_coord" != "$old_coord"
+check "... and the notifier its new one" \
+  test "$(served_fp "$PF_NOTIFIER_PORT" "$REL-notifier")" == "$new_notifier" -a \
+  "$new_notifier" != "$old_notifier"
+after_rotation=$(pods_state)
+[[ "$before_rotation" == "$after_rotation" ]] ||
+  diff <(echo "$before_rotation") <(echo "$after_rotation") | sed 's/^/cluster-test:   /'
+check "no pod restarted or was replaced by the rotation (uids and restart counts unchanged)" \
+  test "$before_rotation" == "$after_rotation" -a -n "$before_rotation"
+# The fleet works on the new certificates: a scan through the coordinator (the new cli
+# certificate), its workers (their new client certificates on the next connection) and the
+# notifier (the coordinator's new client certificate).
+rot=$(ctl scan start --targets 127.0.10.0/29 --ports 5432,6379,9200,27017,22 --wait \
+  --output json | tail -1)
+rot_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$rot")
+check "after the rotation an ad-hoc scan still finds exactly the lab's listeners" \
+  test "$(findings_of "$rot_id")" == "$expected_lab"
+check "the new certificates chain to the same CA (the pods' ca.crt did not change)" bash -c '
+  openssl verify -CAfile "$1/ca.crt" "$1"/{cli,coordinator,notifier,worker,node-agent}/tls.crt \
+    >/dev/null' _ "$CERTS"
+
 # --- upgrade rolls exactly the changed pods ----------------------------------------------
 uids() { k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component} {.metadata.uid}{"\n"}{end}' | sort; }
 before=$(uids)
@@ -382,6 +569,7 @@ helm_ uninstall bad -n "$BAD_NS" --wait >/dev/null 2>&1 || true
 
 # --- uninstall leaves only what the docs say -------------------------------------------------
 kill "$PF_PID" 2>/dev/null || true; PF_PID=
+kill "$PF_NOTIFIER_PID" 2>/dev/null || true; PF_NOTIFIER_PID=
 helm_ uninstall "$REL" -n "$NS" --wait --timeout 120s >"$D/uninstall.log" 2>&1 || cat "$D/uninstall.log"
 leftover() {
   local kinds
@@ -394,11 +582,16 @@ leftover() {
 # SIGTERM tries to hand it back until its grace period (60 s) ends, and the
 # coordinator it would hand it to is being deleted too. Wait that long.
 for _ in $(seq 1 200); do
-  [[ "$(leftover | grep -v '^persistentvolumeclaim/')" == "" ]] && break; sleep 0.5
+  [[ "$(leftover | grep -vE '^(persistentvolumeclaim/|secret/goalkeeper-[a-z-]+-tls$)')" == "" ]] &&
+    break
+  sleep 0.5
 done
 left=$(leftover | tr '\n' ' ')
-check "helm uninstall leaves only the PVCs (left: $left)" test "$left" == \
-  "persistentvolumeclaim/data-$REL-coordinator-0 persistentvolumeclaim/data-$REL-notifier-0 "
+# The TLS Secrets are the test's own (existingSecret): uninstall leaves them, as documented.
+check "helm uninstall leaves only the PVCs and the test's TLS Secrets (left: $left)" \
+  test "$left" == "persistentvolumeclaim/data-$REL-coordinator-0 \
+persistentvolumeclaim/data-$REL-notifier-0 secret/goalkeeper-cli-tls \
+secret/goalkeeper-coordinator-tls secret/goalkeeper-notifier-tls secret/goalkeeper-worker-tls "
 
 check "helm uninstall removes the node agent's namespace" bash -c '
   for _ in $(seq 1 120); do

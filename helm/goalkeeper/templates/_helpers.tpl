@@ -244,6 +244,7 @@ resources:
 {{- $l := $v.coordinator.lease }}
 {{- $_ := set $c "lease" (dict "ttl_seconds" $l.ttlSeconds "heartbeat_seconds" $l.heartbeatSeconds "shard_seconds" $l.shardSeconds) }}
 {{- $_ := set $c "limits" (dict "max_probes_per_scan" $v.coordinator.limits.maxProbesPerScan) }}
+{{- $c = merge $c (include "goalkeeper.securityConfig" (list . "coordinator") | fromYaml) }}
 {{- toYaml $c }}
 {{- end }}
 
@@ -300,6 +301,7 @@ resources:
 {{- $notify := dict "repeat_interval" $n.notify.repeatInterval "give_up_after" $n.notify.giveUpAfter "notify_closed" $n.notify.notifyClosed }}
 {{- if $n.notify.acknowledged }}{{ $_ := set $notify "acknowledged" $n.notify.acknowledged }}{{ end }}
 {{- $_ := set $c "notify" $notify }}
+{{- $c = merge $c (include "goalkeeper.securityConfig" (list . "notifier") | fromYaml) }}
 {{- toYaml $c }}
 {{- end }}
 
@@ -314,6 +316,7 @@ resources:
 - --concurrency={{ $w.concurrency }}
 - --threads={{ $w.threads }}
 - --max-rate={{ $w.maxRate }}
+{{ include "goalkeeper.tlsArgs" . }}
 {{- range $w.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -518,4 +521,130 @@ key merged into one NotIn), each term ANDed into each of AFFINITY's own terms.
 {{- $_ := set $aff "nodeAffinity" $na }}
 {{- end }}
 {{- if $aff }}{{ toYaml $aff }}{{ end }}
+{{- end }}
+
+{{/* Where every pod's TLS material is mounted (ca.crt, tls.crt, tls.key), read-only. */}}
+{{- define "goalkeeper.tlsDir" -}}/run/secrets/goalkeeper-tls{{- end }}
+
+{{/* Where the auth.tokens files are mounted in the coordinator and the notifier. */}}
+{{- define "goalkeeper.tokenDir" -}}/run/secrets/goalkeeper-auth{{- end }}
+
+{{/* A tls.* key's component name: the suffix of its names and of its SAN URI. */}}
+{{- define "goalkeeper.tlsComponent" -}}
+{{- get (dict "coordinator" "coordinator" "notifier" "notifier" "worker" "worker" "nodeAgent" "node-agent" "cli" "cli") . }}
+{{- end }}
+
+{{/* "true" when the chart renders cert-manager Certificates (TLS on, allowed, API served). */}}
+{{- define "goalkeeper.certManager" -}}
+{{- $t := .Values.tls }}
+{{- if and $t.enabled (ne (toString $t.certManager.enabled) "false") (.Capabilities.APIVersions.Has "cert-manager.io/v1") }}true{{ end }}
+{{- end }}
+
+{{/*
+The Secret with a component's TLS material: (list . "coordinator"), "" when TLS is off. An
+existingSecret wins; else the chart's Certificate's Secret; with neither the render fails
+naming the component and both ways out.
+*/}}
+{{- define "goalkeeper.tlsSecretName" -}}
+{{- $root := index . 0 }}
+{{- $key := index . 1 }}
+{{- $t := $root.Values.tls }}
+{{- if $t.enabled }}
+{{- $c := index $t $key }}
+{{- if $c.existingSecret }}
+{{- $c.existingSecret }}
+{{- else if include "goalkeeper.certManager" $root }}
+{{- if and (eq $key "nodeAgent") (ne $t.certManager.issuerRef.kind "ClusterIssuer") }}
+{{- fail (printf "tls.nodeAgent: the node agent runs in namespace %q, where the Issuer %q of the release namespace cannot issue its certificate; set tls.certManager.issuerRef to a ClusterIssuer (kind: ClusterIssuer), or tls.nodeAgent.existingSecret to a kubernetes.io/tls Secret (with ca.crt) in %q" $root.Values.nodeAgent.namespace.name (default (printf "%s-ca" (include "goalkeeper.fullname" $root)) $t.certManager.issuerRef.name) $root.Values.nodeAgent.namespace.name) }}
+{{- end }}
+{{- printf "%s-tls" (include "goalkeeper.componentName" (list $root (include "goalkeeper.tlsComponent" $key))) }}
+{{- else }}
+{{- $why := "the cluster serves no cert-manager.io/v1 API (install cert-manager; with helm template pass --api-versions cert-manager.io/v1)" }}
+{{- if eq (toString $t.certManager.enabled) "false" }}{{ $why = "tls.certManager.enabled is false" }}{{ end }}
+{{- fail (printf "tls.%s: no TLS material for the %s: %s and tls.%s.existingSecret is empty; set tls.%s.existingSecret to a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt (scripts/dev-certs.sh makes them), or tls.enabled=false (plaintext: not for production)" $key (include "goalkeeper.tlsComponent" $key) $why $key $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A component's TLS volume (list . "coordinator"): nothing when TLS is off. */}}
+{{- define "goalkeeper.tlsVolume" -}}
+{{- with include "goalkeeper.tlsSecretName" . -}}
+- name: tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end }}
+{{- end }}
+
+{{/* Its mount: read-only, at goalkeeper.tlsDir. */}}
+{{- define "goalkeeper.tlsVolumeMount" -}}
+{{- if .Values.tls.enabled -}}
+- {name: tls, mountPath: {{ include "goalkeeper.tlsDir" . }}, readOnly: true}
+{{- end }}
+{{- end }}
+
+{{/* The TLS flags of goalkeeper-worker and goalkeeperctl (YAML list items). */}}
+{{- define "goalkeeper.tlsArgs" -}}
+{{- if .Values.tls.enabled -}}
+- --tls-dir={{ include "goalkeeper.tlsDir" . }}
+{{- else -}}
+- --insecure
+{{- end }}
+{{- end }}
+
+{{/*
+The transport and auth keys of the coordinator's or the notifier's config (list . "notifier"):
+health_listen (plaintext grpc.health.v1 for the kubelet's probes), tls or insecure, auth.
+*/}}
+{{- define "goalkeeper.securityConfig" -}}
+{{- $root := index . 0 }}
+{{- $comp := index . 1 }}
+{{- $v := $root.Values }}
+{{- $c := dict "health_listen" (printf "0.0.0.0:%d" (include "goalkeeper.healthPort" $comp | int)) }}
+{{- if $v.tls.enabled }}
+{{- $_ := set $c "tls" (dict "dir" (include "goalkeeper.tlsDir" $root) "refresh_seconds" $v.tls.refreshSeconds) }}
+{{- else }}
+{{- $_ := set $c "insecure" true }}
+{{- end }}
+{{- $a := $v.auth }}
+{{- $auth := dict "identities" $a.identities "max_streams_per_identity" $a.maxStreamsPerIdentity }}
+{{- if $a.tokens }}
+{{- $toks := list }}
+{{- range $a.tokens }}
+{{- $toks = append $toks (dict "name" .name "file" (printf "%s/%s" (include "goalkeeper.tokenDir" $root) .name) "role" .role) }}
+{{- end }}
+{{- $_ := set $auth "tokens" $toks }}
+{{- end }}
+{{- $keys := dict "coordinator" (dict "allowedRanges" "allowed_ranges" "maxProbesPerScan" "max_probes_per_scan" "maxRate" "max_rate" "scansPerHour" "scans_per_hour") "notifier" (dict "maxAcknowledge" "max_acknowledge") }}
+{{- $roles := dict }}
+{{- range $role, $scope := ($a.roles | default dict) }}
+{{- $r := dict }}
+{{- range $k, $key := get $keys $comp }}
+{{- if hasKey ($scope | default dict) $k }}{{ $_ := set $r $key (get $scope $k) }}{{ end }}
+{{- end }}
+{{- if $r }}{{ $_ := set $roles $role $r }}{{ end }}
+{{- end }}
+{{- if $roles }}{{ $_ := set $auth "roles" $roles }}{{ end }}
+{{- $_ := set $c "auth" $auth }}
+{{- toYaml $c }}
+{{- end }}
+
+{{/* The plaintext health port of the coordinator (7072) and the notifier (7073). */}}
+{{- define "goalkeeper.healthPort" -}}
+{{- get (dict "coordinator" "7072" "notifier" "7073") . }}
+{{- end }}
+
+{{/* The auth.tokens files: a projected volume (nothing when there is no token). */}}
+{{- define "goalkeeper.tokenVolume" -}}
+{{- $sources := list }}
+{{- range .Values.auth.tokens }}
+{{- $sources = append $sources (dict "secret" (dict "name" .existingSecret "items" (list (dict "key" .existingSecretKey "path" .name)))) }}
+{{- end }}
+{{- if $sources -}}
+- name: auth-tokens
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- toYaml $sources | nindent 6 }}
+{{- end }}
 {{- end }}
