@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/deadline_check.h"
 #include "common/grpc_server_metrics.h"  // GrpcCodeName
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -210,6 +211,14 @@ grpc::Status AuthGate::Process(const InputMetadata& auth_metadata, grpc::AuthCon
     return Deny(caller->identity, method, grpc::StatusCode::PERMISSION_DENIED,
                 absl::StrCat(method, " needs role ", RoleName(rule->second), "; ", caller->identity,
                              " has ", RoleName(caller->role)));
+  }
+  // A unary call must carry a deadline (a client that never gives up would
+  // hold a handler thread); streams are bounded per identity instead.
+  if (streaming_.count(method) == 0) {
+    if (absl::Status s = RequireDeadline(auth_metadata); !s.ok()) {
+      return Deny(caller->identity, method, grpc::StatusCode::INVALID_ARGUMENT,
+                  std::string(s.message()));
+    }
   }
   if (streaming_.count(method) > 0) {
     const uint32_t limit = policy_->config().max_streams_per_identity;

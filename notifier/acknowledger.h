@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "goalkeeper/v1/notifier.pb.h"
 #include "notifier/notification_store.h"
+#include "notifier/report_check.h"
 
 namespace goalkeeper {
 
@@ -29,7 +30,7 @@ inline constexpr char kAcknowledgeMethod[] = "/goalkeeper.v1.Notifier/Acknowledg
 
 class Acknowledger {
  public:
-  static constexpr size_t kMaxReasonBytes = 1024;
+  static constexpr size_t kMaxReasonBytes = kMaxAcknowledgeReason;  // notifier/report_check.h
 
   // `auth` and `audit` (null: not audited) must outlive it.
   Acknowledger(NotificationStore& store, const Clock& clock, const AuthConfig& auth, Auditor* audit)

@@ -6,7 +6,8 @@
 # kept corpus is the minimal set of inputs covering every feature found so
 # far. Inputs are at most 4096 bytes (-max_len, as in scripts/test.sh); a
 # fuzzer's corpus over --max-kb loses its largest inputs, and the whole
-# tests/fuzz/corpus must stay under --total-kb (exit 1 otherwise).
+# tests/fuzz/corpus must stay under --total-kb (exit 1 otherwise). Inputs with
+# names of their own (seeds that tests read, crash reproducers) are always kept.
 #
 #   scripts/fuzz-corpus.sh                       # every fuzzer, 60 s each
 #   scripts/fuzz-corpus.sh --seconds 300 cron_fuzzer email_render_fuzzer
@@ -92,6 +93,9 @@ grow() {  # $1 = fuzzer name; verdict in $work/$1.verdict
   fi
   if "$bin" -merge=1 -max_len=4096 "$merged" "$kept" "$found" >>"$log" 2>&1; then
     trim "$merged"
+    # Named inputs (hand-written seeds that tests read, crash reproducers)
+    # stay whatever the merge thinks of them; only hash-named ones go.
+    find "$kept" -maxdepth 1 -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp -- {} "$merged/" \;
     rm -rf "$kept"
     mkdir -p "$kept"
     find "$merged" -type f -exec cp -- {} "$kept/" \;

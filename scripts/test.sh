@@ -8,7 +8,8 @@
 #      integration tests on loopback; the network-namespace tests need root);
 #   4. builds and runs the same suite again under ASan + UBSan;
 #   5. builds the libFuzzer targets with clang and runs each for a bounded
-#      time (GOALKEEPER_FUZZ_SECONDS per target, default 30);
+#      time (GOALKEEPER_FUZZ_SECONDS per target, default 20) from the corpora
+#      kept in tests/fuzz/corpus (scripts/fuzz-corpus.sh grows them);
 #   6. Kubernetes packaging: the chart's offline checks (scripts/chart-test.sh:
 #      lint, render, strict 1.31 schemas, values schema, helm-unittest, the
 #      rendered configs through the binaries' --check-config), the alert rules
@@ -44,7 +45,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$CACHE/ccache}" CCACHE_BASEDIR="$PWD" CCACHE_NO
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-8G}"
 LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-FUZZ_SECONDS=${GOALKEEPER_FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${GOALKEEPER_FUZZ_SECONDS:-20}
 JOBS=$(nproc)
 passed=0
 failed=0

@@ -190,7 +190,7 @@ TEST_F(AuditCliTest, ARefusedReportIsInTheNotifiersTrail) {
   auto stub = goalkeeper::v1::Notifier::NewStub(
       grpc::CreateChannel(notifier_->address(), grpc::InsecureChannelCredentials()));
   goalkeeper::v1::ScanReport report;
-  report.set_scan_id("forged-1");
+  report.set_scan_id("20261201-120000-f0f0f1");  // well formed: the exposure is refused
   goalkeeper::v1::Exposure* e = report.add_exposures();
   e->set_ip("not-an-ip");
   e->set_port(22);
@@ -201,7 +201,7 @@ TEST_F(AuditCliTest, ARefusedReportIsInTheNotifiersTrail) {
             grpc::StatusCode::INVALID_ARGUMENT);
   nlohmann::json entries = Audit({"--notifier", notifier_->address(), "--method", "DeliverReport"});
   ASSERT_EQ(entries.size(), 1u) << entries.dump();
-  EXPECT_EQ(entries[0]["target"], "forged-1");
+  EXPECT_EQ(entries[0]["target"], "20261201-120000-f0f0f1");
   EXPECT_EQ(entries[0]["code"], 3);
   EXPECT_THAT(entries[0]["detail_json"].get<std::string>(), HasSubstr("not-an-ip"));
 }

@@ -270,7 +270,7 @@ TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
     grpc::ClientContext ctx;
     v1::DeliverReportResponse resp;
     auto w = stub->DeliverReportStream(&ctx, &resp);
-    ASSERT_TRUE(w->Write(header("short", 1000)));
+    ASSERT_TRUE(w->Write(header("20261201-100000-00000a", 1000)));
     ASSERT_TRUE(w->Write(batch(0, 500)));
     w->WritesDone();
     grpc::Status s = w->Finish();
@@ -287,26 +287,27 @@ TEST_F(StoreTest, TheNotifierStoresAStreamOnlyWhenCompleteAndChecksContent) {
     grpc::Status s = w->Finish();
     return std::make_pair(s, resp.duplicate());
   };
-  auto [first, dup1] = send("whole", 3000);
+  auto [first, dup1] = send("20261201-100000-00000b", 3000);
   EXPECT_TRUE(first.ok()) << first.error_message();
   EXPECT_FALSE(dup1);
-  auto [again, dup2] = send("whole", 3000);
+  auto [again, dup2] = send("20261201-100000-00000b", 3000);
   EXPECT_TRUE(again.ok()) << again.error_message();
   EXPECT_TRUE(dup2) << "same id, same content: a duplicate";
-  auto [other, dup3] = send("whole", 2000);
+  auto [other, dup3] = send("20261201-100000-00000b", 2000);
   EXPECT_EQ(other.error_code(), grpc::StatusCode::ALREADY_EXISTS) << other.error_message();
   // The unary call shares the rule.
   v1::ScanReport unary;
-  unary.set_scan_id("whole");
+  unary.set_scan_id("20261201-100000-00000b");
   grpc::ClientContext ctx;
   Deadline(ctx);
   v1::DeliverReportResponse resp;
   EXPECT_EQ(stub->DeliverReport(&ctx, unary, &resp).error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_THAT(notifier->log(), HasSubstr("report refused scan=whole"));
+  EXPECT_THAT(notifier->log(), HasSubstr("report refused scan=20261201-100000-00000b"));
   notifier->Kill();
   EXPECT_EQ(NotifierStored("broken"), std::nullopt);
-  EXPECT_EQ(NotifierStored("short"), std::nullopt);
-  EXPECT_EQ(NotifierStored("whole"), std::optional<uint64_t>(3000)) << "the first is kept";
+  EXPECT_EQ(NotifierStored("20261201-100000-00000a"), std::nullopt);
+  EXPECT_EQ(NotifierStored("20261201-100000-00000b"), std::optional<uint64_t>(3000))
+      << "the first is kept";
 }
 
 TEST_F(StoreTest, ANotifierThatNeverAnswersDoesNotHoldUpLeaseExpiry) {

@@ -89,7 +89,7 @@ TEST_F(AcknowledgerTest, RefusalsAreOneEntryEachNamingTheValue) {
   clock_.Advance(absl::Seconds(1));
   v1::AcknowledgeRequest long_reason = Request("127.0.0.7", 22, 1'900'000'000'000);
   long_reason.set_reason(std::string(5000, 'x'));
-  EXPECT_EQ(acks_->Acknowledge(op, long_reason).message(), "reason: 5000 bytes (at most 1024)");
+  EXPECT_EQ(acks_->Acknowledge(op, long_reason).message(), "reason: 5000 bytes (at most 500)");
   std::vector<AuditEntry> entries = Entries();  // newest first
   ASSERT_EQ(entries.size(), 3u);
   for (const AuditEntry& e : entries) {
