@@ -87,10 +87,12 @@ class AuthGateTest : public ::testing::Test {
         [this](const DeniedCall& d) { denied_.push_back(d); }, &slots_);
   }
 
+  // A call as a gRPC client sends it; `deadline` false: without grpc-timeout.
   grpc::Status Call(FakeAuthContext& auth, const std::string& method,
-                    const std::string& authorization = "") {
+                    const std::string& authorization = "", bool deadline = true) {
     std::multimap<grpc::string_ref, grpc::string_ref> md;
     md.emplace(":path", method);
+    if (deadline) md.emplace("grpc-timeout", "9999866u");
     if (!authorization.empty()) md.emplace("authorization", authorization);
     md.emplace("user-agent", "test");
     consumed_.clear();
@@ -113,6 +115,18 @@ TEST_F(AuthGateTest, LetsARoleCallWhatItsRoleAllowsAndSetsTheCaller) {
   FakeAuthContext viewer_call = Peer("spiffe://goalkeeper/admin");
   EXPECT_TRUE(Call(viewer_call, "/goalkeeper.v1.Coordinator/GetScan").ok());
   EXPECT_TRUE(denied_.empty());
+}
+
+TEST_F(AuthGateTest, AUnaryCallWithoutADeadlineIsRefusedAStreamIsNot) {
+  FakeAuthContext auth = Peer("spiffe://goalkeeper/admin");
+  grpc::Status s = Call(auth, "/goalkeeper.v1.Coordinator/GetScan", "", /*deadline=*/false);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("a deadline is required"));
+  ASSERT_EQ(denied_.size(), 1u);
+  EXPECT_EQ(denied_[0].code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(auth.Get(kIdentityProperty), "");
+  FakeAuthContext watch = Peer("spiffe://goalkeeper/admin");
+  EXPECT_TRUE(Call(watch, "/goalkeeper.v1.Coordinator/WatchScan", "", /*deadline=*/false).ok());
 }
 
 TEST_F(AuthGateTest, RefusesAMissingRoleNamingTheMethodAndBothRoles) {
