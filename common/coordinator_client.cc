@@ -11,9 +11,9 @@
 #include "absl/time/clock.h"
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
+#include "common/logging.h"
 #include "goalkeeper/v1/coordinator.grpc.pb.h"
 #include "goalkeeper/v1/node.grpc.pb.h"
-#include "spdlog/spdlog.h"
 
 namespace goalkeeper {
 namespace {
@@ -36,7 +36,7 @@ ChannelOptions FastReconnect(const TlsConfig& tls) {
 template <typename Service>
 class RedialingStub {
  public:
-  static constexpr absl::Duration kRedialAfter = absl::Seconds(15);
+  static constexpr absl::Duration kRedialAfter = absl::Seconds(5);
 
   RedialingStub(std::string address, ChannelOptions options)
       : address_(std::move(address)), options_(std::move(options)), stub_(Dial()) {}
@@ -77,8 +77,9 @@ class RedialingStub {
     absl::Time now = absl::Now();
     if (failing_since_ == absl::InfiniteFuture()) failing_since_ = now;
     if (now - failing_since_ < kRedialAfter) return;
-    spdlog::warn("no answer from {} for {} s ({}): dialling it afresh", address_,
-                 absl::ToInt64Seconds(now - failing_since_), s.error_message());
+    MakeLogger("client")->warn("no answer from {} for {} s ({}): dialling it afresh", address_,
+                               absl::ToInt64Seconds(now - failing_since_),
+                               EscapeLogText(s.error_message()));
     stub_ = Dial();
     failing_since_ = absl::InfiniteFuture();
   }

@@ -93,7 +93,7 @@ daemon_check() {
   local label=$1 ready=$2 name="goalkeeper-smoke-$1-$$" up="" top pid ids caps code
   local extra=()
   shift 2
-  [ "$label" = notifier ] && extra=("${NOTIFIER_CONFIG[@]}")
+  extra=("${MOUNT[@]}")
   names+=("$name")
   if ! "${PODMAN[@]}" run -d --name "$name" --ulimit nofile=20000:20000 --ulimit nproc=1000:1000 \
     --read-only --cap-drop=ALL --security-opt no-new-privileges --network none \
@@ -136,23 +136,29 @@ daemon_check() {
   code=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$name" 2>&1 || true)
   if [ "$code" = 0 ]; then pass "$label stops on SIGTERM with exit 0"; else fail "$label stop: exit '$code'"; fi
 }
-daemon_check coordinator "coordinator listening grpc=127.0.0.1:" \
-  goalkeeper-coordinator --listen 127.0.0.1:0 --db /tmp/coordinator.db --metrics-listen ""
-# A minimal notifier config, mounted read-only as the chart's ConfigMap is.
+# The config and the fleet's TLS material, mounted read-only as the chart's
+# ConfigMap and Secrets are (development certificates: scripts/dev-certs.sh).
 config_dir=$(mktemp -d)
 cat >"$config_dir/notifier.yaml" <<'EOF'
 mode: stage
 ops: {emails: [noc@operator.example]}
 email: {from: goalkeeper@operator.example, outbox_dir: /tmp/outbox}
 EOF
-chmod 0755 "$config_dir" && chmod 0644 "$config_dir/notifier.yaml"
-NOTIFIER_CONFIG=(-v "$config_dir:/etc/goalkeeper:ro")
+scripts/dev-certs.sh "$config_dir/tls" coordinator notifier worker
+# The container runs as UID 10001: let it read this throw-away copy.
+chmod -R a+rX "$config_dir"
+MOUNT=(-v "$config_dir:/etc/goalkeeper:ro")
+daemon_check coordinator "coordinator listening grpc=127.0.0.1:" \
+  goalkeeper-coordinator --listen 127.0.0.1:0 --db /tmp/coordinator.db --metrics-listen "" \
+  --health-listen 127.0.0.1:0 --tls-dir /etc/goalkeeper/tls/coordinator
 daemon_check notifier "notifier listening grpc=127.0.0.1:" \
   goalkeeper-notifier --config /etc/goalkeeper/notifier.yaml --listen 127.0.0.1:0 \
-  --db /tmp/notifier.db --metrics-listen ""
+  --db /tmp/notifier.db --metrics-listen "" --health-listen 127.0.0.1:0 \
+  --tls-dir /etc/goalkeeper/tls/notifier
 # No coordinator in its network: the worker keeps retrying, and serves health.
 daemon_check worker "worker health grpc=127.0.0.1:" \
-  goalkeeper-worker run --coordinator 127.0.0.1:1 --health-listen 127.0.0.1:0
+  goalkeeper-worker run --coordinator 127.0.0.1:1 --health-listen 127.0.0.1:0 \
+  --tls-dir /etc/goalkeeper/tls/worker
 cleanup
 
 finish

@@ -331,7 +331,9 @@ for n in json.load(sys.stdin).get("nodes", []):
     if n["name"] == "localhost":
         print("silent" if n.get("silent") else "ok")' 2>/dev/null
 }
-for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
+# Up to 90 s: an agent started before the coordinator was Ready backs off
+# (up to 60 s between reports) and may need a fresh channel first.
+for _ in $(seq 1 300); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
 check "the agent reports: \`goalkeeperctl nodes list\` shows node localhost ($(node_state))" \
   test "$(node_state)" == ok
 if [[ "$(node_state)" != ok ]]; then  # what the agent says (its transport errors) and the nodes
@@ -388,7 +390,9 @@ check "\"node agent silent\" reaches the notifier's outbox" \
   test -n "$(outbox_eml_with 'Node agent silent')"
 helm_ upgrade "$REL" "$CHART" -n "$NS" "${VALUES[@]}" --wait --timeout 120s \
   >"$D/agent-start.log" 2>&1 || cat "$D/agent-start.log"
-for _ in $(seq 1 100); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
+# Up to 90 s: an agent started before the coordinator was Ready backs off
+# (up to 60 s between reports) and may need a fresh channel first.
+for _ in $(seq 1 300); do [[ "$(node_state)" == ok ]] && break; sleep 0.3; done
 check "the agent's return clears it" test "$(node_state)" == ok
 for _ in $(seq 1 100); do [[ -n "$(outbox_eml_with 'Node agent back')" ]] && break; sleep 0.3; done
 check "... with a \"node agent back\" mail in the outbox" \
