@@ -18,7 +18,7 @@ for c in "${components[@]}"; do
   fi
 done
 all=$(printf '%s\n' "${components[@]}" | paste -sd'|')
-for shared in common owner_apis engine; do
+for shared in common owner_apis engine probes; do
   [ -d "$shared" ] || continue
   if hits=$(grep -rnE "#include \"($all)/" "$shared" 2>/dev/null); then
     echo "layering: shared $shared/ includes a component:"; echo "$hits"; bad=1
