@@ -1,7 +1,18 @@
-// The TCP connect scan engine: probes slices of ProbeSpaces with bounded
-// in-flight connects, a per-probe deadline, retries for unanswered probes and
-// optional rate caps (Pacer: one for the node, one per slice's scan, shared
-// by any number of slices and engines), on one io_context per thread.
+// The scan engine: probes slices of ProbeSpaces with bounded in-flight
+// connects, a per-probe deadline, retries for unanswered probes and optional
+// rate caps (Pacer: one for the node, one per slice's scan, shared by any
+// number of slices and engines), on one io_context per thread.
+//
+// Protocol probes (a slice's ProbeOptions, design12.md): an open TCP port
+// with a probe to run keeps its connection: the engine drives a
+// probes::TcpSession on it (bounded read, the probe deadline), then, when the
+// answer was not that protocol, identification probes on new connections
+// (each paced like any attempt, at most kMaxIdentifyConnections). A UDP pair
+// is a connect()ed datagram socket sending the port's probes::UdpProbe
+// request and matching answers (OPEN with evidence), ICMP refusal (CLOSED) or
+// silence after the retries (FILTERED). The slot stays busy meanwhile, so
+// in-flight work stays bounded. Without a probe to run, an open port is
+// closed at once as before.
 //
 // One-shot:
 //   EngineOptions opt;  opt.concurrency = 4096;  opt.timeout = 300ms;
@@ -29,6 +40,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -40,6 +53,9 @@
 #include "absl/time/time.h"
 #include "common/probe_space.h"
 #include "engine/pacer.h"
+#include "probes/evidence.h"
+#include "probes/tcp_probe.h"
+#include "probes/udp_probe.h"
 
 namespace goalkeeper {
 
@@ -55,8 +71,45 @@ struct ProbeResult {
   IpAddress address;
   uint16_t port = 0;
   ProbeState state = ProbeState::kFiltered;
-  uint32_t rtt_us = 0;  // connect round trip (open, closed); 0 otherwise
+  uint32_t rtt_us = 0;  // connect (UDP: first answer) round trip; 0 when none
   uint64_t index = 0;   // position in the probe permutation
+  probes::Transport transport = probes::Transport::kTcp;
+  // The probe that verified the service, else the port's own probe ("" when
+  // it has none).
+  std::string probe;
+  // What the probes saw; null when no probe ran.
+  std::shared_ptr<const probes::Evidence> evidence;
+};
+
+// How much a slice learns about open ports (design12.md "Modes").
+enum class ProbeMode : uint8_t {
+  kNone,    // TCP: connect only (UDP pairs are still probed)
+  kVerify,  // the port's catalogue probe, identification when it did not match
+  kAll,     // every open TCP port: its probe if any, then identification
+};
+absl::string_view ProbeModeName(ProbeMode m);  // "none", "verify", "all"
+
+// Where the engine finds probes: the registries of probes/ by default; tests
+// inject their own.
+class ProbeCatalog {
+ public:
+  virtual ~ProbeCatalog() = default;
+  virtual const probes::TcpProbe* TcpForPort(uint16_t port) const = 0;
+  virtual std::span<const probes::TcpProbe* const> Identification() const = 0;
+  virtual const probes::UdpProbe* UdpForPort(uint16_t port) const = 0;
+};
+// probes::TcpProbeForPort, IdentificationOrder, UdpProbeForPort.
+const ProbeCatalog& RegistryProbeCatalog();
+
+// At most this many extra connections identify one open port.
+inline constexpr uint32_t kMaxIdentifyConnections = 6;
+
+struct ProbeOptions {
+  ProbeMode mode = ProbeMode::kNone;
+  // The deadline of one TCP probe conversation (UDP uses the scan's timeout).
+  std::chrono::milliseconds timeout{2000};
+  probes::UdpProbeOptions udp;
+  const ProbeCatalog* catalog = nullptr;  // null: RegistryProbeCatalog(); must outlive the slice
 };
 
 class ResultSink {
@@ -92,6 +145,9 @@ struct ScanCounters {
   std::atomic<uint64_t> attempts{0};      // connects started, retries included
   std::atomic<uint64_t> local_errors{0};  // EMFILE/EADDRNOTAVAIL..., retried
   std::atomic<int64_t> in_flight{0};      // connects open right now
+  std::atomic<uint64_t> tcp_probes{0};    // TCP probe conversations (identification included)
+  std::atomic<uint64_t> verified{0};      // results whose probe verified the service
+  std::atomic<uint64_t> udp_unmatched{0};  // datagrams no probe matched (ignored)
 };
 
 // Indices [begin, end) of a probe space, with their own result sink: the unit
@@ -103,8 +159,9 @@ class ScanSlice {
   // Requires begin <= end <= space->size(); `sink` must outlive the slice's
   // work (until done()). `pacer` (may be null): the cap of this slice's scan,
   // shared by every slice of it; each probe also waits for the engine's.
+  // `probes`: what to learn about open ports (default: connect only).
   ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end, ResultSink& sink,
-            std::shared_ptr<Pacer> pacer = nullptr);
+            std::shared_ptr<Pacer> pacer = nullptr, ProbeOptions probes = {});
   ScanSlice(const ScanSlice&) = delete;
   ScanSlice& operator=(const ScanSlice&) = delete;
 
@@ -139,6 +196,8 @@ class ScanSlice {
   const uint64_t end_;
   ResultSink& sink_;
   const std::shared_ptr<Pacer> pacer_;
+  const ProbeOptions probes_;
+  const ProbeCatalog& catalog_;
   std::atomic<uint64_t> cursor_;
   std::atomic<uint64_t> settled_{0};
   std::atomic<uint64_t> dropped_{0};
@@ -158,7 +217,8 @@ class ScanEngine {
   // Probes indices [begin, end) of `space` and blocks until every probe has a
   // result or Cancel() was called (then in-flight probes finish and no new
   // ones start). Fails only when the engine cannot run at all.
-  absl::Status Run(const ProbeSpace& space, uint64_t begin, uint64_t end, ResultSink& sink);
+  absl::Status Run(const ProbeSpace& space, uint64_t begin, uint64_t end, ResultSink& sink,
+                   ProbeOptions probes = {});
 
   // Streaming: starts the threads, which wait for slices. `expected_probes`
   // bounds the slots created (a small one-shot scan needs few).

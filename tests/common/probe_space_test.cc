@@ -62,5 +62,56 @@ TEST(ProbeSpaceTest, RefusesMoreThanTwoToTheSixtyThreePairs) {
   EXPECT_EQ(space.status().code(), absl::StatusCode::kOutOfRange);
 }
 
+TEST(ProbeSpaceTest, NumbersTcpAndUdpPairsTogetherEachOnce) {
+  auto targets = TargetSet::Parse({"127.0.0.0/30", "::1"}, {});
+  auto ports = PortSet::Parse("22,53,80");
+  ASSERT_TRUE(targets.ok() && ports.ok());
+  // Unsorted with a duplicate: the space keeps them sorted and unique.
+  auto space = ProbeSpace::Create(*targets, *ports, 3, {161, 53, 161});
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(space->udp_ports(), (std::vector<uint16_t>{53, 161}));
+  ASSERT_EQ(space->size(), 5u * (3 + 2));
+  EXPECT_EQ(ProbeSpace::CountPairs(*targets, *ports, {161, 53, 161}), 25u);
+  EXPECT_EQ(ProbeSpace::CountPairs(*targets, *ports), 15u);
+  std::set<std::string> seen;
+  for (uint64_t i = 0; i < space->size(); ++i) {
+    ProbeTarget t = space->At(i);
+    seen.insert(t.address.ToString() + ":" + std::to_string(t.port) + "/" +
+                (t.transport == probes::Transport::kUdp ? "udp" : "tcp"));
+    EXPECT_EQ(space->IndexOf(t), i);
+  }
+  EXPECT_EQ(seen.size(), 25u);
+  EXPECT_TRUE(seen.count("127.0.0.2:53/tcp"));
+  EXPECT_TRUE(seen.count("127.0.0.2:53/udp"));
+  EXPECT_TRUE(seen.count("::1:161/udp"));
+  EXPECT_FALSE(seen.count("::1:161/tcp"));
+  EXPECT_FALSE(seen.count("::1:22/udp"));
+  const IpAddress a = *IpAddress::Parse("127.0.0.1");
+  EXPECT_EQ(space->IndexOf({a, 161, probes::Transport::kTcp}), std::nullopt);
+  EXPECT_EQ(space->IndexOf({a, 22, probes::Transport::kUdp}), std::nullopt);
+  EXPECT_NE(space->IndexOf({a, 161, probes::Transport::kUdp}), std::nullopt);
+}
+
+TEST(ProbeSpaceTest, WithoutUdpPortsTheOrderIsTheTcpOnlyOne) {
+  auto targets = TargetSet::Parse({"127.0.0.0/28"}, {});
+  auto ports = PortSet::Parse("22,80,443");
+  auto a = ProbeSpace::Create(*targets, *ports, 21);
+  auto b = ProbeSpace::Create(*targets, *ports, 21, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (uint64_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ(a->At(i).address, b->At(i).address);
+    EXPECT_EQ(a->At(i).port, b->At(i).port);
+    EXPECT_EQ(b->At(i).transport, probes::Transport::kTcp);
+  }
+}
+
+TEST(ProbeSpaceTest, RefusesUdpPortZero) {
+  auto targets = TargetSet::Parse({"127.0.0.1"}, {});
+  auto ports = PortSet::Parse("22");
+  auto space = ProbeSpace::Create(*targets, *ports, 1, {0, 53});
+  ASSERT_FALSE(space.ok());
+  EXPECT_EQ(space.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace goalkeeper
