@@ -5,8 +5,11 @@
 //   engine.Run(space, 0, space.size(), out);
 //   out.Flush();
 //
-// JSONL: {"ip":"127.0.0.5","port":80,"state":"open","rtt_us":123}
-// text:  127.0.0.5:80 open 0.123ms
+// JSONL (design12.md): {"ip":"127.0.0.5","port":80,"state":"open","rtt_us":123,
+//   "transport":"tcp","service":"HTTP","verified":false}, and when a probe ran
+//   also "probe", "evidence":{version, auth, tls_offered, request_bytes,
+//   response_bytes, amplification, banner, facts} and "summary".
+// text:  127.0.0.5:80 open 0.123ms [summary] ("/udp" after UDP ports)
 //
 // Thread-safety: OnResult and Flush may be called from any thread.
 #ifndef GOALKEEPER_ENGINE_RESULT_WRITER_H_
@@ -22,6 +25,10 @@
 namespace goalkeeper {
 
 enum class OutputFormat { kJsonl, kText };
+
+// What answered: the evidence's service when a probe verified it, else the
+// catalogue's name (TCP: ServiceName(port); UDP: the port's probe's service).
+std::string ResultService(const ProbeResult& r);
 
 // Appends one formatted line (with '\n') to `out`.
 void FormatResult(const ProbeResult& r, OutputFormat format, std::string& out);

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <random>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -73,7 +74,43 @@ ErrorKind Classify(const boost::system::error_code& ec) {
   }
 }
 
+class RegistryCatalog : public ProbeCatalog {
+ public:
+  const probes::TcpProbe* TcpForPort(uint16_t port) const override {
+    return probes::TcpProbeForPort(port);
+  }
+  std::span<const probes::TcpProbe* const> Identification() const override {
+    return probes::IdentificationOrder();
+  }
+  const probes::UdpProbe* UdpForPort(uint16_t port) const override {
+    return probes::UdpProbeForPort(port);
+  }
+};
+
+bool SendAll(int fd, absl::string_view data, uint32_t* sent) {
+  ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n > 0) *sent += static_cast<uint32_t>(n);
+  return n >= 0 && static_cast<size_t>(n) == data.size();
+}
+
 }  // namespace
+
+const ProbeCatalog& RegistryProbeCatalog() {
+  static const RegistryCatalog* const catalog = new RegistryCatalog();
+  return *catalog;
+}
+
+absl::string_view ProbeModeName(ProbeMode m) {
+  switch (m) {
+    case ProbeMode::kNone:
+      return "none";
+    case ProbeMode::kVerify:
+      return "verify";
+    case ProbeMode::kAll:
+      return "all";
+  }
+  return "unknown";
+}
 
 absl::string_view ProbeStateName(ProbeState s) {
   switch (s) {
@@ -90,12 +127,14 @@ absl::string_view ProbeStateName(ProbeState s) {
 }
 
 ScanSlice::ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end,
-                     ResultSink& sink, std::shared_ptr<Pacer> pacer)
+                     ResultSink& sink, std::shared_ptr<Pacer> pacer, ProbeOptions probes)
     : space_(std::move(space)),
       begin_(begin),
       end_(end),
       sink_(sink),
       pacer_(std::move(pacer)),
+      probes_(std::move(probes)),
+      catalog_(probes_.catalog != nullptr ? *probes_.catalog : RegistryProbeCatalog()),
       cursor_(begin) {
   if (begin_ >= end_) done_.Notify();
 }
@@ -141,7 +180,8 @@ class ScanEngine::ThreadScanner {
         retries_(engine.options_.retries),
         io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
         events_(io_),
-        sweep_timer_(io_) {
+        sweep_timer_(io_),
+        rng_(std::random_device{}()) {
     int epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) {
       throw boost::system::system_error(
@@ -202,6 +242,32 @@ class ScanEngine::ThreadScanner {
     uint32_t local_errors = 0;
     Clock::time_point started;
     Clock::time_point deadline;
+
+    // What the socket in fd does: a connect, a TCP probe conversation on an
+    // open connection, or a UDP probe.
+    enum class Phase : uint8_t { kConnect, kTcpProbe, kUdp };
+    Phase phase = Phase::kConnect;
+    // TCP probes of an open port: set from its connect's success until its
+    // result; the connects started meanwhile are identification connects.
+    bool probing = false;
+    uint32_t open_rtt = 0;
+    const probes::TcpProbe* first_probe = nullptr;  // the port's own probe
+    const probes::TcpProbe* next_probe = nullptr;   // for the next connection
+    size_t next_identify = 0;                       // position in Identification()
+    uint32_t identify_connections = 0;
+    std::unique_ptr<probes::TcpSession> session;
+    uint32_t sent = 0;
+    uint32_t received = 0;
+    probes::Evidence ev;  // of the conversation (TCP) or attempt (UDP)
+    // UDP
+    const probes::UdpProbe* udp_probe = nullptr;
+    uint16_t txid = 0;
+    uint32_t udp_request_bytes = 0;
+    bool udp_matched = false;
+    uint32_t udp_rtt = 0;
+    // The result's probe fields (moved out by Finish).
+    std::shared_ptr<const probes::Evidence> result_ev;
+    std::string result_probe;
   };
 
   enum class Step { kInFlight, kWaiting, kDone };
@@ -213,9 +279,13 @@ class ScanEngine::ThreadScanner {
     for (;;) {
       // After a cancellation, a target not yet tried is dropped unreported;
       // one whose first attempt went out still finishes its retries.
-      if (slot.has_target && slot.attempt == 0 &&
+      if (slot.has_target && slot.attempt == 0 && !slot.probing &&
           (engine_.cancelled() || slot.slice->cancelled())) {
         Drop(slot);
+      }
+      // An open port being identified is reported with what was learned.
+      if (slot.has_target && slot.probing && (engine_.cancelled() || slot.slice->cancelled())) {
+        FinishProbed(slot);
       }
       if (!slot.has_target) {
         switch (TakeNext(slot)) {
@@ -297,6 +367,7 @@ class ScanEngine::ThreadScanner {
     slot.target = slice->space_->At(i);
     slot.attempt = 0;
     slot.local_errors = 0;
+    slot.probing = false;
     slot.has_target = true;
     return true;
   }
@@ -331,6 +402,8 @@ class ScanEngine::ThreadScanner {
   // Starts one connect. kDone: the outcome was known at once and handled.
   Step Attempt(Slot& slot) {
     slot.paced = false;
+    if (slot.target.transport == probes::Transport::kUdp) return AttemptUdp(slot);
+    slot.phase = Slot::Phase::kConnect;
     const bool v4 = slot.target.address.family == Family::kIPv4;
     int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return LocalError(slot, errno);
@@ -368,13 +441,19 @@ class ScanEngine::ThreadScanner {
       if (getsockopt(slot.fd, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0 && info.tcpi_rtt > 0) {
         rtt = std::min(rtt, info.tcpi_rtt);
       }
-      linger lg{1, 0};  // close with RST so no TIME_WAIT piles up
-      setsockopt(slot.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-      CloseSocket(slot);
+      if (slot.probing) return BeginSession(slot, slot.next_probe);
+      if (slot.slice->probes_.mode != ProbeMode::kNone && StartProbes(slot, rtt)) {
+        return BeginSession(slot, slot.next_probe);
+      }
+      ResetClose(slot);
       Finish(slot, ProbeState::kOpen, rtt);
       return Step::kDone;
     }
     CloseSocket(slot);
+    if (slot.probing) {  // an identification connect failed: report what is known
+      FinishProbed(slot);
+      return Step::kDone;
+    }
     switch (Classify(boost::system::error_code(err, boost::system::system_category()))) {
       case ErrorKind::kClosed:
         Finish(slot, ProbeState::kClosed, rtt);
@@ -403,6 +482,10 @@ class ScanEngine::ThreadScanner {
   // learned about the target, so try again after a short backoff.
   Step LocalError(Slot& slot, int err) {
     engine_.counters_->local_errors.fetch_add(1, std::memory_order_relaxed);
+    if (slot.probing) {  // no identification connect now: report what is known
+      FinishProbed(slot);
+      return Step::kDone;
+    }
     if (++slot.local_errors > kMaxLocalErrors) {
       MakeLogger("worker")->warn("probe gave up after local errors ip={} port={} error={}",
                                  slot.target.address.ToString(), slot.target.port,
@@ -436,7 +519,20 @@ class ScanEngine::ThreadScanner {
         break;
     }
     slot.has_target = false;
-    slice.sink_.OnResult({slot.target.address, slot.target.port, state, rtt, slot.index});
+    ProbeResult result{slot.target.address,
+                       slot.target.port,
+                       state,
+                       rtt,
+                       slot.index,
+                       slot.target.transport,
+                       std::move(slot.result_probe),
+                       std::move(slot.result_ev)};
+    slot.result_probe.clear();
+    slot.result_ev.reset();
+    if (result.evidence != nullptr && result.evidence->verified) {
+      c.verified.fetch_add(1, std::memory_order_relaxed);
+    }
+    slice.sink_.OnResult(result);
     c.done.fetch_add(1, std::memory_order_relaxed);
     slice.Settle(1);  // last: the slice may end here
   }
@@ -478,10 +574,18 @@ class ScanEngine::ThreadScanner {
         const uint32_t generation = static_cast<uint32_t>(batch[i].data.u64 >> 32);
         Slot& slot = *slots_[id];
         if (slot.fd < 0 || slot.generation != generation) continue;  // stale
-        int err = 0;
-        socklen_t len = sizeof(err);
-        if (getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-        if (Outcome(slot, err) == Step::kDone) Drive(slot);
+        Step step;
+        if (slot.phase == Slot::Phase::kTcpProbe) {
+          step = OnTcpReadable(slot);
+        } else if (slot.phase == Slot::Phase::kUdp) {
+          step = OnUdpReadable(slot);
+        } else {
+          int err = 0;
+          socklen_t len = sizeof(err);
+          if (getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+          step = Outcome(slot, err);
+        }
+        if (step == Step::kDone) Drive(slot);
       }
       // Under load this loop can run for long stretches without returning
       // to the io_context, whose sweep timer would then fire late (measured:
@@ -504,14 +608,268 @@ class ScanEngine::ThreadScanner {
     });
   }
 
+  // The deadline of the slot's socket passed.
+  Step Expired(Slot& slot) {
+    switch (slot.phase) {
+      case Slot::Phase::kTcpProbe:
+        return Feed(slot, {}, /*eof=*/true);
+      case Slot::Phase::kUdp:
+        if (slot.udp_matched) return UdpOpen(slot);
+        CloseSocket(slot);
+        return NoAnswer(slot);
+      case Slot::Phase::kConnect:
+        break;
+    }
+    CloseSocket(slot);
+    if (slot.probing) {
+      FinishProbed(slot);
+      return Step::kDone;
+    }
+    return NoAnswer(slot);
+  }
+
+  // ---- TCP probes -------------------------------------------------------
+
+  // The connect to a pair succeeded: true when a probe is to run on it (the
+  // slot then probes until its result), false for a plain open port.
+  bool StartProbes(Slot& slot, uint32_t rtt) {
+    const ScanSlice& slice = *slot.slice;
+    const probes::TcpProbe* first = slice.catalog_.TcpForPort(slot.target.port);
+    slot.first_probe = first;
+    slot.next_identify = 0;
+    slot.identify_connections = 0;
+    slot.next_probe = first;
+    if (first == nullptr) {
+      if (slice.probes_.mode != ProbeMode::kAll) return false;
+      slot.next_probe = NextIdentification(slot);
+      if (slot.next_probe == nullptr) return false;
+    }
+    slot.probing = true;
+    slot.open_rtt = rtt;
+    slot.result_ev.reset();
+    slot.result_probe = first != nullptr ? std::string(first->name()) : std::string();
+    return true;
+  }
+
+  const probes::TcpProbe* NextIdentification(Slot& slot) {
+    const auto order = slot.slice->catalog_.Identification();
+    while (slot.next_identify < order.size()) {
+      const probes::TcpProbe* p = order[slot.next_identify++];
+      if (p != nullptr && p != slot.first_probe) return p;
+    }
+    return nullptr;
+  }
+
+  // Opens `probe`'s session on the slot's connected socket.
+  Step BeginSession(Slot& slot, const probes::TcpProbe* probe) {
+    engine_.counters_->tcp_probes.fetch_add(1, std::memory_order_relaxed);
+    slot.phase = Slot::Phase::kTcpProbe;
+    slot.next_probe = probe;
+    slot.session = probe->Open();
+    slot.ev = probes::Evidence();
+    slot.sent = 0;
+    slot.received = 0;
+    ++slot.generation;
+    slot.deadline = Clock::now() + slot.slice->probes_.timeout;
+    const std::string hello = slot.session->Start();
+    if (!hello.empty() && !SendAll(slot.fd, hello, &slot.sent)) return Feed(slot, {}, true);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = (uint64_t{slot.generation} << 32) | slot.id;
+    if (epoll_ctl(events_.native_handle(), EPOLL_CTL_MOD, slot.fd, &ev) != 0 &&
+        (errno != ENOENT || epoll_ctl(events_.native_handle(), EPOLL_CTL_ADD, slot.fd, &ev) != 0)) {
+      return Feed(slot, {}, true);
+    }
+    return Step::kInFlight;
+  }
+
+  // Reads what arrived, at most kMaxResponse per conversation.
+  Step OnTcpReadable(Slot& slot) {
+    for (;;) {
+      const size_t room =
+          probes::kMaxResponse - std::min<size_t>(slot.received, probes::kMaxResponse);
+      if (room == 0) return Feed(slot, {}, true);
+      ssize_t n = recv(slot.fd, buffer_.data(), std::min(buffer_.size(), room), 0);
+      if (n > 0) {
+        slot.received += static_cast<uint32_t>(n);
+        const bool full = slot.received >= probes::kMaxResponse;
+        if (Feed(slot, absl::string_view(buffer_.data(), static_cast<size_t>(n)), full) ==
+            Step::kDone) {
+          return Step::kDone;
+        }
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Step::kInFlight;
+      return Feed(slot, {}, true);  // EOF, reset, any error
+    }
+  }
+
+  // Hands bytes to the session. kDone: the conversation ended (and the slot
+  // moved on); kInFlight: it reads on.
+  Step Feed(Slot& slot, absl::string_view data, bool eof) {
+    probes::TcpStep step = slot.session->OnData(data, eof, &slot.ev);
+    if (step.kind == probes::TcpStep::Kind::kMore && !eof) {
+      if (step.send.empty() || SendAll(slot.fd, step.send, &slot.sent)) return Step::kInFlight;
+      slot.session->OnData({}, true, &slot.ev);  // the reply could not go out: the end
+    }
+    return EndSession(slot);
+  }
+
+  // The conversation is over: keep its evidence, then identify on a new
+  // connection or report.
+  Step EndSession(Slot& slot) {
+    probes::Evidence ev = std::move(slot.ev);
+    ev.request_bytes = slot.sent;
+    ev.response_bytes = slot.received;
+    ResetClose(slot);
+    slot.session.reset();
+    slot.phase = Slot::Phase::kConnect;
+    if (ev.verified) {
+      slot.result_probe = std::string(slot.next_probe->name());
+      slot.result_ev = std::make_shared<const probes::Evidence>(std::move(ev));
+      FinishProbed(slot);
+      return Step::kDone;
+    }
+    // The first conversation's evidence stands unless one verifies.
+    if (slot.result_ev == nullptr) {
+      slot.result_ev = std::make_shared<const probes::Evidence>(std::move(ev));
+    }
+    const probes::TcpProbe* next =
+        slot.identify_connections < kMaxIdentifyConnections ? NextIdentification(slot) : nullptr;
+    if (next == nullptr || engine_.cancelled() || slot.slice->cancelled()) {
+      FinishProbed(slot);
+      return Step::kDone;
+    }
+    ++slot.identify_connections;
+    slot.next_probe = next;
+    slot.paced = false;  // a new connect, paced like any attempt (Drive)
+    return Step::kDone;
+  }
+
+  void FinishProbed(Slot& slot) {
+    slot.probing = false;
+    Finish(slot, ProbeState::kOpen, slot.open_rtt);
+  }
+
+  // ---- UDP probes -------------------------------------------------------
+
+  Step AttemptUdp(Slot& slot) {
+    slot.udp_probe = slot.slice->catalog_.UdpForPort(slot.target.port);
+    if (slot.udp_probe == nullptr) {  // nothing to ask: nothing learned
+      Finish(slot, ProbeState::kFiltered, 0);
+      return Step::kDone;
+    }
+    const bool v4 = slot.target.address.family == Family::kIPv4;
+    int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return LocalError(slot, errno);
+    engine_.counters_->attempts.fetch_add(1, std::memory_order_relaxed);
+    engine_.counters_->in_flight.fetch_add(1, std::memory_order_relaxed);
+    slot.fd = fd;
+    slot.phase = Slot::Phase::kUdp;
+    ++slot.generation;
+    slot.started = Clock::now();
+    slot.deadline = slot.started + timeout_;
+    slot.ev = probes::Evidence();
+    slot.udp_matched = false;
+    slot.udp_rtt = 0;
+    slot.received = 0;
+    slot.txid = static_cast<uint16_t>(rng_());
+    const std::string request = slot.udp_probe->Request(slot.txid, slot.slice->probes_.udp);
+    slot.udp_request_bytes = static_cast<uint32_t>(request.size());
+    tcp::endpoint ep = MakeEndpoint(slot.target);
+    uint32_t sent = 0;
+    if (connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 ||
+        !SendAll(fd, request, &sent)) {
+      return UdpFailed(slot, errno);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = (uint64_t{slot.generation} << 32) | slot.id;
+    if (epoll_ctl(events_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      int err = errno;
+      CloseSocket(slot);
+      return LocalError(slot, err);
+    }
+    return Step::kInFlight;
+  }
+
+  // The UDP socket reported `err` (ICMP refusal, unreachable, local).
+  Step UdpFailed(Slot& slot, int err) {
+    if (slot.udp_matched) return UdpOpen(slot);
+    CloseSocket(slot);
+    switch (Classify(boost::system::error_code(err, boost::system::system_category()))) {
+      case ErrorKind::kClosed:
+        Finish(slot, ProbeState::kClosed, Micros(Clock::now() - slot.started));
+        return Step::kDone;
+      case ErrorKind::kLocal:
+        return LocalError(slot, err);
+      case ErrorKind::kNoAnswer:
+        return NoAnswer(slot);
+      case ErrorKind::kUnreachable:
+        break;
+    }
+    Finish(slot, ProbeState::kUnreachable, 0);
+    return Step::kDone;
+  }
+
+  Step OnUdpReadable(Slot& slot) {
+    for (;;) {
+      ssize_t n = recv(slot.fd, buffer_.data(), buffer_.size(), 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return Step::kInFlight;
+        return UdpFailed(slot, errno);
+      }
+      // Parse into a copy: an unmatched datagram leaves no trace.
+      probes::Evidence ev = slot.ev;
+      const probes::UdpMatch m = slot.udp_probe->Parse(
+          absl::string_view(buffer_.data(), static_cast<size_t>(n)), slot.txid, &ev);
+      if (m == probes::UdpMatch::kNotOurs) {
+        engine_.counters_->udp_unmatched.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      slot.ev = std::move(ev);
+      if (!slot.udp_matched) slot.udp_rtt = Micros(Clock::now() - slot.started);
+      slot.udp_matched = true;
+      slot.received += static_cast<uint32_t>(n);
+      if (m == probes::UdpMatch::kDone) return UdpOpen(slot);
+    }
+  }
+
+  Step UdpOpen(Slot& slot) {
+    CloseSocket(slot);
+    probes::Evidence ev = std::move(slot.ev);
+    ev.verified = true;
+    if (ev.service.empty()) {
+      ev.service = probes::Sanitise(slot.udp_probe->service(), probes::kMaxService);
+    }
+    ev.request_bytes = slot.udp_request_bytes;
+    ev.response_bytes = slot.received;
+    ev.amplification = slot.udp_request_bytes > 0 ? static_cast<double>(slot.received) /
+                                                        static_cast<double>(slot.udp_request_bytes)
+                                                  : 0;
+    slot.result_probe = std::string(slot.udp_probe->name());
+    slot.result_ev = std::make_shared<const probes::Evidence>(std::move(ev));
+    Finish(slot, ProbeState::kOpen, slot.udp_rtt);
+    return Step::kDone;
+  }
+
+  // Closes a TCP socket with RST, so no TIME_WAIT piles up.
+  void ResetClose(Slot& slot) {
+    if (slot.fd < 0) return;
+    linger lg{1, 0};
+    setsockopt(slot.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    CloseSocket(slot);
+  }
+
   // Gives up on every connect whose deadline has passed.
   void Sweep() {
     const Clock::time_point now = Clock::now();
     next_sweep_ = now + tick_;
     for (auto& slot : slots_) {
       if (slot->fd >= 0 && slot->deadline <= now) {
-        CloseSocket(*slot);
-        if (NoAnswer(*slot) == Step::kDone) Drive(*slot);
+        if (Expired(*slot) == Step::kDone) Drive(*slot);
       } else if (slot->fd < 0 && slot->has_target && slot->attempt == 0 &&
                  slot->slice->cancelled()) {
         // Waiting for a pacer's turn (maybe far ahead at a low rate): the
@@ -531,9 +889,11 @@ class ScanEngine::ThreadScanner {
   Clock::time_point next_sweep_{};  // when Harvest sweeps if the timer has not
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t live_slots_ = 0;
-  std::shared_ptr<ScanSlice> current_;                // the slice new targets come from
-  std::vector<std::shared_ptr<ScanSlice>> deferred_;  // slices whose pacers were busy
-  std::vector<Slot*> idle_;                           // slots waiting for a slice
+  std::shared_ptr<ScanSlice> current_;                       // the slice new targets come from
+  std::vector<std::shared_ptr<ScanSlice>> deferred_;         // slices whose pacers were busy
+  std::vector<Slot*> idle_;                                  // slots waiting for a slice
+  std::mt19937 rng_;                                         // UDP transaction ids
+  std::vector<char> buffer_ = std::vector<char>(64 * 1024);  // one recv at a time
 };
 
 ScanEngine::ScanEngine(EngineOptions options)
@@ -553,7 +913,7 @@ ScanEngine::~ScanEngine() {
 }
 
 absl::Status ScanEngine::Run(const ProbeSpace& space, uint64_t begin, uint64_t end,
-                             ResultSink& sink) {
+                             ResultSink& sink, ProbeOptions probes) {
   if (begin > end || end > space.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "slice [", begin, ", ", end, ") is outside the probe space of ", space.size()));
@@ -564,7 +924,7 @@ absl::Status ScanEngine::Run(const ProbeSpace& space, uint64_t begin, uint64_t e
   // The caller owns `space` for the whole call: share it without ownership.
   Submit(std::make_shared<ScanSlice>(
       std::shared_ptr<const ProbeSpace>(std::shared_ptr<const ProbeSpace>(), &space), begin, end,
-      sink));
+      sink, nullptr, std::move(probes)));
   CloseInput();
   return Wait();
 }

@@ -142,11 +142,11 @@ struct ScanCounters {
   std::atomic<uint64_t> closed{0};
   std::atomic<uint64_t> filtered{0};
   std::atomic<uint64_t> unreachable{0};
-  std::atomic<uint64_t> attempts{0};      // connects started, retries included
-  std::atomic<uint64_t> local_errors{0};  // EMFILE/EADDRNOTAVAIL..., retried
-  std::atomic<int64_t> in_flight{0};      // connects open right now
-  std::atomic<uint64_t> tcp_probes{0};    // TCP probe conversations (identification included)
-  std::atomic<uint64_t> verified{0};      // results whose probe verified the service
+  std::atomic<uint64_t> attempts{0};       // connects started, retries included
+  std::atomic<uint64_t> local_errors{0};   // EMFILE/EADDRNOTAVAIL..., retried
+  std::atomic<int64_t> in_flight{0};       // connects open right now
+  std::atomic<uint64_t> tcp_probes{0};     // TCP probe conversations (identification included)
+  std::atomic<uint64_t> verified{0};       // results whose probe verified the service
   std::atomic<uint64_t> udp_unmatched{0};  // datagrams no probe matched (ignored)
 };
 

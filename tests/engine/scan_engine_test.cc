@@ -2,9 +2,13 @@
 // the test runs as root, inside a network namespace it creates itself.
 #include "engine/scan_engine.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -683,6 +687,433 @@ TEST(ScanEnginePacingTest, ACappedSliceDoesNotHoldEverySlot) {
   slow->Cancel();
   engine.CloseInput();
   ASSERT_TRUE(engine.Wait().ok());
+}
+
+// ---- Protocol probes (test-only probes injected through ProbeCatalog) ----
+
+// A two-step line protocol: "PING" -> "+PONG", then "VERSION" -> "+V x".
+class TestRedisSession : public probes::TcpSession {
+ public:
+  std::string Start() override { return "PING\r\n"; }
+  probes::TcpStep OnData(absl::string_view data, bool eof, probes::Evidence* ev) override {
+    buf_.append(data.data(), std::min(data.size(), probes::kMaxResponse - buf_.size()));
+    const size_t nl = buf_.find("\r\n");
+    if (nl == std::string::npos) {
+      if (eof) return Done(ev, false);
+      return {probes::TcpStep::Kind::kMore, ""};
+    }
+    const std::string line = buf_.substr(0, nl);
+    buf_.erase(0, nl + 2);
+    if (!pinged_ && line == "+PONG") {
+      pinged_ = true;
+      return {probes::TcpStep::Kind::kMore, "VERSION\r\n"};
+    }
+    if (pinged_ && line.rfind("+V ", 0) == 0) {
+      ev->version = probes::Sanitise(line.substr(3), probes::kMaxVersion);
+      return Done(ev, true);
+    }
+    ev->banner = probes::Sanitise(line, probes::kMaxBanner);
+    return Done(ev, false);
+  }
+
+ private:
+  static probes::TcpStep Done(probes::Evidence* ev, bool verified) {
+    ev->verified = verified;
+    if (verified) ev->service = "TestRedis";
+    return {probes::TcpStep::Kind::kDone, ""};
+  }
+  std::string buf_;
+  bool pinged_ = false;
+};
+
+class TestRedisProbe : public probes::TcpProbe {
+ public:
+  absl::string_view name() const override { return "redis-test"; }
+  absl::string_view service() const override { return "TestRedis"; }
+  std::unique_ptr<probes::TcpSession> Open() const override {
+    return std::make_unique<TestRedisSession>();
+  }
+};
+
+// Server-first: verified when the first line starts with "TESTBANNER".
+class TestBannerSession : public probes::TcpSession {
+ public:
+  std::string Start() override { return ""; }
+  probes::TcpStep OnData(absl::string_view data, bool eof, probes::Evidence* ev) override {
+    buf_.append(data.data(), std::min(data.size(), probes::kMaxResponse - buf_.size()));
+    if (buf_.find('\n') == std::string::npos && !eof) return {probes::TcpStep::Kind::kMore, ""};
+    ev->verified = buf_.rfind("TESTBANNER", 0) == 0;
+    if (ev->verified) ev->service = "Banner";
+    return {probes::TcpStep::Kind::kDone, ""};
+  }
+
+ private:
+  std::string buf_;
+};
+
+class TestBannerProbe : public probes::TcpProbe {
+ public:
+  absl::string_view name() const override { return "banner-test"; }
+  absl::string_view service() const override { return "Banner"; }
+  std::unique_ptr<probes::TcpSession> Open() const override {
+    return std::make_unique<TestBannerSession>();
+  }
+};
+
+// UDP: request "Q" + txid (2 bytes); an answer "A" + the same txid matches.
+class TestUdpProbe : public probes::UdpProbe {
+ public:
+  absl::string_view name() const override { return "udp-test"; }
+  absl::string_view service() const override { return "TestUDP"; }
+  uint16_t port() const override { return 9; }
+  std::string Request(uint16_t txid, const probes::UdpProbeOptions&) const override {
+    return std::string{'Q', static_cast<char>(txid >> 8), static_cast<char>(txid & 0xff)};
+  }
+  probes::UdpMatch Parse(absl::string_view d, uint16_t txid, probes::Evidence* ev) const override {
+    if (d.size() < 3 || d[0] != 'A' || static_cast<uint8_t>(d[1]) != (txid >> 8) ||
+        static_cast<uint8_t>(d[2]) != (txid & 0xff)) {
+      return probes::UdpMatch::kNotOurs;
+    }
+    probes::AddFact(*ev, "answer", "yes");
+    return probes::UdpMatch::kDone;
+  }
+};
+
+class TestCatalog : public ProbeCatalog {
+ public:
+  // `port_probe`: the catalogue probe of `port`.
+  TestCatalog(uint16_t port, const probes::TcpProbe* port_probe)
+      : port_(port), port_probe_(port_probe) {}
+  const probes::TcpProbe* TcpForPort(uint16_t port) const override {
+    return port == port_ ? port_probe_ : nullptr;
+  }
+  std::span<const probes::TcpProbe* const> Identification() const override { return order_; }
+  const probes::UdpProbe* UdpForPort(uint16_t) const override { return &udp_; }
+
+  static const TestRedisProbe redis;
+  static const TestBannerProbe banner;
+
+ private:
+  uint16_t port_;
+  const probes::TcpProbe* port_probe_;
+  const probes::TcpProbe* const order_[2] = {&banner, &redis};
+  TestUdpProbe udp_;
+};
+const TestRedisProbe TestCatalog::redis;
+const TestBannerProbe TestCatalog::banner;
+
+// Reads what comes until the peer closes (or `stop`); false on EOF.
+bool ReadLine(int fd, const std::atomic<bool>& stop, std::string* line) {
+  line->clear();
+  char c;
+  while (!stop.load()) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    if (recv(fd, &c, 1, 0) != 1) return false;
+    if (c == '\n') return true;
+    if (c != '\r') line->push_back(c);
+  }
+  return false;
+}
+
+void HoldUntilClosed(int fd, const std::atomic<bool>& stop) {
+  char buf[4096];
+  while (!stop.load()) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) continue;
+    if (recv(fd, buf, sizeof(buf), 0) <= 0) return;
+  }
+}
+
+void SendString(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// A TCP listener on ip:port running `serve` on each connection in turn.
+class ProtocolListener {
+ public:
+  using Serve = std::function<void(int fd, const std::atomic<bool>& stop)>;
+  ProtocolListener(const std::string& ip, uint16_t port, Serve serve)
+      : fd_(testing::BindTcp(ip, port)) {
+    EXPECT_GE(fd_, 0) << ip << ":" << port;
+    EXPECT_EQ(listen(fd_, 64), 0);
+    port_ = testing::LocalPort(fd_);
+    thread_ = std::thread([this, serve = std::move(serve)] {
+      while (!stop_.load()) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        ++accepted_;
+        serve(c, stop_);
+        close(c);
+      }
+    });
+  }
+  ~ProtocolListener() {
+    stop_.store(true);
+    thread_.join();
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  int fd_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+void ServeTestRedis(int fd, const std::atomic<bool>& stop) {
+  std::string line;
+  if (!ReadLine(fd, stop, &line) || line != "PING") return;
+  SendString(fd, "+PONG\r\n");
+  if (!ReadLine(fd, stop, &line) || line != "VERSION") return;
+  SendString(fd, "+V 1.2.3\r\n");
+  HoldUntilClosed(fd, stop);
+}
+
+std::vector<ProbeResult> ProbeOne(const std::string& ip, uint16_t port, ProbeOptions probes,
+                                  EngineOptions options = FastOptions()) {
+  ProbeSpace space = MakeSpace({ip}, std::to_string(port));
+  CollectingSink sink;
+  EXPECT_TRUE(ScanEngine(options).Run(space, 0, space.size(), sink, probes).ok());
+  return sink.results();
+}
+
+ProbeOptions TestProbes(const TestCatalog& catalog, ProbeMode mode) {
+  ProbeOptions o;
+  o.mode = mode;
+  o.timeout = std::chrono::milliseconds(250);
+  o.catalog = &catalog;
+  return o;
+}
+
+TEST(ScanEngineProbeTest, AnsweringListenerGivesVerifiedEvidence) {
+  ProtocolListener server("127.32.0.1", 0, ServeTestRedis);
+  TestCatalog catalog(server.port(), &TestCatalog::redis);
+  auto results = ProbeOne("127.32.0.1", server.port(), TestProbes(catalog, ProbeMode::kVerify));
+  ASSERT_EQ(results.size(), 1u);
+  const ProbeResult& r = results[0];
+  EXPECT_EQ(r.state, ProbeState::kOpen);
+  EXPECT_EQ(r.transport, probes::Transport::kTcp);
+  EXPECT_EQ(r.probe, "redis-test");
+  ASSERT_NE(r.evidence, nullptr);
+  EXPECT_TRUE(r.evidence->verified);
+  EXPECT_EQ(r.evidence->service, "TestRedis");
+  EXPECT_EQ(r.evidence->version, "1.2.3");
+  EXPECT_EQ(r.evidence->request_bytes, 6u + 9u);  // PING\r\n VERSION\r\n
+  EXPECT_EQ(r.evidence->response_bytes, 7u + 10u);
+  EXPECT_EQ(server.accepted(), 1);  // verified at once: no identification connection
+}
+
+TEST(ScanEngineProbeTest, ProbesNoneLeavesNoEvidence) {
+  ProtocolListener server("127.32.0.2", 0, ServeTestRedis);
+  TestCatalog catalog(server.port(), &TestCatalog::redis);
+  auto results = ProbeOne("127.32.0.2", server.port(), TestProbes(catalog, ProbeMode::kNone));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kOpen);
+  EXPECT_EQ(results[0].evidence, nullptr);
+  EXPECT_EQ(results[0].probe, "");
+}
+
+struct BadServer {
+  const char* name;
+  ProtocolListener::Serve serve;
+};
+
+TEST(ScanEngineProbeTest, GarbageSilenceClosesAndOversizeGiveOpenUnverifiedWithoutHanging) {
+  const std::vector<BadServer> servers = {
+      {"garbage",
+       [](int fd, const std::atomic<bool>& stop) {
+         SendString(fd, "xyzzy \x01\x02 garbage\r\n");
+         HoldUntilClosed(fd, stop);
+       }},
+      {"silent", [](int fd, const std::atomic<bool>& stop) { HoldUntilClosed(fd, stop); }},
+      {"closes", [](int, const std::atomic<bool>&) {}},
+      {"oversize",
+       [](int fd, const std::atomic<bool>& stop) {
+         SendString(fd, std::string(probes::kMaxResponse + 4096, 'a'));
+         HoldUntilClosed(fd, stop);
+       }},
+  };
+  for (const BadServer& b : servers) {
+    SCOPED_TRACE(b.name);
+    ProtocolListener server("127.32.0.3", 0, b.serve);
+    TestCatalog catalog(server.port(), &TestCatalog::redis);
+    auto results = ProbeOne("127.32.0.3", server.port(), TestProbes(catalog, ProbeMode::kVerify));
+    ASSERT_EQ(results.size(), 1u);
+    const ProbeResult& r = results[0];
+    EXPECT_EQ(r.state, ProbeState::kOpen);
+    EXPECT_EQ(r.probe, "redis-test");  // the port's probe: nothing verified
+    ASSERT_NE(r.evidence, nullptr);
+    EXPECT_FALSE(r.evidence->verified);
+    EXPECT_LE(r.evidence->response_bytes, probes::kMaxResponse);
+    // The port's probe, then identification by the one other probe.
+    EXPECT_EQ(server.accepted(), 2);
+  }
+}
+
+TEST(ScanEngineProbeTest, IdentificationNamesTheServiceOnAnUnusualPort) {
+  ProtocolListener server("127.32.0.4", 7777, ServeTestRedis);
+  TestCatalog catalog(6379, &TestCatalog::redis);  // 7777 has no probe of its own
+  auto all = ProbeOne("127.32.0.4", 7777, TestProbes(catalog, ProbeMode::kAll));
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, ProbeState::kOpen);
+  EXPECT_EQ(all[0].probe, "redis-test");
+  ASSERT_NE(all[0].evidence, nullptr);
+  EXPECT_TRUE(all[0].evidence->verified);
+  EXPECT_EQ(all[0].evidence->service, "TestRedis");
+  // The banner probe (first in the order) waited for its deadline on one
+  // connection; the redis probe verified on the next.
+  EXPECT_EQ(server.accepted(), 2);
+
+  // verify only probes ports with a probe of their own.
+  auto verify = ProbeOne("127.32.0.4", 7777, TestProbes(catalog, ProbeMode::kVerify));
+  ASSERT_EQ(verify.size(), 1u);
+  EXPECT_EQ(verify[0].state, ProbeState::kOpen);
+  EXPECT_EQ(verify[0].evidence, nullptr);
+}
+
+// A UDP socket on ip:0 answering each request by `reply` (nullopt: silence).
+class UdpResponder {
+ public:
+  using Reply = std::function<std::vector<std::string>(const std::string& request)>;
+  UdpResponder(const std::string& ip, Reply reply) {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    socklen_t len = sizeof(a);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, reply = std::move(reply)] {
+      char buf[2048];
+      while (!stop_.load()) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        sockaddr_in from{};
+        socklen_t from_len = sizeof(from);
+        ssize_t n =
+            recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+        if (n <= 0) continue;
+        ++requests_;
+        for (const std::string& d : reply(std::string(buf, static_cast<size_t>(n)))) {
+          sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+        }
+      }
+    });
+  }
+  ~UdpResponder() {
+    stop_.store(true);
+    thread_.join();
+    close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+std::vector<ProbeResult> ProbeUdp(const std::string& ip, uint16_t port, ScanCounters* counters) {
+  auto t = TargetSet::Parse({ip}, {});
+  ClosedPort tcp(ip);  // the space needs a TCP port too
+  auto p = PortSet::Parse(std::to_string(tcp.port()));
+  auto space = ProbeSpace::Create(*t, *p, 3, {port});
+  EXPECT_TRUE(space.ok()) << space.status();
+  TestCatalog catalog(0, nullptr);
+  CollectingSink sink;
+  EngineOptions o = FastOptions();
+  auto shared = std::make_shared<ScanCounters>();
+  o.counters = shared;
+  EXPECT_TRUE(ScanEngine(o)
+                  .Run(*space, 0, space->size(), sink, TestProbes(catalog, ProbeMode::kNone))
+                  .ok());
+  if (counters != nullptr) {
+    counters->udp_unmatched.store(shared->udp_unmatched.load());
+    counters->attempts.store(shared->attempts.load());
+  }
+  std::vector<ProbeResult> udp;
+  for (const ProbeResult& r : sink.results()) {
+    if (r.transport == probes::Transport::kUdp) udp.push_back(r);
+  }
+  return udp;
+}
+
+TEST(ScanEngineUdpTest, AnsweringResponderIsOpenWithAmplification) {
+  UdpResponder responder("127.32.1.1", [](const std::string& req) {
+    std::vector<std::string> out;
+    if (req.size() != 3 || req[0] != 'Q') return out;
+    out.push_back("noise");                                                   // not ours: ignored
+    out.push_back(std::string("A") + req.substr(1) + std::string(297, 'x'));  // 300 bytes
+    return out;
+  });
+  ScanCounters c;
+  auto results = ProbeUdp("127.32.1.1", responder.port(), &c);
+  ASSERT_EQ(results.size(), 1u);
+  const ProbeResult& r = results[0];
+  EXPECT_EQ(r.state, ProbeState::kOpen);
+  EXPECT_EQ(r.port, responder.port());
+  EXPECT_EQ(r.probe, "udp-test");
+  ASSERT_NE(r.evidence, nullptr);
+  EXPECT_TRUE(r.evidence->verified);
+  EXPECT_EQ(r.evidence->service, "TestUDP");
+  EXPECT_EQ(r.evidence->request_bytes, 3u);
+  EXPECT_EQ(r.evidence->response_bytes, 300u);
+  EXPECT_DOUBLE_EQ(r.evidence->amplification, 100.0);
+  EXPECT_EQ(r.evidence->facts, std::vector<std::string>{"answer=yes"});
+  EXPECT_GE(c.udp_unmatched.load(), 1u);
+}
+
+TEST(ScanEngineUdpTest, RefusedPortIsClosed) {
+  uint16_t port;
+  {
+    UdpResponder gone("127.32.1.2", [](const std::string&) { return std::vector<std::string>{}; });
+    port = gone.port();
+  }  // closed: the kernel answers ICMP port unreachable
+  auto results = ProbeUdp("127.32.1.2", port, nullptr);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kClosed);
+  EXPECT_EQ(results[0].evidence, nullptr);
+}
+
+TEST(ScanEngineUdpTest, SilentPortIsFilteredAfterTheRetries) {
+  UdpResponder silent("127.32.1.3", [](const std::string&) { return std::vector<std::string>{}; });
+  ScanCounters c;
+  auto results = ProbeUdp("127.32.1.3", silent.port(), &c);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kFiltered);
+  EXPECT_EQ(results[0].evidence, nullptr);
+  EXPECT_EQ(silent.requests(), 2);  // the attempt and its one retry
+}
+
+TEST(ScanEngineUdpTest, AnAnswerWithTheWrongTransactionIdDoesNotMatch) {
+  UdpResponder liar("127.32.1.4", [](const std::string& req) {
+    std::vector<std::string> out;
+    if (req.size() != 3) return out;
+    std::string wrong = "A" + req.substr(1);
+    wrong[2] = static_cast<char>(wrong[2] ^ 0x5a);
+    out.push_back(wrong);
+    return out;
+  });
+  ScanCounters c;
+  auto results = ProbeUdp("127.32.1.4", liar.port(), &c);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kFiltered);
+  EXPECT_EQ(c.udp_unmatched.load(), 2u);  // one per attempt
 }
 
 }  // namespace
