@@ -361,8 +361,9 @@ class FleetWorker::Impl {
       }
       pacer = p;
     }
-    auto space =
-        ProbeSpaceFromProto(shard.targets(), shard.profile().ports(), shard.slice().seed());
+    // The profile's UDP services are pairs of the space as the coordinator
+    // numbers it.
+    auto space = ProbeSpaceFromProfile(shard.targets(), shard.profile(), shard.slice().seed());
     const uint64_t begin = shard.slice().begin();
     const uint64_t end = shard.slice().end();
     if (!space.ok() || end > space->size() || begin > end) {
@@ -388,10 +389,16 @@ class FleetWorker::Impl {
       }
       engine_ = std::move(engine);
     }
+    ProbeOptions probes;
+    probes.mode = ProbeModeFromProto(shard.profile().probes());
+    probes.timeout = options_.probe_timeout;
+    probes.udp = options_.udp_probe;
     auto slice = std::make_shared<ScanSlice>(std::make_shared<const ProbeSpace>(*std::move(space)),
-                                             begin, end, *a, pacer);
-    log->info("shard start scan={} lease={} slice=[{}, {}) probes={} rate={}", shard.scan_id(),
-              shard.lease_id(), begin, end, end - begin, pacer->rate());
+                                             begin, end, *a, pacer, std::move(probes));
+    log->info("shard start scan={} lease={} slice=[{}, {}) probes={} rate={} probe_mode={} udp={}",
+              shard.scan_id(), shard.lease_id(), begin, end, end - begin, pacer->rate(),
+              ProbeModeName(ProbeModeFromProto(shard.profile().probes())),
+              shard.profile().udp_services_size());
     {
       absl::MutexLock lock(&mu_);
       a->slice = slice;

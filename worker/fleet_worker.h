@@ -40,6 +40,7 @@
 #ifndef GOALKEEPER_WORKER_FLEET_WORKER_H_
 #define GOALKEEPER_WORKER_FLEET_WORKER_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,6 +50,7 @@
 #include "common/coordinator_client.h"
 #include "common/tls_config.h"
 #include "engine/scan_engine.h"
+#include "probes/udp_probe.h"
 
 namespace goalkeeper {
 
@@ -64,6 +66,11 @@ struct FleetWorkerOptions {
   // connection-tracking table absorbs: 262,144 entries / 120 s SYN_SENT
   // timeout is ~2,200 per second (docs/scaling.md).
   double max_rate = 2000;
+  // Protocol probes: the deadline of one TCP probe conversation, and what the
+  // UDP requests carry (the DNS name, the SNMP community). The mode and the
+  // UDP services come with each shard's profile.
+  std::chrono::milliseconds probe_timeout{2000};
+  probes::UdpProbeOptions udp_probe;
   // Heartbeat schedule and retry deadlines; null = the system clock.
   const Clock* clock = nullptr;
   // Told true once registered and whenever a call succeeds after a failure,

@@ -11,18 +11,33 @@
 #include "absl/status/statusor.h"
 #include "common/probe_space.h"
 #include "engine/scan_engine.h"
+#include "goalkeeper/v1/coordinator.pb.h"
 #include "goalkeeper/v1/scan.pb.h"
 
 namespace goalkeeper {
 
+// Carries transport, service (the evidence's; "" when no probe ran),
+// verified and evidence (set only when a probe ran).
 goalkeeper::v1::ProbeResult ToProto(const ProbeResult& r);
-// Fails with InvalidArgument on a bad address, port or state.
+// Fails with InvalidArgument on a bad address, port, state, transport or an
+// evidence string over its bound (naming the field: "evidence.banner: 200
+// bytes, at most 128").
 absl::StatusOr<ProbeResult> FromProto(const goalkeeper::v1::ProbeResult& m);
+
+goalkeeper::v1::Evidence EvidenceToProto(const probes::Evidence& ev);
+
+// A shard profile's probe mode (unspecified = verify).
+ProbeMode ProbeModeFromProto(goalkeeper::v1::ProbeMode m);
 
 // Parses a TargetSpec and PortSpec message into a probe space.
 absl::StatusOr<ProbeSpace> ProbeSpaceFromProto(const goalkeeper::v1::TargetSpec& targets,
                                                const goalkeeper::v1::PortSpec& ports,
                                                uint64_t seed);
+// The same with the profile's UDP services (probes::UdpServicePorts) as UDP
+// pairs: the space the coordinator numbers for the scan.
+absl::StatusOr<ProbeSpace> ProbeSpaceFromProfile(const goalkeeper::v1::TargetSpec& targets,
+                                                 const goalkeeper::v1::ScanProfile& profile,
+                                                 uint64_t seed);
 
 }  // namespace goalkeeper
 
