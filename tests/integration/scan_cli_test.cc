@@ -89,6 +89,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadUsageCase{{"--targets", "127.1.0.0/16", "--allowed", "127.1.0.0/17", "--allowed",
                       "127.1.128.0/18", "--ports", "80"},
                      "--targets: 127.1.192.0-127.1.255.255 is outside the --allowed ranges"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--probes", "most"},
+                     "--probes: 'most' is not none, verify or all"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--probe-timeout", "2 parsecs"},
+                     "--probe-timeout: '2 parsecs' is not a duration from 1ms to 60s (e.g. 2s)"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--probe-timeout", "0s"},
+                     "--probe-timeout: '0s' is not a duration from 1ms to 60s (e.g. 2s)"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--dns-name", "a b.example"},
+                     "--dns-name: 'a b.example' is not a DNS name (letters, digits, '-', '.')"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--snmp-community-file",
+                      "/nonexistent/community"},
+                     "--snmp-community-file: '/nonexistent/community' cannot be read"},
+        // The community is a secret-ish string: the message gives its size only.
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--snmp-community", "s3cret pw"},
+                     "--snmp-community: the community must be 1-64 printable characters "
+                     "without spaces (9 bytes given)"},
         // A target file that never ends stops at the line cap.
         BadUsageCase{{"--targets", "@/dev/zero", "--ports", "80"},
                      "--targets: target file '/dev/zero': line 1 is longer than 65536 bytes"}));
@@ -193,6 +208,22 @@ TEST(ScanCliTest, HelpListsFlagsAndExitsZero) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("--targets"));
   EXPECT_THAT(r.out, HasSubstr("--max-probes"));
+  for (const char* flag : {"--probes", "--udp", "--probe-timeout", "--dns-name", "--snmp-community",
+                           "--snmp-community-file"}) {
+    EXPECT_THAT(r.out, HasSubstr(flag));
+  }
+}
+
+TEST(ScanCliTest, ProbeFlagsRunAndTheCommunityIsNeverLogged) {
+  auto a = OpenPort::Start("127.32.2.1");
+  RunResult r = Scan({"--targets", "127.32.2.1", "--ports", std::to_string(a->port()), "--probes",
+                      "all", "--probe-timeout", "300ms", "--snmp-community", "Zq7-private"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"transport\":\"tcp\""));
+  EXPECT_THAT(r.err, HasSubstr("probe_mode=all"));
+  EXPECT_THAT(r.err, HasSubstr("probe_timeout_ms=300"));
+  EXPECT_EQ(r.err.find("Zq7-private"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("Zq7-private"), std::string::npos) << r.out;
 }
 
 TEST(WorkerCliTest, UnknownCommandExitsTwo) {
