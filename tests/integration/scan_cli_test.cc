@@ -104,6 +104,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--snmp-community", "s3cret pw"},
                      "--snmp-community: the community must be 1-64 printable characters "
                      "without spaces (9 bytes given)"},
+        BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--udp", "dns,bogus"},
+                     "--udp: unknown UDP service \"bogus\" (known: dns, ntp, ntp-version, ssdp, "
+                     "snmp, memcached, cldap, portmap, netbios, mdns, mssql, ubiquiti, all)"},
         // A target file that never ends stops at the line cap.
         BadUsageCase{{"--targets", "@/dev/zero", "--ports", "80"},
                      "--targets: target file '/dev/zero': line 1 is longer than 65536 bytes"}));
@@ -212,6 +215,17 @@ TEST(ScanCliTest, HelpListsFlagsAndExitsZero) {
                            "--snmp-community-file"}) {
     EXPECT_THAT(r.out, HasSubstr(flag));
   }
+}
+
+TEST(ScanCliTest, UdpServicesAreProbedOnTheirPortsAndRefusalIsClosed) {
+  // Nothing listens on 127.32.2.2: the kernel refuses each UDP request.
+  RunResult r = Scan({"--targets", "127.32.2.2", "--ports", "1", "--udp", "dns,snmp",
+                      "--all-states", "--timeout-ms", "300"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("{\"ip\":\"127.32.2.2\",\"port\":53,\"state\":\"closed\""));
+  EXPECT_THAT(r.out, HasSubstr("\"transport\":\"udp\",\"service\":\"DNS\",\"verified\":false}"));
+  EXPECT_THAT(r.out, HasSubstr("{\"ip\":\"127.32.2.2\",\"port\":161,\"state\":\"closed\""));
+  EXPECT_THAT(r.err, HasSubstr("scan done probes=3 open=0 closed=3"));
 }
 
 TEST(ScanCliTest, ProbeFlagsRunAndTheCommunityIsNeverLogged) {
