@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/grpc_channel.h"
 #include "common/health_service.h"
@@ -23,6 +24,7 @@
 #include "common/yaml_write.h"
 #include "engine/scan_engine.h"
 #include "worker/fleet_worker.h"
+#include "worker/probe_flags.h"
 #include "worker/scan_command.h"
 #include "worker/worker_metrics.h"
 
@@ -37,6 +39,7 @@ constexpr size_t kMaxWorkerName = 256;
 struct RunFlags {
   FleetWorkerOptions opt;
   TlsFlags tls;
+  ProbeFlags probe;
   uint64_t threads = 0;
   std::string metrics_listen = "0.0.0.0:9466";
   std::string health_listen = "0.0.0.0:7072";
@@ -55,6 +58,7 @@ void AddRunFlags(FlagParser& flags, RunFlags& f) {
                   "serve Prometheus /metrics here (default 0.0.0.0:9466, \"\" = off)");
   flags.AddHostPort("health-listen", &f.health_listen, PortRule::kListen, true,
                     "grpc.health.v1 address (default 0.0.0.0:7072); empty disables");
+  AddProbeFlags(flags, f.probe, /*per_scan=*/false);
   f.tls.Add(flags, std::getenv("GOALKEEPER_TLS_DIR"));
   flags.AddBool("check-config", &f.check_config,
                 "check the flags, print the effective settings as YAML, exit 0 (or 2); dials "
@@ -84,6 +88,10 @@ absl::Status CheckRunFlags(const FlagParser& flags, RunFlags& f) {
       return absl::InvalidArgumentError(absl::StrCat("--metrics-listen: ", hp.status().message()));
     }
   }
+  ASSIGN_OR_RETURN(ProbeOptions probes,
+                   ParseProbeFlags(f.probe, flags.WasSet("snmp-community"), nullptr));
+  opt.probe_timeout = probes.timeout;
+  opt.udp_probe = std::move(probes.udp);
   opt.threads = static_cast<unsigned>(f.threads);
   uint64_t fd_limit = 0;
   uint64_t fitted = FitConcurrencyToFdBudget(opt.concurrency, 256, &fd_limit);
@@ -104,6 +112,12 @@ std::string FormatRunSettings(const RunFlags& f) {
   absl::StrAppend(&out, "concurrency: ", opt.concurrency, "\n");
   absl::StrAppend(&out, "threads: ", opt.threads, "  # 0 = one per core\n");
   absl::StrAppend(&out, "max-rate: ", YamlNumber(opt.max_rate), "  # probes/s, 0 = none\n");
+  absl::StrAppend(&out, "probe-timeout: ",
+                  YamlQuoted(absl::FormatDuration(absl::FromChrono(opt.probe_timeout))), "\n");
+  absl::StrAppend(&out, "dns-name: ", YamlQuoted(opt.udp_probe.dns_name), "\n");
+  absl::StrAppend(&out, "snmp-community: ",
+                  opt.udp_probe.snmp_community == "public" ? "\"public\"" : "\"(not shown)\"",
+                  "\n");
   absl::StrAppend(&out, "metrics-listen: ", YamlQuoted(f.metrics_listen), "  # \"\" = off\n");
   absl::StrAppend(&out, "health-listen: ", YamlQuoted(f.health_listen), "  # \"\" = off\n");
   absl::StrAppend(&out, "insecure: ", opt.tls.insecure ? "true" : "false", "\n");
