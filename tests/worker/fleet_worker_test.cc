@@ -2,7 +2,14 @@
 // and a fake clock for its heartbeats; probes go to real loopback sockets.
 #include "worker/fleet_worker.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -341,6 +348,76 @@ TEST_F(FleetWorkerTest, AnErrorAnswerFromTheCoordinatorKeepsTheWorkerReachable) 
   EXPECT_EQ(fake.registrations().size(), 2u);
   EXPECT_TRUE(worker.Stop().ok());
   EXPECT_EQ(reachability.told(), std::vector<bool>{true});
+}
+
+// A Memcached UDP responder (memcached protocol.txt: an 8-byte frame header
+// echoing the request id, then the "stats" answer) on ip:11211.
+class MemcachedUdpResponder {
+ public:
+  explicit MemcachedUdpResponder(const std::string& ip) {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(11211);
+    inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0) << ip << ":11211";
+    thread_ = std::thread([this] {
+      char buf[2048];
+      while (!stop_.load()) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        sockaddr_in from{};
+        socklen_t len = sizeof(from);
+        ssize_t n = recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 8) continue;
+        std::string reply(buf, 2);                // the request id
+        reply += std::string("\0\0\0\1\0\0", 6);  // frame 0 of 1, reserved 0
+        reply += "STAT pid 7\r\nSTAT version 1.6.18\r\nSTAT uptime 99\r\nEND\r\n";
+        sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    });
+  }
+  ~MemcachedUdpResponder() {
+    stop_.store(true);
+    thread_.join();
+    close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// The shard's profile names UDP services: their pairs are part of the space
+// (as the coordinator numbers it) and a UDP answer is reported with its
+// transport, service and evidence.
+TEST_F(FleetWorkerTest, ProfileUdpServicesAreProbedAndReportedWithEvidence) {
+  MemcachedUdpResponder memcached("127.31.60.1");
+  ClosedPort closed("127.31.60.1");
+  auto owned = std::make_unique<FakeCoordinatorClient>();
+  FakeCoordinatorClient& fake = *owned;
+  v1::Shard shard = MakeShard("l-udp", "s-udp", "127.31.60.1", closed.port(), 2, 0);
+  shard.mutable_profile()->set_probes(v1::PROBE_MODE_NONE);
+  shard.mutable_profile()->add_udp_services("memcached");
+  fake.AddShard(shard);
+  WorkerRunner worker(Options(/*concurrency=*/4), std::move(owned));
+  ASSERT_TRUE(FakeCoordinatorClient::Eventually([&] { return fake.completed().size() == 1; }));
+  std::vector<v1::ProbeResult> results;
+  for (const auto& r : fake.reports()) {
+    for (const auto& m : r.results()) results.push_back(m);
+  }
+  ASSERT_EQ(results.size(), 1u);  // the closed TCP port is not a finding
+  const v1::ProbeResult& m = results[0];
+  EXPECT_EQ(m.ip(), "127.31.60.1");
+  EXPECT_EQ(m.port(), 11211u);
+  EXPECT_EQ(m.transport(), v1::TRANSPORT_UDP);
+  EXPECT_EQ(m.state(), v1::PROBE_STATE_OPEN);
+  EXPECT_TRUE(m.verified());
+  EXPECT_EQ(m.service(), "Memcached");
+  EXPECT_EQ(m.evidence().version(), "1.6.18");
+  EXPECT_GT(m.evidence().amplification(), 1.0);
+  EXPECT_EQ(m.evidence().request_bytes(), 15u);  // 8-byte header + "stats\r\n"
 }
 
 }  // namespace
