@@ -1,11 +1,60 @@
-// The TCP probe registry. Scaffolding from the lead: the probes-tcp branch
-// fills it.
+// The TCP probe registry: the catalogue port map, lookup by name and the
+// identification order.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "probes/tcp/tcp_probes.h"
 #include "probes/tcp_probe.h"
 
 namespace goalkeeper::probes {
+namespace {
 
-const TcpProbe* TcpProbeForPort(uint16_t) { return nullptr; }
-const TcpProbe* TcpProbeByName(absl::string_view) { return nullptr; }
-std::span<const TcpProbe* const> IdentificationOrder() { return {}; }
+const std::array<std::pair<uint16_t, const TcpProbe*>, 6>& PortMap() {
+  static const std::array<std::pair<uint16_t, const TcpProbe*>, 6> map = {{
+      {6379, &RedisProbe()},
+      {11211, &MemcachedProbe()},
+      {22, &SshProbe()},
+      {23, &TelnetProbe()},
+      {9200, &ElasticsearchProbe()},
+      {2375, &DockerProbe()},
+  }};
+  return map;
+}
+
+// Every probe reachable by name (the TLS-wrapped ones under their own name).
+const std::array<const TcpProbe*, 9>& AllProbes() {
+  static const std::array<const TcpProbe*, 9> all = {
+      &BannerProbe(), &HttpProbe(),          &RedisProbe(),  &MemcachedProbe(),  &SshProbe(),
+      &TelnetProbe(), &ElasticsearchProbe(), &DockerProbe(), &KubernetesProbe(),
+  };
+  return all;
+}
+
+}  // namespace
+
+const TcpProbe* TcpProbeForPort(uint16_t port) {
+  for (const auto& [p, probe] : PortMap()) {
+    if (p == port) return probe;
+  }
+  return nullptr;
+}
+
+const TcpProbe* TcpProbeByName(absl::string_view name) {
+  for (const TcpProbe* p : AllProbes()) {
+    if (p->name() == name) return p;
+  }
+  return nullptr;
+}
+
+std::span<const TcpProbe* const> IdentificationOrder() {
+  // Server-first banner first (costs nothing but waiting), then HTTP, then
+  // the client-first protocols. TLS-wrapped probes are never tried here.
+  static const std::array<const TcpProbe*, 5> order = {
+      &BannerProbe(), &HttpProbe(), &RedisProbe(), &MemcachedProbe(), &DockerProbe(),
+  };
+  return order;
+}
 
 }  // namespace goalkeeper::probes

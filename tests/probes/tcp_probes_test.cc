@@ -1,0 +1,233 @@
+// The TCP probes against real-shaped answers: the right service, version and
+// auth; truncated, garbage, oversized and one-byte-at-a-time answers give
+// verified=false or the same result; eof always ends the session.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "probes/evidence.h"
+#include "probes/tcp_probe.h"
+
+namespace goalkeeper::probes {
+namespace {
+
+// Feeds `answer` in chunks of `chunk` bytes (0 = whole), then eof.
+Evidence Talk(absl::string_view probe, absl::string_view answer, size_t chunk = 0) {
+  const TcpProbe* p = TcpProbeByName(probe);
+  EXPECT_NE(p, nullptr) << probe;
+  if (p == nullptr) return {};
+  std::unique_ptr<TcpSession> s = p->Open();
+  (void)s->Start();
+  Evidence ev;
+  if (chunk == 0) chunk = answer.size() + 1;
+  for (size_t i = 0; i < answer.size(); i += chunk) {
+    TcpStep step = s->OnData(answer.substr(i, chunk), false, &ev);
+    if (step.kind == TcpStep::Kind::kDone) return ev;
+  }
+  TcpStep last = s->OnData("", true, &ev);
+  EXPECT_EQ(last.kind, TcpStep::Kind::kDone);
+  return ev;
+}
+
+// Every robustness variant of `answer` for `probe`: the same or unverified.
+void ExpectRobust(absl::string_view probe, absl::string_view answer) {
+  const Evidence whole = Talk(probe, answer);
+  const Evidence bytewise = Talk(probe, answer, 1);
+  EXPECT_EQ(bytewise, whole) << probe << " one byte at a time";
+  for (size_t cut : {size_t{1}, answer.size() / 3, answer.size() / 2, answer.size() - 1}) {
+    const Evidence t = Talk(probe, answer.substr(0, cut));
+    if (t.verified) {
+      EXPECT_EQ(t.service, whole.service) << probe << " cut at " << cut;
+    }
+  }
+  EXPECT_FALSE(Talk(probe, std::string(kMaxResponse * 2, 'x')).verified) << probe;
+  EXPECT_FALSE(Talk(probe, std::string("\x00\x01\x02garbage\r\n\r\n", 15)).verified) << probe;
+  // Oversized: the real answer followed by far more than kMaxResponse.
+  Talk(probe, absl::StrCat(answer, std::string(kMaxResponse * 2, 'z')));
+}
+
+TEST(TcpProbesTest, EofWithNothingIsDoneAndUnverified) {
+  for (const TcpProbe* p : IdentificationOrder()) {
+    std::unique_ptr<TcpSession> s = p->Open();
+    (void)s->Start();
+    Evidence ev;
+    EXPECT_EQ(s->OnData("", true, &ev).kind, TcpStep::Kind::kDone) << p->name();
+    EXPECT_FALSE(ev.verified) << p->name();
+    // After kDone every call is kDone.
+    EXPECT_EQ(s->OnData("more", false, &ev).kind, TcpStep::Kind::kDone) << p->name();
+  }
+}
+
+TEST(TcpProbesTest, RegistryMapsPortsAndNames) {
+  ASSERT_NE(TcpProbeForPort(6379), nullptr);
+  EXPECT_EQ(TcpProbeForPort(6379)->name(), "redis");
+  EXPECT_EQ(TcpProbeForPort(11211)->name(), "memcached");
+  EXPECT_EQ(TcpProbeForPort(22)->name(), "ssh");
+  EXPECT_EQ(TcpProbeForPort(1), nullptr);
+  EXPECT_EQ(TcpProbeByName("nope"), nullptr);
+  ASSERT_GE(IdentificationOrder().size(), 3u);
+  EXPECT_EQ(IdentificationOrder()[0]->name(), "banner");
+  EXPECT_EQ(IdentificationOrder()[1]->name(), "http");
+  for (const TcpProbe* p : IdentificationOrder()) {
+    EXPECT_EQ(TcpProbeByName(p->name()), p);
+  }
+}
+
+TEST(TcpProbesTest, RedisWithoutPassword) {
+  const std::string info =
+      "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
+      "redis_mode:standalone\r\nos:Linux 6.1.0 x86_64\r\n";
+  const std::string answer = absl::StrCat("+PONG\r\n$", info.size(), "\r\n", info, "\r\n");
+  Evidence ev = Talk("redis", answer);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Redis");
+  EXPECT_EQ(ev.version, "7.0.15");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  EXPECT_EQ(ev.facts[0], "redis_mode=standalone");
+  EXPECT_EQ(Describe(ev).substr(0, 12), "Redis 7.0.15");
+  ExpectRobust("redis", answer);
+}
+
+TEST(TcpProbesTest, RedisWithPassword) {
+  const std::string answer =
+      "-NOAUTH Authentication required.\r\n-NOAUTH Authentication required.\r\n";
+  Evidence ev = Talk("redis", answer);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Redis");
+  EXPECT_EQ(ev.auth, Auth::kRequired);
+  ExpectRobust("redis", answer);
+}
+
+TEST(TcpProbesTest, RedisRequestIsPipelinedPingAndInfo) {
+  EXPECT_EQ(TcpProbeByName("redis")->Open()->Start(),
+            "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n");
+}
+
+TEST(TcpProbesTest, Memcached) {
+  const std::string answer =
+      "STAT pid 4242\r\nSTAT uptime 100\r\nSTAT version 1.6.18\r\nSTAT curr_items 3\r\nEND\r\n";
+  Evidence ev = Talk("memcached", answer);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Memcached");
+  EXPECT_EQ(ev.version, "1.6.18");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  ExpectRobust("memcached", answer);
+  EXPECT_FALSE(Talk("memcached", "-ERR unknown command 'stats'\r\n").verified);
+}
+
+TEST(TcpProbesTest, Ssh) {
+  const std::string answer = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u1\r\n";
+  for (absl::string_view probe : {"ssh", "banner"}) {
+    Evidence ev = Talk(probe, answer);
+    EXPECT_TRUE(ev.verified) << probe;
+    EXPECT_EQ(ev.service, "SSH");
+    EXPECT_EQ(ev.version, "OpenSSH_9.2p1");
+    EXPECT_EQ(ev.banner, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u1");
+    ExpectRobust(probe, answer);
+  }
+  EXPECT_FALSE(Talk("ssh", "HTTP/1.1 400 Bad Request\r\n\r\n").verified);
+}
+
+TEST(TcpProbesTest, BannerRecognisesTelnetVncAndSmtp) {
+  Evidence t = Talk("banner", "\xff\xfd\x18\xff\xfd\x20");
+  EXPECT_TRUE(t.verified);
+  EXPECT_EQ(t.service, "Telnet");
+  Evidence v = Talk("banner", "RFB 003.008\n");
+  EXPECT_TRUE(v.verified);
+  EXPECT_EQ(v.service, "VNC");
+  EXPECT_EQ(v.version, "3.8");
+  ExpectRobust("banner", "RFB 003.008\n");
+  Evidence s = Talk("banner", "220 mail.example ESMTP Postfix (Debian/GNU)\r\n");
+  EXPECT_TRUE(s.verified);
+  EXPECT_EQ(s.service, "SMTP");
+  Evidence other = Talk("banner", "hello there\n");
+  EXPECT_FALSE(other.verified);
+  EXPECT_EQ(other.banner, "hello there");
+}
+
+TEST(TcpProbesTest, TelnetNegotiatesThenReadsThePrompt) {
+  std::unique_ptr<TcpSession> s = TcpProbeByName("telnet")->Open();
+  EXPECT_EQ(s->Start(), "");
+  Evidence ev;
+  TcpStep step = s->OnData("\xff\xfd\x18\xff\xfb\x01", false, &ev);
+  ASSERT_EQ(step.kind, TcpStep::Kind::kMore);
+  EXPECT_EQ(step.send, "\xff\xfc\x18\xff\xfe\x01");  // WONT 24, DONT 1
+  step = s->OnData("Debian GNU/Linux 12\r\nlogin: ", false, &ev);
+  ASSERT_EQ(step.kind, TcpStep::Kind::kDone);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Telnet");
+  EXPECT_EQ(ev.banner, "Debian GNU/Linux 12 login:");
+  ExpectRobust("telnet", "\xff\xfd\x18\xff\xfb\x01login: ");
+}
+
+std::string HttpAnswerText(int status, absl::string_view body, absl::string_view extra = "") {
+  return absl::StrCat("HTTP/1.1 ", status,
+                      " X\r\nServer: nginx/1.22.1\r\nContent-Length: ", body.size(), "\r\n", extra,
+                      "\r\n", body);
+}
+
+TEST(TcpProbesTest, Http) {
+  const std::string answer = HttpAnswerText(200, "<html>hi</html>");
+  Evidence ev = Talk("http", answer);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "HTTP");
+  EXPECT_EQ(ev.banner, "nginx/1.22.1");
+  EXPECT_EQ(ev.auth, Auth::kUnknown);
+  ExpectRobust("http", answer);
+  EXPECT_EQ(Talk("http", HttpAnswerText(401, "no")).auth, Auth::kRequired);
+  // Chunked.
+  Evidence c =
+      Talk("http", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(c.verified);
+  EXPECT_FALSE(Talk("http", "SSH-2.0-OpenSSH_9.2\r\n").verified);
+  EXPECT_EQ(TcpProbeByName("http")->Open()->Start().substr(0, 16), "GET / HTTP/1.0\r\n");
+}
+
+TEST(TcpProbesTest, Elasticsearch) {
+  const std::string body = R"({"name":"n1","cluster_name":"prod","version":{"number":"8.11.1"},)"
+                           R"("tagline":"You Know, for Search"})";
+  Evidence ev = Talk("elasticsearch", HttpAnswerText(200, body));
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Elasticsearch");
+  EXPECT_EQ(ev.version, "8.11.1");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  EXPECT_EQ(ev.facts[0], "cluster_name=prod");
+  ExpectRobust("elasticsearch", HttpAnswerText(200, body));
+  const std::string os =
+      R"({"cluster_name":"c","version":{"distribution":"opensearch","number":"2.11.0"}})";
+  EXPECT_EQ(Talk("elasticsearch", HttpAnswerText(200, os)).service, "OpenSearch");
+  Evidence locked =
+      Talk("elasticsearch", HttpAnswerText(401, R"({"error":{"type":"security_exception"}})",
+                                           "WWW-Authenticate: Basic realm=\"security\"\r\n"));
+  EXPECT_TRUE(locked.verified);
+  EXPECT_EQ(locked.auth, Auth::kRequired);
+  EXPECT_FALSE(Talk("elasticsearch", HttpAnswerText(200, "<html/>")).verified);
+}
+
+TEST(TcpProbesTest, Docker) {
+  const std::string body = R"({"Components":[{"Name":"Engine","Version":"0.0-component"}],)"
+                           R"("Version":"24.0.7","ApiVersion":"1.43","Os":"linux"})";
+  Evidence ev = Talk("docker", HttpAnswerText(200, body));
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Docker API");
+  EXPECT_EQ(ev.version, "24.0.7");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  ExpectRobust("docker", HttpAnswerText(200, body));
+}
+
+TEST(TcpProbesTest, KubernetesPlainSessions) {
+  Evidence ok = Talk("kubernetes",
+                     HttpAnswerText(200, R"({"major":"1","minor":"28","gitVersion":"v1.28.3"})"));
+  EXPECT_TRUE(ok.verified);
+  EXPECT_EQ(ok.version, "1.28.3");
+  EXPECT_EQ(ok.auth, Auth::kNotRequired);
+  Evidence refused = Talk(
+      "kubernetes",
+      HttpAnswerText(401, R"({"kind":"Status","apiVersion":"v1","status":"Failure","code":401})"));
+  EXPECT_TRUE(refused.verified);
+  EXPECT_EQ(refused.auth, Auth::kRequired);
+}
+
+}  // namespace
+}  // namespace goalkeeper::probes
