@@ -56,6 +56,11 @@ const TcpProbe& ElasticsearchProbe();
 const TcpProbe& DockerProbe();
 const TcpProbe& KubernetesProbe();  // plain HTTP inside; the registry wraps it in TLS
 const TcpProbe& KubeletProbe();     // plain HTTP inside; the registry wraps it in TLS
+const TcpProbe& MysqlProbe();
+const TcpProbe& PostgresqlProbe();
+const TcpProbe& VncProbe();
+const TcpProbe& RdpProbe();
+const TcpProbe& CassandraProbe();
 
 }  // namespace goalkeeper::probes
 

@@ -11,23 +11,29 @@
 namespace goalkeeper::probes {
 namespace {
 
-const std::array<std::pair<uint16_t, const TcpProbe*>, 6>& PortMap() {
-  static const std::array<std::pair<uint16_t, const TcpProbe*>, 6> map = {{
+const std::array<std::pair<uint16_t, const TcpProbe*>, 11>& PortMap() {
+  static const std::array<std::pair<uint16_t, const TcpProbe*>, 11> map = {{
       {6379, &RedisProbe()},
       {11211, &MemcachedProbe()},
       {22, &SshProbe()},
       {23, &TelnetProbe()},
       {9200, &ElasticsearchProbe()},
       {2375, &DockerProbe()},
+      {3306, &MysqlProbe()},
+      {5432, &PostgresqlProbe()},
+      {5900, &VncProbe()},
+      {3389, &RdpProbe()},
+      {9042, &CassandraProbe()},
   }};
   return map;
 }
 
 // Every probe reachable by name (the TLS-wrapped ones under their own name).
-const std::array<const TcpProbe*, 9>& AllProbes() {
-  static const std::array<const TcpProbe*, 9> all = {
-      &BannerProbe(), &HttpProbe(),          &RedisProbe(),  &MemcachedProbe(),  &SshProbe(),
-      &TelnetProbe(), &ElasticsearchProbe(), &DockerProbe(), &KubernetesProbe(),
+const std::array<const TcpProbe*, 14>& AllProbes() {
+  static const std::array<const TcpProbe*, 14> all = {
+      &BannerProbe(),     &HttpProbe(),          &RedisProbe(),  &MemcachedProbe(),  &SshProbe(),
+      &TelnetProbe(),     &ElasticsearchProbe(), &DockerProbe(), &KubernetesProbe(), &MysqlProbe(),
+      &PostgresqlProbe(), &VncProbe(),           &RdpProbe(),    &CassandraProbe(),
   };
   return all;
 }
@@ -51,8 +57,9 @@ const TcpProbe* TcpProbeByName(absl::string_view name) {
 std::span<const TcpProbe* const> IdentificationOrder() {
   // Server-first banner first (costs nothing but waiting), then HTTP, then
   // the client-first protocols. TLS-wrapped probes are never tried here.
-  static const std::array<const TcpProbe*, 5> order = {
-      &BannerProbe(), &HttpProbe(), &RedisProbe(), &MemcachedProbe(), &DockerProbe(),
+  static const std::array<const TcpProbe*, 9> order = {
+      &BannerProbe(),     &HttpProbe(), &MysqlProbe(),     &RedisProbe(),  &MemcachedProbe(),
+      &PostgresqlProbe(), &RdpProbe(),  &CassandraProbe(), &DockerProbe(),
   };
   return order;
 }

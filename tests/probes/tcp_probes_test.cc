@@ -229,5 +229,123 @@ TEST(TcpProbesTest, KubernetesPlainSessions) {
   EXPECT_EQ(refused.auth, Auth::kRequired);
 }
 
+TEST(TcpProbesTest, MysqlAndMariadbGreetings) {
+  auto greeting = [](absl::string_view version, uint16_t caps) {
+    std::string p = "\x0a";
+    p += std::string(version);
+    p.push_back('\0');
+    p += std::string("\x01\x00\x00\x00", 4) + "abcdefgh" + std::string(1, '\0');
+    p.push_back(static_cast<char>(caps & 0xff));
+    p.push_back(static_cast<char>(caps >> 8));
+    p += std::string("\x21\x02\x00\xff\x81\x15", 6) + std::string(10, '\0') + "ijklmnopqrst";
+    p.push_back('\0');
+    p += "mysql_native_password";
+    p.push_back('\0');
+    std::string out;
+    out.push_back(static_cast<char>(p.size() & 0xff));
+    out.push_back(static_cast<char>((p.size() >> 8) & 0xff));
+    out.push_back('\0');
+    out.push_back('\0');
+    return out + p;
+  };
+  const std::string my = greeting("8.0.35-0ubuntu0.22.04.1", 0xffff);
+  Evidence ev = Talk("mysql", my);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "MySQL");
+  EXPECT_EQ(ev.version, "8.0.35");
+  EXPECT_TRUE(ev.tls_offered);
+  EXPECT_EQ(ev.auth, Auth::kUnknown);
+  ExpectRobust("mysql", my);
+  const std::string maria = greeting("5.5.5-10.11.4-MariaDB-1~deb12u1", 0xf7ff);
+  Evidence m = Talk("mysql", maria);
+  EXPECT_EQ(m.service, "MariaDB");
+  EXPECT_EQ(m.version, "10.11.4");
+  EXPECT_FALSE(m.tls_offered);
+  std::string msg = "Host '10.0.0.1' is not allowed to connect to this MySQL server";
+  std::string err = std::string(1, static_cast<char>(msg.size() + 3)) +
+                    std::string("\x00\x00\x00", 3) + std::string("\xff\x6a\x04", 3) + msg;
+  Evidence e = Talk("mysql", err);
+  EXPECT_TRUE(e.verified);
+  EXPECT_EQ(e.service, "MySQL");
+  EXPECT_EQ(e.auth, Auth::kRequired);
+  ExpectRobust("mysql", err);
+}
+
+TEST(TcpProbesTest, PostgresqlSslRequest) {
+  EXPECT_EQ(TcpProbeByName("postgresql")->Open()->Start(),
+            std::string("\x00\x00\x00\x08\x04\xd2\x16\x2f", 8));
+  Evidence s = Talk("postgresql", "S");
+  EXPECT_TRUE(s.verified);
+  EXPECT_EQ(s.service, "PostgreSQL");
+  EXPECT_TRUE(s.tls_offered);
+  Evidence n = Talk("postgresql", "N");
+  EXPECT_TRUE(n.verified);
+  EXPECT_FALSE(n.tls_offered);
+  std::string fields = std::string("SFATAL\0C0A000\0Munsupported frontend protocol\0\0", 46);
+  std::string e = "E";
+  e += std::string("\x00\x00\x00", 3) + std::string(1, static_cast<char>(fields.size() + 4)) +
+       fields;
+  Evidence er = Talk("postgresql", e);
+  EXPECT_TRUE(er.verified);
+  EXPECT_EQ(er.banner, "unsupported frontend protocol");
+  ExpectRobust("postgresql", e);
+  EXPECT_FALSE(Talk("postgresql", "HTTP/1.1 400 Bad\r\n\r\n").verified);
+}
+
+TEST(TcpProbesTest, VncRepliesWithTheVersionThenReadsSecurityTypes) {
+  std::unique_ptr<TcpSession> s = TcpProbeByName("vnc")->Open();
+  EXPECT_EQ(s->Start(), "");
+  Evidence ev;
+  TcpStep step = s->OnData("RFB 003.008\n", false, &ev);
+  ASSERT_EQ(step.kind, TcpStep::Kind::kMore);
+  EXPECT_EQ(step.send, "RFB 003.008\n");
+  step = s->OnData(std::string("\x02\x01\x02", 3), false, &ev);
+  ASSERT_EQ(step.kind, TcpStep::Kind::kDone);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "VNC");
+  EXPECT_EQ(ev.version, "3.8");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  EXPECT_EQ(Talk("vnc", std::string("RFB 003.008\n\x01\x02", 14)).auth, Auth::kRequired);
+  EXPECT_EQ(Talk("vnc", std::string("RFB 003.003\n\x00\x00\x00\x01", 16)).auth, Auth::kNotRequired);
+  ExpectRobust("vnc", std::string("RFB 003.008\n\x02\x01\x02", 15));
+}
+
+TEST(TcpProbesTest, RdpNegotiation) {
+  EXPECT_EQ(TcpProbeByName("rdp")->Open()->Start().size(), 19u);
+  const std::string rsp(
+      "\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x1f\x08\x00\x02\x00\x00\x00", 19);
+  Evidence ev = Talk("rdp", rsp);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "RDP");
+  EXPECT_TRUE(ev.tls_offered);
+  EXPECT_EQ(ev.facts[0], "selected_protocol=hybrid");
+  ExpectRobust("rdp", rsp);
+  const std::string fail(
+      "\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x03\x00\x08\x00\x02\x00\x00\x00", 19);
+  Evidence f = Talk("rdp", fail);
+  EXPECT_TRUE(f.verified);
+  EXPECT_FALSE(f.tls_offered);
+}
+
+TEST(TcpProbesTest, CassandraSupported) {
+  auto s = [](absl::string_view v) {
+    std::string out;
+    out.push_back(static_cast<char>(v.size() >> 8));
+    out.push_back(static_cast<char>(v.size() & 0xff));
+    return out + std::string(v);
+  };
+  std::string body = std::string("\x00\x02", 2) + s("CQL_VERSION") + std::string("\x00\x01", 2) +
+                     s("3.4.5") + s("COMPRESSION") + std::string("\x00\x02", 2) + s("snappy") +
+                     s("lz4");
+  std::string frame = std::string("\x84\x00\x00\x01\x06\x00\x00\x00", 8) +
+                      std::string(1, static_cast<char>(body.size())) + body;
+  Evidence ev = Talk("cassandra", frame);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "Cassandra");
+  EXPECT_EQ(ev.facts[0], "cql_version=3.4.5");
+  EXPECT_EQ(ev.facts[1], "compression=snappy,lz4");
+  ExpectRobust("cassandra", frame);
+}
+
 }  // namespace
 }  // namespace goalkeeper::probes
