@@ -38,7 +38,8 @@ class MysqlSession final : public BufferedSession {
   std::string Request() override { return ""; }
   Parsed Parse(absl::string_view buf, bool final, Evidence& ev) override {
     if (buf.size() < 4) return final ? Done() : More();
-    const size_t len = ByteAt(buf, 0) | (ByteAt(buf, 1) << 8) | (ByteAt(buf, 2) << 16);
+    const size_t len =
+        size_t{ByteAt(buf, 0)} | (size_t{ByteAt(buf, 1)} << 8) | (size_t{ByteAt(buf, 2)} << 16);
     if (ByteAt(buf, 3) != 0 || len < 3 || len > 1024) return Done();
     if (buf.size() < 4 + len) return final ? Done() : More();
     absl::string_view p = buf.substr(4, len);
