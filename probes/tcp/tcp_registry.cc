@@ -6,13 +6,28 @@
 #include <utility>
 
 #include "probes/tcp/tcp_probes.h"
+#include "probes/tcp/tls_session.h"
 #include "probes/tcp_probe.h"
 
 namespace goalkeeper::probes {
 namespace {
 
-const std::array<std::pair<uint16_t, const TcpProbe*>, 11>& PortMap() {
-  static const std::array<std::pair<uint16_t, const TcpProbe*>, 11> map = {{
+const TcpProbe& KubernetesTls() {
+  static const auto* p = new TlsTcpProbe("kubernetes", KubernetesProbe());
+  return *p;
+}
+const TcpProbe& KubeletTls() {
+  static const auto* p = new TlsTcpProbe("kubelet", KubeletProbe());
+  return *p;
+}
+// Docker over TLS (2376) answers under the name "docker-tls".
+const TcpProbe& DockerTls() {
+  static const auto* p = new TlsTcpProbe("docker-tls", DockerProbe());
+  return *p;
+}
+
+const std::array<std::pair<uint16_t, const TcpProbe*>, 14>& PortMap() {
+  static const std::array<std::pair<uint16_t, const TcpProbe*>, 14> map = {{
       {6379, &RedisProbe()},
       {11211, &MemcachedProbe()},
       {22, &SshProbe()},
@@ -24,16 +39,20 @@ const std::array<std::pair<uint16_t, const TcpProbe*>, 11>& PortMap() {
       {5900, &VncProbe()},
       {3389, &RdpProbe()},
       {9042, &CassandraProbe()},
+      {6443, &KubernetesTls()},
+      {10250, &KubeletTls()},
+      {2376, &DockerTls()},
   }};
   return map;
 }
 
 // Every probe reachable by name (the TLS-wrapped ones under their own name).
-const std::array<const TcpProbe*, 14>& AllProbes() {
-  static const std::array<const TcpProbe*, 14> all = {
-      &BannerProbe(),     &HttpProbe(),          &RedisProbe(),  &MemcachedProbe(),  &SshProbe(),
-      &TelnetProbe(),     &ElasticsearchProbe(), &DockerProbe(), &KubernetesProbe(), &MysqlProbe(),
-      &PostgresqlProbe(), &VncProbe(),           &RdpProbe(),    &CassandraProbe(),
+const std::array<const TcpProbe*, 16>& AllProbes() {
+  static const std::array<const TcpProbe*, 16> all = {
+      &BannerProbe(),     &HttpProbe(),   &RedisProbe(),         &MemcachedProbe(),
+      &SshProbe(),        &TelnetProbe(), &ElasticsearchProbe(), &DockerProbe(),
+      &KubernetesTls(),   &KubeletTls(),  &DockerTls(),          &MysqlProbe(),
+      &PostgresqlProbe(), &VncProbe(),    &RdpProbe(),           &CassandraProbe(),
   };
   return all;
 }

@@ -1,6 +1,13 @@
 // The TCP probes against real-shaped answers: the right service, version and
 // auth; truncated, garbage, oversized and one-byte-at-a-time answers give
 // verified=false or the same result; eof always ends the session.
+#include "probes/tcp/tcp_probes.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <memory>
 #include <string>
 
@@ -13,9 +20,8 @@ namespace goalkeeper::probes {
 namespace {
 
 // Feeds `answer` in chunks of `chunk` bytes (0 = whole), then eof.
-Evidence Talk(absl::string_view probe, absl::string_view answer, size_t chunk = 0) {
-  const TcpProbe* p = TcpProbeByName(probe);
-  EXPECT_NE(p, nullptr) << probe;
+Evidence Talk(const TcpProbe* p, absl::string_view answer, size_t chunk = 0) {
+  EXPECT_NE(p, nullptr);
   if (p == nullptr) return {};
   std::unique_ptr<TcpSession> s = p->Open();
   (void)s->Start();
@@ -28,6 +34,11 @@ Evidence Talk(absl::string_view probe, absl::string_view answer, size_t chunk = 
   TcpStep last = s->OnData("", true, &ev);
   EXPECT_EQ(last.kind, TcpStep::Kind::kDone);
   return ev;
+}
+
+Evidence Talk(absl::string_view probe, absl::string_view answer, size_t chunk = 0) {
+  EXPECT_NE(TcpProbeByName(probe), nullptr) << probe;
+  return Talk(TcpProbeByName(probe), answer, chunk);
 }
 
 // Every robustness variant of `answer` for `probe`: the same or unverified.
@@ -217,13 +228,13 @@ TEST(TcpProbesTest, Docker) {
 }
 
 TEST(TcpProbesTest, KubernetesPlainSessions) {
-  Evidence ok = Talk("kubernetes",
+  Evidence ok = Talk(&KubernetesProbe(),
                      HttpAnswerText(200, R"({"major":"1","minor":"28","gitVersion":"v1.28.3"})"));
   EXPECT_TRUE(ok.verified);
   EXPECT_EQ(ok.version, "1.28.3");
   EXPECT_EQ(ok.auth, Auth::kNotRequired);
   Evidence refused = Talk(
-      "kubernetes",
+      &KubernetesProbe(),
       HttpAnswerText(401, R"({"kind":"Status","apiVersion":"v1","status":"Failure","code":401})"));
   EXPECT_TRUE(refused.verified);
   EXPECT_EQ(refused.auth, Auth::kRequired);
@@ -345,6 +356,95 @@ TEST(TcpProbesTest, CassandraSupported) {
   EXPECT_EQ(ev.facts[0], "cql_version=3.4.5");
   EXPECT_EQ(ev.facts[1], "compression=snappy,lz4");
   ExpectRobust("cassandra", frame);
+}
+
+// An in-process TLS server on memory BIOs with a self-signed key made here,
+// answering one HTTP request with `response`.
+Evidence TalkTls(absl::string_view probe, absl::string_view response) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("test"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_sign(cert, key, EVP_sha256());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  EXPECT_EQ(SSL_CTX_use_certificate(ctx, cert), 1);
+  EXPECT_EQ(SSL_CTX_use_PrivateKey(ctx, key), 1);
+  SSL* server = SSL_new(ctx);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(in, -1);
+  SSL_set_bio(server, in, out);
+  SSL_set_accept_state(server);
+
+  std::unique_ptr<TcpSession> client = TcpProbeByName(probe)->Open();
+  std::string to_server = client->Start();
+  EXPECT_FALSE(to_server.empty());
+  std::string request;
+  bool responded = false;
+  Evidence ev;
+  bool done = false;
+  for (int round = 0; round < 20 && !done; ++round) {
+    if (!to_server.empty()) BIO_write(in, to_server.data(), static_cast<int>(to_server.size()));
+    if (!SSL_is_init_finished(server)) SSL_do_handshake(server);
+    if (SSL_is_init_finished(server)) {
+      char buf[4096];
+      int n;
+      while ((n = SSL_read(server, buf, sizeof buf)) > 0)
+        request.append(buf, static_cast<size_t>(n));
+      if (!responded && request.find("\r\n\r\n") != std::string::npos) {
+        SSL_write(server, response.data(), static_cast<int>(response.size()));
+        responded = true;
+      }
+    }
+    std::string to_client;
+    char buf[4096];
+    int n;
+    while ((n = BIO_read(out, buf, sizeof buf)) > 0) to_client.append(buf, static_cast<size_t>(n));
+    TcpStep step = client->OnData(to_client, false, &ev);
+    done = step.kind == TcpStep::Kind::kDone;
+    to_server = step.send;
+  }
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(responded);
+  EXPECT_EQ(request.substr(0, 4), "GET ");
+  SSL_free(server);
+  SSL_CTX_free(ctx);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return ev;
+}
+
+TEST(TcpProbesTest, TlsWrapperKubernetesVersionAndRefusal) {
+  ASSERT_EQ(TcpProbeForPort(6443), TcpProbeByName("kubernetes"));
+  Evidence ok = TalkTls(
+      "kubernetes", HttpAnswerText(200, R"({"major":"1","minor":"28","gitVersion":"v1.28.3"})"));
+  EXPECT_TRUE(ok.verified);
+  EXPECT_EQ(ok.service, "Kubernetes API");
+  EXPECT_EQ(ok.version, "1.28.3");
+  EXPECT_EQ(ok.auth, Auth::kNotRequired);
+  EXPECT_TRUE(ok.tls_offered);
+  Evidence refused = TalkTls(
+      "kubernetes",
+      HttpAnswerText(401, R"({"kind":"Status","apiVersion":"v1","status":"Failure","code":401})"));
+  EXPECT_TRUE(refused.verified);
+  EXPECT_EQ(refused.auth, Auth::kRequired);
+  Evidence kubelet = TalkTls("kubelet", HttpAnswerText(401, "Unauthorized"));
+  EXPECT_TRUE(kubelet.verified);
+  EXPECT_EQ(kubelet.service, "kubelet");
+  EXPECT_EQ(kubelet.auth, Auth::kRequired);
+}
+
+TEST(TcpProbesTest, TlsWrapperGivesUnverifiedOnPlaintextAndGarbage) {
+  EXPECT_FALSE(Talk("kubernetes", HttpAnswerText(200, "{}")).verified);
+  EXPECT_FALSE(Talk("kubelet", std::string(kMaxResponse * 2, 'x')).verified);
+  EXPECT_FALSE(Talk("docker-tls", "", 1).verified);
 }
 
 }  // namespace
