@@ -61,6 +61,7 @@ const TcpProbe& PostgresqlProbe();
 const TcpProbe& VncProbe();
 const TcpProbe& RdpProbe();
 const TcpProbe& CassandraProbe();
+const TcpProbe& MongodbProbe();
 
 }  // namespace goalkeeper::probes
 

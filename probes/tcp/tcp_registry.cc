@@ -26,8 +26,8 @@ const TcpProbe& DockerTls() {
   return *p;
 }
 
-const std::array<std::pair<uint16_t, const TcpProbe*>, 14>& PortMap() {
-  static const std::array<std::pair<uint16_t, const TcpProbe*>, 14> map = {{
+const std::array<std::pair<uint16_t, const TcpProbe*>, 15>& PortMap() {
+  static const std::array<std::pair<uint16_t, const TcpProbe*>, 15> map = {{
       {6379, &RedisProbe()},
       {11211, &MemcachedProbe()},
       {22, &SshProbe()},
@@ -39,6 +39,7 @@ const std::array<std::pair<uint16_t, const TcpProbe*>, 14>& PortMap() {
       {5900, &VncProbe()},
       {3389, &RdpProbe()},
       {9042, &CassandraProbe()},
+      {27017, &MongodbProbe()},
       {6443, &KubernetesTls()},
       {10250, &KubeletTls()},
       {2376, &DockerTls()},
@@ -47,12 +48,13 @@ const std::array<std::pair<uint16_t, const TcpProbe*>, 14>& PortMap() {
 }
 
 // Every probe reachable by name (the TLS-wrapped ones under their own name).
-const std::array<const TcpProbe*, 16>& AllProbes() {
-  static const std::array<const TcpProbe*, 16> all = {
+const std::array<const TcpProbe*, 17>& AllProbes() {
+  static const std::array<const TcpProbe*, 17> all = {
       &BannerProbe(),     &HttpProbe(),   &RedisProbe(),         &MemcachedProbe(),
       &SshProbe(),        &TelnetProbe(), &ElasticsearchProbe(), &DockerProbe(),
       &KubernetesTls(),   &KubeletTls(),  &DockerTls(),          &MysqlProbe(),
       &PostgresqlProbe(), &VncProbe(),    &RdpProbe(),           &CassandraProbe(),
+      &MongodbProbe(),
   };
   return all;
 }
@@ -76,9 +78,9 @@ const TcpProbe* TcpProbeByName(absl::string_view name) {
 std::span<const TcpProbe* const> IdentificationOrder() {
   // Server-first banner first (costs nothing but waiting), then HTTP, then
   // the client-first protocols. TLS-wrapped probes are never tried here.
-  static const std::array<const TcpProbe*, 9> order = {
-      &BannerProbe(),     &HttpProbe(), &MysqlProbe(),     &RedisProbe(),  &MemcachedProbe(),
-      &PostgresqlProbe(), &RdpProbe(),  &CassandraProbe(), &DockerProbe(),
+  static const std::array<const TcpProbe*, 10> order = {
+      &BannerProbe(),     &HttpProbe(), &MysqlProbe(),   &RedisProbe(),     &MemcachedProbe(),
+      &PostgresqlProbe(), &RdpProbe(),  &MongodbProbe(), &CassandraProbe(), &DockerProbe(),
   };
   return order;
 }

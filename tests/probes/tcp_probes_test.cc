@@ -447,5 +447,102 @@ TEST(TcpProbesTest, TlsWrapperGivesUnverifiedOnPlaintextAndGarbage) {
   EXPECT_FALSE(Talk("docker-tls", "", 1).verified);
 }
 
+// A hand-made BSON document for the MongoDB tests.
+class Bson {
+ public:
+  Bson& Int(absl::string_view k, int32_t v) {
+    Head('\x10', k);
+    Le32(static_cast<uint32_t>(v));
+    return *this;
+  }
+  Bson& Double(absl::string_view k, double v) {
+    Head('\x01', k);
+    uint64_t bits;
+    __builtin_memcpy(&bits, &v, sizeof bits);
+    Le32(static_cast<uint32_t>(bits));
+    Le32(static_cast<uint32_t>(bits >> 32));
+    return *this;
+  }
+  Bson& Str(absl::string_view k, absl::string_view v) {
+    Head('\x02', k);
+    Le32(static_cast<uint32_t>(v.size() + 1));
+    e_ += std::string(v);
+    e_.push_back('\0');
+    return *this;
+  }
+  Bson& Array(absl::string_view k, const std::string& doc) {
+    Head('\x04', k);
+    e_ += doc;
+    return *this;
+  }
+  std::string Done() const {
+    std::string d;
+    const auto n = static_cast<uint32_t>(e_.size() + 5);
+    for (int i = 0; i < 4; ++i) d.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    return d + e_ + std::string(1, '\0');
+  }
+
+ private:
+  void Head(char t, absl::string_view k) {
+    e_.push_back(t);
+    e_ += std::string(k);
+    e_.push_back('\0');
+  }
+  void Le32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) e_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  std::string e_;
+};
+
+std::string MongoReply(uint32_t response_to, const std::string& doc) {
+  std::string m;
+  auto le32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) m.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  le32(static_cast<uint32_t>(21 + doc.size()));
+  le32(100 + response_to);
+  le32(response_to);
+  le32(2013);
+  le32(0);
+  m.push_back('\0');
+  return m + doc;
+}
+
+TEST(TcpProbesTest, MongodbOpen) {
+  const std::string start = TcpProbeByName("mongodb")->Open()->Start();
+  EXPECT_NE(start.find("hello"), std::string::npos);
+  EXPECT_NE(start.find("listDatabases"), std::string::npos);
+  const std::string dbs = Bson().Str("0", "admin").Str("1", "shop").Done();
+  const std::string answer =
+      MongoReply(1, Bson().Int("maxWireVersion", 21).Double("ok", 1).Done()) +
+      MongoReply(2, Bson().Str("version", "7.0.2").Double("ok", 1).Done()) +
+      MongoReply(3, Bson().Array("databases", dbs).Double("ok", 1).Done());
+  Evidence ev = Talk("mongodb", answer);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "MongoDB");
+  EXPECT_EQ(ev.version, "7.0.2");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  EXPECT_EQ(ev.facts[1], "databases=2");
+  ExpectRobust("mongodb", answer);
+}
+
+TEST(TcpProbesTest, MongodbUnauthorized) {
+  const std::string answer =
+      MongoReply(1, Bson().Int("maxWireVersion", 17).Double("ok", 1).Done()) +
+      MongoReply(2, Bson().Str("version", "6.0.12").Double("ok", 1).Done()) +
+      MongoReply(3, Bson()
+                        .Double("ok", 0)
+                        .Str("errmsg", "requires authentication")
+                        .Int("code", 13)
+                        .Str("codeName", "Unauthorized")
+                        .Done());
+  Evidence ev = Talk("mongodb", answer);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.version, "6.0.12");
+  EXPECT_EQ(ev.auth, Auth::kRequired);
+  ExpectRobust("mongodb", answer);
+  EXPECT_FALSE(Talk("mongodb", HttpAnswerText(200, "It looks like you are trying")).verified);
+}
+
 }  // namespace
 }  // namespace goalkeeper::probes
