@@ -1,11 +1,88 @@
-// The TCP probe registry. Scaffolding from the lead: the probes-tcp branch
-// fills it.
+// The TCP probe registry: the catalogue port map, lookup by name and the
+// identification order.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "probes/tcp/tcp_probes.h"
+#include "probes/tcp/tls_session.h"
 #include "probes/tcp_probe.h"
 
 namespace goalkeeper::probes {
+namespace {
 
-const TcpProbe* TcpProbeForPort(uint16_t) { return nullptr; }
-const TcpProbe* TcpProbeByName(absl::string_view) { return nullptr; }
-std::span<const TcpProbe* const> IdentificationOrder() { return {}; }
+const TcpProbe& KubernetesTls() {
+  static const auto* p = new TlsTcpProbe("kubernetes", KubernetesProbe());
+  return *p;
+}
+const TcpProbe& KubeletTls() {
+  static const auto* p = new TlsTcpProbe("kubelet", KubeletProbe());
+  return *p;
+}
+// Docker over TLS (2376) answers under the name "docker-tls".
+const TcpProbe& DockerTls() {
+  static const auto* p = new TlsTcpProbe("docker-tls", DockerProbe());
+  return *p;
+}
+
+const std::array<std::pair<uint16_t, const TcpProbe*>, 15>& PortMap() {
+  static const std::array<std::pair<uint16_t, const TcpProbe*>, 15> map = {{
+      {6379, &RedisProbe()},
+      {11211, &MemcachedProbe()},
+      {22, &SshProbe()},
+      {23, &TelnetProbe()},
+      {9200, &ElasticsearchProbe()},
+      {2375, &DockerProbe()},
+      {3306, &MysqlProbe()},
+      {5432, &PostgresqlProbe()},
+      {5900, &VncProbe()},
+      {3389, &RdpProbe()},
+      {9042, &CassandraProbe()},
+      {27017, &MongodbProbe()},
+      {6443, &KubernetesTls()},
+      {10250, &KubeletTls()},
+      {2376, &DockerTls()},
+  }};
+  return map;
+}
+
+// Every probe reachable by name (the TLS-wrapped ones under their own name).
+const std::array<const TcpProbe*, 17>& AllProbes() {
+  static const std::array<const TcpProbe*, 17> all = {
+      &BannerProbe(),     &HttpProbe(),   &RedisProbe(),         &MemcachedProbe(),
+      &SshProbe(),        &TelnetProbe(), &ElasticsearchProbe(), &DockerProbe(),
+      &KubernetesTls(),   &KubeletTls(),  &DockerTls(),          &MysqlProbe(),
+      &PostgresqlProbe(), &VncProbe(),    &RdpProbe(),           &CassandraProbe(),
+      &MongodbProbe(),
+  };
+  return all;
+}
+
+}  // namespace
+
+const TcpProbe* TcpProbeForPort(uint16_t port) {
+  for (const auto& [p, probe] : PortMap()) {
+    if (p == port) return probe;
+  }
+  return nullptr;
+}
+
+const TcpProbe* TcpProbeByName(absl::string_view name) {
+  for (const TcpProbe* p : AllProbes()) {
+    if (p->name() == name) return p;
+  }
+  return nullptr;
+}
+
+std::span<const TcpProbe* const> IdentificationOrder() {
+  // Server-first banner first (costs nothing but waiting), then HTTP, then
+  // the client-first protocols. TLS-wrapped probes are never tried here.
+  static const std::array<const TcpProbe*, 10> order = {
+      &BannerProbe(),     &HttpProbe(), &MysqlProbe(),   &RedisProbe(),     &MemcachedProbe(),
+      &PostgresqlProbe(), &RdpProbe(),  &MongodbProbe(), &CassandraProbe(), &DockerProbe(),
+  };
+  return order;
+}
 
 }  // namespace goalkeeper::probes
