@@ -1071,6 +1071,33 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
   {
     ASSIGN_OR_RETURN(ExposureMap now_open, store_.OpenPairs(id));
     diff = DiffExposures(before, now_open);
+    RETURN_IF_ERROR(CheckCanaries(scan, now_open));
+  }
+  bool degraded = false;
+  for (const v1::CanaryResult& c : scan.scan.canaries()) {
+    if (!c.missed()) continue;
+    degraded = true;
+    report.add_missed_canaries(
+        absl::StrCat(c.ip(), ":", c.port(), c.transport() == v1::TRANSPORT_UDP ? "/udp" : "/tcp"));
+  }
+  const v1::ScanState final_state = degraded ? v1::DEGRADED : v1::SUCCEEDED;
+  report.set_degraded(degraded);
+  std::vector<ExposureDelta> unconfirmed_closed;
+  if (degraded) {
+    // A run that missed a canary may have missed anything: it never says
+    // that an exposure closed (the store keeps those exposures as they were).
+    std::vector<ExposureDelta> kept;
+    for (ExposureDelta& d : diff) {
+      if (d.change == ExposureChange::kClosed) {
+        unconfirmed_closed.push_back(std::move(d));
+      } else {
+        kept.push_back(std::move(d));
+      }
+    }
+    diff = std::move(kept);
+    MakeLogger("coordinator")
+        ->warn("scan degraded id={} missed_canaries={} closed_suppressed={}", id,
+               absl::StrJoin(report.missed_canaries(), ","), unconfirmed_closed.size());
   }
   uint64_t added = 0;
   uint64_t closed = 0;
@@ -1079,19 +1106,50 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     closed += d.change == ExposureChange::kClosed ? 1 : 0;
   }
   const uint64_t open_now = diff.size() - closed;
-  RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, report, diff));
+  RETURN_IF_ERROR(store_.SetScanSpec(id, scan.scan));
+  RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, report, diff, final_state,
+                                              unconfirmed_closed));
   Durable(store_.Commit());
   MakeLogger("coordinator")
       ->info(
-          "scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
+          "scan {} id={} probes={} open={} new={} still_open={} closed={} base={} "
           "report={}",
-          id, scan.scan.probes_done(), open_now, added, open_now - added, closed,
-          base.value_or("none"),
+          degraded ? "degraded" : "succeeded", id, scan.scan.probes_done(), open_now, added,
+          open_now - added, closed, base.value_or("none"),
           config_.notifier_address.empty() ? "pending (no notifier configured)"
                                            : "queued for " + config_.notifier_address);
-  events_->ScanEnded(v1::SUCCEEDED, RanFor(scan.scan, clock_.Now()));
+  events_->ScanEnded(final_state, RanFor(scan.scan, clock_.Now()));
   live_.erase(id);
   Changed();
+  return absl::OkStatus();
+}
+
+absl::Status ScanManager::CheckCanaries(LiveScan& scan, const ExposureMap& open) {
+  scan.scan.clear_canaries();
+  if (config_.canaries.empty()) return absl::OkStatus();
+  if (scan.space == nullptr) {
+    ASSIGN_OR_RETURN(ProbeSpace space,
+                     ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
+    scan.space = std::make_shared<const ProbeSpace>(std::move(space));
+  }
+  for (const CanaryConfig& c : config_.canaries) {
+    v1::CanaryResult* r = scan.scan.add_canaries();
+    r->set_ip(c.address);
+    r->set_port(c.port);
+    r->set_transport(c.protocol == "udp" ? v1::TRANSPORT_UDP : v1::TRANSPORT_TCP);
+    r->set_expected(c.expect == "closed" ? v1::PROBE_STATE_CLOSED : v1::PROBE_STATE_OPEN);
+    const std::optional<IpAddress> ip = IpAddress::Parse(c.address);
+    // UDP pairs are not in the TCP probe space: such a canary is "not
+    // probed" until the space holds UDP pairs.
+    if (!ip || r->transport() != v1::TRANSPORT_TCP ||
+        !scan.space->IndexOf({*ip, static_cast<uint16_t>(c.port)})) {
+      continue;
+    }
+    // The store keeps open findings only: no finding = not seen open.
+    const bool seen_open = open.count(ExposureKey{c.address, c.port}) > 0;
+    r->set_seen(seen_open ? v1::PROBE_STATE_OPEN : v1::PROBE_STATE_CLOSED);
+    r->set_missed(r->seen() != r->expected());
+  }
   return absl::OkStatus();
 }
 

@@ -9,6 +9,13 @@
 // only when its worker completes it, after every finding was acknowledged,
 // so a worker or coordinator killed at any point loses nothing.
 //
+// Canaries (config `canaries:`): when a scan ends, each canary whose pair is
+// in its probe space is compared with what the scan found (Scan.canaries).
+// One missed => the scan ends DEGRADED instead of SUCCEEDED: its report has
+// degraded = true, the missed canaries and no CLOSED exposure (the scope's
+// exposures keep those pairs, unconfirmed). DEGRADED is a finished state; a
+// diff's default base is the previous SUCCEEDED scan, never a DEGRADED one.
+//
 // Fairness: LeaseShard serves the running scans that have work round-robin
 // (in creation order, starting after the scan served last), so a scan started
 // while others run gets a shard within one round of leases, whatever their
@@ -339,6 +346,11 @@ class ScanManager {
   // `rate` is the worker's share of a capped scan, 0 for an uncapped one.
   uint64_t ShardSize(const LiveScan& scan, double rate) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaybeFinish(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills scan.scan.canaries: each configured canary whose pair is in the
+  // scan's probe space, seen OPEN when `open` (the scan's findings) has it,
+  // else CLOSED; missed when that is not what the config expects.
+  absl::Status CheckCanaries(LiveScan& scan, const ExposureMap& open)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FailScan(LiveScan& scan, const std::string& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<goalkeeper::v1::Scan> Snapshot(const std::string& id)

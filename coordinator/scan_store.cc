@@ -257,8 +257,8 @@ absl::Status ScanStore::SetScanState(const std::string& id, v1::ScanState state,
                                      const std::string& error) {
   return Guard([&]() -> absl::Status {
     RETURN_IF_ERROR(Begin());
-    const bool final_state =
-        state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+    const bool final_state = state == v1::SUCCEEDED || state == v1::FAILED ||
+                             state == v1::CANCELLED || state == v1::DEGRADED;
     ASSIGN_OR_RETURN(SqliteStatement * st,
                      db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
                                  "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
@@ -564,10 +564,12 @@ absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
 
 absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_ms,
                                              const std::string& scope, const v1::ScanReport& header,
-                                             const std::vector<ExposureDelta>& diff) {
+                                             const std::vector<ExposureDelta>& diff,
+                                             v1::ScanState state,
+                                             const std::vector<ExposureDelta>& kept) {
   return Guard([&]() -> absl::Status {
     RETURN_IF_ERROR(Begin());
-    RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
+    RETURN_IF_ERROR(SetScanState(id, state, now_ms, ""));
     ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
     del->Bind(1, scope);
     RETURN_IF_ERROR(del->Run());
@@ -577,6 +579,10 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
     ASSIGN_OR_RETURN(SqliteStatement * exp,
                      db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
                                  "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
+    for (const ExposureDelta& d : kept) {
+      ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
+      RETURN_IF_ERROR(ins->Run());
+    }
     int64_t n = 0;
     for (const ExposureDelta& d : diff) {
       if (d.change != ExposureChange::kClosed) {
@@ -598,6 +604,15 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
     rep->Bind(1, id).BindBlob(2, stored.SerializeAsString());
     RETURN_IF_ERROR(rep->Run());
     return absl::OkStatus();
+  }());
+}
+
+absl::Status ScanStore::SetScanSpec(const std::string& id, const v1::Scan& scan) {
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("UPDATE scans SET spec = ? WHERE id = ?"));
+    st->BindBlob(1, scan.SerializeAsString()).Bind(2, id);
+    return st->Run();
   }());
 }
 

@@ -155,9 +155,16 @@ class ScanStore {
   // Ends a scan as SUCCEEDED: sets the exposures of its scope to those of
   // `diff` still open, and queues the report (`header` and one exposure per
   // delta, in order) for delivery, in one transaction.
+  // `state` is SUCCEEDED or DEGRADED; the exposures in `kept` (a degraded
+  // scan's unconfirmed closed ones) stay exposures of the scope, unreported.
   absl::Status FinishScanWithReport(const std::string& id, int64_t now_ms, const std::string& scope,
                                     const goalkeeper::v1::ScanReport& header,
-                                    const std::vector<ExposureDelta>& diff);
+                                    const std::vector<ExposureDelta>& diff,
+                                    goalkeeper::v1::ScanState state = goalkeeper::v1::SUCCEEDED,
+                                    const std::vector<ExposureDelta>& kept = {});
+  // Replaces the stored spec of a scan (its progress fields live in columns
+  // and are ignored): how the canary results of an ended scan are kept.
+  absl::Status SetScanSpec(const std::string& id, const goalkeeper::v1::Scan& scan);
   // Exposures [offset, offset + limit) of a queued report, in order.
   absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(const std::string& scan_id,
                                                                         uint64_t offset,
