@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "coordinator/scan_manager.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/coordinator/confirmation_helper.h"
 
 namespace goalkeeper {
 namespace {
@@ -128,11 +130,19 @@ class CanaryManagerTest : public ::testing::Test {
       rf.set_worker_id("w1");
       rf.set_worker_token(Token("w1"));
       rf.set_lease_id(lease->shard().lease_id());
-      for (const auto& [ip, port] : open) {
-        v1::ProbeResult* r = rf.add_results();
-        r->set_ip(ip);
-        r->set_port(port);
-        r->set_state(v1::PROBE_STATE_OPEN);
+      if (lease->shard().confirm_indices_size() > 0) {
+        // Confirmation: the pairs are as the scan found them.
+        const std::set<std::pair<std::string, uint32_t>> now(open.begin(), open.end());
+        for (const v1::ProbeResult& r : StableConfirmation(lease->shard(), now)) {
+          *rf.add_results() = r;
+        }
+      } else {
+        for (const auto& [ip, port] : open) {
+          v1::ProbeResult* r = rf.add_results();
+          r->set_ip(ip);
+          r->set_port(port);
+          r->set_state(v1::PROBE_STATE_OPEN);
+        }
       }
       EXPECT_TRUE(manager_->ReportFindings(rf).ok());
       v1::CompleteShardRequest cr;
@@ -252,6 +262,189 @@ TEST_F(CanaryManagerTest, ADegradedEndIsReportedToTheMetricsObserver) {
   Run({});
   EXPECT_THAT(events.ended, ElementsAre(v1::DEGRADED));
   manager_->SetEvents(nullptr);
+}
+
+// Confirmation without canaries: two workers, a worker per call.
+class ConfirmationTest : public CanaryManagerTest {
+ protected:
+  ConfirmationTest() {
+    config_.canaries.clear();
+    Open();
+  }
+
+  absl::StatusOr<v1::LeaseShardResponse> LeaseAs(const std::string& worker) {
+    v1::LeaseShardRequest lr;
+    lr.set_worker_id(worker);
+    lr.set_worker_token(Token(worker));
+    return manager_->LeaseShard(lr);
+  }
+  absl::Status ReportAs(const std::string& worker, const v1::Shard& shard,
+                        const std::vector<v1::ProbeResult>& results) {
+    v1::ReportFindingsRequest rf;
+    rf.set_worker_id(worker);
+    rf.set_worker_token(Token(worker));
+    rf.set_lease_id(shard.lease_id());
+    for (const v1::ProbeResult& r : results) *rf.add_results() = r;
+    return manager_->ReportFindings(rf);
+  }
+  absl::Status CompleteAs(const std::string& worker, const v1::Shard& shard) {
+    v1::CompleteShardRequest cr;
+    cr.set_worker_id(worker);
+    cr.set_worker_token(Token(worker));
+    cr.set_lease_id(shard.lease_id());
+    return manager_->CompleteShard(cr);
+  }
+  static v1::ProbeResult Open(const std::string& ip, uint32_t port) {
+    v1::ProbeResult r;
+    r.set_ip(ip);
+    r.set_port(port);
+    r.set_state(v1::PROBE_STATE_OPEN);
+    return r;
+  }
+  using CanaryManagerTest::Open;
+
+  // Starts a scan of the inventory and runs its main shards as `worker`,
+  // which finds `open`; returns the scan id.
+  std::string RunMain(const std::string& worker, const std::vector<v1::ProbeResult>& open) {
+    v1::StartScanRequest start;
+    start.set_inventory("lab");
+    start.set_profile("lab");
+    auto scan = manager_->StartScan(start, "");
+    EXPECT_TRUE(scan.ok()) << scan.status();
+    for (int i = 0; i < 100; ++i) {
+      auto lease = LeaseAs(worker);
+      EXPECT_TRUE(lease.ok());
+      if (!lease.ok() || !lease->has_shard()) break;
+      if (lease->shard().confirm_indices_size() > 0) {
+        ADD_FAILURE() << "a confirmation shard went to the worker that found the changes";
+        break;
+      }
+      EXPECT_TRUE(ReportAs(worker, lease->shard(), open).ok());
+      EXPECT_TRUE(CompleteAs(worker, lease->shard()).ok());
+    }
+    return scan->id();
+  }
+};
+
+TEST_F(ConfirmationTest, ChangesAreConfirmedByAnotherWorkerAndFlapsAreNotReported) {
+  Token("w2");  // a second live worker
+  const std::string first =
+      RunMain("w1", {Open("127.81.0.1", 22), Open("127.81.0.2", 80), Open("127.81.0.3", 22)});
+  // Confirmation of the first scan's three new pairs: never to w1 (it found
+  // them) while w2 lives.
+  auto none = LeaseAs("w1");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_shard());
+  EXPECT_EQ(manager_->GetScan(first)->state(), v1::RUNNING) << "the report waits";
+  auto confirm = LeaseAs("w2");
+  ASSERT_TRUE(confirm.ok());
+  ASSERT_EQ(confirm->shard().confirm_indices_size(), 3);
+  // 127.81.0.3:22 is not open again: a flap. Only confirm indices count.
+  ASSERT_TRUE(
+      ReportAs("w2", confirm->shard(), {Open("127.81.0.1", 22), Open("127.81.0.2", 80)}).ok());
+  const absl::Status outside = ReportAs("w2", confirm->shard(), {Open("127.81.0.4", 80)});
+  EXPECT_EQ(outside.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(outside.message(), HasSubstr("is not one of its confirm_indices"));
+  ASSERT_TRUE(CompleteAs("w2", confirm->shard()).ok());
+  auto done = manager_->GetScan(first);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  EXPECT_EQ(done->confirmations(), 2u);
+  EXPECT_EQ(done->flaps(), 1u);
+  v1::ScanReport report = ReportOf(first);
+  EXPECT_EQ(report.flap_count(), 1u);
+  ASSERT_EQ(report.flaps_size(), 1);
+  EXPECT_EQ(report.flaps(0).ip(), "127.81.0.3");
+  EXPECT_EQ(report.flaps(0).status(), v1::NEW);
+  std::map<std::string, v1::ExposureStatus> exposures = ExposuresOf(first);
+  EXPECT_EQ(exposures.size(), 2u);
+  EXPECT_EQ(exposures["127.81.0.1:22"], v1::NEW);
+  EXPECT_EQ(exposures.count("127.81.0.3:22"), 0u) << "a flap is not reported as new";
+
+  // Second scan: 127.81.0.2:80 not found (closed?) but open again at
+  // confirmation: a flap, it stays an exposure; 127.81.0.1:22 stays open.
+  clock_.Advance(absl::Hours(1));
+  const std::string second = RunMain("w1", {Open("127.81.0.1", 22)});
+  auto c2 = LeaseAs("w2");
+  ASSERT_TRUE(c2.ok());
+  ASSERT_EQ(c2->shard().confirm_indices_size(), 1);
+  ASSERT_TRUE(ReportAs("w2", c2->shard(), {Open("127.81.0.2", 80)}).ok());
+  ASSERT_TRUE(CompleteAs("w2", c2->shard()).ok());
+  EXPECT_EQ(manager_->GetScan(second)->flaps(), 1u);
+  v1::ScanReport report2 = ReportOf(second);
+  ASSERT_EQ(report2.flaps_size(), 1);
+  EXPECT_EQ(report2.flaps(0).status(), v1::CLOSED);
+  for (const auto& [key, status] : ExposuresOf(second)) EXPECT_NE(status, v1::CLOSED) << key;
+
+  // Third scan: 127.81.0.2:80 gone and confirmed gone: closed, reported.
+  clock_.Advance(absl::Hours(1));
+  const std::string third = RunMain("w1", {Open("127.81.0.1", 22)});
+  auto c3 = LeaseAs("w2");
+  ASSERT_TRUE(c3.ok());
+  ASSERT_EQ(c3->shard().confirm_indices_size(), 1);
+  ASSERT_TRUE(CompleteAs("w2", c3->shard()).ok());
+  EXPECT_EQ(manager_->GetScan(third)->confirmations(), 1u);
+  EXPECT_EQ(ExposuresOf(third)["127.81.0.2:80"], v1::CLOSED);
+}
+
+TEST_F(ConfirmationTest, TheOnlyWorkerConfirmsAfterAShortWaitAndAnExpiredLeaseReturns) {
+  Token("w2");
+  const std::string id = RunMain("w1", {Open("127.81.0.5", 80)});
+  // w2 takes the confirmation and vanishes: its lease expires and the
+  // shard returns; w2 is forgotten, so w1 (the only worker) gets it.
+  auto lost = LeaseAs("w2");
+  ASSERT_TRUE(lost.ok());
+  ASSERT_EQ(lost->shard().confirm_indices_size(), 1);
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(absl::Seconds(11));
+    ASSERT_TRUE(LeaseAs("w1").ok());  // keeps w1 seen
+    manager_->Tick();
+  }
+  auto again = LeaseAs("w1");
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->shard().confirm_indices_size(), 1);
+  EXPECT_EQ(again->shard().confirm_indices(0), lost->shard().confirm_indices(0));
+  ASSERT_TRUE(ReportAs("w1", again->shard(), {Open("127.81.0.5", 80)}).ok());
+  ASSERT_TRUE(CompleteAs("w1", again->shard()).ok());
+  EXPECT_EQ(manager_->GetScan(id)->state(), v1::SUCCEEDED);
+  EXPECT_EQ(ExposuresOf(id)["127.81.0.5:80"], v1::NEW);
+}
+
+TEST_F(ConfirmationTest, ARestartDuringConfirmationResumesItWithWhatWasSeen) {
+  Token("w2");
+  const std::string id = RunMain("w1", {Open("127.81.0.6", 80), Open("127.81.0.7", 22)});
+  auto c = LeaseAs("w2");
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->shard().confirm_indices_size(), 2);
+  ASSERT_TRUE(ReportAs("w2", c->shard(), {Open("127.81.0.6", 80)}).ok());
+  // The coordinator restarts before the shard completes: the confirmation
+  // resumes (the lease is re-queued), what was already seen is kept.
+  Open();
+  tokens_.clear();
+  EXPECT_EQ(manager_->GetScan(id)->state(), v1::RUNNING);
+  EXPECT_EQ(manager_->Stats().shards_pending, 1u);
+  auto again = LeaseAs("w3");
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->shard().confirm_indices_size(), 2);
+  ASSERT_TRUE(CompleteAs("w3", again->shard()).ok());  // nothing open this time
+  auto done = manager_->GetScan(id);
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  EXPECT_EQ(done->confirmations(), 1u);  // 127.81.0.6:80, seen before the restart
+  EXPECT_EQ(done->flaps(), 1u);
+  std::map<std::string, v1::ExposureStatus> exposures = ExposuresOf(id);
+  EXPECT_EQ(exposures.size(), 1u);
+  EXPECT_EQ(exposures["127.81.0.6:80"], v1::NEW);
+}
+
+TEST_F(CanaryManagerTest, ADegradedScanConfirmsNewPairsButNotClosedOnes) {
+  Run({{"127.81.0.9", 80}, {"127.81.0.1", 22}});
+  clock_.Advance(absl::Hours(1));
+  // Missed canary 127.81.0.9:80 (a closed pair: not confirmed, not reported);
+  // 127.81.0.4:22 new: confirmed.
+  v1::Scan second = Run({{"127.81.0.1", 22}, {"127.81.0.4", 22}});
+  EXPECT_EQ(second.state(), v1::DEGRADED);
+  EXPECT_EQ(second.confirmations(), 1u);
+  EXPECT_EQ(second.flaps(), 0u);
 }
 
 }  // namespace
