@@ -302,6 +302,13 @@ class ConfirmationTest : public CanaryManagerTest {
     return r;
   }
   using CanaryManagerTest::Open;
+  // A heartbeat without leases: the worker is live.
+  void Seen(const std::string& worker) {
+    v1::HeartbeatRequest hb;
+    hb.set_worker_id(worker);
+    hb.set_worker_token(Token(worker));
+    ASSERT_TRUE(manager_->Heartbeat(hb).ok());
+  }
 
   // Starts a scan of the inventory and runs its main shards as `worker`,
   // which finds `open`; returns the scan id.
@@ -364,6 +371,7 @@ TEST_F(ConfirmationTest, ChangesAreConfirmedByAnotherWorkerAndFlapsAreNotReporte
   // Second scan: 127.81.0.2:80 not found (closed?) but open again at
   // confirmation: a flap, it stays an exposure; 127.81.0.1:22 stays open.
   clock_.Advance(absl::Hours(1));
+  Seen("w2");
   const std::string second = RunMain("w1", {Open("127.81.0.1", 22)});
   auto c2 = LeaseAs("w2");
   ASSERT_TRUE(c2.ok());
@@ -378,6 +386,7 @@ TEST_F(ConfirmationTest, ChangesAreConfirmedByAnotherWorkerAndFlapsAreNotReporte
 
   // Third scan: 127.81.0.2:80 gone and confirmed gone: closed, reported.
   clock_.Advance(absl::Hours(1));
+  Seen("w2");
   const std::string third = RunMain("w1", {Open("127.81.0.1", 22)});
   auto c3 = LeaseAs("w2");
   ASSERT_TRUE(c3.ok());
@@ -397,7 +406,7 @@ TEST_F(ConfirmationTest, TheOnlyWorkerConfirmsAfterAShortWaitAndAnExpiredLeaseRe
   ASSERT_EQ(lost->shard().confirm_indices_size(), 1);
   for (int i = 0; i < 4; ++i) {
     clock_.Advance(absl::Seconds(11));
-    ASSERT_TRUE(LeaseAs("w1").ok());  // keeps w1 seen
+    Seen("w1");
     manager_->Tick();
   }
   auto again = LeaseAs("w1");
