@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -205,7 +206,7 @@ struct Lab {
 
 bool Done(const std::string& json) {
   std::string state = JsonField(json, "state");
-  return state == "SUCCEEDED" || state == "FAILED" || state == "CANCELLED";
+  return state == "SUCCEEDED" || state == "FAILED" || state == "CANCELLED" || state == "DEGRADED";
 }
 
 TEST(FleetTest, WorkerKilledMidScanLosesNothing) {
@@ -536,8 +537,8 @@ class CountingListeners {
   // Listeners connected more than `allowed` times (a slice probed twice).
   size_t repeated(int allowed = 1) {
     std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<size_t>(std::count_if(accepts_.begin(), accepts_.end(),
-                                             [allowed](int n) { return n > allowed; }));
+    return static_cast<size_t>(
+        std::count_if(accepts_.begin(), accepts_.end(), [allowed](int n) { return n > allowed; }));
   }
 
  private:
@@ -694,4 +695,55 @@ TEST(FleetTest, CoordinatorAddressFlagsOutsideThePortRangeExitTwo) {
 }
 
 }  // namespace
+// Issue 12 (trust12), the real coordinator and two real workers: a canary
+// nobody listens on (expected open) is missed, so the scan ends DEGRADED and
+// goalkeeperctl says so (scan watch exits 3); a listener that answers the
+// main scan once and is gone when the confirmation probes it again is a
+// flap, not a confirmed new exposure.
+TEST(FleetTrustTest, AMissedCanaryDegradesTheScanAndAFlappingListenerIsAFlap) {
+  auto steady = OpenPort::Start("127.112.0.2", 22000);
+  ASSERT_NE(steady, nullptr);
+  // Answers one connect, then closes its listening socket (gone at confirmation).
+  const int once_fd = ::goalkeeper::testing::BindTcp("127.112.0.3", 22000);
+  ASSERT_GE(once_fd, 0);
+  ASSERT_EQ(listen(once_fd, 16), 0);
+  std::atomic<bool> answered{false};
+  std::thread once([once_fd, &answered] {
+    pollfd p{once_fd, POLLIN, 0};
+    if (poll(&p, 1, 60000) == 1) {
+      const int c = accept(once_fd, nullptr, nullptr);
+      if (c >= 0) close(c);
+      answered = true;
+    }
+    close(once_fd);
+  });
+  Fleet fleet("trust", "127.112");
+  fleet.WriteConfig(
+      "canaries:\n  - {address: 127.112.0.9, port: 22000, protocol: tcp, "
+      "expect: open}\n",
+      "{ports: \"22000\", timeout_ms: 300, retries: 0, rate: 0}");
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  fleet.StartWorker("w2");
+  const std::string id = fleet.StartScan("127.112.0.1-127.112.0.16");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 60)) << fleet.Log("coordinator");
+  once.join();
+  EXPECT_TRUE(answered.load());
+  const std::string status = fleet.ScanJson(id);
+  EXPECT_EQ(JsonField(status, "state"), "DEGRADED") << status;
+  EXPECT_EQ(JsonField(status, "flaps"), "1") << status;          // 127.112.0.3
+  EXPECT_EQ(JsonField(status, "confirmations"), "1") << status;  // 127.112.0.2
+  EXPECT_THAT(status, HasSubstr("\"missed\":true")) << status;
+  const RunResult table = fleet.Ctl({"scan", "status", id});
+  EXPECT_THAT(table.out,
+              HasSubstr("missed canaries: 127.112.0.9:22000/tcp (expected OPEN, seen CLOSED)"))
+      << table.out;
+  EXPECT_THAT(table.out, HasSubstr("state:     DEGRADED"));
+  EXPECT_EQ(fleet.Ctl({"scan", "watch", id}).exit_code, 3);
+  EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("scan confirming id=" + id));
+  EXPECT_THAT(fleet.Log("coordinator"),
+              HasSubstr("scan degraded id=" + id + " probes=16 open=1 new=1"));
+}
+
 }  // namespace goalkeeper
