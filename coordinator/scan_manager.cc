@@ -1275,9 +1275,10 @@ absl::StatusOr<std::optional<v1::LeaseShardResponse>> ScanManager::GrantConfirma
     const std::string& worker_id) {
   const absl::Time now = clock_.Now();
   const absl::Duration ttl = absl::Seconds(config_.lease.ttl_seconds);
+  // Another registered worker (one silent for 3 x ttl is forgotten, Tick).
   bool other_live = false;
   for (const auto& [id, w] : workers_) {
-    if (id != worker_id && now - w.last_seen <= ttl) other_live = true;
+    if (id != worker_id && now - w.last_seen <= 3 * ttl) other_live = true;
   }
   for (auto& [scan_id, scan] : live_) {
     for (auto it = scan.confirm_pending.begin(); it != scan.confirm_pending.end(); ++it) {

@@ -746,4 +746,50 @@ TEST(FleetTrustTest, AMissedCanaryDegradesTheScanAndAFlappingListenerIsAFlap) {
               HasSubstr("scan degraded id=" + id + " probes=16 open=1 new=1"));
 }
 
+// A coordinator killed -9 while a scan waits for its confirmation resumes
+// the confirmation from the database: the report is not lost, and the
+// change is confirmed once. (w2 is stopped so that, while it is still
+// registered, the confirmation waits instead of going to w1, which found the
+// change: the kill lands inside the confirmation.)
+TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
+  auto steady = OpenPort::Start("127.113.0.2", 22000);
+  ASSERT_NE(steady, nullptr);
+  Fleet fleet("trustkill", "127.113");
+  fleet.WriteConfig("", "{ports: \"22000\", timeout_ms: 300, retries: 0, rate: 0}");
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.StartWorker("w1");
+  fleet.StartWorker("w2");
+  bool both = false;
+  for (int i = 0; i < 200 && !both; ++i) {
+    const std::string list = fleet.Ctl({"workers", "list"}).out;
+    both = list.find(" w1 ") != std::string::npos && list.find(" w2 ") != std::string::npos;
+    if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(both) << fleet.Ctl({"workers", "list"}).out;
+  fleet.worker("w2").Signal(SIGSTOP);
+  const std::string id = fleet.StartScan("127.113.0.1-127.113.0.16");
+  ASSERT_FALSE(id.empty());
+  bool confirming = false;
+  // (w2 may hold the scan's one main shard, stopped: it expires after the
+  // 3 s ttl and goes to w1.)
+  for (int i = 0; i < 3000 && !confirming; ++i) {
+    confirming = fleet.Log("coordinator").find("scan confirming id=" + id) != std::string::npos;
+    if (!confirming) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(confirming) << fleet.Log("coordinator");
+  fleet.KillCoordinator();
+  EXPECT_THAT(fleet.Log("coordinator"), ::testing::Not(HasSubstr("confirmation lease")))
+      << "the confirmation ran before the kill: the test proves nothing";
+  ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
+  fleet.worker("w2").Signal(SIGCONT);
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 60)) << fleet.Log("coordinator");
+  const std::string status = fleet.ScanJson(id);
+  EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
+  EXPECT_EQ(JsonField(status, "confirmations"), "1") << status;
+  EXPECT_EQ(JsonField(status, "flaps"), "0") << status;
+  EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("confirmation lease scan=" + id));
+  EXPECT_THAT(fleet.Log("coordinator"),
+              HasSubstr("scan succeeded id=" + id + " probes=16 open=1 new=1"));
+}
+
 }  // namespace goalkeeper
