@@ -35,6 +35,9 @@ namespace v1 = goalkeeper::v1;
 constexpr int kOk = 0;
 constexpr int kFailure = 1;
 constexpr int kUsage = 2;
+// `scan start --wait` / `scan watch`: the scan finished DEGRADED (a canary
+// of the coordinator config was missed; its report says nothing closed).
+constexpr int kDegraded = 3;
 // StartScan may wait for an inventory's OpenStack API.
 constexpr int kStartScanSeconds = 120;
 
@@ -61,7 +64,9 @@ constexpr char kUsageText[] =
     "  audit list [--since DURATION] [--identity ID] [--method M] [--limit N (0 = all)]\n"
     "             [--output table|json] [--notifier HOST:PORT]\n"
     "  ack IP PORT --for DURATION --reason TEXT --notifier HOST:PORT\n"
-    "DURATION: 90s, 30m, 12h, 7d, 2w or combinations (1h30m)\n";
+    "DURATION: 90s, 30m, 12h, 7d, 2w or combinations (1h30m)\n"
+    "exit codes: 0 ok, 1 failure, 2 usage or refused request, 3 scan start --wait or scan\n"
+    "  watch: the scan ended DEGRADED (a canary was missed)\n";
 
 std::string ToJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions opt;
@@ -123,7 +128,7 @@ std::optional<absl::Duration> ParseCliDuration(absl::string_view text) {
 }
 
 bool IsFinal(v1::ScanState s) {
-  return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
+  return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED || s == v1::DEGRADED;
 }
 
 class Ctl {
@@ -331,6 +336,26 @@ class Ctl {
         FormatMs(s.created_unix_ms()).c_str(), FormatMs(s.started_unix_ms()).c_str(),
         FormatMs(s.finished_unix_ms()).c_str());
     if (!s.error().empty()) std::fprintf(out_, "error:     %s\n", s.error().c_str());
+    const std::string missed = MissedCanaries(s);
+    if (!missed.empty()) std::fprintf(out_, "missed canaries: %s\n", missed.c_str());
+    if (s.confirmations() != 0 || s.flaps() != 0) {
+      std::fprintf(out_, "confirmed: %lu changes, %lu flaps\n",
+                   static_cast<unsigned long>(s.confirmations()),
+                   static_cast<unsigned long>(s.flaps()));
+    }
+  }
+
+  // "127.0.0.9:6379/tcp (expected OPEN, seen CLOSED), ..."; "" when none.
+  static std::string MissedCanaries(const v1::Scan& s) {
+    std::vector<std::string> out;
+    for (const v1::CanaryResult& c : s.canaries()) {
+      if (!c.missed()) continue;
+      out.push_back(absl::StrCat(c.ip(), ":", c.port(),
+                                 c.transport() == v1::TRANSPORT_UDP ? "/udp" : "/tcp",
+                                 " (expected ", v1::ProbeState_Name(c.expected()).substr(12),
+                                 ", seen ", v1::ProbeState_Name(c.seen()).substr(12), ")"));
+    }
+    return absl::StrJoin(out, ", ");
   }
 
   int ScanStart(int argc, const char* const* argv) {
@@ -442,6 +467,7 @@ class Ctl {
     if (!s.ok()) return RpcError(s);
     if (!any) return kFailure;
     PrintScan(scan, output);
+    if (scan.state() == v1::DEGRADED) return kDegraded;
     return scan.state() == v1::SUCCEEDED ? kOk : kFailure;
   }
 
@@ -498,6 +524,9 @@ class Ctl {
                    s.inventory().empty() ? "-" : s.inventory().c_str(),
                    static_cast<unsigned long>(s.probes_total()), pct,
                    static_cast<unsigned long>(s.findings()), FormatMs(s.created_unix_ms()).c_str());
+      if (const std::string missed = MissedCanaries(s); !missed.empty()) {
+        std::fprintf(out_, "  missed canaries: %s\n", missed.c_str());
+      }
     }
     return kOk;
   }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/ip_address.h"
 #include "common/ports.h"
 #include "common/status_macros.h"
 #include "common/strict_yaml.h"
@@ -95,6 +96,8 @@ class ConfigParser {
   absl::Status ParseLease(const YamlField& f);
   absl::Status ParseLimits(const YamlField& f);
   absl::Status ParseNodes(const YamlField& f);
+  absl::Status ParseCanary(const YamlField& f);
+  absl::Status CheckCanaries() const;
   absl::Status CheckInventories() const;
   absl::Status CheckSchedules() const;
   absl::Status CheckLease() const;
@@ -114,6 +117,7 @@ class ConfigParser {
   int lease_line_ = -1;
   int insecure_line_ = -1;
   int auth_line_ = -1;
+  std::vector<int> canary_lines_;
 };
 
 absl::StatusOr<TargetList> ConfigParser::Targets(const YamlField& f) const {
@@ -187,6 +191,9 @@ absl::Status ConfigParser::ParseTop(const std::string& key, const YamlField& f) 
   } else if (key == "auth") {
     auth_line_ = f.line;
     return ParseAuthConfig(yaml_, f, &config_.auth);
+  } else if (key == "canaries") {
+    return yaml_.ForEachElement(f, "a list of canaries",
+                                [this](const YamlField& element) { return ParseCanary(element); });
   }
   return absl::OkStatus();
 }
@@ -449,6 +456,65 @@ absl::Status ConfigParser::CheckLease() const {
                                   "), got ", lease.heartbeat_seconds));
 }
 
+absl::Status ConfigParser::ParseCanary(const YamlField& f) {
+  if (!f.value.IsMap()) return yaml_.Expected(f, "a map");
+  if (config_.canaries.size() >= kMaxCanaries) {
+    return yaml_.Error(f, absl::StrCat("at most ", kMaxCanaries, " canaries"));
+  }
+  CanaryConfig canary;
+  bool has_address = false;
+  bool has_port = false;
+  RETURN_IF_ERROR(yaml_.ForEachEntry(
+      f, {"address", "port", "protocol", "expect"},
+      [&](const std::string& key, const YamlField& field) -> absl::Status {
+        if (key == "port") {
+          ASSIGN_OR_RETURN(canary.port, yaml_.Uint(field, 1, 65535));
+          has_port = true;
+          return absl::OkStatus();
+        }
+        ASSIGN_OR_RETURN(std::string value, yaml_.String(field));
+        if (key == "address") {
+          const std::optional<IpAddress> ip = IpAddress::Parse(value);
+          if (!ip) {
+            return yaml_.Error(field, absl::StrCat(QuoteValue(value), " is not an IP address"));
+          }
+          canary.address = ip->ToString();
+          has_address = true;
+        } else if (key == "protocol") {
+          if (value != "tcp" && value != "udp") {
+            return yaml_.Error(field, absl::StrCat("expected tcp or udp, got ", QuoteValue(value)));
+          }
+          canary.protocol = value;
+        } else {
+          if (value != "open" && value != "closed") {
+            return yaml_.Error(field,
+                               absl::StrCat("expected open or closed, got ", QuoteValue(value)));
+          }
+          canary.expect = value;
+        }
+        return absl::OkStatus();
+      }));
+  if (!has_address) return yaml_.Error(f, "missing required key 'address'");
+  if (!has_port) return yaml_.Error(f, "missing required key 'port'");
+  config_.canaries.push_back(std::move(canary));
+  canary_lines_.push_back(f.line);
+  return absl::OkStatus();
+}
+
+absl::Status ConfigParser::CheckCanaries() const {
+  if (config_.canaries.empty()) return absl::OkStatus();
+  const TargetSet allowed = TargetSet::FromRanges(allowed_.ranges, {});
+  for (size_t i = 0; i < config_.canaries.size(); ++i) {
+    const CanaryConfig& c = config_.canaries[i];
+    const std::optional<IpAddress> ip = IpAddress::Parse(c.address);
+    if (!ip || !allowed.Contains(*ip)) {
+      return yaml_.Error(canary_lines_[i], absl::StrCat("canaries[", i, "].address"),
+                         absl::StrCat(c.address, " is outside allowed_ranges"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ConfigParser::CheckRoleRanges() const {
   for (const auto& [role, scope] : config_.auth.roles) {
     if (scope.allowed_ranges.empty()) continue;
@@ -471,13 +537,15 @@ absl::StatusOr<CoordinatorConfig> ConfigParser::Parse(absl::string_view yaml) {
   RETURN_IF_ERROR(yaml_.ForEachEntry(
       root,
       {"listen", "db", "metrics_listen", "allowed_ranges", "inventories", "profiles", "schedules",
-       "notifier", "lease", "limits", "nodes", "tls", "insecure", "health_listen", "auth"},
+       "notifier", "lease", "limits", "nodes", "tls", "insecure", "health_listen", "auth",
+       "canaries"},
       [this](const std::string& key, const YamlField& f) { return ParseTop(key, f); }));
   RETURN_IF_ERROR(CheckTlsYaml(yaml_, config_.tls, insecure_line_));
   RETURN_IF_ERROR(CheckInventories());
   RETURN_IF_ERROR(CheckRoleRanges());
   RETURN_IF_ERROR(CheckSchedules());
   RETURN_IF_ERROR(CheckLease());
+  RETURN_IF_ERROR(CheckCanaries());
   for (const ScheduleEntry& entry : schedules_) config_.schedules.push_back(entry.spec);
   return std::move(config_);
 }
@@ -580,6 +648,12 @@ std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
   absl::StrAppend(&out, "health_listen: ", YamlQuoted(config.health_listen),
                   "  # plaintext grpc.health.v1 only; \"\" = off\n");
   absl::StrAppend(&out, FormatAuthConfig(config.auth));
+  absl::StrAppend(
+      &out, "canaries:", config.canaries.empty() ? " []  # none: no run is checked" : "", "\n");
+  for (const CanaryConfig& c : config.canaries) {
+    absl::StrAppend(&out, "  - {address: ", YamlQuoted(c.address), ", port: ", c.port,
+                    ", protocol: ", c.protocol, ", expect: ", c.expect, "}\n");
+  }
   return out;
 }
 

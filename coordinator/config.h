@@ -32,6 +32,8 @@
 //   insecure: true                   # plaintext (local demos only)
 //   health_listen: 0.0.0.0:7072      # plaintext grpc.health.v1 for probes; "" = off
 //   auth: {...}   # who may do what: common/auth_config.h
+//   canaries:                        # known pairs every covering scan checks (at most 64)
+//     - {address: 198.51.100.9, port: 6379, protocol: tcp, expect: open}
 //
 //   ASSIGN_OR_RETURN(CoordinatorConfig c, LoadCoordinatorConfig("/etc/gk.yaml"));
 //
@@ -102,6 +104,21 @@ struct NodesConfig {
   friend bool operator==(const NodesConfig&, const NodesConfig&) = default;
 };
 
+// A canary: a pair the operator keeps in a known state inside the scanned
+// ranges. A scan whose probe space holds it and that sees it otherwise ends
+// DEGRADED (ScanManager).
+struct CanaryConfig {
+  std::string address;           // canonical text (IpAddress::ToString)
+  uint32_t port = 0;             // 1..65535
+  std::string protocol = "tcp";  // tcp | udp
+  std::string expect = "open";   // open | closed
+
+  friend bool operator==(const CanaryConfig&, const CanaryConfig&) = default;
+};
+
+// At most this many canaries.
+inline constexpr size_t kMaxCanaries = 64;
+
 struct CoordinatorConfig {
   std::string listen = "0.0.0.0:7070";
   std::string db = "goalkeeper-coordinator.db";
@@ -123,6 +140,8 @@ struct CoordinatorConfig {
   // Identities, tokens and role scopes (common/auth_config.h); a role's
   // allowed_ranges must lie inside allowed_ranges.
   AuthConfig auth;
+  // Each inside allowed_ranges; at most kMaxCanaries.
+  std::vector<CanaryConfig> canaries;
 
   friend bool operator==(const CoordinatorConfig&, const CoordinatorConfig&) = default;
 };
@@ -136,7 +155,9 @@ struct CoordinatorConfig {
 //   10.9.0.0/16 is outside allowed_ranges");
 // - schedules name existing inventories and profiles, and their cron
 //   expressions and time zones are valid (Scheduler::Create);
-// - lease.heartbeat_seconds < lease.ttl_seconds.
+// - lease.heartbeat_seconds < lease.ttl_seconds;
+// - canaries: at most 64, each address inside allowed_ranges
+//   ("canaries[2].address: 10.9.0.1 is outside allowed_ranges").
 // Errors are InvalidArgument: "coordinator.yaml:12: profiles.fast.timeout_ms:
 // expected a whole number 1..600000, got 'quick'"; "coordinator.yaml:3:
 // unknown key 'alowed_ranges'".

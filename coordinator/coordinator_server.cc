@@ -114,9 +114,14 @@ class CoordinatorMetrics final : public ManagerEvents {
                      .Help("1 while the database refuses writes (a full disk: the disk alarm)")
                      .Register(registry)
                      .Add({})),
+        degraded_(prometheus::BuildCounter()
+                      .Name("goalkeeper_scans_degraded_total")
+                      .Help("Scans that ended DEGRADED: a canary of the config was missed")
+                      .Register(registry)
+                      .Add({})),
         ended_(prometheus::BuildCounter()
                    .Name("goalkeeper_scans_finished_total")
-                   .Help("Scans that ended, by outcome (SUCCEEDED, FAILED, CANCELLED)")
+                   .Help("Scans that ended, by outcome (SUCCEEDED, FAILED, CANCELLED, DEGRADED)")
                    .Register(registry)),
         scan_seconds_(prometheus::BuildHistogram()
                           .Name("goalkeeper_scan_duration_seconds")
@@ -163,7 +168,7 @@ class CoordinatorMetrics final : public ManagerEvents {
                                      .Help("Node findings the notifier acknowledged since start")
                                      .Register(registry)
                                      .Add({})) {
-    for (int st : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED}) {
+    for (int st : {v1::SUCCEEDED, v1::FAILED, v1::CANCELLED, v1::DEGRADED}) {
       const std::string state = v1::ScanState_Name(static_cast<v1::ScanState>(st));
       ended_.Add({{"outcome", state}});
       scan_seconds_.Add({{"outcome", state}}, ScanBuckets());
@@ -186,6 +191,7 @@ class CoordinatorMetrics final : public ManagerEvents {
   void ScanEnded(v1::ScanState state, absl::Duration ran) override {
     const std::string outcome = v1::ScanState_Name(state);
     ended_.Add({{"outcome", outcome}}).Increment();
+    if (state == v1::DEGRADED) degraded_.Increment();
     scan_seconds_.Add({{"outcome", outcome}}, ScanBuckets()).Observe(absl::ToDoubleSeconds(ran));
   }
 
@@ -223,7 +229,7 @@ class CoordinatorMetrics final : public ManagerEvents {
   }
 
   void Update(const ManagerStats& s, absl::Time now) {
-    for (int st = v1::PENDING; st <= v1::CANCELLED; ++st) {
+    for (int st = v1::PENDING; st <= v1::DEGRADED; ++st) {
       auto state = static_cast<v1::ScanState>(st);
       auto it = s.scans_by_state.find(state);
       scans_.Add({{"state", v1::ScanState_Name(state)}})
@@ -268,6 +274,7 @@ class CoordinatorMetrics final : public ManagerEvents {
   prometheus::Family<prometheus::Gauge>& streams_;
   prometheus::Gauge& held_;
   prometheus::Gauge& refused_;
+  prometheus::Counter& degraded_;
   prometheus::Family<prometheus::Counter>& ended_;
   prometheus::Family<prometheus::Histogram>& scan_seconds_;
   prometheus::Histogram& shard_seconds_;

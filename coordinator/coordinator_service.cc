@@ -15,7 +15,7 @@ namespace {
 namespace v1 = goalkeeper::v1;
 
 bool IsFinal(v1::ScanState s) {
-  return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED;
+  return s == v1::SUCCEEDED || s == v1::FAILED || s == v1::CANCELLED || s == v1::DEGRADED;
 }
 
 // "ipv4:127.0.0.1:50412" -> "ipv4:127.0.0.1": streams are counted per client

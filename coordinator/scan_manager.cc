@@ -34,6 +34,11 @@ constexpr uint64_t kInitialShard = 8192;
 constexpr uint64_t kMinShard = 256;
 constexpr uint64_t kMaxShard = uint64_t{1} << 22;
 constexpr uint32_t kMaxShardAttempts = 10;
+// Confirmation shards: at most this many indices; a shard that avoids a
+// worker is given to it anyway after this wait (the others may be busy).
+constexpr size_t kMaxConfirmShard = 256;
+constexpr absl::Duration kConfirmWait = absl::Seconds(2);
+constexpr int kMaxReportFlaps = 1000;
 // Worker-driven writes are committed in groups at most this old.
 constexpr absl::Duration kGroupCommit = absl::Milliseconds(5);
 
@@ -186,12 +191,26 @@ absl::Status ScanManager::RecoverLocked() {
       ASSIGN_OR_RETURN(std::vector<ShardRow> shards, store_.LoadOpenShards(row.scan.id()));
       for (const ShardRow& s : shards) {
         if (s.state == ShardState::kLeased && !s.lease_id.empty()) {
-          live.leases[s.lease_id] = {s.scan_id,   s.begin,  s.end,       s.attempts,
-                                     s.worker_id, deadline, clock_.Now()};
+          Lease& lease = live.leases[s.lease_id];
+          lease.scan_id = s.scan_id;
+          lease.begin = s.begin;
+          lease.end = s.end;
+          lease.attempts = s.attempts;
+          lease.worker_id = s.worker_id;
+          lease.deadline = deadline;
+          lease.leased_at = clock_.Now();
           lease_scan_[s.lease_id] = s.scan_id;
         } else {
           live.pending.push_back({s.begin, s.end, s.attempts});
         }
+      }
+      // A confirmation under way resumes: its changes not probed yet are
+      // queued again (confirmation leases are not kept across a restart).
+      ASSIGN_OR_RETURN(std::vector<ConfirmationRow> confirmations,
+                       store_.LoadConfirmations(row.scan.id()));
+      if (!confirmations.empty()) {
+        live.confirming = true;
+        QueueConfirmations(live, confirmations);
       }
       // The holders of a capped scan's recovered leases share its rate.
       if (const double cap = row.scan.profile().rate(); cap > 0) {
@@ -837,6 +856,10 @@ absl::StatusOr<v1::LeaseShardResponse> ScanManager::LeaseShard(const v1::LeaseSh
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(Authenticate(req.worker_id(), req.worker_token(), identity).status());
   const std::string& worker_id = req.worker_id();
+  // Confirmation shards first: they are small, and a report waits for them.
+  ASSIGN_OR_RETURN(std::optional<v1::LeaseShardResponse> confirmation,
+                   GrantConfirmation(worker_id));
+  if (confirmation) return *std::move(confirmation);
   // Round-robin over the scans with work, in creation order, starting after
   // the one served last (see the header comment).
   std::vector<LiveScan*> order;
@@ -954,12 +977,9 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req,
   }
   LiveScan& scan = *held.first;
   const Lease& lease = *held.second;
-  if (scan.space == nullptr) {
-    ASSIGN_OR_RETURN(ProbeSpace space,
-                     ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
-    scan.space = std::make_shared<const ProbeSpace>(std::move(space));
-  }
+  RETURN_IF_ERROR(EnsureSpace(scan));
   std::vector<v1::ProbeResult> open;
+  std::vector<uint64_t> seen_open;  // a confirmation lease's open indices
   for (const v1::ProbeResult& r : req.results()) {
     auto ip = IpAddress::Parse(r.ip());
     if (!ip || r.port() == 0 || r.port() > 65535) {
@@ -972,6 +992,16 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req,
       return absl::InvalidArgumentError(
           absl::StrCat("result ", r.ip(), ":", r.port(), " is not part of scan ", scan.scan.id()));
     }
+    if (!lease.confirm.empty()) {
+      if (!std::binary_search(lease.confirm.begin(), lease.confirm.end(), *index)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("result ", r.ip(), ":", r.port(), " is outside confirmation lease '",
+                         req.lease_id(), "' of scan ", scan.scan.id(), ": its probe index ", *index,
+                         " is not one of its confirm_indices"));
+      }
+      if (r.state() == v1::PROBE_STATE_OPEN) seen_open.push_back(*index);
+      continue;
+    }
     if (*index < lease.begin || *index >= lease.end) {
       return absl::InvalidArgumentError(
           absl::StrCat("result ", r.ip(), ":", r.port(), " is outside lease '", req.lease_id(),
@@ -979,6 +1009,15 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req,
                        lease.begin, ", ", lease.end, ")"));
     }
     if (r.state() == v1::PROBE_STATE_OPEN) open.push_back(r);
+  }
+  if (!seen_open.empty()) {
+    // Seen again: recorded (durably, before the answer), not a new finding.
+    for (uint64_t i : seen_open) {
+      RETURN_IF_ERROR(store_.UpdateConfirmation(scan.scan.id(), i, false, true));
+    }
+    RETURN_IF_ERROR(CommitNow());
+    Changed();
+    return absl::OkStatus();
   }
   if (open.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(uint64_t inserted, store_.InsertFindings(scan.scan.id(), open, NowMs()));
@@ -1006,6 +1045,23 @@ absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req,
   scan.leases.erase(req.lease_id());
   lease_scan_.erase(req.lease_id());
   LeaseEnded(scan, lease.worker_id);
+  if (!lease.confirm.empty()) {
+    if (req.handed_back()) {
+      scan.confirm_pending.push_front(
+          {lease.confirm, lease.avoid, clock_.Now() - kConfirmWait, lease.attempts - 1});
+      events_->ShardHandedBack();
+      Changed();
+      return absl::OkStatus();
+    }
+    for (uint64_t i : lease.confirm) {
+      RETURN_IF_ERROR(store_.UpdateConfirmation(scan.scan.id(), i, true, false));
+    }
+    events_->ShardCompleted(clock_.Now() - lease.leased_at);
+    Changed();
+    RETURN_IF_ERROR(MaybeFinish(scan));
+    Durable(store_.CommitIfOlderThan(kGroupCommit));
+    return absl::OkStatus();
+  }
   if (req.handed_back()) {
     RETURN_IF_ERROR(store_.ReleaseShard(scan.scan.id(), lease.begin, lease.attempts - 1));
     scan.pending.push_front({lease.begin, lease.end, lease.attempts - 1});
@@ -1017,6 +1073,7 @@ absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req,
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(store_.CompleteShard(scan.scan.id(), lease.begin, lease.end));
+  scan.completed_by[lease.begin] = {lease.end, lease.worker_id};
   events_->ShardCompleted(clock_.Now() - lease.leased_at);
   const uint64_t size = lease.end - lease.begin;
   scan.scan.set_probes_done(scan.scan.probes_done() + size);
@@ -1053,7 +1110,8 @@ absl::Status ScanManager::FailScan(LiveScan& scan, const std::string& error) {
 }
 
 absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
-  if (scan.next_index < scan.scan.probes_total() || !scan.pending.empty() || !scan.leases.empty()) {
+  if (scan.next_index < scan.scan.probes_total() || !scan.pending.empty() || !scan.leases.empty() ||
+      !scan.confirm_pending.empty()) {
     return absl::OkStatus();
   }
   const std::string id = scan.scan.id();
@@ -1071,7 +1129,95 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
   {
     ASSIGN_OR_RETURN(ExposureMap now_open, store_.OpenPairs(id));
     diff = DiffExposures(before, now_open);
+    RETURN_IF_ERROR(CheckCanaries(scan, now_open));
   }
+  bool degraded = false;
+  for (const v1::CanaryResult& c : scan.scan.canaries()) {
+    if (!c.missed()) continue;
+    degraded = true;
+    report.add_missed_canaries(
+        absl::StrCat(c.ip(), ":", c.port(), c.transport() == v1::TRANSPORT_UDP ? "/udp" : "/tcp"));
+  }
+  const v1::ScanState final_state = degraded ? v1::DEGRADED : v1::SUCCEEDED;
+  report.set_degraded(degraded);
+  // Exposures of the scope that stay as they were, unreported: a degraded
+  // run's closed pairs, and closed pairs that were open again (flaps).
+  std::vector<ExposureDelta> unreported;
+  if (degraded) {
+    // A run that missed a canary may have missed anything: it never says
+    // that an exposure closed.
+    std::vector<ExposureDelta> kept;
+    for (ExposureDelta& d : diff) {
+      if (d.change == ExposureChange::kClosed) {
+        unreported.push_back(std::move(d));
+      } else {
+        kept.push_back(std::move(d));
+      }
+    }
+    diff = std::move(kept);
+    MakeLogger("coordinator")
+        ->warn("scan degraded id={} missed_canaries={} closed_suppressed={}", id,
+               absl::StrJoin(report.missed_canaries(), ","), unreported.size());
+  }
+
+  // Confirmation: the changes are probed again before the report.
+  ASSIGN_OR_RETURN(std::vector<ConfirmationRow> rows, store_.LoadConfirmations(id));
+  if (!scan.confirming && rows.empty()) {
+    RETURN_IF_ERROR(EnsureSpace(scan));
+    for (const ExposureDelta& d : diff) {
+      if (d.change == ExposureChange::kStillOpen) continue;
+      const std::optional<IpAddress> ip = IpAddress::Parse(d.key.ip);
+      if (!ip || d.key.port == 0 || d.key.port > 65535) continue;
+      const std::optional<uint64_t> index =
+          scan.space->IndexOf({*ip, static_cast<uint16_t>(d.key.port)});
+      if (!index) continue;  // not a pair of this scan: nothing to probe again
+      rows.push_back(
+          {*index, d.key.ip, d.key.port, d.change == ExposureChange::kClosed, false, false});
+    }
+    if (!rows.empty()) {
+      RETURN_IF_ERROR(store_.InsertConfirmations(id, rows));
+      RETURN_IF_ERROR(CommitNow());
+      scan.confirming = true;
+      QueueConfirmations(scan, rows);
+      MakeLogger("coordinator")
+          ->info("scan confirming id={} changes={} confirmation_shards={}", id, rows.size(),
+                 scan.confirm_pending.size());
+      Changed();
+      return absl::OkStatus();
+    }
+  }
+  std::map<ExposureKey, const ConfirmationRow*> probed;
+  for (const ConfirmationRow& r : rows) probed[ExposureKey{r.ip, r.port}] = &r;
+  uint64_t confirmed = 0;
+  uint64_t flaps = 0;
+  {
+    std::vector<ExposureDelta> kept;
+    for (ExposureDelta& d : diff) {
+      auto it = probed.find(d.key);
+      if (d.change == ExposureChange::kStillOpen || it == probed.end()) {
+        kept.push_back(std::move(d));
+        continue;
+      }
+      const bool closed = d.change == ExposureChange::kClosed;
+      if (it->second->seen_open == closed) {
+        ++flaps;
+        if (report.flaps_size() < kMaxReportFlaps) {
+          v1::Flap* f = report.add_flaps();
+          f->set_ip(d.key.ip);
+          f->set_port(d.key.port);
+          f->set_status(closed ? v1::CLOSED : v1::NEW);
+        }
+        if (closed) unreported.push_back(std::move(d));
+        continue;
+      }
+      ++confirmed;
+      kept.push_back(std::move(d));
+    }
+    diff = std::move(kept);
+  }
+  report.set_flap_count(flaps);
+  scan.scan.set_confirmations(confirmed);
+  scan.scan.set_flaps(flaps);
   uint64_t added = 0;
   uint64_t closed = 0;
   for (const ExposureDelta& d : diff) {
@@ -1079,19 +1225,132 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     closed += d.change == ExposureChange::kClosed ? 1 : 0;
   }
   const uint64_t open_now = diff.size() - closed;
-  RETURN_IF_ERROR(store_.FinishScanWithReport(id, now_ms, scan.scope, report, diff));
+  RETURN_IF_ERROR(store_.SetScanSpec(id, scan.scan));
+  RETURN_IF_ERROR(
+      store_.FinishScanWithReport(id, now_ms, scan.scope, report, diff, final_state, unreported));
   Durable(store_.Commit());
   MakeLogger("coordinator")
       ->info(
-          "scan succeeded id={} probes={} open={} new={} still_open={} closed={} base={} "
-          "report={}",
-          id, scan.scan.probes_done(), open_now, added, open_now - added, closed,
-          base.value_or("none"),
+          "scan {} id={} probes={} open={} new={} still_open={} closed={} confirmed={} flaps={} "
+          "base={} report={}",
+          degraded ? "degraded" : "succeeded", id, scan.scan.probes_done(), open_now, added,
+          open_now - added, closed, confirmed, flaps, base.value_or("none"),
           config_.notifier_address.empty() ? "pending (no notifier configured)"
                                            : "queued for " + config_.notifier_address);
-  events_->ScanEnded(v1::SUCCEEDED, RanFor(scan.scan, clock_.Now()));
+  events_->ScanEnded(final_state, RanFor(scan.scan, clock_.Now()));
   live_.erase(id);
   Changed();
+  return absl::OkStatus();
+}
+
+absl::Status ScanManager::EnsureSpace(LiveScan& scan) {
+  if (scan.space != nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ProbeSpace space,
+                   ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
+  scan.space = std::make_shared<const ProbeSpace>(std::move(space));
+  return absl::OkStatus();
+}
+
+void ScanManager::QueueConfirmations(LiveScan& scan, const std::vector<ConfirmationRow>& rows) {
+  std::map<std::string, std::vector<uint64_t>> by_worker;
+  for (const ConfirmationRow& r : rows) {
+    if (r.done) continue;
+    std::string worker;
+    auto it = scan.completed_by.upper_bound(r.index);
+    if (it != scan.completed_by.begin()) {
+      --it;
+      if (r.index < it->second.first) worker = it->second.second;
+    }
+    by_worker[worker].push_back(r.index);
+  }
+  for (auto& [worker, indices] : by_worker) {
+    std::sort(indices.begin(), indices.end());
+    for (size_t i = 0; i < indices.size(); i += kMaxConfirmShard) {
+      ConfirmShard shard;
+      shard.indices.assign(indices.begin() + static_cast<std::ptrdiff_t>(i),
+                           indices.begin() + static_cast<std::ptrdiff_t>(
+                                                 std::min(indices.size(), i + kMaxConfirmShard)));
+      shard.avoid = worker;
+      shard.since = clock_.Now();
+      scan.confirm_pending.push_back(std::move(shard));
+    }
+  }
+}
+
+absl::StatusOr<std::optional<v1::LeaseShardResponse>> ScanManager::GrantConfirmation(
+    const std::string& worker_id) {
+  const absl::Time now = clock_.Now();
+  const absl::Duration ttl = absl::Seconds(config_.lease.ttl_seconds);
+  // Another registered worker (one silent for 3 x ttl is forgotten, Tick).
+  bool other_live = false;
+  for (const auto& [id, w] : workers_) {
+    if (id != worker_id && now - w.last_seen <= 3 * ttl) other_live = true;
+  }
+  for (auto& [scan_id, scan] : live_) {
+    for (auto it = scan.confirm_pending.begin(); it != scan.confirm_pending.end(); ++it) {
+      if (!it->avoid.empty() && it->avoid == worker_id && other_live &&
+          now - it->since < kConfirmWait) {
+        continue;
+      }
+      ConfirmShard shard = std::move(*it);
+      scan.confirm_pending.erase(it);
+      Lease lease;
+      lease.scan_id = scan_id;
+      lease.worker_id = worker_id;
+      lease.leased_at = now;
+      lease.deadline = now + ttl;
+      lease.attempts = shard.attempts + 1;
+      lease.confirm = std::move(shard.indices);
+      lease.avoid = shard.avoid;
+      const double cap = scan.scan.profile().rate();
+      lease.rate = cap > 0 ? cap / static_cast<double>(std::max<size_t>(1, workers_.size())) : 0;
+      const std::string lease_id = absl::StrCat("l-", RandomHex(8));
+      v1::LeaseShardResponse resp;
+      v1::Shard* out = resp.mutable_shard();
+      out->set_lease_id(lease_id);
+      out->set_scan_id(scan_id);
+      *out->mutable_targets() = scan.scan.targets();
+      *out->mutable_profile() = scan.scan.profile();
+      out->mutable_profile()->set_rate(lease.rate);
+      out->mutable_slice()->set_seed(scan.scan.seed());
+      for (uint64_t i : lease.confirm) out->add_confirm_indices(i);
+      out->set_lease_deadline_unix_ms(absl::ToUnixMillis(lease.deadline));
+      MakeLogger("coordinator")
+          ->info("confirmation lease scan={} lease={} indices={} worker={} avoided={}", scan_id,
+                 lease_id, lease.confirm.size(), worker_id,
+                 lease.avoid.empty() ? "-" : lease.avoid);
+      scan.leases[lease_id] = std::move(lease);
+      lease_scan_[lease_id] = scan_id;
+      events_->LeaseGranted();
+      Changed();
+      return std::optional<v1::LeaseShardResponse>(std::move(resp));
+    }
+  }
+  return std::optional<v1::LeaseShardResponse>();
+}
+
+absl::Status ScanManager::CheckCanaries(LiveScan& scan, const ExposureMap& open) {
+  scan.scan.clear_canaries();
+  if (config_.canaries.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(EnsureSpace(scan));
+  for (const CanaryConfig& c : config_.canaries) {
+    v1::CanaryResult* r = scan.scan.add_canaries();
+    r->set_ip(c.address);
+    r->set_port(c.port);
+    r->set_transport(c.protocol == "udp" ? v1::TRANSPORT_UDP : v1::TRANSPORT_TCP);
+    r->set_expected(c.expect == "closed" ? v1::PROBE_STATE_CLOSED : v1::PROBE_STATE_OPEN);
+    const std::optional<IpAddress> ip = IpAddress::Parse(c.address);
+    // UDP pairs are not in the TCP probe space: such a canary is "not
+    // probed" until the space holds UDP pairs.
+    if (!ip || r->transport() != v1::TRANSPORT_TCP ||
+        !scan.space->IndexOf({*ip, static_cast<uint16_t>(c.port)})) {
+      continue;
+    }
+    // The store keeps open findings only: no finding = not seen open.
+    const bool seen_open = open.count(ExposureKey{c.address, c.port}) > 0;
+    r->set_seen(seen_open ? v1::PROBE_STATE_OPEN : v1::PROBE_STATE_CLOSED);
+    r->set_missed(r->seen() != r->expected());
+  }
   return absl::OkStatus();
 }
 
@@ -1112,6 +1371,8 @@ void ScanManager::Tick() {
       events_->LeaseExpired();
       if (l.attempts >= kMaxShardAttempts) {
         failed.push_back(id);
+      } else if (!l.confirm.empty()) {
+        scan.confirm_pending.push_back({l.confirm, l.avoid, now - kConfirmWait, l.attempts});
       } else if (absl::Status s = store_.ReleaseShard(id, l.begin, l.attempts); !s.ok()) {
         log->error("cannot release shard scan={} begin={}: {}", id, l.begin, s.message());
         ++it;
@@ -1203,7 +1464,7 @@ ManagerStats ScanManager::Stats() {
   ManagerStats s;
   if (auto counts = store_.CountScansByState(); counts.ok()) s.scans_by_state = *counts;
   for (const auto& [id, scan] : live_) {
-    s.shards_pending += scan.pending.size();
+    s.shards_pending += scan.pending.size() + scan.confirm_pending.size();
     for (const PendingShard& p : scan.pending) s.probes_pending += p.end - p.begin;
     const uint64_t uncut =
         scan.scan.probes_total() - std::min(scan.scan.probes_total(), scan.next_index);

@@ -9,6 +9,25 @@
 // only when its worker completes it, after every finding was acknowledged,
 // so a worker or coordinator killed at any point loses nothing.
 //
+// Canaries (config `canaries:`): when a scan ends, each canary whose pair is
+// in its probe space is compared with what the scan found (Scan.canaries).
+// One missed => the scan ends DEGRADED instead of SUCCEEDED: its report has
+// degraded = true, the missed canaries and no CLOSED exposure (the scope's
+// exposures keep those pairs, unconfirmed). DEGRADED is a finished state; a
+// diff's default base is the previous SUCCEEDED scan, never a DEGRADED one.
+//
+// Confirmation before notifying: when the main shards of a scan are done,
+// every change of its diff (new, and closed unless the scan is degraded)
+// whose pair is in the scan's probe space is probed again: confirmation
+// shards (Shard.confirm_indices, at most 256 indices each) leased before any
+// other work, each to a worker other than the one that probed those indices
+// while another live worker exists (any worker after a short wait). The
+// change list and what each re-probe saw are stored (table confirmations),
+// so a restarted coordinator resumes the confirmation. A new pair not open
+// again and a closed pair open again are flaps: not in the report (a flapped
+// closed pair stays an exposure of the scope), counted in Scan.flaps and
+// listed in ScanReport.flaps; the others are confirmed (Scan.confirmations).
+//
 // Fairness: LeaseShard serves the running scans that have work round-robin
 // (in creation order, starting after the scan served last), so a scan started
 // while others run gets a shard within one round of leases, whatever their
@@ -261,6 +280,16 @@ class ScanManager {
     // Capped scans: the most the worker may apply to the scan for this lease
     // (granted, or lowered by an acknowledgement).
     double rate = 0;
+    // A confirmation lease: exactly these indices (sorted; begin == end).
+    std::vector<uint64_t> confirm;
+    std::string avoid;  // the worker it preferably avoids
+  };
+  // Changes of a scan to probe again (at most kMaxConfirmShard indices).
+  struct ConfirmShard {
+    std::vector<uint64_t> indices;  // sorted
+    std::string avoid;              // "" = any worker
+    absl::Time since;               // queued (the wait before `avoid` may take it)
+    uint32_t attempts = 0;
   };
   // A worker's part of a capped scan's rate.
   struct RateShare {
@@ -284,6 +313,12 @@ class ScanManager {
     double probes_per_lease_second = 0;       // moving average over completed shards
     std::map<std::string, RateShare> shares;  // by worker; rate-capped scans only
     std::shared_ptr<const ProbeSpace> space;  // built for the first findings
+    // Confirmation (see the header): started once the main shards are done.
+    bool confirming = false;
+    std::deque<ConfirmShard> confirm_pending;
+    // Completed main shards: begin -> (end, worker); who probed an index
+    // (in memory: after a restart, unknown).
+    std::map<uint64_t, std::pair<uint64_t, std::string>> completed_by;
   };
   struct Worker {
     std::string name;
@@ -339,6 +374,21 @@ class ScanManager {
   // `rate` is the worker's share of a capped scan, 0 for an uncapped one.
   uint64_t ShardSize(const LiveScan& scan, double rate) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaybeFinish(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills scan.scan.canaries: each configured canary whose pair is in the
+  // scan's probe space, seen OPEN when `open` (the scan's findings) has it,
+  // else CLOSED; missed when that is not what the config expects.
+  absl::Status CheckCanaries(LiveScan& scan, const ExposureMap& open)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Builds the scan's probe space if not yet built.
+  absl::Status EnsureSpace(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues confirmation shards for the rows not done, grouped by the worker
+  // that probed them in the main phase (the one each shard avoids).
+  void QueueConfirmations(LiveScan& scan, const std::vector<ConfirmationRow>& rows)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A confirmation shard of some scan the worker may take now, granted; or
+  // nullopt when none is.
+  absl::StatusOr<std::optional<goalkeeper::v1::LeaseShardResponse>> GrantConfirmation(
+      const std::string& worker_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status FailScan(LiveScan& scan, const std::string& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<goalkeeper::v1::Scan> Snapshot(const std::string& id)

@@ -129,16 +129,32 @@ ALTER TABLE workers ADD COLUMN identity TEXT NOT NULL DEFAULT '';
 ALTER TABLE nodes ADD COLUMN identity TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 7 (issue 12, trust12): confirmation before notifying. One row per
+// change (new or closed) of a scan whose main shards are done: its probe
+// index, whether a confirmation shard probed it (done) and saw it open.
+constexpr char kSchemaConfirmations[] = R"sql(
+CREATE TABLE IF NOT EXISTS confirmations (
+  scan_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  change INTEGER NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0,
+  seen_open INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (scan_id, idx));
+)sql";
+
 }  // namespace
 
 const SqliteSchema& CoordinatorSchema() {
-  static const SqliteSchema* schema =
-      new SqliteSchema{0x474B4331,  // "GKC1"
-                       "coordinator",
-                       {"scans", "shards", "findings", "exposures", "reports", "schedule_runs",
-                        "report_exposures", "meta", "workers", "nodes", "node_findings", "audit"},
-                       // Version 6: the audit trail (common/audit_log.h).
-                       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kAuditSchemaSql}};
+  static const SqliteSchema* schema = new SqliteSchema{
+      0x474B4331,  // "GKC1"
+      "coordinator",
+      {"scans", "shards", "findings", "exposures", "reports", "schedule_runs", "report_exposures",
+       "meta", "workers", "nodes", "node_findings", "audit", "confirmations"},
+      // Version 6: the audit trail (common/audit_log.h).
+      {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kAuditSchemaSql,
+       kSchemaConfirmations}};
   return *schema;
 }
 
@@ -257,8 +273,8 @@ absl::Status ScanStore::SetScanState(const std::string& id, v1::ScanState state,
                                      const std::string& error) {
   return Guard([&]() -> absl::Status {
     RETURN_IF_ERROR(Begin());
-    const bool final_state =
-        state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+    const bool final_state = state == v1::SUCCEEDED || state == v1::FAILED ||
+                             state == v1::CANCELLED || state == v1::DEGRADED;
     ASSIGN_OR_RETURN(SqliteStatement * st,
                      db_->Cached("UPDATE scans SET state = ?1, error = ?2, "
                                  "finished_ms = CASE WHEN ?3 THEN ?4 ELSE finished_ms END, "
@@ -564,10 +580,12 @@ absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
 
 absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_ms,
                                              const std::string& scope, const v1::ScanReport& header,
-                                             const std::vector<ExposureDelta>& diff) {
+                                             const std::vector<ExposureDelta>& diff,
+                                             v1::ScanState state,
+                                             const std::vector<ExposureDelta>& kept) {
   return Guard([&]() -> absl::Status {
     RETURN_IF_ERROR(Begin());
-    RETURN_IF_ERROR(SetScanState(id, v1::SUCCEEDED, now_ms, ""));
+    RETURN_IF_ERROR(SetScanState(id, state, now_ms, ""));
     ASSIGN_OR_RETURN(SqliteStatement * del, db_->Cached("DELETE FROM exposures WHERE scope = ?"));
     del->Bind(1, scope);
     RETURN_IF_ERROR(del->Run());
@@ -577,6 +595,10 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
     ASSIGN_OR_RETURN(SqliteStatement * exp,
                      db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
                                  "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
+    for (const ExposureDelta& d : kept) {
+      ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
+      RETURN_IF_ERROR(ins->Run());
+    }
     int64_t n = 0;
     for (const ExposureDelta& d : diff) {
       if (d.change != ExposureChange::kClosed) {
@@ -598,6 +620,58 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
     rep->Bind(1, id).BindBlob(2, stored.SerializeAsString());
     RETURN_IF_ERROR(rep->Run());
     return absl::OkStatus();
+  }());
+}
+
+absl::Status ScanStore::InsertConfirmations(const std::string& scan_id,
+                                            const std::vector<ConfirmationRow>& rows) {
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("INSERT OR IGNORE INTO confirmations (scan_id, idx, ip, port, "
+                                 "change, done, seen_open) VALUES (?,?,?,?,?,?,?)"));
+    for (const ConfirmationRow& r : rows) {
+      st->Bind(1, scan_id).Bind(2, I64(r.index)).Bind(3, r.ip).Bind(4, int64_t{r.port});
+      st->Bind(5, int64_t{r.closed ? 1 : 0}).Bind(6, int64_t{r.done}).Bind(7, int64_t{r.seen_open});
+      RETURN_IF_ERROR(st->Run());
+    }
+    return absl::OkStatus();
+  }());
+}
+
+absl::StatusOr<std::vector<ConfirmationRow>> ScanStore::LoadConfirmations(
+    const std::string& scan_id) {
+  ASSIGN_OR_RETURN(SqliteStatement * st,
+                   db_->Cached("SELECT idx, ip, port, change, done, seen_open FROM confirmations "
+                               "WHERE scan_id = ? ORDER BY idx"));
+  st->Bind(1, scan_id);
+  std::vector<ConfirmationRow> out;
+  RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
+    out.push_back({static_cast<uint64_t>(r.Int(0)), r.Text(1), static_cast<uint32_t>(r.Int(2)),
+                   r.Int(3) != 0, r.Int(4) != 0, r.Int(5) != 0});
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status ScanStore::UpdateConfirmation(const std::string& scan_id, uint64_t index, bool done,
+                                           bool seen_open) {
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st,
+                     db_->Cached("UPDATE confirmations SET done = MAX(done, ?1), "
+                                 "seen_open = MAX(seen_open, ?2) WHERE scan_id = ?3 AND idx = ?4"));
+    st->Bind(1, int64_t{done}).Bind(2, int64_t{seen_open}).Bind(3, scan_id).Bind(4, I64(index));
+    return st->Run();
+  }());
+}
+
+absl::Status ScanStore::SetScanSpec(const std::string& id, const v1::Scan& scan) {
+  return Guard([&]() -> absl::Status {
+    RETURN_IF_ERROR(Begin());
+    ASSIGN_OR_RETURN(SqliteStatement * st, db_->Cached("UPDATE scans SET spec = ? WHERE id = ?"));
+    st->BindBlob(1, scan.SerializeAsString()).Bind(2, id);
+    return st->Run();
   }());
 }
 

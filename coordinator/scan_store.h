@@ -74,6 +74,16 @@ struct WorkerRow {
   std::string identity;  // the caller that registered it; "" = not bound
 };
 
+// One change of a scan probed again before its report (confirmation).
+struct ConfirmationRow {
+  uint64_t index = 0;  // in the scan's permutation
+  std::string ip;
+  uint32_t port = 0;
+  bool closed = false;     // the change: closed (else new)
+  bool done = false;       // a confirmation shard probed it
+  bool seen_open = false;  // and found it open
+};
+
 struct ReportRow {
   std::string scan_id;
   // The header (exposure_count set); exposures are read in pages with
@@ -85,7 +95,7 @@ struct ReportRow {
 };
 
 // The coordinator database's schema (application id, tables, migrations up
-// to user_version 6), shared by every connection to the file (ScanStore,
+// to user_version 7), shared by every connection to the file (ScanStore,
 // NodeStore, the audit trail's SqliteAuditLog).
 const SqliteSchema& CoordinatorSchema();
 
@@ -155,9 +165,25 @@ class ScanStore {
   // Ends a scan as SUCCEEDED: sets the exposures of its scope to those of
   // `diff` still open, and queues the report (`header` and one exposure per
   // delta, in order) for delivery, in one transaction.
+  // `state` is SUCCEEDED or DEGRADED; the exposures in `kept` (a degraded
+  // scan's unconfirmed closed ones) stay exposures of the scope, unreported.
   absl::Status FinishScanWithReport(const std::string& id, int64_t now_ms, const std::string& scope,
                                     const goalkeeper::v1::ScanReport& header,
-                                    const std::vector<ExposureDelta>& diff);
+                                    const std::vector<ExposureDelta>& diff,
+                                    goalkeeper::v1::ScanState state = goalkeeper::v1::SUCCEEDED,
+                                    const std::vector<ExposureDelta>& kept = {});
+  // Replaces the stored spec of a scan (its progress fields live in columns
+  // and are ignored): how the canary results of an ended scan are kept.
+  absl::Status SetScanSpec(const std::string& id, const goalkeeper::v1::Scan& scan);
+
+  // Confirmation before notifying (ScanManager): the changes of a scan to
+  // probe again, kept until the scan's report is queued.
+  absl::Status InsertConfirmations(const std::string& scan_id,
+                                   const std::vector<ConfirmationRow>& rows);
+  absl::StatusOr<std::vector<ConfirmationRow>> LoadConfirmations(const std::string& scan_id);
+  // Sets done / seen_open (never clears them).
+  absl::Status UpdateConfirmation(const std::string& scan_id, uint64_t index, bool done,
+                                  bool seen_open);
   // Exposures [offset, offset + limit) of a queued report, in order.
   absl::StatusOr<std::vector<goalkeeper::v1::Exposure>> ReportExposures(const std::string& scan_id,
                                                                         uint64_t offset,

@@ -139,6 +139,20 @@ ScanSlice::ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, ui
   if (begin_ >= end_) done_.Notify();
 }
 
+ScanSlice::ScanSlice(std::shared_ptr<const ProbeSpace> space, std::vector<uint64_t> indices,
+                     ResultSink& sink, std::shared_ptr<Pacer> pacer, ProbeOptions probes)
+    : space_(std::move(space)),
+      begin_(0),
+      end_(indices.size()),
+      sink_(sink),
+      pacer_(std::move(pacer)),
+      probes_(std::move(probes)),
+      catalog_(probes_.catalog != nullptr ? *probes_.catalog : RegistryProbeCatalog()),
+      indices_(std::move(indices)),
+      cursor_(0) {
+  if (begin_ >= end_) done_.Notify();
+}
+
 void ScanSlice::Cancel() {
   cancelled_.store(true, std::memory_order_relaxed);
   const uint64_t old = cursor_.exchange(end_, std::memory_order_relaxed);

@@ -162,6 +162,11 @@ class ScanSlice {
   // `probes`: what to learn about open ports (default: connect only).
   ScanSlice(std::shared_ptr<const ProbeSpace> space, uint64_t begin, uint64_t end, ResultSink& sink,
             std::shared_ptr<Pacer> pacer = nullptr, ProbeOptions probes = {});
+  // Exactly the listed indices of `space` (each < space->size()), in order:
+  // a confirmation shard (Shard.confirm_indices), each index a 1-probe slice
+  // of the same space. size() is indices.size().
+  ScanSlice(std::shared_ptr<const ProbeSpace> space, std::vector<uint64_t> indices,
+            ResultSink& sink, std::shared_ptr<Pacer> pacer = nullptr, ProbeOptions probes = {});
   ScanSlice(const ScanSlice&) = delete;
   ScanSlice& operator=(const ScanSlice&) = delete;
 
@@ -186,7 +191,7 @@ class ScanSlice {
   bool Take(uint64_t* index) {
     const uint64_t i = cursor_.fetch_add(1, std::memory_order_relaxed);
     if (i >= end_) return false;
-    *index = i;
+    *index = indices_.empty() ? i : indices_[i];
     return true;
   }
   void Settle(uint64_t n);
@@ -198,6 +203,7 @@ class ScanSlice {
   const std::shared_ptr<Pacer> pacer_;
   const ProbeOptions probes_;
   const ProbeCatalog& catalog_;
+  const std::vector<uint64_t> indices_;  // empty: [begin_, end_) itself
   std::atomic<uint64_t> cursor_;
   std::atomic<uint64_t> settled_{0};
   std::atomic<uint64_t> dropped_{0};

@@ -366,9 +366,16 @@ class FleetWorker::Impl {
     auto space = ProbeSpaceFromProfile(shard.targets(), shard.profile(), shard.slice().seed());
     const uint64_t begin = shard.slice().begin();
     const uint64_t end = shard.slice().end();
-    if (!space.ok() || end > space->size() || begin > end) {
+    // A confirmation shard: exactly its indices of the same space.
+    const std::vector<uint64_t> confirm(shard.confirm_indices().begin(),
+                                        shard.confirm_indices().end());
+    bool confirm_ok = true;
+    for (uint64_t i : confirm) confirm_ok = confirm_ok && space.ok() && i < space->size();
+    if (!space.ok() || end > space->size() || begin > end || !confirm_ok) {
       log->error("shard is not scannable lease={} scan={}: {}", shard.lease_id(), shard.scan_id(),
-                 space.ok() ? "slice outside the probe space" : space.status().message());
+                 !space.ok()   ? space.status().message()
+                 : !confirm_ok ? "a confirm index outside the probe space"
+                               : "slice outside the probe space");
       MarkUnstartable(*a);
       stop_.WaitForNotificationWithTimeout(absl::Seconds(5));
       return;
@@ -393,12 +400,20 @@ class FleetWorker::Impl {
     probes.mode = ProbeModeFromProto(shard.profile().probes());
     probes.timeout = options_.probe_timeout;
     probes.udp = options_.udp_probe;
-    auto slice = std::make_shared<ScanSlice>(std::make_shared<const ProbeSpace>(*std::move(space)),
-                                             begin, end, *a, pacer, std::move(probes));
-    log->info("shard start scan={} lease={} slice=[{}, {}) probes={} rate={} probe_mode={} udp={}",
-              shard.scan_id(), shard.lease_id(), begin, end, end - begin, pacer->rate(),
-              ProbeModeName(ProbeModeFromProto(shard.profile().probes())),
-              shard.profile().udp_services_size());
+    auto shared_space = std::make_shared<const ProbeSpace>(*std::move(space));
+    auto slice = confirm.empty()
+                     ? std::make_shared<ScanSlice>(shared_space, begin, end, *a, pacer, probes)
+                     : std::make_shared<ScanSlice>(shared_space, confirm, *a, pacer, probes);
+    if (confirm.empty()) {
+      log->info(
+          "shard start scan={} lease={} slice=[{}, {}) probes={} rate={} probe_mode={} udp={}",
+          shard.scan_id(), shard.lease_id(), begin, end, end - begin, pacer->rate(),
+          ProbeModeName(probes.mode), shard.profile().udp_services_size());
+    } else {
+      log->info("confirmation shard start scan={} lease={} probes={} rate={} probe_mode={}",
+                shard.scan_id(), shard.lease_id(), confirm.size(), pacer->rate(),
+                ProbeModeName(probes.mode));
+    }
     {
       absl::MutexLock lock(&mu_);
       a->slice = slice;

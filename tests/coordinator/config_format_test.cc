@@ -84,7 +84,8 @@ TEST(CoordinatorConfigFormatTest, PrintsEveryKeyWithItsDefault) {
             "    - {match: \"spiffe://goalkeeper/viewer*\", role: viewer}\n"
             "  tokens: []\n"
             "  max_streams_per_identity: 8\n"
-            "  # roles: unset (no role is narrower than the config)\n");
+            "  # roles: unset (no role is narrower than the config)\n"
+            "canaries: []  # none: no run is checked\n");
 }
 
 TEST(CoordinatorConfigFormatTest, TlsAndHealthListenRoundTrip) {

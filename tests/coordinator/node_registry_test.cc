@@ -409,7 +409,7 @@ TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans)
   auto st = (*raw)->Prepare("PRAGMA user_version");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*st->Step());
-  EXPECT_EQ(st->Int(0), 6);  // v4: nodes, v5: bindings, v6: the audit trail
+  EXPECT_EQ(st->Int(0), 7);  // v4: nodes, v5: bindings, v6: the audit trail, v7: confirmations
   auto app = (*raw)->Prepare("PRAGMA application_id");
   ASSERT_TRUE(app.ok());
   ASSERT_TRUE(*app->Step());

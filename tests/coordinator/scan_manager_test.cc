@@ -15,6 +15,7 @@
 #include "coordinator/schedule_runner.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/coordinator/confirmation_helper.h"
 
 namespace goalkeeper {
 namespace {
@@ -167,6 +168,24 @@ class ScanManagerTest : public ::testing::Test {
     for (int i = 0; i < 1000; ++i) {
       v1::Shard shard = Lease(worker);
       if (shard.lease_id().empty()) return;
+      if (shard.confirm_indices_size() > 0) {
+        // Confirmation: the pairs are as the scan found them.
+        std::set<std::pair<std::string, uint32_t>> seen;
+        EXPECT_TRUE(manager_
+                        ->ForEachFinding(shard.scan_id(),
+                                         [&](const v1::Finding& f) {
+                                           seen.insert({f.ip(), f.port()});
+                                         })
+                        .ok());
+        v1::ReportFindingsRequest req;
+        req.set_worker_id(worker);
+        req.set_worker_token(Token(worker));
+        req.set_lease_id(shard.lease_id());
+        for (const v1::ProbeResult& r : StableConfirmation(shard, seen)) *req.add_results() = r;
+        ASSERT_TRUE(manager_->ReportFindings(req).ok());
+        ASSERT_TRUE(Complete(shard, worker).ok());
+        continue;
+      }
       ASSERT_TRUE(Report(shard, worker, open).ok());
       ASSERT_TRUE(Complete(shard, worker).ok());
     }
@@ -243,6 +262,9 @@ TEST_F(ScanManagerTest, ExpiredLeaseGoesToAnotherWorkerAndFindingsStayUnique) {
   ASSERT_TRUE(Report(again, "w2", {{"127.80.0.9", 22}}).ok());  // found again: idempotent
   ASSERT_TRUE(Complete(again, "w2").ok());
   ASSERT_TRUE(Complete(lost, "w1").ok());  // stale: ignored
+  // The confirmation of 127.80.0.9:22 avoids w2 (which found it) while w1
+  // lives, for a short wait.
+  clock_.Advance(absl::Seconds(3));
   RunToEnd("w2", {});
   auto done = manager_->GetScan(scan.id());
   EXPECT_EQ(done->state(), v1::SUCCEEDED);

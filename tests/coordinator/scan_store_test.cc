@@ -16,6 +16,7 @@
 #include "coordinator/scan_manager.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/coordinator/confirmation_helper.h"
 
 namespace goalkeeper {
 namespace {
@@ -110,6 +111,24 @@ class ScanStoreTest : public ::testing::Test {
       auto lease = manager_->LeaseShard(lease_req);
       ASSERT_TRUE(lease.ok()) << lease.status();
       if (!lease->has_shard()) return;
+      if (lease->shard().confirm_indices_size() > 0) {
+        // Confirmation: the pairs are as the scan found them.
+        std::set<std::pair<std::string, uint32_t>> open;
+        ASSERT_TRUE(manager_
+                        ->ForEachFinding(lease->shard().scan_id(),
+                                         [&](const v1::Finding& f) {
+                                           open.insert({f.ip(), f.port()});
+                                         })
+                        .ok());
+        v1::ReportFindingsRequest rf;
+        rf.set_worker_id(worker);
+        rf.set_worker_token(registered->worker_token());
+        rf.set_lease_id(lease->shard().lease_id());
+        for (const v1::ProbeResult& r : StableConfirmation(lease->shard(), open)) {
+          *rf.add_results() = r;
+        }
+        ASSERT_TRUE(manager_->ReportFindings(rf).ok());
+      }
       v1::CompleteShardRequest req;
       req.set_worker_id(worker);
       req.set_worker_token(registered->worker_token());

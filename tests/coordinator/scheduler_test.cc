@@ -252,15 +252,15 @@ TEST(SchedulerTest, MissedRunAcrossFallBackCountsEachInstantOnce) {
   std::vector<ScheduleDecision> d = s.Evaluate(Utc(2026, 11, 1, 12, 0), state);
   ASSERT_THAT(d, SizeIs(1));
   EXPECT_EQ(d[0].fire_time, Utc(2026, 11, 1, 7, 30));  // 02:30 EST
-  EXPECT_EQ(d[0].missed, 1);                            // 01:30 EDT
+  EXPECT_EQ(d[0].missed, 1);                           // 01:30 EDT
 }
 
 // ---- NextWakeup ------------------------------------------------------------
 
 TEST(SchedulerTest, NextWakeupIsEarliestAcrossSchedules) {
-  Scheduler s = Must({Spec("daily-ny", "0 3 * * *", "America/New_York"),
-                      Spec("daily-buc", "0 3 * * *", "Europe/Bucharest"),
-                      Spec("hourly", "0 * * * *")});
+  Scheduler s =
+      Must({Spec("daily-ny", "0 3 * * *", "America/New_York"),
+            Spec("daily-buc", "0 3 * * *", "Europe/Bucharest"), Spec("hourly", "0 * * * *")});
   const absl::Time now = Utc(2026, 1, 10, 0, 30);
   const State state = {{"daily-ny", LastFire(Utc(2026, 1, 9, 8, 0))},
                        {"daily-buc", LastFire(Utc(2026, 1, 9, 1, 0))},
@@ -297,8 +297,8 @@ TEST(SchedulerTest, NextWakeupWithoutSchedulesIsNone) {
 // NextWakeup and recording every decision, over two days in three zones.
 TEST(SchedulerTest, SchedulesInSeveralZonesFireAtTheirLocalTimes) {
   Scheduler s = Must({Spec("buc", "0 3 * * *", "Europe/Bucharest"),
-                      Spec("ny", "0 3 * * *", "America/New_York"),
-                      Spec("utc", "0 3 * * *", ""), Spec("tokyo", "0 3 * * *", "Asia/Tokyo")});
+                      Spec("ny", "0 3 * * *", "America/New_York"), Spec("utc", "0 3 * * *", ""),
+                      Spec("tokyo", "0 3 * * *", "Asia/Tokyo")});
   const absl::Time start = Utc(2026, 6, 30, 23, 0);
   State state;
   for (const char* name : {"buc", "ny", "utc", "tokyo"}) state[name] = FirstSeen(start);
@@ -319,11 +319,11 @@ TEST(SchedulerTest, SchedulesInSeveralZonesFireAtTheirLocalTimes) {
   }
   using P = std::pair<std::string, absl::Time>;
   // Summer: Tokyo UTC+9, Bucharest UTC+3, New York UTC-4.
-  EXPECT_THAT(fired, ElementsAre(P("buc", Utc(2026, 7, 1, 0, 0)), P("utc", Utc(2026, 7, 1, 3, 0)),
-                                 P("ny", Utc(2026, 7, 1, 7, 0)), P("tokyo", Utc(2026, 7, 1, 18, 0)),
-                                 P("buc", Utc(2026, 7, 2, 0, 0)), P("utc", Utc(2026, 7, 2, 3, 0)),
-                                 P("ny", Utc(2026, 7, 2, 7, 0)),
-                                 P("tokyo", Utc(2026, 7, 2, 18, 0))));
+  EXPECT_THAT(fired,
+              ElementsAre(P("buc", Utc(2026, 7, 1, 0, 0)), P("utc", Utc(2026, 7, 1, 3, 0)),
+                          P("ny", Utc(2026, 7, 1, 7, 0)), P("tokyo", Utc(2026, 7, 1, 18, 0)),
+                          P("buc", Utc(2026, 7, 2, 0, 0)), P("utc", Utc(2026, 7, 2, 3, 0)),
+                          P("ny", Utc(2026, 7, 2, 7, 0)), P("tokyo", Utc(2026, 7, 2, 18, 0))));
 }
 
 }  // namespace

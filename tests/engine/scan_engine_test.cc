@@ -12,12 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -25,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/ip_address.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/loopback.h"
@@ -1117,4 +1120,34 @@ TEST(ScanEngineUdpTest, AnAnswerWithTheWrongTransactionIdDoesNotMatch) {
 }
 
 }  // namespace
+// A confirmation shard (issue 12): a slice over listed indices of a space
+// probes exactly those, each once, and nothing else of the space.
+TEST(ScanEngineStreamTest, ASliceOfListedIndicesProbesExactlyThoseIndices) {
+  auto open = OpenPort::Start("127.31.47.3");
+  auto space = SharedSpace({"127.31.47.0/28"}, std::to_string(open->port()) + ",1-3");
+  std::optional<uint64_t> open_index =
+      space->IndexOf({*IpAddress::Parse("127.31.47.3"), open->port()});
+  std::optional<uint64_t> closed_index = space->IndexOf({*IpAddress::Parse("127.31.47.5"), 2});
+  ASSERT_TRUE(open_index && closed_index);
+  ScanEngine engine(FastOptions());
+  ASSERT_TRUE(engine.Start().ok());
+  CollectingSink sink;
+  auto slice =
+      std::make_shared<ScanSlice>(space,
+                                  std::vector<uint64_t>{std::min(*open_index, *closed_index),
+                                                        std::max(*open_index, *closed_index)},
+                                  sink);
+  EXPECT_EQ(slice->size(), 2u);
+  engine.Submit(slice);
+  engine.CloseInput();
+  ASSERT_TRUE(engine.Wait().ok());
+  ASSERT_TRUE(slice->done());
+  EXPECT_EQ(slice->reported(), 2u);
+  std::set<uint64_t> indices;
+  for (const ProbeResult& r : sink.results()) indices.insert(r.index);
+  EXPECT_EQ(indices, (std::set<uint64_t>{*open_index, *closed_index}));
+  EXPECT_EQ(sink.WithState(ProbeState::kOpen),
+            std::set<std::string>{"127.31.47.3:" + std::to_string(open->port())});
+}
+
 }  // namespace goalkeeper

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "notifier/notification_store.h"
+#include "tests/coordinator/confirmation_helper.h"
 #include "tests/testing/files.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/subprocess.h"
@@ -196,6 +198,19 @@ class StoreTest : public ::testing::Test {
     for (int i = 0; i < 10000; ++i) {
       auto lease = manager.LeaseShard(lease_req);
       if (!lease.ok() || !lease->has_shard()) break;
+      if (lease->shard().confirm_indices_size() > 0) {
+        // Confirmation (issue 12): the pairs are as the scan found them.
+        std::set<std::pair<std::string, uint32_t>> open;
+        for (const v1::ProbeResult& r : results) open.insert({r.ip(), r.port()});
+        v1::ReportFindingsRequest rf;
+        rf.set_worker_id("w1");
+        rf.set_worker_token(registered->worker_token());
+        rf.set_lease_id(lease->shard().lease_id());
+        for (const v1::ProbeResult& r : StableConfirmation(lease->shard(), open)) {
+          *rf.add_results() = r;
+        }
+        EXPECT_TRUE(manager.ReportFindings(rf).ok());
+      }
       v1::CompleteShardRequest done;
       done.set_worker_id("w1");
       done.set_worker_token(registered->worker_token());
