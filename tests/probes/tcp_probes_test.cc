@@ -267,6 +267,10 @@ TEST(TcpProbesTest, MysqlAndMariadbGreetings) {
   EXPECT_TRUE(ev.tls_offered);
   EXPECT_EQ(ev.auth, Auth::kUnknown);
   ExpectRobust("mysql", my);
+  Evidence banner = Talk("banner", my);
+  EXPECT_TRUE(banner.verified);
+  EXPECT_EQ(banner.service, "MySQL");
+  EXPECT_EQ(banner.version, "8.0.35");
   const std::string maria = greeting("5.5.5-10.11.4-MariaDB-1~deb12u1", 0xf7ff);
   Evidence m = Talk("mysql", maria);
   EXPECT_EQ(m.service, "MariaDB");
