@@ -15,6 +15,7 @@ PACKAGES=(
   iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
   python3-prometheus-client python3-yaml
   libsystemd-dev systemd-journal-remote ccache
+  libssl-dev
 )
 
 missing=()

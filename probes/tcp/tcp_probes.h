@@ -62,6 +62,7 @@ const TcpProbe& VncProbe();
 const TcpProbe& RdpProbe();
 const TcpProbe& CassandraProbe();
 const TcpProbe& MongodbProbe();
+const TcpProbe& LdapProbe();
 
 }  // namespace goalkeeper::probes
 

@@ -26,8 +26,8 @@ const TcpProbe& DockerTls() {
   return *p;
 }
 
-const std::array<std::pair<uint16_t, const TcpProbe*>, 15>& PortMap() {
-  static const std::array<std::pair<uint16_t, const TcpProbe*>, 15> map = {{
+const std::array<std::pair<uint16_t, const TcpProbe*>, 16>& PortMap() {
+  static const std::array<std::pair<uint16_t, const TcpProbe*>, 16> map = {{
       {6379, &RedisProbe()},
       {11211, &MemcachedProbe()},
       {22, &SshProbe()},
@@ -40,6 +40,7 @@ const std::array<std::pair<uint16_t, const TcpProbe*>, 15>& PortMap() {
       {3389, &RdpProbe()},
       {9042, &CassandraProbe()},
       {27017, &MongodbProbe()},
+      {389, &LdapProbe()},
       {6443, &KubernetesTls()},
       {10250, &KubeletTls()},
       {2376, &DockerTls()},
@@ -48,13 +49,13 @@ const std::array<std::pair<uint16_t, const TcpProbe*>, 15>& PortMap() {
 }
 
 // Every probe reachable by name (the TLS-wrapped ones under their own name).
-const std::array<const TcpProbe*, 17>& AllProbes() {
-  static const std::array<const TcpProbe*, 17> all = {
+const std::array<const TcpProbe*, 18>& AllProbes() {
+  static const std::array<const TcpProbe*, 18> all = {
       &BannerProbe(),     &HttpProbe(),   &RedisProbe(),         &MemcachedProbe(),
       &SshProbe(),        &TelnetProbe(), &ElasticsearchProbe(), &DockerProbe(),
       &KubernetesTls(),   &KubeletTls(),  &DockerTls(),          &MysqlProbe(),
       &PostgresqlProbe(), &VncProbe(),    &RdpProbe(),           &CassandraProbe(),
-      &MongodbProbe(),
+      &MongodbProbe(),    &LdapProbe(),
   };
   return all;
 }
@@ -78,9 +79,10 @@ const TcpProbe* TcpProbeByName(absl::string_view name) {
 std::span<const TcpProbe* const> IdentificationOrder() {
   // Server-first banner first (costs nothing but waiting), then HTTP, then
   // the client-first protocols. TLS-wrapped probes are never tried here.
-  static const std::array<const TcpProbe*, 10> order = {
-      &BannerProbe(),     &HttpProbe(), &MysqlProbe(),   &RedisProbe(),     &MemcachedProbe(),
-      &PostgresqlProbe(), &RdpProbe(),  &MongodbProbe(), &CassandraProbe(), &DockerProbe(),
+  static const std::array<const TcpProbe*, 11> order = {
+      &BannerProbe(),    &HttpProbe(),       &MysqlProbe(),  &RedisProbe(),
+      &MemcachedProbe(), &PostgresqlProbe(), &RdpProbe(),    &MongodbProbe(),
+      &CassandraProbe(), &LdapProbe(),       &DockerProbe(),
   };
   return order;
 }

@@ -184,6 +184,15 @@ class BannerSession final : public BufferedSession {
       }
       return Done();
     }
+    // A MySQL/MariaDB greeting: 3-byte length, sequence 0, protocol 10 (or ERR 0xff).
+    if (buf.size() >= 5 && ByteAt(buf, 3) == 0 &&
+        (ByteAt(buf, 4) == 10 || ByteAt(buf, 4) == 0xff)) {
+      std::unique_ptr<TcpSession> mysql = MysqlProbe().Open();
+      Evidence my;
+      if (mysql->OnData(buf, final, &my).kind == TcpStep::Kind::kMore) return More();
+      ev = my;
+      return Done();
+    }
     if (absl::StartsWith(buf, "RFB ") || absl::StartsWith("RFB ", buf)) {
       if (buf.size() < 12) return final ? Done() : More();
       int major = 0, minor = 0;

@@ -267,6 +267,10 @@ TEST(TcpProbesTest, MysqlAndMariadbGreetings) {
   EXPECT_TRUE(ev.tls_offered);
   EXPECT_EQ(ev.auth, Auth::kUnknown);
   ExpectRobust("mysql", my);
+  Evidence banner = Talk("banner", my);
+  EXPECT_TRUE(banner.verified);
+  EXPECT_EQ(banner.service, "MySQL");
+  EXPECT_EQ(banner.version, "8.0.35");
   const std::string maria = greeting("5.5.5-10.11.4-MariaDB-1~deb12u1", 0xf7ff);
   Evidence m = Talk("mysql", maria);
   EXPECT_EQ(m.service, "MariaDB");
@@ -542,6 +546,40 @@ TEST(TcpProbesTest, MongodbUnauthorized) {
   EXPECT_EQ(ev.auth, Auth::kRequired);
   ExpectRobust("mongodb", answer);
   EXPECT_FALSE(Talk("mongodb", HttpAnswerText(200, "It looks like you are trying")).verified);
+}
+
+std::string BerTlv(char tag, const std::string& content) {
+  return std::string(1, tag) + std::string(1, static_cast<char>(content.size())) + content;
+}
+
+TEST(TcpProbesTest, LdapRootDse) {
+  const std::string start = TcpProbeByName("ldap")->Open()->Start();
+  EXPECT_EQ(start[0], '\x30');
+  EXPECT_NE(start.find("namingContexts"), std::string::npos);
+  auto attr = [](const std::string& type, const std::string& value) {
+    return BerTlv('\x30', BerTlv('\x04', type) + BerTlv('\x31', BerTlv('\x04', value)));
+  };
+  const std::string attrs = attr("namingContexts", "dc=example,dc=org") +
+                            attr("supportedLDAPVersion", "3") +
+                            attr("supportedExtension", "1.3.6.1.4.1.1466.20037");
+  const std::string entry = BerTlv(
+      '\x30', BerTlv('\x02', "\x01") + BerTlv('\x64', BerTlv('\x04', "") + BerTlv('\x30', attrs)));
+  const std::string done = BerTlv(
+      '\x30', BerTlv('\x02', "\x01") + BerTlv('\x65', BerTlv('\x0a', std::string(1, '\0')) +
+                                                          BerTlv('\x04', "") + BerTlv('\x04', "")));
+  Evidence ev = Talk("ldap", entry + done);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "LDAP");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  EXPECT_TRUE(ev.tls_offered);
+  EXPECT_EQ(ev.facts[0], "naming_contexts=dc=example,dc=org");
+  ExpectRobust("ldap", entry + done);
+  const std::string refused = BerTlv(
+      '\x30', BerTlv('\x02', "\x01") +
+                  BerTlv('\x65', BerTlv('\x0a', "\x32") + BerTlv('\x04', "") + BerTlv('\x04', "")));
+  Evidence r = Talk("ldap", refused);
+  EXPECT_TRUE(r.verified);
+  EXPECT_EQ(r.auth, Auth::kRequired);
 }
 
 }  // namespace
