@@ -52,7 +52,10 @@ void ExpectRejectsDamage(const UdpProbe& p, const std::string& good, uint16_t tx
   Evidence ev;
   EXPECT_EQ(p.Parse(std::string(300, '\xff'), txid, &ev), UdpMatch::kNotOurs) << p.name();
   EXPECT_EQ(p.Parse("HTTP/1.1 400 Bad Request\r\n\r\n", txid, &ev), UdpMatch::kNotOurs);
-  EXPECT_EQ(p.Parse(good + std::string(70000, 'A'), txid, &ev), UdpMatch::kNotOurs) << p.name();
+  EXPECT_EQ(
+      p.Parse(good + std::string(udp_internal::kMaxDatagram + 1 - good.size(), 'A'), txid, &ev),
+      UdpMatch::kNotOurs)
+      << p.name();
   EXPECT_EQ(ev, Evidence());
 }
 
