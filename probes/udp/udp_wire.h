@@ -25,9 +25,11 @@
 
 namespace goalkeeper::probes::udp_internal {
 
-// The largest payload a UDP datagram can carry (IPv4); anything longer was
-// not one datagram and is never ours.
-inline constexpr size_t kMaxDatagram = 65507;
+// The largest single answer datagram a probe accepts. No service answers our
+// requests with more than this in one datagram (memcached frames ~1.4 KB,
+// DNS without EDNS 512, monlist 440, CLDAP a few KB); a longer one is not the
+// service we asked (or hostile) and is never ours: "oversized" is unverified.
+inline constexpr size_t kMaxDatagram = 16 * 1024;
 
 // Big-endian reads over a byte string; each returns false (and reads
 // nothing) when the bytes run out.

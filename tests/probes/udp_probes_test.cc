@@ -52,7 +52,10 @@ void ExpectRejectsDamage(const UdpProbe& p, const std::string& good, uint16_t tx
   Evidence ev;
   EXPECT_EQ(p.Parse(std::string(300, '\xff'), txid, &ev), UdpMatch::kNotOurs) << p.name();
   EXPECT_EQ(p.Parse("HTTP/1.1 400 Bad Request\r\n\r\n", txid, &ev), UdpMatch::kNotOurs);
-  EXPECT_EQ(p.Parse(good + std::string(70000, 'A'), txid, &ev), UdpMatch::kNotOurs) << p.name();
+  EXPECT_EQ(
+      p.Parse(good + std::string(udp_internal::kMaxDatagram + 1 - good.size(), 'A'), txid, &ev),
+      UdpMatch::kNotOurs)
+      << p.name();
   EXPECT_EQ(ev, Evidence());
 }
 
@@ -242,6 +245,308 @@ TEST(MemcachedProbeTest, MultiFrameAnswerIsMoreUntilTheLast) {
   EXPECT_EQ(Probe("memcached").Parse(McFrame(8, 0, 1, "STAT pid 1\r\n"), 9, &other),
             UdpMatch::kNotOurs);
   EXPECT_EQ(Probe("memcached").Parse(McFrame(9, 0, 1, "ERROR\r\n"), 9, &other), UdpMatch::kNotOurs);
+}
+
+// ---- NTP
+
+std::string Mode7(uint8_t b0, uint8_t req, unsigned err, unsigned items, unsigned size) {
+  std::string m = Bytes({b0, 0, 3, req});
+  PutU16(m, static_cast<uint16_t>((err << 12) | items));
+  PutU16(m, static_cast<uint16_t>(size));
+  m.append(size_t{items} * size, '\x01');
+  return m;
+}
+
+TEST(NtpProbeTest, RequestIsMode7Monlist) {
+  const std::string req = Probe("ntp").Request(1, {});
+  ASSERT_EQ(req.size(), 48u);
+  EXPECT_EQ(req.substr(0, 8), Bytes({0x17, 0, 3, 42, 0, 0, 0, 0}));
+}
+
+TEST(NtpProbeTest, MonlistAnswerCountsEntriesUntilTheLastPacket) {
+  Evidence ev;
+  EXPECT_EQ(Probe("ntp").Parse(Mode7(0xd7, 42, 0, 6, 72), 0, &ev), UdpMatch::kMore);
+  EXPECT_EQ(Probe("ntp").Parse(Mode7(0x97, 42, 0, 2, 72), 0, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "NTP");
+  EXPECT_THAT(ev.facts, ElementsAre("monlist=yes", "monlist_entries=8"));
+  ExpectRejectsDamage(Probe("ntp"), Mode7(0x97, 42, 0, 2, 72), 0);
+}
+
+TEST(NtpProbeTest, ErrorOrMode6AnswerIsNtpWithoutMonlist) {
+  Evidence ev;
+  EXPECT_EQ(Probe("ntp").Parse(Mode7(0x97, 42, 2, 0, 0), 0, &ev), UdpMatch::kDone);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_THAT(ev.facts, Contains("monlist=no"));
+  Evidence ev6;
+  std::string m6 = Bytes({0x16, 0x82, 0, 1, 0, 0, 0, 0, 0, 0});
+  PutU16(m6, 0);
+  EXPECT_EQ(Probe("ntp").Parse(m6, 0, &ev6), UdpMatch::kDone);
+  EXPECT_THAT(ev6.facts, Contains("monlist=no"));
+  Evidence none;  // our request reflected, another request code
+  EXPECT_EQ(Probe("ntp").Parse(Probe("ntp").Request(0, {}), 0, &none), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("ntp").Parse(Mode7(0x97, 16, 0, 0, 0), 0, &none), UdpMatch::kNotOurs);
+  EXPECT_EQ(none, Evidence());
+}
+
+std::string Mode6Readvar(uint16_t seq, uint8_t b1, absl::string_view data) {
+  std::string m = Bytes({0x26, b1});
+  PutU16(m, seq);
+  PutU16(m, 0x0615);
+  PutU16(m, 0);
+  PutU16(m, 0);
+  PutU16(m, static_cast<uint16_t>(data.size()));
+  m.append(data.data(), data.size());
+  while (m.size() % 4 != 0) m.push_back('\0');
+  return m;
+}
+
+TEST(NtpVersionProbeTest, ReadvarAnswerGivesVersion) {
+  EXPECT_EQ(Probe("ntp-version").Request(0x4242, {}),
+            Bytes({0x16, 0x02, 0x42, 0x42, 0, 0, 0, 0, 0, 0, 0, 0}));
+  const std::string a = Mode6Readvar(
+      0x4242, 0x82,
+      "version=\"ntpd 4.2.8p15@1.3728-o Wed Sep 23 11:46:38 UTC 2020 (1)\", processor=\"x86_64\"");
+  Evidence ev;
+  EXPECT_EQ(Probe("ntp-version").Parse(a, 0x4242, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "NTP");
+  EXPECT_EQ(ev.version, "4.2.8p15");
+  EXPECT_THAT(ev.banner, HasSubstr("ntpd 4.2.8p15@1.3728-o"));
+  ExpectRejectsDamage(Probe("ntp-version"), a, 0x4242);
+  Evidence sec;
+  EXPECT_EQ(Probe("ntp-version")
+                .Parse(Mode6Readvar(1, 0x82, "version=\"ntpd ntpsec-1.2.2 2023-01-01\""), 1, &sec),
+            UdpMatch::kDone);
+  EXPECT_EQ(sec.version, "1.2.2");
+  EXPECT_THAT(sec.facts, Contains("product=ntpsec"));
+  Evidence other;
+  EXPECT_EQ(Probe("ntp-version").Parse(a, 0x4243, &other), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("ntp-version").Parse(Mode6Readvar(1, 0xa2, "x=1"), 1, &other), UdpMatch::kMore);
+}
+
+// ---- SSDP
+
+TEST(SsdpProbeTest, MSearchAnswerGivesServerBanner) {
+  EXPECT_THAT(Probe("ssdp").Request(0, {}), HasSubstr("M-SEARCH * HTTP/1.1\r\n"));
+  EXPECT_THAT(Probe("ssdp").Request(0, {}), HasSubstr("ST: ssdp:all\r\n"));
+  const std::string a =
+      "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\n"
+      "LOCATION: http://127.0.0.1:5000/rootDesc.xml\r\n"
+      "SERVER: Linux/5.10 UPnP/1.1 MiniUPnPd/2.2.1\r\n"
+      "ST: upnp:rootdevice\r\nUSN: uuid:1234::upnp:rootdevice\r\n\r\n";
+  Evidence ev;
+  EXPECT_EQ(Probe("ssdp").Parse(a, 0, &ev), UdpMatch::kMore);
+  EXPECT_EQ(Probe("ssdp").Parse(a, 0, &ev), UdpMatch::kMore);
+  EXPECT_EQ(ev.service, "SSDP");
+  EXPECT_EQ(ev.banner, "Linux/5.10 UPnP/1.1 MiniUPnPd/2.2.1");
+  EXPECT_THAT(ev.facts, Contains("st=upnp:rootdevice"));
+  EXPECT_THAT(ev.facts, Contains("responses=2"));
+  Evidence none;
+  EXPECT_EQ(Probe("ssdp").Parse(Probe("ssdp").Request(0, {}), 0, &none), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("ssdp").Parse("HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", 0, &none),
+            UdpMatch::kNotOurs);
+  ExpectRejectsDamage(Probe("ssdp"), a, 0);
+}
+
+// ---- CLDAP
+
+std::string CldapAnswer(int64_t id) {
+  auto attr = [](absl::string_view type, absl::string_view value) {
+    return BerSeq(0x30, BerOctets(type) + BerSeq(0x31, BerOctets(value)));
+  };
+  const std::string attrs = attr("namingContexts", "dc=lab,dc=test") +
+                            attr("vendorName", "Lab Directory") + attr("vendorVersion", "2.6.3") +
+                            attr("dnsHostName", "dc1.lab.test");
+  const std::string entry =
+      BerSeq(0x30, BerInteger(id) + BerSeq(0x64, BerOctets("") + BerSeq(0x30, attrs)));
+  std::string done_body;
+  BerPut(done_body, 0x0a, std::string(1, '\0'));
+  done_body += BerOctets("") + BerOctets("");
+  return entry + BerSeq(0x30, BerInteger(id) + BerSeq(0x65, done_body));
+}
+
+TEST(CldapProbeTest, RootDseAnswerGivesNamingContextsAndVendor) {
+  const std::string req = Probe("cldap").Request(0x0305, {});
+  // SEQUENCE (long length), messageID = txid, searchRequest [APPLICATION 3].
+  EXPECT_EQ(req.substr(0, 3), Bytes({0x30, 0x81, static_cast<int>(req.size() - 3)}));
+  EXPECT_EQ(req.substr(3, 5), Bytes({0x02, 0x02, 0x03, 0x05, 0x63}));
+  EXPECT_THAT(req, HasSubstr("namingContexts"));
+  const std::string a = CldapAnswer(0x0305);
+  Evidence ev;
+  EXPECT_EQ(Probe("cldap").Parse(a, 0x0305, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "CLDAP");
+  EXPECT_EQ(ev.version, "2.6.3");
+  EXPECT_EQ(ev.auth, Auth::kNotRequired);
+  EXPECT_THAT(ev.facts, Contains("naming_contexts=dc=lab,dc=test"));
+  EXPECT_THAT(ev.facts, Contains("vendor=Lab Directory"));
+  ExpectRejectsDamage(Probe("cldap"), a, 0x0305);
+  Evidence other;
+  EXPECT_EQ(Probe("cldap").Parse(a, 0x0306, &other), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("cldap").Parse(req, 0x0305, &other), UdpMatch::kNotOurs);
+}
+
+// ---- Portmapper
+
+TEST(PortmapProbeTest, DumpAnswerListsPrograms) {
+  const std::string req = Probe("portmap").Request(0x0a0b, {});
+  ASSERT_EQ(req.size(), 40u);
+  EXPECT_EQ(req.substr(0, 4), Bytes({0x47, 0x4b, 0x0a, 0x0b}));
+  std::string a;
+  PutU32(a, 0x474b0a0b);
+  PutU32(a, 1);  // REPLY
+  PutU32(a, 0);  // MSG_ACCEPTED
+  PutU32(a, 0);  // verf AUTH_NONE
+  PutU32(a, 0);
+  PutU32(a, 0);  // SUCCESS
+  for (uint32_t prog : {100000u, 100000u, 100003u, 100005u, 300019u}) {
+    PutU32(a, 1);
+    PutU32(a, prog);
+    PutU32(a, 2);
+    PutU32(a, 17);
+    PutU32(a, 111);
+  }
+  PutU32(a, 0);
+  Evidence ev;
+  EXPECT_EQ(Probe("portmap").Parse(a, 0x0a0b, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "Portmapper");
+  EXPECT_THAT(ev.facts, ElementsAre("entries=5", "programs=portmapper,nfs,mountd,300019"));
+  EXPECT_EQ(ev.banner, "portmapper nfs mountd 300019");
+  ExpectRejectsDamage(Probe("portmap"), a, 0x0a0b);
+  Evidence other;
+  EXPECT_EQ(Probe("portmap").Parse(a, 0x0a0c, &other), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("portmap").Parse(req, 0x0a0b, &other), UdpMatch::kNotOurs);
+}
+
+// ---- NetBIOS
+
+std::string NbName(absl::string_view name, uint8_t suffix, uint16_t flags) {
+  std::string n(name);
+  n.resize(15, ' ');
+  n.push_back(static_cast<char>(suffix));
+  PutU16(n, flags);
+  return n;
+}
+
+TEST(NetbiosProbeTest, NbstatAnswerGivesNames) {
+  const std::string req = Probe("netbios").Request(0x7777, {});
+  ASSERT_EQ(req.size(), 50u);
+  EXPECT_THAT(req, HasSubstr("CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+  std::string a = Bytes({0x77, 0x77, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0});
+  a += req.substr(12, 34);
+  PutU16(a, 0x21);
+  PutU16(a, 1);
+  PutU32(a, 0);
+  std::string rdata(1, '\x03');
+  rdata += NbName("LABHOST", 0x00, 0x0400) + NbName("WORKGROUP", 0x00, 0x8400) +
+           NbName("LABHOST", 0x20, 0x0400);
+  rdata += Bytes({0x52, 0x54, 0x00, 0x12, 0x34, 0x56});
+  rdata.append(40, '\0');
+  PutU16(a, static_cast<uint16_t>(rdata.size()));
+  a += rdata;
+  Evidence ev;
+  EXPECT_EQ(Probe("netbios").Parse(a, 0x7777, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "NetBIOS");
+  EXPECT_EQ(ev.banner, "LABHOST<00> WORKGROUP<00> LABHOST<20>");
+  EXPECT_THAT(ev.facts, ElementsAre("names=3", "hostname=LABHOST", "workgroup=WORKGROUP",
+                                    "mac=52:54:00:12:34:56"));
+  ExpectRejectsDamage(Probe("netbios"), a, 0x7777);
+  Evidence other;
+  EXPECT_EQ(Probe("netbios").Parse(a, 0x7778, &other), UdpMatch::kNotOurs);
+}
+
+// ---- mDNS
+
+std::string MdnsAnswer(uint16_t id) {
+  std::string m;
+  PutU16(m, id);
+  PutU16(m, 0x8400);
+  PutU16(m, 1);
+  PutU16(m, 2);
+  PutU16(m, 0);
+  PutU16(m, 0);
+  udp_internal::PutDnsName(m, "_services._dns-sd._udp.local");
+  PutU16(m, 12);
+  PutU16(m, 1);
+  for (absl::string_view t : {"_ssh._tcp", "_http._tcp"}) {
+    m += Bytes({0xc0, 0x0c});
+    PutU16(m, 12);
+    PutU16(m, 1);
+    PutU32(m, 4500);
+    std::string target;
+    udp_internal::PutDnsName(target, absl::StrCat(t, ".local"));
+    PutU16(m, static_cast<uint16_t>(target.size()));
+    m += target;
+  }
+  return m;
+}
+
+TEST(MdnsProbeTest, ServicesAnswerWithOurIdOrZero) {
+  const std::string req = Probe("mdns").Request(0x5151, {});
+  EXPECT_EQ(req.substr(req.size() - 4), Bytes({0, 12, 0x80, 1}));  // PTR, QU + IN
+  for (uint16_t id : {uint16_t{0x5151}, uint16_t{0}}) {
+    Evidence ev;
+    EXPECT_EQ(Probe("mdns").Parse(MdnsAnswer(id), 0x5151, &ev), UdpMatch::kDone);
+    EXPECT_EQ(ev.service, "mDNS");
+    EXPECT_EQ(ev.banner, "_ssh._tcp _http._tcp");
+    EXPECT_THAT(ev.facts, ElementsAre("services=2"));
+  }
+  ExpectRejectsDamage(Probe("mdns"), MdnsAnswer(0x5151), 0x5151);
+  Evidence other;
+  EXPECT_EQ(Probe("mdns").Parse(MdnsAnswer(0x5152), 0x5151, &other), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("mdns").Parse(req, 0x5151, &other), UdpMatch::kNotOurs);
+}
+
+// ---- MSSQL browser
+
+std::string SqlResp(absl::string_view data) {
+  std::string m(1, '\x05');
+  m.push_back(static_cast<char>(data.size() & 0xff));
+  m.push_back(static_cast<char>(data.size() >> 8));
+  m.append(data.data(), data.size());
+  return m;
+}
+
+TEST(MssqlProbeTest, ResolutionAnswerGivesInstancesAndVersion) {
+  EXPECT_EQ(Probe("mssql").Request(0, {}), "\x03");
+  const std::string a = SqlResp(
+      "ServerName;LABSQL;InstanceName;MSSQLSERVER;IsClustered;No;Version;15.0.2000.5;tcp;1433;;"
+      "ServerName;LABSQL;InstanceName;EXPRESS;IsClustered;No;Version;14.0.1000.169;tcp;49172;;");
+  Evidence ev;
+  EXPECT_EQ(Probe("mssql").Parse(a, 0, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "MSSQL browser");
+  EXPECT_EQ(ev.version, "15.0.2000.5");
+  EXPECT_EQ(ev.banner, "LABSQL MSSQLSERVER,EXPRESS");
+  EXPECT_THAT(ev.facts, ElementsAre("server_name=LABSQL", "instances=2", "tcp_port=1433"));
+  ExpectRejectsDamage(Probe("mssql"), a, 0);
+}
+
+// ---- Ubiquiti
+
+std::string Tlv(uint8_t type, absl::string_view v) {
+  std::string m(1, static_cast<char>(type));
+  PutU16(m, static_cast<uint16_t>(v.size()));
+  m.append(v.data(), v.size());
+  return m;
+}
+
+TEST(UbiquitiProbeTest, DiscoveryAnswerGivesModelFirmwareHostname) {
+  EXPECT_EQ(Probe("ubiquiti").Request(0, {}), Bytes({1, 0, 0, 0}));
+  const std::string tlvs = Tlv(0x01, Bytes({0x24, 0xa4, 0x3c, 1, 2, 3})) +
+                           Tlv(0x03, "XM.ar7240.v5.6.3.28591.151130.1749") + Tlv(0x0b, "lab-ap") +
+                           Tlv(0x0c, "NSM5") + Tlv(0x0d, "labnet");
+  std::string a = Bytes({1, 0});
+  PutU16(a, static_cast<uint16_t>(tlvs.size()));
+  a += tlvs;
+  Evidence ev;
+  EXPECT_EQ(Probe("ubiquiti").Parse(a, 0, &ev), UdpMatch::kDone);
+  EXPECT_EQ(ev.service, "Ubiquiti discovery");
+  EXPECT_EQ(ev.version, "5.6.3");
+  EXPECT_EQ(ev.banner, "NSM5 lab-ap");
+  EXPECT_THAT(ev.facts, Contains("hostname=lab-ap"));
+  EXPECT_THAT(ev.facts, Contains("mac=24:a4:3c:01:02:03"));
+  ExpectRejectsDamage(Probe("ubiquiti"), a, 0);
+  Evidence none;  // our request echoed back
+  EXPECT_EQ(Probe("ubiquiti").Parse(Probe("ubiquiti").Request(0, {}), 0, &none),
+            UdpMatch::kNotOurs);
 }
 
 }  // namespace
