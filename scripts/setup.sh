@@ -15,6 +15,8 @@ PACKAGES=(
   iproute2 iptables python3 python3-aiosmtpd openssl ca-certificates time bc
   python3-prometheus-client python3-yaml
   libsystemd-dev systemd-journal-remote ccache
+  redis-server memcached postgresql mariadb-server snmpd unbound ntpsec openssh-server rpcbind
+  masscan zmap nmap
 )
 
 missing=()
