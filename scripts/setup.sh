@@ -16,6 +16,8 @@ PACKAGES=(
   python3-prometheus-client python3-yaml
   libsystemd-dev systemd-journal-remote ccache
   libssl-dev
+  redis-server memcached postgresql mariadb-server snmpd unbound ntpsec openssh-server rpcbind
+  masscan zmap nmap
 )
 
 missing=()

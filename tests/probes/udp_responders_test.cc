@@ -76,8 +76,8 @@ INSTANTIATE_TEST_SUITE_P(Responders, UdpResponderTest,
                                            Case{"ubiquiti", "ubiquiti"}, Case{"mssql", "mssql"},
                                            Case{"netbios", "netbios"}, Case{"mdns", "mdns"},
                                            Case{"cldap", "cldap"}),
-                         [](const auto& info) {
-                           std::string n = absl::StrReplaceAll(info.param.probe, {{"-", "_"}});
+                         [](const auto& param_info) {
+                           std::string n = absl::StrReplaceAll(param_info.param.probe, {{"-", "_"}});
                            return n;
                          });
 
