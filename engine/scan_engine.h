@@ -101,8 +101,9 @@ class ProbeCatalog {
 // probes::TcpProbeForPort, IdentificationOrder, UdpProbeForPort.
 const ProbeCatalog& RegistryProbeCatalog();
 
-// At most this many extra connections identify one open port.
-inline constexpr uint32_t kMaxIdentifyConnections = 6;
+// At most this many extra connections identify one open port: enough for
+// every probe of IdentificationOrder() (11 today).
+inline constexpr uint32_t kMaxIdentifyConnections = 12;
 
 struct ProbeOptions {
   ProbeMode mode = ProbeMode::kNone;

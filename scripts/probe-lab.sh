@@ -235,11 +235,19 @@ start_responders() {
   for i in $(seq 200); do [[ -s $D/tcp-responders.txt ]] && break; sleep 0.1; done
   [[ -s $D/tcp-responders.txt ]] || { log "tcp responders did not start"; return 1; }
   cat "$D/tcp-responders.txt" >>"$MANIFEST"
-  if [[ -f $RESPONDERS/udp_responders.py ]]; then
-    bg udp-responders python3 "$RESPONDERS/udp_responders.py" --lab-manifest "$D/udp-responders.txt"
-    for i in $(seq 200); do [[ -s $D/udp-responders.txt ]] && break; sleep 0.1; done
-    if [[ -s $D/udp-responders.txt ]]; then cat "$D/udp-responders.txt" >>"$MANIFEST"; fi
-  fi
+  # The UDP responders (one process each; no Debian server for these, or
+  # none that runs here without a system bus): name address port service.
+  local spec name addr port service
+  for spec in "ssdp 127.0.0.60 1900 SSDP" "ntp-monlist 127.0.0.61 123 NTP" \
+    "ubiquiti 127.0.0.62 10001 Ubiquiti_discovery" "mssql 127.0.0.63 1434 MSSQL_browser" \
+    "netbios 127.0.0.64 137 NetBIOS" "mdns 127.0.0.65 5353 mDNS" "cldap 127.0.0.66 389 CLDAP"; do
+    read -r name addr port service <<<"$spec"
+    bg "udp-$name" python3 "$RESPONDERS/udp_responders.py" --bind "$addr" --service "$name" \
+      --port "$port"
+    for i in $(seq 200); do grep -q ready "$D/udp-$name.log" 2>/dev/null && break; sleep 0.1; done
+    grep -q ready "$D/udp-$name.log" || { log "udp responder $name did not start"; return 1; }
+    manifest "udp-$name" "$addr" "$port" udp "$service" - -
+  done
 }
 
 lab_inside() {
