@@ -17,6 +17,10 @@ absl::Status Acknowledger::Check(const Caller& caller, const v1::AcknowledgeRequ
     return absl::InvalidArgumentError(
         absl::StrCat("'", req.ip().substr(0, 64), ":", req.port(), "' is not an address and port"));
   }
+  if (req.transport() != v1::TRANSPORT_TCP && req.transport() != v1::TRANSPORT_UDP) {
+    return absl::InvalidArgumentError(absl::StrCat("transport: ", static_cast<int>(req.transport()),
+                                                   " is not TCP (0) or UDP (1)"));
+  }
   if (absl::FromUnixMillis(req.until_unix_ms()) <= clock_.Now()) {
     return absl::InvalidArgumentError(
         absl::StrCat("until_unix_ms: ", req.until_unix_ms(), " is not in the future"));
@@ -34,7 +38,7 @@ absl::Status Acknowledger::Acknowledge(const Caller& caller, const v1::Acknowled
   absl::Status s = Check(caller, req);
   if (s.ok()) {
     s = store_.Acknowledge(req.ip(), req.port(), absl::FromUnixMillis(req.until_unix_ms()),
-                           req.reason());
+                           req.reason(), req.transport());
   }
   if (audit_ != nullptr) {
     AuditEntry e;
@@ -42,7 +46,8 @@ absl::Status Acknowledger::Acknowledge(const Caller& caller, const v1::Acknowled
     e.role = std::string(RoleName(caller.role));
     e.method = kAcknowledgeMethod;
     e.code = static_cast<int>(s.code());
-    e.target = absl::StrCat(req.ip().substr(0, 64), ":", req.port());
+    e.target = absl::StrCat(req.ip().substr(0, 64), ":", req.port(),
+                            req.transport() == v1::TRANSPORT_UDP ? "/udp" : "");
     nlohmann::json detail = {
         {"until_unix_ms", req.until_unix_ms()},
         {"until", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(req.until_unix_ms()),

@@ -1,4 +1,5 @@
-// Acknowledge, gRPC-free: an operator accepts an exposure (IP:PORT) until a
+// Acknowledge, gRPC-free: an operator accepts an exposure (IP:PORT, with its
+// transport: TCP unless the request says UDP; audited as IP:PORT/udp) until a
 // time, with a reason; the notifier sends nothing about it until then. Each
 // call, stored or refused, is one entry of the notifier's audit trail
 // (common/audit_log.h): target IP:PORT, detail until, reason and the

@@ -78,6 +78,35 @@ CREATE TABLE IF NOT EXISTS node_findings (
   PRIMARY KEY (node, id));
 )sql";
 
+// Version 5: exposures and acknowledgements keyed by (ip, port, transport)
+// (0 = TCP, 1 = UDP: goalkeeper.v1.Transport); every row before is TCP.
+constexpr char kSchemaV5[] = R"sql(
+CREATE TABLE exposures_v5 (
+  owner_key TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  transport INTEGER NOT NULL DEFAULT 0,
+  first_notified_ms INTEGER NOT NULL,
+  last_notified_ms INTEGER NOT NULL,
+  open INTEGER NOT NULL,
+  PRIMARY KEY (owner_key, ip, port, transport));
+INSERT INTO exposures_v5 (owner_key, ip, port, transport, first_notified_ms, last_notified_ms,
+  open) SELECT owner_key, ip, port, 0, first_notified_ms, last_notified_ms, open FROM exposures;
+DROP TABLE exposures;
+ALTER TABLE exposures_v5 RENAME TO exposures;
+CREATE TABLE acknowledgements_v5 (
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  transport INTEGER NOT NULL DEFAULT 0,
+  until_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (ip, port, transport));
+INSERT INTO acknowledgements_v5 (ip, port, transport, until_ms, reason)
+  SELECT ip, port, 0, until_ms, reason FROM acknowledgements;
+DROP TABLE acknowledgements;
+ALTER TABLE acknowledgements_v5 RENAME TO acknowledgements;
+)sql";
+
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
 
@@ -104,7 +133,7 @@ const SqliteSchema& NotifierSchema() {
       "notifier",
       {"reports", "exposures", "outbox", "acknowledgements", "node_findings", "audit"},
       // Version 4: the audit trail (common/audit_log.h).
-      {kSchemaV1, kSchemaV2, kSchemaV3, kAuditSchemaSql}};
+      {kSchemaV1, kSchemaV2, kSchemaV3, kAuditSchemaSql, kSchemaV5}};
   return *schema;
 }
 
@@ -113,10 +142,11 @@ std::string ReportDigest(const v1::ScanReport& report) {
   canonical.clear_exposure_count();
   std::sort(canonical.mutable_exposures()->begin(), canonical.mutable_exposures()->end(),
             [](const v1::Exposure& a, const v1::Exposure& b) {
+              // transport last: the order of reports from before UDP is kept.
               return std::forward_as_tuple(a.ip(), a.port(), a.status(), a.first_seen_unix_ms(),
-                                           a.service()) <
+                                           a.service(), a.transport()) <
                      std::forward_as_tuple(b.ip(), b.port(), b.status(), b.first_seen_unix_ms(),
-                                           b.service());
+                                           b.service(), b.transport());
             });
   std::string bytes;
   {
@@ -293,13 +323,13 @@ absl::Status NotificationStore::CompleteReport(const std::string& scan_id,
   ASSIGN_OR_RETURN(
       SqliteStatement * up,
       db_->Cached("INSERT INTO exposures (owner_key, ip, port, first_notified_ms, "
-                  "last_notified_ms, open) VALUES (?1,?2,?3,?4,?4,?5) "
-                  "ON CONFLICT(owner_key, ip, port) DO UPDATE SET open = ?5, "
+                  "last_notified_ms, open, transport) VALUES (?1,?2,?3,?4,?4,?5,?7) "
+                  "ON CONFLICT(owner_key, ip, port, transport) DO UPDATE SET open = ?5, "
                   "last_notified_ms = CASE WHEN ?6 THEN ?4 ELSE last_notified_ms END"));
   for (const ExposureUpdate& u : updates) {
     up->Bind(1, u.owner_key).Bind(2, u.ip).Bind(3, int64_t{u.port});
     up->Bind(4, u.notified ? Ms(now) : int64_t{0}).Bind(5, int64_t{u.open});
-    up->Bind(6, int64_t{u.notified});
+    up->Bind(6, int64_t{u.notified}).Bind(7, int64_t{u.transport});
     RETURN_IF_ERROR(up->Run());
   }
   ASSIGN_OR_RETURN(SqliteStatement * ins,
@@ -321,12 +351,12 @@ absl::Status NotificationStore::CompleteReport(const std::string& scan_id,
 }
 
 absl::StatusOr<std::optional<ExposureState>> NotificationStore::GetExposure(
-    const std::string& owner_key, const std::string& ip, uint32_t port) {
+    const std::string& owner_key, const std::string& ip, uint32_t port, v1::Transport transport) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT first_notified_ms, last_notified_ms, open FROM exposures "
-                               "WHERE owner_key = ? AND ip = ? AND port = ?"));
-  st->Bind(1, owner_key).Bind(2, ip).Bind(3, int64_t{port});
+                               "WHERE owner_key = ? AND ip = ? AND port = ? AND transport = ?"));
+  st->Bind(1, owner_key).Bind(2, ip).Bind(3, int64_t{port}).Bind(4, int64_t{transport});
   ASSIGN_OR_RETURN(bool row, st->Step());
   std::optional<ExposureState> out;
   if (row) out = ExposureState{FromMs(st->Int(0)), FromMs(st->Int(1)), st->Int(2) != 0};
@@ -472,23 +502,25 @@ absl::StatusOr<std::vector<OutboxItem>> NotificationStore::ListOutbox(OutboxStat
 }
 
 absl::Status NotificationStore::Acknowledge(const std::string& ip, uint32_t port, absl::Time until,
-                                            const std::string& reason) {
+                                            const std::string& reason, v1::Transport transport) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("INSERT INTO acknowledgements (ip, port, until_ms, reason) "
-                               "VALUES (?,?,?,?) ON CONFLICT(ip, port) DO UPDATE SET "
-                               "until_ms = excluded.until_ms, reason = excluded.reason"));
+                   db_->Cached("INSERT INTO acknowledgements (ip, port, until_ms, reason, "
+                               "transport) VALUES (?,?,?,?,?) ON CONFLICT(ip, port, transport) "
+                               "DO UPDATE SET until_ms = excluded.until_ms, "
+                               "reason = excluded.reason"));
   st->Bind(1, ip).Bind(2, int64_t{port}).Bind(3, Ms(until)).Bind(4, reason);
+  st->Bind(5, int64_t{transport});
   return st->Run();
 }
 
 absl::StatusOr<bool> NotificationStore::IsAcknowledged(const std::string& ip, uint32_t port,
-                                                       absl::Time now) {
+                                                       absl::Time now, v1::Transport transport) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement * st,
                    db_->Cached("SELECT 1 FROM acknowledgements WHERE ip = ? AND port = ? AND "
-                               "until_ms > ?"));
-  st->Bind(1, ip).Bind(2, int64_t{port}).Bind(3, Ms(now));
+                               "transport = ? AND until_ms > ?"));
+  st->Bind(1, ip).Bind(2, int64_t{port}).Bind(3, int64_t{transport}).Bind(4, Ms(now));
   ASSIGN_OR_RETURN(bool row, st->Step());
   st->Reset();
   return row;

@@ -43,10 +43,12 @@ struct ExposureUpdate {
   uint32_t port = 0;
   bool open = true;
   bool notified = false;  // sets last_notified (and first_notified if new)
+  goalkeeper::v1::Transport transport = goalkeeper::v1::TRANSPORT_TCP;
 };
 
 // The notifier database's schema (application id, tables, migrations up to
-// user_version 4), shared by its connections (NotificationStore, the audit
+// user_version 5: exposures and acknowledgements keyed by (ip, port,
+// transport), rows from before as TCP), shared by its connections (NotificationStore, the audit
 // trail's SqliteAuditLog).
 const SqliteSchema& NotifierSchema();
 
@@ -101,8 +103,10 @@ class NotificationStore {
   // Every stored node finding, oldest first.
   absl::StatusOr<std::vector<goalkeeper::v1::NodeFindingDelivery>> LoadNodeFindings();
 
-  absl::StatusOr<std::optional<ExposureState>> GetExposure(const std::string& owner_key,
-                                                           const std::string& ip, uint32_t port);
+  // The (owner, ip, port, transport) state; TCP when no transport is given.
+  absl::StatusOr<std::optional<ExposureState>> GetExposure(
+      const std::string& owner_key, const std::string& ip, uint32_t port,
+      goalkeeper::v1::Transport transport = goalkeeper::v1::TRANSPORT_TCP);
 
   // Pending items due by `now`, oldest first. A row whose channel this build
   // does not know is DataLoss naming its key and channel.
@@ -120,9 +124,13 @@ class NotificationStore {
   absl::StatusOr<std::map<Channel, absl::Time>> OldestPendingOutbox();
   absl::StatusOr<std::vector<OutboxItem>> ListOutbox(OutboxState state);
 
+  // Keyed by (ip, port, transport); TCP when no transport is given.
   absl::Status Acknowledge(const std::string& ip, uint32_t port, absl::Time until,
-                           const std::string& reason);
-  absl::StatusOr<bool> IsAcknowledged(const std::string& ip, uint32_t port, absl::Time now);
+                           const std::string& reason,
+                           goalkeeper::v1::Transport transport = goalkeeper::v1::TRANSPORT_TCP);
+  absl::StatusOr<bool> IsAcknowledged(
+      const std::string& ip, uint32_t port, absl::Time now,
+      goalkeeper::v1::Transport transport = goalkeeper::v1::TRANSPORT_TCP);
 
  private:
   explicit NotificationStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -1,5 +1,6 @@
 #include "notifier/report_check.h"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,151 @@ absl::Status CheckScanId(absl::string_view field, absl::string_view id) {
   return absl::OkStatus();
 }
 
+// Evidence bounds (probes/evidence.h; mirrored here so the notifier does not
+// trust a sender to have used the probe library).
+constexpr size_t kMaxEvidenceService = 48;
+constexpr size_t kMaxEvidenceVersion = 64;
+constexpr size_t kMaxEvidenceBanner = 128;
+constexpr size_t kMaxEvidenceFact = 96;
+constexpr size_t kMaxEvidenceFacts = 8;
+// An amplification factor beyond this is not a measurement.
+constexpr double kMaxAmplification = 100000;
+constexpr int kMaxMissedCanaries = 64;
+constexpr int kMaxFlaps = 1000;
+
+// The services a protocol probe names (design12.md, "Service display names")
+// besides the catalogue's own names (LookupServiceByName).
+constexpr const char* kProbeServices[] = {
+    "Redis",      "MongoDB", "Elasticsearch", "OpenSearch",    "Memcached",
+    "MySQL",      "MariaDB", "PostgreSQL",    "Docker API",    "Kubernetes API",
+    "kubelet",    "Telnet",  "SSH",           "RDP",           "VNC",
+    "Cassandra",  "LDAP",    "HTTP",          "FTP",           "SMTP",
+    "DNS",        "NTP",     "SSDP",          "SNMP",          "CLDAP",
+    "Portmapper", "NetBIOS", "mDNS",          "MSSQL browser", "Ubiquiti discovery"};
+
+bool IsProbeService(absl::string_view name) {
+  for (const char* s : kProbeServices) {
+    if (name == s) return true;
+  }
+  return LookupServiceByName(std::string_view(name.data(), name.size())) != nullptr;
+}
+
+// Printable ASCII of at most `max` bytes.
+absl::Status CheckEvidenceText(absl::string_view field, absl::string_view v, size_t max) {
+  if (v.size() > max) {
+    return FieldError(field, absl::StrCat(v.size(), " bytes, at most ", max));
+  }
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) {
+      return FieldError(field, absl::StrCat(QuoteFieldValue(v), " is not printable ASCII"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckEvidence(absl::string_view field, const v1::Evidence& ev) {
+  RETURN_IF_ERROR(
+      CheckEvidenceText(absl::StrCat(field, ".version"), ev.version(), kMaxEvidenceVersion));
+  if (!v1::AuthState_IsValid(ev.auth())) {
+    return FieldError(absl::StrCat(field, ".auth"),
+                      absl::StrCat(static_cast<int>(ev.auth()), " is not an AuthState"));
+  }
+  const double amp = ev.amplification();
+  if (!std::isfinite(amp) || amp < 0 || amp > kMaxAmplification) {
+    return FieldError(absl::StrCat(field, ".amplification"),
+                      absl::StrCat(amp, " is not a factor between 0 and ", kMaxAmplification));
+  }
+  RETURN_IF_ERROR(
+      CheckEvidenceText(absl::StrCat(field, ".banner"), ev.banner(), kMaxEvidenceBanner));
+  if (static_cast<size_t>(ev.facts_size()) > kMaxEvidenceFacts) {
+    return FieldError(absl::StrCat(field, ".facts"),
+                      absl::StrCat(ev.facts_size(), " facts, at most ", kMaxEvidenceFacts));
+  }
+  for (int i = 0; i < ev.facts_size(); ++i) {
+    RETURN_IF_ERROR(
+        CheckEvidenceText(absl::StrCat(field, ".facts[", i, "]"), ev.facts(i), kMaxEvidenceFact));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTransport(absl::string_view field, v1::Transport t) {
+  if (t != v1::TRANSPORT_TCP && t != v1::TRANSPORT_UDP) {
+    return FieldError(field, absl::StrCat(static_cast<int>(t), " is not TCP (0) or UDP (1)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckIpPort(absl::string_view field, absl::string_view ip_text, uint32_t port) {
+  std::optional<IpAddress> ip = IpAddress::Parse(ip_text);
+  if (!ip.has_value() || ip->ToString() != ip_text) {
+    return FieldError(
+        absl::StrCat(field, ".ip"),
+        absl::StrCat(QuoteFieldValue(ip_text), " is not an IP address in canonical form"));
+  }
+  if (port < 1 || port > 65535) {
+    return FieldError(absl::StrCat(field, ".port"), absl::StrCat(port, " is not a port (1-65535)"));
+  }
+  return absl::OkStatus();
+}
+
+// "ip:port/tcp" or "ip:port/udp" (ip canonical; IPv6 without brackets, the
+// port after the last ':').
+absl::Status CheckCanary(absl::string_view field, absl::string_view v) {
+  const absl::Status bad =
+      FieldError(field, absl::StrCat(QuoteFieldValue(v), " is not IP:PORT/tcp or IP:PORT/udp"));
+  const size_t slash = v.rfind('/');
+  const size_t colon = v.rfind(':');
+  if (slash == absl::string_view::npos || colon == absl::string_view::npos || colon > slash) {
+    return bad;
+  }
+  const absl::string_view proto = v.substr(slash + 1);
+  if (proto != "tcp" && proto != "udp") return bad;
+  const absl::string_view port_text = v.substr(colon + 1, slash - colon - 1);
+  if (port_text.empty() || port_text.size() > 5) return bad;
+  uint32_t port = 0;
+  for (char c : port_text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return bad;
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (port_text[0] == '0' || !CheckIpPort(field, v.substr(0, colon), port).ok()) return bad;
+  return absl::OkStatus();
+}
+
+absl::Status CheckTrust(const v1::ScanReport& report) {
+  if (report.missed_canaries_size() > kMaxMissedCanaries) {
+    return FieldError("missed_canaries", absl::StrCat(report.missed_canaries_size(),
+                                                      " entries, at most ", kMaxMissedCanaries));
+  }
+  if (report.missed_canaries_size() > 0 && !report.degraded()) {
+    return FieldError("missed_canaries",
+                      absl::StrCat(report.missed_canaries_size(),
+                                   " missed canaries in a report that is not degraded"));
+  }
+  for (int i = 0; i < report.missed_canaries_size(); ++i) {
+    RETURN_IF_ERROR(
+        CheckCanary(absl::StrCat("missed_canaries[", i, "]"), report.missed_canaries(i)));
+  }
+  if (report.flaps_size() > kMaxFlaps) {
+    return FieldError("flaps", absl::StrCat(report.flaps_size(), " entries, at most ", kMaxFlaps));
+  }
+  if (report.flap_count() < static_cast<uint64_t>(report.flaps_size())) {
+    return FieldError("flap_count", absl::StrCat(report.flap_count(), " is less than the ",
+                                                 report.flaps_size(), " flaps listed"));
+  }
+  for (int i = 0; i < report.flaps_size(); ++i) {
+    const std::string field = absl::StrCat("flaps[", i, "]");
+    const v1::Flap& f = report.flaps(i);
+    RETURN_IF_ERROR(CheckIpPort(field, f.ip(), f.port()));
+    RETURN_IF_ERROR(CheckTransport(absl::StrCat(field, ".transport"), f.transport()));
+    if (f.status() != v1::NEW && f.status() != v1::CLOSED) {
+      return FieldError(absl::StrCat(field, ".status"),
+                        absl::StrCat(static_cast<int>(f.status()), " is not NEW or CLOSED"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool IsLowerHex(char c) {
   return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
 }
@@ -67,24 +213,24 @@ absl::Status CheckReportHeader(const v1::ScanReport& report) {
   }
   RETURN_IF_ERROR(CheckTime("started_unix_ms", report.started_unix_ms()));
   RETURN_IF_ERROR(CheckTime("finished_unix_ms", report.finished_unix_ms()));
-  return absl::OkStatus();
+  return CheckTrust(report);
 }
 
 absl::Status CheckExposure(absl::string_view field, const v1::Exposure& e) {
-  std::optional<IpAddress> ip = IpAddress::Parse(e.ip());
-  if (!ip.has_value() || ip->ToString() != e.ip()) {
-    return FieldError(
-        absl::StrCat(field, ".ip"),
-        absl::StrCat(QuoteFieldValue(e.ip()), " is not an IP address in canonical form"));
-  }
-  if (e.port() < 1 || e.port() > 65535) {
-    return FieldError(absl::StrCat(field, ".port"),
-                      absl::StrCat(e.port(), " is not a port (1-65535)"));
-  }
+  RETURN_IF_ERROR(CheckIpPort(field, e.ip(), e.port()));
+  RETURN_IF_ERROR(CheckTransport(absl::StrCat(field, ".transport"), e.transport()));
   const uint16_t port = static_cast<uint16_t>(e.port());
-  const std::string name = ServiceName(port);
-  const std::string generic = absl::StrCat("tcp/", port);
-  if (!e.service().empty() && e.service() != name && e.service() != generic) {
+  const bool udp = e.transport() == v1::TRANSPORT_UDP;
+  const std::string name = ServiceName(port, udp ? IpProtocol::kUdp : IpProtocol::kTcp);
+  const std::string generic = absl::StrCat(udp ? "udp/" : "tcp/", port);
+  if (e.verified()) {
+    // What answered, which may differ from the port's catalogue name.
+    if (e.service().size() > kMaxEvidenceService || !IsProbeService(e.service())) {
+      return FieldError(absl::StrCat(field, ".service"),
+                        absl::StrCat(QuoteFieldValue(e.service()), " (", e.service().size(),
+                                     " bytes) is not a service a probe names"));
+    }
+  } else if (!e.service().empty() && e.service() != name && e.service() != generic) {
     return FieldError(
         absl::StrCat(field, ".service"),
         absl::StrCat(QuoteFieldValue(e.service()), " (", e.service().size(),
@@ -96,6 +242,7 @@ absl::Status CheckExposure(absl::string_view field, const v1::Exposure& e) {
         absl::StrCat(field, ".status"),
         absl::StrCat(static_cast<int>(e.status()), " is not NEW, STILL_OPEN or CLOSED"));
   }
+  RETURN_IF_ERROR(CheckEvidence(absl::StrCat(field, ".evidence"), e.evidence()));
   return CheckTime(absl::StrCat(field, ".first_seen_unix_ms"), e.first_seen_unix_ms());
 }
 

@@ -9,7 +9,9 @@
 #include "common/logging.h"
 #include "common/services.h"
 #include "common/status_macros.h"
+#include "notifier/exposure_text.h"
 #include "notifier/telegram_summary.h"
+#include "probes/evidence.h"
 
 namespace goalkeeper {
 namespace {
@@ -26,6 +28,60 @@ std::string Day(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%d", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
 }
 
+probes::Transport ProbeTransport(v1::Transport t) {
+  return t == v1::TRANSPORT_UDP ? probes::Transport::kUdp : probes::Transport::kTcp;
+}
+
+IpProtocol CatalogueProtocol(v1::Transport t) {
+  return t == v1::TRANSPORT_UDP ? IpProtocol::kUdp : IpProtocol::kTcp;
+}
+
+// The service an exposure is grouped under: what answered when a probe
+// confirmed it, else the catalogue's name of its port.
+std::string GroupName(const v1::Exposure& e) {
+  if (!e.service().empty()) return e.service();
+  return ServiceName(static_cast<uint16_t>(e.port()), CatalogueProtocol(e.transport()));
+}
+
+// The catalogue entry of a group: by the service that answered (Redis on an
+// unusual port gets Redis's advice), else by the port.
+const ServiceInfo* GroupInfo(const v1::Exposure& e) {
+  if (e.verified()) {
+    if (const ServiceInfo* info = LookupServiceByName(e.service())) return info;
+  }
+  return LookupService(static_cast<uint16_t>(e.port()), CatalogueProtocol(e.transport()));
+}
+
+// The exposure's line of what was seen (notifier/exposure_text.h).
+std::string Seen(const v1::Exposure& e) {
+  probes::Evidence ev;
+  ev.service = e.service();
+  ev.verified = e.verified();
+  ev.version = e.evidence().version();
+  switch (e.evidence().auth()) {
+    case v1::AUTH_STATE_REQUIRED:
+      ev.auth = probes::Auth::kRequired;
+      break;
+    case v1::AUTH_STATE_NOT_REQUIRED:
+      ev.auth = probes::Auth::kNotRequired;
+      break;
+    default:
+      break;
+  }
+  ev.tls_offered = e.evidence().tls_offered();
+  ev.request_bytes = e.evidence().request_bytes();
+  ev.response_bytes = e.evidence().response_bytes();
+  ev.amplification = e.evidence().amplification();
+  ev.banner = e.evidence().banner();
+  ev.facts.assign(e.evidence().facts().begin(), e.evidence().facts().end());
+  return SeenText(e.port(), ProbeTransport(e.transport()), ev);
+}
+
+// "ip:port" (TCP, as before UDP existed) or "ip:port/udp".
+std::string Where(const v1::Exposure& e) {
+  return absl::StrCat(e.ip(), ":", e.port(), e.transport() == v1::TRANSPORT_UDP ? "/udp" : "");
+}
+
 std::string OwnerEmailBody(const Owner& owner, const std::vector<Item>& items,
                            const v1::ScanReport& report, const std::string& stage_note) {
   std::string body;
@@ -33,21 +89,40 @@ std::string OwnerEmailBody(const Owner& owner, const std::vector<Item>& items,
   absl::StrAppend(&body, "Hello ", owner.name, ",\n\n",
                   "our daily security scan found services on your servers that anyone on the "
                   "Internet can reach. Services like these are attacked within hours of being "
-                  "found, so please restrict them.\n\n");
+                  "found, so please restrict them.\n");
+  // Grouped by the service that answered, in the order the report lists them.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Item*>> groups;
   for (const Item& it : items) {
-    const v1::Exposure& e = *it.exposure;
-    const ServiceInfo* info = LookupService(static_cast<uint16_t>(e.port()));
-    absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (",
-                    NotificationKindText(it.kind), ", first seen ", Day(e.first_seen_unix_ms()),
-                    ")\n");
-    if (it.kind == NotificationKind::kClosed) {
-      absl::StrAppend(&body, "    No longer reachable. Thank you.\n");
-    } else if (info != nullptr) {
-      absl::StrAppend(&body, "    Risk: ", info->problem, ".\n    What to do: ", info->advice,
-                      ".\n");
+    const std::string name = GroupName(*it.exposure);
+    auto [g, fresh] = groups.try_emplace(name);
+    if (fresh) order.push_back(name);
+    g->second.push_back(&it);
+  }
+  for (const std::string& name : order) {
+    const std::vector<const Item*>& list = groups.at(name);
+    absl::StrAppend(&body, "\n", name, " (", list.size(),
+                    list.size() == 1 ? " service" : " services", ")\n");
+    bool open = false;
+    const ServiceInfo* info = nullptr;
+    for (const Item* it : list) {
+      const v1::Exposure& e = *it->exposure;
+      absl::StrAppend(&body, "* ", Where(e), "  ", name, "  (", NotificationKindText(it->kind),
+                      ", first seen ", Day(e.first_seen_unix_ms()), ")\n");
+      if (it->kind == NotificationKind::kClosed) {
+        absl::StrAppend(&body, "    No longer reachable. Thank you.\n");
+        continue;
+      }
+      absl::StrAppend(&body, "    Seen: ", Seen(e), ".\n");
+      open = true;
+      if (info == nullptr) info = GroupInfo(e);
+    }
+    if (!open) continue;
+    if (info != nullptr) {
+      absl::StrAppend(&body, "  Risk: ", info->problem, ".\n  What to do: ", info->advice, ".\n");
     } else {
       absl::StrAppend(&body,
-                      "    What to do: if this service need not be public, allow only "
+                      "  What to do: if this service need not be public, allow only "
                       "the addresses that need it in your firewall or security group.\n");
     }
   }
@@ -94,16 +169,27 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
   std::map<std::string, const Owner*> owner_of;
   std::vector<ExposureUpdate> updates;
   uint64_t acknowledged = 0;
+  uint64_t suppressed_closed = 0;
   for (const v1::Exposure& e : report.exposures()) {
     const Owner& owner = owners.at(e.ip());
     owner_of[owner.key] = &owner;
-    ASSIGN_OR_RETURN(bool acked, store_.IsAcknowledged(e.ip(), e.port(), now));
+    // A degraded run's misses are unknown: nothing it saw closed is told or
+    // stored (the exposure stays as it was until a trusted run).
+    if (report.degraded() && e.status() == v1::CLOSED) {
+      ++suppressed_closed;
+      continue;
+    }
+    ASSIGN_OR_RETURN(bool acked, store_.IsAcknowledged(e.ip(), e.port(), now, e.transport()));
     for (const AcknowledgedExposure& a : config_.acknowledged) {
-      if (a.ip == e.ip() && a.port == e.port() && a.until > now) acked = true;
+      // The config's acknowledgements are IP:PORT, TCP.
+      if (a.ip == e.ip() && a.port == e.port() && e.transport() == v1::TRANSPORT_TCP &&
+          a.until > now) {
+        acked = true;
+      }
     }
     ASSIGN_OR_RETURN(std::optional<ExposureState> state,
-                     store_.GetExposure(owner.key, e.ip(), e.port()));
-    ExposureUpdate u{owner.key, e.ip(), e.port(), e.status() != v1::CLOSED, false};
+                     store_.GetExposure(owner.key, e.ip(), e.port(), e.transport()));
+    ExposureUpdate u{owner.key, e.ip(), e.port(), e.status() != v1::CLOSED, false, e.transport()};
     std::optional<NotificationKind> kind;
     if (e.status() == v1::CLOSED) {
       if (config_.notify_closed && state && state->open) kind = NotificationKind::kClosed;
@@ -163,7 +249,7 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
     std::string body = "These exposed services could not be attributed to an owner:\n\n";
     for (const Item& item : nf->second) {
       const v1::Exposure& e = *item.exposure;
-      absl::StrAppend(&body, "* ", e.ip(), ":", e.port(), "  ", e.service(), "  (",
+      absl::StrAppend(&body, "* ", Where(e), "  ", GroupName(e), "  (",
                       NotificationKindText(item.kind),
                       ") owner NOT FOUND: ", owners.at(e.ip()).reason, "\n");
     }
@@ -188,9 +274,10 @@ absl::Status ReportProcessor::Process(const v1::ScanReport& report) {
   MakeLogger("notifier")
       ->info(
           "report processed scan={} exposures={} notified={} acknowledged={} owners={} "
-          "emails={} telegram_parts={}",
+          "emails={} telegram_parts={} degraded={} closed_suppressed={}",
           report.scan_id(), report.exposures_size(), notified_exposures, acknowledged,
-          by_owner.size(), items.size() - parts.size(), parts.size());
+          by_owner.size(), items.size() - parts.size(), parts.size(), report.degraded(),
+          suppressed_closed);
   return absl::OkStatus();
 }
 

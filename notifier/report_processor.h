@@ -4,6 +4,14 @@
 // (notifier/telegram_summary.h: at most three messages), all in one transaction with the
 // report marked processed, so a crash repeats nothing and loses nothing.
 //
+// Owner emails group exposures by the service that answered; each exposure
+// gets a line of what was seen (notifier/exposure_text.h: "Redis 7.0.15
+// answered without a password", or "port 27017/tcp is open; we could not
+// confirm which service answers"), each group the catalogue's risk and
+// advice (common/services.h). Exposures are keyed by (ip, port, transport).
+// A degraded report (a canary was missed) never tells anyone that something
+// closed, and leaves the stored state of what it saw closed unchanged.
+//
 // Noise rules: a NEW exposure (or one not open at the last notification) is
 // notified; a STILL_OPEN one is reminded when the last notification is at
 // least notify.repeat_interval old; a CLOSED one is told only with

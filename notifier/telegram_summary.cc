@@ -78,7 +78,7 @@ std::vector<std::string> RenderTelegramSummary(const v1::ScanReport& report,
   std::string new_lines;
   for (const v1::Exposure& e : report.exposures()) {
     if (e.status() == v1::CLOSED) {
-      ++n_closed;
+      if (!report.degraded()) ++n_closed;  // a degraded run says nothing closed
       continue;
     }
     ++n_open;
@@ -103,6 +103,22 @@ std::vector<std::string> RenderTelegramSummary(const v1::ScanReport& report,
       report.inventory().empty() ? "" : absl::StrCat(" (", Short(report.inventory()), ")"), "\n",
       n_open, " exposed, ", n_new, " new, ", n_closed, " closed; ", stats.notified, " notified, ",
       stats.acknowledged, " acknowledged\n");
+  if (report.degraded()) {
+    std::string missed;
+    for (int i = 0; i < report.missed_canaries_size(); ++i) {
+      if (i == static_cast<int>(kTelegramSummaryCanaries)) {
+        absl::StrAppend(&missed, " and ", report.missed_canaries_size() - i, " more");
+        break;
+      }
+      absl::StrAppend(&missed, i == 0 ? "" : ", ", Short(report.missed_canaries(i), 60));
+    }
+    absl::StrAppend(&summary, "<b>DEGRADED</b>: canaries missed: ",
+                    missed.empty() ? std::string("(none listed)") : missed,
+                    "; closed exposures are not reported\n");
+  }
+  if (report.degraded() || report.flap_count() > 0) {
+    absl::StrAppend(&summary, "flaps: ", report.flap_count(), "\n");
+  }
   AppendTop(summary, "By service", "services", by_service, kTelegramSummaryTopServices);
   AppendTop(summary, "Top owners", "owners", by_owner, kTelegramSummaryTopOwners);
   if (n_new > 0) {

@@ -3,7 +3,11 @@
 // largest first), the first new exposures, and "and N more" for the rest.
 // Every name is cut to a bounded length, so the text is bounded and splits
 // into at most kMaxTelegramSummaryParts messages (a 60k-exposure report was
-// 502 messages when every new exposure had its own line).
+// 502 messages when every new exposure had its own line). Services are the
+// ones that answered (Exposure.service). A degraded report (a canary was
+// missed) says "DEGRADED: canaries missed: ..." and counts nothing closed;
+// "flaps: N" (changes the confirmation did not see again) is shown when
+// degraded or N > 0.
 //
 //   std::vector<std::string> parts = RenderTelegramSummary(report, owners, stats, stage);
 //   // parts.size() <= kMaxTelegramSummaryParts, each under 4096 characters, HTML
@@ -27,6 +31,8 @@ inline constexpr size_t kMaxTelegramSummaryParts = 3;
 inline constexpr size_t kTelegramSummaryTopServices = 10;
 inline constexpr size_t kTelegramSummaryTopOwners = 10;
 inline constexpr size_t kTelegramSummaryNewEntries = 15;
+// A degraded report's summary lists this many missed canaries, then "and N more".
+inline constexpr size_t kTelegramSummaryCanaries = 10;
 
 struct TelegramSummaryStats {
   uint64_t notified = 0;      // exposures notified to someone by this report

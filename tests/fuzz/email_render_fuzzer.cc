@@ -4,11 +4,15 @@
 //
 // Input: fields separated by '\x01': from, to (mailboxes separated by
 // '\x02'), cc (likewise), subject, message id, text
-// body, html body. Checks:
+// body, html body, then a probe's evidence (service, version, banner, a fact,
+// one byte of flags: verified, auth, UDP, TLS; one of amplification), whose
+// line of what was seen (notifier/exposure_text.h) goes into the text body.
+// Checks:
 // - the header section (up to the first empty line) holds only the
 //   builder's own header names, each line a header or a fold, none over 998
 //   octets, no bare CR or LF anywhere in it;
 // - a given Message-ID that NormalizeMessageId keeps is the one sent;
+// - the line of what was seen is printable ASCII of at most kMaxSeenText bytes;
 // - ParseMailbox never returns a control character; ValidEnvelopeAddress
 //   accepts no space, control, '<', '>' or ','.
 #include <cstddef>
@@ -21,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "notifier/email_render.h"
+#include "notifier/exposure_text.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace goalkeeper {
@@ -57,6 +62,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   m.text_body = field(5);
   m.html_body = field(6);
   m.date = absl::FromUnixSeconds(1'800'000'000);
+
+  probes::Evidence ev;
+  ev.service = field(7);
+  ev.version = field(8);
+  ev.banner = field(9);
+  ev.facts.push_back(field(10));
+  const std::string flags = field(11);
+  const unsigned char bits = flags.empty() ? 0 : static_cast<unsigned char>(flags[0]);
+  ev.verified = (bits & 1) != 0;
+  ev.auth = static_cast<probes::Auth>((bits >> 1) % 3);
+  ev.tls_offered = (bits & 16) != 0;
+  ev.amplification = flags.size() > 1 ? static_cast<unsigned char>(flags[1]) / 3.0 : 0;
+  const std::string seen =
+      SeenText(static_cast<uint32_t>(size),
+               (bits & 8) != 0 ? probes::Transport::kUdp : probes::Transport::kTcp, ev);
+  FUZZ_CHECK(seen.size() <= kMaxSeenText);
+  for (char c : seen) FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
+  m.text_body += "\n    Seen: " + seen + ".\n";
 
   for (const std::string& raw : {m.from, field(1), field(3)}) {
     const Mailbox box = ParseMailbox(raw);

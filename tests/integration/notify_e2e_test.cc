@@ -19,7 +19,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/grpc_channel.h"
 #include "gmock/gmock.h"
+#include "goalkeeper/v1/notifier.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/files.h"
@@ -330,6 +334,66 @@ TEST_F(NotifyE2eTest, SmtpDownAndNotifierRestartedStillDeliversEveryEmailOnce) {
   for (const json& m : Mail(4, 0)) rcpts.insert(Rcpts(m));
   EXPECT_EQ(rcpts.size(), 4u) << "exactly once";
   EXPECT_EQ(std::set<std::string>(rcpts.begin(), rcpts.end()).size(), 4u);
+}
+
+// A report as the coordinator sends it with protocol probes (issue 12),
+// delivered to the real notifier over mutual TLS with the coordinator's
+// certificate: the owner's real email says what answered, per service.
+TEST_F(NotifyE2eTest, ProbedExposuresAreWordedByWhatAnsweredWithTheServicesAdvice) {
+  StartSmtp();
+  StartNotifier("prod", smtp_->port);
+  namespace v1 = goalkeeper::v1;
+  v1::ScanReport r;
+  r.set_scan_id("20261201-220000-0a0b0c");
+  r.set_inventory("lab");
+  r.set_started_unix_ms(absl::ToUnixMillis(absl::Now()) - 60'000);
+  r.set_finished_unix_ms(absl::ToUnixMillis(absl::Now()));
+  auto add = [&r](uint32_t port, v1::Transport t, const char* service, bool verified) {
+    v1::Exposure* e = r.add_exposures();
+    e->set_ip("127.68.0.20");  // Jane Doe's
+    e->set_port(port);
+    e->set_transport(t);
+    e->set_service(service);
+    e->set_verified(verified);
+    e->set_status(v1::NEW);
+    e->set_first_seen_unix_ms(r.finished_unix_ms());
+    return e->mutable_evidence();
+  };
+  v1::Evidence* redis = add(6379, v1::TRANSPORT_TCP, "Redis", true);
+  redis->set_version("7.0.15");
+  redis->set_auth(v1::AUTH_STATE_NOT_REQUIRED);
+  add(27017, v1::TRANSPORT_TCP, "MongoDB", false);
+  v1::Evidence* dns = add(53, v1::TRANSPORT_UDP, "DNS", true);
+  dns->add_facts("recursion=available");
+  dns->set_request_bytes(40);
+  dns->set_response_bytes(1248);
+  dns->set_amplification(31.2);
+  ChannelOptions options;
+  options.tls = ::goalkeeper::testing::TestCerts::Get().Tls("coordinator");
+  auto stub =
+      v1::Notifier::NewStub(MakeChannel(absl::StrCat("127.0.0.1:", notifier_->port), options));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::DeliverReportResponse resp;
+  grpc::Status s = stub->DeliverReport(&ctx, r, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  std::vector<json> mail = Mail(1);
+  ASSERT_EQ(mail.size(), 1u) << ReadFile(dir_ + "/notifier.log");
+  EXPECT_EQ(Rcpts(mail[0]), "jane@doe.example;noc@ops.example;");
+  const std::string text = mail[0]["text"];
+  EXPECT_THAT(text, HasSubstr("Redis (1 service)\n* 127.68.0.20:6379  Redis  (new"));
+  EXPECT_THAT(text, HasSubstr("Seen: Redis 7.0.15 answered without a password."));
+  EXPECT_THAT(text, HasSubstr("never expose Redis"));
+  EXPECT_THAT(text, HasSubstr("Seen: port 27017/tcp is open; we could not confirm which "
+                              "service answers."));
+  EXPECT_THAT(text, HasSubstr("never expose MongoDB"));
+  EXPECT_THAT(text, HasSubstr("DNS (1 service)\n* 127.68.0.20:53/udp  DNS  (new"));
+  EXPECT_THAT(text, HasSubstr("Seen: DNS open resolver answered a recursive query (31x "
+                              "amplification)."));
+  EXPECT_THAT(text, HasSubstr("disable recursion"));
+  std::vector<json> tg = TelegramMessages(1);
+  ASSERT_EQ(tg.size(), 1u);
+  EXPECT_THAT(tg[0]["text"].get<std::string>(), HasSubstr("3 exposed, 3 new, 0 closed"));
 }
 
 TEST(NotifierCliTest, AddressFlagsOutsideThePortRangeExitTwoNamingThem) {
