@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/grpc_channel.h"
@@ -52,7 +54,8 @@ constexpr char kUsageText[] =
     "  --insecure (plaintext: local demos only)\n"
     "commands:\n"
     "  scan start (--targets SPEC --ports SPEC | --inventory NAME [--profile NAME])\n"
-    "             [--exclude SPEC] [--seed N] [--wait] [--output table|json]\n"
+    "             [--exclude SPEC] [--seed N] [--probes none|verify|all]\n"
+    "             [--udp SERVICE[,SERVICE...]|all] [--wait] [--output table|json]\n"
     "  scan status ID [--output table|json]\n"
     "  scan watch ID\n"
     "  scan list [--limit N (0 = all)] [--inventory NAME] [--output table|json]\n"
@@ -63,7 +66,7 @@ constexpr char kUsageText[] =
     "  nodes list [--output table|json]\n"
     "  audit list [--since DURATION] [--identity ID] [--method M] [--limit N (0 = all)]\n"
     "             [--output table|json] [--notifier HOST:PORT]\n"
-    "  ack IP PORT --for DURATION --reason TEXT --notifier HOST:PORT\n"
+    "  ack IP PORT[/udp] --for DURATION --reason TEXT --notifier HOST:PORT\n"
     "DURATION: 90s, 30m, 12h, 7d, 2w or combinations (1h30m)\n"
     "exit codes: 0 ok, 1 failure, 2 usage or refused request, 3 scan start --wait or scan\n"
     "  watch: the scan ended DEGRADED (a canary was missed)\n";
@@ -75,6 +78,46 @@ std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(m, &out, opt);
   return out;
+}
+
+// A JSON string literal of `s` (quotes, backslashes and control bytes escaped).
+std::string JsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      absl::StrAppend(&out, absl::StrFormat("\\u%04x", u));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
+const char* AuthName(v1::AuthState a) {
+  switch (a) {
+    case v1::AUTH_STATE_REQUIRED:
+      return "required";
+    case v1::AUTH_STATE_NOT_REQUIRED:
+      return "not_required";
+    default:
+      return "unknown";
+  }
+}
+
+// What a probe saw, briefly: " (verified: 7.0.15, no authentication)"; ""
+// when no probe verified the service.
+std::string Seen(bool verified, const v1::Evidence& ev) {
+  if (!verified) return "";
+  std::vector<std::string> parts;
+  if (!ev.version().empty()) parts.push_back(ev.version());
+  if (ev.auth() == v1::AUTH_STATE_NOT_REQUIRED) parts.push_back("no authentication");
+  if (ev.auth() == v1::AUTH_STATE_REQUIRED) parts.push_back("authentication required");
+  if (ev.amplification() > 0) parts.push_back(absl::StrFormat("%.1fx amplification", ev.amplification()));
+  return absl::StrCat(" (verified", parts.empty() ? "" : ": ", absl::StrJoin(parts, ", "), ")");
 }
 
 std::string FormatMs(int64_t ms) {
@@ -361,7 +404,7 @@ class Ctl {
   int ScanStart(int argc, const char* const* argv) {
     FlagParser flags("goalkeeperctl scan start");
     std::vector<std::string> targets, exclude;
-    std::string ports, inventory, profile, output = "table";
+    std::string ports, inventory, profile, probes, udp, output = "table";
     uint64_t seed = 0;
     bool wait = false;
     flags.AddList("targets", &targets, "SPEC[,SPEC...]", "ad-hoc targets");
@@ -370,6 +413,10 @@ class Ctl {
     flags.AddString("inventory", &inventory, "NAME", "a configured inventory");
     flags.AddString("profile", &profile, "NAME", "a configured scan profile");
     flags.AddUint("seed", &seed, 0, UINT64_MAX, "probe order seed");
+    flags.AddString("probes", &probes, "none|verify|all",
+                    "protocol probes (default: the profile's)");
+    flags.AddJoinedList("udp", &udp, "SERVICE[,SERVICE...]",
+                        "UDP services to probe, or all (default: the profile's)");
     flags.AddBool("wait", &wait, "wait until the scan ends");
     flags.AddString("output", &output, "table|json", "output format");
     if (int rc = ParseArgs(flags, argc, argv, 0); rc >= 0) return rc;
@@ -382,6 +429,18 @@ class Ctl {
       return Usage("--ports is required with --targets (or name a --profile)");
     }
     v1::StartScanRequest req;
+    if (probes == "none") {
+      req.set_probes(v1::PROBE_MODE_NONE);
+    } else if (probes == "verify") {
+      req.set_probes(v1::PROBE_MODE_VERIFY);
+    } else if (probes == "all") {
+      req.set_probes(v1::PROBE_MODE_ALL);
+    } else if (!probes.empty()) {
+      return Usage(absl::StrCat("--probes: '", probes, "' is not none, verify or all"));
+    }
+    for (absl::string_view name : absl::StrSplit(udp, ',', absl::SkipWhitespace())) {
+      req.add_udp_services(std::string(absl::StripAsciiWhitespace(name)));
+    }
     req.set_inventory(inventory);
     for (const std::string& t : targets) req.mutable_targets()->add_include(t);
     for (const std::string& t : exclude) req.mutable_targets()->add_exclude(t);
@@ -568,7 +627,9 @@ class Ctl {
                  diff.base_scan_id().empty() ? "(no earlier scan)" : diff.base_scan_id().c_str());
     auto print = [&](const char* what, const auto& list) {
       for (const v1::DiffEntry& e : list) {
-        std::fprintf(out_, "%-10s %s:%u %s\n", what, e.ip().c_str(), e.port(), e.service().c_str());
+        std::fprintf(out_, "%-10s %s:%u%s %s%s\n", what, e.ip().c_str(), e.port(),
+                     e.transport() == v1::TRANSPORT_UDP ? "/udp" : "", e.service().c_str(),
+                     Seen(e.verified(), e.evidence()).c_str());
       }
     };
     print("new", diff.new_open());
@@ -592,25 +653,38 @@ class Ctl {
     grpc::ClientContext ctx;
     SetDeadline(ctx, 60);
     auto reader = stub_->ListFindings(&ctx, req);
-    if (output == "csv") std::fprintf(out_, "ip,port,state,service,rtt_us,found\n");
+    if (output == "csv") {
+      std::fprintf(out_, "ip,port,state,service,rtt_us,found,transport,verified,version,auth\n");
+    }
     if (output == "table") {
-      std::fprintf(out_, "%-40s %6s %-8s %-26s %s\n", "IP", "PORT", "STATE", "SERVICE", "FOUND");
+      std::fprintf(out_, "%-40s %10s %-8s %-26s %-20s %s\n", "IP", "PORT", "STATE", "SERVICE",
+                   "FOUND", "SEEN");
     }
     v1::Finding f;
     while (reader->Read(&f)) {
       const std::string state = f.state() == v1::PROBE_STATE_OPEN ? "open" : "other";
+      const bool udp = f.transport() == v1::TRANSPORT_UDP;
       if (output == "jsonl") {
         std::fprintf(out_,
-                     "{\"ip\":\"%s\",\"port\":%u,\"state\":\"%s\",\"service\":\"%s\","
-                     "\"rtt_us\":%u,\"found_unix_ms\":%ld}\n",
-                     f.ip().c_str(), f.port(), state.c_str(), f.service().c_str(), f.rtt_us(),
-                     static_cast<long>(f.found_unix_ms()));
+                     "{\"ip\":\"%s\",\"port\":%u,\"state\":\"%s\",\"service\":%s,"
+                     "\"rtt_us\":%u,\"found_unix_ms\":%ld,\"transport\":\"%s\","
+                     "\"verified\":%s%s}\n",
+                     f.ip().c_str(), f.port(), state.c_str(), JsonString(f.service()).c_str(),
+                     f.rtt_us(), static_cast<long>(f.found_unix_ms()), udp ? "udp" : "tcp",
+                     f.verified() ? "true" : "false",
+                     f.has_evidence() ? absl::StrCat(",\"evidence\":", ToJson(f.evidence())).c_str()
+                                      : "");
       } else if (output == "csv") {
-        std::fprintf(out_, "%s,%u,%s,\"%s\",%u,%s\n", f.ip().c_str(), f.port(), state.c_str(),
-                     f.service().c_str(), f.rtt_us(), FormatMs(f.found_unix_ms()).c_str());
+        std::fprintf(out_, "%s,%u,%s,\"%s\",%u,%s,%s,%s,\"%s\",%s\n", f.ip().c_str(), f.port(),
+                     state.c_str(), f.service().c_str(), f.rtt_us(),
+                     FormatMs(f.found_unix_ms()).c_str(), udp ? "udp" : "tcp",
+                     f.verified() ? "true" : "false", f.evidence().version().c_str(),
+                     AuthName(f.evidence().auth()));
       } else {
-        std::fprintf(out_, "%-40s %6u %-8s %-26s %s\n", f.ip().c_str(), f.port(), state.c_str(),
-                     f.service().c_str(), FormatMs(f.found_unix_ms()).c_str());
+        std::fprintf(out_, "%-40s %10s %-8s %-26s %-20s %s\n", f.ip().c_str(),
+                     absl::StrCat(f.port(), udp ? "/udp" : "/tcp").c_str(), state.c_str(),
+                     f.service().c_str(), FormatMs(f.found_unix_ms()).c_str(),
+                     Seen(f.verified(), f.evidence()).c_str());
       }
     }
     grpc::Status s = reader->Finish();
@@ -768,12 +842,19 @@ class Ctl {
     flags.AddString("for", &for_text, "DURATION", "how long (e.g. 7d, 12h)");
     flags.AddString("reason", &reason, "TEXT", "why (kept in the audit trail)");
     flags.AddHostPort("notifier", &notifier, PortRule::kDial, false, "the notifier");
-    if (int rc = ParseArgs(flags, argc, argv, 2, "expected IP PORT"); rc >= 0) return rc;
+    if (int rc = ParseArgs(flags, argc, argv, 2, "expected IP PORT[/udp]"); rc >= 0) return rc;
     const std::string& ip = flags.positional()[0];
-    const std::string& port_text = flags.positional()[1];
+    const std::string& port_arg = flags.positional()[1];
+    absl::string_view port_text = port_arg;
+    bool udp = false;
+    if (absl::ConsumeSuffix(&port_text, "/udp")) {
+      udp = true;
+    } else {
+      absl::ConsumeSuffix(&port_text, "/tcp");
+    }
     uint32_t port = 0;
     if (!absl::SimpleAtoi(port_text, &port) || port == 0 || port > 65535) {
-      return Usage(absl::StrCat("PORT: '", port_text, "' is not a port (1-65535)"));
+      return Usage(absl::StrCat("PORT: '", port_arg, "' is not a port (1-65535, /tcp or /udp)"));
     }
     if (for_text.empty()) return Usage("--for DURATION is required");
     std::optional<absl::Duration> d = ParseCliDuration(for_text);
@@ -787,6 +868,7 @@ class Ctl {
     v1::AcknowledgeRequest req;
     req.set_ip(ip);
     req.set_port(port);
+    req.set_transport(udp ? v1::TRANSPORT_UDP : v1::TRANSPORT_TCP);
     req.set_until_unix_ms(absl::ToUnixMillis(until));
     req.set_reason(reason);
     v1::AcknowledgeResponse resp;
@@ -794,8 +876,8 @@ class Ctl {
     SetDeadline(ctx);
     auto stub = v1::Notifier::NewStub(channel_);
     if (grpc::Status s = stub->Acknowledge(&ctx, req, &resp); !s.ok()) return RpcError(s);
-    std::fprintf(out_, "acknowledged %s:%u until %s UTC\n", ip.c_str(), port,
-                 FormatMs(absl::ToUnixMillis(until)).c_str());
+    std::fprintf(out_, "acknowledged %s:%u%s until %s UTC\n", ip.c_str(), port,
+                 udp ? "/udp" : "", FormatMs(absl::ToUnixMillis(until)).c_str());
     return kOk;
   }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "common/targets.h"
 #include "common/tls.h"
 #include "common/yaml_write.h"
+#include "probes/udp_probe.h"
 
 namespace goalkeeper {
 namespace {
@@ -33,6 +35,7 @@ constexpr uint32_t kMaxRetries = 10;
 constexpr double kMaxRate = 1e9;  // as the worker's --rate
 constexpr uint32_t kMaxLeaseSeconds = 86400;
 constexpr double kMaxShardSeconds = 86400;
+constexpr double kMaxConfirmWaitSeconds = 3600;
 constexpr uint32_t kMaxSilenceIntervals = 1000;
 
 // Inventory, profile and schedule names appear in key paths, metrics and the
@@ -244,9 +247,27 @@ absl::Status ConfigParser::ParseProfile(const std::string& name, const YamlField
   }
   ProfileConfig profile;
   RETURN_IF_ERROR(yaml_.ForEachEntry(
-      f, {"ports", "timeout_ms", "retries", "rate"},
+      f, {"ports", "timeout_ms", "retries", "rate", "probes", "udp"},
       [&](const std::string& key, const YamlField& entry) -> absl::Status {
-        if (key == "ports") {
+        if (key == "probes") {
+          ASSIGN_OR_RETURN(profile.probes, yaml_.String(entry));
+          if (profile.probes != "none" && profile.probes != "verify" && profile.probes != "all") {
+            return yaml_.Error(entry, absl::StrCat(QuoteValue(profile.probes),
+                                                   " is not none, verify or all"));
+          }
+        } else if (key == "udp") {
+          profile.udp.clear();
+          return yaml_.ForEachListItem(
+              entry, {"a", "UDP service", "UDP services"},
+              [&](absl::string_view service, int line) -> absl::Status {
+                profile.udp.emplace_back(service);
+                const std::string one(service);
+                absl::StatusOr<std::vector<uint16_t>> ports =
+                    probes::UdpServicePorts(std::span<const std::string>(&one, 1));
+                if (!ports.ok()) return yaml_.Error(line, entry.path, ports.status().message());
+                return absl::OkStatus();
+              });
+        } else if (key == "ports") {
           ASSIGN_OR_RETURN(profile.ports, yaml_.String(entry));
           absl::StatusOr<PortSet> ports = PortSet::Parse(profile.ports);
           if (!ports.ok()) return yaml_.Error(entry, ports.status().message());
@@ -335,7 +356,7 @@ absl::Status ConfigParser::ParseLease(const YamlField& f) {
   lease_line_ = f.line;
   LeaseConfig& lease = config_.lease;
   return yaml_.ForEachEntry(
-      f, {"ttl_seconds", "heartbeat_seconds", "shard_seconds"},
+      f, {"ttl_seconds", "heartbeat_seconds", "shard_seconds", "confirm_wait_seconds"},
       [&](const std::string& key, const YamlField& entry) -> absl::Status {
         if (key == "ttl_seconds") {
           ttl_line_ = entry.line;
@@ -343,6 +364,9 @@ absl::Status ConfigParser::ParseLease(const YamlField& f) {
         } else if (key == "heartbeat_seconds") {
           heartbeat_line_ = entry.line;
           ASSIGN_OR_RETURN(lease.heartbeat_seconds, yaml_.Uint(entry, 1, kMaxLeaseSeconds));
+        } else if (key == "confirm_wait_seconds") {
+          ASSIGN_OR_RETURN(lease.confirm_wait_seconds,
+                           yaml_.Double(entry, 0, kMaxConfirmWaitSeconds, false));
         } else {
           ASSIGN_OR_RETURN(lease.shard_seconds, yaml_.Double(entry, 0, kMaxShardSeconds, true));
         }
@@ -619,6 +643,8 @@ std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
     absl::StrAppend(&out, "    timeout_ms: ", profile.timeout_ms, "\n");
     absl::StrAppend(&out, "    retries: ", profile.retries, "\n");
     absl::StrAppend(&out, "    rate: ", YamlNumber(profile.rate), "  # probes/s, 0 = no cap\n");
+    absl::StrAppend(&out, "    probes: ", profile.probes, "  # none | verify | all\n");
+    absl::StrAppend(&out, "    udp: ", YamlFlowList(profile.udp), "\n");
   }
   absl::StrAppend(&out, "schedules:", config.schedules.empty() ? " []" : "", "\n");
   for (const ScheduleSpec& s : config.schedules) {
@@ -639,6 +665,8 @@ std::string FormatCoordinatorConfig(const CoordinatorConfig& config) {
   absl::StrAppend(&out, "  ttl_seconds: ", config.lease.ttl_seconds, "\n");
   absl::StrAppend(&out, "  heartbeat_seconds: ", config.lease.heartbeat_seconds, "\n");
   absl::StrAppend(&out, "  shard_seconds: ", YamlNumber(config.lease.shard_seconds), "\n");
+  absl::StrAppend(&out, "  confirm_wait_seconds: ", YamlNumber(config.lease.confirm_wait_seconds),
+                  "\n");
   absl::StrAppend(&out, "limits:\n");
   absl::StrAppend(&out, "  max_probes_per_scan: ", config.limits.max_probes_per_scan, "\n");
   absl::StrAppend(&out, "nodes:\n");

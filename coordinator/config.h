@@ -20,12 +20,13 @@
 //         region: RegionOne
 //       exclude: [198.51.100.77]   # applies to fetched addresses too
 //   profiles:
-//     default: {ports: "databases,admin", timeout_ms: 500, retries: 1, rate: 20000}
+//     default: {ports: "databases,admin", timeout_ms: 500, retries: 1, rate: 20000,
+//               probes: verify, udp: [dns, ntp, snmp]}   # probes: none|verify|all; udp: [all]
 //   schedules:
 //     - {name: prod-daily, cron: "0 3 * * *", timezone: Europe/Bucharest,
 //        inventory: prod, profile: default}
 //   notifier: {address: "127.0.0.1:7071"}
-//   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5}
+//   lease: {ttl_seconds: 30, heartbeat_seconds: 5, shard_seconds: 5, confirm_wait_seconds: 2}
 //   limits: {max_probes_per_scan: 4294967296}  # addresses x ports; larger scans are refused
 //   nodes: {silence_after_intervals: 3}  # a node agent silent this many heartbeats: alarm
 //   tls: {dir: /etc/goalkeeper/tls}  # ca.crt, tls.crt, tls.key (common/tls.h); or
@@ -77,6 +78,8 @@ struct ProfileConfig {
   uint32_t timeout_ms = 500;        // 1..600000
   uint32_t retries = 1;             // 0..10
   double rate = 0;                  // probes/s for a whole scan, 0 = no cap
+  std::string probes = "verify";    // protocol probes: none | verify | all
+  std::vector<std::string> udp;     // UDP services probed (probes/udp_probe.h names, or all)
 
   friend bool operator==(const ProfileConfig&, const ProfileConfig&) = default;
 };
@@ -85,6 +88,9 @@ struct LeaseConfig {
   uint32_t ttl_seconds = 30;       // a lease not extended for this long expires
   uint32_t heartbeat_seconds = 5;  // workers heartbeat this often (< ttl)
   double shard_seconds = 5;        // shard size aims at this much work
+  // A confirmation shard waits this long for a live worker other than the
+  // one that found its changes, then any worker may take it (0..3600).
+  double confirm_wait_seconds = 2;
 
   friend bool operator==(const LeaseConfig&, const LeaseConfig&) = default;
 };

@@ -184,7 +184,7 @@ grpc::Status CoordinatorService::ListFindings(grpc::ServerContext* ctx,
     const int64_t n = static_cast<int64_t>(page->size());
     Held(n);
     ScopeExit unheld([this, n] { Held(-n); });
-    after = ExposureKey{page->back().ip(), page->back().port()};
+    after = ExposureKey(page->back().ip(), page->back().port(), page->back().transport());
     for (const v1::Finding& f : *page) {
       if (ctx->IsCancelled() || !writer->Write(f)) return grpc::Status::CANCELLED;
     }

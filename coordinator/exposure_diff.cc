@@ -5,16 +5,16 @@ namespace goalkeeper {
 std::vector<ExposureDelta> DiffExposures(const ExposureMap& before, const ExposureMap& now) {
   std::vector<ExposureDelta> out;
   out.reserve(now.size());
-  for (const auto& [key, found_ms] : now) {
+  for (const auto& [key, info] : now) {
     auto prev = before.find(key);
     if (prev == before.end()) {
-      out.push_back({key, ExposureChange::kNew, found_ms});
+      out.emplace_back(key, ExposureChange::kNew, info.ms, info.detail);
     } else {
-      out.push_back({key, ExposureChange::kStillOpen, prev->second});
+      out.emplace_back(key, ExposureChange::kStillOpen, prev->second.ms, info.detail);
     }
   }
-  for (const auto& [key, first_seen_ms] : before) {
-    if (!now.count(key)) out.push_back({key, ExposureChange::kClosed, first_seen_ms});
+  for (const auto& [key, info] : before) {
+    if (!now.count(key)) out.emplace_back(key, ExposureChange::kClosed, info.ms, info.detail);
   }
   return out;
 }
@@ -22,7 +22,9 @@ std::vector<ExposureDelta> DiffExposures(const ExposureMap& before, const Exposu
 ExposureMap ExposuresAfter(const std::vector<ExposureDelta>& diff) {
   ExposureMap out;
   for (const ExposureDelta& d : diff) {
-    if (d.change != ExposureChange::kClosed) out.emplace_hint(out.end(), d.key, d.first_seen_ms);
+    if (d.change != ExposureChange::kClosed) {
+      out.emplace_hint(out.end(), d.key, ExposureInfo(d.first_seen_ms, d.detail));
+    }
   }
   return out;
 }

@@ -12,9 +12,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/evidence_check.h"
 #include "common/ip_address.h"
 #include "common/logging.h"
+#include "common/node_finding_check.h"  // FieldError
 #include "common/probe_space.h"
+#include "common/scan_space.h"
 #include "common/services.h"
 #include "common/status_macros.h"
 #include "coordinator/worker_token.h"
@@ -23,6 +26,24 @@ namespace goalkeeper {
 namespace {
 
 namespace v1 = goalkeeper::v1;
+
+// A profile's `probes:` (config, validated there) as the proto's mode.
+v1::ProbeMode ProbeModeOf(const std::string& name) {
+  if (name == "none") return v1::PROBE_MODE_NONE;
+  if (name == "all") return v1::PROBE_MODE_ALL;
+  return v1::PROBE_MODE_VERIFY;
+}
+
+const char* ProbeModeName(v1::ProbeMode m) {
+  switch (m) {
+    case v1::PROBE_MODE_NONE:
+      return "none";
+    case v1::PROBE_MODE_ALL:
+      return "all";
+    default:
+      return "verify";
+  }
+}
 
 // From the scan's first lease to now (zero when it never started).
 absl::Duration RanFor(const v1::Scan& scan, absl::Time now) {
@@ -34,10 +55,9 @@ constexpr uint64_t kInitialShard = 8192;
 constexpr uint64_t kMinShard = 256;
 constexpr uint64_t kMaxShard = uint64_t{1} << 22;
 constexpr uint32_t kMaxShardAttempts = 10;
-// Confirmation shards: at most this many indices; a shard that avoids a
-// worker is given to it anyway after this wait (the others may be busy).
+// Confirmation shards: at most this many indices (a shard that avoids a
+// worker is given to it anyway after lease.confirm_wait_seconds).
 constexpr size_t kMaxConfirmShard = 256;
-constexpr absl::Duration kConfirmWait = absl::Seconds(2);
 constexpr int kMaxReportFlaps = 1000;
 // Worker-driven writes are committed in groups at most this old.
 constexpr absl::Duration kGroupCommit = absl::Milliseconds(5);
@@ -175,11 +195,13 @@ absl::Status ScanManager::RecoverLocked() {
           {row.scan.targets().include().begin(), row.scan.targets().include().end()},
           {row.scan.targets().exclude().begin(), row.scan.targets().exclude().end()});
       auto ports = PortSet::Parse(row.scan.profile().ports().spec());
-      if (!targets.ok() || !ports.ok()) {
+      auto udp_ports = UdpPortsOfProfile(row.scan.profile());
+      if (!targets.ok() || !ports.ok() || !udp_ports.ok()) {
         RETURN_IF_ERROR(store_.SetScanState(row.scan.id(), v1::FAILED, NowMs(),
-                                            "stored targets or ports no longer parse"));
+                                            "stored targets, ports or UDP services no longer parse"));
         continue;
       }
+      live.udp_ports = *std::move(udp_ports);
       live.targets = *std::move(targets);
       live.ports = *std::move(ports);
       live.scope = row.scope;
@@ -373,7 +395,22 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   absl::StatusOr<PortSet> ports = PortSet::Parse(port_spec);
   if (!ports.ok())
     return absl::InvalidArgumentError(absl::StrCat("ports: ", ports.status().message()));
-  absl::uint128 pairs = ProbeSpace::CountPairs(*targets, *ports);
+  // Protocol probes: the request's mode and UDP services, else the profile's.
+  v1::ProbeMode probe_mode = req.probes();
+  if (probe_mode == v1::PROBE_MODE_UNSPECIFIED) probe_mode = ProbeModeOf(profile->second.probes);
+  if (!v1::ProbeMode_IsValid(probe_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("probes: ", static_cast<int>(probe_mode), " is not none, verify or all"));
+  }
+  std::vector<std::string> udp_services =
+      req.udp_services_size() > 0
+          ? std::vector<std::string>(req.udp_services().begin(), req.udp_services().end())
+          : profile->second.udp;
+  v1::ScanProfile udp_profile;
+  for (const std::string& name : udp_services) udp_profile.add_udp_services(name);
+  ASSIGN_OR_RETURN(std::vector<uint16_t> udp_ports, UdpPortsOfProfile(udp_profile));
+  const size_t port_count = ports->size() + udp_ports.size();
+  absl::uint128 pairs = ProbeSpace::CountPairs(*targets, *ports, udp_ports);
   if (pairs > Permutation::kMaxSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("the scan has ", ToDecimal(pairs), " probes; at most 2^63 are supported"));
@@ -381,13 +418,13 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   if (pairs > config_.limits.max_probes_per_scan) {
     return absl::InvalidArgumentError(
         absl::StrCat("the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()),
-                     " addresses x ", ports->size(), " ports), over limits.max_probes_per_scan (",
+                     " addresses x ", port_count, " ports), over limits.max_probes_per_scan (",
                      config_.limits.max_probes_per_scan, ")"));
   }
   if (role_scope.max_probes_per_scan != 0 && pairs > role_scope.max_probes_per_scan) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the scan has ", ToDecimal(pairs), " probes (", ToDecimal(targets->size()), " addresses x ",
-        ports->size(), " ports), over auth.roles.", RoleName(caller.role), ".max_probes_per_scan (",
+        port_count, " ports), over auth.roles.", RoleName(caller.role), ".max_probes_per_scan (",
         role_scope.max_probes_per_scan, ")"));
   }
 
@@ -406,6 +443,8 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   p->set_timeout_ms(profile->second.timeout_ms);
   p->set_retries(profile->second.retries);
   p->set_rate(profile->second.rate);
+  p->set_probes(probe_mode);
+  for (const std::string& name : udp_services) p->add_udp_services(name);
   if (role_scope.max_rate > 0 && (p->rate() <= 0 || p->rate() > role_scope.max_rate)) {
     p->set_rate(role_scope.max_rate);  // auth.roles.<role>.max_rate caps the scan
   }
@@ -434,13 +473,17 @@ absl::StatusOr<v1::Scan> ScanManager::StartScan(const v1::StartScanRequest& req,
   live.seq = seq_;
   live.targets = *std::move(targets);
   live.ports = *std::move(ports);
+  live.udp_ports = std::move(udp_ports);
   live_.emplace(scan.id(), std::move(live));
   MakeLogger("coordinator")
       ->info(
           "scan started id={} inventory={} schedule={} probes={} ports={} seed={} "
           "started_by={}{}",
           scan.id(), scan.inventory(), schedule, scan.probes_total(), port_spec, seed,
-          caller.identity, from_openstack ? absl::StrCat(" openstack_addresses=", fetched) : "");
+          caller.identity,
+          absl::StrCat(from_openstack ? absl::StrCat(" openstack_addresses=", fetched) : "",
+                       " probe_mode=", ProbeModeName(probe_mode),
+                       udp_services.empty() ? "" : " udp=", absl::StrJoin(udp_services, ",")));
   Changed();
   return scan;
 }
@@ -592,7 +635,11 @@ absl::StatusOr<v1::ScanDiff> ScanManager::DiffScan(const std::string& id,
                                                              : diff.add_still_open();
     e->set_ip(d.key.ip);
     e->set_port(d.key.port);
-    e->set_service(ServiceName(static_cast<uint16_t>(d.key.port)));
+    const auto t = static_cast<v1::Transport>(d.key.transport);
+    e->set_transport(t);
+    e->set_service(ExposureServiceName(d.key.port, t, d.detail.verified, d.detail.service));
+    e->set_verified(d.detail.verified);
+    if (!d.detail.evidence.empty()) e->mutable_evidence()->ParseFromString(d.detail.evidence);
   }
   return diff;
 }
@@ -966,6 +1013,27 @@ absl::StatusOr<std::pair<ScanManager::LiveScan*, ScanManager::Lease*>> ScanManag
   return std::make_pair(&scan->second, &it->second);
 }
 
+namespace {
+
+// What a probe reported with a result, held to the probe library's bounds
+// (common/evidence_check.h): a worker is not trusted to have used it.
+absl::Status CheckProbeFields(const std::string& field, const v1::ProbeResult& r) {
+  RETURN_IF_ERROR(CheckTransport(absl::StrCat(field, ".transport"), r.transport()));
+  if (r.verified() && !IsProbeService(r.service())) {
+    return FieldError(absl::StrCat(field, ".service"),
+                      absl::StrCat(QuoteFieldValue(r.service()), " (", r.service().size(),
+                                   " bytes) is not a service a probe names"));
+  }
+  if (r.service().size() > kMaxEvidenceService) {
+    return FieldError(absl::StrCat(field, ".service"),
+                      absl::StrCat(r.service().size(), " bytes, at most ", kMaxEvidenceService));
+  }
+  if (r.has_evidence()) RETURN_IF_ERROR(CheckEvidence(absl::StrCat(field, ".evidence"), r.evidence()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req,
                                          const std::string& identity) {
   absl::MutexLock lock(&mu_);
@@ -980,17 +1048,21 @@ absl::Status ScanManager::ReportFindings(const v1::ReportFindingsRequest& req,
   RETURN_IF_ERROR(EnsureSpace(scan));
   std::vector<v1::ProbeResult> open;
   std::vector<uint64_t> seen_open;  // a confirmation lease's open indices
-  for (const v1::ProbeResult& r : req.results()) {
+  for (int i = 0; i < req.results_size(); ++i) {
+    const v1::ProbeResult& r = req.results(i);
     auto ip = IpAddress::Parse(r.ip());
     if (!ip || r.port() == 0 || r.port() > 65535) {
       return absl::InvalidArgumentError(
           absl::StrCat("result '", r.ip(), ":", r.port(), "' is not an address and port"));
     }
-    const std::optional<uint64_t> index =
-        scan.space->IndexOf({*ip, static_cast<uint16_t>(r.port())});
+    RETURN_IF_ERROR(CheckProbeFields(absl::StrCat("results[", i, "]"), r));
+    const bool udp = r.transport() == v1::TRANSPORT_UDP;
+    const std::optional<uint64_t> index = scan.space->IndexOf(
+        {*ip, static_cast<uint16_t>(r.port()), udp ? probes::Transport::kUdp : probes::Transport::kTcp});
     if (!index) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("result ", r.ip(), ":", r.port(), " is not part of scan ", scan.scan.id()));
+      return absl::InvalidArgumentError(absl::StrCat("result ", r.ip(), ":", r.port(),
+                                                     udp ? "/udp" : "", " is not part of scan ",
+                                                     scan.scan.id()));
     }
     if (!lease.confirm.empty()) {
       if (!std::binary_search(lease.confirm.begin(), lease.confirm.end(), *index)) {
@@ -1048,7 +1120,7 @@ absl::Status ScanManager::CompleteShard(const v1::CompleteShardRequest& req,
   if (!lease.confirm.empty()) {
     if (req.handed_back()) {
       scan.confirm_pending.push_front(
-          {lease.confirm, lease.avoid, clock_.Now() - kConfirmWait, lease.attempts - 1});
+          {lease.confirm, lease.avoid, clock_.Now() - ConfirmWait(), lease.attempts - 1});
       events_->ShardHandedBack();
       Changed();
       return absl::OkStatus();
@@ -1131,6 +1203,26 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     diff = DiffExposures(before, now_open);
     RETURN_IF_ERROR(CheckCanaries(scan, now_open));
   }
+  // Exposures of the scope that stay as they were, unreported: ports of
+  // scanned addresses this scan did not probe (another port set, UDP
+  // services not probed this time), a degraded run's closed pairs, and
+  // closed pairs that were open again (flaps). (An address no longer in the
+  // targets is closed, as before: it left the inventory.)
+  std::vector<ExposureDelta> unreported;
+  {
+    RETURN_IF_ERROR(EnsureSpace(scan));
+    std::vector<ExposureDelta> kept;
+    for (ExposureDelta& d : diff) {
+      const std::optional<IpAddress> ip = IpAddress::Parse(d.key.ip);
+      if (d.change == ExposureChange::kClosed && ip && scan.targets.Contains(*ip) &&
+          !IndexOfKey(scan, d.key)) {
+        unreported.push_back(std::move(d));
+      } else {
+        kept.push_back(std::move(d));
+      }
+    }
+    diff = std::move(kept);
+  }
   bool degraded = false;
   for (const v1::CanaryResult& c : scan.scan.canaries()) {
     if (!c.missed()) continue;
@@ -1140,16 +1232,15 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
   }
   const v1::ScanState final_state = degraded ? v1::DEGRADED : v1::SUCCEEDED;
   report.set_degraded(degraded);
-  // Exposures of the scope that stay as they were, unreported: a degraded
-  // run's closed pairs, and closed pairs that were open again (flaps).
-  std::vector<ExposureDelta> unreported;
   if (degraded) {
     // A run that missed a canary may have missed anything: it never says
     // that an exposure closed.
     std::vector<ExposureDelta> kept;
+    size_t suppressed = 0;
     for (ExposureDelta& d : diff) {
       if (d.change == ExposureChange::kClosed) {
         unreported.push_back(std::move(d));
+        ++suppressed;
       } else {
         kept.push_back(std::move(d));
       }
@@ -1157,7 +1248,7 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     diff = std::move(kept);
     MakeLogger("coordinator")
         ->warn("scan degraded id={} missed_canaries={} closed_suppressed={}", id,
-               absl::StrJoin(report.missed_canaries(), ","), unreported.size());
+               absl::StrJoin(report.missed_canaries(), ","), suppressed);
   }
 
   // Confirmation: the changes are probed again before the report.
@@ -1166,13 +1257,10 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     RETURN_IF_ERROR(EnsureSpace(scan));
     for (const ExposureDelta& d : diff) {
       if (d.change == ExposureChange::kStillOpen) continue;
-      const std::optional<IpAddress> ip = IpAddress::Parse(d.key.ip);
-      if (!ip || d.key.port == 0 || d.key.port > 65535) continue;
-      const std::optional<uint64_t> index =
-          scan.space->IndexOf({*ip, static_cast<uint16_t>(d.key.port)});
+      const std::optional<uint64_t> index = IndexOfKey(scan, d.key);
       if (!index) continue;  // not a pair of this scan: nothing to probe again
-      rows.push_back(
-          {*index, d.key.ip, d.key.port, d.change == ExposureChange::kClosed, false, false});
+      rows.push_back({*index, d.key.ip, d.key.port, d.change == ExposureChange::kClosed, false,
+                      false, d.key.transport});
     }
     if (!rows.empty()) {
       RETURN_IF_ERROR(store_.InsertConfirmations(id, rows));
@@ -1187,7 +1275,7 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
     }
   }
   std::map<ExposureKey, const ConfirmationRow*> probed;
-  for (const ConfirmationRow& r : rows) probed[ExposureKey{r.ip, r.port}] = &r;
+  for (const ConfirmationRow& r : rows) probed[ExposureKey(r.ip, r.port, r.transport)] = &r;
   uint64_t confirmed = 0;
   uint64_t flaps = 0;
   {
@@ -1205,6 +1293,7 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
           v1::Flap* f = report.add_flaps();
           f->set_ip(d.key.ip);
           f->set_port(d.key.port);
+          f->set_transport(static_cast<v1::Transport>(d.key.transport));
           f->set_status(closed ? v1::CLOSED : v1::NEW);
         }
         if (closed) unreported.push_back(std::move(d));
@@ -1243,10 +1332,18 @@ absl::Status ScanManager::MaybeFinish(LiveScan& scan) {
   return absl::OkStatus();
 }
 
+std::optional<uint64_t> ScanManager::IndexOfKey(const LiveScan& scan, const ExposureKey& key) {
+  const std::optional<IpAddress> ip = IpAddress::Parse(key.ip);
+  if (!ip || key.port == 0 || key.port > 65535 || scan.space == nullptr) return std::nullopt;
+  return scan.space->IndexOf(
+      {*ip, static_cast<uint16_t>(key.port),
+       key.transport == kExposureUdp ? probes::Transport::kUdp : probes::Transport::kTcp});
+}
+
 absl::Status ScanManager::EnsureSpace(LiveScan& scan) {
   if (scan.space != nullptr) return absl::OkStatus();
   ASSIGN_OR_RETURN(ProbeSpace space,
-                   ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed()));
+                   ProbeSpace::Create(scan.targets, scan.ports, scan.scan.seed(), scan.udp_ports));
   scan.space = std::make_shared<const ProbeSpace>(std::move(space));
   return absl::OkStatus();
 }
@@ -1289,7 +1386,7 @@ absl::StatusOr<std::optional<v1::LeaseShardResponse>> ScanManager::GrantConfirma
   for (auto& [scan_id, scan] : live_) {
     for (auto it = scan.confirm_pending.begin(); it != scan.confirm_pending.end(); ++it) {
       if (!it->avoid.empty() && it->avoid == worker_id && other_live &&
-          now - it->since < kConfirmWait) {
+          now - it->since < ConfirmWait()) {
         continue;
       }
       ConfirmShard shard = std::move(*it);
@@ -1340,14 +1437,16 @@ absl::Status ScanManager::CheckCanaries(LiveScan& scan, const ExposureMap& open)
     r->set_transport(c.protocol == "udp" ? v1::TRANSPORT_UDP : v1::TRANSPORT_TCP);
     r->set_expected(c.expect == "closed" ? v1::PROBE_STATE_CLOSED : v1::PROBE_STATE_OPEN);
     const std::optional<IpAddress> ip = IpAddress::Parse(c.address);
-    // UDP pairs are not in the TCP probe space: such a canary is "not
-    // probed" until the space holds UDP pairs.
-    if (!ip || r->transport() != v1::TRANSPORT_TCP ||
-        !scan.space->IndexOf({*ip, static_cast<uint16_t>(c.port)})) {
+    const bool udp = r->transport() == v1::TRANSPORT_UDP;
+    // A canary outside the scan's pairs (its address, its port, or a UDP
+    // port of a service the profile does not probe) is "not probed".
+    if (!ip || !scan.space->IndexOf({*ip, static_cast<uint16_t>(c.port),
+                                     udp ? probes::Transport::kUdp : probes::Transport::kTcp})) {
       continue;
     }
     // The store keeps open findings only: no finding = not seen open.
-    const bool seen_open = open.count(ExposureKey{c.address, c.port}) > 0;
+    const bool seen_open =
+        open.count(ExposureKey(ip->ToString(), c.port, udp ? kExposureUdp : kExposureTcp)) > 0;
     r->set_seen(seen_open ? v1::PROBE_STATE_OPEN : v1::PROBE_STATE_CLOSED);
     r->set_missed(r->seen() != r->expected());
   }
@@ -1372,7 +1471,7 @@ void ScanManager::Tick() {
       if (l.attempts >= kMaxShardAttempts) {
         failed.push_back(id);
       } else if (!l.confirm.empty()) {
-        scan.confirm_pending.push_back({l.confirm, l.avoid, now - kConfirmWait, l.attempts});
+        scan.confirm_pending.push_back({l.confirm, l.avoid, now - ConfirmWait(), l.attempts});
       } else if (absl::Status s = store_.ReleaseShard(id, l.begin, l.attempts); !s.ok()) {
         log->error("cannot release shard scan={} begin={}: {}", id, l.begin, s.message());
         ++it;

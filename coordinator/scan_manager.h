@@ -21,7 +21,8 @@
 // whose pair is in the scan's probe space is probed again: confirmation
 // shards (Shard.confirm_indices, at most 256 indices each) leased before any
 // other work, each to a worker other than the one that probed those indices
-// while another live worker exists (any worker after a short wait). The
+// while another live worker exists (any worker after
+// lease.confirm_wait_seconds, 2 s by default). The
 // change list and what each re-probe saw are stored (table confirmations),
 // so a restarted coordinator resumes the confirmation. A new pair not open
 // again and a closed pair open again are flaps: not in the report (a flapped
@@ -308,6 +309,7 @@ class ScanManager {
     uint64_t next_index = 0;
     TargetSet targets;
     PortSet ports;
+    std::vector<uint16_t> udp_ports;  // of the profile's UDP services
     std::deque<PendingShard> pending;
     std::map<std::string, Lease> leases;      // by lease id
     double probes_per_lease_second = 0;       // moving average over completed shards
@@ -379,8 +381,15 @@ class ScanManager {
   // else CLOSED; missed when that is not what the config expects.
   absl::Status CheckCanaries(LiveScan& scan, const ExposureMap& open)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The index of a pair in the scan's probe space (built), if it is one.
+  static std::optional<uint64_t> IndexOfKey(const LiveScan& scan, const ExposureKey& key);
   // Builds the scan's probe space if not yet built.
   absl::Status EnsureSpace(LiveScan& scan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How long a confirmation shard waits for a worker other than the one
+  // that found its changes (lease.confirm_wait_seconds).
+  absl::Duration ConfirmWait() const {
+    return absl::Seconds(config_.lease.confirm_wait_seconds);
+  }
   // Queues confirmation shards for the rows not done, grouped by the worker
   // that probed them in the main phase (the one each shard avoids).
   void QueueConfirmations(LiveScan& scan, const std::vector<ConfirmationRow>& rows)

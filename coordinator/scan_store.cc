@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/audit_log.h"
+#include "common/evidence_check.h"
 #include "common/services.h"
 #include "common/status_macros.h"
 
@@ -144,6 +145,62 @@ CREATE TABLE IF NOT EXISTS confirmations (
   PRIMARY KEY (scan_id, idx));
 )sql";
 
+// Version 8 (issue 12): findings, exposures, report rows and confirmations
+// keyed by (ip, port, transport), with what the probe saw: the service that
+// answered ('' = the catalogue's name of the port), whether a probe verified
+// it, and its evidence (a serialized goalkeeper.v1.Evidence, empty = none).
+// Rows of earlier versions are TCP (transport 0) without a probe.
+constexpr char kSchemaV8[] = R"sql(
+CREATE TABLE findings_v8 (
+  scan_id TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  transport INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL,
+  rtt_us INTEGER NOT NULL,
+  found_ms INTEGER NOT NULL,
+  service TEXT NOT NULL DEFAULT '',
+  verified INTEGER NOT NULL DEFAULT 0,
+  evidence BLOB NOT NULL DEFAULT x'',
+  PRIMARY KEY (scan_id, ip, port, transport));
+INSERT INTO findings_v8 (scan_id, ip, port, state, rtt_us, found_ms)
+  SELECT scan_id, ip, port, state, rtt_us, found_ms FROM findings;
+DROP TABLE findings;
+ALTER TABLE findings_v8 RENAME TO findings;
+CREATE TABLE exposures_v8 (
+  scope TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  transport INTEGER NOT NULL DEFAULT 0,
+  first_seen_ms INTEGER NOT NULL,
+  service TEXT NOT NULL DEFAULT '',
+  verified INTEGER NOT NULL DEFAULT 0,
+  evidence BLOB NOT NULL DEFAULT x'',
+  PRIMARY KEY (scope, ip, port, transport));
+INSERT INTO exposures_v8 (scope, ip, port, first_seen_ms)
+  SELECT scope, ip, port, first_seen_ms FROM exposures;
+DROP TABLE exposures;
+ALTER TABLE exposures_v8 RENAME TO exposures;
+ALTER TABLE report_exposures ADD COLUMN transport INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE report_exposures ADD COLUMN service TEXT NOT NULL DEFAULT '';
+ALTER TABLE report_exposures ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE report_exposures ADD COLUMN evidence BLOB NOT NULL DEFAULT x'';
+ALTER TABLE confirmations ADD COLUMN transport INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+// A stored detail as the API shows it (m: a Finding or an Exposure, its port
+// set): the service named (the probe's when verified, else the catalogue's),
+// the transport, and the evidence parsed back.
+template <typename Message>
+void FillDetail(Message& m, int transport, const std::string& service, bool verified,
+                const std::string& evidence) {
+  const auto t = static_cast<v1::Transport>(transport);
+  m.set_transport(t);
+  m.set_service(ExposureServiceName(m.port(), t, verified, service));
+  m.set_verified(verified);
+  if (!evidence.empty()) m.mutable_evidence()->ParseFromString(evidence);
+}
+
 }  // namespace
 
 const SqliteSchema& CoordinatorSchema() {
@@ -154,11 +211,20 @@ const SqliteSchema& CoordinatorSchema() {
        "meta", "workers", "nodes", "node_findings", "audit", "confirmations"},
       // Version 6: the audit trail (common/audit_log.h).
       {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5, kAuditSchemaSql,
-       kSchemaConfirmations}};
+       kSchemaConfirmations, kSchemaV8}};
   return *schema;
 }
 
 namespace {
+
+// Columns 0-6 of a findings or exposures row: ip, port, transport, time,
+// service, verified, evidence.
+ExposureKey ReadKey(const SqliteStatement& r) {
+  return ExposureKey(r.Text(0), static_cast<uint32_t>(r.Int(1)), static_cast<int>(r.Int(2)));
+}
+ExposureInfo ReadInfo(const SqliteStatement& r) {
+  return ExposureInfo(r.Int(3), ExposureDetail{r.Text(4), r.Int(5) != 0, r.Text(6)});
+}
 
 constexpr char kScanColumns[] =
     "spec, state, probes_total, next_index, probes_done, shards_done, created_ms, started_ms, "
@@ -468,12 +534,16 @@ absl::StatusOr<uint64_t> ScanStore::InsertFindings(const std::string& scan_id,
   return Guard([&]() -> absl::StatusOr<uint64_t> {
     RETURN_IF_ERROR(Begin());
     ASSIGN_OR_RETURN(SqliteStatement * st,
-                     db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, state, "
-                                 "rtt_us, found_ms) VALUES (?,?,?,?,?,?)"));
+                     db_->Cached("INSERT OR IGNORE INTO findings (scan_id, ip, port, transport, "
+                                 "state, rtt_us, found_ms, service, verified, evidence) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?,?)"));
     uint64_t inserted = 0;
     for (const v1::ProbeResult& r : results) {
-      st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()}).Bind(4, int64_t{r.state()});
-      st->Bind(5, int64_t{r.rtt_us()}).Bind(6, now_ms);
+      st->Bind(1, scan_id).Bind(2, r.ip()).Bind(3, int64_t{r.port()});
+      st->Bind(4, int64_t{r.transport()}).Bind(5, int64_t{r.state()});
+      st->Bind(6, int64_t{r.rtt_us()}).Bind(7, now_ms);
+      st->Bind(8, r.verified() ? r.service() : std::string()).Bind(9, int64_t{r.verified()});
+      st->BindBlob(10, r.has_evidence() ? r.evidence().SerializeAsString() : std::string());
       RETURN_IF_ERROR(st->Run());
       inserted += static_cast<uint64_t>(db_->Changes());
     }
@@ -485,8 +555,9 @@ absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
                                        const std::function<void(const v1::Finding&)>& fn) {
   // Not cached: a caller may run another query from inside `fn`.
   ASSIGN_OR_RETURN(SqliteStatement st,
-                   db_->Prepare("SELECT ip, port, state, rtt_us, found_ms FROM findings "
-                                "WHERE scan_id = ? ORDER BY ip, port"));
+                   db_->Prepare("SELECT ip, port, state, rtt_us, found_ms, transport, service, "
+                                "verified, evidence FROM findings "
+                                "WHERE scan_id = ? ORDER BY ip, port, transport"));
   st.Bind(1, scan_id);
   for (;;) {
     ASSIGN_OR_RETURN(bool row, st.Step());
@@ -498,7 +569,7 @@ absl::Status ScanStore::ForEachFinding(const std::string& scan_id,
     f.set_state(static_cast<v1::ProbeState>(st.Int(2)));
     f.set_rtt_us(static_cast<uint32_t>(st.Int(3)));
     f.set_found_unix_ms(st.Int(4));
-    f.set_service(ServiceName(static_cast<uint16_t>(f.port())));
+    FillDetail(f, static_cast<int>(st.Int(5)), st.Text(6), st.Int(7) != 0, st.Text(8));
     fn(f);
   }
   return absl::OkStatus();
@@ -508,13 +579,14 @@ absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::stri
                                                                  const ExposureKey* after,
                                                                  uint32_t limit) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT ip, port, state, rtt_us, found_ms FROM findings "
-                               "WHERE scan_id = ?1 AND "
-                               "(?2 = 0 OR ip > ?3 OR (ip = ?3 AND port > ?4)) "
-                               "ORDER BY ip, port LIMIT ?5"));
+                   db_->Cached("SELECT ip, port, state, rtt_us, found_ms, transport, service, "
+                               "verified, evidence FROM findings "
+                               "WHERE scan_id = ?1 AND (?2 = 0 OR (ip, port, transport) > (?3, ?4, ?6)) "
+                               "ORDER BY ip, port, transport LIMIT ?5"));
   st->Bind(1, scan_id).Bind(2, int64_t{after != nullptr});
   st->Bind(3, after != nullptr ? after->ip : std::string());
   st->Bind(4, int64_t{after != nullptr ? after->port : 0}).Bind(5, int64_t{limit});
+  st->Bind(6, int64_t{after != nullptr ? after->transport : 0});
   std::vector<v1::Finding> out;
   RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
     v1::Finding& f = out.emplace_back();
@@ -524,7 +596,7 @@ absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::stri
     f.set_state(static_cast<v1::ProbeState>(r.Int(2)));
     f.set_rtt_us(static_cast<uint32_t>(r.Int(3)));
     f.set_found_unix_ms(r.Int(4));
-    f.set_service(ServiceName(static_cast<uint16_t>(f.port())));
+    FillDetail(f, static_cast<int>(r.Int(5)), r.Text(6), r.Int(7) != 0, r.Text(8));
     return absl::OkStatus();
   }));
   return out;
@@ -532,12 +604,13 @@ absl::StatusOr<std::vector<v1::Finding>> ScanStore::FindingsPage(const std::stri
 
 absl::StatusOr<ExposureMap> ScanStore::OpenPairs(const std::string& scan_id) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT ip, port, found_ms FROM findings WHERE scan_id = ? "
-                               "ORDER BY ip, port"));
+                   db_->Cached("SELECT ip, port, transport, found_ms, service, verified, "
+                               "evidence FROM findings WHERE scan_id = ? "
+                               "ORDER BY ip, port, transport"));
   st->Bind(1, scan_id);
   ExposureMap out;
   RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
-    out.emplace_hint(out.end(), ExposureKey{r.Text(0), static_cast<uint32_t>(r.Int(1))}, r.Int(2));
+    out.emplace_hint(out.end(), ReadKey(r), ReadInfo(r));
     return absl::OkStatus();
   }));
   return out;
@@ -568,11 +641,12 @@ absl::StatusOr<std::optional<std::string>> ScanStore::PreviousSucceeded(const st
 
 absl::StatusOr<ExposureMap> ScanStore::Exposures(const std::string& scope) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT ip, port, first_seen_ms FROM exposures WHERE scope = ?"));
+                   db_->Cached("SELECT ip, port, transport, first_seen_ms, service, verified, "
+                               "evidence FROM exposures WHERE scope = ?"));
   st->Bind(1, scope);
   ExposureMap out;
   RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
-    out[ExposureKey{r.Text(0), static_cast<uint32_t>(r.Int(1))}] = r.Int(2);
+    out[ReadKey(r)] = ReadInfo(r);
     return absl::OkStatus();
   }));
   return out;
@@ -590,26 +664,31 @@ absl::Status ScanStore::FinishScanWithReport(const std::string& id, int64_t now_
     del->Bind(1, scope);
     RETURN_IF_ERROR(del->Run());
     ASSIGN_OR_RETURN(SqliteStatement * ins,
-                     db_->Cached("INSERT INTO exposures (scope, ip, port, first_seen_ms) "
-                                 "VALUES (?,?,?,?)"));
+                     db_->Cached("INSERT INTO exposures (scope, ip, port, transport, "
+                                 "first_seen_ms, service, verified, evidence) "
+                                 "VALUES (?,?,?,?,?,?,?,?)"));
     ASSIGN_OR_RETURN(SqliteStatement * exp,
                      db_->Cached("INSERT OR IGNORE INTO report_exposures (scan_id, n, ip, port, "
-                                 "status, first_seen_ms) VALUES (?,?,?,?,?,?)"));
-    for (const ExposureDelta& d : kept) {
-      ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
-      RETURN_IF_ERROR(ins->Run());
-    }
+                                 "status, first_seen_ms, transport, service, verified, evidence) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    auto keep = [&](const ExposureDelta& d) {
+      ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port});
+      ins->Bind(4, int64_t{d.key.transport}).Bind(5, d.first_seen_ms);
+      ins->Bind(6, d.detail.service).Bind(7, int64_t{d.detail.verified});
+      ins->BindBlob(8, d.detail.evidence);
+      return ins->Run();
+    };
+    for (const ExposureDelta& d : kept) RETURN_IF_ERROR(keep(d));
     int64_t n = 0;
     for (const ExposureDelta& d : diff) {
-      if (d.change != ExposureChange::kClosed) {
-        ins->Bind(1, scope).Bind(2, d.key.ip).Bind(3, int64_t{d.key.port}).Bind(4, d.first_seen_ms);
-        RETURN_IF_ERROR(ins->Run());
-      }
+      if (d.change != ExposureChange::kClosed) RETURN_IF_ERROR(keep(d));
       const v1::ExposureStatus status = d.change == ExposureChange::kNew      ? v1::NEW
                                         : d.change == ExposureChange::kClosed ? v1::CLOSED
                                                                               : v1::STILL_OPEN;
       exp->Bind(1, id).Bind(2, n++).Bind(3, d.key.ip).Bind(4, int64_t{d.key.port});
-      exp->Bind(5, int64_t{status}).Bind(6, d.first_seen_ms);
+      exp->Bind(5, int64_t{status}).Bind(6, d.first_seen_ms).Bind(7, int64_t{d.key.transport});
+      exp->Bind(8, d.detail.service).Bind(9, int64_t{d.detail.verified});
+      exp->BindBlob(10, d.detail.evidence);
       RETURN_IF_ERROR(exp->Run());
     }
     v1::ScanReport stored = header;
@@ -629,10 +708,11 @@ absl::Status ScanStore::InsertConfirmations(const std::string& scan_id,
     RETURN_IF_ERROR(Begin());
     ASSIGN_OR_RETURN(SqliteStatement * st,
                      db_->Cached("INSERT OR IGNORE INTO confirmations (scan_id, idx, ip, port, "
-                                 "change, done, seen_open) VALUES (?,?,?,?,?,?,?)"));
+                                 "change, done, seen_open, transport) VALUES (?,?,?,?,?,?,?,?)"));
     for (const ConfirmationRow& r : rows) {
       st->Bind(1, scan_id).Bind(2, I64(r.index)).Bind(3, r.ip).Bind(4, int64_t{r.port});
       st->Bind(5, int64_t{r.closed ? 1 : 0}).Bind(6, int64_t{r.done}).Bind(7, int64_t{r.seen_open});
+      st->Bind(8, int64_t{r.transport});
       RETURN_IF_ERROR(st->Run());
     }
     return absl::OkStatus();
@@ -642,13 +722,13 @@ absl::Status ScanStore::InsertConfirmations(const std::string& scan_id,
 absl::StatusOr<std::vector<ConfirmationRow>> ScanStore::LoadConfirmations(
     const std::string& scan_id) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT idx, ip, port, change, done, seen_open FROM confirmations "
-                               "WHERE scan_id = ? ORDER BY idx"));
+                   db_->Cached("SELECT idx, ip, port, change, done, seen_open, transport "
+                               "FROM confirmations WHERE scan_id = ? ORDER BY idx"));
   st->Bind(1, scan_id);
   std::vector<ConfirmationRow> out;
   RETURN_IF_ERROR(st->ForEachRow([&](const SqliteStatement& r) -> absl::Status {
     out.push_back({static_cast<uint64_t>(r.Int(0)), r.Text(1), static_cast<uint32_t>(r.Int(2)),
-                   r.Int(3) != 0, r.Int(4) != 0, r.Int(5) != 0});
+                   r.Int(3) != 0, r.Int(4) != 0, r.Int(5) != 0, static_cast<int>(r.Int(6))});
     return absl::OkStatus();
   }));
   return out;
@@ -679,7 +759,8 @@ absl::StatusOr<std::vector<v1::Exposure>> ScanStore::ReportExposures(const std::
                                                                      uint64_t offset,
                                                                      uint32_t limit) {
   ASSIGN_OR_RETURN(SqliteStatement * st,
-                   db_->Cached("SELECT ip, port, status, first_seen_ms FROM report_exposures "
+                   db_->Cached("SELECT ip, port, status, first_seen_ms, transport, service, "
+                               "verified, evidence FROM report_exposures "
                                "WHERE scan_id = ? AND n >= ? ORDER BY n LIMIT ?"));
   st->Bind(1, scan_id).Bind(2, I64(offset)).Bind(3, int64_t{limit});
   std::vector<v1::Exposure> out;
@@ -687,9 +768,9 @@ absl::StatusOr<std::vector<v1::Exposure>> ScanStore::ReportExposures(const std::
     v1::Exposure& e = out.emplace_back();
     e.set_ip(r.Text(0));
     e.set_port(static_cast<uint32_t>(r.Int(1)));
-    e.set_service(ServiceName(static_cast<uint16_t>(e.port())));
     e.set_status(static_cast<v1::ExposureStatus>(r.Int(2)));
     e.set_first_seen_unix_ms(r.Int(3));
+    FillDetail(e, static_cast<int>(r.Int(4)), r.Text(5), r.Int(6) != 0, r.Text(7));
     return absl::OkStatus();
   }));
   return out;

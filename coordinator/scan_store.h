@@ -82,6 +82,7 @@ struct ConfirmationRow {
   bool closed = false;     // the change: closed (else new)
   bool done = false;       // a confirmation shard probed it
   bool seen_open = false;  // and found it open
+  int transport = 0;       // goalkeeper.v1.Transport of the pair
 };
 
 struct ReportRow {
@@ -95,7 +96,7 @@ struct ReportRow {
 };
 
 // The coordinator database's schema (application id, tables, migrations up
-// to user_version 7), shared by every connection to the file (ScanStore,
+// to user_version 8), shared by every connection to the file (ScanStore,
 // NodeStore, the audit trail's SqliteAuditLog).
 const SqliteSchema& CoordinatorSchema();
 
@@ -140,26 +141,27 @@ class ScanStore {
   // Marks the shard done and adds its probes to the scan's progress.
   absl::Status CompleteShard(const std::string& scan_id, uint64_t begin, uint64_t end);
 
-  // Inserts open findings; a (scan, ip, port) already stored is ignored.
-  // Returns how many were new.
+  // Inserts open findings with what their probes saw (transport, service
+  // when verified, evidence); a (scan, ip, port, transport) already stored
+  // is ignored. Returns how many were new.
   absl::StatusOr<uint64_t> InsertFindings(const std::string& scan_id,
                                           const std::vector<goalkeeper::v1::ProbeResult>& results,
                                           int64_t now_ms);
   absl::Status ForEachFinding(const std::string& scan_id,
                               const std::function<void(const goalkeeper::v1::Finding&)>& fn);
-  // At most `limit` findings after `after` in (ip, port) order (keyset
-  // pagination; `after` null = from the start).
+  // At most `limit` findings after `after` in (ip, port, transport) order
+  // (keyset pagination; `after` null = from the start).
   absl::StatusOr<std::vector<goalkeeper::v1::Finding>> FindingsPage(const std::string& scan_id,
                                                                     const ExposureKey* after,
                                                                     uint32_t limit);
-  // The scan's findings as pairs -> found time.
+  // The scan's findings as pairs -> found time and what was seen.
   absl::StatusOr<ExposureMap> OpenPairs(const std::string& scan_id);
   absl::StatusOr<uint64_t> CountFindings(const std::string& scan_id);
 
   // The latest SUCCEEDED scan of `scope` created before `seq`, if any.
   absl::StatusOr<std::optional<std::string>> PreviousSucceeded(const std::string& scope,
                                                                int64_t seq);
-  // Pair -> first seen (ms) for the scope.
+  // Pair -> first seen (ms) and what was last seen, for the scope.
   absl::StatusOr<ExposureMap> Exposures(const std::string& scope);
 
   // Ends a scan as SUCCEEDED: sets the exposures of its scope to those of

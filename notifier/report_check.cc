@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/evidence_check.h"
 #include "common/ip_address.h"
 #include "common/node_finding_check.h"
 #include "common/services.h"
@@ -40,80 +41,8 @@ absl::Status CheckScanId(absl::string_view field, absl::string_view id) {
   return absl::OkStatus();
 }
 
-// Evidence bounds (probes/evidence.h; mirrored here so the notifier does not
-// trust a sender to have used the probe library).
-constexpr size_t kMaxEvidenceService = 48;
-constexpr size_t kMaxEvidenceVersion = 64;
-constexpr size_t kMaxEvidenceBanner = 128;
-constexpr size_t kMaxEvidenceFact = 96;
-constexpr size_t kMaxEvidenceFacts = 8;
-// An amplification factor beyond this is not a measurement.
-constexpr double kMaxAmplification = 100000;
 constexpr int kMaxMissedCanaries = 64;
 constexpr int kMaxFlaps = 1000;
-
-// The services a protocol probe names (design12.md, "Service display names")
-// besides the catalogue's own names (LookupServiceByName).
-constexpr const char* kProbeServices[] = {
-    "Redis",      "MongoDB", "Elasticsearch", "OpenSearch",    "Memcached",
-    "MySQL",      "MariaDB", "PostgreSQL",    "Docker API",    "Kubernetes API",
-    "kubelet",    "Telnet",  "SSH",           "RDP",           "VNC",
-    "Cassandra",  "LDAP",    "HTTP",          "FTP",           "SMTP",
-    "DNS",        "NTP",     "SSDP",          "SNMP",          "CLDAP",
-    "Portmapper", "NetBIOS", "mDNS",          "MSSQL browser", "Ubiquiti discovery"};
-
-bool IsProbeService(absl::string_view name) {
-  for (const char* s : kProbeServices) {
-    if (name == s) return true;
-  }
-  return LookupServiceByName(std::string_view(name.data(), name.size())) != nullptr;
-}
-
-// Printable ASCII of at most `max` bytes.
-absl::Status CheckEvidenceText(absl::string_view field, absl::string_view v, size_t max) {
-  if (v.size() > max) {
-    return FieldError(field, absl::StrCat(v.size(), " bytes, at most ", max));
-  }
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e) {
-      return FieldError(field, absl::StrCat(QuoteFieldValue(v), " is not printable ASCII"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckEvidence(absl::string_view field, const v1::Evidence& ev) {
-  RETURN_IF_ERROR(
-      CheckEvidenceText(absl::StrCat(field, ".version"), ev.version(), kMaxEvidenceVersion));
-  if (!v1::AuthState_IsValid(ev.auth())) {
-    return FieldError(absl::StrCat(field, ".auth"),
-                      absl::StrCat(static_cast<int>(ev.auth()), " is not an AuthState"));
-  }
-  const double amp = ev.amplification();
-  if (!std::isfinite(amp) || amp < 0 || amp > kMaxAmplification) {
-    return FieldError(absl::StrCat(field, ".amplification"),
-                      absl::StrCat(amp, " is not a factor between 0 and ", kMaxAmplification));
-  }
-  RETURN_IF_ERROR(
-      CheckEvidenceText(absl::StrCat(field, ".banner"), ev.banner(), kMaxEvidenceBanner));
-  if (static_cast<size_t>(ev.facts_size()) > kMaxEvidenceFacts) {
-    return FieldError(absl::StrCat(field, ".facts"),
-                      absl::StrCat(ev.facts_size(), " facts, at most ", kMaxEvidenceFacts));
-  }
-  for (int i = 0; i < ev.facts_size(); ++i) {
-    RETURN_IF_ERROR(
-        CheckEvidenceText(absl::StrCat(field, ".facts[", i, "]"), ev.facts(i), kMaxEvidenceFact));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckTransport(absl::string_view field, v1::Transport t) {
-  if (t != v1::TRANSPORT_TCP && t != v1::TRANSPORT_UDP) {
-    return FieldError(field, absl::StrCat(static_cast<int>(t), " is not TCP (0) or UDP (1)"));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status CheckIpPort(absl::string_view field, absl::string_view ip_text, uint32_t port) {
   std::optional<IpAddress> ip = IpAddress::Parse(ip_text);

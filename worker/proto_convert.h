@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/probe_space.h"
+#include "common/scan_space.h"  // ProbeSpaceFromProfile
 #include "engine/scan_engine.h"
 #include "goalkeeper/v1/coordinator.pb.h"
 #include "goalkeeper/v1/scan.pb.h"
@@ -28,16 +29,6 @@ goalkeeper::v1::Evidence EvidenceToProto(const probes::Evidence& ev);
 
 // A shard profile's probe mode (unspecified = verify).
 ProbeMode ProbeModeFromProto(goalkeeper::v1::ProbeMode m);
-
-// Parses a TargetSpec and PortSpec message into a probe space.
-absl::StatusOr<ProbeSpace> ProbeSpaceFromProto(const goalkeeper::v1::TargetSpec& targets,
-                                               const goalkeeper::v1::PortSpec& ports,
-                                               uint64_t seed);
-// The same with the profile's UDP services (probes::UdpServicePorts) as UDP
-// pairs: the space the coordinator numbers for the scan.
-absl::StatusOr<ProbeSpace> ProbeSpaceFromProfile(const goalkeeper::v1::TargetSpec& targets,
-                                                 const goalkeeper::v1::ScanProfile& profile,
-                                                 uint64_t seed);
 
 }  // namespace goalkeeper
 

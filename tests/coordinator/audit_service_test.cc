@@ -47,9 +47,9 @@ class AuditServiceTest : public ::testing::Test {
           ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
     for (const char* suffix : {"", "-wal", "-shm"}) unlink((db_ + suffix).c_str());
     config_.allowed_ranges = {"127.82.0.0/16"};
-    config_.profiles["lab"] = ProfileConfig{"22,80,443,5432", 300, 1, 0};
+    config_.profiles["lab"] = ProfileConfig{"22,80,443,5432", 300, 1, 0, "verify", {}};
     config_.inventories["lab"] = InventoryConfig{{"127.82.1.0/30"}, {}, std::nullopt};
-    config_.lease = {10, 2, 5};
+    config_.lease = {10, 2, 5, 2};
     auto s = ScanStore::Open(db_);
     EXPECT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);

@@ -85,8 +85,8 @@ class AuthzScopeTest : public ::testing::Test {
           ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
     for (const char* suffix : {"", "-wal", "-shm"}) unlink((db_ + suffix).c_str());
     config_.allowed_ranges = {"127.80.0.0/16"};
-    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 0};
-    config_.lease = {10, 2, 5};
+    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 0, "verify", {}};
+    config_.lease = {10, 2, 5, 2};
     RoleScope& op = config_.auth.roles[Role::kOperator];
     op.allowed_ranges = {"127.80.1.0/24"};
     op.max_probes_per_scan = 100;

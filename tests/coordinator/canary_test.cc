@@ -82,8 +82,8 @@ class CanaryManagerTest : public ::testing::Test {
     unlink(db_.c_str());
     config_.allowed_ranges = {"127.81.0.0/16"};
     config_.inventories["lab"].targets = {"127.81.0.0/28"};
-    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 0};
-    config_.lease = {10, 2, 5};
+    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 0, "verify", {}};
+    config_.lease = {10, 2, 5, 2};
     // Expected open (and seen only when the scan finds it), expected closed,
     // and one outside every scan's pairs here.
     config_.canaries = {{"127.81.0.9", 80, "tcp", "open"},

@@ -123,6 +123,7 @@ TEST(CoordinatorConfigTest, ParsesBlockStyleWithSeveralEntries) {
   EXPECT_EQ(c->lease.ttl_seconds, 60u);
   EXPECT_EQ(c->lease.heartbeat_seconds, 10u);
   EXPECT_EQ(c->lease.shard_seconds, 2.5);
+  EXPECT_EQ(c->lease.confirm_wait_seconds, 0.5);
 }
 
 TEST(CoordinatorConfigTest, UsesDefaultsForAbsentKeys) {
@@ -356,6 +357,8 @@ TEST(CoordinatorConfigTest, RejectsNumbersOutOfRange) {
             "got '0'");
   EXPECT_EQ(ErrorOf("lease: {ttl_seconds: 0}\n"),
             "coordinator.yaml:1: lease.ttl_seconds: expected a whole number 1..86400, got '0'");
+  EXPECT_THAT(ErrorOf("lease: {confirm_wait_seconds: 3601}\n"),
+              HasSubstr("coordinator.yaml:1: lease.confirm_wait_seconds: expected a number "));
 }
 
 TEST(CoordinatorConfigTest, LimitsCapTheProbesOfAScan) {
@@ -717,6 +720,41 @@ TEST(BroadAllowedRangeWarningsTest, AWholeInternetConfigStillParses) {
   absl::StatusOr<CoordinatorConfig> c = Parse("allowed_ranges: [0.0.0.0/0, '::/0']\n");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(BroadAllowedRangeWarnings(c->allowed_ranges).size(), 2u);
+}
+
+}  // namespace
+}  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+// Issue 12: a profile's protocol probes and UDP services.
+TEST(CoordinatorConfigTest, ProfilesChooseProbesAndUdpServices) {
+  auto c = Parse(
+      "profiles:\n"
+      "  deep: {ports: \"6379\", probes: all, udp: [dns, \"ntp,snmp\"]}\n"
+      "  quick: {ports: \"22\", probes: none}\n"
+      "  every: {udp: [all]}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->profiles["deep"].probes, "all");
+  EXPECT_EQ(c->profiles["deep"].udp, (std::vector<std::string>{"dns", "ntp", "snmp"}));
+  EXPECT_EQ(c->profiles["quick"].probes, "none");
+  EXPECT_TRUE(c->profiles["quick"].udp.empty());
+  EXPECT_EQ(c->profiles["every"].probes, "verify");  // the default
+  EXPECT_EQ(c->profiles["every"].udp, (std::vector<std::string>{"all"}));
+  const std::string text = FormatCoordinatorConfig(*c);
+  auto again = ParseCoordinatorConfig(text, "formatted");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << text;
+  EXPECT_EQ(again->profiles, c->profiles);
+}
+
+TEST(CoordinatorConfigTest, AnUnknownProbeModeOrUdpServiceIsNamed) {
+  EXPECT_EQ(ErrorOf("profiles: {p: {probes: deep}}\n"),
+            "coordinator.yaml:1: profiles.p.probes: 'deep' is not none, verify or all");
+  EXPECT_THAT(ErrorOf("profiles:\n  p:\n    udp: [dns, quic]\n"),
+              HasSubstr("coordinator.yaml:3: profiles.p.udp: "));
+  EXPECT_THAT(ErrorOf("profiles:\n  p:\n    udp: [dns, quic]\n"), HasSubstr("quic"));
+  EXPECT_THAT(ErrorOf("profiles: {p: {udp: dns}}\n"), HasSubstr("profiles.p.udp: expected a list"));
 }
 
 }  // namespace

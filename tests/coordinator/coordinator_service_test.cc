@@ -25,8 +25,8 @@ class CoordinatorServiceTest : public ::testing::Test {
           ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db";
     for (const char* suffix : {"", "-wal", "-shm"}) unlink((db_ + suffix).c_str());
     config_.allowed_ranges = {"127.80.0.0/16"};
-    config_.profiles["lab"] = ProfileConfig{"22,80,443,5432", 300, 1, 0};
-    config_.lease = {10, 2, 5};
+    config_.profiles["lab"] = ProfileConfig{"22,80,443,5432", 300, 1, 0, "verify", {}};
+    config_.lease = {10, 2, 5, 2};
     auto s = ScanStore::Open(db_);
     EXPECT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);

@@ -40,5 +40,25 @@ TEST(ExposureDiffTest, EmptySidesAndTheExposuresAfter) {
   EXPECT_EQ(ExposuresAfter(diff), (ExposureMap{{{"::1", 6379}, 5}, {{"::2", 22}, 7}}));
 }
 
+TEST(ExposureDiffTest, TransportIsPartOfTheKeyAndTheDetailFollowsEachSide) {
+  const ExposureDetail redis{"Redis", true, "ev-before"};
+  const ExposureDetail redis_now{"Redis", true, "ev-now"};
+  const ExposureDetail dns{"DNS", true, "ev-dns"};
+  // 10.0.0.1:53/tcp was open; now 10.0.0.1:53/udp is: two different exposures.
+  const ExposureMap before = {{{"10.0.0.1", 53, kExposureTcp}, ExposureInfo(1, {"DNS", false, ""})},
+                              {{"10.0.0.2", 6379}, ExposureInfo(2, redis)}};
+  const ExposureMap now = {{{"10.0.0.1", 53, kExposureUdp}, ExposureInfo(5, dns)},
+                           {{"10.0.0.2", 6379}, ExposureInfo(6, redis_now)}};
+  EXPECT_THAT(
+      DiffExposures(before, now),
+      ElementsAre(ExposureDelta{{"10.0.0.1", 53, kExposureUdp}, ExposureChange::kNew, 5, dns},
+                  ExposureDelta{{"10.0.0.2", 6379}, ExposureChange::kStillOpen, 2, redis_now},
+                  ExposureDelta{{"10.0.0.1", 53, kExposureTcp}, ExposureChange::kClosed, 1,
+                                {"DNS", false, ""}}));
+  const ExposureMap after = ExposuresAfter(DiffExposures(before, now));
+  EXPECT_EQ(after.at({"10.0.0.2", 6379}), ExposureInfo(2, redis_now));
+  EXPECT_EQ(after.count({"10.0.0.1", 53, kExposureTcp}), 0u);
+}
+
 }  // namespace
 }  // namespace goalkeeper

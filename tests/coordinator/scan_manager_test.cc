@@ -3,13 +3,16 @@
 
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/ip_address.h"
 #include "common/probe_space.h"
+#include "common/scan_space.h"
 #include "coordinator/inventory_source.h"
 #include "coordinator/report_deliverer.h"
 #include "coordinator/schedule_runner.h"
@@ -57,8 +60,8 @@ class ScanManagerTest : public ::testing::Test {
     unlink(db_.c_str());
     config_.allowed_ranges = {"127.80.0.0/16"};
     config_.inventories["lab"].targets = {"127.80.0.0/24"};
-    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 1000};
-    config_.lease = {10, 2, 5};
+    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 1000, "verify", {}};
+    config_.lease = {10, 2, 5, 2};
     Open();
   }
 
@@ -397,7 +400,7 @@ std::string SliceKey(const v1::Shard& shard) {
 }
 
 TEST_F(ScanManagerTest, SmallScanIsServedWithinOneRoundWhileALargeScanRuns) {
-  config_.profiles["open"] = ProfileConfig{"22,80", 300, 1, 0};  // no rate cap
+  config_.profiles["open"] = ProfileConfig{"22,80", 300, 1, 0, "verify", {}};  // no rate cap
   Open();
   auto start = [&](const std::string& targets) {
     v1::StartScanRequest req;
@@ -426,7 +429,7 @@ TEST_F(ScanManagerTest, SmallScanIsServedWithinOneRoundWhileALargeScanRuns) {
 }
 
 TEST_F(ScanManagerTest, RateCappedScanWithItsBudgetTakenLeavesTheWorkerToAnotherScan) {
-  config_.profiles["open"] = ProfileConfig{"22,80", 300, 1, 0};
+  config_.profiles["open"] = ProfileConfig{"22,80", 300, 1, 0, "verify", {}};
   Open();
   const v1::Scan capped = Start("127.80.0.0/18");  // rate 1000
   v1::Shard first = Lease("w1");
@@ -1121,6 +1124,155 @@ TEST_F(ScanManagerTest, EventsAndStatsCountLeasesShardsOutcomesAndPendingWork) {
   ASSERT_EQ(ev.ended.size(), 3u);
   EXPECT_EQ(ev.ended[2].first, v1::CANCELLED);
   EXPECT_EQ(ev.ended[2].second, absl::ZeroDuration()) << "it never started";
+}
+
+}  // namespace
+}  // namespace goalkeeper
+
+namespace goalkeeper {
+namespace {
+
+// Issue 12: a profile's UDP services are pairs of the scan (the coordinator
+// numbers them as the workers do), the request may override the profile's
+// probe mode and UDP services, and an unknown service is refused naming it.
+TEST_F(ScanManagerTest, UdpServicesArePairsOfTheScanAndTheRequestOverridesTheProfile) {
+  config_.profiles["udp"] = ProfileConfig{"22,80", 300, 1, 0, "all", {"dns", "snmp"}};
+  Open();
+  v1::StartScanRequest req;
+  req.mutable_targets()->add_include("127.80.0.0/28");
+  req.set_profile("udp");
+  auto scan = manager_->StartScan(req, "");
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_EQ(scan->probes_total(), 16u * 4);  // 2 TCP + 2 UDP ports
+  EXPECT_EQ(scan->profile().probes(), v1::PROBE_MODE_ALL);
+  EXPECT_THAT(std::vector<std::string>(scan->profile().udp_services().begin(),
+                                       scan->profile().udp_services().end()),
+              ::testing::ElementsAre("dns", "snmp"));
+  // The shard carries them: a worker rebuilds the same space.
+  v1::Shard shard = Lease("w1");
+  ASSERT_FALSE(shard.lease_id().empty());
+  EXPECT_EQ(shard.profile().udp_services_size(), 2);
+  auto space = ProbeSpaceFromProfile(shard.targets(), shard.profile(), shard.slice().seed());
+  ASSERT_TRUE(space.ok()) << space.status();
+  EXPECT_EQ(space->size(), 64u);
+  // A UDP finding of a pair of the scan is accepted; of a UDP port the
+  // profile does not probe, refused.
+  v1::ReportFindingsRequest rf;
+  rf.set_worker_id("w1");
+  rf.set_worker_token(Token("w1"));
+  rf.set_lease_id(shard.lease_id());
+  v1::ProbeResult* r = rf.add_results();
+  r->set_ip("127.80.0.3");
+  r->set_port(53);
+  r->set_transport(v1::TRANSPORT_UDP);
+  r->set_state(v1::PROBE_STATE_OPEN);
+  r->set_service("DNS");
+  r->set_verified(true);
+  r->mutable_evidence()->set_amplification(12.5);
+  const std::optional<uint64_t> index = space->IndexOf(
+      {*IpAddress::Parse("127.80.0.3"), 53, probes::Transport::kUdp});
+  ASSERT_TRUE(index.has_value());
+  ASSERT_GE(*index, shard.slice().begin());  // one shard holds the 64 pairs
+  ASSERT_LT(*index, shard.slice().end());
+  absl::Status stored = manager_->ReportFindings(rf);
+  EXPECT_TRUE(stored.ok()) << stored;
+  r->set_port(123);  // ntp: not one of the profile's
+  absl::Status s = manager_->ReportFindings(rf);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("127.80.0.3:123/udp is not part of scan"));
+
+  // The request's mode and services win over the profile's.
+  req.set_probes(v1::PROBE_MODE_NONE);
+  req.add_udp_services("ntp");
+  auto adhoc = manager_->StartScan(req, "");
+  ASSERT_TRUE(adhoc.ok()) << adhoc.status();
+  EXPECT_EQ(adhoc->profile().probes(), v1::PROBE_MODE_NONE);
+  EXPECT_EQ(adhoc->probes_total(), 16u * 3);
+  req.clear_udp_services();
+  req.add_udp_services("quic");
+  auto bad = manager_->StartScan(req, "");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("udp_services: "));
+  EXPECT_THAT(bad.status().message(), HasSubstr("quic"));
+}
+
+// What a worker reports about a probe is held to the probe library's
+// bounds: INVALID_ARGUMENT naming the field, nothing stored.
+TEST_F(ScanManagerTest, ProbeFieldsOutOfBoundsAreRefusedNamingTheField) {
+  v1::Scan scan = Start("127.80.0.1", "6379");
+  v1::Shard shard = Lease("w1");
+  ASSERT_FALSE(shard.lease_id().empty());
+  auto report = [&](const std::function<void(v1::ProbeResult&)>& change) {
+    v1::ReportFindingsRequest rf;
+    rf.set_worker_id("w1");
+    rf.set_worker_token(Token("w1"));
+    rf.set_lease_id(shard.lease_id());
+    v1::ProbeResult* r = rf.add_results();
+    r->set_ip("127.80.0.1");
+    r->set_port(6379);
+    r->set_state(v1::PROBE_STATE_OPEN);
+    r->set_service("Redis");
+    r->set_verified(true);
+    change(*r);
+    return manager_->ReportFindings(rf);
+  };
+  auto refused = [&](const std::function<void(v1::ProbeResult&)>& change,
+                     const std::string& message) {
+    absl::Status s = report(change);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_THAT(s.message(), HasSubstr(message));
+  };
+  refused([](v1::ProbeResult& r) { r.mutable_evidence()->set_banner(std::string(200, 'a')); },
+          "results[0].evidence.banner: 200 bytes, at most 128");
+  refused([](v1::ProbeResult& r) { r.mutable_evidence()->set_version("7.0\r\nBcc: x"); },
+          "results[0].evidence.version: ");
+  refused(
+      [](v1::ProbeResult& r) {
+        for (int i = 0; i < 9; ++i) r.mutable_evidence()->add_facts("a=b");
+      },
+      "results[0].evidence.facts: 9 facts, at most 8");
+  refused([](v1::ProbeResult& r) { r.mutable_evidence()->set_amplification(-1); },
+          "results[0].evidence.amplification: ");
+  refused([](v1::ProbeResult& r) { r.set_service("Totally Redis <script>"); },
+          "results[0].service: ");
+  refused([](v1::ProbeResult& r) { r.set_transport(static_cast<v1::Transport>(7)); },
+          "results[0].transport: 7 is not TCP (0) or UDP (1)");
+  EXPECT_EQ(manager_->GetScan(scan.id())->findings(), 0u);
+  // Within bounds: stored, with its evidence.
+  ASSERT_TRUE(report([](v1::ProbeResult& r) {
+                r.mutable_evidence()->set_version("7.0.15");
+                r.mutable_evidence()->set_auth(v1::AUTH_STATE_NOT_REQUIRED);
+              }).ok());
+  auto page = manager_->FindingsPage(scan.id(), nullptr, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].service(), "Redis");
+  EXPECT_EQ((*page)[0].evidence().version(), "7.0.15");
+}
+
+// A pair of an earlier scan whose port this scan did not probe (another
+// port set, UDP services left out) is not reported closed: it stays an
+// exposure of the scope.
+TEST_F(ScanManagerTest, AnExposureOnAPortThisScanDidNotProbeIsNotReportedClosed) {
+  v1::StartScanRequest req;
+  req.set_inventory("lab");
+  req.set_profile("lab");
+  req.mutable_ports()->set_spec("22,80");
+  auto first = manager_->StartScan(req, "");
+  ASSERT_TRUE(first.ok()) << first.status();
+  RunToEnd("w1", {{"127.80.0.5", 22}, {"127.80.0.6", 80}});
+  clock_.Advance(absl::Hours(1));
+  req.mutable_ports()->set_spec("22");  // port 80 left out this time
+  auto second = manager_->StartScan(req, "");
+  ASSERT_TRUE(second.ok()) << second.status();
+  RunToEnd("w1", {});
+  auto done = manager_->GetScan(second->id());
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state(), v1::SUCCEEDED);
+  auto exposures = store_->Exposures("lab");
+  ASSERT_TRUE(exposures.ok());
+  EXPECT_EQ(exposures->count({"127.80.0.6", 80}), 1u) << "kept: not probed";
+  EXPECT_EQ(exposures->count({"127.80.0.5", 22}), 0u) << "closed: probed, not open";
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -57,8 +58,8 @@ class ScanStoreTest : public ::testing::Test {
     for (const char* suffix : {"", "-wal", "-shm"}) unlink((db_ + suffix).c_str());
     config_.allowed_ranges = {"127.80.0.0/16"};
     config_.inventories["lab"].targets = {"127.80.0.0/24"};
-    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 0};
-    config_.lease = {10, 2, 5};
+    config_.profiles["lab"] = ProfileConfig{"22,80", 300, 1, 0, "verify", {}};
+    config_.lease = {10, 2, 5, 2};
     Open();
   }
 
@@ -107,19 +108,26 @@ class ScanStoreTest : public ::testing::Test {
     v1::LeaseShardRequest lease_req;
     lease_req.set_worker_id(worker);
     lease_req.set_worker_token(registered->worker_token());
+    // Each scan's findings, read once: a report of 200k changes is confirmed
+    // by hundreds of confirmation shards.
+    std::map<std::string, std::set<std::pair<std::string, uint32_t>>> found;
     for (int i = 0; i < 10000; ++i) {
       auto lease = manager_->LeaseShard(lease_req);
       ASSERT_TRUE(lease.ok()) << lease.status();
       if (!lease->has_shard()) return;
       if (lease->shard().confirm_indices_size() > 0) {
         // Confirmation: the pairs are as the scan found them.
-        std::set<std::pair<std::string, uint32_t>> open;
-        ASSERT_TRUE(manager_
-                        ->ForEachFinding(lease->shard().scan_id(),
-                                         [&](const v1::Finding& f) {
-                                           open.insert({f.ip(), f.port()});
-                                         })
-                        .ok());
+        const std::string& scan_id = lease->shard().scan_id();
+        if (!found.contains(scan_id)) {
+          std::set<std::pair<std::string, uint32_t>>& pairs = found[scan_id];
+          ASSERT_TRUE(manager_
+                          ->ForEachFinding(scan_id,
+                                           [&](const v1::Finding& f) {
+                                             pairs.insert({f.ip(), f.port()});
+                                           })
+                          .ok());
+        }
+        const std::set<std::pair<std::string, uint32_t>>& open = found[scan_id];
         v1::ReportFindingsRequest rf;
         rf.set_worker_id(worker);
         rf.set_worker_token(registered->worker_token());
@@ -240,7 +248,7 @@ TEST_F(ScanStoreTest, FindingsAreReadInKeysetPagesCoveringEachOnce) {
     for (const v1::Finding& f : *page) {
       EXPECT_TRUE(seen.insert({f.ip(), f.port()}).second) << f.ip() << ":" << f.port();
     }
-    after = ExposureKey{page->back().ip(), page->back().port()};
+    after = ExposureKey(page->back().ip(), page->back().port(), page->back().transport());
   }
   EXPECT_EQ(seen.size(), 100000u);
   EXPECT_EQ(pages, 100);
@@ -304,7 +312,10 @@ TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportD
     ASSERT_TRUE(raw.ok());
     ASSERT_TRUE((*raw)
                     ->Exec("DROP TABLE report_exposures; DROP TABLE meta; DROP TABLE workers; "
-                           "DROP TABLE node_findings; DROP TABLE nodes; "
+                           "DROP TABLE node_findings; DROP TABLE nodes; DROP TABLE confirmations; "
+                           // The version-1 findings and exposures (no transport, no evidence):
+                           // empty here, recreated by the version-1 script.
+                           "DROP TABLE findings; DROP TABLE exposures; "
                            "PRAGMA application_id = 0; PRAGMA user_version = 0")
                     .ok());
     auto ins = (*raw)->Prepare("INSERT INTO reports (scan_id, payload) VALUES (?, ?)");
@@ -322,6 +333,132 @@ TEST_F(ScanStoreTest, UnmarkedDatabaseOfThePreviousVersionIsAdoptedAndItsReportD
   EXPECT_EQ(sender.reports[0].exposures_size(), 5000);
   EXPECT_EQ(sender.reports[0].exposure_count(), 5000u);
   EXPECT_EQ(sender.pages, 2);
+}
+
+// Schema 8 (issue 12): a version-7 file's findings and exposures are kept,
+// as TCP pairs without a probe, and the next scan's diff and report use them.
+TEST_F(ScanStoreTest, AVersion7DatabaseKeepsItsFindingsAndExposuresAsTcp) {
+  v1::Scan first = Start({"127.80.0.0/24"}, "22,80");
+  RunToEnd();
+  store_.reset();
+  manager_.reset();
+  {
+    auto raw = SqliteDb::Open(db_);
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE((*raw)
+                    ->Exec("DROP TABLE findings; DROP TABLE exposures; "
+                           "CREATE TABLE findings (scan_id TEXT NOT NULL, ip TEXT NOT NULL, "
+                           "port INTEGER NOT NULL, state INTEGER NOT NULL, rtt_us INTEGER NOT NULL, "
+                           "found_ms INTEGER NOT NULL, PRIMARY KEY (scan_id, ip, port)); "
+                           "CREATE TABLE exposures (scope TEXT NOT NULL, ip TEXT NOT NULL, "
+                           "port INTEGER NOT NULL, first_seen_ms INTEGER NOT NULL, "
+                           "PRIMARY KEY (scope, ip, port)); "
+                           "ALTER TABLE report_exposures DROP COLUMN transport; "
+                           "ALTER TABLE report_exposures DROP COLUMN service; "
+                           "ALTER TABLE report_exposures DROP COLUMN verified; "
+                           "ALTER TABLE report_exposures DROP COLUMN evidence; "
+                           "ALTER TABLE confirmations DROP COLUMN transport; "
+                           "PRAGMA user_version = 7")
+                    .ok());
+    auto ins = (*raw)->Prepare(
+        "INSERT INTO findings VALUES ('" + first.id() + "', '127.80.0.7', 22, 1, 5, 1000)");
+    ASSERT_TRUE(ins.ok());
+    ASSERT_TRUE(ins->Run().ok());
+    auto exp = (*raw)->Prepare(
+        "INSERT INTO exposures SELECT scope, '127.80.0.7', 22, 1000 FROM scans WHERE id = '" +
+        first.id() + "'");
+    ASSERT_TRUE(exp.ok());
+    ASSERT_TRUE(exp->Run().ok());
+  }
+  Open();
+  ASSERT_NE(manager_, nullptr);
+  auto page = manager_->FindingsPage(first.id(), nullptr, 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].ip(), "127.80.0.7");
+  EXPECT_EQ((*page)[0].transport(), v1::TRANSPORT_TCP);
+  EXPECT_EQ((*page)[0].service(), "SSH");
+  EXPECT_FALSE((*page)[0].verified());
+  EXPECT_FALSE((*page)[0].has_evidence());
+  // The next scan finds it again over TCP: still open since the first.
+  clock_.Advance(absl::Hours(1));
+  v1::Scan second = Start({"127.80.0.0/24"}, "22,80");
+  std::vector<v1::ProbeResult> again(1);
+  again[0].set_ip("127.80.0.7");
+  again[0].set_port(22);
+  again[0].set_state(v1::PROBE_STATE_OPEN);
+  ASSERT_TRUE(store_->InsertFindings(second.id(), again, 2000).ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  RunToEnd();
+  auto diff = manager_->DiffScan(second.id(), "");
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  ASSERT_EQ(diff->still_open_size(), 1);
+  EXPECT_EQ(diff->still_open(0).ip(), "127.80.0.7");
+  EXPECT_EQ(diff->new_open_size(), 0);
+}
+
+// Findings keep what their probes saw, keyed by transport: a TCP and a UDP
+// finding of the same address and port are two; service, verified and
+// evidence come back in findings, the diff and the report.
+TEST_F(ScanStoreTest, ProbedFindingsKeepTransportServiceAndEvidenceIntoTheReport) {
+  v1::Scan scan = Start({"127.80.0.0/24"}, "53,6379");
+  std::vector<v1::ProbeResult> results(3);
+  results[0].set_ip("127.80.0.5");
+  results[0].set_port(6379);
+  results[0].set_state(v1::PROBE_STATE_OPEN);
+  results[0].set_service("Redis");
+  results[0].set_verified(true);
+  results[0].mutable_evidence()->set_version("7.0.15");
+  results[0].mutable_evidence()->set_auth(v1::AUTH_STATE_NOT_REQUIRED);
+  results[1].set_ip("127.80.0.5");
+  results[1].set_port(53);
+  results[1].set_state(v1::PROBE_STATE_OPEN);  // TCP 53, no probe
+  results[2] = results[1];
+  results[2].set_transport(v1::TRANSPORT_UDP);
+  results[2].set_service("DNS");
+  results[2].set_verified(true);
+  results[2].mutable_evidence()->set_amplification(31.5);
+  results[2].mutable_evidence()->add_facts("recursion=available");
+  auto inserted = store_->InsertFindings(scan.id(), results, 1000);
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_EQ(*inserted, 3u);
+  ASSERT_TRUE(store_->Commit().ok());
+  auto page = manager_->FindingsPage(scan.id(), nullptr, 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 3u);  // (ip, port, transport) order
+  EXPECT_EQ((*page)[0].port(), 53u);
+  EXPECT_EQ((*page)[0].transport(), v1::TRANSPORT_TCP);
+  EXPECT_EQ((*page)[0].service(), "tcp/53");  // no TCP entry in the catalogue, unverified
+  EXPECT_FALSE((*page)[0].verified());
+  EXPECT_EQ((*page)[1].transport(), v1::TRANSPORT_UDP);
+  EXPECT_TRUE((*page)[1].verified());
+  EXPECT_EQ((*page)[1].evidence().amplification(), 31.5);
+  EXPECT_EQ((*page)[2].service(), "Redis");
+  EXPECT_EQ((*page)[2].evidence().version(), "7.0.15");
+  // Keyset pages step over the transport too.
+  ExposureKey after((*page)[0].ip(), (*page)[0].port(), (*page)[0].transport());
+  auto next = manager_->FindingsPage(scan.id(), &after, 10);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].transport(), v1::TRANSPORT_UDP);
+  RunToEnd();
+  PagedSender sender;
+  ReportDeliverer deliverer(*manager_, &sender, clock_);
+  EXPECT_EQ(deliverer.Tick(), 1);
+  ASSERT_EQ(sender.reports.size(), 1u);
+  const v1::ScanReport& report = sender.reports[0];
+  ASSERT_EQ(report.exposures_size(), 3);
+  std::map<std::string, v1::Exposure> by;
+  for (const v1::Exposure& e : report.exposures()) {
+    by[absl::StrCat(e.port(), e.transport() == v1::TRANSPORT_UDP ? "/udp" : "/tcp")] = e;
+  }
+  EXPECT_EQ(by["6379/tcp"].service(), "Redis");
+  EXPECT_TRUE(by["6379/tcp"].verified());
+  EXPECT_EQ(by["6379/tcp"].evidence().auth(), v1::AUTH_STATE_NOT_REQUIRED);
+  EXPECT_EQ(by["53/udp"].service(), "DNS");
+  EXPECT_EQ(by["53/udp"].evidence().facts(0), "recursion=available");
+  EXPECT_FALSE(by["53/tcp"].verified());
+  EXPECT_FALSE(by["53/tcp"].has_evidence());
 }
 
 TEST_F(ScanStoreTest, ForeignDatabaseIsRefusedNamingTheFile) {

@@ -92,9 +92,12 @@ class Fleet {
         << "allowed_ranges: [" << net_ << ".0.0/16]\n"
         << "profiles:\n"
         << "  lab: " << lab_profile << "\n"
-        << "lease: {ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}\n"
+        << "lease: " << lease_ << "\n"
         << CoordinatorTlsYaml() << extra;
   }
+
+  // The coordinator's `lease:` (WriteConfig writes it).
+  void SetLease(std::string lease) { lease_ = std::move(lease); }
 
   // Starts the coordinator (port 0 the first time, then the same port) and
   // waits for its listening line.
@@ -181,6 +184,7 @@ class Fleet {
 
  private:
   std::string net_;
+  std::string lease_ = "{ttl_seconds: 3, heartbeat_seconds: 1, shard_seconds: 1}";
   std::string dir_;
   int port_ = 0;
   int metrics_port_ = 0;
@@ -748,13 +752,16 @@ TEST(FleetTrustTest, AMissedCanaryDegradesTheScanAndAFlappingListenerIsAFlap) {
 
 // A coordinator killed -9 while a scan waits for its confirmation resumes
 // the confirmation from the database: the report is not lost, and the
-// change is confirmed once. (w2 is stopped so that, while it is still
-// registered, the confirmation waits instead of going to w1, which found the
-// change: the kill lands inside the confirmation.)
+// change is confirmed once. (w2 is stopped so that, while it is still live
+// (3 x ttl = 30 s since it was last heard), the confirmation waits for it,
+// up to confirm_wait_seconds, instead of going to w1, which found the
+// change: the kill lands inside the confirmation however slow the machine.)
 TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
   auto steady = OpenPort::Start("127.113.0.2", 22000);
   ASSERT_NE(steady, nullptr);
   Fleet fleet("trustkill", "127.113");
+  fleet.SetLease("{ttl_seconds: 10, heartbeat_seconds: 1, shard_seconds: 1, "
+                 "confirm_wait_seconds: 60}");
   fleet.WriteConfig("", "{ports: \"22000\", timeout_ms: 300, retries: 0, rate: 0}");
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
   fleet.StartWorker("w1");
@@ -771,8 +778,8 @@ TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
   ASSERT_FALSE(id.empty());
   bool confirming = false;
   // (w2 may hold the scan's one main shard, stopped: it expires after the
-  // 3 s ttl and goes to w1.)
-  for (int i = 0; i < 3000 && !confirming; ++i) {
+  // 10 s ttl and goes to w1.)
+  for (int i = 0; i < 6000 && !confirming; ++i) {
     confirming = fleet.Log("coordinator").find("scan confirming id=" + id) != std::string::npos;
     if (!confirming) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -782,7 +789,7 @@ TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
       << "the confirmation ran before the kill: the test proves nothing";
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
   fleet.worker("w2").Signal(SIGCONT);
-  ASSERT_TRUE(fleet.WaitFor(id, Done, 60)) << fleet.Log("coordinator");
+  ASSERT_TRUE(fleet.WaitFor(id, Done, 120)) << fleet.Log("coordinator");
   const std::string status = fleet.ScanJson(id);
   EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
   EXPECT_EQ(JsonField(status, "confirmations"), "1") << status;

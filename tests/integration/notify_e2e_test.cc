@@ -176,14 +176,15 @@ class NotifyE2eTest : public ::testing::Test {
     notifier_port_ = notifier_->port;
   }
 
-  void StartFleet() {
+  void StartFleet(const std::string& profile =
+                      "{ports: \"15432\", timeout_ms: 300, retries: 1}") {
     WriteFile(
         dir_ + "/coordinator.yaml",
         absl::StrCat(
             "listen: 127.0.0.1:0\ndb: ", dir_, "/coordinator.db\nmetrics_listen: \"\"\n",
             TlsYaml("coordinator"),
             "allowed_ranges: [127.68.0.0/16]\ninventories:\n  lab: {targets: [127.68.0.0/23]}\n",
-            "profiles:\n  lab: {ports: \"15432\", timeout_ms: 300, retries: 1}\n",
+            "profiles:\n  lab: ", profile, "\n",
             "notifier: {address: \"127.0.0.1:", notifier_port_, "\"}\n"));
     coordinator_.emplace(
         std::vector<std::string>{kCoordinator, "--config", dir_ + "/coordinator.yaml"},
@@ -394,6 +395,69 @@ TEST_F(NotifyE2eTest, ProbedExposuresAreWordedByWhatAnsweredWithTheServicesAdvic
   std::vector<json> tg = TelegramMessages(1);
   ASSERT_EQ(tg.size(), 1u);
   EXPECT_THAT(tg[0]["text"].get<std::string>(), HasSubstr("3 exposed, 3 new, 0 closed"));
+}
+
+// Issue 12 from scan to email: the real coordinator and worker probe a real
+// redis-server without a password on an unusual port (probes: all identifies
+// it) and a Ubiquiti discovery responder over UDP (udp: [ubiquiti]); the
+// owner's email says what answered, with the amplification, and the
+// findings carry transport, service, verified and evidence through the store.
+TEST_F(NotifyE2eTest, AProbedFleetScanMailsWhatAnsweredOverTcpAndUdp) {
+  RunResult version = ::goalkeeper::testing::Run({"/usr/bin/redis-server", "--version"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  const size_t v = version.out.find("v=");
+  ASSERT_NE(v, std::string::npos) << version.out;
+  const std::string redis_version = version.out.substr(v + 2, version.out.find(' ', v) - v - 2);
+  Subprocess redis = Subprocess::StartLogged(
+      {"/usr/bin/redis-server", "--bind", "127.68.0.20", "--port", "16379", "--protected-mode",
+       "no", "--save", "", "--appendonly", "no", "--dir", dir_},
+      dir_ + "/redis.log");
+  Subprocess ubiquiti = Subprocess::Start(
+      {"/usr/bin/python3", std::string(kSource) + "/tests/probes/responders/udp_responders.py",
+       "--bind", "127.68.0.20", "--service", "ubiquiti", "--port", "10001"});
+  ASSERT_THAT(ubiquiti.ReadStdoutUntil("\n", std::chrono::seconds(20)), HasSubstr("ready"));
+  for (int i = 0; i < 100 && ReadFile(dir_ + "/redis.log").find("Ready to accept") ==
+                                 std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  StartSmtp();
+  StartNotifier("prod", smtp_->port);
+  StartFleet("{ports: \"16379\", timeout_ms: 300, retries: 1, probes: all, udp: [ubiquiti]}");
+  ASSERT_NO_FATAL_FAILURE(Scan());
+  std::vector<json> mail = Mail(1);
+  redis.Signal(SIGKILL);
+  ubiquiti.Signal(SIGKILL);
+  ASSERT_EQ(mail.size(), 1u) << ReadFile(dir_ + "/notifier.log") << ReadFile(dir_ + "/worker.log");
+  EXPECT_EQ(Rcpts(mail[0]), "jane@doe.example;noc@ops.example;");
+  const std::string text = mail[0]["text"];
+  EXPECT_THAT(text, HasSubstr("* 127.68.0.20:16379  Redis  (new"));
+  EXPECT_THAT(text, HasSubstr("Seen: Redis " + redis_version + " answered without a password."))
+      << text;
+  EXPECT_THAT(text, HasSubstr("* 127.68.0.20:10001/udp  Ubiquiti discovery  (new")) << text;
+  EXPECT_THAT(text, HasSubstr("amplification")) << text;
+  // The findings, as goalkeeperctl lists them.
+  const std::string coordinator = absl::StrCat("127.0.0.1:", coordinator_->port);
+  RunResult list = ::goalkeeper::testing::Run(
+      WithTls({kCtl, "--coordinator", coordinator, "scan", "list", "--output", "json"}, "admin"));
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const std::string id = json::parse(list.out)["scans"][0]["id"];
+  RunResult found = ::goalkeeper::testing::Run(WithTls(
+      {kCtl, "--coordinator", coordinator, "scan", "findings", id, "--output", "jsonl"}, "admin"));
+  ASSERT_EQ(found.exit_code, 0) << found.err;
+  std::map<std::string, json> by_port;
+  for (absl::string_view line : absl::StrSplit(found.out, '\n', absl::SkipEmpty())) {
+    json f = json::parse(line);
+    by_port[absl::StrCat(f["port"].get<int>(), "/", f["transport"].get<std::string>())] = f;
+  }
+  ASSERT_EQ(by_port.size(), 2u) << found.out;
+  EXPECT_EQ(by_port["16379/tcp"]["service"], "Redis");
+  EXPECT_EQ(by_port["16379/tcp"]["verified"], true);
+  EXPECT_EQ(by_port["16379/tcp"]["evidence"]["version"], redis_version);
+  EXPECT_EQ(by_port["16379/tcp"]["evidence"]["auth"], "AUTH_STATE_NOT_REQUIRED");
+  EXPECT_EQ(by_port["10001/udp"]["service"], "Ubiquiti discovery");
+  EXPECT_EQ(by_port["10001/udp"]["verified"], true);
+  EXPECT_GT(by_port["10001/udp"]["evidence"]["amplification"].get<double>(), 1.0);
 }
 
 TEST(NotifierCliTest, AddressFlagsOutsideThePortRangeExitTwoNamingThem) {

@@ -166,8 +166,8 @@ class StoreTest : public ::testing::Test {
     const std::string db = dir_ + "/coordinator.db";
     goalkeeper::CoordinatorConfig config;
     config.allowed_ranges = {"127.81.0.0/16"};
-    config.profiles["lab"] = ProfileConfig{"22,80,443,5432", 300, 1, 0};
-    config.lease = {10, 2, 5};
+    config.profiles["lab"] = ProfileConfig{"22,80,443,5432", 300, 1, 0, "verify", {}};
+    config.lease = {10, 2, 5, 2};
     FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
     auto store = ScanStore::Open(db);
     EXPECT_TRUE(store.ok()) << store.status();
@@ -195,13 +195,13 @@ class StoreTest : public ::testing::Test {
     v1::LeaseShardRequest lease_req;
     lease_req.set_worker_id("w1");
     lease_req.set_worker_token(registered->worker_token());
+    std::set<std::pair<std::string, uint32_t>> open;  // the pairs the scan found
+    for (const v1::ProbeResult& r : results) open.insert({r.ip(), r.port()});
     for (int i = 0; i < 10000; ++i) {
       auto lease = manager.LeaseShard(lease_req);
       if (!lease.ok() || !lease->has_shard()) break;
       if (lease->shard().confirm_indices_size() > 0) {
         // Confirmation (issue 12): the pairs are as the scan found them.
-        std::set<std::pair<std::string, uint32_t>> open;
-        for (const v1::ProbeResult& r : results) open.insert({r.ip(), r.port()});
         v1::ReportFindingsRequest rf;
         rf.set_worker_id("w1");
         rf.set_worker_token(registered->worker_token());

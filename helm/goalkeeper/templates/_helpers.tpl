@@ -242,7 +242,7 @@ resources:
 {{- $_ := set $c "notifier" (dict "address" (include "goalkeeper.notifierAddress" .)) }}
 {{- end }}
 {{- $l := $v.coordinator.lease }}
-{{- $_ := set $c "lease" (dict "ttl_seconds" $l.ttlSeconds "heartbeat_seconds" $l.heartbeatSeconds "shard_seconds" $l.shardSeconds) }}
+{{- $_ := set $c "lease" (dict "ttl_seconds" $l.ttlSeconds "heartbeat_seconds" $l.heartbeatSeconds "shard_seconds" $l.shardSeconds "confirm_wait_seconds" $l.confirmWaitSeconds) }}
 {{- $_ := set $c "limits" (dict "max_probes_per_scan" $v.coordinator.limits.maxProbesPerScan) }}
 {{- $c = merge $c (include "goalkeeper.securityConfig" (list . "coordinator") | fromYaml) }}
 {{- toYaml $c }}
