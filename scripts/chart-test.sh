@@ -339,6 +339,10 @@ bad "an unknown notifier mode" "at '/notifier/mode': value must be one of 'stage
   --set notifier.mode=production
 bad "an unknown scheduler mode" "at '/scheduler/mode': value must be one of" \
   --set scheduler.mode=systemd
+bad "an unknown probe mode" "at '/profiles/default/probes': value must be one of" \
+  --set profiles.default.probes=deep
+bad "an unknown UDP service" "at '/profiles/default/udp/0': value must be one of" \
+  --set 'profiles.default.udp[0]=quic'
 bad "an unknown autoscaler kind" "at '/worker/autoscaling/kind': value must be one of" \
   --set worker.autoscaling.kind=vpa
 bad "a malformed image digest" "at '/image/digest'" --set image.digest=sha256:abc

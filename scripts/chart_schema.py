@@ -229,7 +229,14 @@ schema = {
                  "additionalProperties": O({
                      "ports": {"type": "string", "minLength": 1},
                      "timeoutMs": Imin(1, 600000), "retries": Imin(0, 10),
-                     "rate": {"type": "number", "minimum": 0}})},
+                     "rate": {"type": "number", "minimum": 0},
+                     "probes": E("none", "verify", "all",
+                                 desc="protocol probes: none, the catalogue port's (verify), "
+                                      "or identify every open port (all)"),
+                     "udp": {"type": "array", "uniqueItems": True,
+                             "items": E("all", "dns", "ntp", "ntp-version", "ssdp", "snmp",
+                                        "memcached", "cldap", "portmap", "netbios", "mdns",
+                                        "mssql", "ubiquiti")}})},
     "schedules": A(O({"name": {"type": "string", "pattern": DNS_NAME,
                                "description": "also the CronJob's name suffix"},
                       "cron": {"type": "string", "minLength": 9},
@@ -251,7 +258,8 @@ schema = {
     "coordinator": component({
         "clientAddress": R("hostPort"),
         "lease": O({"ttlSeconds": Imin(1), "heartbeatSeconds": Imin(1),
-                    "shardSeconds": {"type": "number", "exclusiveMinimum": 0}}),
+                    "shardSeconds": {"type": "number", "exclusiveMinimum": 0},
+                    "confirmWaitSeconds": {"type": "number", "minimum": 0, "maximum": 3600}}),
         "limits": O({"maxProbesPerScan": Imin(1)}),
         "service": R("service"), "persistence": R("persistence")}),
     "worker": component({

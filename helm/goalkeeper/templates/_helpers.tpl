@@ -226,7 +226,10 @@ resources:
 {{- $_ := set $c "inventories" $invs }}
 {{- $profiles := dict }}
 {{- range $name, $p := $v.profiles }}
-{{- $_ := set $profiles $name (dict "ports" $p.ports "timeout_ms" $p.timeoutMs "retries" $p.retries "rate" $p.rate) }}
+{{- $profile := dict "ports" $p.ports "timeout_ms" $p.timeoutMs "retries" $p.retries "rate" $p.rate }}
+{{- if $p.probes }}{{- $_ := set $profile "probes" $p.probes }}{{- end }}
+{{- if $p.udp }}{{- $_ := set $profile "udp" $p.udp }}{{- end }}
+{{- $_ := set $profiles $name $profile }}
 {{- end }}
 {{- $_ := set $c "profiles" $profiles }}
 {{- if and (eq $v.scheduler.mode "internal") $v.schedules }}
