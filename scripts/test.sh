@@ -7,7 +7,8 @@
 #      and runs the whole suite under ctest (unit tests, and multi-process
 #      integration tests on loopback; the network-namespace tests need root);
 #   4. builds and runs the same suite again under ASan + UBSan;
-#   5. builds the libFuzzer targets with clang and runs each for a bounded
+#   5. builds the libFuzzer targets with clang (in the background, at low
+#      priority, while the suites run) and runs each for a bounded
 #      time (GOALKEEPER_FUZZ_SECONDS per target, default 20) from the corpora
 #      kept in tests/fuzz/corpus (scripts/fuzz-corpus.sh grows them);
 #   6. Kubernetes packaging: the chart's offline checks (scripts/chart-test.sh:
@@ -61,11 +62,15 @@ count_ctest() {  # $1 = ctest log
   failed=$((failed + fails))
 }
 
-run_suite() {  # $1 = build dir, $2... = extra cmake args
+build_suite() {  # $1 = build dir, $2... = extra cmake args
   local dir=$1; shift
   echo "== build $dir"
   cmake -S . -B "$dir" -G Ninja "${LAUNCHER[@]}" "$@" >/dev/null
   cmake --build "$dir" -j "$JOBS"
+}
+
+ctest_suite() {  # $1 = build dir
+  local dir=$1
   echo "== ctest $dir"
   local log="$dir/ctest.log"
   # Serial: the engine tests measure loopback behaviour, keep the CPU for them.
@@ -80,12 +85,26 @@ else
   failed=$((failed + 1))
 fi
 
-run_suite build -DCMAKE_BUILD_TYPE=Release -DGOALKEEPER_WERROR=ON
-run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DGOALKEEPER_SANITIZE=ON -DGOALKEEPER_WERROR=ON
+build_suite build -DCMAKE_BUILD_TYPE=Release -DGOALKEEPER_WERROR=ON
+# The fuzz targets (clang) build in the background, one job at nice 10: the
+# serial suites leave a core idle most of the time. Waited for before fuzzing.
+echo "== build build-fuzz (in the background)"
+(
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja "${LAUNCHER[@]}" -DGOALKEEPER_FUZZ=ON \
+    -DGOALKEEPER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOALKEEPER_WERROR=ON >/dev/null &&
+    nice -n 10 cmake --build build-fuzz -j 1
+) >build/build-fuzz.log 2>&1 &
+FUZZ_BUILD_PID=$!
+ctest_suite build
+build_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DGOALKEEPER_SANITIZE=ON -DGOALKEEPER_WERROR=ON
+ctest_suite build-asan
 
 echo "== fuzz (${FUZZ_SECONDS}s per target)"
-CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja "${LAUNCHER[@]}" -DGOALKEEPER_FUZZ=ON \
-  -DGOALKEEPER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOALKEEPER_WERROR=ON >/dev/null
+if ! wait "$FUZZ_BUILD_PID"; then
+  echo "build build-fuzz: FAILED"; tail -40 build/build-fuzz.log
+  failed=$((failed + 1))
+fi
+# Anything left (or a failed build's error again, in the log above).
 cmake --build build-fuzz -j "$JOBS"
 # One fuzzer per core at a time: each runs FUZZ_SECONDS of wall time.
 run_fuzzer() {  # $1 = fuzzer binary; its verdict goes to build-fuzz/NAME.verdict
