@@ -18,6 +18,13 @@ set -euo pipefail
 TOOLS="${GOALKEEPER_TOOLS:-$HOME/.cache/goalkeeper/tools}"
 BIN="$TOOLS/bin"
 mkdir -p "$BIN"
+# Two runs of the same mode (two test commands at once) take turns: the second
+# finds the first's stamps and builds nothing. (The chart and cluster modes of
+# one test run build different tools and go side by side.)
+if [ "${1:-}" != "--print" ]; then
+  exec 9>"$TOOLS/.lock-${1:-all}"
+  flock 9
+fi
 
 HELM_VERSION=v3.22.0
 HELM_UNITTEST_VERSION=v1.1.2
