@@ -319,7 +319,7 @@ TEST(CoordinatorAuditMigrationTest, AVersion4DatabaseKeepsItsDataAndGainsTheAudi
   auto st = (*raw)->Prepare("PRAGMA user_version");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*st->Step());
-  EXPECT_EQ(st->Int(0), 7);  // the confirmations table (issue 12) came after the audit
+  EXPECT_EQ(st->Int(0), 8);  // confirmations and the transport keys (issue 12) came after it
   EXPECT_FALSE((*raw)->Exec("UPDATE audit SET identity = 'x'").ok());
 }
 

@@ -394,6 +394,11 @@ TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans)
     ASSERT_TRUE((*raw)
                     ->Exec("DROP TABLE node_findings; DROP TABLE nodes; "
                            "ALTER TABLE workers DROP COLUMN identity; DROP TABLE audit; "
+                           "DROP TABLE confirmations; "
+                           "ALTER TABLE report_exposures DROP COLUMN transport; "
+                           "ALTER TABLE report_exposures DROP COLUMN service; "
+                           "ALTER TABLE report_exposures DROP COLUMN verified; "
+                           "ALTER TABLE report_exposures DROP COLUMN evidence; "
                            "PRAGMA user_version = 3")
                     .ok());
   }
@@ -409,7 +414,7 @@ TEST(NodeStoreMigrationTest, AVersion3DatabaseMigratesToVersion4KeepingItsScans)
   auto st = (*raw)->Prepare("PRAGMA user_version");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(*st->Step());
-  EXPECT_EQ(st->Int(0), 7);  // v4: nodes, v5: bindings, v6: the audit trail, v7: confirmations
+  EXPECT_EQ(st->Int(0), 8);  // v4: nodes, v5: bindings, v6: audit, v7: confirmations, v8: transport
   auto app = (*raw)->Prepare("PRAGMA application_id");
   ASSERT_TRUE(app.ok());
   ASSERT_TRUE(*app->Step());

@@ -214,7 +214,9 @@ TEST_F(AuditCliTest, BadUsageNamesTheValueAndExits2) {
   };
   const std::vector<Case> cases = {
       {{"ack", "127.0.0.5", "0", "--for", "1h", "--reason", "r", "--notifier", notifier},
-       "error: PORT: '0' is not a port (1-65535)"},
+       "error: PORT: '0' is not a port (1-65535, /tcp or /udp)"},
+      {{"ack", "127.0.0.5", "53/quic", "--for", "1h", "--reason", "r", "--notifier", notifier},
+       "error: PORT: '53/quic' is not a port (1-65535, /tcp or /udp)"},
       {{"ack", "127.0.0.5", "22", "--for", "5x", "--reason", "r", "--notifier", notifier},
        "error: --for: '5x' is not a duration (like 90s, 30m, 12h, 7d)"},
       {{"ack", "127.0.0.5", "22", "--for", "99999999999999999999w", "--reason", "r", "--notifier",
@@ -240,7 +242,7 @@ TEST_F(AuditCliTest, BadUsageNamesTheValueAndExits2) {
   }
   RunResult usage = Ctl({"--help"});
   EXPECT_THAT(usage.out, HasSubstr("audit list [--since DURATION]"));
-  EXPECT_THAT(usage.out, HasSubstr("ack IP PORT --for DURATION --reason TEXT --notifier"));
+  EXPECT_THAT(usage.out, HasSubstr("ack IP PORT[/udp] --for DURATION --reason TEXT --notifier"));
 }
 
 TEST_F(AuditCliTest, AnUnreachableNotifierExits1NamingIt) {

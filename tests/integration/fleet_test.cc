@@ -752,10 +752,12 @@ TEST(FleetTrustTest, AMissedCanaryDegradesTheScanAndAFlappingListenerIsAFlap) {
 
 // A coordinator killed -9 while a scan waits for its confirmation resumes
 // the confirmation from the database: the report is not lost, and the
-// change is confirmed once. (w2 is stopped so that, while it is still live
-// (3 x ttl = 30 s since it was last heard), the confirmation waits for it,
-// up to confirm_wait_seconds, instead of going to w1, which found the
-// change: the kill lands inside the confirmation however slow the machine.)
+// change is confirmed once. w2 is killed before the scan: still registered
+// and live for 3 x ttl (30 s), it is the worker the confirmation waits for
+// (up to confirm_wait_seconds) instead of going to w1, which found the
+// change, and it has no lease request in flight that could take it (a
+// stopped process's would): the kill lands inside the confirmation however
+// slow the machine. After the restart a new worker w3 confirms it.
 TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
   auto steady = OpenPort::Start("127.113.0.2", 22000);
   ASSERT_NE(steady, nullptr);
@@ -773,12 +775,12 @@ TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
     if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(both) << fleet.Ctl({"workers", "list"}).out;
-  fleet.worker("w2").Signal(SIGSTOP);
+  fleet.worker("w2").Signal(SIGKILL);
+  // Long enough for the coordinator to see w2's lease request cancelled.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const std::string id = fleet.StartScan("127.113.0.1-127.113.0.16");
   ASSERT_FALSE(id.empty());
   bool confirming = false;
-  // (w2 may hold the scan's one main shard, stopped: it expires after the
-  // 10 s ttl and goes to w1.)
   for (int i = 0; i < 6000 && !confirming; ++i) {
     confirming = fleet.Log("coordinator").find("scan confirming id=" + id) != std::string::npos;
     if (!confirming) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -788,7 +790,7 @@ TEST(FleetTrustTest, CoordinatorKilledDuringConfirmationResumesIt) {
   EXPECT_THAT(fleet.Log("coordinator"), ::testing::Not(HasSubstr("confirmation lease")))
       << "the confirmation ran before the kill: the test proves nothing";
   ASSERT_NO_FATAL_FAILURE(fleet.StartCoordinator());
-  fleet.worker("w2").Signal(SIGCONT);
+  fleet.StartWorker("w3");
   ASSERT_TRUE(fleet.WaitFor(id, Done, 120)) << fleet.Log("coordinator");
   const std::string status = fleet.ScanJson(id);
   EXPECT_EQ(JsonField(status, "state"), "SUCCEEDED") << status;
