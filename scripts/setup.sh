@@ -18,6 +18,7 @@ PACKAGES=(
   libssl-dev
   redis-server memcached postgresql mariadb-server snmpd unbound ntpsec openssh-server rpcbind
   masscan zmap nmap
+  etcd-server containerd containernetworking-plugins curl socat jq
 )
 
 missing=()
