@@ -4,8 +4,9 @@
 #   2. checks the layering: a component (coordinator, notifier, worker, cli)
 #      never includes another component's headers, and common/ none;
 #   3. builds Release (what users and images build) with warnings as errors
-#      and runs the whole suite under ctest (unit tests, and multi-process
-#      integration tests on loopback; the network-namespace tests need root);
+#      and runs the whole suite under ctest, one test per core (unit tests, and
+#      multi-process integration tests on loopback; the network-namespace
+#      tests need root);
 #   4. builds and runs the same suite again under ASan + UBSan;
 #   5. builds the libFuzzer targets with clang (in the background, at low
 #      priority, while the suites run) and runs each for a bounded
@@ -73,8 +74,10 @@ ctest_suite() {  # $1 = build dir
   local dir=$1
   echo "== ctest $dir"
   local log="$dir/ctest.log"
-  # Serial: the engine tests measure loopback behaviour, keep the CPU for them.
-  if ctest --test-dir "$dir" --output-on-failure 2>&1 | tee "$log"; then :; fi
+  # One test per core; the suites that measure rates and timing on loopback
+  # (the engine, the fleet, the worker) are RUN_SERIAL (tests/CMakeLists.txt)
+  # and run alone, and cases sharing fixed loopback addresses take a lock.
+  if ctest --test-dir "$dir" -j "$JOBS" --output-on-failure 2>&1 | tee "$log"; then :; fi
   count_ctest "$log"
 }
 
@@ -86,8 +89,9 @@ else
 fi
 
 build_suite build -DCMAKE_BUILD_TYPE=Release -DGOALKEEPER_WERROR=ON
-# The fuzz targets (clang) build in the background, one job at nice 10: the
-# serial suites leave a core idle most of the time. Waited for before fuzzing.
+# The fuzz targets (clang) build in the background, one job at nice 10, while
+# the suites run (their RUN_SERIAL tests leave a core idle). Waited for
+# before fuzzing.
 echo "== build build-fuzz (in the background)"
 (
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja "${LAUNCHER[@]}" -DGOALKEEPER_FUZZ=ON \
