@@ -2,7 +2,8 @@
 # UDP sweep benchmark (issue 12): goalkeeper against nmap -sU, masscan and zmap
 # over the UDP catalogue ports, against the probe lab's real servers. Root only.
 #
-#   sudo bench/udp_bench.sh [--net=127.0.0.0/16] [--tools=goalkeeper,nmap,masscan,zmap]
+#   sudo bench/udp_bench.sh [--net=127.0.0.0/16]
+#                           [--tools=goalkeeper,nmap,masscan,masscan-nmap-payloads,zmap]
 #                           [--reps=N] [--tool-timeout=S]
 #
 #   --net=CIDR        the range swept (default 127.0.0.0/16; must be inside 127.0.0.0/8 and
@@ -43,7 +44,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 GK="${GOALKEEPER_BIN:-$REPO_DIR/build/worker/goalkeeper-worker}"
 NET="127.0.0.0/16"
-TOOLS="goalkeeper,nmap,masscan,zmap"
+TOOLS="goalkeeper,nmap,masscan,masscan-nmap-payloads,zmap"
 REPS=1
 TOOL_TIMEOUT=900
 for a in "$@"; do
@@ -124,22 +125,32 @@ cp "$PROBE_LAB_MANIFEST" "$OUT/manifest.txt"
 log "lab: $(wc -l <"$OUT/truth.tsv") UDP listeners; $(wc -l <"$OUT/ss-udp.txt") UDP sockets bound"
 
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
-printf 'tool\trep\tpart\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\n' >"$OUT/runs.tsv"
+printf 'tool\trep\tpart\trc\twall_s\tuser_s\tsys_s\tmaxrss_kb\tbacklog_drops\n' >"$OUT/runs.tsv"
+# Packets the kernel dropped because a CPU's input backlog was full (the second
+# column of /proc/net/softnet_stat, summed over CPUs; machine-wide): every packet
+# on lo passes through it, and masscan/zmap inject theirs at full speed.
+backlog_drops() {
+  local s=0 _p d _r
+  while read -r _p d _r; do s=$(( s + 16#$d )); done </proc/net/softnet_stat
+  echo "$s"
+}
 
 # timed TOOL REP PART -- CMD...: one measured command, output in $OUT/TOOL.REP[.PART].*
 timed() {
-  local tool=$1 rep=$2 part=$3 base rc=0 wall user sys rss
+  local tool=$1 rep=$2 part=$3 base rc=0 wall user sys rss d0 d1
   shift 4
   base="$OUT/$tool.$rep${part:+.$part}"
   echo "$*" >"$base.cmd"
+  d0=$(backlog_drops)
   /usr/bin/time -v -o "$base.time" timeout -k 5 "$TOOL_TIMEOUT" "$@" >"$base.out" 2>"$base.err" \
     || rc=$?
+  d1=$(backlog_drops)
   read -r wall user sys rss < <(awk -F': ' '/Elapsed/ {n = split($2, a, ":"); w = 0;
       for (i = 1; i <= n; i++) w = w * 60 + a[i]}
     /User time/ {u = $2} /System time/ {s = $2} /Maximum resident/ {r = $2}
     END {printf "%.2f %.2f %.2f %d\n", w, u, s, r}' "$base.time")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$rep" "${part:--}" "$rc" "$wall" "$user" "$sys" \
-    "$rss" >>"$OUT/runs.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$rep" "${part:--}" "$rc" "$wall" "$user" \
+    "$sys" "$rss" "$(( d1 - d0 ))" >>"$OUT/runs.tsv"
   log "$tool rep $rep${part:+ $part}: exit $rc, $wall s"
   sleep 2
 }
@@ -201,15 +212,19 @@ run_tool() {  # run_tool TOOL REP
       timed nmap "$rep" "" -- nmap -sU -n -Pn -p "U:$UDP_PORTS" --max-retries 1 \
         --max-rtt-timeout 300ms --min-rate 20000 -oG - "$NET"
       ;;
-    masscan)
+    masscan|masscan-nmap-payloads)
       # masscan writes Ethernet frames itself: on `lo` the destination MAC must let the
       # kernel take the frame (lo's own MAC is 00:00:00:00:00:00, which masscan reads as
       # "unknown" and would ARP for, and lo has no ARP; a broadcast destination is accepted),
       # and the source MAC must be non-zero for masscan to start at all.
+      # masscan-nmap-payloads: the same with --nmap-payloads (nmap's payload file) instead
+      # of masscan's few built-in UDP payloads. --rate: MASSCAN_RATE (default 100000).
+      local extra=()
+      [[ $tool == masscan-nmap-payloads ]] && extra=(--nmap-payloads /usr/share/nmap/nmap-payloads)
       keepalive_start
-      timed masscan "$rep" "" -- masscan -pU:"$UDP_PORTS" "$NET" --rate 100000 --wait 2 \
-        --interface lo --source-ip 127.0.0.1 --source-mac 02-00-00-00-00-01 \
-        --router-mac ff-ff-ff-ff-ff-ff -oL "$OUT/masscan.$rep.list"
+      timed "$tool" "$rep" "" -- masscan -pU:"$UDP_PORTS" "$NET" --rate "${MASSCAN_RATE:-100000}" \
+        --wait 2 --interface lo --source-ip 127.0.0.1 --source-mac 02-00-00-00-00-01 \
+        --router-mac ff-ff-ff-ff-ff-ff "${extra[@]}" -oL "$OUT/$tool.$rep.list"
       keepalive_stop
       ;;
     zmap)
@@ -221,7 +236,7 @@ run_tool() {  # run_tool TOOL REP
       for p in ${UDP_PORTS//,/ }; do
         timed zmap "$rep" "$p" -- zmap -M udp -p "$p" --probe-args="$(zmap_payload "$p")" -i lo \
           -S 127.0.0.1 --source-mac 02:00:00:00:00:01 -G 00:00:00:00:00:00 -b /dev/null \
-          -r 100000 -c 2 -q -o "$OUT/zmap.$rep.$p.csv" "$NET"
+          -r "${ZMAP_RATE:-100000}" -c 2 -q -o "$OUT/zmap.$rep.$p.csv" "$NET"
       done
       ;;
     *) log "unknown tool $tool"; return 1 ;;

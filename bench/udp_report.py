@@ -78,8 +78,8 @@ def main():
                     elif parts[1] == "open|filtered":
                         openfilt += 1
             extra["open|filtered"] = openfilt
-        elif tool == "masscan":
-            path = os.path.join(run_dir, f"masscan.{rep}.list")
+        elif tool.startswith("masscan"):
+            path = os.path.join(run_dir, f"{tool}.{rep}.list")
             if os.path.exists(path):
                 for line in open(path):
                     f = line.split()
@@ -111,6 +111,7 @@ def main():
             "cpu": sum(float(p["user_s"]) + float(p["sys_s"]) for p in parts),
             "rss": max(int(p["maxrss_kb"]) for p in parts) / 1024,
             "rcs": sorted({p["rc"] for p in parts}),
+            "drops": sum(int(p.get("backlog_drops") or 0) for p in parts),
             "found": found,
             "hit": found & set(truth),
             "fp": {p for p in found if not is_bound(p)},
@@ -130,8 +131,8 @@ def main():
     gk = results.get("goalkeeper")
     gk_wall = statistics.median(r["wall"] for r in gk) if gk else None
     print("| tool | wall s | probes/s | CPU s | peak RSS MiB | recall (lab listeners) | false pos. "
-          "| other bound sockets found | exit | wall / goalkeeper |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+          "| other bound sockets found | exit | backlog drops | wall / goalkeeper |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for tool, rs in results.items():
         wall = statistics.median(r["wall"] for r in rs)
         cpu = statistics.median(r["cpu"] for r in rs)
@@ -141,9 +142,10 @@ def main():
         other = sorted({len(r["other_real"]) for r in rs})
         rcs = sorted({c for r in rs for c in r["rcs"]})
         ratio = f"{wall / gk_wall:.2f}x" if gk_wall else "-"
+        drops = "/".join(str(r["drops"]) for r in rs)
         hit_txt = "/".join(map(str, hits)) + f"/{len(truth)}"
         print(f"| {tool} | {wall:.2f} | {probes / wall:,.0f} | {cpu:.2f} | {rss:.1f} | {hit_txt} | "
-              f"{'/'.join(map(str, fps))} | {'/'.join(map(str, other))} | {','.join(rcs)} | {ratio} |")
+              f"{'/'.join(map(str, fps))} | {'/'.join(map(str, other))} | {','.join(rcs)} | {drops} | {ratio} |")
     print()
     for tool, rs in results.items():
         for r in rs:
