@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The cost of protocol probes over a plain connect scan (issue 12). Root only.
 #
-#   sudo bench/probe_bench.sh [--reps N] [--modes none,verify,all] [--probe-timeout D]
-#                             [--open N] [--silent N]
+#   sudo bench/probe_bench.sh [--reps=N] [--modes=none,verify,all] [--probe-timeout=D]
+#                             [--open=N] [--silent=N]
 #
-#   --reps N           runs of each mode, interleaved (default 5; the brief asks for >= 3)
-#   --modes LIST       the --probes modes to run (default none,verify,all)
-#   --probe-timeout D  goalkeeper's --probe-timeout (default 2s, its own default)
-#   --open N           open (ip, port) pairs (default 5243 = 1% of 524,288)
-#   --silent N         of those, N pairs accept and never say a word (default 0):
+#   --reps=N           runs of each mode, interleaved (default 5; the brief asks for >= 3)
+#   --modes=LIST       the --probes modes to run (default none,verify,all)
+#   --probe-timeout=D  goalkeeper's --probe-timeout (default 2s, its own default)
+#   --open=N           open (ip, port) pairs (default 5243 = 1% of 524,288)
+#   --silent=N         of those, N pairs accept and never say a word (default 0):
 #                      what a probe costs when a service does not answer it
 #
 # The lab is the scan-engine benchmark's (bench/lab.sh): 127.77.0.0/16 x ports
