@@ -2,6 +2,8 @@
 # Goalkeeper benchmark: one run, every scenario, every tool. Root only.
 #
 #   sudo bench/run.sh [--skip-install] [--quick] [--only=lab,closed,fdmax,startup,node]
+#   sudo bench/run.sh --only=probes,udp     (not in the default set: bench/probe_bench.sh
+#                                            and bench/udp_bench.sh, each in its own namespace)
 #
 #   --skip-install  do not run bench/install_peers.sh first
 #   --quick         leave out the slow naabu accuracy run (rate 4000)
@@ -340,11 +342,30 @@ if want $S; then
   fi
 fi
 
+# ------------------------------------------- scenarios 6, 7: probes, UDP ---
+# Not in the default set (about 4 and 2 minutes); each script makes its own
+# namespace (unshare -n) and writes its own results.md.
+for S in probes udp; do
+  want $S || continue
+  if [[ $GK_OK -eq 0 ]]; then
+    log "[$S] skipped: binary $GK not found (not built)"
+    continue
+  fi
+  wait_idle "${GK_BENCH_RETRY_WAIT_S:-600}" quiet
+  script=$BENCH_DIR/probe_bench.sh
+  [[ $S == udp ]] && script=$BENCH_DIR/udp_bench.sh
+  log "[$S] $script (results in $OUT/$S)"
+  GK_BENCH_OUT="$OUT/$S" GOALKEEPER_BIN="$GK" "$script" >/dev/null ||
+    log "[$S] $script failed (exit $?): see $OUT/$S"
+done
+
 # ---------------------------------------------------------------- report ----
 lab_down
 echo "finished: $(date -u '+%Y-%m-%d %H:%M:%S UTC')" >>"$OUT/env.txt"
 python3 "$BENCH_DIR/report.py" "$OUT" | tee "$OUT/results.md"
-if [[ -f $OUT/node/results.md ]]; then
-  { echo; cat "$OUT/node/results.md"; } | tee -a "$OUT/results.md"
-fi
+for S in node probes udp; do
+  if [[ -f $OUT/$S/results.md ]]; then
+    { echo; cat "$OUT/$S/results.md"; } | tee -a "$OUT/results.md"
+  fi
+done
 log "results: $OUT/results.md, raw: $OUT/results.json"

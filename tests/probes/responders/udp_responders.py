@@ -4,7 +4,8 @@
   udp_responders.py --bind 127.0.0.1 --service ssdp --port 1900 [--garbage|--silent|--oversized]
 
 Services: ssdp (UPnP DA 1.1 M-SEARCH answers), ntp-monlist (ntpd mode 7
-MON_GETLIST_1 in two packets, and mode 6 READVAR), ubiquiti (discovery TLVs),
+MON_GETLIST_1 in two packets, mode 6 READVAR, and a mode 4 reply to a mode 3 client
+request as any NTP server gives), ubiquiti (discovery TLVs),
 mssql (MC-SQLR SVR_RESP), netbios (RFC 1002 NBSTAT), mdns (RFC 6762 legacy
 unicast answer), cldap (RFC 4511 rootDSE entry + done over UDP).
 --garbage answers random bytes, --silent never answers, --oversized answers a
@@ -39,7 +40,9 @@ def ber_read(data):
     pos = 2
     if n & 0x80:
         k = n & 0x7F
-        if k == 0 or k > 3 or len(data) < 2 + k:
+        # Up to 4 length octets: Active Directory's CLDAP pings (and nmap's payload) use
+        # the 0x84 form even for short lengths.
+        if k == 0 or k > 4 or len(data) < 2 + k:
             raise ValueError("length")
         n = int.from_bytes(data[2:2 + k], "big")
         pos = 2 + k
@@ -76,6 +79,11 @@ def ntp(req):
             b0 = 0x80 | (0x40 if more else 0) | (2 << 3) | 7
             out.append(bytes([b0, 0, req[2], req[3]]) + struct.pack(">HH", items, 72) + entry)
         return out
+    if len(req) >= 48 and req[0] & 7 == 3:  # mode 3 client request: a server's mode 4 reply
+        vn = (req[0] >> 3) & 7
+        now = struct.pack(">II", 0xEB5E0000, 0)  # a fixed 2025 timestamp, fraction 0
+        return [bytes([(vn << 3) | 4, 2, req[2], 0xE9]) + struct.pack(">II", 0x100, 0x200) +
+                b"\x7f\x00\x00\x01" + now + req[40:48] + now + now]
     return []
 
 
