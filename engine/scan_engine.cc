@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -632,6 +633,17 @@ class ScanEngine::ThreadScanner {
         CloseSocket(slot);
         return NoAnswer(slot);
       case Slot::Phase::kConnect:
+        // The answer may have come before the deadline and wait, unread, in
+        // the epoll set (the sweep runs between batches of events, and late
+        // under load): a connect that completed is its outcome, not a
+        // silence.
+        if (pollfd p{slot.fd, POLLOUT, 0};
+            ::poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+          int err = 0;
+          socklen_t len = sizeof(err);
+          if (getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+          return Outcome(slot, err);
+        }
         break;
     }
     CloseSocket(slot);
