@@ -55,7 +55,18 @@ start() {
 fail() {
   log "$1 did not start; last lines of its log:"
   tail -20 "$D/logs/$1.log" >&2 || true
+  # A failed start leaves nothing behind: the next run starts clean.
+  down || true
   exit 1
+}
+
+# true when a component of the cluster in $D still runs.
+any_alive() {
+  local f
+  for f in "$D"/pids/*; do
+    [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null && return 0
+  done
+  return 1
 }
 
 # wait_for NAME SECONDS CMD...: polls CMD every 0.2 s.
@@ -248,8 +259,14 @@ import_images() {
 up() {
   "$ROOT/scripts/k8s-tools.sh" cluster >&2
   if [[ -e "/run/netns/$NETNS" ]]; then
-    log "a cluster is already up (netns $NETNS): run 'down' first"
-    exit 1
+    if any_alive; then
+      log "a cluster is already up (netns $NETNS): run 'down' first"
+      exit 1
+    fi
+    # Left by a run that died (or failed to start before this fix): nothing
+    # of it runs any more.
+    log "removing a stale cluster (netns $NETNS, no component running)"
+    down
   fi
   rm -rf "$D"; mkdir -p "$D"
   make_certs
@@ -325,7 +342,9 @@ down() {
   # Leftover shims of the pods, then kubelet and containerd mounts.
   pkill -f "containerd-shim-runc-v2 -namespace k8s.io -id .* -address $D/" 2>/dev/null || true
   if [[ -d "$D" ]]; then
-    grep -oE " $D/[^ ]+" /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+    # (grep finds nothing once every mount is gone: not a failure.)
+    { grep -oE " $D/[^ ]+" /proc/mounts || true; } | sort -r |
+      while read -r m; do umount -l "$m" || true; done
   fi
   [[ -e "/run/netns/$NETNS" ]] && ip netns delete "$NETNS"
   rm -rf "$D"
