@@ -635,8 +635,14 @@ class Ctl {
     print("new", diff.new_open());
     print("still", diff.still_open());
     print("closed", diff.closed());
-    std::fprintf(out_, "%d new, %d still open, %d closed\n", diff.new_open_size(),
+    print("flap-new", diff.flapped_new());
+    print("flap-close", diff.flapped_closed());
+    std::fprintf(out_, "%d new, %d still open, %d closed", diff.new_open_size(),
                  diff.still_open_size(), diff.closed_size());
+    if (const int flaps = diff.flapped_new_size() + diff.flapped_closed_size(); flaps > 0) {
+      std::fprintf(out_, ", %d flapped (not seen again by confirmation)", flaps);
+    }
+    std::fprintf(out_, "\n");
     return kOk;
   }
 

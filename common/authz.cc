@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/deadline_check.h"
 #include "common/grpc_server_metrics.h"  // GrpcCodeName
 #include "common/logging.h"
@@ -36,18 +37,17 @@ bool SecretEquals(absl::string_view a, absl::string_view b) {
 
 std::string Str(grpc::string_ref s) { return std::string(s.data(), s.size()); }
 
-std::string FirstProperty(const grpc::AuthContext& auth, const char* name) {
-  std::vector<grpc::string_ref> values = auth.FindPropertyValues(name);
-  return values.empty() ? "" : Str(values.front());
-}
 
-// Records the identity and slot of a call when its metadata arrives, and
-// gives the slot back when the call is destroyed (ended in any way).
-class StreamSlotInterceptor final : public grpc::experimental::Interceptor {
+// Records a call's caller when its metadata has passed the gate (for
+// CallerOf), takes the bearer token out of what the handler sees, and gives
+// the call's stream slot back when the call is destroyed (ended in any way).
+class CallerInterceptor final : public grpc::experimental::Interceptor {
  public:
-  StreamSlotInterceptor(ServerRpcInfo* info, StreamSlots* slots) : info_(info), slots_(slots) {}
-  ~StreamSlotInterceptor() override {
-    if (holds_slot_) slots_->Release(identity_);
+  CallerInterceptor(ServerRpcInfo* info, std::shared_ptr<const AuthGate> gate)
+      : info_(info), gate_(std::move(gate)) {}
+  ~CallerInterceptor() override {
+    if (recorded_) ForgetCaller(info_->server_context(), this);
+    if (holds_slot_) gate_->slots()->Release(identity_);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -55,11 +55,18 @@ class StreamSlotInterceptor final : public grpc::experimental::Interceptor {
         methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       seen_ = true;
       grpc::ServerContextBase* context = info_->server_context();
+      std::multimap<grpc::string_ref, grpc::string_ref>* md = methods->GetRecvInitialMetadata();
       std::shared_ptr<const grpc::AuthContext> auth =
           context != nullptr ? context->auth_context() : nullptr;
-      if (auth != nullptr && FirstProperty(*auth, kStreamSlotProperty) == "1") {
-        identity_ = FirstProperty(*auth, kIdentityProperty);
-        holds_slot_ = true;
+      if (md != nullptr && auth != nullptr) {
+        absl::StatusOr<Caller> caller = gate_->Resolve(*md, *auth);
+        md->erase("authorization");  // the gate's business, not the handler's
+        if (caller.ok()) {
+          identity_ = caller->identity;
+          holds_slot_ = gate_->TakesStreamSlot(info_->method());
+          RecordCaller(context, this, *std::move(caller));
+          recorded_ = true;
+        }
       }
     }
     methods->Proceed();
@@ -67,21 +74,24 @@ class StreamSlotInterceptor final : public grpc::experimental::Interceptor {
 
  private:
   ServerRpcInfo* const info_;
-  StreamSlots* const slots_;
+  const std::shared_ptr<const AuthGate> gate_;
   bool seen_ = false;
+  bool recorded_ = false;
   bool holds_slot_ = false;
   std::string identity_;
 };
 
-class StreamSlotFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+class CallerInterceptorFactoryImpl final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit StreamSlotFactory(StreamSlots* slots) : slots_(slots) {}
+  explicit CallerInterceptorFactoryImpl(std::shared_ptr<const AuthGate> gate)
+      : gate_(std::move(gate)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
-    return new StreamSlotInterceptor(info, slots_);
+    return new CallerInterceptor(info, gate_);
   }
 
  private:
-  StreamSlots* const slots_;
+  const std::shared_ptr<const AuthGate> gate_;
 };
 
 }  // namespace
@@ -176,27 +186,12 @@ grpc::Status AuthGate::Deny(const std::string& identity, const std::string& meth
 }
 
 grpc::Status AuthGate::Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
-                               OutputMetadata* consumed_auth_metadata, OutputMetadata*) {
+                               OutputMetadata*, OutputMetadata*) {
   std::string method;
-  std::string bearer;
-  bool has_authorization = false;
-  for (const auto& [key, value] : auth_metadata) {
-    if (key == ":path") {
-      method = Str(value);
-    } else if (key == "authorization") {
-      has_authorization = true;
-      absl::string_view v(value.data(), value.size());
-      if (absl::StartsWith(v, "Bearer ")) bearer = std::string(v.substr(7));
-      consumed_auth_metadata->insert({Str(key), Str(value)});
-    }
-  }
+  if (auto it = auth_metadata.find(":path"); it != auth_metadata.end()) method = Str(it->second);
   const std::string peer = PeerIdentity(*context);
   if (IsPublicMethod(method)) return grpc::Status::OK;
-  if (has_authorization && bearer.empty()) {
-    return Deny(peer, method, grpc::StatusCode::UNAUTHENTICATED,
-                "the authorization header is not 'Bearer <token>'");
-  }
-  absl::StatusOr<Caller> caller = policy_->Resolve(bearer, peer);
+  absl::StatusOr<Caller> caller = Resolve(auth_metadata, *context);
   if (!caller.ok()) {
     return Deny(peer, method, static_cast<grpc::StatusCode>(caller.status().code()),
                 std::string(caller.status().message()));
@@ -228,11 +223,33 @@ grpc::Status AuthGate::Process(const InputMetadata& auth_metadata, grpc::AuthCon
                                " streams open (auth.max_streams_per_identity); close one or "
                                "try again later"));
     }
-    context->AddProperty(kStreamSlotProperty, "1");
   }
-  context->AddProperty(kIdentityProperty, caller->identity);
-  context->AddProperty(kRoleProperty, std::string(RoleName(caller->role)));
+  // Nothing is written to `context`: it is the connection's, shared by all
+  // of its calls (the interceptor records the caller per call).
   return grpc::Status::OK;
+}
+
+absl::StatusOr<Caller> AuthGate::Resolve(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const grpc::AuthContext& context) const {
+  std::string bearer;
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    absl::string_view v(it->second.data(), it->second.size());
+    if (!absl::ConsumePrefix(&v, "Bearer ") || v.empty()) {
+      return absl::UnauthenticatedError("the authorization header is not 'Bearer <token>'");
+    }
+    bearer = std::string(v);
+  }
+  return policy_->Resolve(bearer, PeerIdentity(context));
+}
+
+bool AuthGate::TakesStreamSlot(absl::string_view method) const {
+  return !IsPublicMethod(method) && streaming_.count(std::string(method)) > 0;
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallerInterceptorFactory(
+    std::shared_ptr<const AuthGate> gate) {
+  return std::make_unique<CallerInterceptorFactoryImpl>(std::move(gate));
 }
 
 absl::StatusOr<std::shared_ptr<AuthGate>> MakeServerGate(const AuthConfig& auth, MethodTable table,
@@ -249,11 +266,6 @@ absl::StatusOr<std::shared_ptr<AuthGate>> MakeServerGate(const AuthConfig& auth,
   };
   return std::make_shared<AuthGate>(std::move(policy), std::move(table), std::move(streaming),
                                     std::move(denied));
-}
-
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> StreamSlotInterceptorFactory(
-    StreamSlots* slots) {
-  return std::make_unique<StreamSlotFactory>(slots);
 }
 
 std::vector<std::string> MethodsOf(

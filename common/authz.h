@@ -15,10 +15,15 @@
 //      authenticated peer.
 //   4. A streaming method takes one of the identity's stream slots
 //      (auth.max_streams_per_identity): RESOURCE_EXHAUSTED naming the
-//      identity and the limit. StreamSlotInterceptorFactory's interceptor
-//      (StartGrpcServer installs it) gives the slot back when the call ends.
-// The gate sets goalkeeper.identity and goalkeeper.role (CallerOf reads
-// them), and reports every refusal to its DeniedCall callback (the audit).
+//      identity and the limit.
+// The gate reports every refusal to its DeniedCall callback (the audit). Its
+// interceptor (CallerInterceptorFactory; StartGrpcServer installs it with
+// the gate) resolves the caller of each admitted call again, records it for
+// CallerOf, removes the bearer token from what the handler sees, and gives
+// the stream slot back when the call ends. The gate writes nothing into the
+// AuthContext: gRPC gives the processor the connection's, shared by every
+// call on it (properties added per call raced with the other calls' reads
+// and piled up for the connection's life).
 //
 //   ASSIGN_OR_RETURN(auto policy, AuthPolicy::Create(config.auth));
 //   auto gate = std::make_shared<AuthGate>(policy, CoordinatorMethodTable(),
@@ -98,9 +103,6 @@ class StreamSlots {
   std::map<std::string, uint32_t> held_ ABSL_GUARDED_BY(mu_);
 };
 
-// AuthContext property the gate sets when the call took a stream slot.
-inline constexpr char kStreamSlotProperty[] = "goalkeeper.stream_slot";
-
 // A call the gate refused.
 struct DeniedCall {
   std::string identity;  // "" when the peer proved none
@@ -123,6 +125,14 @@ class AuthGate final : public grpc::AuthMetadataProcessor {
                        OutputMetadata* consumed_auth_metadata,
                        OutputMetadata* response_metadata) override;
 
+  // The caller of a call with `metadata` (its `authorization`, if any) on a
+  // connection with `context` (its certificate's identity), as in 1. and 2.
+  absl::StatusOr<Caller> Resolve(const InputMetadata& metadata,
+                                 const grpc::AuthContext& context) const;
+  // Whether an admitted call of `method` holds a stream slot.
+  bool TakesStreamSlot(absl::string_view method) const;
+  StreamSlots* slots() const { return slots_; }
+
  private:
   grpc::Status Deny(const std::string& identity, const std::string& method, grpc::StatusCode code,
                     std::string message) const;
@@ -144,10 +154,10 @@ absl::StatusOr<std::shared_ptr<AuthGate>> MakeServerGate(const AuthConfig& auth,
                                                          absl::string_view component,
                                                          DeniedFn also = nullptr);
 
-// Gives a call's stream slot back when the call ends (StartGrpcServer
-// installs it in every server).
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> StreamSlotInterceptorFactory(
-    StreamSlots* slots = &StreamSlots::Global());
+// The gate's per-call interceptor (see above; StartGrpcServer installs it in
+// every server with a gate).
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> CallerInterceptorFactory(
+    std::shared_ptr<const AuthGate> gate);
 
 // "/pkg.Service/Method" of every method of the services.
 // A null service (not found by name) is an impossible state: it aborts.

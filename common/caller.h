@@ -12,7 +12,7 @@
 // configured name as "token:<name>"; "insecure" when the server runs with
 // --insecure (no TLS: nobody is authenticated, every caller counts as admin).
 //
-// Thread-safety: pure functions.
+// Thread-safety: thread-safe.
 #ifndef GOALKEEPER_COMMON_CALLER_H_
 #define GOALKEEPER_COMMON_CALLER_H_
 
@@ -32,17 +32,25 @@ struct Caller {
   bool authenticated = false;  // false only with --insecure
 };
 
-// AuthContext properties the gate sets for the handler.
-inline constexpr char kIdentityProperty[] = "goalkeeper.identity";
-inline constexpr char kRoleProperty[] = "goalkeeper.role";
-
 // The identity a peer certificate proves (see above); "" without one.
 std::string PeerIdentity(const grpc::AuthContext& auth);
 
-// The caller of a call on a server: the gate's properties; with no TLS
-// (--insecure) {"insecure", kAdmin, false}; a TLS peer the gate did not see
-// (it cannot happen on our servers) gets kNone.
+// The caller of a call on a server: what the gate's interceptor recorded for
+// this call; with no TLS (--insecure) {"insecure", kAdmin, false}; a TLS call
+// the gate did not see (a server without a gate) is its certificate's
+// identity with kNone.
 Caller CallerOf(const grpc::ServerContext& context);
+
+// The callers of the calls in flight on this process's servers, by call
+// (common/authz.h's interceptor: recorded when a call's metadata has passed
+// the gate, forgotten when the call ends). Per call, not in the AuthContext:
+// gRPC shares one AuthContext among every call of a connection, so a
+// property added there would be seen by the connection's other calls and
+// written while they read it. `owner` makes a forget of an earlier call on
+// a reused ServerContext a no-op.
+void RecordCaller(const grpc::ServerContextBase* call, const void* owner, Caller caller);
+void ForgetCaller(const grpc::ServerContextBase* call, const void* owner);
+size_t RecordedCallers();  // calls in flight with a recorded caller (tests)
 
 }  // namespace goalkeeper
 

@@ -3,7 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/authz.h"  // StreamSlotInterceptorFactory
+#include "common/authz.h"  // AuthGate, CallerInterceptorFactory
 #include "common/grpc_channel.h"
 #include "common/grpc_server_metrics.h"
 #include "common/process_metrics.h"
@@ -35,6 +35,7 @@ namespace {
 std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
                                           const std::vector<grpc::Service*>& services, int* port,
                                           const std::shared_ptr<grpc::ServerCredentials>& creds,
+                                          std::shared_ptr<const AuthGate> gate,
                                           int max_receive_bytes) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -47,7 +48,8 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
   builder.SetMaxReceiveMessageSize(max_receive_bytes);
   // Per-method request counts and latencies (common/grpc_server_metrics.h).
   auto interceptors = GrpcServerMetrics::Global().InterceptorFactories();
-  interceptors.push_back(StreamSlotInterceptorFactory());  // the gate's stream bound
+  // Who each call is (CallerOf) and the stream slots the gate handed out.
+  if (gate != nullptr) interceptors.push_back(CallerInterceptorFactory(std::move(gate)));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *port == 0) {
@@ -62,7 +64,8 @@ std::unique_ptr<grpc::Server> StartServer(const std::string& listen,
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               const std::vector<grpc::Service*>& services,
                                               int* port, int max_receive_bytes) {
-  return StartServer(listen, services, port, grpc::InsecureServerCredentials(), max_receive_bytes);
+  return StartServer(listen, services, port, grpc::InsecureServerCredentials(), nullptr,
+                     max_receive_bytes);
 }
 
 std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
@@ -70,8 +73,10 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const std::string& listen,
                                               int* port, const TlsConfig& tls,
                                               std::shared_ptr<grpc::AuthMetadataProcessor> gate,
                                               int max_receive_bytes) {
-  std::unique_ptr<grpc::Server> server = StartServer(
-      listen, services, port, MakeServerCredentials(tls, std::move(gate)), max_receive_bytes);
+  std::shared_ptr<const AuthGate> auth_gate = std::dynamic_pointer_cast<AuthGate>(gate);
+  std::unique_ptr<grpc::Server> server =
+      StartServer(listen, services, port, MakeServerCredentials(tls, std::move(gate)),
+                  std::move(auth_gate), max_receive_bytes);
   if (server != nullptr && tls.insecure) {
     WarnInsecure(absl::StrCat(HostOf(listen), ":", *port), /*server=*/true);
   }

@@ -624,15 +624,47 @@ absl::StatusOr<v1::ScanDiff> ScanManager::DiffScan(const std::string& id,
   ASSIGN_OR_RETURN(ExposureMap now_open, store_.OpenPairs(id));
   ExposureMap before;
   if (!base.empty()) {
+    // The base as its report left it: its flaps undone (a new pair that was
+    // not open again was never an exposure; a closed one open again stayed
+    // one), as the scope's exposures, which the report compares with.
     ASSIGN_OR_RETURN(before, store_.OpenPairs(base));
+    ASSIGN_OR_RETURN(std::vector<ConfirmationRow> base_rows, store_.LoadConfirmations(base));
+    for (const ConfirmationRow& r : base_rows) {
+      if (!r.done || r.seen_open != r.closed) continue;  // confirmed, or never probed
+      const ExposureKey key(r.ip, r.port, r.transport);
+      if (r.closed) {
+        before.emplace(key, ExposureInfo(0));
+      } else {
+        before.erase(key);
+      }
+    }
+  }
+  // What confirmation probed again, and found.
+  ASSIGN_OR_RETURN(std::vector<ConfirmationRow> rows, store_.LoadConfirmations(id));
+  std::map<ExposureKey, bool> seen_open_again;
+  for (const ConfirmationRow& r : rows) {
+    if (r.done) seen_open_again[ExposureKey(r.ip, r.port, r.transport)] = r.seen_open;
   }
   v1::ScanDiff diff;
   diff.set_scan_id(id);
   diff.set_base_scan_id(base);
   for (const ExposureDelta& d : DiffExposures(before, now_open)) {
-    v1::DiffEntry* e = d.change == ExposureChange::kNew      ? diff.add_new_open()
-                       : d.change == ExposureChange::kClosed ? diff.add_closed()
-                                                             : diff.add_still_open();
+    auto again = seen_open_again.find(d.key);
+    const bool flapped = again != seen_open_again.end() &&
+                         ((d.change == ExposureChange::kNew && !again->second) ||
+                          (d.change == ExposureChange::kClosed && again->second));
+    v1::DiffEntry* e = nullptr;
+    switch (d.change) {
+      case ExposureChange::kNew:
+        e = flapped ? diff.add_flapped_new() : diff.add_new_open();
+        break;
+      case ExposureChange::kClosed:
+        e = flapped ? diff.add_flapped_closed() : diff.add_closed();
+        break;
+      case ExposureChange::kStillOpen:
+        e = diff.add_still_open();
+        break;
+    }
     e->set_ip(d.key.ip);
     e->set_port(d.key.port);
     const auto t = static_cast<v1::Transport>(d.key.transport);

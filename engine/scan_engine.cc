@@ -83,8 +83,8 @@ class RegistryCatalog : public ProbeCatalog {
   std::span<const probes::TcpProbe* const> Identification() const override {
     return probes::IdentificationOrder();
   }
-  const probes::UdpProbe* UdpForPort(uint16_t port) const override {
-    return probes::UdpProbeForPort(port);
+  std::span<const probes::UdpProbe* const> UdpForPort(uint16_t port) const override {
+    return probes::UdpProbesForPort(port);
   }
 };
 
@@ -270,12 +270,16 @@ class ScanEngine::ThreadScanner {
     const probes::TcpProbe* next_probe = nullptr;   // for the next connection
     size_t next_identify = 0;                       // position in Identification()
     uint32_t identify_connections = 0;
+    // Conversations of this port that heard nothing until their deadline.
+    uint32_t silent_conversations = 0;
+    bool session_expired = false;  // the current one reached its deadline
     std::unique_ptr<probes::TcpSession> session;
     uint32_t sent = 0;
     uint32_t received = 0;
     probes::Evidence ev;  // of the conversation (TCP) or attempt (UDP)
     // UDP
-    const probes::UdpProbe* udp_probe = nullptr;
+    const probes::UdpProbe* udp_probe = nullptr;  // of this attempt
+    uint32_t udp_probes = 0;                      // the port's, asked in turn
     uint16_t txid = 0;
     uint32_t udp_request_bytes = 0;
     bool udp_matched = false;
@@ -485,7 +489,11 @@ class ScanEngine::ThreadScanner {
   }
 
   Step NoAnswer(Slot& slot) {
-    if (slot.attempt < retries_) {
+    // A UDP port with several probes asks each at least once.
+    const uint32_t last = slot.target.transport == probes::Transport::kUdp
+                              ? std::max(retries_, slot.udp_probes > 0 ? slot.udp_probes - 1 : 0)
+                              : retries_;
+    if (slot.attempt < last) {
       ++slot.attempt;  // has_target stays set: Drive starts the retry
     } else {
       Finish(slot, ProbeState::kFiltered, 0);
@@ -627,6 +635,7 @@ class ScanEngine::ThreadScanner {
   Step Expired(Slot& slot) {
     switch (slot.phase) {
       case Slot::Phase::kTcpProbe:
+        slot.session_expired = true;
         return Feed(slot, {}, /*eof=*/true);
       case Slot::Phase::kUdp:
         if (slot.udp_matched) return UdpOpen(slot);
@@ -664,6 +673,7 @@ class ScanEngine::ThreadScanner {
     slot.first_probe = first;
     slot.next_identify = 0;
     slot.identify_connections = 0;
+    slot.silent_conversations = 0;
     slot.next_probe = first;
     if (first == nullptr) {
       if (slice.probes_.mode != ProbeMode::kAll) return false;
@@ -677,11 +687,26 @@ class ScanEngine::ThreadScanner {
     return true;
   }
 
+  // The next identification probe, or null when identification is over.
+  // A port that stayed silent through a whole conversation is not asked
+  // again by a server-first probe (one that sends nothing and waits for a
+  // greeting: it already had the probe timeout to greet). In `verify`,
+  // identification stops after kMaxSilentConversations such silences: a
+  // port that accepts and never speaks (tcpwrapped, a firewall completing
+  // handshakes) would otherwise hold its slot for every probe's timeout.
+  // `all` goes on (a length-prefixed protocol waits in silence for the rest
+  // of a frame that a wrong probe's bytes announced).
   const probes::TcpProbe* NextIdentification(Slot& slot) {
+    if (slot.slice->probes_.mode == ProbeMode::kVerify &&
+        slot.silent_conversations >= kMaxSilentConversations) {
+      return nullptr;
+    }
     const auto order = slot.slice->catalog_.Identification();
     while (slot.next_identify < order.size()) {
       const probes::TcpProbe* p = order[slot.next_identify++];
-      if (p != nullptr && p != slot.first_probe) return p;
+      if (p == nullptr || p == slot.first_probe) continue;
+      if (slot.silent_conversations > 0 && p->Open()->Start().empty()) continue;
+      return p;
     }
     return nullptr;
   }
@@ -692,6 +717,7 @@ class ScanEngine::ThreadScanner {
     slot.phase = Slot::Phase::kTcpProbe;
     slot.next_probe = probe;
     slot.session = probe->Open();
+    slot.session_expired = false;
     slot.ev = probes::Evidence();
     slot.sent = 0;
     slot.received = 0;
@@ -757,6 +783,7 @@ class ScanEngine::ThreadScanner {
       FinishProbed(slot);
       return Step::kDone;
     }
+    if (slot.session_expired && ev.response_bytes == 0) ++slot.silent_conversations;
     // The first conversation's evidence stands unless one verifies.
     if (slot.result_ev == nullptr) {
       slot.result_ev = std::make_shared<const probes::Evidence>(std::move(ev));
@@ -781,11 +808,14 @@ class ScanEngine::ThreadScanner {
   // ---- UDP probes -------------------------------------------------------
 
   Step AttemptUdp(Slot& slot) {
-    slot.udp_probe = slot.slice->catalog_.UdpForPort(slot.target.port);
-    if (slot.udp_probe == nullptr) {  // nothing to ask: nothing learned
+    const std::span<const probes::UdpProbe* const> chain =
+        slot.slice->catalog_.UdpForPort(slot.target.port);
+    if (chain.empty()) {  // nothing to ask: nothing learned
       Finish(slot, ProbeState::kFiltered, 0);
       return Step::kDone;
     }
+    slot.udp_probes = static_cast<uint32_t>(chain.size());
+    slot.udp_probe = chain[slot.attempt % chain.size()];
     const bool v4 = slot.target.address.family == Family::kIPv4;
     int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return LocalError(slot, errno);

@@ -7,7 +7,8 @@
 // with a probe to run keeps its connection: the engine drives a
 // probes::TcpSession on it (bounded read, the probe deadline), then, when the
 // answer was not that protocol, identification probes on new connections
-// (each paced like any attempt, at most kMaxIdentifyConnections). A UDP pair
+// (each paced like any attempt, at most kMaxIdentifyConnections; in verify, a
+// port that stays silent is given up after kMaxSilentConversations). A UDP pair
 // is a connect()ed datagram socket sending the port's probes::UdpProbe
 // request and matching answers (OPEN with evidence), ICMP refusal (CLOSED) or
 // silence after the retries (FILTERED). The slot stays busy meanwhile, so
@@ -96,14 +97,22 @@ class ProbeCatalog {
   virtual ~ProbeCatalog() = default;
   virtual const probes::TcpProbe* TcpForPort(uint16_t port) const = 0;
   virtual std::span<const probes::TcpProbe* const> Identification() const = 0;
-  virtual const probes::UdpProbe* UdpForPort(uint16_t port) const = 0;
+  // A UDP port's probes, asked one per attempt in this order (the next when
+  // the previous went unanswered; retries beyond them start over), so a pair
+  // gets max(retries + 1, size) attempts. Empty: the port is not probed.
+  virtual std::span<const probes::UdpProbe* const> UdpForPort(uint16_t port) const = 0;
 };
-// probes::TcpProbeForPort, IdentificationOrder, UdpProbeForPort.
+// probes::TcpProbeForPort, IdentificationOrder, UdpProbesForPort.
 const ProbeCatalog& RegistryProbeCatalog();
 
 // At most this many extra connections identify one open port: enough for
 // every probe of IdentificationOrder() (11 today).
 inline constexpr uint32_t kMaxIdentifyConnections = 12;
+// In `verify`, identification of a port ends after this many of its
+// conversations heard nothing until the probe timeout: a silent open port
+// costs at most this many timeouts, not one per probe. (In both modes the
+// server-first probes are skipped after the first such silence.)
+inline constexpr uint32_t kMaxSilentConversations = 2;
 
 struct ProbeOptions {
   ProbeMode mode = ProbeMode::kNone;

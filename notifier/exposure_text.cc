@@ -36,8 +36,17 @@ std::string Verified(const probes::Evidence& ev) {
     }
     return WithAmplification(absl::StrCat(name, " answered but refuses recursive queries"), ev);
   }
-  if (s == "NTP" && Fact(ev, "monlist") == "yes") {
-    return WithAmplification(absl::StrCat(name, " answered a monlist query"), ev);
+  if (s == "NTP") {
+    if (Fact(ev, "monlist") == "yes") {
+      return WithAmplification(absl::StrCat(name, " answered a monlist query"), ev);
+    }
+    if (Fact(ev, "readvar") == "answered") {
+      return WithAmplification(absl::StrCat(name, " answered a status query (mode 6)"), ev);
+    }
+    if (Fact(ev, "status") == "refused") {
+      return absl::StrCat(name, " answered a time request; it refuses status queries "
+                                "(monlist, mode 6), so it is not an amplifier");
+    }
   }
   switch (ev.auth) {
     case probes::Auth::kNotRequired: {

@@ -56,7 +56,11 @@ class UdpProbe {
 };
 
 const UdpProbe* UdpProbeByName(absl::string_view name);
-const UdpProbe* UdpProbeForPort(uint16_t port);
+const UdpProbe* UdpProbeForPort(uint16_t port);  // the first of UdpProbesForPort
+// Every probe of a catalogue port, in the order to ask them: the next one is
+// asked when the previous went unanswered (123: ntp, ntp-version,
+// ntp-client). Empty for a port without one.
+std::span<const UdpProbe* const> UdpProbesForPort(uint16_t port);
 std::span<const UdpProbe* const> AllUdpProbes();
 // The catalogue ports of UDP service names (profiles' `udp:`), sorted and
 // unique; "all" names every probe. An unknown name is InvalidArgument

@@ -234,9 +234,9 @@ schema = {
                                  desc="protocol probes: none, the catalogue port's (verify), "
                                       "or identify every open port (all)"),
                      "udp": {"type": "array", "uniqueItems": True,
-                             "items": E("all", "dns", "ntp", "ntp-version", "ssdp", "snmp",
-                                        "memcached", "cldap", "portmap", "netbios", "mdns",
-                                        "mssql", "ubiquiti")}})},
+                             "items": E("all", "dns", "ntp", "ntp-version", "ntp-client",
+                                        "ssdp", "snmp", "memcached", "cldap", "portmap",
+                                        "netbios", "mdns", "mssql", "ubiquiti")}})},
     "schedules": A(O({"name": {"type": "string", "pattern": DNS_NAME,
                                "description": "also the CronJob's name suffix"},
                       "cron": {"type": "string", "minLength": 9},

@@ -182,22 +182,34 @@ EOF
   manifest dns-recursion-off 127.0.0.19 53 udp DNS "$v" recursion=refused
 }
 
-# ntpd binds only to interface addresses, so it listens on 127.0.0.1 (lo's own).
+# ntpd binds only to interface addresses: one listens on 127.0.0.1 (lo's own)
+# and lets loopback query it (mode 6 answered: its version is learned); the
+# other, on an address the lab adds to lo, has Debian's default restrictions
+# (`noquery` for everyone: only time requests are answered, what a customer's
+# stock NTPsec server does). NTPsec has no mode 7 (monlist) at all.
 start_ntpd() {
   local v
   v=$(pkg_version ntpsec)
-  mkdir -p "$D/ntp"
-  cat >"$D/ntp.conf" <<EOF
-driftfile $D/ntp/drift
+  ntpd_instance ntp 127.0.0.1 "restrict 127.0.0.0 mask 255.0.0.0" || return 1
+  manifest ntp 127.0.0.1 123 udp NTP "$v" readvar=answered
+  ip addr add 127.0.0.20/32 dev lo
+  ntpd_instance ntp-noquery 127.0.0.20 "" || return 1
+  manifest ntp-noquery 127.0.0.20 123 udp NTP - status=refused
+}
+
+# ntpd_instance NAME ADDRESS EXTRA_RESTRICT
+ntpd_instance() {
+  mkdir -p "$D/$1"
+  cat >"$D/$1.conf" <<EOF
+driftfile $D/$1/drift
 interface ignore wildcard
-interface listen 127.0.0.1
-restrict default kod limited nomodify noquery
-restrict 127.0.0.0 mask 255.0.0.0
+interface listen $2
+restrict default kod limited nomodify nopeer noquery
+$3
 server 127.127.1.0
 EOF
-  bg ntpd ntpd -n -c "$D/ntp.conf" -p "$D/ntp/pid"
-  wait_udp 127.0.0.1 123 || return 1
-  manifest ntp 127.0.0.1 123 udp NTP "$v" -
+  bg "$1" ntpd -n -c "$D/$1.conf" -p "$D/$1/pid"
+  wait_udp "$2" 123
 }
 
 start_sshd() {

@@ -8,7 +8,18 @@
 //
 // ntp-version: a mode 6 READVAR (opcode 2) for the system variables, sequence
 // = txid; version from version="ntpd 4.2.8p15@..." (a single datagram cannot
-// be both a mode 6 and a mode 7 request, hence two probes).
+// be both a mode 6 and a mode 7 request, hence separate probes).
+//
+// ntp-client: a mode 3 client request, what every NTP server answers even
+// when status queries are refused (NTPsec has no mode 7; Debian's default
+// `restrict default ... noquery` drops mode 6). The transmit timestamp
+// carries the txid and the server's answer echoes it as its origin timestamp.
+// An answer proves NTP (stratum and reference id as facts) and, as this
+// probe is asked after the status queries went unanswered, that the server
+// refuses them: status=refused, not an amplifier.
+//
+// The engine asks the port's probes in this order, one per attempt
+// (UdpProbesForPort: ntp, ntp-version, ntp-client).
 #include <string>
 
 #include "absl/algorithm/container.h"
@@ -160,6 +171,58 @@ class NtpVersionProbe final : public UdpProbe {
   }
 };
 
+class NtpClientProbe final : public UdpProbe {
+ public:
+  absl::string_view name() const override { return "ntp-client"; }
+  absl::string_view service() const override { return "NTP"; }
+  uint16_t port() const override { return 123; }
+
+  std::string Request(uint16_t txid, const UdpProbeOptions&) const override {
+    std::string out;
+    out.push_back(0x23);    // LI 0, version 4, mode 3 (client)
+    out.append(39, '\0');   // stratum .. receive timestamp: zero
+    AppendStamp(out, txid);  // transmit timestamp
+    return out;
+  }
+
+  UdpMatch Parse(absl::string_view datagram, uint16_t txid, Evidence* ev) const override {
+    // 48 bytes, then optional extension fields and a MAC (RFC 7822).
+    if (datagram.size() < 48 || datagram.size() > kMaxDatagram) return UdpMatch::kNotOurs;
+    const auto b0 = static_cast<unsigned char>(datagram[0]);
+    const unsigned vn = (b0 >> 3) & 0x7u;
+    if ((b0 & 0x07u) != 4 || vn < 1 || vn > 4) return UdpMatch::kNotOurs;
+    std::string stamp;
+    AppendStamp(stamp, txid);
+    if (datagram.substr(24, 8) != stamp) return UdpMatch::kNotOurs;  // origin = our transmit
+    Verify(*ev, service());
+    const auto stratum = static_cast<unsigned char>(datagram[1]);
+    SetFact(*ev, "stratum", absl::StrCat(stratum));
+    const absl::string_view refid = datagram.substr(12, 4);
+    if (stratum <= 1) {  // a kiss code (0: "DENY", "RATE") or a reference clock name
+      std::string code;
+      for (char c : refid) {
+        if (c == '\0') break;
+        code.push_back(c);
+      }
+      code = Sanitise(code, 4);
+      if (!code.empty()) SetFact(*ev, stratum == 0 ? "kiss" : "refid", code);
+    }
+    SetFact(*ev, "status", "refused");
+    SetFact(*ev, "monlist", "no");
+    return UdpMatch::kDone;
+  }
+
+ private:
+  // A transmit timestamp that carries `txid`: seconds and fraction words
+  // built from it, never all zero (a zero transmit is "unsynchronised").
+  static void AppendStamp(std::string& out, uint16_t txid) {
+    PutU16(out, 0x4750);  // "GP"
+    PutU16(out, txid);
+    PutU16(out, static_cast<uint16_t>(txid ^ 0xa5a5u));
+    PutU16(out, 0x4b00);
+  }
+};
+
 }  // namespace
 
 const UdpProbe& NtpUdpProbe() {
@@ -169,6 +232,11 @@ const UdpProbe& NtpUdpProbe() {
 
 const UdpProbe& NtpVersionUdpProbe() {
   static const NtpVersionProbe kProbe;
+  return kProbe;
+}
+
+const UdpProbe& NtpClientUdpProbe() {
+  static const NtpClientProbe kProbe;
   return kProbe;
 }
 

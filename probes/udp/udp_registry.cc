@@ -2,6 +2,7 @@
 // the profiles' `udp:` service names to ports.
 #include <algorithm>
 #include <array>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,12 +18,15 @@ namespace {
 using namespace udp_internal;  // NOLINT(build/namespaces): the probe singletons
 
 const std::vector<const UdpProbe*>& Probes() {
-  // Order matters for UdpProbeForPort: the first probe of a port wins
-  // (123: "ntp", the monlist query; "ntp-version" is asked by name).
+  // Order matters: UdpProbesForPort lists a port's probes in this order,
+  // the order the engine asks them in (123: "ntp", the monlist query, then
+  // "ntp-version", the mode 6 status query, then "ntp-client", a plain time
+  // request every server answers).
   static const std::vector<const UdpProbe*> kProbes = {
-      &DnsUdpProbe(),     &NtpUdpProbe(),       &NtpVersionUdpProbe(), &SsdpUdpProbe(),
-      &SnmpUdpProbe(),    &MemcachedUdpProbe(), &CldapUdpProbe(),      &PortmapUdpProbe(),
-      &NetbiosUdpProbe(), &MdnsUdpProbe(),      &MssqlUdpProbe(),      &UbiquitiUdpProbe(),
+      &DnsUdpProbe(),     &NtpUdpProbe(),       &NtpVersionUdpProbe(), &NtpClientUdpProbe(),
+      &SsdpUdpProbe(),    &SnmpUdpProbe(),      &MemcachedUdpProbe(),  &CldapUdpProbe(),
+      &PortmapUdpProbe(), &NetbiosUdpProbe(),   &MdnsUdpProbe(),       &MssqlUdpProbe(),
+      &UbiquitiUdpProbe(),
   };
   return kProbes;
 }
@@ -41,6 +45,17 @@ const UdpProbe* UdpProbeForPort(uint16_t port) {
     if (p->port() == port) return p;
   }
   return nullptr;
+}
+
+std::span<const UdpProbe* const> UdpProbesForPort(uint16_t port) {
+  static const auto* const kByPort = [] {
+    auto* by_port = new std::map<uint16_t, std::vector<const UdpProbe*>>();
+    for (const UdpProbe* p : Probes()) (*by_port)[p->port()].push_back(p);
+    return by_port;
+  }();
+  auto it = kByPort->find(port);
+  if (it == kByPort->end()) return {};
+  return std::span<const UdpProbe* const>(it->second.data(), it->second.size());
 }
 
 std::span<const UdpProbe* const> AllUdpProbes() {

@@ -92,6 +92,7 @@ const UdpProbe& DnsUdpProbe();
 const UdpProbe& MdnsUdpProbe();
 const UdpProbe& NtpUdpProbe();
 const UdpProbe& NtpVersionUdpProbe();
+const UdpProbe& NtpClientUdpProbe();
 const UdpProbe& SsdpUdpProbe();
 const UdpProbe& SnmpUdpProbe();
 const UdpProbe& MemcachedUdpProbe();

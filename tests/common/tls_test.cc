@@ -56,11 +56,12 @@ class WhoAmIService final : public v1::Coordinator::Service {
 };
 
 // A stand-in for the authorization gate: records what it saw; refuses every
-// call while `deny` is set; otherwise names the caller like the real gate.
+// call while `deny` is set; otherwise lets the call through (it is no
+// AuthGate, so CallerOf falls back to the certificate's identity).
 class RecordingGate final : public grpc::AuthMetadataProcessor {
  public:
   bool IsBlocking() const override { return false; }
-  grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext* context, OutputMetadata*,
+  grpc::Status Process(const InputMetadata& metadata, grpc::AuthContext*, OutputMetadata*,
                        OutputMetadata*) override {
     absl::MutexLock lock(&mu_);
     auto it = metadata.find("authorization");
@@ -68,8 +69,6 @@ class RecordingGate final : public grpc::AuthMetadataProcessor {
     auto path = metadata.find(":path");
     path_ = path == metadata.end() ? "" : std::string(path->second.data(), path->second.size());
     if (deny_) return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "denied by the test gate");
-    context->AddProperty(kIdentityProperty, PeerIdentity(*context));
-    context->AddProperty(kRoleProperty, "viewer");
     return grpc::Status::OK;
   }
   void set_deny(bool deny) {

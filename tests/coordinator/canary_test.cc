@@ -367,6 +367,14 @@ TEST_F(ConfirmationTest, ChangesAreConfirmedByAnotherWorkerAndFlapsAreNotReporte
   EXPECT_EQ(exposures.size(), 2u);
   EXPECT_EQ(exposures["127.81.0.1:22"], v1::NEW);
   EXPECT_EQ(exposures.count("127.81.0.3:22"), 0u) << "a flap is not reported as new";
+  // The operators' diff says the same: the flap is not among the new pairs.
+  auto diff = manager_->DiffScan(first, "");
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  ASSERT_EQ(diff->new_open_size(), 2);
+  for (const v1::DiffEntry& e : diff->new_open()) EXPECT_NE(e.ip(), "127.81.0.3");
+  ASSERT_EQ(diff->flapped_new_size(), 1);
+  EXPECT_EQ(diff->flapped_new(0).ip(), "127.81.0.3");
+  EXPECT_EQ(diff->flapped_closed_size(), 0);
 
   // Second scan: 127.81.0.2:80 not found (closed?) but open again at
   // confirmation: a flap, it stays an exposure; 127.81.0.1:22 stays open.
@@ -383,6 +391,12 @@ TEST_F(ConfirmationTest, ChangesAreConfirmedByAnotherWorkerAndFlapsAreNotReporte
   ASSERT_EQ(report2.flaps_size(), 1);
   EXPECT_EQ(report2.flaps(0).status(), v1::CLOSED);
   for (const auto& [key, status] : ExposuresOf(second)) EXPECT_NE(status, v1::CLOSED) << key;
+  auto diff2 = manager_->DiffScan(second, "");
+  ASSERT_TRUE(diff2.ok()) << diff2.status();
+  EXPECT_EQ(diff2->closed_size(), 0);
+  ASSERT_EQ(diff2->flapped_closed_size(), 1);
+  EXPECT_EQ(diff2->flapped_closed(0).ip(), "127.81.0.2");
+  EXPECT_EQ(diff2->flapped_closed(0).port(), 80u);
 
   // Third scan: 127.81.0.2:80 gone and confirmed gone: closed, reported.
   clock_.Advance(absl::Hours(1));
@@ -394,6 +408,11 @@ TEST_F(ConfirmationTest, ChangesAreConfirmedByAnotherWorkerAndFlapsAreNotReporte
   ASSERT_TRUE(CompleteAs("w2", c3->shard()).ok());
   EXPECT_EQ(manager_->GetScan(third)->confirmations(), 1u);
   EXPECT_EQ(ExposuresOf(third)["127.81.0.2:80"], v1::CLOSED);
+  auto diff3 = manager_->DiffScan(third, "");
+  ASSERT_TRUE(diff3.ok()) << diff3.status();
+  ASSERT_EQ(diff3->closed_size(), 1) << "a confirmed close is a close";
+  EXPECT_EQ(diff3->closed(0).ip(), "127.81.0.2");
+  EXPECT_EQ(diff3->flapped_closed_size(), 0);
 }
 
 TEST_F(ConfirmationTest, TheOnlyWorkerConfirmsAfterAShortWaitAndAnExpiredLeaseReturns) {

@@ -764,34 +764,49 @@ class TestBannerProbe : public probes::TcpProbe {
 };
 
 // UDP: request "Q" + txid (2 bytes); an answer "A" + the same txid matches.
+// The second probe of a port: "R" + txid, answered by "B" + txid.
 class TestUdpProbe : public probes::UdpProbe {
  public:
-  absl::string_view name() const override { return "udp-test"; }
+  explicit TestUdpProbe(bool second = false) : second_(second) {}
+  absl::string_view name() const override { return second_ ? "udp-test-b" : "udp-test"; }
   absl::string_view service() const override { return "TestUDP"; }
   uint16_t port() const override { return 9; }
   std::string Request(uint16_t txid, const probes::UdpProbeOptions&) const override {
-    return std::string{'Q', static_cast<char>(txid >> 8), static_cast<char>(txid & 0xff)};
+    return std::string{second_ ? 'R' : 'Q', static_cast<char>(txid >> 8),
+                       static_cast<char>(txid & 0xff)};
   }
   probes::UdpMatch Parse(absl::string_view d, uint16_t txid, probes::Evidence* ev) const override {
-    if (d.size() < 3 || d[0] != 'A' || static_cast<uint8_t>(d[1]) != (txid >> 8) ||
+    if (d.size() < 3 || d[0] != (second_ ? 'B' : 'A') ||
+        static_cast<uint8_t>(d[1]) != (txid >> 8) ||
         static_cast<uint8_t>(d[2]) != (txid & 0xff)) {
       return probes::UdpMatch::kNotOurs;
     }
     probes::AddFact(*ev, "answer", "yes");
     return probes::UdpMatch::kDone;
   }
+
+ private:
+  bool second_;
 };
 
 class TestCatalog : public ProbeCatalog {
  public:
   // `port_probe`: the catalogue probe of `port`.
   TestCatalog(uint16_t port, const probes::TcpProbe* port_probe)
-      : port_(port), port_probe_(port_probe) {}
+      : port_(port), port_probe_(port_probe) {
+    order_.push_back(&banner);
+    order_.push_back(&redis);
+  }
   const probes::TcpProbe* TcpForPort(uint16_t port) const override {
     return port == port_ ? port_probe_ : nullptr;
   }
   std::span<const probes::TcpProbe* const> Identification() const override { return order_; }
-  const probes::UdpProbe* UdpForPort(uint16_t) const override { return &udp_; }
+  void SetIdentification(std::vector<const probes::TcpProbe*> order) { order_ = std::move(order); }
+  std::span<const probes::UdpProbe* const> UdpForPort(uint16_t) const override {
+    return std::span<const probes::UdpProbe* const>(udp_, two_udp_probes_ ? 2 : 1);
+  }
+  // Every UDP port gets the two probes "udp-test", then "udp-test-b".
+  void UseTwoUdpProbes() { two_udp_probes_ = true; }
 
   static const TestRedisProbe redis;
   static const TestBannerProbe banner;
@@ -799,8 +814,11 @@ class TestCatalog : public ProbeCatalog {
  private:
   uint16_t port_;
   const probes::TcpProbe* port_probe_;
-  const probes::TcpProbe* const order_[2] = {&banner, &redis};
-  TestUdpProbe udp_;
+  std::vector<const probes::TcpProbe*> order_;
+  TestUdpProbe udp_a_;
+  TestUdpProbe udp_b_{/*second=*/true};
+  const probes::UdpProbe* const udp_[2] = {&udp_a_, &udp_b_};
+  bool two_udp_probes_ = false;
 };
 const TestRedisProbe TestCatalog::redis;
 const TestBannerProbe TestCatalog::banner;
@@ -959,9 +977,54 @@ TEST(ScanEngineProbeTest, GarbageSilenceClosesAndOversizeGiveOpenUnverifiedWitho
     ASSERT_NE(r.evidence, nullptr);
     EXPECT_FALSE(r.evidence->verified);
     EXPECT_LE(r.evidence->response_bytes, probes::kMaxResponse);
-    // The port's probe, then identification by the one other probe.
-    EXPECT_EQ(server.accepted(), 2);
+    // The port's probe, then identification by the one other probe; but a
+    // port silent through the port's probe is not asked by the server-first
+    // banner probe (it had the whole timeout to greet).
+    EXPECT_EQ(server.accepted(), std::string(b.name) == "silent" ? 1 : 2);
   }
+}
+
+// A port that accepts and never speaks costs at most two probe timeouts, not
+// one per identification probe.
+TEST(ScanEngineProbeTest, ASilentPortIsGivenUpAfterTwoSilentConversations) {
+  ProtocolListener server("127.32.0.5", 0,
+                          [](int fd, const std::atomic<bool>& stop) { HoldUntilClosed(fd, stop); });
+  TestCatalog catalog(server.port(), &TestCatalog::redis);
+  const TestRedisProbe second, third;
+  catalog.SetIdentification({&TestCatalog::banner, &TestCatalog::redis, &second, &third});
+  EngineOptions options = FastOptions();
+  auto counters = std::make_shared<ScanCounters>();
+  options.counters = counters;
+  auto results =
+      ProbeOne("127.32.0.5", server.port(), TestProbes(catalog, ProbeMode::kVerify), options);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kOpen);
+  ASSERT_NE(results[0].evidence, nullptr);
+  EXPECT_FALSE(results[0].evidence->verified);
+  // The port's probe (silent), banner skipped, `second` (silent): the end.
+  EXPECT_EQ(counters->tcp_probes.load(), 2u);
+  EXPECT_EQ(server.accepted(), 2);
+
+  // A server that answers garbage is not silent: every probe is tried.
+  ProtocolListener talker("127.32.0.6", 0, [](int fd, const std::atomic<bool>& stop) {
+    SendString(fd, "xyzzy\r\n");
+    HoldUntilClosed(fd, stop);
+  });
+  TestCatalog catalog2(talker.port(), &TestCatalog::redis);
+  catalog2.SetIdentification({&TestCatalog::banner, &TestCatalog::redis, &second, &third});
+  auto counters2 = std::make_shared<ScanCounters>();
+  options.counters = counters2;
+  results =
+      ProbeOne("127.32.0.6", talker.port(), TestProbes(catalog2, ProbeMode::kVerify), options);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(counters2->tcp_probes.load(), 4u);  // redis, banner, second, third
+
+  // `all` identifies on (only the server-first banner is skipped).
+  auto counters3 = std::make_shared<ScanCounters>();
+  options.counters = counters3;
+  results = ProbeOne("127.32.0.5", server.port(), TestProbes(catalog, ProbeMode::kAll), options);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(counters3->tcp_probes.load(), 3u);  // redis, second, third
 }
 
 TEST(ScanEngineProbeTest, IdentificationNamesTheServiceOnAnUnusualPort) {
@@ -1031,13 +1094,15 @@ class UdpResponder {
   std::thread thread_;
 };
 
-std::vector<ProbeResult> ProbeUdp(const std::string& ip, uint16_t port, ScanCounters* counters) {
+std::vector<ProbeResult> ProbeUdp(const std::string& ip, uint16_t port, ScanCounters* counters,
+                                  bool two_probes = false) {
   auto t = TargetSet::Parse({ip}, {});
   ClosedPort tcp(ip);  // the space needs a TCP port too
   auto p = PortSet::Parse(std::to_string(tcp.port()));
   auto space = ProbeSpace::Create(*t, *p, 3, {port});
   EXPECT_TRUE(space.ok()) << space.status();
   TestCatalog catalog(0, nullptr);
+  if (two_probes) catalog.UseTwoUdpProbes();
   CollectingSink sink;
   EngineOptions o = FastOptions();
   auto shared = std::make_shared<ScanCounters>();
@@ -1117,6 +1182,50 @@ TEST(ScanEngineUdpTest, AnAnswerWithTheWrongTransactionIdDoesNotMatch) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].state, ProbeState::kFiltered);
   EXPECT_EQ(c.udp_unmatched.load(), 2u);  // one per attempt
+}
+
+// NTP's case: a server that ignores the port's first probe (monlist) but
+// answers the next (a time request) is open, with that probe's evidence and
+// its own request's size in the amplification.
+TEST(ScanEngineUdpTest, APortsNextProbeIsAskedWhenTheFirstGoesUnanswered) {
+  UdpResponder second_only("127.32.1.5", [](const std::string& req) {
+    std::vector<std::string> out;
+    if (req.size() == 3 && req[0] == 'R') out.push_back("B" + req.substr(1) + "xxx");
+    return out;
+  });
+  auto results = ProbeUdp("127.32.1.5", second_only.port(), nullptr, /*two_probes=*/true);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kOpen);
+  EXPECT_EQ(results[0].probe, "udp-test-b");
+  ASSERT_NE(results[0].evidence, nullptr);
+  EXPECT_EQ(results[0].evidence->request_bytes, 3u);
+  EXPECT_EQ(results[0].evidence->response_bytes, 6u);
+  EXPECT_DOUBLE_EQ(results[0].evidence->amplification, 2.0);
+  EXPECT_EQ(second_only.requests(), 2);  // "Q" unanswered, then "R"
+}
+
+TEST(ScanEngineUdpTest, AnAnsweredFirstProbeEndsThePairAndASilentOneAsksEachProbe) {
+  UdpResponder first("127.32.1.6", [](const std::string& req) {
+    std::vector<std::string> out;
+    if (req.size() == 3) out.push_back(std::string(req[0] == 'Q' ? "A" : "B") + req.substr(1));
+    return out;
+  });
+  auto results = ProbeUdp("127.32.1.6", first.port(), nullptr, /*two_probes=*/true);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].probe, "udp-test");
+  EXPECT_EQ(first.requests(), 1);
+
+  // One retry, two probes: two attempts, one of each.
+  std::atomic<int> second_probe_requests{0};
+  UdpResponder silent("127.32.1.7", [&second_probe_requests](const std::string& req) {
+    if (!req.empty() && req[0] == 'R') ++second_probe_requests;
+    return std::vector<std::string>{};
+  });
+  results = ProbeUdp("127.32.1.7", silent.port(), nullptr, /*two_probes=*/true);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].state, ProbeState::kFiltered);
+  EXPECT_EQ(silent.requests(), 2);
+  EXPECT_EQ(second_probe_requests.load(), 1);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/authz.h"
@@ -48,8 +50,18 @@ std::string ReadFile(const std::string& path) {
 
 // A WatchScan of scan "hold" holds its stream until the client cancels it;
 // any other is unimplemented, like the other methods.
+// GetScan answers UNIMPLEMENTED like the others, its message saying who the
+// handler saw (CallerOf) and whether the bearer token reached it.
 class HoldingCoordinator final : public v1::Coordinator::Service {
  public:
+  grpc::Status GetScan(grpc::ServerContext* ctx, const v1::GetScanRequest*, v1::Scan*) override {
+    const Caller caller = CallerOf(*ctx);
+    const bool token_seen = ctx->client_metadata().count("authorization") > 0;
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        absl::StrCat("caller ", caller.identity, " ", RoleName(caller.role),
+                                     token_seen ? " token-seen" : ""));
+  }
+
   grpc::Status WatchScan(grpc::ServerContext* ctx, const v1::WatchScanRequest* req,
                          grpc::ServerWriter<v1::Scan>* writer) override {
     if (req->id() != "hold") return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
@@ -312,6 +324,48 @@ TEST_F(AuthzTlsTest, StreamsPerIdentityAreBoundedAndASlotIsFreedWhenAStreamEnds)
   EXPECT_EQ(next.error_code(), grpc::StatusCode::UNIMPLEMENTED) << next.error_message();
   contexts[1]->TryCancel();
   streams[1]->Finish().IgnoreError();
+}
+
+// gRPC hands the gate one AuthContext per connection, shared by every call
+// on it; the caller is per call all the same. One connection (the operator's
+// certificate), calls with and without a per-call token, from four threads
+// at once: each handler sees its own call's caller, never the token, and
+// nothing is left recorded once the calls are over.
+TEST_F(AuthzTlsTest, HandlersSeeTheirOwnCallersCallerAndNoToken) {
+  auto channel = Channel(Identities()[1], coordinator_port_);
+  auto stub = v1::Coordinator::NewStub(channel);
+  std::atomic<int> wrong{0};
+  std::vector<std::string> failures;
+  absl::Mutex failures_mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const bool token = (i + t) % 2 == 0;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        if (token) ctx.set_credentials(grpc::AccessTokenCredentials("ci-secret-token-0123456789"));
+        v1::GetScanRequest req;
+        v1::Scan scan;
+        grpc::Status s = stub->GetScan(&ctx, req, &scan);
+        const std::string want =
+            token ? "caller token:ci operator" : "caller spiffe://goalkeeper/operator operator";
+        if (s.error_code() != grpc::StatusCode::UNIMPLEMENTED || s.error_message() != want) {
+          ++wrong;
+          absl::MutexLock lock(&failures_mu);
+          if (failures.size() < 5) failures.push_back(absl::StrCat(want, " -> ", s.error_message()));
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0) << absl::StrJoin(failures, "; ");
+  size_t left = RecordedCallers();
+  for (int i = 0; i < 200 && left > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    left = RecordedCallers();
+  }
+  EXPECT_EQ(left, 0u) << "a call's record outlived it";
 }
 
 }  // namespace

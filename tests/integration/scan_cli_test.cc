@@ -105,8 +105,9 @@ INSTANTIATE_TEST_SUITE_P(
                      "--snmp-community: the community must be 1-64 printable characters "
                      "without spaces (9 bytes given)"},
         BadUsageCase{{"--targets", "127.0.0.1", "--ports", "80", "--udp", "dns,bogus"},
-                     "--udp: unknown UDP service \"bogus\" (known: dns, ntp, ntp-version, ssdp, "
-                     "snmp, memcached, cldap, portmap, netbios, mdns, mssql, ubiquiti, all)"},
+                     "--udp: unknown UDP service \"bogus\" (known: dns, ntp, ntp-version, "
+                     "ntp-client, ssdp, snmp, memcached, cldap, portmap, netbios, mdns, mssql, "
+                     "ubiquiti, all)"},
         // A target file that never ends stops at the line cap.
         BadUsageCase{{"--targets", "@/dev/zero", "--ports", "80"},
                      "--targets: target file '/dev/zero': line 1 is longer than 65536 bytes"}));

@@ -56,6 +56,23 @@ TEST(SeenTextTest, EachCaseSaysWhatWasSeenInPlainWords) {
   dns.amplification = 31.4;
   EXPECT_EQ(SeenText(53, Transport::kUdp, dns),
             "DNS open resolver answered a recursive query (31x amplification)");
+  // NTP: each of the port's three probes (monlist, mode 6, a time request).
+  probes::Evidence monlist = Ev("NTP", "", Auth::kUnknown);
+  monlist.facts = {"monlist=yes", "monlist_entries=600"};
+  monlist.amplification = 556.9;
+  EXPECT_EQ(SeenText(123, Transport::kUdp, monlist),
+            "NTP answered a monlist query (557x amplification)");
+  probes::Evidence readvar = Ev("NTP", "1.2.2", Auth::kUnknown);
+  readvar.facts = {"readvar=answered", "product=ntpsec"};
+  readvar.amplification = 30;
+  EXPECT_EQ(SeenText(123, Transport::kUdp, readvar),
+            "NTP 1.2.2 answered a status query (mode 6) (30x amplification)");
+  probes::Evidence time_only = Ev("NTP", "", Auth::kUnknown);
+  time_only.facts = {"stratum=2", "status=refused", "monlist=no"};
+  time_only.amplification = 1;
+  EXPECT_EQ(SeenText(123, Transport::kUdp, time_only),
+            "NTP answered a time request; it refuses status queries (monlist, mode 6), so it "
+            "is not an amplifier");
   EXPECT_EQ(SeenText(6379, Transport::kTcp, Ev("Redis", "7.0.15", Auth::kRequired)),
             "Redis 7.0.15 answered and requires authentication");
   probes::Evidence maria = Ev("MariaDB", "10.11.6-MariaDB", Auth::kUnknown);

@@ -6,7 +6,8 @@ listener, then "N checked, N failed"; exit 1 when any failed.
 Manifest line: NAME ADDRESS PORT TRANSPORT SERVICE VERSION AUTH, where SERVICE
 has "_" for spaces ("unverified" = a broken server that must come out
 unverified), VERSION is the installed package's ("-" = none), AUTH is
-not_required | required | unknown | recursion=... | - .
+not_required | required | unknown | a fact the evidence must hold
+("recursion=available", "status=refused") | - .
 """
 import json
 import sys
@@ -16,9 +17,9 @@ import sys
 # hidden), snmpd (sysDescr is the kernel's), rpcbind, the requirepass Redis.
 AMPLIFIERS = {"Memcached", "SNMP", "SSDP", "NTP", "Ubiquiti discovery", "MSSQL browser",
               "NetBIOS", "mDNS", "Portmapper", "CLDAP"}
-# Known gaps, said in docs/probes.md: ntpsec answers neither mode 7 (monlist)
-# nor, with Debian's default restrictions, mode 6 to the probe on port 123.
-KNOWN_MISSING = {"ntp"}
+# A listener that answers but is no amplifier: an NTP server that refuses
+# status queries answers a 48-byte time request with 48 bytes.
+NOT_AMPLIFYING = {"status=refused"}
 
 
 def main(manifest_path, scan_path):
@@ -45,9 +46,7 @@ def main(manifest_path, scan_path):
         service = service.replace("_", " ")
         j = seen.get(key)
         if j is None:
-            verdict(name, name in KNOWN_MISSING,
-                    f"{ip}:{port}/{transport} not reported" +
-                    (" (known gap: docs/probes.md)" if name in KNOWN_MISSING else ""))
+            verdict(name, False, f"{ip}:{port}/{transport} not reported")
             continue
         ev = j.get("evidence") or {}
         if service == "unverified":
@@ -61,9 +60,9 @@ def main(manifest_path, scan_path):
             verdict(name, version in got_version, f"version {got_version!r}, want {version!r}")
         if auth in ("required", "not_required"):
             verdict(name, ev.get("auth") == auth, f"auth {ev.get('auth')!r}, want {auth!r}")
-        if auth.startswith("recursion="):
+        if "=" in auth:
             verdict(name, auth in ev.get("facts", []), f"facts {ev.get('facts')}, want {auth}")
-        if transport == "udp" and service in AMPLIFIERS:
+        if transport == "udp" and service in AMPLIFIERS and auth not in NOT_AMPLIFYING:
             amp = ev.get("amplification", 0)
             verdict(name, amp > 1, f"amplification {amp}, want > 1")
     for key, j in sorted(seen.items()):

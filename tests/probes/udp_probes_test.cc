@@ -64,10 +64,17 @@ void ExpectRejectsDamage(const UdpProbe& p, const std::string& good, uint16_t tx
 TEST(UdpRegistryTest, NamesPortsAndServices) {
   std::vector<std::string> names;
   for (const UdpProbe* p : AllUdpProbes()) names.emplace_back(p->name());
-  EXPECT_THAT(names, ElementsAre("dns", "ntp", "ntp-version", "ssdp", "snmp", "memcached", "cldap",
-                                 "portmap", "netbios", "mdns", "mssql", "ubiquiti"));
+  EXPECT_THAT(names, ElementsAre("dns", "ntp", "ntp-version", "ntp-client", "ssdp", "snmp",
+                                 "memcached", "cldap", "portmap", "netbios", "mdns", "mssql",
+                                 "ubiquiti"));
   EXPECT_EQ(UdpProbeForPort(53)->name(), "dns");
   EXPECT_EQ(UdpProbeForPort(123)->name(), "ntp");
+  std::vector<std::string> ntp;
+  for (const UdpProbe* p : UdpProbesForPort(123)) ntp.emplace_back(p->name());
+  EXPECT_THAT(ntp, ElementsAre("ntp", "ntp-version", "ntp-client"));
+  ASSERT_EQ(UdpProbesForPort(53).size(), 1u);
+  EXPECT_EQ(UdpProbesForPort(53)[0]->name(), "dns");
+  EXPECT_TRUE(UdpProbesForPort(80).empty());
   EXPECT_EQ(UdpProbeForPort(10001)->service(), "Ubiquiti discovery");
   EXPECT_EQ(UdpProbeForPort(1434)->service(), "MSSQL browser");
   EXPECT_EQ(UdpProbeForPort(80), nullptr);
@@ -321,6 +328,49 @@ TEST(NtpVersionProbeTest, ReadvarAnswerGivesVersion) {
   Evidence other;
   EXPECT_EQ(Probe("ntp-version").Parse(a, 0x4243, &other), UdpMatch::kNotOurs);
   EXPECT_EQ(Probe("ntp-version").Parse(Mode6Readvar(1, 0xa2, "x=1"), 1, &other), UdpMatch::kMore);
+}
+
+// A server's mode 4 answer to `request`: origin = the request's transmit.
+std::string Mode4Answer(const std::string& request, uint8_t stratum, absl::string_view refid) {
+  std::string a = Bytes({0x24, stratum, 0x06, 0xe8});
+  a.append(8, '\0');  // root delay, root dispersion
+  a.append(refid.data(), refid.size());
+  a.append(4 - refid.size(), '\0');
+  a.append(8, '\x11');                // reference timestamp
+  a.append(request.substr(40, 8));   // origin
+  a.append(16, '\x22');               // receive, transmit
+  return a;
+}
+
+TEST(NtpClientProbeTest, TimeAnswerEchoingOurTransmitIsNtpThatRefusesStatusQueries) {
+  const std::string req = Probe("ntp-client").Request(0x1234, {});
+  ASSERT_EQ(req.size(), 48u);
+  EXPECT_EQ(req[0], 0x23);  // version 4, client
+  EXPECT_EQ(req.substr(40, 8), Probe("ntp-client").Request(0x1234, {}).substr(40, 8));
+  EXPECT_NE(req.substr(40, 8), Probe("ntp-client").Request(0x1235, {}).substr(40, 8));
+  EXPECT_NE(req.substr(40, 8), std::string(8, '\0'));
+  const std::string a = Mode4Answer(req, 2, "\x7f\x7f\x01\x00");
+  Evidence ev;
+  EXPECT_EQ(Probe("ntp-client").Parse(a, 0x1234, &ev), UdpMatch::kDone);
+  EXPECT_TRUE(ev.verified);
+  EXPECT_EQ(ev.service, "NTP");
+  EXPECT_THAT(ev.facts, Contains("stratum=2"));
+  EXPECT_THAT(ev.facts, Contains("status=refused"));
+  EXPECT_THAT(ev.facts, Contains("monlist=no"));
+  ExpectRejectsDamage(Probe("ntp-client"), a, 0x1234);
+  // An answer to someone else's request, our own request reflected, and a
+  // mode 4 with an impossible version are not ours.
+  Evidence other;
+  EXPECT_EQ(Probe("ntp-client").Parse(a, 0x1235, &other), UdpMatch::kNotOurs);
+  EXPECT_EQ(Probe("ntp-client").Parse(req, 0x1234, &other), UdpMatch::kNotOurs);
+  std::string v0 = a;
+  v0[0] = 0x04;
+  EXPECT_EQ(Probe("ntp-client").Parse(v0, 0x1234, &other), UdpMatch::kNotOurs);
+  EXPECT_EQ(other, Evidence());
+  // A kiss-o'-death (stratum 0) still proves NTP and says its code.
+  Evidence kod;
+  EXPECT_EQ(Probe("ntp-client").Parse(Mode4Answer(req, 0, "RATE"), 0x1234, &kod), UdpMatch::kDone);
+  EXPECT_THAT(kod.facts, Contains("kiss=RATE"));
 }
 
 // ---- SSDP
