@@ -745,6 +745,11 @@ TEST(FleetTrustTest, AMissedCanaryDegradesTheScanAndAFlappingListenerIsAFlap) {
       << table.out;
   EXPECT_THAT(table.out, HasSubstr("state:     DEGRADED"));
   EXPECT_EQ(fleet.Ctl({"scan", "watch", id}).exit_code, 3);
+  // The operators' diff keeps the flap apart from the new exposures.
+  const RunResult diff = fleet.Ctl({"scan", "diff", id});
+  EXPECT_THAT(diff.out, HasSubstr("flap-new   127.112.0.3:22000")) << diff.out;
+  EXPECT_THAT(diff.out, HasSubstr("new        127.112.0.2:22000")) << diff.out;
+  EXPECT_THAT(diff.out, HasSubstr("1 new, 0 still open, 0 closed, 1 flapped")) << diff.out;
   EXPECT_THAT(fleet.Log("coordinator"), HasSubstr("scan confirming id=" + id));
   EXPECT_THAT(fleet.Log("coordinator"),
               HasSubstr("scan degraded id=" + id + " probes=16 open=1 new=1"));
