@@ -37,7 +37,6 @@ bool SecretEquals(absl::string_view a, absl::string_view b) {
 
 std::string Str(grpc::string_ref s) { return std::string(s.data(), s.size()); }
 
-
 // Records a call's caller when its metadata has passed the gate (for
 // CallerOf), takes the bearer token out of what the handler sees, and gives
 // the call's stream slot back when the call is destroyed (ended in any way).
